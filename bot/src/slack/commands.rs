@@ -1,0 +1,104 @@
+//! `POST /slack/commands`: one `/cws ...` slash command.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::command::{Command, Launch, parse};
+use domain::job::{Job, JobKey, LaunchJob, Platform, ReplyTo, Requester};
+use domain::launch::check_launch_request;
+use domain::message::{self, ChatMessage};
+use serde::{Deserialize, Serialize};
+
+use crate::Bot;
+use crate::slack::verify_request;
+
+/// Slack gives up after 3 s; the queue must answer well before that.
+const ENQUEUE_TIMEOUT: Duration = Duration::from_millis(2_000);
+
+/// The form Slack posts for a slash command (the fields we use).
+#[derive(Debug, Deserialize)]
+pub(crate) struct SlashCommand {
+    text: String,
+    team_id: String,
+    #[serde(default)]
+    team_domain: String,
+    channel_id: String,
+    user_id: String,
+    #[serde(default)]
+    user_name: String,
+    response_url: Option<String>,
+    trigger_id: String,
+}
+
+/// The immediate answer; only the caller sees it.
+#[derive(Serialize)]
+struct Ephemeral {
+    response_type: &'static str,
+    #[serde(flatten)]
+    message: ChatMessage,
+}
+
+fn ephemeral(message: ChatMessage) -> Response {
+    Json(Ephemeral { response_type: "ephemeral", message }).into_response()
+}
+
+pub(crate) async fn command_slash(State(bot): State<Arc<Bot>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refusal) = verify_request(&bot.signing_secret, &headers, &body) {
+        return refusal.into_response();
+    }
+    let form: SlashCommand = match serde_urlencoded::from_bytes(&body) {
+        Ok(form) => form,
+        Err(error) => return (StatusCode::BAD_REQUEST, format!("not a slash command form: {error}")).into_response(),
+    };
+    match parse(&form.text) {
+        Err(error) => ephemeral(message::parse_error(&error)),
+        Ok(Command::Help(help)) => match domain::command::help_text(help.topic.as_deref()) {
+            Ok(text) => ephemeral(message::help(&text)),
+            Err(error) => ephemeral(message::parse_error(&error)),
+        },
+        Ok(Command::Launch(launch)) => command_launch(&bot, form, launch).await,
+        Ok(other) => ephemeral(message::not_available(other.name())),
+    }
+}
+
+async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Response {
+    if let Err(refusal) = check_launch_request(&launch, bot.catalog) {
+        return ephemeral(message::launch_refused(launch.name.as_str(), &refusal));
+    }
+    let template = bot.catalog.find(&launch.template).expect("checked above");
+    let size = launch.size.unwrap_or(template.default_size);
+    let instance_type = template.instance_type(size).expect("checked above").to_owned();
+    let key = match JobKey::for_slack(&form.team_id, &form.trigger_id) {
+        Ok(key) => key,
+        Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    };
+    let accepted = message::launch_accepted(&launch, &template.name, size, &instance_type);
+    let job = Job::Launch(LaunchJob {
+        key: key.clone(),
+        requester: Requester {
+            platform: Platform::Slack,
+            team_id: form.team_id,
+            team_domain: form.team_domain,
+            user_id: form.user_id,
+            user_name: form.user_name,
+        },
+        reply: ReplyTo { channel_id: form.channel_id, response_url: form.response_url },
+        launch,
+    });
+    match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
+        Ok(Ok(())) => ephemeral(accepted),
+        Ok(Err(error)) => {
+            tracing::error!(reference = %key, %error, "could not enqueue a launch");
+            ephemeral(message::try_again(key.as_str()))
+        }
+        Err(_) => {
+            tracing::error!(reference = %key, "the queue did not answer within {ENQUEUE_TIMEOUT:?}");
+            ephemeral(message::try_again(key.as_str()))
+        }
+    }
+}

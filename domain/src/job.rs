@@ -1,0 +1,163 @@
+//! The jobs the bot hands to workers. A job carries ids and the parsed request, never snapshots
+//! of state: the worker reloads what it needs when the job runs.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::command::Launch;
+
+/// The idempotency key of one user request. The queue refuses a second job with the same key,
+/// and the launch derives its EC2 ClientToken from it, so a retried or re-run job never
+/// launches twice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct JobKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a job key is 1 to 200 printable ASCII characters without spaces, got `{0}`")]
+pub struct InvalidJobKey(pub String);
+
+impl JobKey {
+    /// The key of a Slack request: Slack gives every slash command and click a unique trigger id.
+    pub fn for_slack(team_id: &str, trigger_id: &str) -> Result<JobKey, InvalidJobKey> {
+        JobKey::try_from(format!("slack:{team_id}:{trigger_id}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for JobKey {
+    type Error = InvalidJobKey;
+
+    fn try_from(key: String) -> Result<Self, Self::Error> {
+        let printable = key.bytes().all(|b| b.is_ascii_graphic());
+        if key.is_empty() || key.len() > 200 || !printable {
+            return Err(InvalidJobKey(key));
+        }
+        Ok(JobKey(key))
+    }
+}
+
+impl From<JobKey> for String {
+    fn from(key: JobKey) -> String {
+        key.0
+    }
+}
+
+impl fmt::Display for JobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Slack,
+}
+
+/// Who asked, as the chat platform identified them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    pub platform: Platform,
+    pub team_id: String,
+    pub team_domain: String,
+    pub user_id: String,
+    pub user_name: String,
+}
+
+impl Requester {
+    /// The stable identity used in tags and records: platform, team and user ids.
+    pub fn chat_identity(&self) -> String {
+        let platform = match self.platform {
+            Platform::Slack => "slack",
+        };
+        format!("{platform}:{}:{}", self.team_id, self.user_id)
+    }
+}
+
+/// Where the outcome of a job is posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTo {
+    pub channel_id: String,
+    pub response_url: Option<String>,
+}
+
+/// Launch a workspace. Queue `cws:queue:launch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchJob {
+    pub key: JobKey,
+    pub requester: Requester,
+    pub reply: ReplyTo,
+    pub launch: Launch,
+}
+
+/// What every job type declares about itself. Names and queues are part of the wire format
+/// between bot and worker processes of different versions: never rename a shipped one.
+pub trait JobKind: Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static {
+    const NAME: &'static str;
+    const QUEUE: &'static str;
+    fn key(&self) -> &JobKey;
+}
+
+impl JobKind for LaunchJob {
+    const NAME: &'static str = "launch";
+    const QUEUE: &'static str = "cws:queue:launch";
+    fn key(&self) -> &JobKey {
+        &self.key
+    }
+}
+
+/// Any job, as the bot enqueues it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Job {
+    Launch(LaunchJob),
+}
+
+impl Job {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Job::Launch(_) => LaunchJob::NAME,
+        }
+    }
+
+    pub fn key(&self) -> &JobKey {
+        match self {
+            Job::Launch(job) => job.key(),
+        }
+    }
+}
+
+/// Every job type, once: the worker registers a consumer for each of these queues.
+pub const REGISTERED: &[(&str, &str)] = &[(LaunchJob::NAME, LaunchJob::QUEUE)];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn job_names_and_queues_are_unique() {
+        let names: HashSet<_> = REGISTERED.iter().map(|(name, _)| name).collect();
+        let queues: HashSet<_> = REGISTERED.iter().map(|(_, queue)| queue).collect();
+        assert_eq!(names.len(), REGISTERED.len());
+        assert_eq!(queues.len(), REGISTERED.len());
+    }
+
+    #[test]
+    fn slack_job_keys_are_built_from_team_and_trigger() {
+        let key = JobKey::for_slack("T01", "13345224609.738474920.8088930838d88f008e0").unwrap();
+        assert_eq!(key.as_str(), "slack:T01:13345224609.738474920.8088930838d88f008e0");
+    }
+
+    #[test]
+    fn job_keys_reject_spaces_and_empty_text() {
+        assert!(JobKey::try_from(String::new()).is_err());
+        assert!(JobKey::try_from("a b".to_owned()).is_err());
+        assert!(JobKey::try_from("x".repeat(201)).is_err());
+    }
+}

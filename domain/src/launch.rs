@@ -1,0 +1,235 @@
+//! Turning a parsed `launch` into exactly what to ask EC2 for, or into the reason it cannot be.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::command::{Launch, WorkspaceName};
+use crate::job::{JobKey, Requester};
+use crate::pricing::{Money, PricingTable};
+use crate::template::{Catalog, Size, UnknownTemplate};
+
+/// To whom a resource's cost belongs. Every resource is tagged with all four.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    pub project: String,
+    pub user: String,
+    pub institution: String,
+    pub invitation: String,
+}
+
+impl Attribution {
+    /// Attribution of a caller acting directly, not through an invitation: the project named
+    /// with `--project` (else `unassigned`), the chat identity, and the chat workspace as the
+    /// institution.
+    pub fn direct(requester: &Requester, project: Option<&str>) -> Attribution {
+        Attribution {
+            project: project.unwrap_or("unassigned").to_owned(),
+            user: requester.chat_identity(),
+            institution: requester.team_domain.clone(),
+            invitation: "none".to_owned(),
+        }
+    }
+}
+
+pub const TAG_PROJECT: &str = "cws:project";
+pub const TAG_USER: &str = "cws:user";
+pub const TAG_INSTITUTION: &str = "cws:institution";
+pub const TAG_INVITATION: &str = "cws:invitation";
+pub const TAG_TEMPLATE: &str = "cws:template";
+pub const TAG_WORKSPACE: &str = "cws:workspace";
+
+/// Everything the cloud adapter needs to start one workspace; nothing left to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchPlan {
+    pub workspace: WorkspaceName,
+    pub template: String,
+    pub size: Size,
+    pub region: String,
+    pub instance_type: String,
+    pub ami: String,
+    pub hourly: Money,
+    pub hibernation: bool,
+    /// EC2 `ClientToken`: the same job always sends the same token, so EC2 starts one instance.
+    pub client_token: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// Why a launch request cannot be planned. Each is the user's to fix, so none is retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchRefusal {
+    #[error(transparent)]
+    UnknownTemplate(#[from] UnknownTemplate),
+    #[error("{template} has no size {size}")]
+    SizeNotOffered {
+        template: String,
+        size: Size,
+        offered: Vec<Size>,
+    },
+    #[error("{template} is not offered in {region}")]
+    RegionNotOffered {
+        template: String,
+        region: String,
+        offered: Vec<String>,
+    },
+    #[error("there is no price for {instance_type} in {region}")]
+    NoPrice {
+        instance_type: String,
+        region: String,
+    },
+}
+
+/// Checks what the bot can check without state: the template exists and offers the size.
+pub fn check_launch_request(launch: &Launch, catalog: &Catalog) -> Result<(), LaunchRefusal> {
+    let template = catalog.find(&launch.template)?;
+    let size = launch.size.unwrap_or(template.default_size);
+    if template.instance_type(size).is_none() {
+        return Err(LaunchRefusal::SizeNotOffered {
+            template: template.name.clone(),
+            size,
+            offered: template.offered_sizes(),
+        });
+    }
+    Ok(())
+}
+
+pub fn plan_launch(
+    launch: &Launch,
+    key: &JobKey,
+    attribution: &Attribution,
+    default_region: &str,
+    catalog: &Catalog,
+    pricing: &PricingTable,
+) -> Result<LaunchPlan, LaunchRefusal> {
+    check_launch_request(launch, catalog)?;
+    let template = catalog.find(&launch.template)?;
+    let size = launch.size.unwrap_or(template.default_size);
+    let instance_type = template
+        .instance_type(size)
+        .expect("check_launch_request accepted this size");
+    let region = launch.region.as_deref().unwrap_or(default_region);
+    let ami = template
+        .ami(region)
+        .ok_or_else(|| LaunchRefusal::RegionNotOffered {
+            template: template.name.clone(),
+            region: region.to_owned(),
+            offered: template.offered_regions().into_iter().map(str::to_owned).collect(),
+        })?;
+    let hourly = pricing
+        .hourly(region, instance_type)
+        .ok_or_else(|| LaunchRefusal::NoPrice {
+            instance_type: instance_type.to_owned(),
+            region: region.to_owned(),
+        })?;
+    let tags = vec![
+        ("Name".to_owned(), launch.name.to_string()),
+        (TAG_PROJECT.to_owned(), attribution.project.clone()),
+        (TAG_USER.to_owned(), attribution.user.clone()),
+        (TAG_INSTITUTION.to_owned(), attribution.institution.clone()),
+        (TAG_INVITATION.to_owned(), attribution.invitation.clone()),
+        (TAG_TEMPLATE.to_owned(), template.name.clone()),
+        (TAG_WORKSPACE.to_owned(), launch.name.to_string()),
+    ];
+    Ok(LaunchPlan {
+        workspace: launch.name.clone(),
+        template: template.name.clone(),
+        size,
+        region: region.to_owned(),
+        instance_type: instance_type.to_owned(),
+        ami: ami.to_owned(),
+        hourly,
+        hibernation: template.hibernation,
+        client_token: client_token(key),
+        tags,
+    })
+}
+
+/// EC2 accepts at most 64 ASCII characters; a SHA-256 in hex is exactly that and hides the key.
+pub fn client_token(key: &JobKey) -> String {
+    hex::encode(Sha256::digest(key.as_str().as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(template: &str, name: &str, size: Option<Size>) -> Launch {
+        Launch {
+            template: template.to_owned(),
+            name: name.parse().unwrap(),
+            size,
+            region: None,
+            project: None,
+        }
+    }
+
+    fn attribution() -> Attribution {
+        Attribution {
+            project: "nih-neuro-consortium".into(),
+            user: "slack:T1:U1".into(),
+            institution: "mit".into(),
+            invitation: "mit-collaboration".into(),
+        }
+    }
+
+    fn key() -> JobKey {
+        JobKey::try_from("slack:T1:trigger-1".to_owned()).unwrap()
+    }
+
+    fn plan(request: &Launch, region: &str) -> Result<LaunchPlan, LaunchRefusal> {
+        plan_launch(
+            request,
+            &key(),
+            &attribution(),
+            region,
+            Catalog::builtin(),
+            PricingTable::builtin(),
+        )
+    }
+
+    #[test]
+    fn python_ml_size_m_is_a_tagged_t3_large() {
+        let plan = plan(
+            &launch("Python Machine Learning", "mit-algorithm-dev", Some(Size::M)),
+            "us-east-1",
+        )
+        .unwrap();
+        assert_eq!(plan.instance_type, "t3.large");
+        assert_eq!(plan.hourly, Money::from_micros(83_200));
+        let tag = |k: &str| plan.tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        assert_eq!(tag("Name"), Some("mit-algorithm-dev"));
+        assert_eq!(tag(TAG_PROJECT), Some("nih-neuro-consortium"));
+        assert_eq!(tag(TAG_USER), Some("slack:T1:U1"));
+        assert_eq!(tag(TAG_INSTITUTION), Some("mit"));
+        assert_eq!(tag(TAG_INVITATION), Some("mit-collaboration"));
+        assert_eq!(tag(TAG_TEMPLATE), Some("Python Machine Learning"));
+    }
+
+    #[test]
+    fn the_default_size_applies_when_none_is_given() {
+        let plan = plan(&launch("Bioinformatics", "bio", None), "us-east-1").unwrap();
+        assert_eq!(plan.size, Size::M);
+        assert_eq!(plan.instance_type, "m5.xlarge");
+    }
+
+    #[test]
+    fn the_same_job_always_sends_the_same_client_token() {
+        let token = client_token(&key());
+        assert_eq!(token.len(), 64);
+        assert_eq!(token, client_token(&key()));
+        let other = JobKey::try_from("slack:T1:trigger-2".to_owned()).unwrap();
+        assert_ne!(token, client_token(&other));
+    }
+
+    #[test]
+    fn gpu_workstations_are_not_offered_in_us_west_1() {
+        let refusal = plan(&launch("GPU ML Workstation", "gpu", Some(Size::XL)), "us-west-1")
+            .unwrap_err();
+        assert!(matches!(refusal, LaunchRefusal::RegionNotOffered { .. }));
+    }
+
+    #[test]
+    fn unknown_templates_are_refused_before_anything_else() {
+        let refusal = plan(&launch("Matlab", "m", None), "us-east-1").unwrap_err();
+        assert!(matches!(refusal, LaunchRefusal::UnknownTemplate(_)));
+    }
+}

@@ -1,0 +1,267 @@
+//! Every message a person reads, one function each, rendered from `message-templates/`.
+//! Templates produce Slack message JSON (`text` fallback plus Block Kit `blocks`); all
+//! interpolated values are escaped for Slack mrkdwn and for JSON, so no user input can inject
+//! markup or break the document.
+
+use std::sync::LazyLock;
+
+use handlebars::Handlebars;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::command::{Launch, ParseError};
+use crate::launch::LaunchRefusal;
+use crate::ports::PortError;
+use crate::template::Size;
+use crate::workspace::Workspace;
+
+/// A message ready for any chat adapter: `text` stands alone (terminal, notifications),
+/// `blocks` is the rich Slack rendering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub text: String,
+    #[serde(default)]
+    pub blocks: Vec<Value>,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("launch_accepted", include_str!("../../message-templates/slack/launch_accepted.json.hbs")),
+    ("launch_succeeded", include_str!("../../message-templates/slack/launch_succeeded.json.hbs")),
+    ("launch_refused", include_str!("../../message-templates/slack/launch_refused.json.hbs")),
+    ("launch_failed", include_str!("../../message-templates/slack/launch_failed.json.hbs")),
+    ("name_taken", include_str!("../../message-templates/slack/name_taken.json.hbs")),
+    ("parse_error", include_str!("../../message-templates/slack/parse_error.json.hbs")),
+    ("help", include_str!("../../message-templates/slack/help.json.hbs")),
+    ("not_available", include_str!("../../message-templates/slack/not_available.json.hbs")),
+    ("try_again", include_str!("../../message-templates/slack/try_again.json.hbs")),
+];
+
+static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
+    let mut registry = Handlebars::new();
+    registry.set_strict_mode(true);
+    registry.register_escape_fn(escape_slack_json);
+    for (name, source) in TEMPLATES {
+        registry
+            .register_template_string(name, *source)
+            .expect("message templates are compiled in and rendered by the snapshot tests");
+    }
+    registry
+});
+
+/// Slack mrkdwn reserves `&`, `<` and `>`; the result then sits inside a JSON string.
+fn escape_slack_json(raw: &str) -> String {
+    let slack = raw
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let quoted = Value::String(slack).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+fn render(template: &str, data: &Value) -> ChatMessage {
+    let json = REGISTRY
+        .render(template, data)
+        .expect("message data is typed, and every template is rendered by the snapshot tests");
+    serde_json::from_str(&json).expect("message templates render valid JSON (snapshot tests)")
+}
+
+/// The immediate, private answer to `/cws launch`: the job is queued.
+pub fn launch_accepted(launch: &Launch, template: &str, size: Size, instance_type: &str) -> ChatMessage {
+    render(
+        "launch_accepted",
+        &json!({
+            "name": launch.name.as_str(),
+            "template": template,
+            "size": size.as_str(),
+            "instance_type": instance_type,
+        }),
+    )
+}
+
+/// Posted in the channel once the instance exists.
+pub fn launch_succeeded(workspace: &Workspace, user_id: &str) -> ChatMessage {
+    render(
+        "launch_succeeded",
+        &json!({
+            "user_id": user_id,
+            "name": workspace.name,
+            "instance_id": workspace.instance_id,
+            "template": workspace.template,
+            "size": workspace.size.as_str(),
+            "instance_type": workspace.instance_type,
+            "region": workspace.region,
+            "rate": workspace.hourly.display_rate(),
+            "project": workspace.attribution.project,
+            "institution": workspace.attribution.institution,
+            "invitation": workspace.attribution.invitation,
+        }),
+    )
+}
+
+/// The request itself cannot be launched (unknown template, size or region).
+pub fn launch_refused(name: &str, refusal: &LaunchRefusal) -> ChatMessage {
+    let (reason, choices_label, choices): (String, &str, Vec<String>) = match refusal {
+        LaunchRefusal::UnknownTemplate(unknown) => (
+            format!("there is no template called \"{}\"", unknown.requested),
+            "Templates",
+            unknown.available.clone(),
+        ),
+        LaunchRefusal::SizeNotOffered { template, size, offered } => (
+            format!("{template} has no size {size}"),
+            "Sizes",
+            offered.iter().map(|s| s.to_string()).collect(),
+        ),
+        LaunchRefusal::RegionNotOffered { template, region, offered } => (
+            format!("{template} is not offered in {region}"),
+            "Regions",
+            offered.clone(),
+        ),
+        LaunchRefusal::NoPrice { instance_type, region } => (
+            format!("{instance_type} has no known price in {region}, so its cost could not be tracked"),
+            "",
+            Vec::new(),
+        ),
+    };
+    render(
+        "launch_refused",
+        &json!({ "name": name, "reason": reason, "choices_label": choices_label, "choices": choices }),
+    )
+}
+
+/// The cloud refused or stayed unavailable through every retry.
+pub fn launch_failed(name: &str, user_id: &str, error: &PortError, attempts: u32, reference: &str) -> ChatMessage {
+    let explanation = match error {
+        PortError::Transient(detail) => format!(
+            "AWS stayed unavailable through {attempts} attempts ({detail}). Nothing was started; please try again later."
+        ),
+        PortError::Rejected { code, message } => {
+            format!("AWS refused the launch: {code}: {message}. Nothing was started.")
+        }
+    };
+    render(
+        "launch_failed",
+        &json!({ "name": name, "user_id": user_id, "explanation": explanation, "reference": reference }),
+    )
+}
+
+pub fn name_taken(name: &str) -> ChatMessage {
+    render("name_taken", &json!({ "name": name }))
+}
+
+/// What was wrong with the command line, and the usage of the command it looked like.
+pub fn parse_error(error: &ParseError) -> ChatMessage {
+    render(
+        "parse_error",
+        &json!({ "problem": error.to_string(), "usage": error.usage().unwrap_or_default() }),
+    )
+}
+
+pub fn help(text: &str) -> ChatMessage {
+    render("help", &json!({ "help": text }))
+}
+
+/// A command that parses but whose worker side is not deployed yet.
+pub fn not_available(command: &str) -> ChatMessage {
+    render("not_available", &json!({ "command": command }))
+}
+
+/// The queue could not take the job; the user should try again.
+pub fn try_again(reference: &str) -> ChatMessage {
+    render("try_again", &json!({ "reference": reference }))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::command::parse;
+    use crate::job::JobKey;
+    use crate::launch::Attribution;
+    use crate::pricing::Money;
+    use crate::template::UnknownTemplate;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            name: "mit-algorithm-dev".into(),
+            instance_id: "i-0123456789abcdef0".into(),
+            job: JobKey::try_from("slack:T1:1.2.3".to_owned()).unwrap(),
+            template: "Python Machine Learning".into(),
+            size: Size::M,
+            instance_type: "t3.large".into(),
+            region: "us-east-1".into(),
+            hourly: Money::from_micros(83_200),
+            attribution: Attribution {
+                project: "nih-neuro-consortium".into(),
+                user: "slack:T1:U1".into(),
+                institution: "mit".into(),
+                invitation: "mit-collaboration".into(),
+            },
+            launched_at: datetime!(2026-03-12 09:00 UTC),
+        }
+    }
+
+    #[test]
+    fn launch_succeeded_names_the_instance() {
+        let message = launch_succeeded(&workspace(), "U1");
+        insta::assert_snapshot!(message.text, @"✅ <@U1> launched *mit-algorithm-dev* (i-0123456789abcdef0): Python Machine Learning, t3.large in us-east-1 at $0.0832/h.");
+        insta::assert_json_snapshot!(message.blocks);
+    }
+
+    #[test]
+    fn unknown_template_lists_the_templates() {
+        let refusal = LaunchRefusal::UnknownTemplate(UnknownTemplate {
+            requested: "Matlab".into(),
+            available: vec!["Python Machine Learning".into(), "Bioinformatics".into()],
+        });
+        let message = launch_refused("box", &refusal);
+        insta::assert_snapshot!(message.text, @r#"❌ Cannot launch *box*: there is no template called "Matlab". Templates: Python Machine Learning, Bioinformatics. Nothing was started."#);
+    }
+
+    #[test]
+    fn user_text_cannot_inject_markup_or_break_json() {
+        let refusal = LaunchRefusal::UnknownTemplate(UnknownTemplate {
+            requested: "<!channel> \"}] & more".into(),
+            available: vec![],
+        });
+        let message = launch_refused("box", &refusal);
+        assert!(message.text.contains("&lt;!channel&gt; \"}] &amp; more"), "{}", message.text);
+        assert!(!message.text.contains("<!channel>"));
+    }
+
+    #[test]
+    fn parse_errors_carry_usage_and_point_to_help() {
+        let error = parse("launch \"Python Machine Learning\" box --size XXL").unwrap_err();
+        let message = parse_error(&error);
+        assert!(message.text.contains("XXL"), "{}", message.text);
+        assert!(message.text.contains("Usage: /cws launch"), "{}", message.text);
+        assert!(message.text.ends_with("See /cws help."));
+    }
+
+    #[test]
+    fn transient_failures_say_to_try_later() {
+        let error = PortError::Transient("connection refused".into());
+        let message = launch_failed("box", "U1", &error, 6, "ref-1");
+        insta::assert_snapshot!(message.text, @"❌ <@U1> could not launch *box*: AWS stayed unavailable through 6 attempts (connection refused). Nothing was started; please try again later. Reference ref-1.");
+    }
+
+    #[test]
+    fn every_template_renders_valid_json() {
+        let launch = match parse("launch \"Python Machine Learning\" box --size M").unwrap() {
+            crate::command::Command::Launch(launch) => launch,
+            other => panic!("{other:?}"),
+        };
+        let rejected = PortError::Rejected { code: "InvalidAMIID.NotFound".into(), message: "no such AMI".into() };
+        for message in [
+            launch_accepted(&launch, "Python Machine Learning", Size::M, "t3.large"),
+            launch_failed("box", "U1", &rejected, 1, "ref-2"),
+            name_taken("box"),
+            help("/cws launch TEMPLATE NAME"),
+            not_available("project create"),
+            try_again("ref-3"),
+        ] {
+            assert!(!message.text.is_empty());
+            assert!(!message.blocks.is_empty());
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Configuration: the environment variables of DESIGN.md, or the same keys in lower case in an
+//! optional `cws.toml`. An absent setting selects the embedded stand-in for that component.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Used only when no signing secret is configured, so the embedded mode can sign its own
+/// requests; the bot then listens on loopback only.
+pub const EMBEDDED_SLACK_SECRET: &str = "cws-embedded-mode-local-secret";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackSettings {
+    pub signing_secret: String,
+    pub bot_token: Option<String>,
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: String,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub heartbeat: Duration,
+    pub missed_heartbeats: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub redis_url: Option<String>,
+    pub slack: Option<SlackSettings>,
+    pub aws: Option<AwsSettings>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub worker: WorkerSettings,
+    /// The region launches use when the command names none.
+    pub default_region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{key}={value}: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("cws.toml: {0}")]
+    File(String),
+}
+
+/// Reads keys from the environment first, then from `cws.toml`.
+pub struct Sources<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    file: BTreeMap<String, String>,
+}
+
+impl<'a> Sources<'a> {
+    pub fn new(env: &'a dyn Fn(&str) -> Option<String>, file_text: Option<&str>) -> Result<Self, SettingsError> {
+        let mut file = BTreeMap::new();
+        if let Some(text) = file_text {
+            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| SettingsError::File(e.message().to_owned()))?;
+            for (key, value) in table {
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                file.insert(key.to_ascii_lowercase(), value);
+            }
+        }
+        Ok(Sources { env, file })
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        (self.env)(key)
+            .or_else(|| self.file.get(&key.to_ascii_lowercase()).cloned())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, key: &'static str, default: T, reason: &'static str) -> Result<T, SettingsError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(value) => value.trim().parse().map_err(|_| SettingsError::Invalid { key, value, reason }),
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(sources: &Sources<'_>) -> Result<Settings, SettingsError> {
+        let slack = sources.get("SLACK_SIGNING_SECRET").map(|signing_secret| SlackSettings {
+            signing_secret,
+            bot_token: sources.get("SLACK_BOT_TOKEN"),
+            api_url: slack_api_url(sources.get("SLACK_API_URL")),
+        });
+        let region = sources.get("AWS_REGION").or_else(|| sources.get("AWS_DEFAULT_REGION"));
+        let aws = region.clone().map(|region| AwsSettings {
+            region,
+            endpoint_url: sources.get("AWS_ENDPOINT_URL"),
+        });
+        let listen = sources.parsed("CWS_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)), "expected host:port, e.g. 0.0.0.0:3000")?;
+        let concurrency = sources.parsed("CWS_WORKER_CONCURRENCY", 8usize, "expected a whole number of jobs")?;
+        if concurrency == 0 {
+            return Err(SettingsError::Invalid { key: "CWS_WORKER_CONCURRENCY", value: "0".into(), reason: "at least one job must run at a time" });
+        }
+        let heartbeat_secs = sources.parsed("CWS_WORKER_HEARTBEAT_SECS", 5u64, "expected whole seconds")?;
+        let missed_heartbeats = sources.parsed("CWS_WORKER_MISSED_HEARTBEATS", 3usize, "expected a whole number")?;
+        Ok(Settings {
+            redis_url: sources.get("REDIS_URL"),
+            slack,
+            aws,
+            smtp_url: sources.get("SMTP_URL"),
+            mail_from: sources.get("MAIL_FROM"),
+            listen,
+            public_url: sources.get("CWS_PUBLIC_URL").unwrap_or_else(|| format!("http://{listen}")),
+            worker: WorkerSettings {
+                concurrency,
+                heartbeat: Duration::from_secs(heartbeat_secs.max(1)),
+                missed_heartbeats: missed_heartbeats.max(1),
+            },
+            default_region: region.unwrap_or_else(|| "us-east-1".to_owned()),
+        })
+    }
+
+    /// The Slack settings in force: the configured app, or the embedded local signer.
+    pub fn slack_or_embedded(&self) -> SlackSettings {
+        self.slack.clone().unwrap_or_else(|| SlackSettings {
+            signing_secret: EMBEDDED_SLACK_SECRET.to_owned(),
+            bot_token: None,
+            api_url: slack_api_url(None),
+        })
+    }
+
+    /// Components running on their embedded stand-in, for the start-up banner.
+    pub fn embedded_components(&self) -> Vec<&'static str> {
+        let mut embedded = Vec::new();
+        if self.redis_url.is_none() {
+            embedded.push("queue and state in memory (set REDIS_URL)");
+        }
+        if self.aws.is_none() {
+            embedded.push("simulated cloud (set AWS_REGION and credentials)");
+        }
+        if self.slack.as_ref().and_then(|s| s.bot_token.as_ref()).is_none() {
+            embedded.push("chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)");
+        }
+        if self.smtp_url.is_none() {
+            embedded.push("mail written to ./cws-mail/ (set SMTP_URL)");
+        }
+        embedded
+    }
+}
+
+fn slack_api_url(configured: Option<String>) -> String {
+    let mut url = configured.unwrap_or_else(|| "https://slack.com/api/".to_owned());
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)], file: Option<&str>) -> Result<Settings, SettingsError> {
+        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = move |key: &str| map.get(key).cloned();
+        Settings::load(&Sources::new(&env, file)?)
+    }
+
+    #[test]
+    fn nothing_configured_means_everything_embedded() {
+        let settings = load(&[], None).unwrap();
+        assert_eq!(settings.redis_url, None);
+        assert_eq!(settings.aws, None);
+        assert_eq!(settings.embedded_components().len(), 4);
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(settings.slack_or_embedded().signing_secret, EMBEDDED_SLACK_SECRET);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file = "redis_url = \"redis://file:6379\"\naws_region = \"eu-west-1\"\n";
+        let settings = load(&[("REDIS_URL", "redis://env:6379")], Some(file)).unwrap();
+        assert_eq!(settings.redis_url.as_deref(), Some("redis://env:6379"));
+        assert_eq!(settings.default_region, "eu-west-1");
+    }
+
+    #[test]
+    fn slack_api_url_always_ends_with_a_slash() {
+        let settings = load(&[("SLACK_SIGNING_SECRET", "s"), ("SLACK_API_URL", "http://127.0.0.1:9/api")], None).unwrap();
+        assert_eq!(settings.slack.unwrap().api_url, "http://127.0.0.1:9/api/");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let error = load(&[("CWS_LISTEN", "nowhere")], None).unwrap_err();
+        assert!(error.to_string().starts_with("CWS_LISTEN=nowhere"), "{error}");
+        assert!(load(&[("CWS_WORKER_CONCURRENCY", "0")], None).is_err());
+    }
+}

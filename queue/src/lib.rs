@@ -1,0 +1,90 @@
+//! The job queues: the push side (bots) and the storages workers consume. apalis-redis in
+//! production, apalis' in-memory storage in the embedded mode. One named queue per job kind; the
+//! job key is the queue's idempotency key,
+//! so a request delivered twice becomes one job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis_core::backend::TaskSink;
+use apalis_core::backend::memory::{MemorySink, MemoryStorage, MemoryStorageError};
+use apalis_core::task::Task;
+use apalis_core::task::builder::TaskBuilder;
+use apalis_redis::{Config, ConnectionManager, RedisStorage};
+use async_trait::async_trait;
+use domain::job::{Job, JobKind, LaunchJob};
+use domain::ports::{JobQueue, PortError};
+use futures::lock::Mutex;
+use futures::{SinkExt, StreamExt};
+
+/// How long a job key is remembered: far longer than any platform retries a request.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The apalis-redis configuration of a job kind's queue, shared by producers and consumers.
+pub fn redis_config<J: JobKind>() -> Config {
+    Config::default()
+        .queue(J::QUEUE)
+        .idempotency_ttl(Some(IDEMPOTENCY_TTL))
+}
+
+/// Jobs pushed to Redis, where any worker process can take them.
+#[derive(Clone)]
+pub struct RedisJobQueue {
+    launch: RedisStorage<LaunchJob>,
+}
+
+impl RedisJobQueue {
+    pub fn new(connection: ConnectionManager) -> RedisJobQueue {
+        RedisJobQueue {
+            launch: RedisStorage::new(connection).with_config(redis_config::<LaunchJob>()),
+        }
+    }
+}
+
+fn task<J: JobKind>(job: J) -> Task<J> {
+    let key = job.key().as_str().to_owned();
+    TaskBuilder::new(job).idempotency_key(key).build()
+}
+
+#[async_trait]
+impl JobQueue for RedisJobQueue {
+    async fn enqueue(&self, job: Job) -> Result<(), PortError> {
+        let result = match job {
+            Job::Launch(job) => self.launch.clone().push_task(task(job)).await,
+        };
+        result.map_err(|error| PortError::Transient(format!("redis queue: {error}")))
+    }
+}
+
+/// Jobs handed to a worker in the same process.
+pub struct MemoryJobQueue {
+    launch: MemorySink<LaunchJob>,
+}
+
+/// The consumer side of the in-memory queues, one storage per job kind.
+pub struct MemoryStorages {
+    pub launch: MemoryStorage<LaunchJob>,
+}
+
+/// A connected producer and consumer for the embedded mode.
+pub fn memory_queues() -> (Arc<MemoryJobQueue>, MemoryStorages) {
+    let (launch_sink, launch) = memory_channel::<LaunchJob>();
+    (Arc::new(MemoryJobQueue { launch: launch_sink }), MemoryStorages { launch })
+}
+
+fn memory_channel<J: Send + 'static>() -> (MemorySink<J>, MemoryStorage<J>) {
+    let (sender, receiver) = futures::channel::mpsc::unbounded::<Task<J>>();
+    let sender = sender.sink_map_err(MemoryStorageError::SendError);
+    let sink = MemorySink::new(Arc::new(Mutex::new(Box::new(sender))));
+    (sink.clone(), MemoryStorage::new_with(sink, receiver.boxed()))
+}
+
+#[async_trait]
+impl JobQueue for MemoryJobQueue {
+    async fn enqueue(&self, job: Job) -> Result<(), PortError> {
+        let result = match job {
+            Job::Launch(job) => self.launch.clone().send(task(job)).await,
+        };
+        result.map_err(|error| PortError::Transient(format!("in-memory queue: {error}")))
+    }
+}

@@ -1,0 +1,164 @@
+//! `cws`: the whole product in one process (bot and worker), or either half, or `cws say` to
+//! send a signed command to a running bot the way Slack does. With nothing configured it runs
+//! the embedded mode: in-memory queue and state, simulated cloud, chat printed to the terminal.
+
+mod say;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use domain::ports::JobQueue;
+use domain::settings::{Settings, Sources};
+use queue::RedisJobQueue;
+use tokio::io::AsyncBufReadExt;
+
+#[derive(Parser)]
+#[command(name = "cws", version, about = "Research workstations on AWS, run from Slack")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Bot and worker in one process (the default).
+    Run,
+    /// Only the chat edge: verify, parse, enqueue (needs REDIS_URL).
+    Bot,
+    /// Only a worker: take jobs from Redis and do them (needs REDIS_URL).
+    Worker,
+    /// Send a signed slash command to a running bot, exactly as Slack would.
+    Say {
+        /// The command, e.g. '/cws launch "Python Machine Learning" demo --size M'.
+        text: String,
+        /// The bot's base URL (default: http://CWS_LISTEN).
+        #[arg(long)]
+        url: Option<String>,
+        /// The Slack user id to send as.
+        #[arg(long, default_value = "U-TERMINAL")]
+        user: String,
+        /// The channel id the command comes from.
+        #[arg(long, default_value = "C-TERMINAL")]
+        channel: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Both ring and aws-lc-rs reach the dependency graph; rustls must be told which to use.
+    rustls::crypto::aws_lc_rs::default_provider()
+        .install_default()
+        .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,cws=info,cws_bot=info,cws_worker=info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = load_settings()?;
+    match Cli::parse().mode.unwrap_or(Mode::Run) {
+        Mode::Run => run_all(settings).await,
+        Mode::Bot => run_bot(settings).await,
+        Mode::Worker => run_worker(settings).await,
+        Mode::Say { text, url, user, channel } => {
+            let url = url.unwrap_or_else(|| format!("http://{}", settings.listen));
+            let secret = settings.slack_or_embedded().signing_secret;
+            println!("{}", say::send(&url, &secret, &text, &user, &channel).await?);
+            Ok(())
+        }
+    }
+}
+
+fn load_settings() -> anyhow::Result<Settings> {
+    let file = std::env::var("CWS_CONFIG").unwrap_or_else(|_| "cws.toml".to_owned());
+    let text = std::fs::read_to_string(&file).ok();
+    let env = |key: &str| std::env::var(key).ok();
+    Ok(Settings::load(&Sources::new(&env, text.as_deref())?)?)
+}
+
+async fn connect_redis(settings: &Settings, role: &str) -> anyhow::Result<apalis_redis::ConnectionManager> {
+    let url = settings.redis_url.clone().with_context(|| format!("`cws {role}` needs REDIS_URL: it shares its queue with other processes"))?;
+    apalis_redis::connect(url).await.context("connecting to Redis")
+}
+
+async fn serve_bot(settings: &Settings, queue: Arc<dyn JobQueue>) -> anyhow::Result<()> {
+    if settings.slack.is_none() && !settings.listen.ip().is_loopback() {
+        bail!("SLACK_SIGNING_SECRET is required to listen on {}: without it only loopback is safe", settings.listen);
+    }
+    let slack = settings.slack_or_embedded();
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {} (set CWS_LISTEN to use another address)", settings.listen))?;
+    let bot = bot::Bot::new(&slack.signing_secret, queue);
+    axum::serve(listener, bot::router(bot)).await.context("serving HTTP")
+}
+
+async fn run_bot(settings: Settings) -> anyhow::Result<()> {
+    let connection = connect_redis(&settings, "bot").await?;
+    tracing::info!("bot listening on http://{}", settings.listen);
+    serve_bot(&settings, Arc::new(RedisJobQueue::new(connection))).await
+}
+
+async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    let connection = connect_redis(&settings, "worker").await?;
+    tracing::info!("worker started");
+    Ok(worker::run(&settings, worker::Queues::Redis(connection)).await?)
+}
+
+async fn run_all(settings: Settings) -> anyhow::Result<()> {
+    print_banner(&settings);
+    let (queue, queues): (Arc<dyn JobQueue>, worker::Queues) = match &settings.redis_url {
+        Some(_) => {
+            let connection = connect_redis(&settings, "run").await?;
+            (Arc::new(RedisJobQueue::new(connection.clone())), worker::Queues::Redis(connection))
+        }
+        None => {
+            let (queue, storages) = queue::memory_queues();
+            (queue, worker::Queues::Memory(storages))
+        }
+    };
+    let url = format!("http://{}", settings.listen);
+    if std::io::stdin().is_terminal() {
+        let secret = settings.slack_or_embedded().signing_secret;
+        tokio::spawn(read_commands(url, secret));
+    }
+    tokio::select! {
+        served = serve_bot(&settings, queue) => served,
+        worked = worker::run(&settings, queues) => Ok(worked?),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+fn print_banner(settings: &Settings) {
+    let embedded = settings.embedded_components();
+    let listen = settings.listen;
+    if embedded.is_empty() {
+        println!("cws: bot and worker on http://{listen}, fully configured.");
+        return;
+    }
+    println!("==================================================================");
+    println!(" cws is running in EMBEDDED MODE: nothing here touches the outside world");
+    for component in &embedded {
+        println!("  - {component}");
+    }
+    println!("==================================================================");
+    println!("Type a command at the prompt, e.g.");
+    println!("  /cws launch \"Python Machine Learning\" my-analysis --size M");
+    println!("or from another terminal:");
+    println!("  cargo run -- say '/cws launch \"R Research Environment\" berkeley-analysis'");
+    println!("Slack endpoint: POST http://{listen}/slack/commands · /cws help lists every command.");
+}
+
+/// The terminal prompt: each line goes through the real HTTP endpoint, signed like Slack.
+async fn read_commands(url: String, secret: String) {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match say::send(&url, &secret, &line, "U-TERMINAL", "C-TERMINAL").await {
+            Ok(reply) => println!("{reply}"),
+            Err(error) => eprintln!("could not send: {error:#}"),
+        }
+    }
+}

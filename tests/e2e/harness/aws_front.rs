@@ -1,0 +1,129 @@
+//! A front for moto that forwards every AWS request unchanged, but can hold or fail
+//! `RunInstances`: that is how tests catch a launch "in flight" or make AWS refuse, with the
+//! real SDK and the real wire format on both sides.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Forward everything.
+    None,
+    /// Forward RunInstances (so the instance exists) but never answer it.
+    HoldAfterRunInstances,
+    /// Answer the next `times` RunInstances with this EC2 error instead of forwarding.
+    FailRunInstances { times: usize, status: u16, code: &'static str },
+}
+
+struct Front {
+    upstream: String,
+    http: reqwest::Client,
+    fault: Mutex<Fault>,
+    run_instances: AtomicUsize,
+    seen: Notify,
+}
+
+pub struct AwsFront {
+    url: String,
+    front: Arc<Front>,
+}
+
+impl AwsFront {
+    pub async fn start(upstream: String) -> AwsFront {
+        let front = Arc::new(Front {
+            upstream,
+            http: reqwest::Client::new(),
+            fault: Mutex::new(Fault::None),
+            run_instances: AtomicUsize::new(0),
+            seen: Notify::new(),
+        });
+        let app = axum::Router::new().fallback(forward).with_state(front.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        AwsFront { url, front }
+    }
+
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    pub fn set_fault(&self, fault: Fault) {
+        *self.front.fault.lock().unwrap() = fault;
+    }
+
+    /// RunInstances calls that reached the front (held, failed or forwarded).
+    pub fn run_instances_calls(&self) -> usize {
+        self.front.run_instances.load(Ordering::SeqCst)
+    }
+
+    pub async fn wait_for_run_instances(&self, calls: usize, timeout: Duration) {
+        tokio::time::timeout(timeout, async {
+            loop {
+                let notified = self.front.seen.notified();
+                if self.run_instances_calls() >= calls {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {calls} RunInstances call(s) within {timeout:?}"));
+    }
+}
+
+fn ec2_error(status: u16, code: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>injected by the e2e AWS front</Message></Error></Errors><RequestID>e2e-request</RequestID></Response>"
+    );
+    (StatusCode::from_u16(status).unwrap(), [("content-type", "text/xml")], body).into_response()
+}
+
+async fn forward(State(front): State<Arc<Front>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let is_run_instances = body.windows(19).any(|w| w == b"Action=RunInstances");
+    let fault = front.fault.lock().unwrap().clone();
+    if is_run_instances {
+        if let Fault::FailRunInstances { times, status, code } = fault {
+            if times > 0 {
+                *front.fault.lock().unwrap() = Fault::FailRunInstances { times: times - 1, status, code };
+                front.run_instances.fetch_add(1, Ordering::SeqCst);
+                front.seen.notify_waiters();
+                return ec2_error(status, code);
+            }
+        }
+    }
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut request = front.http.request(method, format!("{}{path}", front.upstream)).body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let upstream = match request.send().await {
+        Ok(response) => response,
+        Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+    };
+    let status = upstream.status();
+    let content_type = upstream.headers().get("content-type").cloned();
+    let bytes = upstream.bytes().await.unwrap_or_default();
+    if is_run_instances {
+        front.run_instances.fetch_add(1, Ordering::SeqCst);
+        front.seen.notify_waiters();
+        if fault == Fault::HoldAfterRunInstances {
+            // The instance now exists in moto; the caller never learns it.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+    let mut response = (status, bytes).into_response();
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert("content-type", content_type);
+    }
+    response
+}

@@ -1,0 +1,304 @@
+//! The end-to-end harness: real Redis, a real moto server as AWS, the real bot router, the real
+//! worker binary as a child process, and a fake Slack Web API that records what it receives.
+//! Tests wait on explicit signals, never on fixed sleeps, and `finish` fails a test that left a
+//! Slack message unexamined.
+
+pub mod aws_front;
+pub mod moto;
+pub mod slack;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_ec2::types::{Filter, Instance};
+use domain::slack_signature;
+use redis::AsyncCommands;
+
+pub use self::aws_front::{AwsFront, Fault};
+pub use self::moto::Moto;
+pub use self::slack::FakeSlack;
+
+pub const SIGNING_SECRET: &str = "e2e-signing-secret-0123456789abcdef";
+pub const LAUNCH_QUEUE_DATA: &str = "cws:queue:launch:data";
+pub const LAUNCH_QUEUE_DEAD: &str = "cws:queue:launch:dead";
+
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// A slash command as a person types it, before signing.
+pub struct Slash<'a> {
+    pub text: &'a str,
+    pub user_id: &'a str,
+    pub user_name: &'a str,
+    pub team_domain: &'a str,
+    pub trigger_id: String,
+}
+
+impl<'a> Slash<'a> {
+    pub fn new(text: &'a str) -> Slash<'a> {
+        Slash {
+            text,
+            user_id: "U0MITJOHNSON",
+            user_name: "michael.johnson",
+            team_domain: "mit-csail",
+            trigger_id: format!("{}.{}", now_unix(), uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    pub fn from_user(mut self, user_id: &'a str, user_name: &'a str, team_domain: &'a str) -> Self {
+        self.user_id = user_id;
+        self.user_name = user_name;
+        self.team_domain = team_domain;
+        self
+    }
+
+    /// The form body Slack posts, byte for byte what gets signed.
+    pub fn form(&self, response_url: &str) -> String {
+        serde_urlencoded::to_string([
+            ("token", "deprecated-verification-token"),
+            ("team_id", "T0CONSORTIUM"),
+            ("team_domain", self.team_domain),
+            ("channel_id", "C0NEURO"),
+            ("channel_name", "nih-neuro-consortium"),
+            ("user_id", self.user_id),
+            ("user_name", self.user_name),
+            ("command", "/cws"),
+            ("text", self.text),
+            ("api_app_id", "A0CWS"),
+            ("is_enterprise_install", "false"),
+            ("response_url", response_url),
+            ("trigger_id", &self.trigger_id),
+        ])
+        .expect("form encodes")
+    }
+}
+
+pub fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The bot's answer to one request.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub elapsed: Duration,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The text of an ephemeral answer.
+    pub fn text(&self) -> String {
+        let json = self.json();
+        assert_eq!(json["response_type"], "ephemeral", "{json}");
+        json["text"].as_str().expect("text").to_owned()
+    }
+}
+
+/// One test's world. Each test takes its own Redis database so tests run in parallel.
+pub struct TestEnv {
+    pub redis_url: String,
+    pub redis: redis::aio::ConnectionManager,
+    pub moto: Moto,
+    pub aws_front: AwsFront,
+    pub slack: FakeSlack,
+    pub bot_url: String,
+    http: reqwest::Client,
+    workers: Vec<WorkerProcess>,
+    name: &'static str,
+}
+
+pub struct WorkerProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl WorkerProcess {
+    /// SIGKILL: no graceful shutdown, exactly like a machine dying.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn redis_base() -> String {
+    std::env::var("CWS_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+impl TestEnv {
+    /// Starts moto, the AWS front, the fake Slack and the bot. Workers start with `start_worker`.
+    pub async fn start(name: &'static str, redis_db: u8) -> TestEnv {
+        install_tls_provider();
+        let redis_url = format!("{}/{redis_db}", redis_base());
+        let client = redis::Client::open(redis_url.as_str()).expect("redis url");
+        let mut redis = client.get_connection_manager().await.expect("Redis is running (see .ci/run)");
+        redis::cmd("FLUSHDB").exec_async(&mut redis).await.expect("flushdb");
+        let moto = Moto::start().await;
+        let aws_front = AwsFront::start(moto.url()).await;
+        let slack = FakeSlack::start().await;
+
+        let connection = apalis_redis::connect(redis_url.as_str()).await.expect("redis");
+        let bot = bot::Bot::new(SIGNING_SECRET, Arc::new(queue::RedisJobQueue::new(connection)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, bot::router(bot)).await });
+
+        TestEnv {
+            redis_url,
+            redis,
+            moto,
+            aws_front,
+            slack,
+            bot_url: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            workers: Vec::new(),
+            name,
+        }
+    }
+
+    /// Starts `cws worker` as its own process, reaching AWS through the fault-injecting front.
+    pub fn start_worker(&mut self) -> usize {
+        let endpoint = self.aws_front.url();
+        self.start_worker_with_endpoint(&endpoint)
+    }
+
+    pub fn start_worker_with_endpoint(&mut self, aws_endpoint: &str) -> usize {
+        let index = self.workers.len();
+        let log = std::env::temp_dir().join(format!("cws-e2e-{}-worker-{index}-{}.log", self.name, std::process::id()));
+        let out = std::fs::File::create(&log).expect("worker log");
+        let child = Command::new(env!("CARGO_BIN_EXE_cws"))
+            .arg("worker")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("REDIS_URL", &self.redis_url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", aws_endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+            .env("SLACK_BOT_TOKEN", "xoxb-e2e-token")
+            .env("SLACK_API_URL", self.slack.api_url())
+            .env("CWS_WORKER_HEARTBEAT_SECS", "1")
+            .env("CWS_WORKER_MISSED_HEARTBEATS", "2")
+            .env("CWS_RETRY_FIRST_DELAY_MS", "100")
+            .env("CWS_CONFIG", "/nonexistent/cws.toml")
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("the cws binary starts");
+        self.workers.push(WorkerProcess { child, log });
+        index
+    }
+
+    pub fn worker(&mut self, index: usize) -> &mut WorkerProcess {
+        &mut self.workers[index]
+    }
+
+    /// Sends a correctly signed slash command, as Slack does.
+    pub async fn slash(&self, command: &Slash<'_>) -> Answer {
+        let body = command.form(&self.slack.response_url());
+        let timestamp = now_unix().to_string();
+        let signature = slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
+        self.post_signed("/slack/commands", body, &timestamp, &signature).await
+    }
+
+    /// Sends a body with whatever timestamp and signature headers the test chooses.
+    pub async fn post_signed(&self, path: &str, body: String, timestamp: &str, signature: &str) -> Answer {
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.bot_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", timestamp)
+            .header("x-slack-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .expect("the bot answers");
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        Answer { status, body, elapsed: started.elapsed() }
+    }
+
+    /// How many launch jobs were ever queued.
+    pub async fn queued_launch_jobs(&self) -> usize {
+        let mut redis = self.redis.clone();
+        redis.hlen(LAUNCH_QUEUE_DATA).await.unwrap()
+    }
+
+    pub async fn dead_launch_jobs(&self) -> usize {
+        let mut redis = self.redis.clone();
+        redis.scard(LAUNCH_QUEUE_DEAD).await.unwrap()
+    }
+
+    /// Instances in moto carrying the given Name tag, in any state.
+    pub async fn instances_named(&self, name: &str) -> Vec<Instance> {
+        let output = self
+            .moto
+            .ec2()
+            .await
+            .describe_instances()
+            .filters(Filter::builder().name("tag:Name").values(name).build())
+            .send()
+            .await
+            .expect("describe instances");
+        output.reservations().iter().flat_map(|r| r.instances().to_vec()).collect()
+    }
+
+    /// Every instance in moto.
+    pub async fn all_instances(&self) -> Vec<Instance> {
+        let output = self.moto.ec2().await.describe_instances().send().await.expect("describe");
+        output.reservations().iter().flat_map(|r| r.instances().to_vec()).collect()
+    }
+
+    /// Fails the test if Slack received anything it did not examine; prints worker logs on failure.
+    pub fn finish(self) {
+        let unexamined = self.slack.unexamined();
+        assert!(unexamined.is_empty(), "Slack received messages the test never looked at: {unexamined:#?}");
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for worker in &self.workers {
+                let log = std::fs::read_to_string(&worker.log).unwrap_or_default();
+                eprintln!("---- {} ----\n{log}", worker.log.display());
+            }
+        }
+    }
+}
+
+/// Waits for `check` to return `Some`, polling quickly; panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn tag<'a>(instance: &'a Instance, key: &str) -> Option<&'a str> {
+    instance.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+}

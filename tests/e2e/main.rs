@@ -1,0 +1,9 @@
+//! End-to-end tests: signed Slack requests in, EC2 instances in moto and Slack messages out,
+//! through real Redis and the real worker binary.
+
+mod harness;
+
+mod bad_input;
+mod launch;
+mod recovery;
+mod signatures;

@@ -1,0 +1,110 @@
+//! The Slack Web API over HTTPS (or plain HTTP to a local test server): `chat.postMessage`,
+//! `chat.postEphemeral`, and the `response_url` of a slash command.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::job::ReplyTo;
+use domain::message::ChatMessage;
+use domain::ports::{Chat, PortError};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// How many 429 answers in a row we wait out before handing back to the job's own retries.
+const RATE_LIMIT_WAITS: u32 = 5;
+
+pub struct SlackWebApi {
+    http: reqwest::Client,
+    api_url: String,
+    token: String,
+}
+
+/// Slack errors that clear up by themselves.
+const TRANSIENT_ERRORS: &[&str] = &["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+
+impl SlackWebApi {
+    pub fn new(api_url: &str, token: &str) -> SlackWebApi {
+        SlackWebApi {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("a TLS provider is installed at start-up"),
+            api_url: api_url.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, PortError> {
+        for _ in 0..RATE_LIMIT_WAITS {
+            let attempt = request.try_clone().expect("JSON bodies can be cloned");
+            let response = attempt
+                .send()
+                .await
+                .map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                let wait = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1);
+                tracing::warn!(what, wait, "Slack rate limit: waiting as asked");
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            if response.status().is_server_error() {
+                return Err(PortError::Transient(format!("{what}: HTTP {}", response.status())));
+            }
+            let body = response.text().await.map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
+            // response_url answers a bare "ok"; the Web API answers JSON with an `ok` field.
+            let value: Value = serde_json::from_str(&body).unwrap_or_else(|_| json!({ "ok": body.trim() == "ok" }));
+            if value["ok"].as_bool() == Some(true) {
+                return Ok(value);
+            }
+            let code = value["error"].as_str().unwrap_or("unknown_error").to_owned();
+            return Err(if TRANSIENT_ERRORS.contains(&code.as_str()) {
+                PortError::Transient(format!("{what}: {code}"))
+            } else {
+                PortError::Rejected { code, message: format!("Slack refused {what}") }
+            });
+        }
+        Err(PortError::Transient(format!("{what}: still rate limited")))
+    }
+
+    async fn call(&self, method: &str, body: Value) -> Result<Value, PortError> {
+        let request = self
+            .http
+            .post(format!("{}{method}", self.api_url))
+            .bearer_auth(&self.token)
+            .json(&body);
+        self.send(request, method).await
+    }
+}
+
+#[async_trait]
+impl Chat for SlackWebApi {
+    async fn post(&self, to: &ReplyTo, message: &ChatMessage) -> Result<(), PortError> {
+        let body = json!({
+            "channel": to.channel_id,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": false,
+        });
+        self.call("chat.postMessage", body).await.map(drop)
+    }
+
+    /// Uses the command's `response_url` when there is one: it works even where the bot is
+    /// not a channel member.
+    async fn post_ephemeral(&self, to: &ReplyTo, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
+        match &to.response_url {
+            Some(url) => {
+                let body = json!({ "response_type": "ephemeral", "text": message.text, "blocks": message.blocks });
+                self.send(self.http.post(url).json(&body), "response_url").await.map(drop)
+            }
+            None => {
+                let body = json!({ "channel": to.channel_id, "user": user_id, "text": message.text, "blocks": message.blocks });
+                self.call("chat.postEphemeral", body).await.map(drop)
+            }
+        }
+    }
+}
