@@ -22,7 +22,11 @@ fn signed_request(client: &reqwest::Client, url: &str) -> reqwest::RequestBuilde
     let body = format!(
         "team_id=T0BENCH&team_domain=bench&channel_id=C0BENCH&user_id=U0BENCH&user_name=bench&command=%2Fcws&text=launch+%22Python+Machine+Learning%22+box-{n}+--size+M&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fr&trigger_id=bench.{n}"
     );
-    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs().to_string();
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
     let signature = slack_signature::sign(SECRET.as_bytes(), &timestamp, body.as_bytes());
     client
         .post(url)
@@ -34,15 +38,24 @@ fn signed_request(client: &reqwest::Client, url: &str) -> reqwest::RequestBuilde
 
 async fn timed(client: &reqwest::Client, url: &str) -> Duration {
     let started = Instant::now();
-    let response = signed_request(client, url).send().await.expect("bot answers");
+    let response = signed_request(client, url)
+        .send()
+        .await
+        .expect("bot answers");
     assert!(response.status().is_success(), "{}", response.status());
     let body = response.bytes().await.unwrap();
-    assert!(body.windows(9).any(|w| w == b"Launching"), "{}", String::from_utf8_lossy(&body));
+    assert!(
+        body.windows(9).any(|w| w == b"Launching"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     started.elapsed()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len() - 1)]
+    sorted[((sorted.len() as f64 * p).ceil() as usize)
+        .saturating_sub(1)
+        .min(sorted.len() - 1)]
 }
 
 fn report(label: &str, mut samples: Vec<Duration>) {
@@ -58,14 +71,26 @@ fn report(label: &str, mut samples: Vec<Duration>) {
 
 #[tokio::main]
 async fn main() {
-    let redis_url = std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/63".to_owned());
-    let connection = apalis_redis::connect(redis_url.as_str()).await.expect("Redis for the benchmark");
-    redis::cmd("FLUSHDB").exec_async(&mut connection.clone()).await.unwrap();
-    let bot = bot::Bot::new(SECRET, Arc::new(queue::RedisJobQueue::new(connection.clone())));
+    let redis_url =
+        std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/63".to_owned());
+    let connection = apalis_redis::connect(redis_url.as_str())
+        .await
+        .expect("Redis for the benchmark");
+    redis::cmd("FLUSHDB")
+        .exec_async(&mut connection.clone())
+        .await
+        .unwrap();
+    let bot = bot::Bot::new(
+        SECRET,
+        Arc::new(queue::RedisJobQueue::new(connection.clone())),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/slack/commands", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, bot::router(bot)).await });
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
 
     for _ in 0..200 {
         timed(&client, &url).await;
@@ -84,7 +109,10 @@ async fn main() {
         .collect()
         .await;
     let elapsed = started.elapsed();
-    println!("throughput, 64 in flight: {:.0} signed commands/s ({total} in {elapsed:.2?})", total as f64 / elapsed.as_secs_f64());
+    println!(
+        "throughput, 64 in flight: {:.0} signed commands/s ({total} in {elapsed:.2?})",
+        total as f64 / elapsed.as_secs_f64()
+    );
     report("latency under that load", samples);
 
     let rate = 1_000u64;
@@ -106,6 +134,10 @@ async fn main() {
     }
     report(&format!("fixed rate {rate} req/s for {seconds} s"), fixed);
 
-    let queued: usize = redis::cmd("HLEN").arg("cws:queue:launch:data").query_async(&mut connection.clone()).await.unwrap();
+    let queued: usize = redis::cmd("HLEN")
+        .arg("cws:queue:launch:data")
+        .query_async(&mut connection.clone())
+        .await
+        .unwrap();
     println!("jobs queued in Redis: {queued}");
 }

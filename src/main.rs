@@ -15,7 +15,11 @@ use queue::RedisJobQueue;
 use tokio::io::AsyncBufReadExt;
 
 #[derive(Parser)]
-#[command(name = "cws", version, about = "Research workstations on AWS, run from Slack")]
+#[command(
+    name = "cws",
+    version,
+    about = "Research workstations on AWS, run from Slack"
+)]
 struct Cli {
     #[command(subcommand)]
     mode: Option<Mode>,
@@ -52,7 +56,10 @@ async fn main() -> anyhow::Result<()> {
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,cws=info,cws_bot=info,cws_worker=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,cws=info,cws_bot=info,cws_worker=info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let settings = load_settings()?;
@@ -60,10 +67,18 @@ async fn main() -> anyhow::Result<()> {
         Mode::Run => run_all(settings).await,
         Mode::Bot => run_bot(settings).await,
         Mode::Worker => run_worker(settings).await,
-        Mode::Say { text, url, user, channel } => {
+        Mode::Say {
+            text,
+            url,
+            user,
+            channel,
+        } => {
             let url = url.unwrap_or_else(|| format!("http://{}", settings.listen));
             let secret = settings.slack_or_embedded().signing_secret;
-            println!("{}", say::send(&url, &secret, &text, &user, &channel).await?);
+            println!(
+                "{}",
+                say::send(&url, &secret, &text, &user, &channel).await?
+            );
             Ok(())
         }
     }
@@ -76,21 +91,38 @@ fn load_settings() -> anyhow::Result<Settings> {
     Ok(Settings::load(&Sources::new(&env, text.as_deref())?)?)
 }
 
-async fn connect_redis(settings: &Settings, role: &str) -> anyhow::Result<apalis_redis::ConnectionManager> {
-    let url = settings.redis_url.clone().with_context(|| format!("`cws {role}` needs REDIS_URL: it shares its queue with other processes"))?;
-    apalis_redis::connect(url).await.context("connecting to Redis")
+async fn connect_redis(
+    settings: &Settings,
+    role: &str,
+) -> anyhow::Result<apalis_redis::ConnectionManager> {
+    let url = settings.redis_url.clone().with_context(|| {
+        format!("`cws {role}` needs REDIS_URL: it shares its queue with other processes")
+    })?;
+    apalis_redis::connect(url)
+        .await
+        .context("connecting to Redis")
 }
 
 async fn serve_bot(settings: &Settings, queue: Arc<dyn JobQueue>) -> anyhow::Result<()> {
     if settings.slack.is_none() && !settings.listen.ip().is_loopback() {
-        bail!("SLACK_SIGNING_SECRET is required to listen on {}: without it only loopback is safe", settings.listen);
+        bail!(
+            "SLACK_SIGNING_SECRET is required to listen on {}: without it only loopback is safe",
+            settings.listen
+        );
     }
     let slack = settings.slack_or_embedded();
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("binding {} (set CWS_LISTEN to use another address)", settings.listen))?;
+        .with_context(|| {
+            format!(
+                "binding {} (set CWS_LISTEN to use another address)",
+                settings.listen
+            )
+        })?;
     let bot = bot::Bot::new(&slack.signing_secret, queue);
-    axum::serve(listener, bot::router(bot)).await.context("serving HTTP")
+    axum::serve(listener, bot::router(bot))
+        .await
+        .context("serving HTTP")
 }
 
 async fn run_bot(settings: Settings) -> anyhow::Result<()> {
@@ -110,7 +142,10 @@ async fn run_all(settings: Settings) -> anyhow::Result<()> {
     let (queue, queues): (Arc<dyn JobQueue>, worker::Queues) = match &settings.redis_url {
         Some(_) => {
             let connection = connect_redis(&settings, "run").await?;
-            (Arc::new(RedisJobQueue::new(connection.clone())), worker::Queues::Redis(connection))
+            (
+                Arc::new(RedisJobQueue::new(connection.clone())),
+                worker::Queues::Redis(connection),
+            )
         }
         None => {
             let (queue, storages) = queue::memory_queues();
@@ -146,7 +181,9 @@ fn print_banner(settings: &Settings) {
     println!("  /cws launch \"Python Machine Learning\" my-analysis --size M");
     println!("or from another terminal:");
     println!("  cargo run -- say '/cws launch \"R Research Environment\" berkeley-analysis'");
-    println!("Slack endpoint: POST http://{listen}/slack/commands · /cws help lists every command.");
+    println!(
+        "Slack endpoint: POST http://{listen}/slack/commands · /cws help lists every command."
+    );
 }
 
 /// The terminal prompt: each line goes through the real HTTP endpoint, signed like Slack.

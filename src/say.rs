@@ -6,10 +6,19 @@ use anyhow::Context;
 use domain::slack_signature;
 
 /// Posts `text` (with or without the leading `/cws`) and returns the bot's immediate answer.
-pub async fn send(base_url: &str, secret: &str, text: &str, user: &str, channel: &str) -> anyhow::Result<String> {
+pub async fn send(
+    base_url: &str,
+    secret: &str,
+    text: &str,
+    user: &str,
+    channel: &str,
+) -> anyhow::Result<String> {
     let text = text.trim();
     let text = text.strip_prefix("/cws").unwrap_or(text).trim_start();
-    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs().to_string();
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)?
+        .as_secs()
+        .to_string();
     let trigger = uuid::Uuid::new_v4().simple().to_string();
     let body = serde_urlencoded::to_string([
         ("command", "/cws"),
@@ -37,6 +46,7 @@ pub async fn send(base_url: &str, secret: &str, text: &str, user: &str, channel:
     if !status.is_success() {
         anyhow::bail!("the bot answered {status}: {reply}");
     }
-    let json: serde_json::Value = serde_json::from_str(&reply).context("the bot's answer is not JSON")?;
+    let json: serde_json::Value =
+        serde_json::from_str(&reply).context("the bot's answer is not JSON")?;
     Ok(json["text"].as_str().unwrap_or(&reply).to_owned())
 }

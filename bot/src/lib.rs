@@ -31,7 +31,10 @@ impl Bot {
 pub fn router(bot: Bot) -> Router {
     Router::new()
         .route("/slack/commands", post(slack::commands::command_slash))
-        .route("/slack/interactions", post(slack::interactions::interaction_click))
+        .route(
+            "/slack/interactions",
+            post(slack::interactions::interaction_click),
+        )
         .route("/healthz", get(healthz))
         .with_state(Arc::new(bot))
 }

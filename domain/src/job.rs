@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn slack_job_keys_are_built_from_team_and_trigger() {
         let key = JobKey::for_slack("T01", "13345224609.738474920.8088930838d88f008e0").unwrap();
-        assert_eq!(key.as_str(), "slack:T01:13345224609.738474920.8088930838d88f008e0");
+        assert_eq!(
+            key.as_str(),
+            "slack:T01:13345224609.738474920.8088930838d88f008e0"
+        );
     }
 
     #[test]

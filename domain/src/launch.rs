@@ -37,6 +37,8 @@ pub const TAG_INSTITUTION: &str = "cws:institution";
 pub const TAG_INVITATION: &str = "cws:invitation";
 pub const TAG_TEMPLATE: &str = "cws:template";
 pub const TAG_WORKSPACE: &str = "cws:workspace";
+/// The launch's client token, so an instance can be found again by the job that made it.
+pub const TAG_CLIENT_TOKEN: &str = "cws:client-token";
 
 /// Everything the cloud adapter needs to start one workspace; nothing left to decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +114,11 @@ pub fn plan_launch(
         .ok_or_else(|| LaunchRefusal::RegionNotOffered {
             template: template.name.clone(),
             region: region.to_owned(),
-            offered: template.offered_regions().into_iter().map(str::to_owned).collect(),
+            offered: template
+                .offered_regions()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         })?;
     let hourly = pricing
         .hourly(region, instance_type)
@@ -128,6 +134,7 @@ pub fn plan_launch(
         (TAG_INVITATION.to_owned(), attribution.invitation.clone()),
         (TAG_TEMPLATE.to_owned(), template.name.clone()),
         (TAG_WORKSPACE.to_owned(), launch.name.to_string()),
+        (TAG_CLIENT_TOKEN.to_owned(), client_token(key)),
     ];
     Ok(LaunchPlan {
         workspace: launch.name.clone(),
@@ -189,13 +196,22 @@ mod tests {
     #[test]
     fn python_ml_size_m_is_a_tagged_t3_large() {
         let plan = plan(
-            &launch("Python Machine Learning", "mit-algorithm-dev", Some(Size::M)),
+            &launch(
+                "Python Machine Learning",
+                "mit-algorithm-dev",
+                Some(Size::M),
+            ),
             "us-east-1",
         )
         .unwrap();
         assert_eq!(plan.instance_type, "t3.large");
         assert_eq!(plan.hourly, Money::from_micros(83_200));
-        let tag = |k: &str| plan.tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let tag = |k: &str| {
+            plan.tags
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(tag("Name"), Some("mit-algorithm-dev"));
         assert_eq!(tag(TAG_PROJECT), Some("nih-neuro-consortium"));
         assert_eq!(tag(TAG_USER), Some("slack:T1:U1"));
@@ -222,8 +238,11 @@ mod tests {
 
     #[test]
     fn gpu_workstations_are_not_offered_in_us_west_1() {
-        let refusal = plan(&launch("GPU ML Workstation", "gpu", Some(Size::XL)), "us-west-1")
-            .unwrap_err();
+        let refusal = plan(
+            &launch("GPU ML Workstation", "gpu", Some(Size::XL)),
+            "us-west-1",
+        )
+        .unwrap_err();
         assert!(matches!(refusal, LaunchRefusal::RegionNotOffered { .. }));
     }
 

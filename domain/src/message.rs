@@ -25,15 +25,42 @@ pub struct ChatMessage {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("launch_accepted", include_str!("../../message-templates/slack/launch_accepted.json.hbs")),
-    ("launch_succeeded", include_str!("../../message-templates/slack/launch_succeeded.json.hbs")),
-    ("launch_refused", include_str!("../../message-templates/slack/launch_refused.json.hbs")),
-    ("launch_failed", include_str!("../../message-templates/slack/launch_failed.json.hbs")),
-    ("name_taken", include_str!("../../message-templates/slack/name_taken.json.hbs")),
-    ("parse_error", include_str!("../../message-templates/slack/parse_error.json.hbs")),
-    ("help", include_str!("../../message-templates/slack/help.json.hbs")),
-    ("not_available", include_str!("../../message-templates/slack/not_available.json.hbs")),
-    ("try_again", include_str!("../../message-templates/slack/try_again.json.hbs")),
+    (
+        "launch_accepted",
+        include_str!("../../message-templates/slack/launch_accepted.json.hbs"),
+    ),
+    (
+        "launch_succeeded",
+        include_str!("../../message-templates/slack/launch_succeeded.json.hbs"),
+    ),
+    (
+        "launch_refused",
+        include_str!("../../message-templates/slack/launch_refused.json.hbs"),
+    ),
+    (
+        "launch_failed",
+        include_str!("../../message-templates/slack/launch_failed.json.hbs"),
+    ),
+    (
+        "name_taken",
+        include_str!("../../message-templates/slack/name_taken.json.hbs"),
+    ),
+    (
+        "parse_error",
+        include_str!("../../message-templates/slack/parse_error.json.hbs"),
+    ),
+    (
+        "help",
+        include_str!("../../message-templates/slack/help.json.hbs"),
+    ),
+    (
+        "not_available",
+        include_str!("../../message-templates/slack/not_available.json.hbs"),
+    ),
+    (
+        "try_again",
+        include_str!("../../message-templates/slack/try_again.json.hbs"),
+    ),
 ];
 
 static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
@@ -66,7 +93,12 @@ fn render(template: &str, data: &Value) -> ChatMessage {
 }
 
 /// The immediate, private answer to `/cws launch`: the job is queued.
-pub fn launch_accepted(launch: &Launch, template: &str, size: Size, instance_type: &str) -> ChatMessage {
+pub fn launch_accepted(
+    launch: &Launch,
+    template: &str,
+    size: Size,
+    instance_type: &str,
+) -> ChatMessage {
     render(
         "launch_accepted",
         &json!({
@@ -106,18 +138,31 @@ pub fn launch_refused(name: &str, refusal: &LaunchRefusal) -> ChatMessage {
             "Templates",
             unknown.available.clone(),
         ),
-        LaunchRefusal::SizeNotOffered { template, size, offered } => (
+        LaunchRefusal::SizeNotOffered {
+            template,
+            size,
+            offered,
+        } => (
             format!("{template} has no size {size}"),
             "Sizes",
             offered.iter().map(|s| s.to_string()).collect(),
         ),
-        LaunchRefusal::RegionNotOffered { template, region, offered } => (
+        LaunchRefusal::RegionNotOffered {
+            template,
+            region,
+            offered,
+        } => (
             format!("{template} is not offered in {region}"),
             "Regions",
             offered.clone(),
         ),
-        LaunchRefusal::NoPrice { instance_type, region } => (
-            format!("{instance_type} has no known price in {region}, so its cost could not be tracked"),
+        LaunchRefusal::NoPrice {
+            instance_type,
+            region,
+        } => (
+            format!(
+                "{instance_type} has no known price in {region}, so its cost could not be tracked"
+            ),
             "",
             Vec::new(),
         ),
@@ -129,7 +174,13 @@ pub fn launch_refused(name: &str, refusal: &LaunchRefusal) -> ChatMessage {
 }
 
 /// The cloud refused or stayed unavailable through every retry.
-pub fn launch_failed(name: &str, user_id: &str, error: &PortError, attempts: u32, reference: &str) -> ChatMessage {
+pub fn launch_failed(
+    name: &str,
+    user_id: &str,
+    error: &PortError,
+    attempts: u32,
+    reference: &str,
+) -> ChatMessage {
     let explanation = match error {
         PortError::Transient(detail) => format!(
             "AWS stayed unavailable through {attempts} attempts ({detail}). Nothing was started; please try again later."
@@ -225,7 +276,11 @@ mod tests {
             available: vec![],
         });
         let message = launch_refused("box", &refusal);
-        assert!(message.text.contains("&lt;!channel&gt; \"}] &amp; more"), "{}", message.text);
+        assert!(
+            message.text.contains("&lt;!channel&gt; \"}] &amp; more"),
+            "{}",
+            message.text
+        );
         assert!(!message.text.contains("<!channel>"));
     }
 
@@ -234,7 +289,11 @@ mod tests {
         let error = parse("launch \"Python Machine Learning\" box --size XXL").unwrap_err();
         let message = parse_error(&error);
         assert!(message.text.contains("XXL"), "{}", message.text);
-        assert!(message.text.contains("Usage: /cws launch"), "{}", message.text);
+        assert!(
+            message.text.contains("Usage: /cws launch"),
+            "{}",
+            message.text
+        );
         assert!(message.text.ends_with("See /cws help."));
     }
 
@@ -251,7 +310,10 @@ mod tests {
             crate::command::Command::Launch(launch) => launch,
             other => panic!("{other:?}"),
         };
-        let rejected = PortError::Rejected { code: "InvalidAMIID.NotFound".into(), message: "no such AMI".into() };
+        let rejected = PortError::Rejected {
+            code: "InvalidAMIID.NotFound".into(),
+            message: "no such AMI".into(),
+        };
         for message in [
             launch_accepted(&launch, "Python Machine Learning", Size::M, "t3.large"),
             launch_failed("box", "U1", &rejected, 1, "ref-2"),

@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 /// An amount of US dollars in millionths of a dollar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Money(i64);
 
 const MICROS_PER_DOLLAR: i64 = 1_000_000;
@@ -57,7 +59,7 @@ impl fmt::Display for Money {
         let dollars = (abs / 100).to_string();
         let mut grouped = String::with_capacity(dollars.len() + dollars.len() / 3);
         for (i, digit) in dollars.chars().enumerate() {
-            if i > 0 && (dollars.len() - i) % 3 == 0 {
+            if i > 0 && (dollars.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(digit);
@@ -79,8 +81,7 @@ impl FromStr for Money {
         let trimmed = text.trim().trim_start_matches('$');
         let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, ""));
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || fraction.len() > 6
-        {
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || fraction.len() > 6 {
             return Err(invalid());
         }
         let whole: i64 = whole.parse().map_err(|_| invalid())?;
@@ -205,7 +206,7 @@ mod tests {
     #[test]
     fn money_displays_like_the_seed_reports() {
         assert_eq!(Money::from_cents(124_080).to_string(), "$1,240.80");
-        assert_eq!(Money::from_cents(48_234_0).to_string(), "$4,823.40");
+        assert_eq!(Money::from_cents(482_340).to_string(), "$4,823.40");
         assert_eq!(Money::from_cents(55_310_400).to_string(), "$553,104.00");
         assert_eq!(Money::from_micros(41_600).display_rate(), "$0.0416");
         assert_eq!(Money::from_micros(12_240_000).display_rate(), "$12.24");

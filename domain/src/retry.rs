@@ -27,7 +27,11 @@ impl Backoff {
             return None;
         }
         let doublings = (next - 2).min(20);
-        Some(self.first_delay.saturating_mul(1 << doublings).min(self.max_delay))
+        Some(
+            self.first_delay
+                .saturating_mul(1 << doublings)
+                .min(self.max_delay),
+        )
     }
 }
 
@@ -40,7 +44,10 @@ mod tests {
         let backoff = Backoff::default();
         let delays: Vec<_> = (2..=7).map(|n| backoff.delay_before(n)).collect();
         let ms = |m| Some(Duration::from_millis(m));
-        assert_eq!(delays, vec![ms(500), ms(1000), ms(2000), ms(4000), ms(8000), None]);
+        assert_eq!(
+            delays,
+            vec![ms(500), ms(1000), ms(2000), ms(4000), ms(8000), None]
+        );
     }
 
     #[test]

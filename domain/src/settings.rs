@@ -62,10 +62,15 @@ pub struct Sources<'a> {
 }
 
 impl<'a> Sources<'a> {
-    pub fn new(env: &'a dyn Fn(&str) -> Option<String>, file_text: Option<&str>) -> Result<Self, SettingsError> {
+    pub fn new(
+        env: &'a dyn Fn(&str) -> Option<String>,
+        file_text: Option<&str>,
+    ) -> Result<Self, SettingsError> {
         let mut file = BTreeMap::new();
         if let Some(text) = file_text {
-            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| SettingsError::File(e.message().to_owned()))?;
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| SettingsError::File(e.message().to_owned()))?;
             for (key, value) in table {
                 let value = match value {
                     toml::Value::String(s) => s,
@@ -83,33 +88,64 @@ impl<'a> Sources<'a> {
             .filter(|v| !v.trim().is_empty())
     }
 
-    fn parsed<T: std::str::FromStr>(&self, key: &'static str, default: T, reason: &'static str) -> Result<T, SettingsError> {
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        key: &'static str,
+        default: T,
+        reason: &'static str,
+    ) -> Result<T, SettingsError> {
         match self.get(key) {
             None => Ok(default),
-            Some(value) => value.trim().parse().map_err(|_| SettingsError::Invalid { key, value, reason }),
+            Some(value) => {
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| SettingsError::Invalid { key, value, reason })
+            }
         }
     }
 }
 
 impl Settings {
     pub fn load(sources: &Sources<'_>) -> Result<Settings, SettingsError> {
-        let slack = sources.get("SLACK_SIGNING_SECRET").map(|signing_secret| SlackSettings {
-            signing_secret,
-            bot_token: sources.get("SLACK_BOT_TOKEN"),
-            api_url: slack_api_url(sources.get("SLACK_API_URL")),
-        });
-        let region = sources.get("AWS_REGION").or_else(|| sources.get("AWS_DEFAULT_REGION"));
+        let slack = sources
+            .get("SLACK_SIGNING_SECRET")
+            .map(|signing_secret| SlackSettings {
+                signing_secret,
+                bot_token: sources.get("SLACK_BOT_TOKEN"),
+                api_url: slack_api_url(sources.get("SLACK_API_URL")),
+            });
+        let region = sources
+            .get("AWS_REGION")
+            .or_else(|| sources.get("AWS_DEFAULT_REGION"));
         let aws = region.clone().map(|region| AwsSettings {
             region,
             endpoint_url: sources.get("AWS_ENDPOINT_URL"),
         });
-        let listen = sources.parsed("CWS_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)), "expected host:port, e.g. 0.0.0.0:3000")?;
-        let concurrency = sources.parsed("CWS_WORKER_CONCURRENCY", 8usize, "expected a whole number of jobs")?;
+        let listen = sources.parsed(
+            "CWS_LISTEN",
+            SocketAddr::from(([127, 0, 0, 1], 3000)),
+            "expected host:port, e.g. 0.0.0.0:3000",
+        )?;
+        let concurrency = sources.parsed(
+            "CWS_WORKER_CONCURRENCY",
+            8usize,
+            "expected a whole number of jobs",
+        )?;
         if concurrency == 0 {
-            return Err(SettingsError::Invalid { key: "CWS_WORKER_CONCURRENCY", value: "0".into(), reason: "at least one job must run at a time" });
+            return Err(SettingsError::Invalid {
+                key: "CWS_WORKER_CONCURRENCY",
+                value: "0".into(),
+                reason: "at least one job must run at a time",
+            });
         }
-        let heartbeat_secs = sources.parsed("CWS_WORKER_HEARTBEAT_SECS", 5u64, "expected whole seconds")?;
-        let missed_heartbeats = sources.parsed("CWS_WORKER_MISSED_HEARTBEATS", 3usize, "expected a whole number")?;
+        let heartbeat_secs =
+            sources.parsed("CWS_WORKER_HEARTBEAT_SECS", 5u64, "expected whole seconds")?;
+        let missed_heartbeats = sources.parsed(
+            "CWS_WORKER_MISSED_HEARTBEATS",
+            3usize,
+            "expected a whole number",
+        )?;
         Ok(Settings {
             redis_url: sources.get("REDIS_URL"),
             slack,
@@ -117,7 +153,9 @@ impl Settings {
             smtp_url: sources.get("SMTP_URL"),
             mail_from: sources.get("MAIL_FROM"),
             listen,
-            public_url: sources.get("CWS_PUBLIC_URL").unwrap_or_else(|| format!("http://{listen}")),
+            public_url: sources
+                .get("CWS_PUBLIC_URL")
+                .unwrap_or_else(|| format!("http://{listen}")),
             worker: WorkerSettings {
                 concurrency,
                 heartbeat: Duration::from_secs(heartbeat_secs.max(1)),
@@ -145,8 +183,15 @@ impl Settings {
         if self.aws.is_none() {
             embedded.push("simulated cloud (set AWS_REGION and credentials)");
         }
-        if self.slack.as_ref().and_then(|s| s.bot_token.as_ref()).is_none() {
-            embedded.push("chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)");
+        if self
+            .slack
+            .as_ref()
+            .and_then(|s| s.bot_token.as_ref())
+            .is_none()
+        {
+            embedded.push(
+                "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
+            );
         }
         if self.smtp_url.is_none() {
             embedded.push("mail written to ./cws-mail/ (set SMTP_URL)");
@@ -168,7 +213,10 @@ mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)], file: Option<&str>) -> Result<Settings, SettingsError> {
-        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let env = move |key: &str| map.get(key).cloned();
         Settings::load(&Sources::new(&env, file)?)
     }
@@ -180,7 +228,10 @@ mod tests {
         assert_eq!(settings.aws, None);
         assert_eq!(settings.embedded_components().len(), 4);
         assert_eq!(settings.listen.to_string(), "127.0.0.1:3000");
-        assert_eq!(settings.slack_or_embedded().signing_secret, EMBEDDED_SLACK_SECRET);
+        assert_eq!(
+            settings.slack_or_embedded().signing_secret,
+            EMBEDDED_SLACK_SECRET
+        );
     }
 
     #[test]
@@ -193,14 +244,24 @@ mod tests {
 
     #[test]
     fn slack_api_url_always_ends_with_a_slash() {
-        let settings = load(&[("SLACK_SIGNING_SECRET", "s"), ("SLACK_API_URL", "http://127.0.0.1:9/api")], None).unwrap();
+        let settings = load(
+            &[
+                ("SLACK_SIGNING_SECRET", "s"),
+                ("SLACK_API_URL", "http://127.0.0.1:9/api"),
+            ],
+            None,
+        )
+        .unwrap();
         assert_eq!(settings.slack.unwrap().api_url, "http://127.0.0.1:9/api/");
     }
 
     #[test]
     fn bad_values_name_the_variable() {
         let error = load(&[("CWS_LISTEN", "nowhere")], None).unwrap_err();
-        assert!(error.to_string().starts_with("CWS_LISTEN=nowhere"), "{error}");
+        assert!(
+            error.to_string().starts_with("CWS_LISTEN=nowhere"),
+            "{error}"
+        );
         assert!(load(&[("CWS_WORKER_CONCURRENCY", "0")], None).is_err());
     }
 }

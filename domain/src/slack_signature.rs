@@ -30,7 +30,10 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 
 /// The `X-Slack-Signature` value Slack would send for this body at this timestamp.
 pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    format!("v0={}", hex::encode(mac(secret, timestamp, body).finalize().into_bytes()))
+    format!(
+        "v0={}",
+        hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
+    )
 }
 
 /// Checks the headers of a request against its raw body. The comparison is constant-time.
@@ -41,9 +44,14 @@ pub fn verify(
     body: &[u8],
     now_unix: i64,
 ) -> Result<(), SignatureRejection> {
-    let timestamp = timestamp.ok_or(SignatureRejection::MissingHeader("X-Slack-Request-Timestamp"))?;
+    let timestamp = timestamp.ok_or(SignatureRejection::MissingHeader(
+        "X-Slack-Request-Timestamp",
+    ))?;
     let signature = signature.ok_or(SignatureRejection::MissingHeader("X-Slack-Signature"))?;
-    let sent: i64 = timestamp.trim().parse().map_err(|_| SignatureRejection::BadTimestamp)?;
+    let sent: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| SignatureRejection::BadTimestamp)?;
     let age_secs = now_unix.saturating_sub(sent);
     if age_secs.abs() > MAX_AGE_SECS {
         return Err(SignatureRejection::Stale { age_secs });
@@ -77,13 +85,28 @@ mod tests {
     #[test]
     fn accepts_a_fresh_correct_signature() {
         let signature = sign(SECRET, TIMESTAMP, BODY);
-        assert_eq!(verify(SECRET, Some(TIMESTAMP), Some(&signature), BODY, 1_531_420_618 + 299), Ok(()));
+        assert_eq!(
+            verify(
+                SECRET,
+                Some(TIMESTAMP),
+                Some(&signature),
+                BODY,
+                1_531_420_618 + 299
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn refuses_a_replay_six_minutes_later() {
         let signature = sign(SECRET, TIMESTAMP, BODY);
-        let verdict = verify(SECRET, Some(TIMESTAMP), Some(&signature), BODY, 1_531_420_618 + 360);
+        let verdict = verify(
+            SECRET,
+            Some(TIMESTAMP),
+            Some(&signature),
+            BODY,
+            1_531_420_618 + 360,
+        );
         assert_eq!(verdict, Err(SignatureRejection::Stale { age_secs: 360 }));
     }
 
@@ -93,10 +116,27 @@ mod tests {
         let mut tampered = BODY.to_vec();
         tampered[10] ^= 1;
         let now = 1_531_420_618;
-        assert_eq!(verify(SECRET, Some(TIMESTAMP), Some(&signature), &tampered, now), Err(SignatureRejection::Mismatch));
-        assert_eq!(verify(b"other", Some(TIMESTAMP), Some(&signature), BODY, now), Err(SignatureRejection::Mismatch));
-        assert_eq!(verify(SECRET, Some(TIMESTAMP), Some("v0=zz"), BODY, now), Err(SignatureRejection::Mismatch));
-        assert_eq!(verify(SECRET, None, Some(&signature), BODY, now), Err(SignatureRejection::MissingHeader("X-Slack-Request-Timestamp")));
-        assert_eq!(verify(SECRET, Some("soon"), Some(&signature), BODY, now), Err(SignatureRejection::BadTimestamp));
+        assert_eq!(
+            verify(SECRET, Some(TIMESTAMP), Some(&signature), &tampered, now),
+            Err(SignatureRejection::Mismatch)
+        );
+        assert_eq!(
+            verify(b"other", Some(TIMESTAMP), Some(&signature), BODY, now),
+            Err(SignatureRejection::Mismatch)
+        );
+        assert_eq!(
+            verify(SECRET, Some(TIMESTAMP), Some("v0=zz"), BODY, now),
+            Err(SignatureRejection::Mismatch)
+        );
+        assert_eq!(
+            verify(SECRET, None, Some(&signature), BODY, now),
+            Err(SignatureRejection::MissingHeader(
+                "X-Slack-Request-Timestamp"
+            ))
+        );
+        assert_eq!(
+            verify(SECRET, Some("soon"), Some(&signature), BODY, now),
+            Err(SignatureRejection::BadTimestamp)
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::LazyLock;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -153,9 +153,10 @@ impl Catalog {
             if !template.sizes.contains_key(&template.default_size) {
                 return Err(CatalogError::DefaultSizeMissing(template.name));
             }
-            if templates.iter().any(|t| {
-                t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug
-            }) {
+            if templates
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug)
+            {
                 return Err(CatalogError::Duplicate(template.name));
             }
             templates.push(template);
@@ -225,10 +226,7 @@ mod tests {
     fn sizes_parse_in_any_case() {
         assert_eq!("xl".parse::<Size>(), Ok(Size::XL));
         assert_eq!("M".parse::<Size>(), Ok(Size::M));
-        assert_eq!(
-            "XXL".parse::<Size>(),
-            Err(UnknownSize("XXL".to_owned()))
-        );
+        assert_eq!("XXL".parse::<Size>(), Err(UnknownSize("XXL".to_owned())));
     }
 
     #[test]

@@ -69,14 +69,22 @@ pub struct MemoryStorages {
 /// A connected producer and consumer for the embedded mode.
 pub fn memory_queues() -> (Arc<MemoryJobQueue>, MemoryStorages) {
     let (launch_sink, launch) = memory_channel::<LaunchJob>();
-    (Arc::new(MemoryJobQueue { launch: launch_sink }), MemoryStorages { launch })
+    (
+        Arc::new(MemoryJobQueue {
+            launch: launch_sink,
+        }),
+        MemoryStorages { launch },
+    )
 }
 
 fn memory_channel<J: Send + 'static>() -> (MemorySink<J>, MemoryStorage<J>) {
     let (sender, receiver) = futures::channel::mpsc::unbounded::<Task<J>>();
     let sender = sender.sink_map_err(MemoryStorageError::SendError);
     let sink = MemorySink::new(Arc::new(Mutex::new(Box::new(sender))));
-    (sink.clone(), MemoryStorage::new_with(sink, receiver.boxed()))
+    (
+        sink.clone(),
+        MemoryStorage::new_with(sink, receiver.boxed()),
+    )
 }
 
 #[async_trait]

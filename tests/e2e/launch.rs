@@ -8,15 +8,27 @@ async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
     env.start_worker();
 
     let answer = env
-        .slash(&Slash::new("launch \"Python Machine Learning\" mit-algorithm-dev --size M"))
+        .slash(&Slash::new(
+            "launch \"Python Machine Learning\" mit-algorithm-dev --size M",
+        ))
         .await;
 
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert!(answer.elapsed < Duration::from_secs(3), "ack took {:?}", answer.elapsed);
-    assert!(answer.text().contains("Launching *mit-algorithm-dev*"), "{}", answer.body);
+    assert!(
+        answer.elapsed < Duration::from_secs(3),
+        "ack took {:?}",
+        answer.elapsed
+    );
+    assert!(
+        answer.text().contains("Launching *mit-algorithm-dev*"),
+        "{}",
+        answer.body
+    );
     let posted = env
         .slack
-        .expect("announcing the instance", Duration::from_secs(30), |p| p.method == "chat.postMessage")
+        .expect("announcing the instance", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage"
+        })
         .await;
     assert_eq!(env.queued_launch_jobs().await, 1);
 
@@ -26,16 +38,31 @@ async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
     let instance_id = instance.instance_id().unwrap();
     assert_eq!(instance.instance_type().unwrap().as_str(), "t3.large");
     assert_eq!(tag(instance, "cws:project"), Some("unassigned"));
-    assert_eq!(tag(instance, "cws:user"), Some("slack:T0CONSORTIUM:U0MITJOHNSON"));
+    assert_eq!(
+        tag(instance, "cws:user"),
+        Some("slack:T0CONSORTIUM:U0MITJOHNSON")
+    );
     assert_eq!(tag(instance, "cws:institution"), Some("mit-csail"));
     assert_eq!(tag(instance, "cws:invitation"), Some("none"));
-    assert_eq!(tag(instance, "cws:template"), Some("Python Machine Learning"));
+    assert_eq!(
+        tag(instance, "cws:template"),
+        Some("Python Machine Learning")
+    );
     assert_eq!(tag(instance, "Name"), Some("mit-algorithm-dev"));
 
     assert_eq!(posted.body["channel"], "C0NEURO");
     assert!(posted.text().contains(instance_id), "{}", posted.text());
-    assert!(posted.text().contains("<@U0MITJOHNSON> launched *mit-algorithm-dev*"), "{}", posted.text());
-    assert_eq!(posted.authorization.as_deref(), Some("Bearer xoxb-e2e-token"));
+    assert!(
+        posted
+            .text()
+            .contains("<@U0MITJOHNSON> launched *mit-algorithm-dev*"),
+        "{}",
+        posted.text()
+    );
+    assert_eq!(
+        posted.authorization.as_deref(),
+        Some("Bearer xoxb-e2e-token")
+    );
     env.finish();
 }
 
@@ -45,22 +72,32 @@ async fn project_flag_and_default_size_reach_the_tags() {
     env.start_worker();
 
     let answer = env
-        .slash(&Slash::new("launch Bioinformatics berkeley-analysis --project nih-neuro-consortium").from_user(
-            "U0BERKLEE",
-            "sarah.lee",
-            "berkeley-neuroscience",
-        ))
+        .slash(
+            &Slash::new("launch Bioinformatics berkeley-analysis --project nih-neuro-consortium")
+                .sent_by("U0BERKLEE", "sarah.lee", "berkeley-neuroscience"),
+        )
         .await;
     assert!(answer.text().contains("size M"), "{}", answer.body);
 
-    let posted = env.slack.expect("the launch", Duration::from_secs(30), |p| p.method == "chat.postMessage").await;
+    let posted = env
+        .slack
+        .expect("the launch", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage"
+        })
+        .await;
     let instance = eventually("the instance", Duration::from_secs(5), || async {
-        env.instances_named("berkeley-analysis").await.into_iter().next()
+        env.instances_named("berkeley-analysis")
+            .await
+            .into_iter()
+            .next()
     })
     .await;
     assert_eq!(instance.instance_type().unwrap().as_str(), "m5.xlarge");
     assert_eq!(tag(&instance, "cws:project"), Some("nih-neuro-consortium"));
-    assert_eq!(tag(&instance, "cws:institution"), Some("berkeley-neuroscience"));
+    assert_eq!(
+        tag(&instance, "cws:institution"),
+        Some("berkeley-neuroscience")
+    );
     assert!(posted.text().contains("$0.192/h"), "{}", posted.text());
     env.finish();
 }
@@ -70,15 +107,29 @@ async fn a_second_launch_with_a_taken_name_is_refused_and_starts_nothing() {
     let mut env = TestEnv::start("launch-name-taken", 3).await;
     env.start_worker();
 
-    env.slash(&Slash::new("launch \"R Research Environment\" shared-box")).await;
-    env.slack.expect("the first launch", Duration::from_secs(30), |p| p.method == "chat.postMessage").await;
-    env.slash(&Slash::new("launch \"Python Machine Learning\" shared-box --size S")).await;
+    env.slash(&Slash::new("launch \"R Research Environment\" shared-box"))
+        .await;
+    env.slack
+        .expect("the first launch", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage"
+        })
+        .await;
+    env.slash(&Slash::new(
+        "launch \"Python Machine Learning\" shared-box --size S",
+    ))
+    .await;
     let refusal = env
         .slack
-        .expect("the refusal", Duration::from_secs(30), |p| p.method == "response_url")
+        .expect("the refusal", Duration::from_secs(30), |p| {
+            p.method == "response_url"
+        })
         .await;
 
-    assert!(refusal.text().contains("already exists"), "{}", refusal.text());
+    assert!(
+        refusal.text().contains("already exists"),
+        "{}",
+        refusal.text()
+    );
     assert_eq!(refusal.body["response_type"], "ephemeral");
     assert_eq!(env.instances_named("shared-box").await.len(), 1);
     env.finish();
@@ -90,8 +141,16 @@ async fn slack_rate_limits_are_waited_out_and_nothing_is_dropped() {
     env.slack.rate_limit_next(2);
     env.start_worker();
 
-    env.slash(&Slash::new("launch \"Python Machine Learning\" patient-box")).await;
-    let posted = env.slack.expect("the launch", Duration::from_secs(30), |p| p.method == "chat.postMessage").await;
+    env.slash(&Slash::new(
+        "launch \"Python Machine Learning\" patient-box",
+    ))
+    .await;
+    let posted = env
+        .slack
+        .expect("the launch", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage"
+        })
+        .await;
 
     assert!(posted.text().contains("patient-box"));
     assert_eq!(env.slack.rate_limited_answers(), 2);

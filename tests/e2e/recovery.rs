@@ -2,7 +2,8 @@ use std::time::Duration;
 
 use apalis_core::backend::TaskSink;
 use apalis_redis::RedisStorage;
-use domain::job::{JobKind, LaunchJob};
+use domain::job::LaunchJob;
+use domain::launch::client_token;
 use redis::AsyncCommands;
 
 use crate::harness::{Fault, Slash, TestEnv, eventually};
@@ -13,8 +14,13 @@ async fn a_worker_killed_mid_launch_is_replaced_and_the_launch_happens_once() {
     env.aws_front.set_fault(Fault::HoldAfterRunInstances);
     let doomed = env.start_worker();
 
-    env.slash(&Slash::new("launch \"Python Machine Learning\" survivor --size M")).await;
-    env.aws_front.wait_for_run_instances(1, Duration::from_secs(30)).await;
+    env.slash(&Slash::new(
+        "launch \"Python Machine Learning\" survivor --size M",
+    ))
+    .await;
+    env.aws_front
+        .wait_for_run_instances(1, Duration::from_secs(30))
+        .await;
     // EC2 has started the instance, but the worker never hears back: it dies now.
     assert_eq!(env.instances_named("survivor").await.len(), 1);
     env.worker(doomed).kill();
@@ -23,11 +29,19 @@ async fn a_worker_killed_mid_launch_is_replaced_and_the_launch_happens_once() {
     env.start_worker_with_endpoint(&moto);
     let posted = env
         .slack
-        .expect("the relaunched job's announcement", Duration::from_secs(60), |p| p.method == "chat.postMessage")
+        .expect(
+            "the relaunched job's announcement",
+            Duration::from_secs(60),
+            |p| p.method == "chat.postMessage",
+        )
         .await;
 
     let instances = env.instances_named("survivor").await;
-    assert_eq!(instances.len(), 1, "ClientToken must make the re-run return the same instance");
+    assert_eq!(
+        instances.len(),
+        1,
+        "ClientToken must make the re-run return the same instance"
+    );
     assert!(posted.text().contains(instances[0].instance_id().unwrap()));
     assert_eq!(env.queued_launch_jobs().await, 1);
     env.finish();
@@ -41,7 +55,11 @@ async fn the_same_request_delivered_twice_becomes_one_job() {
 
     env.slash(&request).await;
     env.slash(&request).await;
-    env.slack.expect("one announcement", Duration::from_secs(30), |p| p.method == "chat.postMessage").await;
+    env.slack
+        .expect("one announcement", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage"
+        })
+        .await;
 
     assert_eq!(env.queued_launch_jobs().await, 1);
     assert_eq!(env.all_instances().await.len(), 1);
@@ -52,35 +70,79 @@ async fn the_same_request_delivered_twice_becomes_one_job() {
 async fn the_same_job_run_twice_still_makes_one_instance() {
     let mut env = TestEnv::start("recovery-run-twice", 14).await;
     env.start_worker();
-    env.slash(&Slash::new("launch \"Python Machine Learning\" run-twice")).await;
-    env.slack.expect("the first run", Duration::from_secs(30), |p| p.method == "chat.postMessage").await;
+    env.slash(&Slash::new("launch \"Python Machine Learning\" run-twice"))
+        .await;
+    env.slack
+        .expect("the first run", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage"
+        })
+        .await;
+
+    let mut redis = env.redis.clone();
+    eventually("the first run to finish", Duration::from_secs(10), || {
+        let mut redis = redis.clone();
+        async move {
+            let done: usize = redis
+                .scard(crate::harness::LAUNCH_QUEUE_DONE)
+                .await
+                .unwrap();
+            (done == 1).then_some(())
+        }
+    })
+    .await;
 
     // Run the very same job again with every trace of the first run erased from our state:
-    // only EC2's ClientToken stands between this and a second instance.
-    let mut redis = env.redis.clone();
-    let data: std::collections::HashMap<String, Vec<u8>> = redis.hgetall(crate::harness::LAUNCH_QUEUE_DATA).await.unwrap();
+    // only the client token stands between this and a second instance.
+    let data: std::collections::HashMap<String, Vec<u8>> = redis
+        .hgetall(crate::harness::LAUNCH_QUEUE_DATA)
+        .await
+        .unwrap();
     let job: LaunchJob = serde_json::from_slice(data.values().next().unwrap()).unwrap();
     let keys: Vec<String> = redis.keys("cws:job:*").await.unwrap();
     let _: () = redis.del(keys).await.unwrap();
     let connection = apalis_redis::connect(env.redis_url.as_str()).await.unwrap();
-    let mut storage = RedisStorage::<LaunchJob>::new(connection).with_config(queue::redis_config::<LaunchJob>());
-    storage.push(job).await.unwrap();
+    let mut storage =
+        RedisStorage::<LaunchJob>::new(connection).with_config(queue::redis_config::<LaunchJob>());
+    storage.push(job.clone()).await.unwrap();
 
-    env.slack.expect("the second run", Duration::from_secs(30), |p| p.method == "chat.postMessage").await;
-    assert_eq!(env.instances_named("run-twice").await.len(), 1);
-    assert_eq!(env.aws_front.run_instances_calls(), 2);
-    assert_eq!(LaunchJob::QUEUE, "cws:queue:launch");
+    env.slack
+        .expect("the second run", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage"
+        })
+        .await;
+    let instances = env.instances_named("run-twice").await;
+    assert_eq!(instances.len(), 1);
+    assert_eq!(
+        instances[0].client_token(),
+        Some(client_token(&job.key).as_str())
+    );
+    assert_eq!(
+        env.aws_front.run_instances_calls(),
+        1,
+        "the re-run found the instance it had started"
+    );
     env.finish();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_aws_errors_are_retried_until_the_launch_succeeds() {
     let mut env = TestEnv::start("recovery-transient", 15).await;
-    env.aws_front.set_fault(Fault::FailRunInstances { times: 2, status: 503, code: "RequestLimitExceeded" });
+    env.aws_front.set_fault(Fault::FailRunInstances {
+        times: 2,
+        status: 503,
+        code: "RequestLimitExceeded",
+    });
     env.start_worker();
 
-    env.slash(&Slash::new("launch \"Python Machine Learning\" retried-box")).await;
-    env.slack.expect("the launch", Duration::from_secs(60), |p| p.method == "chat.postMessage").await;
+    env.slash(&Slash::new(
+        "launch \"Python Machine Learning\" retried-box",
+    ))
+    .await;
+    env.slack
+        .expect("the launch", Duration::from_secs(60), |p| {
+            p.method == "chat.postMessage"
+        })
+        .await;
 
     assert_eq!(env.instances_named("retried-box").await.len(), 1);
     assert!(env.aws_front.run_instances_calls() >= 3);
@@ -91,16 +153,31 @@ async fn transient_aws_errors_are_retried_until_the_launch_succeeds() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launch_aws_refuses_is_explained_and_dead_lettered_not_retried() {
     let mut env = TestEnv::start("recovery-permanent", 0).await;
-    env.aws_front.set_fault(Fault::FailRunInstances { times: 100, status: 400, code: "InvalidParameterValue" });
+    env.aws_front.set_fault(Fault::FailRunInstances {
+        times: 100,
+        status: 400,
+        code: "InvalidParameterValue",
+    });
     env.start_worker();
 
-    env.slash(&Slash::new("launch \"Python Machine Learning\" refused-box")).await;
+    env.slash(&Slash::new(
+        "launch \"Python Machine Learning\" refused-box",
+    ))
+    .await;
     let reply = env
         .slack
-        .expect("the failure", Duration::from_secs(30), |p| p.method == "response_url")
+        .expect("the failure", Duration::from_secs(30), |p| {
+            p.method == "response_url"
+        })
         .await;
 
-    assert!(reply.text().contains("AWS refused the launch: InvalidParameterValue"), "{}", reply.text());
+    assert!(
+        reply
+            .text()
+            .contains("AWS refused the launch: InvalidParameterValue"),
+        "{}",
+        reply.text()
+    );
     assert!(reply.text().contains("Nothing was started"));
     let dead = eventually("the dead letter", Duration::from_secs(10), || async {
         let n = env.dead_launch_jobs().await;
@@ -108,7 +185,11 @@ async fn a_launch_aws_refuses_is_explained_and_dead_lettered_not_retried() {
     })
     .await;
     assert_eq!(dead, 1);
-    assert_eq!(env.aws_front.run_instances_calls(), 1, "a permanent error is not retried");
+    assert_eq!(
+        env.aws_front.run_instances_calls(),
+        1,
+        "a permanent error is not retried"
+    );
     assert!(env.all_instances().await.is_empty());
     env.finish();
 }

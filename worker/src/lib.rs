@@ -44,7 +44,11 @@ pub async fn launch_env(settings: &Settings, redis: Option<ConnectionManager>) -
         Some(aws) => Arc::new(Ec2Cloud::connect(aws).await),
         None => Arc::new(SimulatedCloud::default()),
     };
-    let chat: Arc<dyn Chat> = match settings.slack.as_ref().and_then(|s| s.bot_token.as_ref().map(|t| (s, t))) {
+    let chat: Arc<dyn Chat> = match settings
+        .slack
+        .as_ref()
+        .and_then(|s| s.bot_token.as_ref().map(|t| (s, t)))
+    {
         Some((slack, token)) => Arc::new(SlackWebApi::new(&slack.api_url, token)),
         None => Arc::new(TerminalChat),
     };
@@ -96,7 +100,11 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
     }
 }
 
-async fn run_memory(storage: MemoryStorage<LaunchJob>, env: Arc<LaunchEnv>, concurrency: usize) -> Result<(), WorkerError> {
+async fn run_memory(
+    storage: MemoryStorage<LaunchJob>,
+    env: Arc<LaunchEnv>,
+    concurrency: usize,
+) -> Result<(), WorkerError> {
     WorkerBuilder::new(worker_name(LaunchJob::NAME))
         .backend(storage)
         .concurrency(concurrency)

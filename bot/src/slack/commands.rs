@@ -44,18 +44,32 @@ struct Ephemeral {
 }
 
 fn ephemeral(message: ChatMessage) -> Response {
-    Json(Ephemeral { response_type: "ephemeral", message }).into_response()
+    Json(Ephemeral {
+        response_type: "ephemeral",
+        message,
+    })
+    .into_response()
 }
 
-pub(crate) async fn command_slash(State(bot): State<Arc<Bot>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn command_slash(
+    State(bot): State<Arc<Bot>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(refusal) = verify_request(&bot.signing_secret, &headers, &body) {
         return refusal.into_response();
     }
     let form: SlashCommand = match serde_urlencoded::from_bytes(&body) {
         Ok(form) => form,
-        Err(error) => return (StatusCode::BAD_REQUEST, format!("not a slash command form: {error}")).into_response(),
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not a slash command form: {error}"),
+            )
+                .into_response();
+        }
     };
-    match parse(&form.text) {
+    match parse(&unescape(&form.text)) {
         Err(error) => ephemeral(message::parse_error(&error)),
         Ok(Command::Help(help)) => match domain::command::help_text(help.topic.as_deref()) {
             Ok(text) => ephemeral(message::help(&text)),
@@ -66,13 +80,24 @@ pub(crate) async fn command_slash(State(bot): State<Arc<Bot>>, headers: HeaderMa
     }
 }
 
+/// Slack sends `&`, `<` and `>` in command text as HTML entities; the grammar sees the
+/// characters the person typed.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Response {
     if let Err(refusal) = check_launch_request(&launch, bot.catalog) {
         return ephemeral(message::launch_refused(launch.name.as_str(), &refusal));
     }
     let template = bot.catalog.find(&launch.template).expect("checked above");
     let size = launch.size.unwrap_or(template.default_size);
-    let instance_type = template.instance_type(size).expect("checked above").to_owned();
+    let instance_type = template
+        .instance_type(size)
+        .expect("checked above")
+        .to_owned();
     let key = match JobKey::for_slack(&form.team_id, &form.trigger_id) {
         Ok(key) => key,
         Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
@@ -87,7 +112,10 @@ async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Respon
             user_id: form.user_id,
             user_name: form.user_name,
         },
-        reply: ReplyTo { channel_id: form.channel_id, response_url: form.response_url },
+        reply: ReplyTo {
+            channel_id: form.channel_id,
+            response_url: form.response_url,
+        },
         launch,
     });
     match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
@@ -100,5 +128,19 @@ async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Respon
             tracing::error!(reference = %key, "the queue did not answer within {ENQUEUE_TIMEOUT:?}");
             ephemeral(message::try_again(key.as_str()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn slack_entities_become_the_typed_characters() {
+        assert_eq!(
+            unescape("profiles invitations accept &lt;STANFORD-TOKEN&gt; a&amp;b"),
+            "profiles invitations accept <STANFORD-TOKEN> a&b"
+        );
+        assert_eq!(unescape("&amp;lt;"), "&lt;");
     }
 }

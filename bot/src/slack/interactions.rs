@@ -23,7 +23,11 @@ struct InteractionPayload {
     kind: String,
 }
 
-pub(crate) async fn interaction_click(State(bot): State<Arc<Bot>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn interaction_click(
+    State(bot): State<Arc<Bot>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(refusal) = verify_request(&bot.signing_secret, &headers, &body) {
         return refusal.into_response();
     }

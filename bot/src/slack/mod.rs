@@ -9,7 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use domain::slack_signature::{self, SignatureRejection};
 
 /// Verifies a request before anything reads its body.
-pub(crate) fn verify_request(secret: &[u8], headers: &HeaderMap, body: &[u8]) -> Result<(), (StatusCode, String)> {
+pub(crate) fn verify_request(
+    secret: &[u8],
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), (StatusCode, String)> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -24,6 +28,9 @@ pub(crate) fn verify_request(secret: &[u8], headers: &HeaderMap, body: &[u8]) ->
     )
     .map_err(|rejection: SignatureRejection| {
         tracing::warn!(%rejection, "refused an unverified Slack request");
-        (StatusCode::UNAUTHORIZED, format!("invalid request signature: {rejection}"))
+        (
+            StatusCode::UNAUTHORIZED,
+            format!("invalid request signature: {rejection}"),
+        )
     })
 }

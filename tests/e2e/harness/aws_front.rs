@@ -19,7 +19,11 @@ pub enum Fault {
     /// Forward RunInstances (so the instance exists) but never answer it.
     HoldAfterRunInstances,
     /// Answer the next `times` RunInstances with this EC2 error instead of forwarding.
-    FailRunInstances { times: usize, status: u16, code: &'static str },
+    FailRunInstances {
+        times: usize,
+        status: u16,
+        code: &'static str,
+    },
 }
 
 struct Front {
@@ -44,7 +48,9 @@ impl AwsFront {
             run_instances: AtomicUsize::new(0),
             seen: Notify::new(),
         });
-        let app = axum::Router::new().fallback(forward).with_state(front.clone());
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(front.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -83,24 +89,47 @@ fn ec2_error(status: u16, code: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>injected by the e2e AWS front</Message></Error></Errors><RequestID>e2e-request</RequestID></Response>"
     );
-    (StatusCode::from_u16(status).unwrap(), [("content-type", "text/xml")], body).into_response()
+    (
+        StatusCode::from_u16(status).unwrap(),
+        [("content-type", "text/xml")],
+        body,
+    )
+        .into_response()
 }
 
-async fn forward(State(front): State<Arc<Front>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn forward(
+    State(front): State<Arc<Front>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let is_run_instances = body.windows(19).any(|w| w == b"Action=RunInstances");
     let fault = front.fault.lock().unwrap().clone();
-    if is_run_instances {
-        if let Fault::FailRunInstances { times, status, code } = fault {
-            if times > 0 {
-                *front.fault.lock().unwrap() = Fault::FailRunInstances { times: times - 1, status, code };
-                front.run_instances.fetch_add(1, Ordering::SeqCst);
-                front.seen.notify_waiters();
-                return ec2_error(status, code);
-            }
-        }
+    if let (
+        true,
+        Fault::FailRunInstances {
+            times,
+            status,
+            code,
+        },
+    ) = (is_run_instances, &fault)
+        && *times > 0
+    {
+        *front.fault.lock().unwrap() = Fault::FailRunInstances {
+            times: times - 1,
+            status: *status,
+            code,
+        };
+        front.run_instances.fetch_add(1, Ordering::SeqCst);
+        front.seen.notify_waiters();
+        return ec2_error(*status, code);
     }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut request = front.http.request(method, format!("{}{path}", front.upstream)).body(body);
+    let mut request = front
+        .http
+        .request(method, format!("{}{path}", front.upstream))
+        .body(body);
     for (name, value) in &headers {
         if name != "host" && name != "content-length" {
             request = request.header(name, value);

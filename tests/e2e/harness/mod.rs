@@ -24,6 +24,7 @@ pub use self::slack::FakeSlack;
 pub const SIGNING_SECRET: &str = "e2e-signing-secret-0123456789abcdef";
 pub const LAUNCH_QUEUE_DATA: &str = "cws:queue:launch:data";
 pub const LAUNCH_QUEUE_DEAD: &str = "cws:queue:launch:dead";
+pub const LAUNCH_QUEUE_DONE: &str = "cws:queue:launch:done";
 
 pub fn install_tls_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -49,7 +50,7 @@ impl<'a> Slash<'a> {
         }
     }
 
-    pub fn from_user(mut self, user_id: &'a str, user_name: &'a str, team_domain: &'a str) -> Self {
+    pub fn sent_by(mut self, user_id: &'a str, user_name: &'a str, team_domain: &'a str) -> Self {
         self.user_id = user_id;
         self.user_name = user_name;
         self.team_domain = team_domain;
@@ -78,7 +79,10 @@ impl<'a> Slash<'a> {
 }
 
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// The bot's answer to one request.
@@ -143,14 +147,25 @@ impl TestEnv {
         install_tls_provider();
         let redis_url = format!("{}/{redis_db}", redis_base());
         let client = redis::Client::open(redis_url.as_str()).expect("redis url");
-        let mut redis = client.get_connection_manager().await.expect("Redis is running (see .ci/run)");
-        redis::cmd("FLUSHDB").exec_async(&mut redis).await.expect("flushdb");
+        let mut redis = client
+            .get_connection_manager()
+            .await
+            .expect("Redis is running (see .ci/run)");
+        redis::cmd("FLUSHDB")
+            .exec_async(&mut redis)
+            .await
+            .expect("flushdb");
         let moto = Moto::start().await;
         let aws_front = AwsFront::start(moto.url()).await;
         let slack = FakeSlack::start().await;
 
-        let connection = apalis_redis::connect(redis_url.as_str()).await.expect("redis");
-        let bot = bot::Bot::new(SIGNING_SECRET, Arc::new(queue::RedisJobQueue::new(connection)));
+        let connection = apalis_redis::connect(redis_url.as_str())
+            .await
+            .expect("redis");
+        let bot = bot::Bot::new(
+            SIGNING_SECRET,
+            Arc::new(queue::RedisJobQueue::new(connection)),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, bot::router(bot)).await });
@@ -176,7 +191,11 @@ impl TestEnv {
 
     pub fn start_worker_with_endpoint(&mut self, aws_endpoint: &str) -> usize {
         let index = self.workers.len();
-        let log = std::env::temp_dir().join(format!("cws-e2e-{}-worker-{index}-{}.log", self.name, std::process::id()));
+        let log = std::env::temp_dir().join(format!(
+            "cws-e2e-{}-worker-{index}-{}.log",
+            self.name,
+            std::process::id()
+        ));
         let out = std::fs::File::create(&log).expect("worker log");
         let child = Command::new(env!("CARGO_BIN_EXE_cws"))
             .arg("worker")
@@ -212,12 +231,20 @@ impl TestEnv {
     pub async fn slash(&self, command: &Slash<'_>) -> Answer {
         let body = command.form(&self.slack.response_url());
         let timestamp = now_unix().to_string();
-        let signature = slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
-        self.post_signed("/slack/commands", body, &timestamp, &signature).await
+        let signature =
+            slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
+        self.post_signed("/slack/commands", body, &timestamp, &signature)
+            .await
     }
 
     /// Sends a body with whatever timestamp and signature headers the test chooses.
-    pub async fn post_signed(&self, path: &str, body: String, timestamp: &str, signature: &str) -> Answer {
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        body: String,
+        timestamp: &str,
+        signature: &str,
+    ) -> Answer {
         let started = Instant::now();
         let response = self
             .http
@@ -231,7 +258,11 @@ impl TestEnv {
             .expect("the bot answers");
         let status = response.status().as_u16();
         let body = response.text().await.unwrap();
-        Answer { status, body, elapsed: started.elapsed() }
+        Answer {
+            status,
+            body,
+            elapsed: started.elapsed(),
+        }
     }
 
     /// How many launch jobs were ever queued.
@@ -256,19 +287,37 @@ impl TestEnv {
             .send()
             .await
             .expect("describe instances");
-        output.reservations().iter().flat_map(|r| r.instances().to_vec()).collect()
+        output
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances().to_vec())
+            .collect()
     }
 
     /// Every instance in moto.
     pub async fn all_instances(&self) -> Vec<Instance> {
-        let output = self.moto.ec2().await.describe_instances().send().await.expect("describe");
-        output.reservations().iter().flat_map(|r| r.instances().to_vec()).collect()
+        let output = self
+            .moto
+            .ec2()
+            .await
+            .describe_instances()
+            .send()
+            .await
+            .expect("describe");
+        output
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances().to_vec())
+            .collect()
     }
 
     /// Fails the test if Slack received anything it did not examine; prints worker logs on failure.
     pub fn finish(self) {
         let unexamined = self.slack.unexamined();
-        assert!(unexamined.is_empty(), "Slack received messages the test never looked at: {unexamined:#?}");
+        assert!(
+            unexamined.is_empty(),
+            "Slack received messages the test never looked at: {unexamined:#?}"
+        );
     }
 }
 
@@ -294,11 +343,18 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 pub fn tag<'a>(instance: &'a Instance, key: &str) -> Option<&'a str> {
-    instance.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+    instance
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
 }

@@ -11,7 +11,11 @@ pub struct Moto {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Moto {
@@ -23,7 +27,9 @@ impl Moto {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{program} must be installed (pip install 'moto[server]'): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("{program} must be installed (pip install 'moto[server]'): {e}")
+            });
         let moto = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         let http = reqwest::Client::new();
@@ -32,7 +38,10 @@ impl Moto {
             if matches!(ready, Ok(ref r) if r.status().is_success()) {
                 return moto;
             }
-            assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

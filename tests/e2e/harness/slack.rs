@@ -47,23 +47,50 @@ pub struct FakeSlack {
     state: Arc<SlackState>,
 }
 
-async fn web_api(State(state): State<Arc<SlackState>>, Path(method): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn web_api(
+    State(state): State<Arc<SlackState>>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if state.rate_limit_next.load(Ordering::SeqCst) > 0 {
         state.rate_limit_next.fetch_sub(1, Ordering::SeqCst);
         state.rate_limited.fetch_add(1, Ordering::SeqCst);
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(json!({"ok": false, "error": "ratelimited"}))).into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            Json(json!({"ok": false, "error": "ratelimited"})),
+        )
+            .into_response();
     }
-    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if authorization.as_deref() != Some("Bearer xoxb-e2e-token") {
         return Json(json!({"ok": false, "error": "not_authed"})).into_response();
     }
     let channel = body["channel"].clone();
-    record(&state, Posted { method, body, authorization });
+    record(
+        &state,
+        Posted {
+            method,
+            body,
+            authorization,
+        },
+    );
     Json(json!({"ok": true, "channel": channel, "ts": "1767225600.000100"})).into_response()
 }
 
 async fn response_url(State(state): State<Arc<SlackState>>, Json(body): Json<Value>) -> Response {
-    record(&state, Posted { method: "response_url".to_owned(), body, authorization: None });
+    record(
+        &state,
+        Posted {
+            method: "response_url".to_owned(),
+            body,
+            authorization: None,
+        },
+    );
     "ok".into_response()
 }
 
@@ -103,13 +130,22 @@ impl FakeSlack {
     }
 
     /// Waits for a message not yet examined that matches, marks it examined and returns it.
-    pub async fn expect(&self, what: &str, timeout: Duration, matches: impl Fn(&Posted) -> bool) -> Posted {
+    pub async fn expect(
+        &self,
+        what: &str,
+        timeout: Duration,
+        matches: impl Fn(&Posted) -> bool,
+    ) -> Posted {
         let wait = async {
             loop {
                 let changed = self.state.changed.notified();
                 {
                     let mut recorded = self.state.recorded.lock().unwrap();
-                    if let Some((posted, examined)) = recorded.posted.iter_mut().find(|(p, examined)| !*examined && matches(p)) {
+                    if let Some((posted, examined)) = recorded
+                        .posted
+                        .iter_mut()
+                        .find(|(p, examined)| !*examined && matches(p))
+                    {
                         *examined = true;
                         return posted.clone();
                     }
@@ -119,15 +155,33 @@ impl FakeSlack {
         };
         match tokio::time::timeout(timeout, wait).await {
             Ok(posted) => posted,
-            Err(_) => panic!("no Slack message {what} within {timeout:?}; received: {:#?}", self.all()),
+            Err(_) => panic!(
+                "no Slack message {what} within {timeout:?}; received: {:#?}",
+                self.all()
+            ),
         }
     }
 
     pub fn all(&self) -> Vec<Posted> {
-        self.state.recorded.lock().unwrap().posted.iter().map(|(p, _)| p.clone()).collect()
+        self.state
+            .recorded
+            .lock()
+            .unwrap()
+            .posted
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
     }
 
     pub fn unexamined(&self) -> Vec<Posted> {
-        self.state.recorded.lock().unwrap().posted.iter().filter(|(_, e)| !e).map(|(p, _)| p.clone()).collect()
+        self.state
+            .recorded
+            .lock()
+            .unwrap()
+            .posted
+            .iter()
+            .filter(|(_, e)| !e)
+            .map(|(p, _)| p.clone())
+            .collect()
     }
 }

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
-    HttpTokensState, InstanceMetadataOptionsRequest, InstanceType, ResourceType, Tag,
-    TagSpecification,
+    Filter, HttpTokensState, Instance, InstanceMetadataOptionsRequest, InstanceType, ResourceType,
+    Tag, TagSpecification,
 };
-use domain::launch::LaunchPlan;
+use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN};
 use domain::ports::{Cloud, LaunchedInstance, PortError};
 use domain::settings::AwsSettings;
 
@@ -34,7 +34,9 @@ impl Ec2Cloud {
         if let Some(endpoint) = &settings.endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }
-        Ec2Cloud { client: Client::new(&loader.load().await) }
+        Ec2Cloud {
+            client: Client::new(&loader.load().await),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -48,7 +50,10 @@ fn tag_specification(resource: ResourceType, plan: &LaunchPlan) -> TagSpecificat
         .iter()
         .map(|(key, value)| Tag::builder().key(key).value(value).build())
         .collect();
-    TagSpecification::builder().resource_type(resource).set_tags(Some(tags)).build()
+    TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(tags))
+        .build()
 }
 
 /// Throttling, capacity and connection problems are transient; anything the request itself
@@ -78,9 +83,52 @@ where
     }
 }
 
+fn launched(instance: &Instance) -> LaunchedInstance {
+    LaunchedInstance {
+        instance_id: instance.instance_id().unwrap_or_default().to_owned(),
+        state: instance
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_else(|| "pending".to_owned()),
+        private_ip: instance.private_ip_address().map(str::to_owned),
+    }
+}
+
+impl Ec2Cloud {
+    /// The instance an earlier run of the same job started, found by its client-token tag.
+    async fn launched_by(&self, client_token: &str) -> Result<Option<LaunchedInstance>, PortError> {
+        let output = self
+            .client
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{TAG_CLIENT_TOKEN}"))
+                    .values(client_token)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .next()
+            .map(launched))
+    }
+}
+
 #[async_trait]
 impl Cloud for Ec2Cloud {
+    /// Looks before it launches: EC2's ClientToken already makes a repeated RunInstances return
+    /// the same instance, and the lookup keeps that promise on AWS-compatible endpoints that
+    /// ignore the token.
     async fn run_instance(&self, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError> {
+        if let Some(instance) = self.launched_by(&plan.client_token).await? {
+            tracing::info!(instance = %instance.instance_id, "this launch already happened");
+            return Ok(instance);
+        }
         let output = self
             .client
             .run_instances()
@@ -99,18 +147,13 @@ impl Cloud for Ec2Cloud {
             .send()
             .await
             .map_err(classify)?;
-        let instance = output.instances().first().ok_or_else(|| PortError::Rejected {
-            code: "NoInstance".to_owned(),
-            message: "RunInstances returned no instance".to_owned(),
-        })?;
-        Ok(LaunchedInstance {
-            instance_id: instance.instance_id().unwrap_or_default().to_owned(),
-            state: instance
-                .state()
-                .and_then(|s| s.name())
-                .map(|n| n.as_str().to_owned())
-                .unwrap_or_else(|| "pending".to_owned()),
-            private_ip: instance.private_ip_address().map(str::to_owned),
-        })
+        let instance = output
+            .instances()
+            .first()
+            .ok_or_else(|| PortError::Rejected {
+                code: "NoInstance".to_owned(),
+                message: "RunInstances returned no instance".to_owned(),
+            })?;
+        Ok(launched(instance))
     }
 }

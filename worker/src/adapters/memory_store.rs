@@ -31,28 +31,48 @@ impl MemoryStore {
 impl WorkspaceStore for MemoryStore {
     async fn claim_name(&self, name: &str, key: &JobKey) -> Result<NameClaim, PortError> {
         let mut state = self.state();
-        let holder = state.names.entry(name.to_owned()).or_insert_with(|| key.clone());
-        Ok(if holder == key { NameClaim::Claimed } else { NameClaim::Taken { by: holder.clone() } })
+        let holder = state
+            .names
+            .entry(name.to_owned())
+            .or_insert_with(|| key.clone());
+        Ok(if holder == key {
+            NameClaim::Claimed
+        } else {
+            NameClaim::Taken { by: holder.clone() }
+        })
     }
 
     async fn record(&self, workspace: &Workspace) -> Result<(), PortError> {
         let mut state = self.state();
-        state.by_job.insert(workspace.job.clone(), workspace.name.clone());
-        state.workspaces.insert(workspace.name.clone(), workspace.clone());
+        state
+            .by_job
+            .insert(workspace.job.clone(), workspace.name.clone());
+        state
+            .workspaces
+            .insert(workspace.name.clone(), workspace.clone());
         Ok(())
     }
 
     async fn by_job(&self, key: &JobKey) -> Result<Option<Workspace>, PortError> {
         let state = self.state();
-        Ok(state.by_job.get(key).and_then(|name| state.workspaces.get(name)).cloned())
+        Ok(state
+            .by_job
+            .get(key)
+            .and_then(|name| state.workspaces.get(name))
+            .cloned())
     }
 
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError> {
-        Ok(self.state().notices.contains(&(key.clone(), notice.to_owned())))
+        Ok(self
+            .state()
+            .notices
+            .contains(&(key.clone(), notice.to_owned())))
     }
 
     async fn mark_notice_sent(&self, key: &JobKey, notice: &str) -> Result<(), PortError> {
-        self.state().notices.insert((key.clone(), notice.to_owned()));
+        self.state()
+            .notices
+            .insert((key.clone(), notice.to_owned()));
         Ok(())
     }
 }

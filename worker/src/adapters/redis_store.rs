@@ -31,7 +31,10 @@ fn unavailable(error: redis::RedisError) -> PortError {
 }
 
 fn corrupt(error: serde_json::Error) -> PortError {
-    PortError::Rejected { code: "CorruptRecord".to_owned(), message: error.to_string() }
+    PortError::Rejected {
+        code: "CorruptRecord".to_owned(),
+        message: error.to_string(),
+    }
 }
 
 #[async_trait]
@@ -39,7 +42,10 @@ impl WorkspaceStore for RedisStore {
     async fn claim_name(&self, name: &str, key: &JobKey) -> Result<NameClaim, PortError> {
         let mut redis = self.connection.clone();
         let name_key = format!("cws:workspace-name:{name}");
-        let claimed: bool = redis.set_nx(&name_key, key.as_str()).await.map_err(unavailable)?;
+        let claimed: bool = redis
+            .set_nx(&name_key, key.as_str())
+            .await
+            .map_err(unavailable)?;
         if claimed {
             return Ok(NameClaim::Claimed);
         }
@@ -47,7 +53,10 @@ impl WorkspaceStore for RedisStore {
         match holder {
             Some(holder) if holder == key.as_str() => Ok(NameClaim::Claimed),
             Some(holder) => Ok(NameClaim::Taken {
-                by: JobKey::try_from(holder).map_err(|e| PortError::Rejected { code: "CorruptRecord".to_owned(), message: e.to_string() })?,
+                by: JobKey::try_from(holder).map_err(|e| PortError::Rejected {
+                    code: "CorruptRecord".to_owned(),
+                    message: e.to_string(),
+                })?,
             }),
             // Released between our SETNX and GET: try once more from the top.
             None => Box::pin(self.claim_name(name, key)).await,
@@ -60,7 +69,10 @@ impl WorkspaceStore for RedisStore {
         redis::pipe()
             .atomic()
             .set(format!("cws:workspace:{}", workspace.name), json)
-            .set(format!("cws:job:{}:workspace", workspace.job), &workspace.name)
+            .set(
+                format!("cws:job:{}:workspace", workspace.job),
+                &workspace.name,
+            )
             .sadd("cws:workspaces", &workspace.name)
             .hset("cws:instances", &workspace.instance_id, &workspace.name)
             .exec_async(&mut redis)
@@ -70,15 +82,25 @@ impl WorkspaceStore for RedisStore {
 
     async fn by_job(&self, key: &JobKey) -> Result<Option<Workspace>, PortError> {
         let mut redis = self.connection.clone();
-        let name: Option<String> = redis.get(format!("cws:job:{key}:workspace")).await.map_err(unavailable)?;
+        let name: Option<String> = redis
+            .get(format!("cws:job:{key}:workspace"))
+            .await
+            .map_err(unavailable)?;
         let Some(name) = name else { return Ok(None) };
-        let json: Option<String> = redis.get(format!("cws:workspace:{name}")).await.map_err(unavailable)?;
-        json.map(|json| serde_json::from_str(&json).map_err(corrupt)).transpose()
+        let json: Option<String> = redis
+            .get(format!("cws:workspace:{name}"))
+            .await
+            .map_err(unavailable)?;
+        json.map(|json| serde_json::from_str(&json).map_err(corrupt))
+            .transpose()
     }
 
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError> {
         let mut redis = self.connection.clone();
-        redis.exists(format!("cws:job:{key}:notice:{notice}")).await.map_err(unavailable)
+        redis
+            .exists(format!("cws:job:{key}:notice:{notice}"))
+            .await
+            .map_err(unavailable)
     }
 
     async fn mark_notice_sent(&self, key: &JobKey, notice: &str) -> Result<(), PortError> {

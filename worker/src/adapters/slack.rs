@@ -20,7 +20,13 @@ pub struct SlackWebApi {
 }
 
 /// Slack errors that clear up by themselves.
-const TRANSIENT_ERRORS: &[&str] = &["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+const TRANSIENT_ERRORS: &[&str] = &[
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+];
 
 impl SlackWebApi {
     pub fn new(api_url: &str, token: &str) -> SlackWebApi {
@@ -53,19 +59,32 @@ impl SlackWebApi {
                 continue;
             }
             if response.status().is_server_error() {
-                return Err(PortError::Transient(format!("{what}: HTTP {}", response.status())));
+                return Err(PortError::Transient(format!(
+                    "{what}: HTTP {}",
+                    response.status()
+                )));
             }
-            let body = response.text().await.map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
+            let body = response
+                .text()
+                .await
+                .map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
             // response_url answers a bare "ok"; the Web API answers JSON with an `ok` field.
-            let value: Value = serde_json::from_str(&body).unwrap_or_else(|_| json!({ "ok": body.trim() == "ok" }));
+            let value: Value = serde_json::from_str(&body)
+                .unwrap_or_else(|_| json!({ "ok": body.trim() == "ok" }));
             if value["ok"].as_bool() == Some(true) {
                 return Ok(value);
             }
-            let code = value["error"].as_str().unwrap_or("unknown_error").to_owned();
+            let code = value["error"]
+                .as_str()
+                .unwrap_or("unknown_error")
+                .to_owned();
             return Err(if TRANSIENT_ERRORS.contains(&code.as_str()) {
                 PortError::Transient(format!("{what}: {code}"))
             } else {
-                PortError::Rejected { code, message: format!("Slack refused {what}") }
+                PortError::Rejected {
+                    code,
+                    message: format!("Slack refused {what}"),
+                }
             });
         }
         Err(PortError::Transient(format!("{what}: still rate limited")))
@@ -95,11 +114,18 @@ impl Chat for SlackWebApi {
 
     /// Uses the command's `response_url` when there is one: it works even where the bot is
     /// not a channel member.
-    async fn post_ephemeral(&self, to: &ReplyTo, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
+    async fn post_ephemeral(
+        &self,
+        to: &ReplyTo,
+        user_id: &str,
+        message: &ChatMessage,
+    ) -> Result<(), PortError> {
         match &to.response_url {
             Some(url) => {
                 let body = json!({ "response_type": "ephemeral", "text": message.text, "blocks": message.blocks });
-                self.send(self.http.post(url).json(&body), "response_url").await.map(drop)
+                self.send(self.http.post(url).json(&body), "response_url")
+                    .await
+                    .map(drop)
             }
             None => {
                 let body = json!({ "channel": to.channel_id, "user": user_id, "text": message.text, "blocks": message.blocks });

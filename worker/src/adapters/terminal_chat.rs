@@ -14,8 +14,16 @@ impl Chat for TerminalChat {
         Ok(())
     }
 
-    async fn post_ephemeral(&self, to: &ReplyTo, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
-        println!("[#{} · only @{user_id} sees this] {}", to.channel_id, message.text);
+    async fn post_ephemeral(
+        &self,
+        to: &ReplyTo,
+        user_id: &str,
+        message: &ChatMessage,
+    ) -> Result<(), PortError> {
+        println!(
+            "[#{} · only @{user_id} sees this] {}",
+            to.channel_id, message.text
+        );
         Ok(())
     }
 }

@@ -29,14 +29,27 @@ pub struct LaunchEnv {
 const LAUNCHED: &str = "launched";
 
 /// The apalis entry point for the launch queue.
-pub(crate) async fn job_launch(job: LaunchJob, env: Data<Arc<LaunchEnv>>) -> Result<(), AbortError> {
+pub(crate) async fn job_launch(
+    job: LaunchJob,
+    env: Data<Arc<LaunchEnv>>,
+) -> Result<(), AbortError> {
     let env = &**env;
     match with_retries(&job.key, &env.backoff, || launch_once(env, &job)).await {
         Ok(()) => Ok(()),
         Err(gave_up) => {
             let JobError::Port(error) = &gave_up.error;
-            let reply = message::launch_failed(job.launch.name.as_str(), &job.requester.user_id, error, gave_up.attempts, job.key.as_str());
-            if let Err(chat_error) = env.chat.post_ephemeral(&job.reply, &job.requester.user_id, &reply).await {
+            let reply = message::launch_failed(
+                job.launch.name.as_str(),
+                &job.requester.user_id,
+                error,
+                gave_up.attempts,
+                job.key.as_str(),
+            );
+            if let Err(chat_error) = env
+                .chat
+                .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+                .await
+            {
                 tracing::error!(job = %job.key, %chat_error, "could not tell the user the launch failed");
             }
             Err(dead_letter(&job.key, gave_up))
@@ -51,24 +64,51 @@ async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), JobError> {
         Some(workspace) => workspace,
         None => {
             let attribution = Attribution::direct(&job.requester, job.launch.project.as_deref());
-            let plan = match plan_launch(&job.launch, &job.key, &attribution, &env.default_region, Catalog::builtin(), PricingTable::builtin()) {
+            let plan = match plan_launch(
+                &job.launch,
+                &job.key,
+                &attribution,
+                &env.default_region,
+                Catalog::builtin(),
+                PricingTable::builtin(),
+            ) {
                 Ok(plan) => plan,
                 Err(refusal) => {
                     let reply = message::launch_refused(job.launch.name.as_str(), &refusal);
-                    return Ok(env.chat.post_ephemeral(&job.reply, &job.requester.user_id, &reply).await?);
+                    return Ok(env
+                        .chat
+                        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+                        .await?);
                 }
             };
-            if let NameClaim::Taken { by } = env.store.claim_name(plan.workspace.as_str(), &job.key).await? {
+            if let NameClaim::Taken { by } = env
+                .store
+                .claim_name(plan.workspace.as_str(), &job.key)
+                .await?
+            {
                 tracing::info!(job = %job.key, holder = %by, "workspace name already taken");
                 let reply = message::name_taken(plan.workspace.as_str());
-                return Ok(env.chat.post_ephemeral(&job.reply, &job.requester.user_id, &reply).await?);
+                return Ok(env
+                    .chat
+                    .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+                    .await?);
             }
             let instance = env.cloud.run_instance(&plan).await?;
             if instance.instance_id.is_empty() {
-                return Err(PortError::Rejected { code: "NoInstanceId".into(), message: "EC2 returned an instance without an id".into() }.into());
+                return Err(PortError::Rejected {
+                    code: "NoInstanceId".into(),
+                    message: "EC2 returned an instance without an id".into(),
+                }
+                .into());
             }
             tracing::info!(job = %job.key, instance = %instance.instance_id, "instance launched");
-            let workspace = Workspace::launched(&plan, &job.key, instance.instance_id, attribution, env.clock.now());
+            let workspace = Workspace::launched(
+                &plan,
+                &job.key,
+                instance.instance_id,
+                attribution,
+                env.clock.now(),
+            );
             env.store.record(&workspace).await?;
             workspace
         }

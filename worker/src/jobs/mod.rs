@@ -32,7 +32,11 @@ pub(crate) struct GaveUp {
 }
 
 /// Runs `attempt` until it succeeds, fails permanently, or the backoff schedule is spent.
-pub(crate) async fn with_retries<F, Fut>(key: &JobKey, backoff: &Backoff, mut attempt: F) -> Result<(), GaveUp>
+pub(crate) async fn with_retries<F, Fut>(
+    key: &JobKey,
+    backoff: &Backoff,
+    mut attempt: F,
+) -> Result<(), GaveUp>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), JobError>>,
@@ -62,9 +66,14 @@ pub(crate) fn dead_letter(key: &JobKey, gave_up: GaveUp) -> AbortError {
 
 /// Tests and benchmarks shorten the schedule; production uses the default.
 pub(crate) fn backoff_from_env() -> Backoff {
-    let millis = std::env::var("CWS_RETRY_FIRST_DELAY_MS").ok().and_then(|v| v.parse().ok());
+    let millis = std::env::var("CWS_RETRY_FIRST_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     match millis {
-        Some(ms) => Backoff { first_delay: Duration::from_millis(ms), ..Backoff::default() },
+        Some(ms) => Backoff {
+            first_delay: Duration::from_millis(ms),
+            ..Backoff::default()
+        },
         None => Backoff::default(),
     }
 }

@@ -1,0 +1,507 @@
+//! Profiles (an AWS account plus identity) and the invitations that share one.
+//!
+//! - `profiles use PROFILE`, `profiles list`, `profiles verify`
+//! - `profiles invitations create NAME --type TYPE --valid-days DAYS [--can-invite BOOL]
+//!   [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST]
+//!   [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST]
+//!   [--require-verified-identity] [--require-domain DOMAIN]`
+//! - `profiles invitations create-collaboration --csv-file FILE [--project PROJECT]
+//!   [--output FILE]`, with the CSV itself optionally pasted on the lines below
+//! - `profiles invitations accept TOKEN PROFILE`, `profiles invitations list`,
+//!   `profiles invitations revoke NAME`
+//!
+//! `profile` is accepted for `profiles` (the seeds write `cws profile use …`).
+
+use serde::{Deserialize, Serialize};
+
+use super::Command;
+use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
+use super::error::{ParseError, ParseErrorKind};
+use super::values::{
+    HourlyRate, boolean, choice, domain, hourly_rate, instance_type, number, region, text,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProfilesCommand {
+    Use { profile: String },
+    List,
+    Verify,
+    InvitationCreate(InvitationCreate),
+    InvitationCreateCollaboration(InvitationCreateCollaboration),
+    InvitationAccept { token: String, profile: String },
+    InvitationList,
+    InvitationRevoke { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationCreate {
+    pub name: String,
+    pub invitation_type: InvitationType,
+    pub valid_days: u16,
+    /// `None` leaves the invitation system's default.
+    pub can_invite: Option<bool>,
+    pub device_bound: Option<bool>,
+    pub max_devices: Option<u8>,
+    /// What launches the invitee may make. `Some` when `--policy-restrictions` or any
+    /// restriction flag is given: a restriction flag alone already asks for enforcement.
+    pub restrictions: Option<PolicyRestrictions>,
+    pub require_verified_identity: bool,
+    /// The invitee's e-mail must be at this domain (lowercase), e.g. `mit.edu`.
+    pub require_domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationType {
+    Admin,
+    ReadWrite,
+    ReadOnly,
+    Owner,
+}
+
+/// Launch restrictions carried by an invitation; empty lists mean "no restriction".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRestrictions {
+    pub template_whitelist: Vec<String>,
+    pub max_instance_types: Vec<String>,
+    pub max_hourly_cost: Option<HourlyRate>,
+    pub forbidden_regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationCreateCollaboration {
+    pub csv_file: String,
+    pub project: Option<String>,
+    pub output: Option<String>,
+    /// The CSV pasted on the lines after the command, verbatim apart from surrounding
+    /// whitespace (its `;`-separated cells are CSV content, not flags).
+    pub csv: Option<String>,
+}
+
+impl ProfilesCommand {
+    pub(crate) fn spec(&self) -> &'static CommandSpec {
+        match self {
+            ProfilesCommand::Use { .. } => &USE,
+            ProfilesCommand::List => &LIST,
+            ProfilesCommand::Verify => &VERIFY,
+            ProfilesCommand::InvitationCreate(_) => &INVITATIONS_CREATE,
+            ProfilesCommand::InvitationCreateCollaboration(_) => &INVITATIONS_CREATE_COLLABORATION,
+            ProfilesCommand::InvitationAccept { .. } => &INVITATIONS_ACCEPT,
+            ProfilesCommand::InvitationList => &INVITATIONS_LIST,
+            ProfilesCommand::InvitationRevoke { .. } => &INVITATIONS_REVOKE,
+        }
+    }
+}
+
+/// A command without arguments or flags.
+const fn bare(
+    name: &'static str,
+    usage: &'static str,
+    summary: &'static str,
+    parse: fn(&mut Args) -> Result<Command, ParseError>,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        usage,
+        summary,
+        arguments: &[],
+        flags: &[],
+        takes_body: false,
+        parse,
+    }
+}
+
+pub(crate) const USE: CommandSpec = CommandSpec {
+    name: "profiles use",
+    usage: "/cws profiles use PROFILE",
+    summary: "Switch to another profile, such as one created by accepting an invitation.",
+    arguments: &[ArgSpec {
+        name: "PROFILE",
+        doc: "Profile name.",
+    }],
+    flags: &[],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Profiles(ProfilesCommand::Use {
+            profile: args.positional("PROFILE", text)?,
+        }))
+    },
+};
+
+pub(crate) const LIST: CommandSpec = bare(
+    "profiles list",
+    "/cws profiles list",
+    "List your profiles and when invitation profiles expire.",
+    |_| Ok(Command::Profiles(ProfilesCommand::List)),
+);
+
+pub(crate) const VERIFY: CommandSpec = bare(
+    "profiles verify",
+    "/cws profiles verify",
+    "Check that the current profile's credentials work.",
+    |_| Ok(Command::Profiles(ProfilesCommand::Verify)),
+);
+
+pub(crate) const INVITATIONS_CREATE: CommandSpec = CommandSpec {
+    name: "profiles invitations create",
+    usage: "/cws profiles invitations create NAME --type admin|read_write|read_only|owner \
+            --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] \
+            [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] \
+            [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] \
+            [--require-domain DOMAIN]",
+    summary: "Invite someone to use this profile's AWS account, for a limited time.",
+    arguments: &[ArgSpec {
+        name: "NAME",
+        doc: "Invitation name, e.g. mit-collaboration.",
+    }],
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("type"),
+            value: FlagValue::One("admin|read_write|read_only|owner"),
+            doc: "Required. What the invitee may do in the account.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("valid-days"),
+            value: FlagValue::One("DAYS"),
+            doc: "Required. Days until the invitation expires (1-3650).",
+        },
+        FlagSpec {
+            name: FlagName::Exact("can-invite"),
+            value: FlagValue::One("BOOL"),
+            doc: "Whether the invitee may invite others (true or false).",
+        },
+        FlagSpec {
+            name: FlagName::Exact("device-bound"),
+            value: FlagValue::One("BOOL"),
+            doc: "Whether access is tied to the invitee's registered devices (true or false).",
+        },
+        FlagSpec {
+            name: FlagName::Exact("max-devices"),
+            value: FlagValue::One("N"),
+            doc: "How many devices the invitee may register (1-100).",
+        },
+        FlagSpec {
+            name: FlagName::Exact("policy-restrictions"),
+            value: FlagValue::Switch,
+            doc: "Enforce the launch restrictions below; implied by any of them.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("template-whitelist"),
+            value: FlagValue::One("LIST"),
+            doc: "Comma-separated templates the invitee may launch; quote it.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("max-instance-types"),
+            value: FlagValue::One("LIST"),
+            doc: "Comma-separated largest instance types allowed, e.g. t3.large,r5.xlarge.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("max-hourly-cost"),
+            value: FlagValue::One("USD"),
+            doc: "Highest hourly cost of one workspace, in dollars with up to 4 decimals.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("forbidden-regions"),
+            value: FlagValue::One("LIST"),
+            doc: "Comma-separated AWS regions the invitee may not launch in.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("require-verified-identity"),
+            value: FlagValue::Switch,
+            doc: "The invitee must verify their identity before accepting.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("require-domain"),
+            value: FlagValue::One("DOMAIN"),
+            doc: "The invitee's e-mail must be at this domain, e.g. mit.edu.",
+        },
+    ],
+    takes_body: false,
+    parse: invitation_create,
+};
+
+const INVITATION_TYPES: &[(&str, InvitationType)] = &[
+    ("admin", InvitationType::Admin),
+    ("read_write", InvitationType::ReadWrite),
+    ("read_only", InvitationType::ReadOnly),
+    ("owner", InvitationType::Owner),
+];
+
+/// Flags that restrict launches; any of them implies `--policy-restrictions`.
+const RESTRICTION_FLAGS: [&str; 4] = [
+    "template-whitelist",
+    "max-instance-types",
+    "max-hourly-cost",
+    "forbidden-regions",
+];
+
+fn invitation_create(args: &mut Args) -> Result<Command, ParseError> {
+    let name = args.positional("NAME", text)?;
+    let invitation_type =
+        args.required("type", |s| choice(s, "invitation type", INVITATION_TYPES))?;
+    let valid_days = args.required("valid-days", |s| number(s, 1, 3650))?;
+    let can_invite = args.value("can-invite", boolean)?;
+    let device_bound = args.value("device-bound", boolean)?;
+    let max_devices = args.value("max-devices", |s| number(s, 1, 100))?;
+    let restrictions = PolicyRestrictions {
+        template_whitelist: args.list("template-whitelist", text)?,
+        max_instance_types: args.list("max-instance-types", instance_type)?,
+        max_hourly_cost: args.value("max-hourly-cost", hourly_rate)?,
+        forbidden_regions: args.list("forbidden-regions", region)?,
+    };
+    let restricting = RESTRICTION_FLAGS
+        .into_iter()
+        .find_map(|flag| args.written(flag));
+    let restrictions = match (args.switch("policy-restrictions")?, restricting) {
+        (Some(false), Some(flag)) => {
+            return Err(ParseError::at(
+                ParseErrorKind::ConflictingFlags {
+                    other: format!(
+                        "{} false",
+                        args.written("policy-restrictions").unwrap_or_default()
+                    ),
+                },
+                flag,
+            ));
+        }
+        (Some(false), None) | (None, None) => None,
+        (Some(true), _) | (None, Some(_)) => Some(restrictions),
+    };
+    Ok(Command::Profiles(ProfilesCommand::InvitationCreate(
+        InvitationCreate {
+            name,
+            invitation_type,
+            valid_days,
+            can_invite,
+            device_bound,
+            max_devices,
+            restrictions,
+            require_verified_identity: args.enabled("require-verified-identity")?,
+            require_domain: args.value("require-domain", domain)?,
+        },
+    )))
+}
+
+pub(crate) const INVITATIONS_CREATE_COLLABORATION: CommandSpec = CommandSpec {
+    name: "profiles invitations create-collaboration",
+    usage: "/cws profiles invitations create-collaboration --csv-file FILE [--project PROJECT] \
+            [--output FILE]",
+    summary: "Create one invitation per collaborator listed in a CSV; paste the CSV on the \
+              lines below the command.",
+    arguments: &[],
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("csv-file"),
+            value: FlagValue::One("FILE"),
+            doc: "Required. Name of the CSV of collaborators \
+                  (Name,Institution,Type,ValidDays,TemplateWhitelist,MaxInstanceType,MaxHourlyCost).",
+        },
+        FlagSpec {
+            name: FlagName::Exact("project"),
+            value: FlagValue::One("PROJECT"),
+            doc: "Project the collaborators' costs are attributed to.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("output"),
+            value: FlagValue::One("FILE"),
+            doc: "Name of the CSV of created invitations.",
+        },
+    ],
+    takes_body: true,
+    parse: |args| {
+        Ok(Command::Profiles(
+            ProfilesCommand::InvitationCreateCollaboration(InvitationCreateCollaboration {
+                csv_file: args.required("csv-file", text)?,
+                project: args.value("project", text)?,
+                output: args.value("output", text)?,
+                csv: args.body(),
+            }),
+        ))
+    },
+};
+
+pub(crate) const INVITATIONS_ACCEPT: CommandSpec = CommandSpec {
+    name: "profiles invitations accept",
+    usage: "/cws profiles invitations accept TOKEN PROFILE",
+    summary: "Accept an invitation and save it as a new profile.",
+    arguments: &[
+        ArgSpec {
+            name: "TOKEN",
+            doc: "The invitation token you were sent.",
+        },
+        ArgSpec {
+            name: "PROFILE",
+            doc: "Name for the new profile, e.g. stanford-collab.",
+        },
+    ],
+    flags: &[],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Profiles(ProfilesCommand::InvitationAccept {
+            token: args.positional("TOKEN", text)?,
+            profile: args.positional("PROFILE", text)?,
+        }))
+    },
+};
+
+pub(crate) const INVITATIONS_LIST: CommandSpec = bare(
+    "profiles invitations list",
+    "/cws profiles invitations list",
+    "List the invitations you have created.",
+    |_| Ok(Command::Profiles(ProfilesCommand::InvitationList)),
+);
+
+pub(crate) const INVITATIONS_REVOKE: CommandSpec = CommandSpec {
+    name: "profiles invitations revoke",
+    usage: "/cws profiles invitations revoke NAME",
+    summary: "Revoke an invitation, ending the access it gave.",
+    arguments: &[ArgSpec {
+        name: "NAME",
+        doc: "Invitation name.",
+    }],
+    flags: &[],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Profiles(ProfilesCommand::InvitationRevoke {
+            name: args.positional("NAME", text)?,
+        }))
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::parse;
+
+    fn profiles(text: &str) -> ProfilesCommand {
+        match parse(text) {
+            Ok(Command::Profiles(command)) => command,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    fn create(text: &str) -> InvitationCreate {
+        match profiles(text) {
+            ProfilesCommand::InvitationCreate(create) => create,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn profile_is_an_alias_of_profiles() {
+        assert_eq!(
+            profiles("profile use lab"),
+            ProfilesCommand::Use {
+                profile: "lab".into()
+            }
+        );
+        assert_eq!(parse("profile list").unwrap().name(), "profiles list");
+    }
+
+    #[test]
+    fn restrictions_are_implied_by_any_restriction_flag() {
+        let plain = create("profiles invitations create x --type owner --valid-days 1");
+        assert_eq!(plain.restrictions, None);
+        let marked = create(
+            "profiles invitations create x --type owner --valid-days 1 --policy-restrictions",
+        );
+        assert_eq!(marked.restrictions, Some(PolicyRestrictions::default()));
+        let implied = create(
+            "profiles invitations create x --type owner --valid-days 1 --max-hourly-cost 0.0416",
+        );
+        assert_eq!(
+            implied.restrictions.unwrap().max_hourly_cost,
+            Some(HourlyRate(41_600))
+        );
+        let error = parse("profiles invitations create x --type owner --valid-days 1 --policy-restrictions false --forbidden-regions us-east-1").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`--forbidden-regions` cannot be combined with `--policy-restrictions false`"
+        );
+    }
+
+    #[test]
+    fn identity_requirements() {
+        let created = create(
+            "profiles invitations create x --type read_only --valid-days 30 --require-verified-identity --require-domain MIT.edu",
+        );
+        assert!(created.require_verified_identity);
+        assert_eq!(created.require_domain.as_deref(), Some("mit.edu"));
+    }
+
+    #[test]
+    fn invitation_errors() {
+        let cases = [
+            (
+                "profiles invitations create x --type guest --valid-days 1",
+                "unknown invitation type `guest`: choose one of admin, read_write, read_only, owner",
+                Some("guest"),
+            ),
+            (
+                "profiles invitations create x --type admin --valid-days 1 --can-invite maybe",
+                "--can-invite expects true or false, got `maybe`",
+                Some("maybe"),
+            ),
+            (
+                "profiles invitations create x --type admin --valid-days 1 --max-hourly-cost abc",
+                "--max-hourly-cost expects a dollar amount per hour such as 0.50, got `abc`",
+                Some("abc"),
+            ),
+            (
+                "profiles invitations create x --type admin --valid-days 1 --max-instance-types t3.large,huge",
+                "--max-instance-types expects an EC2 instance type such as t3.large, got `huge`",
+                Some("huge"),
+            ),
+            (
+                "profiles invitations create x --type admin --valid-days 1 --forbidden-regions ' , '",
+                "--forbidden-regions needs at least one item",
+                Some(" , "),
+            ),
+            (
+                "profiles invitations create x --type admin",
+                "missing required flag `--valid-days`",
+                None,
+            ),
+        ];
+        for (text, message, token) in cases {
+            let error = parse(text).unwrap_err();
+            assert_eq!(
+                (error.to_string().as_str(), error.token()),
+                (message, token),
+                "{text}"
+            );
+            assert_eq!(error.usage(), Some(INVITATIONS_CREATE.usage));
+        }
+    }
+
+    #[test]
+    fn pasted_csv_is_the_body() {
+        let text = "profiles invitations create-collaboration --csv-file c.csv\n\
+                    Name,Institution,Type\n\
+                    Dr. Sarah Lee,Berkeley,\"R Research;Bioinformatics\"\n";
+        let ProfilesCommand::InvitationCreateCollaboration(create) = profiles(text) else {
+            panic!()
+        };
+        assert_eq!(
+            create.csv.as_deref(),
+            Some("Name,Institution,Type\nDr. Sarah Lee,Berkeley,\"R Research;Bioinformatics\"")
+        );
+        let ProfilesCommand::InvitationCreateCollaboration(create) =
+            profiles("profiles invitations create-collaboration --csv-file c.csv  ")
+        else {
+            panic!()
+        };
+        assert_eq!(create.csv, None);
+    }
+
+    #[test]
+    fn other_commands_read_later_lines_as_words() {
+        assert_eq!(
+            profiles("profiles invitations accept\ninv-123\nlab"),
+            ProfilesCommand::InvitationAccept {
+                token: "inv-123".into(),
+                profile: "lab".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! Projects: budgets that workspaces are charged to.
+//!
+//! - `project create NAME --budget USD [--description TEXT] [--alert-threshold PCT]
+//!   [--type collaboration] [--duration DURATION]`
+//! - `project status NAME [--detail]`
+//! - `project cost NAME [--by-user | --by-institution] [--month YYYY-MM]`
+//! - `project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ID]...`
+//!   where each `--mit-account 123456789012` names the AWS account billed for one institution.
+
+use serde::{Deserialize, Serialize};
+
+use super::Command;
+use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
+use super::error::{InvalidReason, ParseError, ParseErrorKind};
+use super::values::{
+    AwsAccountId, Months, UsdCents, YearMonth, choice, months, number, text, usd_cents,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectCommand {
+    Create(ProjectCreate),
+    Status(ProjectStatus),
+    Cost(ProjectCost),
+    Chargeback(ProjectChargeback),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectCreate {
+    pub name: String,
+    /// Monthly budget, as in the seeds' "$5,000/month".
+    pub budget: UsdCents,
+    pub description: Option<String>,
+    /// Percent of the budget (1 to 100) at which to alert.
+    pub alert_threshold: Option<u8>,
+    pub project_type: Option<ProjectType>,
+    pub duration: Option<Months>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectType {
+    /// Shared with collaborators from other institutions and AWS accounts.
+    Collaboration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectStatus {
+    pub name: String,
+    pub detail: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectCost {
+    pub name: String,
+    pub breakdown: Option<CostBreakdown>,
+    /// `None` means the current month.
+    pub month: Option<YearMonth>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostBreakdown {
+    ByUser,
+    ByInstitution,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectChargeback {
+    pub name: String,
+    /// `--enable` turns chargeback on, `--enable false` turns it off.
+    pub enable: bool,
+    pub mode: Option<ChargebackMode>,
+    /// One entry per `--INSTITUTION-account`, in the order typed.
+    pub accounts: Vec<InstitutionAccount>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargebackMode {
+    /// Track costs per institution; the project owner pays.
+    Report,
+    /// Bill collaborator accounts monthly.
+    Aws,
+    /// The owner pays and collaborators reimburse through their grants.
+    Hybrid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstitutionAccount {
+    /// The flag's slug: `mit` for `--mit-account`.
+    pub institution: String,
+    pub account: AwsAccountId,
+}
+
+impl ProjectCommand {
+    pub(crate) fn spec(&self) -> &'static CommandSpec {
+        match self {
+            ProjectCommand::Create(_) => &CREATE,
+            ProjectCommand::Status(_) => &STATUS,
+            ProjectCommand::Cost(_) => &COST,
+            ProjectCommand::Chargeback(_) => &CHARGEBACK,
+        }
+    }
+}
+
+const NAME: &[ArgSpec] = &[ArgSpec {
+    name: "NAME",
+    doc: "Project name.",
+}];
+
+pub(crate) const CREATE: CommandSpec = CommandSpec {
+    name: "project create",
+    usage: "/cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] \
+            [--type collaboration] [--duration DURATION]",
+    summary: "Create a project with a monthly budget.",
+    arguments: NAME,
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("budget"),
+            value: FlagValue::One("USD"),
+            doc: "Required. Monthly budget in US dollars, e.g. 5000 or 2500.50.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("description"),
+            value: FlagValue::One("TEXT"),
+            doc: "What the project is for; quote it.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("alert-threshold"),
+            value: FlagValue::One("PCT"),
+            doc: "Alert when spending reaches this percent of the budget (1-100).",
+        },
+        FlagSpec {
+            name: FlagName::Exact("type"),
+            value: FlagValue::One("collaboration"),
+            doc: "`collaboration` for a project shared with other institutions.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("duration"),
+            value: FlagValue::One("DURATION"),
+            doc: "How long the project runs, e.g. 18-months or 2-years.",
+        },
+    ],
+    takes_body: false,
+    parse: create,
+};
+
+const PROJECT_TYPES: &[(&str, ProjectType)] = &[("collaboration", ProjectType::Collaboration)];
+
+fn create(args: &mut Args) -> Result<Command, ParseError> {
+    Ok(Command::Project(ProjectCommand::Create(ProjectCreate {
+        name: args.positional("NAME", text)?,
+        budget: args.required("budget", usd_cents)?,
+        description: args.value("description", text)?,
+        alert_threshold: args.value("alert-threshold", |s| number(s, 1, 100))?,
+        project_type: args.value("type", |s| choice(s, "project type", PROJECT_TYPES))?,
+        duration: args.value("duration", months)?,
+    })))
+}
+
+pub(crate) const STATUS: CommandSpec = CommandSpec {
+    name: "project status",
+    usage: "/cws project status NAME [--detail]",
+    summary: "Show a project's budget, spending and workspaces.",
+    arguments: NAME,
+    flags: &[FlagSpec {
+        name: FlagName::Exact("detail"),
+        value: FlagValue::Switch,
+        doc: "Also list every workspace, shared volume and collaborator.",
+    }],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Project(ProjectCommand::Status(ProjectStatus {
+            name: args.positional("NAME", text)?,
+            detail: args.enabled("detail")?,
+        })))
+    },
+};
+
+pub(crate) const COST: CommandSpec = CommandSpec {
+    name: "project cost",
+    usage: "/cws project cost NAME [--by-user | --by-institution] [--month YYYY-MM]",
+    summary: "Show what a project has cost, optionally per user or per institution.",
+    arguments: NAME,
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("by-user"),
+            value: FlagValue::Switch,
+            doc: "Break costs down by user.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("by-institution"),
+            value: FlagValue::Switch,
+            doc: "Break costs down by institution.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("month"),
+            value: FlagValue::One("YYYY-MM"),
+            doc: "Month to report; defaults to the current month.",
+        },
+    ],
+    takes_body: false,
+    parse: cost,
+};
+
+fn cost(args: &mut Args) -> Result<Command, ParseError> {
+    let name = args.positional("NAME", text)?;
+    args.exclusive("by-user", "by-institution")?;
+    let breakdown = if args.enabled("by-user")? {
+        Some(CostBreakdown::ByUser)
+    } else if args.enabled("by-institution")? {
+        Some(CostBreakdown::ByInstitution)
+    } else {
+        None
+    };
+    Ok(Command::Project(ProjectCommand::Cost(ProjectCost {
+        name,
+        breakdown,
+        month: args.value("month", |s| {
+            s.parse::<YearMonth>().map_err(InvalidReason::from)
+        })?,
+    })))
+}
+
+pub(crate) const CHARGEBACK: CommandSpec = CommandSpec {
+    name: "project chargeback",
+    usage: "/cws project chargeback NAME --enable [--mode report|aws|hybrid] \
+            [--INSTITUTION-account ACCOUNT_ID]...",
+    summary: "Charge collaborating institutions' AWS accounts for what their people use.",
+    arguments: NAME,
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("enable"),
+            value: FlagValue::Switch,
+            doc: "Required. Turns chargeback on; `--enable false` turns it off.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("mode"),
+            value: FlagValue::One("report|aws|hybrid"),
+            doc: "report: track costs, the owner pays; aws: bill collaborator accounts monthly; \
+                  hybrid: the owner pays, collaborators reimburse.",
+        },
+        FlagSpec {
+            name: FlagName::Pattern {
+                placeholder: "INSTITUTION",
+                suffix: "-account",
+            },
+            value: FlagValue::One("ACCOUNT_ID"),
+            doc: "12-digit AWS account billed for an institution, e.g. --mit-account 123456789012; \
+                  once per institution.",
+        },
+    ],
+    takes_body: false,
+    parse: chargeback,
+};
+
+const CHARGEBACK_MODES: &[(&str, ChargebackMode)] = &[
+    ("report", ChargebackMode::Report),
+    ("aws", ChargebackMode::Aws),
+    ("hybrid", ChargebackMode::Hybrid),
+];
+
+fn chargeback(args: &mut Args) -> Result<Command, ParseError> {
+    let name = args.positional("NAME", text)?;
+    let enable = args
+        .switch("enable")?
+        .ok_or_else(|| ParseError::new(ParseErrorKind::MissingFlag { flag: "enable" }))?;
+    let mode = args.value("mode", |s| choice(s, "chargeback mode", CHARGEBACK_MODES))?;
+    let accounts = args
+        .pattern("-account", |s| {
+            s.parse::<AwsAccountId>().map_err(InvalidReason::from)
+        })?
+        .into_iter()
+        .map(|(institution, account)| InstitutionAccount {
+            institution,
+            account,
+        })
+        .collect();
+    Ok(Command::Project(ProjectCommand::Chargeback(
+        ProjectChargeback {
+            name,
+            enable,
+            mode,
+            accounts,
+        },
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::parse;
+
+    fn project(text: &str) -> ProjectCommand {
+        match parse(text) {
+            Ok(Command::Project(command)) => command,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_reads_money_percent_type_and_duration() {
+        let ProjectCommand::Create(create) = project(
+            r#"project create nih --budget $5000.50 --alert-threshold 75 --type Collaboration --duration 18-months --description "NIH R01""#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(create.budget, UsdCents(500_050));
+        assert_eq!(create.alert_threshold, Some(75));
+        assert_eq!(create.project_type, Some(ProjectType::Collaboration));
+        assert_eq!(create.duration, Some(Months(18)));
+        assert_eq!(create.description.as_deref(), Some("NIH R01"));
+    }
+
+    #[test]
+    fn create_errors() {
+        let cases = [
+            (
+                "project create nih",
+                "missing required flag `--budget`",
+                None,
+            ),
+            (
+                "project create nih --budget 10.999",
+                "--budget takes at most 2 decimal places, got `10.999`",
+                Some("10.999"),
+            ),
+            (
+                "project create nih --budget 5 --alert-threshold 150",
+                "--alert-threshold must be between 1 and 100, got `150`",
+                Some("150"),
+            ),
+            (
+                "project create nih --budget 5 --type lab",
+                "unknown project type `lab`: choose one of collaboration",
+                Some("lab"),
+            ),
+            (
+                "project create nih --budget",
+                "flag `--budget` needs a value",
+                Some("--budget"),
+            ),
+        ];
+        for (text, message, token) in cases {
+            let error = parse(text).unwrap_err();
+            assert_eq!(
+                (error.to_string().as_str(), error.token()),
+                (message, token),
+                "{text}"
+            );
+            assert_eq!(error.usage(), Some(CREATE.usage));
+        }
+    }
+
+    #[test]
+    fn cost_breakdowns_exclude_each_other() {
+        let ProjectCommand::Cost(cost) =
+            project("project cost nih --by-institution --month 2026-06")
+        else {
+            panic!()
+        };
+        assert_eq!(cost.breakdown, Some(CostBreakdown::ByInstitution));
+        assert_eq!(cost.month, Some("2026-06".parse().unwrap()));
+        let error = parse("project cost nih --by-institution --by-user").unwrap_err();
+        assert_eq!(error.token(), Some("--by-user"));
+        assert_eq!(
+            error.to_string(),
+            "`--by-user` cannot be combined with `--by-institution`"
+        );
+        let error = parse("project cost nih --month 2026-13").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--month expects a month as YYYY-MM, got `2026-13`"
+        );
+    }
+
+    #[test]
+    fn chargeback_collects_institution_accounts() {
+        let ProjectCommand::Chargeback(chargeback) = project(
+            "project chargeback nih --enable --mode hybrid --mit-account 123456789012 --Berkeley-account=987654321098",
+        ) else {
+            panic!()
+        };
+        assert!(chargeback.enable);
+        assert_eq!(chargeback.mode, Some(ChargebackMode::Hybrid));
+        let accounts: Vec<_> = chargeback
+            .accounts
+            .iter()
+            .map(|a| (a.institution.as_str(), a.account.as_str()))
+            .collect();
+        assert_eq!(
+            accounts,
+            [("mit", "123456789012"), ("berkeley", "987654321098")]
+        );
+    }
+
+    #[test]
+    fn chargeback_errors() {
+        let cases = [
+            (
+                "project chargeback nih",
+                "missing required flag `--enable`",
+                None,
+            ),
+            (
+                "project chargeback nih --enable --mit-account 1234",
+                "--mit-account expects a 12-digit AWS account ID, got `1234`",
+                Some("1234"),
+            ),
+            (
+                "project chargeback nih --enable --mit-account 123456789012 --mit-account 123456789012",
+                "flag `--mit-account` is given more than once",
+                Some("--mit-account"),
+            ),
+            (
+                "project chargeback nih --enable --account 123456789012",
+                "unknown flag `--account`",
+                Some("--account"),
+            ),
+            (
+                "project chargeback nih --enable --mode all",
+                "unknown chargeback mode `all`: choose one of report, aws, hybrid",
+                Some("all"),
+            ),
+            (
+                "project chargeback nih --enabel",
+                "unknown flag `--enabel`: did you mean `--enable`?",
+                Some("--enabel"),
+            ),
+        ];
+        for (text, message, token) in cases {
+            let error = parse(text).unwrap_err();
+            assert_eq!(
+                (error.to_string().as_str(), error.token()),
+                (message, token),
+                "{text}"
+            );
+            assert_eq!(error.usage(), Some(CHARGEBACK.usage));
+        }
+    }
+}
