@@ -193,9 +193,6 @@ impl Settings {
                 "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
             );
         }
-        if self.smtp_url.is_none() {
-            embedded.push("mail written to ./cws-mail/ (set SMTP_URL)");
-        }
         embedded
     }
 }
@@ -226,7 +223,7 @@ mod tests {
         let settings = load(&[], None).unwrap();
         assert_eq!(settings.redis_url, None);
         assert_eq!(settings.aws, None);
-        assert_eq!(settings.embedded_components().len(), 4);
+        assert_eq!(settings.embedded_components().len(), 3);
         assert_eq!(settings.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(
             settings.slack_or_embedded().signing_secret,

@@ -4,6 +4,7 @@
 mod harness;
 
 mod bad_input;
+mod embedded;
 mod launch;
 mod recovery;
 mod signatures;

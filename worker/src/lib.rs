@@ -73,7 +73,24 @@ fn worker_name(kind: &str) -> String {
     format!("cws-{kind}-{host}-{}-{}", std::process::id(), &unique[..8])
 }
 
-/// Consumes every queue until the process is stopped.
+/// Resolves when the process is asked to stop (SIGTERM or ctrl-c): the worker then takes no
+/// new jobs and lets the ones in flight finish. A worker killed outright is covered by the
+/// orphan re-enqueue instead.
+pub async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
+}
+
+/// Consumes every queue until the process is asked to stop.
 pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError> {
     let concurrency = settings.worker.concurrency;
     match queues {
@@ -89,7 +106,7 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 .concurrency(concurrency)
                 .data(env)
                 .build(jobs::launch::job_launch)
-                .run()
+                .run_until(stop_requested())
                 .await
                 .map_err(|e| WorkerError::Run(e.to_string()))
         }
@@ -110,7 +127,7 @@ async fn run_memory(
         .concurrency(concurrency)
         .data(env)
         .build(jobs::launch::job_launch)
-        .run()
+        .run_until(stop_requested())
         .await
         .map_err(|e| WorkerError::Run(e.to_string()))
 }
