@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Throughput and latency of the released `cws-bot` binary under wrk: every request is a unique,
+# correctly signed `/cws launch` (fresh trigger id), verified, parsed and queued in Redis.
+#   bench/ack_wrk.sh [seconds=5] [connections=64]
+# Needs wrk (apt-get install wrk) and a Redis at CWS_BENCH_REDIS (default the test Redis, db 61).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-5}"
+connections="${2:-64}"
+redis_url="${CWS_BENCH_REDIS:-redis://127.0.0.1:6390/61}"
+port=38473
+secret=bench-signing-secret
+work=$(mktemp -d)
+trap 'kill "$bot" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
+cargo build --release -q -p cws-bot
+redis-cli -u "$redis_url" flushdb >/dev/null
+
+REDIS_URL="$redis_url" SLACK_SIGNING_SECRET="$secret" CWS_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
+  target/release/cws-bot &
+bot=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+# Enough unique requests that none repeats during the run; wrk threads take disjoint ranges.
+python3 - "$work/requests.lua" "$secret" "$((seconds * 60000))" <<'PY'
+import hashlib, hmac, sys, time, urllib.parse
+path, secret, count = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+ts = str(int(time.time()))
+with open(path, "w") as out:
+    out.write("requests = {\n")
+    for n in range(count):
+        body = urllib.parse.urlencode({
+            "team_id": "T0BENCH", "team_domain": "bench", "channel_id": "C0BENCH",
+            "user_id": "U0BENCH", "user_name": "bench", "command": "/cws",
+            "text": f'launch "Python Machine Learning" box-{n} --size M',
+            "response_url": "http://127.0.0.1:9/r", "trigger_id": f"wrk.{ts}.{n}"})
+        sig = "v0=" + hmac.new(secret, f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        out.write('{"%s","%s","%s"},\n' % (ts, sig, body))
+    out.write("}\n")
+PY
+
+cat > "$work/signed.lua" <<LUA
+dofile("$work/requests.lua")
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  step = 2
+  i = id
+end
+function request()
+  i = i + step
+  local r = requests[(i % #requests) + 1]
+  return wrk.format("POST", "/slack/commands", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Slack-Request-Timestamp"] = r[1],
+    ["X-Slack-Signature"] = r[2],
+  }, r[3])
+end
+function response(status, headers, body)
+  if status ~= 200 then error("status " .. status) end
+end
+LUA
+
+echo "== saturation: 2 threads, $connections connections, ${seconds}s"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/signed.lua" "http://127.0.0.1:$port" | sed -n '/Latency Distribution/,$p'
+echo "jobs queued: $(redis-cli -u "$redis_url" hlen cws:queue:launch:data)"
