@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::retry::Backoff;
+
 /// Used only when no signing secret is configured, so the embedded mode can sign its own
 /// requests; the bot then listens on loopback only.
 pub const EMBEDDED_SLACK_SECRET: &str = "cws-embedded-mode-local-secret";
@@ -27,6 +29,8 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub heartbeat: Duration,
     pub missed_heartbeats: usize,
+    /// How transient failures are retried.
+    pub backoff: Backoff,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +150,12 @@ impl Settings {
             3usize,
             "expected a whole number",
         )?;
+        let default_backoff = Backoff::default();
+        let first_delay_ms = sources.parsed(
+            "CWS_RETRY_FIRST_DELAY_MS",
+            default_backoff.first_delay.as_millis() as u64,
+            "expected whole milliseconds",
+        )?;
         Ok(Settings {
             redis_url: sources.get("REDIS_URL"),
             slack,
@@ -160,6 +170,10 @@ impl Settings {
                 concurrency,
                 heartbeat: Duration::from_secs(heartbeat_secs.max(1)),
                 missed_heartbeats: missed_heartbeats.max(1),
+                backoff: Backoff {
+                    first_delay: Duration::from_millis(first_delay_ms),
+                    ..default_backoff
+                },
             },
             default_region: region.unwrap_or_else(|| "us-east-1".to_owned()),
         })

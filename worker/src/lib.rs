@@ -62,7 +62,7 @@ pub async fn launch_env(settings: &Settings, redis: Option<ConnectionManager>) -
         store,
         clock: Arc::new(SystemClock),
         default_region: settings.default_region.clone(),
-        backoff: jobs::backoff_from_env(),
+        backoff: settings.worker.backoff,
     }
 }
 

@@ -14,7 +14,7 @@ use domain::retry::Backoff;
 use domain::template::Catalog;
 use domain::workspace::Workspace;
 
-use crate::jobs::{JobError, dead_letter, with_retries};
+use crate::jobs::{dead_letter, with_retries};
 
 /// The ports and facts the launch job uses, and nothing else.
 pub struct LaunchEnv {
@@ -37,11 +37,10 @@ pub(crate) async fn job_launch(
     match with_retries(&job.key, &env.backoff, || launch_once(env, &job)).await {
         Ok(()) => Ok(()),
         Err(gave_up) => {
-            let JobError::Port(error) = &gave_up.error;
             let reply = message::launch_failed(
                 job.launch.name.as_str(),
                 &job.requester.user_id,
-                error,
+                &gave_up.error,
                 gave_up.attempts,
                 job.key.as_str(),
             );
@@ -59,7 +58,7 @@ pub(crate) async fn job_launch(
 
 /// One attempt. Every step is safe to repeat: a re-run after a crash or a retry finds the
 /// recorded workspace, or gets the same instance back from EC2 through the client token.
-async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), JobError> {
+async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), PortError> {
     let workspace = match env.store.by_job(&job.key).await? {
         Some(workspace) => workspace,
         None => {
@@ -75,10 +74,10 @@ async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), JobError> {
                 Ok(plan) => plan,
                 Err(refusal) => {
                     let reply = message::launch_refused(job.launch.name.as_str(), &refusal);
-                    return Ok(env
+                    return env
                         .chat
                         .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                        .await?);
+                        .await;
                 }
             };
             if let NameClaim::Taken { by } = env
@@ -88,18 +87,17 @@ async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), JobError> {
             {
                 tracing::info!(job = %job.key, holder = %by, "workspace name already taken");
                 let reply = message::name_taken(plan.workspace.as_str());
-                return Ok(env
+                return env
                     .chat
                     .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                    .await?);
+                    .await;
             }
             let instance = env.cloud.run_instance(&plan).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {
                     code: "NoInstanceId".into(),
                     message: "EC2 returned an instance without an id".into(),
-                }
-                .into());
+                });
             }
             tracing::info!(job = %job.key, instance = %instance.instance_id, "instance launched");
             let workspace = Workspace::launched(

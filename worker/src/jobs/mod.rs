@@ -3,31 +3,14 @@
 
 pub(crate) mod launch;
 
-use std::time::Duration;
-
 use apalis_core::error::AbortError;
 use domain::job::JobKey;
 use domain::ports::PortError;
 use domain::retry::Backoff;
 
-/// How a job run ended when it did not succeed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum JobError {
-    #[error(transparent)]
-    Port(#[from] PortError),
-}
-
-impl JobError {
-    fn is_transient(&self) -> bool {
-        match self {
-            JobError::Port(error) => error.is_transient(),
-        }
-    }
-}
-
 /// A failure that was not retried away, with the attempts it took: the handler tells the user.
 pub(crate) struct GaveUp {
-    pub error: JobError,
+    pub error: PortError,
     pub attempts: u32,
 }
 
@@ -39,7 +22,7 @@ pub(crate) async fn with_retries<F, Fut>(
 ) -> Result<(), GaveUp>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), JobError>>,
+    Fut: Future<Output = Result<(), PortError>>,
 {
     let mut attempts = 1;
     loop {
@@ -62,18 +45,4 @@ where
 pub(crate) fn dead_letter(key: &JobKey, gave_up: GaveUp) -> AbortError {
     tracing::error!(job = %key, attempts = gave_up.attempts, error = %gave_up.error, "job failed for good");
     AbortError::new(gave_up.error)
-}
-
-/// Tests and benchmarks shorten the schedule; production uses the default.
-pub(crate) fn backoff_from_env() -> Backoff {
-    let millis = std::env::var("CWS_RETRY_FIRST_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    match millis {
-        Some(ms) => Backoff {
-            first_delay: Duration::from_millis(ms),
-            ..Backoff::default()
-        },
-        None => Backoff::default(),
-    }
 }
