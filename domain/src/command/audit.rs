@@ -203,14 +203,6 @@ mod tests {
                 None,
             ),
         ];
-        for (text, message, token) in cases {
-            let error = parse(text).unwrap_err();
-            assert_eq!(
-                (error.to_string().as_str(), error.token()),
-                (message, token),
-                "{text}"
-            );
-            assert_eq!(error.usage(), Some(COLLABORATION.usage));
-        }
+        crate::command::tests::assert_errors(&cases, COLLABORATION.usage);
     }
 }

@@ -249,7 +249,7 @@ mod tests {
         /cws profiles list
             List your profiles and when invitation profiles expire.
         /cws profiles verify
-            Check that the current profile's credentials work.
+            Verify your research identity through Globus Auth, your home institution's login.
         /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN]
             Invite someone to use this profile's AWS account, for a limited time.
         /cws profiles invitations create-collaboration --csv-file FILE [--project PROJECT] [--output FILE]

@@ -138,7 +138,7 @@ pub(crate) const LIST: CommandSpec = bare(
 pub(crate) const VERIFY: CommandSpec = bare(
     "profiles verify",
     "/cws profiles verify",
-    "Check that the current profile's credentials work.",
+    "Verify your research identity through Globus Auth, your home institution's login.",
     |_| Ok(Command::Profiles(ProfilesCommand::Verify)),
 );
 
@@ -463,15 +463,7 @@ mod tests {
                 None,
             ),
         ];
-        for (text, message, token) in cases {
-            let error = parse(text).unwrap_err();
-            assert_eq!(
-                (error.to_string().as_str(), error.token()),
-                (message, token),
-                "{text}"
-            );
-            assert_eq!(error.usage(), Some(INVITATIONS_CREATE.usage));
-        }
+        crate::command::tests::assert_errors(&cases, INVITATIONS_CREATE.usage);
     }
 
     #[test]

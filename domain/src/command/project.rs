@@ -341,15 +341,7 @@ mod tests {
                 Some("--budget"),
             ),
         ];
-        for (text, message, token) in cases {
-            let error = parse(text).unwrap_err();
-            assert_eq!(
-                (error.to_string().as_str(), error.token()),
-                (message, token),
-                "{text}"
-            );
-            assert_eq!(error.usage(), Some(CREATE.usage));
-        }
+        crate::command::tests::assert_errors(&cases, CREATE.usage);
     }
 
     #[test]
@@ -428,14 +420,6 @@ mod tests {
                 Some("--enabel"),
             ),
         ];
-        for (text, message, token) in cases {
-            let error = parse(text).unwrap_err();
-            assert_eq!(
-                (error.to_string().as_str(), error.token()),
-                (message, token),
-                "{text}"
-            );
-            assert_eq!(error.usage(), Some(CHARGEBACK.usage));
-        }
+        crate::command::tests::assert_errors(&cases, CHARGEBACK.usage);
     }
 }

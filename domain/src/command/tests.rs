@@ -911,3 +911,17 @@ proptest! {
         }
     }
 }
+
+/// Checks a table of bad command lines: each error's message, offending token, and the usage
+/// line of the command it was parsed as.
+pub(super) fn assert_errors(cases: &[(&str, &str, Option<&str>)], usage: &str) {
+    for &(text, message, token) in cases {
+        let error = parse(text).unwrap_err();
+        assert_eq!(
+            (error.to_string().as_str(), error.token()),
+            (message, token),
+            "{text}"
+        );
+        assert_eq!(error.usage(), Some(usage), "{text}");
+    }
+}

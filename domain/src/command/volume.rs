@@ -294,15 +294,11 @@ mod tests {
                 "0",
             ),
         ];
-        for (text, message, token) in cases {
-            let error = parse(text).unwrap_err();
-            assert_eq!(
-                (error.to_string().as_str(), error.token()),
-                (message, Some(token)),
-                "{text}"
-            );
-            assert_eq!(error.usage(), Some(CREATE.usage));
-        }
+        let cases: Vec<_> = cases
+            .iter()
+            .map(|&(text, message, token)| (text, message, Some(token)))
+            .collect();
+        crate::command::tests::assert_errors(&cases, CREATE.usage);
     }
 
     #[test]
