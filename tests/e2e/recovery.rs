@@ -193,3 +193,41 @@ async fn a_launch_aws_refuses_is_explained_and_dead_lettered_not_retried() {
     assert!(env.all_instances().await.is_empty());
     env.finish();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_unavailable_through_every_retry_is_explained_and_dead_lettered() {
+    let mut env = TestEnv::start("recovery-exhausted", 16).await;
+    env.aws_front.set_fault(Fault::FailRunInstances {
+        times: 1_000,
+        status: 503,
+        code: "Unavailable",
+    });
+    env.start_worker();
+
+    env.slash(&Slash::new(
+        "launch \"Python Machine Learning\" unlucky-box",
+    ))
+    .await;
+    let reply = env
+        .slack
+        .expect("the failure", Duration::from_secs(60), |p| {
+            p.method == "response_url"
+        })
+        .await;
+
+    assert!(
+        reply
+            .text()
+            .contains("stayed unavailable through 6 attempts"),
+        "{}",
+        reply.text()
+    );
+    let dead = eventually("the dead letter", Duration::from_secs(10), || async {
+        let n = env.dead_launch_jobs().await;
+        (n > 0).then_some(n)
+    })
+    .await;
+    assert_eq!(dead, 1);
+    assert!(env.all_instances().await.is_empty());
+    env.finish();
+}
