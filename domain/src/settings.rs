@@ -188,6 +188,13 @@ impl Settings {
         })
     }
 
+    /// The Slack Web API base URL and bot token, when results are to be posted to Slack
+    /// rather than printed to the terminal.
+    pub fn slack_web_api(&self) -> Option<(&str, &str)> {
+        let slack = self.slack.as_ref()?;
+        Some((slack.api_url.as_str(), slack.bot_token.as_deref()?))
+    }
+
     /// Components running on their embedded stand-in, for the start-up banner.
     pub fn embedded_components(&self) -> Vec<&'static str> {
         let mut embedded = Vec::new();
@@ -197,12 +204,7 @@ impl Settings {
         if self.aws.is_none() {
             embedded.push("simulated cloud (set AWS_REGION and credentials)");
         }
-        if self
-            .slack
-            .as_ref()
-            .and_then(|s| s.bot_token.as_ref())
-            .is_none()
-        {
+        if self.slack_web_api().is_none() {
             embedded.push(
                 "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
             );

@@ -179,12 +179,7 @@ async fn a_launch_aws_refuses_is_explained_and_dead_lettered_not_retried() {
         reply.text()
     );
     assert!(reply.text().contains("Nothing was started"));
-    let dead = eventually("the dead letter", Duration::from_secs(10), || async {
-        let n = env.dead_launch_jobs().await;
-        (n > 0).then_some(n)
-    })
-    .await;
-    assert_eq!(dead, 1);
+    assert_eq!(env.wait_for_dead_launch_jobs().await, 1);
     assert_eq!(
         env.aws_front.run_instances_calls(),
         1,
@@ -222,12 +217,7 @@ async fn aws_unavailable_through_every_retry_is_explained_and_dead_lettered() {
         "{}",
         reply.text()
     );
-    let dead = eventually("the dead letter", Duration::from_secs(10), || async {
-        let n = env.dead_launch_jobs().await;
-        (n > 0).then_some(n)
-    })
-    .await;
-    assert_eq!(dead, 1);
+    assert_eq!(env.wait_for_dead_launch_jobs().await, 1);
     assert!(env.all_instances().await.is_empty());
     env.finish();
 }

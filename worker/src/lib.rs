@@ -44,12 +44,8 @@ pub async fn launch_env(settings: &Settings, redis: Option<ConnectionManager>) -
         Some(aws) => Arc::new(Ec2Cloud::connect(aws).await),
         None => Arc::new(SimulatedCloud::default()),
     };
-    let chat: Arc<dyn Chat> = match settings
-        .slack
-        .as_ref()
-        .and_then(|s| s.bot_token.as_ref().map(|t| (s, t)))
-    {
-        Some((slack, token)) => Arc::new(SlackWebApi::new(&slack.api_url, token)),
+    let chat: Arc<dyn Chat> = match settings.slack_web_api() {
+        Some((api_url, token)) => Arc::new(SlackWebApi::new(api_url, token)),
         None => Arc::new(TerminalChat),
     };
     let store: Arc<dyn WorkspaceStore> = match redis {

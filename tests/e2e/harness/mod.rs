@@ -276,6 +276,19 @@ impl TestEnv {
         redis.scard(LAUNCH_QUEUE_DEAD).await.unwrap()
     }
 
+    /// Waits until at least one launch job is dead-lettered and returns how many are.
+    pub async fn wait_for_dead_launch_jobs(&self) -> usize {
+        eventually(
+            "a dead-lettered launch job",
+            Duration::from_secs(10),
+            || async {
+                let dead = self.dead_launch_jobs().await;
+                (dead > 0).then_some(dead)
+            },
+        )
+        .await
+    }
+
     /// Instances in moto carrying the given Name tag, in any state.
     pub async fn instances_named(&self, name: &str) -> Vec<Instance> {
         let output = self

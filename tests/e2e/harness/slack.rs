@@ -163,24 +163,19 @@ impl FakeSlack {
     }
 
     pub fn all(&self) -> Vec<Posted> {
-        self.state
-            .recorded
-            .lock()
-            .unwrap()
-            .posted
-            .iter()
-            .map(|(p, _)| p.clone())
-            .collect()
+        self.posted(|_| true)
     }
 
     pub fn unexamined(&self) -> Vec<Posted> {
-        self.state
-            .recorded
-            .lock()
-            .unwrap()
+        self.posted(|examined| !examined)
+    }
+
+    fn posted(&self, keep: impl Fn(bool) -> bool) -> Vec<Posted> {
+        let recorded = self.state.recorded.lock().unwrap();
+        recorded
             .posted
             .iter()
-            .filter(|(_, e)| !e)
+            .filter(|(_, examined)| keep(*examined))
             .map(|(p, _)| p.clone())
             .collect()
     }
