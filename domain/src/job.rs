@@ -5,7 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::Launch;
+use crate::command::{Command, Launch};
+use crate::identity::ChatIdentity;
 
 /// The idempotency key of one user request. The queue refuses a second job with the same key,
 /// and the launch derives its EC2 ClientToken from it, so a retried or re-run job never
@@ -70,12 +71,11 @@ pub struct Requester {
 }
 
 impl Requester {
-    /// The stable identity used in tags and records: platform, team and user ids.
-    pub fn chat_identity(&self) -> String {
-        let platform = match self.platform {
-            Platform::Slack => "slack",
-        };
-        format!("{platform}:{}:{}", self.team_id, self.user_id)
+    /// The stable identity used in bindings and records: platform, team and user ids.
+    pub fn identity(&self) -> ChatIdentity {
+        match self.platform {
+            Platform::Slack => ChatIdentity::slack(&self.team_id, &self.user_id),
+        }
     }
 }
 
@@ -95,6 +95,65 @@ pub struct LaunchJob {
     pub launch: Launch,
 }
 
+/// Any command other than launch and help: projects, invitations, profiles, policy. Queue
+/// `cws:queue:command`. The worker decides who may run it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandJob {
+    pub key: JobKey,
+    pub requester: Requester,
+    pub reply: ReplyTo,
+    pub command: Command,
+}
+
+/// A button someone clicked. Queue `cws:queue:action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionJob {
+    pub key: JobKey,
+    pub requester: Requester,
+    pub reply: ReplyTo,
+    pub action: Action,
+}
+
+/// The buttons the system posts. `signed` is the button's value as posted (signed by the
+/// worker); the worker verifies it, because only it holds the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    RequestException {
+        signed: String,
+    },
+    ApproveException {
+        signed: String,
+        reason: Option<String>,
+    },
+    DenyException {
+        signed: String,
+        reason: Option<String>,
+    },
+}
+
+impl Action {
+    pub const REQUEST_EXCEPTION: &'static str = "cws_request_exception";
+    pub const APPROVE_EXCEPTION: &'static str = "cws_approve_exception";
+    pub const DENY_EXCEPTION: &'static str = "cws_deny_exception";
+    /// The optional free-text reason beside Approve and Deny.
+    pub const REASON_INPUT: &'static str = "cws_exception_reason";
+
+    /// The action a Slack `action_id` names, with its value and the reason typed beside it.
+    pub fn from_button(action_id: &str, value: &str, reason: Option<&str>) -> Option<Action> {
+        let signed = value.to_owned();
+        let reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
+        match action_id {
+            Action::REQUEST_EXCEPTION => Some(Action::RequestException { signed }),
+            Action::APPROVE_EXCEPTION => Some(Action::ApproveException { signed, reason }),
+            Action::DENY_EXCEPTION => Some(Action::DenyException { signed, reason }),
+            _ => None,
+        }
+    }
+}
+
 /// What every job type declares about itself. Names and queues are part of the wire format
 /// between bot and worker processes of different versions: never rename a shipped one.
 pub trait JobKind: Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static {
@@ -111,28 +170,54 @@ impl JobKind for LaunchJob {
     }
 }
 
+impl JobKind for CommandJob {
+    const NAME: &'static str = "command";
+    const QUEUE: &'static str = "cws:queue:command";
+    fn key(&self) -> &JobKey {
+        &self.key
+    }
+}
+
+impl JobKind for ActionJob {
+    const NAME: &'static str = "action";
+    const QUEUE: &'static str = "cws:queue:action";
+    fn key(&self) -> &JobKey {
+        &self.key
+    }
+}
+
 /// Any job, as the bot enqueues it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Job {
     Launch(LaunchJob),
+    Command(CommandJob),
+    Action(ActionJob),
 }
 
 impl Job {
     pub fn name(&self) -> &'static str {
         match self {
             Job::Launch(_) => LaunchJob::NAME,
+            Job::Command(_) => CommandJob::NAME,
+            Job::Action(_) => ActionJob::NAME,
         }
     }
 
     pub fn key(&self) -> &JobKey {
         match self {
             Job::Launch(job) => job.key(),
+            Job::Command(job) => job.key(),
+            Job::Action(job) => job.key(),
         }
     }
 }
 
 /// Every job type, once: the worker registers a consumer for each of these queues.
-pub const REGISTERED: &[(&str, &str)] = &[(LaunchJob::NAME, LaunchJob::QUEUE)];
+pub const REGISTERED: &[(&str, &str)] = &[
+    (LaunchJob::NAME, LaunchJob::QUEUE),
+    (CommandJob::NAME, CommandJob::QUEUE),
+    (ActionJob::NAME, ActionJob::QUEUE),
+];
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::command::{Launch, WorkspaceName};
-use crate::job::{JobKey, Requester};
+use crate::job::JobKey;
+use crate::profile::Profile;
 use crate::pricing::{Money, PricingTable};
 use crate::template::{Catalog, Size, UnknownTemplate};
 
@@ -17,16 +18,18 @@ pub struct Attribution {
     pub invitation: String,
 }
 
+/// The `cws:invitation` tag of a project owner's own workspaces.
+pub const OWNER_INVITATION: &str = "owner";
+
 impl Attribution {
-    /// Attribution of a caller acting directly, not through an invitation: the project named
-    /// with `--project` (else `unassigned`), the chat identity, and the chat workspace as the
-    /// institution.
-    pub fn direct(requester: &Requester, project: Option<&str>) -> Attribution {
+    /// Attribution of a member launching through their profile: the research user (the same
+    /// on all their devices), their institution, and the invitation that let them in by name.
+    pub fn of(profile: &Profile, invitation_name: Option<&str>) -> Attribution {
         Attribution {
-            project: project.unwrap_or("unassigned").to_owned(),
-            user: requester.chat_identity(),
-            institution: requester.team_domain.clone(),
-            invitation: "none".to_owned(),
+            project: profile.project.clone(),
+            user: profile.research_user.username.clone(),
+            institution: profile.institution.clone(),
+            invitation: invitation_name.unwrap_or(OWNER_INVITATION).to_owned(),
         }
     }
 }
@@ -51,6 +54,9 @@ pub struct LaunchPlan {
     pub ami: String,
     pub hourly: Money,
     pub hibernation: bool,
+    /// The first-boot script that provisions the research user (plain text; the cloud
+    /// adapter encodes it).
+    pub user_data: Option<String>,
     /// EC2 `ClientToken`: the same job always sends the same token, so EC2 starts one instance.
     pub client_token: String,
     pub tags: Vec<(String, String)>,
@@ -145,6 +151,7 @@ pub fn plan_launch(
         ami: ami.to_owned(),
         hourly,
         hibernation: template.hibernation,
+        user_data: None,
         client_token: client_token(key),
         tags,
     })

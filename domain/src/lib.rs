@@ -2,14 +2,24 @@
 //! planning, jobs exchanged between bot and worker, user-facing messages, settings, and the
 //! ports that adapters implement. Nothing here performs I/O or depends on an async runtime.
 
+pub mod budget;
 pub mod command;
+pub mod exception;
+pub mod identity;
+pub mod invitation;
 pub mod job;
 pub mod launch;
 pub mod message;
+pub mod policy;
 pub mod ports;
 pub mod pricing;
+pub mod profile;
+pub mod project;
 pub mod retry;
 pub mod settings;
 pub mod slack_signature;
 pub mod template;
+pub mod time_text;
+pub mod token;
+pub mod user_data;
 pub mod workspace;

@@ -57,6 +57,34 @@ pub trait Chat: Send + Sync {
         user_id: &str,
         message: &ChatMessage,
     ) -> Result<(), PortError>;
+    /// A direct message to `user_id` (Slack: `conversations.open`, then `chat.postMessage`).
+    async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError>;
+}
+
+/// The system's state: JSON records under explicit `cws:` keys, with the few atomic operations
+/// handlers build on. Every read-modify-write is a `swap` loop, so any number of workers may
+/// race on a record and none of their changes is lost.
+#[async_trait]
+pub trait Records: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError>;
+    /// Values of `keys`, in order; `None` where a key is absent.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, PortError>;
+    async fn put(&self, key: &str, value: &str) -> Result<(), PortError>;
+    /// Writes `value` only if the key holds exactly `expected` now (`None`: the key is absent),
+    /// and says whether it wrote.
+    async fn swap(&self, key: &str, expected: Option<&str>, value: &str)
+    -> Result<bool, PortError>;
+    async fn delete(&self, key: &str) -> Result<(), PortError>;
+    /// Adds one to a counter (an absent counter is 0) and returns the new value.
+    async fn increment(&self, key: &str) -> Result<u64, PortError>;
+    async fn add_member(&self, set: &str, member: &str) -> Result<(), PortError>;
+    async fn remove_member(&self, set: &str, member: &str) -> Result<(), PortError>;
+    /// The members of a set, sorted.
+    async fn members(&self, set: &str) -> Result<Vec<String>, PortError>;
+    /// Appends an entry to an append-only log (a Redis stream).
+    async fn append(&self, log: &str, entry: &str) -> Result<(), PortError>;
+    /// Every entry of a log, oldest first.
+    async fn entries(&self, log: &str) -> Result<Vec<String>, PortError>;
 }
 
 /// Whether a workspace name was free for this job.

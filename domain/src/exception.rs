@@ -1,0 +1,102 @@
+//! Exception requests: a launch the policy refused, which the requester asks the project's
+//! owner to allow anyway. Decided once, by an owner or admin, before it expires.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::identity::ChatIdentity;
+use crate::job::LaunchJob;
+use crate::policy::Violation;
+
+/// How long a request may wait for a decision when the deployment does not say.
+pub const DEFAULT_EXCEPTION_TTL: Duration = Duration::hours(72);
+
+/// 128 random bits as 32 hex digits, the same shape as invitation ids.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ExceptionId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an exception request id")]
+pub struct InvalidExceptionId(pub String);
+
+impl ExceptionId {
+    pub fn from_random(bytes: [u8; 16]) -> ExceptionId {
+        ExceptionId(hex::encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ExceptionId {
+    type Error = InvalidExceptionId;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let valid = text.len() == 32
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if valid {
+            Ok(ExceptionId(text))
+        } else {
+            Err(InvalidExceptionId(text))
+        }
+    }
+}
+
+impl From<ExceptionId> for String {
+    fn from(id: ExceptionId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for ExceptionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A refused launch, kept so that the requester can ask for it and an owner can allow it.
+/// The launch job is kept whole: approving runs it with its own idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRequest {
+    pub id: ExceptionId,
+    pub project: String,
+    pub launch: LaunchJob,
+    pub violations: Vec<Violation>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl ExceptionRequest {
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        now >= self.expires_at
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approved,
+    Denied,
+}
+
+/// The one decision on a request. Stored only if none exists, so the first click wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub by: ChatIdentity,
+    pub by_user_id: String,
+    pub reason: Option<String>,
+    /// The job (click) that decided: its re-run after a crash finishes the work instead of
+    /// being refused as a second decision.
+    pub job: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}

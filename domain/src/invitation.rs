@@ -1,0 +1,244 @@
+//! Invitations: time-boxed, signed grants of a role in a project, with optional launch
+//! restrictions, accepted from chat by binding a chat identity (a "device") to a profile.
+
+pub mod csv;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::command::{InvitationCreate, PolicyRestrictions};
+use crate::identity::{ChatIdentity, Role};
+use crate::token::InvitationId;
+
+/// Devices an invitation allows when `--max-devices` is not given.
+pub const DEFAULT_MAX_DEVICES: u8 = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: InvitationId,
+    /// Unique within its project, e.g. `berkeley-collaboration`.
+    pub name: String,
+    pub project: String,
+    pub role: Role,
+    pub created_by: ChatIdentity,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub can_invite: bool,
+    pub device_bound: bool,
+    pub max_devices: u8,
+    /// Launch restrictions; `None` means only the project budget limits launches.
+    pub restrictions: Option<PolicyRestrictions>,
+    /// The invitee's institution when the inviter named it (CSV); otherwise the accepting
+    /// chat workspace is used.
+    pub institution: Option<String>,
+    /// The invitee's name when the inviter gave it (CSV).
+    pub invitee: Option<String>,
+    pub require_verified_identity: bool,
+    pub require_domain: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Chat identities bound by accepting, in the order they accepted. Each is a device.
+    #[serde(default)]
+    pub devices: Vec<ChatIdentity>,
+}
+
+/// The facts of a new invitation that are not in the command.
+pub struct NewInvitation {
+    pub id: InvitationId,
+    pub project: String,
+    pub created_by: ChatIdentity,
+    pub now: OffsetDateTime,
+}
+
+impl Invitation {
+    pub fn create(command: &InvitationCreate, new: NewInvitation) -> Invitation {
+        Invitation {
+            id: new.id,
+            name: command.name.clone(),
+            project: new.project,
+            role: command.invitation_type.into(),
+            created_by: new.created_by,
+            created_at: new.now,
+            expires_at: new.now + Duration::days(i64::from(command.valid_days)),
+            can_invite: command.can_invite.unwrap_or(false),
+            device_bound: command.device_bound.unwrap_or(true),
+            max_devices: command.max_devices.unwrap_or(DEFAULT_MAX_DEVICES),
+            restrictions: command.restrictions.clone(),
+            institution: None,
+            invitee: None,
+            require_verified_identity: command.require_verified_identity,
+            require_domain: command.require_domain.clone(),
+            revoked_at: None,
+            devices: Vec::new(),
+        }
+    }
+
+    /// Whether the invitation still grants anything at `now`.
+    pub fn status(&self, now: OffsetDateTime) -> InvitationStatus {
+        match self.revoked_at {
+            Some(at) => InvitationStatus::Revoked { at },
+            None if now >= self.expires_at => InvitationStatus::Expired {
+                at: self.expires_at,
+            },
+            None => InvitationStatus::Active,
+        }
+    }
+
+    /// Decides whether `identity` may accept now. Accepting again from a bound identity is
+    /// allowed (and changes nothing); a new identity is one more device.
+    pub fn check_accept(
+        &self,
+        identity: &ChatIdentity,
+        now: OffsetDateTime,
+    ) -> Result<Acceptance, AcceptRefusal> {
+        match self.status(now) {
+            InvitationStatus::Revoked { at } => return Err(AcceptRefusal::Revoked { at }),
+            InvitationStatus::Expired { at } => return Err(AcceptRefusal::Expired { at }),
+            InvitationStatus::Active => {}
+        }
+        if self.devices.contains(identity) {
+            return Ok(Acceptance::AlreadyBound);
+        }
+        if self.require_verified_identity || self.require_domain.is_some() {
+            return Err(AcceptRefusal::VerificationRequired);
+        }
+        if self.device_bound && self.devices.len() >= usize::from(self.max_devices) {
+            return Err(AcceptRefusal::TooManyDevices {
+                max: self.max_devices,
+            });
+        }
+        Ok(Acceptance::NewDevice)
+    }
+
+    /// The invitation with `identity` bound, if `check_accept` allows it.
+    pub fn accepted_by(
+        &self,
+        identity: &ChatIdentity,
+        now: OffsetDateTime,
+    ) -> Result<(Invitation, Acceptance), AcceptRefusal> {
+        let acceptance = self.check_accept(identity, now)?;
+        let mut accepted = self.clone();
+        if acceptance == Acceptance::NewDevice {
+            accepted.devices.push(identity.clone());
+        }
+        Ok((accepted, acceptance))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Active,
+    Revoked { at: OffsetDateTime },
+    Expired { at: OffsetDateTime },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    NewDevice,
+    AlreadyBound,
+}
+
+/// Why an invitation cannot be accepted. Each is shown to the person as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptRefusal {
+    #[error("this invitation was revoked on {}", crate::time_text::date(*at))]
+    Revoked { at: OffsetDateTime },
+    #[error("this invitation expired on {}", crate::time_text::date(*at))]
+    Expired { at: OffsetDateTime },
+    #[error("this invitation is already used on its maximum of {max} devices (each chat account counts as one); ask the inviter for another")]
+    TooManyDevices { max: u8 },
+    #[error("this invitation requires a verified research identity (/cws profiles verify), which this deployment does not offer yet; ask the inviter for one without that requirement")]
+    VerificationRequired,
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::command::{Command, ProfilesCommand, parse};
+
+    fn invitation(text: &str) -> Invitation {
+        let Ok(Command::Profiles(ProfilesCommand::InvitationCreate(create))) = parse(text) else {
+            panic!("{text}")
+        };
+        Invitation::create(
+            &create,
+            NewInvitation {
+                id: InvitationId::from_random([1; 16]),
+                project: "nih".into(),
+                created_by: ChatIdentity::slack("T", "UOWNER"),
+                now: datetime!(2026-01-01 00:00 UTC),
+            },
+        )
+    }
+
+    fn device(n: u32) -> ChatIdentity {
+        ChatIdentity::slack("T", &format!("U{n}"))
+    }
+
+    #[test]
+    fn the_seed_invitation_expires_after_540_days() {
+        let invitation = invitation(
+            "profiles invitations create mit-collaboration --type admin --valid-days 540 --can-invite false --device-bound true --max-devices 3",
+        );
+        assert_eq!(invitation.role, Role::Admin);
+        assert_eq!(invitation.expires_at, datetime!(2027-06-25 00:00 UTC));
+        assert_eq!(invitation.max_devices, 3);
+        assert!(!invitation.can_invite);
+    }
+
+    #[test]
+    fn a_fourth_device_is_refused_and_a_bound_one_is_welcome_back() {
+        let mut invitation = invitation(
+            "profiles invitations create x --type read_write --valid-days 30 --max-devices 3",
+        );
+        let now = datetime!(2026-01-02 00:00 UTC);
+        for n in 1..=3 {
+            let (accepted, acceptance) = invitation.accepted_by(&device(n), now).unwrap();
+            assert_eq!(acceptance, Acceptance::NewDevice);
+            invitation = accepted;
+        }
+        assert_eq!(
+            invitation.check_accept(&device(4), now),
+            Err(AcceptRefusal::TooManyDevices { max: 3 })
+        );
+        assert_eq!(
+            invitation.check_accept(&device(2), now),
+            Ok(Acceptance::AlreadyBound)
+        );
+    }
+
+    #[test]
+    fn expiry_and_revocation_end_acceptance() {
+        let mut invitation =
+            invitation("profiles invitations create x --type read_only --valid-days 1");
+        let expired = datetime!(2026-01-02 00:00 UTC);
+        assert!(matches!(
+            invitation.check_accept(&device(1), expired),
+            Err(AcceptRefusal::Expired { .. })
+        ));
+        invitation.revoked_at = Some(datetime!(2026-01-01 12:00 UTC));
+        let refusal = invitation
+            .check_accept(&device(1), datetime!(2026-01-01 13:00 UTC))
+            .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "this invitation was revoked on January 1, 2026"
+        );
+    }
+
+    #[test]
+    fn unbound_invitations_take_any_number_of_devices() {
+        let mut invitation = invitation(
+            "profiles invitations create x --type read_only --valid-days 9 --device-bound false --max-devices 1",
+        );
+        let now = datetime!(2026-01-02 00:00 UTC);
+        for n in 1..=3 {
+            invitation = invitation.accepted_by(&device(n), now).unwrap().0;
+        }
+        assert_eq!(invitation.devices.len(), 3);
+    }
+}

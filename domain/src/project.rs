@@ -1,0 +1,67 @@
+//! A project: the budget workspaces are charged to, its owner, and where it talks.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::command::{Months, ProjectCreate, ProjectType};
+use crate::identity::ChatIdentity;
+use crate::pricing::Money;
+
+/// The alert threshold when `project create` names none, in percent of the monthly budget.
+pub const DEFAULT_ALERT_THRESHOLD: u8 = 80;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub name: String,
+    pub owner: ChatIdentity,
+    /// The owner's chat user id, for mentions and direct messages.
+    pub owner_user_id: String,
+    pub owner_name: String,
+    /// The owner's institution (their chat workspace's domain).
+    pub institution: String,
+    pub monthly_budget: Money,
+    pub description: Option<String>,
+    pub alert_threshold: u8,
+    pub kind: Option<ProjectType>,
+    pub duration: Option<Months>,
+    /// The AWS account the project's workspaces run in.
+    pub account: String,
+    /// The channel the project was created in: exception requests and notices go there too.
+    pub channel_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Who creates a project, as the worker knows them.
+pub struct ProjectOwner<'a> {
+    pub identity: ChatIdentity,
+    pub user_id: &'a str,
+    pub user_name: &'a str,
+    pub institution: &'a str,
+    pub channel_id: &'a str,
+}
+
+impl Project {
+    pub fn create(
+        command: &ProjectCreate,
+        owner: ProjectOwner<'_>,
+        account: &str,
+        now: OffsetDateTime,
+    ) -> Project {
+        Project {
+            name: command.name.clone(),
+            owner: owner.identity,
+            owner_user_id: owner.user_id.to_owned(),
+            owner_name: owner.user_name.to_owned(),
+            institution: owner.institution.to_owned(),
+            monthly_budget: Money::from_cents(command.budget.0 as i64),
+            description: command.description.clone(),
+            alert_threshold: command.alert_threshold.unwrap_or(DEFAULT_ALERT_THRESHOLD),
+            kind: command.project_type,
+            duration: command.duration,
+            account: account.to_owned(),
+            channel_id: owner.channel_id.to_owned(),
+            created_at: now,
+        }
+    }
+}
