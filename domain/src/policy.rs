@@ -161,9 +161,10 @@ mod tests {
         }
     }
 
+    /// Enough for a p3.8xlarge all month ($9,106.56 in March), so only restrictions matter.
     fn plenty() -> BudgetPosition {
         BudgetPosition::new(
-            Money::from_cents(500_000),
+            Money::from_cents(5_000_000),
             Money::ZERO,
             datetime!(2026-03-01 00:00 UTC),
         )
@@ -255,6 +256,27 @@ mod tests {
                 projected: Money::from_cents(29_376),
                 remaining: Money::from_cents(10_000)
             }]
+        );
+    }
+
+    #[test]
+    fn on_the_seed_budget_the_gpu_also_breaks_the_budget_rule() {
+        let gpu = facts("GPU ML Workstation", "p3.8xlarge", "us-east-1", "12.24");
+        let seed = BudgetPosition::new(
+            Money::from_cents(500_000),
+            Money::ZERO,
+            datetime!(2026-03-01 00:00 UTC),
+        );
+        let PolicyDecision::Refused(violations) = evaluate(&gpu, Some(&berkeley()), &seed) else {
+            panic!("allowed")
+        };
+        assert_eq!(violations.len(), 4);
+        assert_eq!(
+            violations[3],
+            Violation::ExceedsBudget {
+                projected: Money::from_cents(910_656),
+                remaining: Money::from_cents(500_000)
+            }
         );
     }
 

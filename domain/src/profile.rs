@@ -135,10 +135,10 @@ mod tests {
             ("michael.johnson", "michael_johnson"),
             ("42", "u42"),
             ("", "u"),
-            ("Ünïcode Näme", "nicode_n_me"),
+            ("Ünïcode Näme", "n_code_n_me"),
             (
                 "a-very-long-display-name-that-goes-on-and-on",
-                "a_very_long_display_name_th",
+                "a_very_long_display_name_tha",
             ),
         ];
         for (hint, expected) in cases {

@@ -45,6 +45,14 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// The region launches use when the command names none.
     pub default_region: String,
+    /// Signs invitation tokens and button values; absent, one is generated and kept in the store.
+    pub token_key: Option<String>,
+    /// How long an exception request waits for a decision.
+    pub exception_ttl: Duration,
+    /// The AWS account a project runs in when `project create` names none.
+    pub default_account: String,
+    /// Added to the real time, for demos and acceptance runs (`CWS_CLOCK_OFFSET=+510d`).
+    pub clock_offset: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,6 +164,19 @@ impl Settings {
             default_backoff.first_delay.as_millis() as u64,
             "expected whole milliseconds",
         )?;
+        let exception_ttl_hours = sources.parsed(
+            "CWS_EXCEPTION_TTL_HOURS",
+            72u64,
+            "expected whole hours",
+        )?;
+        let clock_offset = match sources.get("CWS_CLOCK_OFFSET") {
+            None => Duration::ZERO,
+            Some(value) => clock_offset(&value).ok_or(SettingsError::Invalid {
+                key: "CWS_CLOCK_OFFSET",
+                value,
+                reason: "expected a forward shift such as +510d, +12h or +30m",
+            })?,
+        };
         Ok(Settings {
             redis_url: sources.get("REDIS_URL"),
             slack,
@@ -176,6 +197,12 @@ impl Settings {
                 },
             },
             default_region: region.unwrap_or_else(|| "us-east-1".to_owned()),
+            token_key: sources.get("CWS_TOKEN_KEY"),
+            exception_ttl: Duration::from_secs(exception_ttl_hours.max(1) * 3600),
+            default_account: sources
+                .get("CWS_AWS_ACCOUNT")
+                .unwrap_or_else(|| "lead".to_owned()),
+            clock_offset,
         })
     }
 
@@ -211,6 +238,22 @@ impl Settings {
         }
         embedded
     }
+}
+
+/// `+510d`, `+12h`, `+30m`, `+45s` (the `+` is optional).
+fn clock_offset(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let unit = text.chars().last()?;
+    let count: u64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    let seconds = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
+        _ => return None,
+    };
+    count.checked_mul(seconds).map(Duration::from_secs)
 }
 
 fn slack_api_url(configured: Option<String>) -> String {
@@ -266,6 +309,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.slack.unwrap().api_url, "http://127.0.0.1:9/api/");
+    }
+
+    #[test]
+    fn the_clock_moves_forward_by_whole_units() {
+        let offset = |text: &str| load(&[("CWS_CLOCK_OFFSET", text)], None).map(|s| s.clock_offset);
+        assert_eq!(offset("+510d"), Ok(Duration::from_secs(510 * 86_400)));
+        assert_eq!(offset("12h"), Ok(Duration::from_secs(43_200)));
+        assert!(offset("-1d").is_err());
+        assert!(offset("soon").is_err());
+        assert_eq!(load(&[], None).unwrap().clock_offset, Duration::ZERO);
     }
 
     #[test]

@@ -236,7 +236,7 @@ mod tests {
             Delete a workspace and its disk for good.
         /cws ssh NAME
             Show how to connect to a workspace over SSH.
-        /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION]
+        /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID]
             Create a project with a monthly budget.
         /cws project status NAME [--detail]
             Show a project's budget, spending and workspaces.

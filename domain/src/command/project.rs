@@ -1,7 +1,7 @@
 //! Projects: budgets that workspaces are charged to.
 //!
 //! - `project create NAME --budget USD [--description TEXT] [--alert-threshold PCT]
-//!   [--type collaboration] [--duration DURATION]`
+//!   [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID]`
 //! - `project status NAME [--detail]`
 //! - `project cost NAME [--by-user | --by-institution] [--month YYYY-MM]`
 //! - `project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ID]...`
@@ -34,6 +34,8 @@ pub struct ProjectCreate {
     pub alert_threshold: Option<u8>,
     pub project_type: Option<ProjectType>,
     pub duration: Option<Months>,
+    /// The AWS account the project's workspaces run in; `None` is the deployment's own.
+    pub account: Option<AwsAccountId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -111,7 +113,7 @@ const NAME: &[ArgSpec] = &[ArgSpec {
 pub(crate) const CREATE: CommandSpec = CommandSpec {
     name: "project create",
     usage: "/cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] \
-            [--type collaboration] [--duration DURATION]",
+            [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID]",
     summary: "Create a project with a monthly budget.",
     arguments: NAME,
     flags: &[
@@ -140,6 +142,11 @@ pub(crate) const CREATE: CommandSpec = CommandSpec {
             value: FlagValue::One("DURATION"),
             doc: "How long the project runs, e.g. 18-months or 2-years.",
         },
+        FlagSpec {
+            name: FlagName::Exact("account"),
+            value: FlagValue::One("ACCOUNT_ID"),
+            doc: "12-digit AWS account the workspaces run in; defaults to the deployment's.",
+        },
     ],
     takes_body: false,
     parse: create,
@@ -155,6 +162,9 @@ fn create(args: &mut Args) -> Result<Command, ParseError> {
         alert_threshold: args.value("alert-threshold", |s| number(s, 1, 100))?,
         project_type: args.value("type", |s| choice(s, "project type", PROJECT_TYPES))?,
         duration: args.value("duration", months)?,
+        account: args.value("account", |s| {
+            s.parse::<AwsAccountId>().map_err(InvalidReason::from)
+        })?,
     })))
 }
 

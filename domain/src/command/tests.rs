@@ -87,6 +87,7 @@ fn command_lines() -> Vec<(String, Command)> {
                 alert_threshold: Some(75),
                 project_type: None,
                 duration: None,
+                account: None,
             })),
         ),
         (
@@ -258,6 +259,7 @@ fn command_lines() -> Vec<(String, Command)> {
                 alert_threshold: None,
                 project_type: Some(ProjectType::Collaboration),
                 duration: Some(Months(18)),
+                account: None,
             })),
         ),
         (

@@ -3,6 +3,9 @@
 //! interpolated values are escaped for Slack mrkdwn and for JSON, so no user input can inject
 //! markup or break the document.
 
+mod access;
+mod policy;
+
 use std::sync::LazyLock;
 
 use handlebars::Handlebars;
@@ -14,6 +17,9 @@ use crate::launch::LaunchRefusal;
 use crate::ports::PortError;
 use crate::template::Size;
 use crate::workspace::Workspace;
+
+pub use access::*;
+pub use policy::*;
 
 /// A message ready for any chat adapter: `text` stands alone (terminal, notifications),
 /// `blocks` is the rich Slack rendering.
@@ -27,46 +33,202 @@ pub struct ChatMessage {
 const TEMPLATES: &[(&str, &str)] = &[
     (
         "launch_accepted",
-        include_str!("../../message-templates/slack/launch_accepted.json.hbs"),
+        include_str!("../../../message-templates/slack/launch_accepted.json.hbs"),
     ),
     (
         "launch_succeeded",
-        include_str!("../../message-templates/slack/launch_succeeded.json.hbs"),
+        include_str!("../../../message-templates/slack/launch_succeeded.json.hbs"),
     ),
     (
         "launch_refused",
-        include_str!("../../message-templates/slack/launch_refused.json.hbs"),
+        include_str!("../../../message-templates/slack/launch_refused.json.hbs"),
     ),
     (
         "launch_failed",
-        include_str!("../../message-templates/slack/launch_failed.json.hbs"),
+        include_str!("../../../message-templates/slack/launch_failed.json.hbs"),
     ),
     (
         "name_taken",
-        include_str!("../../message-templates/slack/name_taken.json.hbs"),
+        include_str!("../../../message-templates/slack/name_taken.json.hbs"),
     ),
     (
         "parse_error",
-        include_str!("../../message-templates/slack/parse_error.json.hbs"),
+        include_str!("../../../message-templates/slack/parse_error.json.hbs"),
     ),
     (
         "help",
-        include_str!("../../message-templates/slack/help.json.hbs"),
+        include_str!("../../../message-templates/slack/help.json.hbs"),
     ),
     (
         "not_available",
-        include_str!("../../message-templates/slack/not_available.json.hbs"),
+        include_str!("../../../message-templates/slack/not_available.json.hbs"),
     ),
     (
         "try_again",
-        include_str!("../../message-templates/slack/try_again.json.hbs"),
+        include_str!("../../../message-templates/slack/try_again.json.hbs"),
+    ),
+    (
+        "working_on_it",
+        include_str!("../../../message-templates/slack/working_on_it.json.hbs"),
+    ),
+    (
+        "project_exists",
+        include_str!("../../../message-templates/slack/project_exists.json.hbs"),
+    ),
+    (
+        "no_profile",
+        include_str!("../../../message-templates/slack/no_profile.json.hbs"),
+    ),
+    (
+        "not_member",
+        include_str!("../../../message-templates/slack/not_member.json.hbs"),
+    ),
+    (
+        "not_permitted",
+        include_str!("../../../message-templates/slack/not_permitted.json.hbs"),
+    ),
+    (
+        "profile_inactive",
+        include_str!("../../../message-templates/slack/profile_inactive.json.hbs"),
+    ),
+    (
+        "invite_refused",
+        include_str!("../../../message-templates/slack/invite_refused.json.hbs"),
+    ),
+    (
+        "invitation_name_taken",
+        include_str!("../../../message-templates/slack/invitation_name_taken.json.hbs"),
+    ),
+    (
+        "invitation_unknown",
+        include_str!("../../../message-templates/slack/invitation_unknown.json.hbs"),
+    ),
+    (
+        "invitation_revoked",
+        include_str!("../../../message-templates/slack/invitation_revoked.json.hbs"),
+    ),
+    (
+        "invitation_refused",
+        include_str!("../../../message-templates/slack/invitation_refused.json.hbs"),
+    ),
+    (
+        "profile_name_taken",
+        include_str!("../../../message-templates/slack/profile_name_taken.json.hbs"),
+    ),
+    (
+        "already_member",
+        include_str!("../../../message-templates/slack/already_member.json.hbs"),
+    ),
+    (
+        "profile_switched",
+        include_str!("../../../message-templates/slack/profile_switched.json.hbs"),
+    ),
+    (
+        "profile_unknown",
+        include_str!("../../../message-templates/slack/profile_unknown.json.hbs"),
+    ),
+    (
+        "exception_not_yours",
+        include_str!("../../../message-templates/slack/exception_not_yours.json.hbs"),
+    ),
+    (
+        "exception_expired",
+        include_str!("../../../message-templates/slack/exception_expired.json.hbs"),
+    ),
+    (
+        "exception_already_decided",
+        include_str!("../../../message-templates/slack/exception_already_decided.json.hbs"),
+    ),
+    (
+        "exception_already_requested",
+        include_str!("../../../message-templates/slack/exception_already_requested.json.hbs"),
+    ),
+    (
+        "button_invalid",
+        include_str!("../../../message-templates/slack/button_invalid.json.hbs"),
+    ),
+    (
+        "csv_refused",
+        include_str!("../../../message-templates/slack/csv_refused.json.hbs"),
+    ),
+    (
+        "something_went_wrong",
+        include_str!("../../../message-templates/slack/something_went_wrong.json.hbs"),
+    ),
+    (
+        "project_created",
+        include_str!("../../../message-templates/slack/project_created.json.hbs"),
+    ),
+    (
+        "invitation_created",
+        include_str!("../../../message-templates/slack/invitation_created.json.hbs"),
+    ),
+    (
+        "invitations_created",
+        include_str!("../../../message-templates/slack/invitations_created.json.hbs"),
+    ),
+    (
+        "invitation_list",
+        include_str!("../../../message-templates/slack/invitation_list.json.hbs"),
+    ),
+    (
+        "profile_created",
+        include_str!("../../../message-templates/slack/profile_created.json.hbs"),
+    ),
+    (
+        "ssh_private_key",
+        include_str!("../../../message-templates/slack/ssh_private_key.json.hbs"),
+    ),
+    (
+        "profiles_list",
+        include_str!("../../../message-templates/slack/profiles_list.json.hbs"),
+    ),
+    (
+        "policy_violation",
+        include_str!("../../../message-templates/slack/policy_violation.json.hbs"),
+    ),
+    (
+        "policy_test",
+        include_str!("../../../message-templates/slack/policy_test.json.hbs"),
+    ),
+    (
+        "policy_show",
+        include_str!("../../../message-templates/slack/policy_show.json.hbs"),
+    ),
+    (
+        "exception_request",
+        include_str!("../../../message-templates/slack/exception_request.json.hbs"),
+    ),
+    (
+        "exception_requested",
+        include_str!("../../../message-templates/slack/exception_requested.json.hbs"),
+    ),
+    (
+        "exception_decided",
+        include_str!("../../../message-templates/slack/exception_decided.json.hbs"),
+    ),
+    (
+        "exception_decision_recorded",
+        include_str!("../../../message-templates/slack/exception_decision_recorded.json.hbs"),
     ),
 ];
+
+/// Pieces several templates share.
+const PARTIALS: &[(&str, &str)] = &[(
+    "launch_check",
+    include_str!("../../../message-templates/slack/_launch_check.hbs"),
+)];
 
 static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     registry.register_escape_fn(escape_slack_json);
+    for (name, source) in PARTIALS {
+        // A partial lands inside a JSON string, so the file's final newline must not.
+        registry
+            .register_partial(name, source.trim_end())
+            .expect("partials are compiled in and rendered by the snapshot tests");
+    }
     for (name, source) in TEMPLATES {
         registry
             .register_template_string(name, *source)
@@ -214,6 +376,24 @@ pub fn help(text: &str) -> ChatMessage {
 /// A command that parses but whose worker side is not deployed yet.
 pub fn not_available(command: &str) -> ChatMessage {
     render("not_available", &json!({ "command": command }))
+}
+
+/// The bot's answer to a command a worker runs: the worker replies when done.
+pub fn working_on_it(command: &str) -> ChatMessage {
+    render("working_on_it", &json!({ "command": command }))
+}
+
+/// An internal failure: the person gets a reference, the log gets the details.
+pub fn something_went_wrong(command: &str, reference: &str) -> ChatMessage {
+    render(
+        "something_went_wrong",
+        &json!({ "command": command, "reference": reference }),
+    )
+}
+
+/// A button value that does not verify: edited, or from another deployment.
+pub fn button_invalid() -> ChatMessage {
+    render("button_invalid", &json!({}))
 }
 
 /// The queue could not take the job; the user should try again.

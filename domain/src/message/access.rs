@@ -1,0 +1,414 @@
+//! Messages about who may do what: projects, invitations, profiles and refusals.
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{ChatMessage, render};
+use crate::command::PolicyRestrictions;
+use crate::identity::{Permission, Role};
+use crate::invitation::{Invitation, InvitationStatus};
+use crate::profile::Profile;
+use crate::project::Project;
+use crate::time_text;
+
+/// The restrictions of an invitation as short phrases: `templates: R Research Environment`.
+fn restriction_phrases(restrictions: Option<&PolicyRestrictions>) -> Vec<String> {
+    let Some(rules) = restrictions else {
+        return Vec::new();
+    };
+    let mut phrases = Vec::new();
+    if !rules.template_whitelist.is_empty() {
+        phrases.push(format!("templates {}", rules.template_whitelist.join(", ")));
+    }
+    if !rules.max_instance_types.is_empty() {
+        phrases.push(format!("max types {}", rules.max_instance_types.join(", ")));
+    }
+    if let Some(cap) = rules.max_hourly_cost {
+        let cap = crate::pricing::Money::from_micros(cap.0 as i64);
+        phrases.push(format!("{}/hr cap", cap.display_rate()));
+    }
+    if !rules.forbidden_regions.is_empty() {
+        phrases.push(format!("not in {}", rules.forbidden_regions.join(", ")));
+    }
+    phrases
+}
+
+pub fn project_created(project: &Project, profile: &Profile, key_sent: bool) -> ChatMessage {
+    render(
+        "project_created",
+        &json!({
+            "name": project.name,
+            "description": project.description,
+            "budget": project.monthly_budget.to_string(),
+            "alert_threshold": project.alert_threshold,
+            "owner_user_id": project.owner_user_id,
+            "institution": project.institution,
+            "account": project.account,
+            "profile": profile.name,
+            "username": profile.research_user.username,
+            "uid": profile.research_user.uid,
+            "key_sent": key_sent,
+        }),
+    )
+}
+
+pub fn project_exists(project: &Project) -> ChatMessage {
+    render(
+        "project_exists",
+        &json!({ "name": project.name, "owner_user_id": project.owner_user_id }),
+    )
+}
+
+/// The caller has no profile to act through; `doing` completes "so you cannot …".
+pub fn no_profile(doing: &str) -> ChatMessage {
+    render("no_profile", &json!({ "doing": doing }))
+}
+
+pub fn not_member(project: &str) -> ChatMessage {
+    render("not_member", &json!({ "project": project }))
+}
+
+pub fn not_permitted(role: Role, permission: Permission, project: &Project) -> ChatMessage {
+    render(
+        "not_permitted",
+        &json!({
+            "role": role.as_str(),
+            "permission": permission.describe(),
+            "project": project.name,
+            "owner_user_id": project.owner_user_id,
+        }),
+    )
+}
+
+/// The invitation behind a profile was revoked or has expired.
+pub fn profile_inactive(profile: &Profile, project: &Project, reason: &str) -> ChatMessage {
+    render(
+        "profile_inactive",
+        &json!({
+            "profile": profile.name,
+            "project": project.name,
+            "reason": reason,
+            "owner_user_id": project.owner_user_id,
+        }),
+    )
+}
+
+pub fn invite_refused(project: &str, reason: &str) -> ChatMessage {
+    render(
+        "invite_refused",
+        &json!({ "project": project, "reason": reason }),
+    )
+}
+
+/// Shown only to the creator: the token is the invitation.
+pub fn invitation_created(invitation: &Invitation, token: &str, valid_days: u16) -> ChatMessage {
+    render(
+        "invitation_created",
+        &json!({
+            "name": invitation.name,
+            "project": invitation.project,
+            "token": token,
+            "valid_days": valid_days,
+            "expires": time_text::date(invitation.expires_at),
+            "device_bound": invitation.device_bound,
+            "max_devices": invitation.max_devices,
+            "role": invitation.role.as_str(),
+            "role_meaning": invitation.role.describe(),
+            "can_invite": invitation.can_invite,
+            "restrictions": restriction_phrases(invitation.restrictions.as_ref()),
+        }),
+    )
+}
+
+pub fn invitation_name_taken(project: &str, name: &str) -> ChatMessage {
+    render(
+        "invitation_name_taken",
+        &json!({ "project": project, "name": name }),
+    )
+}
+
+pub fn invitation_unknown(project: &str, name: &str) -> ChatMessage {
+    render(
+        "invitation_unknown",
+        &json!({ "project": project, "name": name }),
+    )
+}
+
+pub fn invitation_revoked(invitation: &Invitation) -> ChatMessage {
+    render(
+        "invitation_revoked",
+        &json!({
+            "name": invitation.name,
+            "project": invitation.project,
+            "devices": invitation.devices.len(),
+        }),
+    )
+}
+
+/// Accepting failed; `reason` is the token's or the invitation's refusal as written.
+pub fn invitation_refused(reason: &str) -> ChatMessage {
+    render("invitation_refused", &json!({ "reason": reason }))
+}
+
+/// One invitation made from a CSV row, for [`invitations_created`].
+pub struct CreatedFromRow<'a> {
+    pub invitation: &'a Invitation,
+    pub token: String,
+    pub valid_days: u16,
+}
+
+/// One CSV row that made no invitation, and why.
+pub struct RowProblem {
+    pub line: usize,
+    pub problem: String,
+}
+
+pub fn invitations_created(
+    project: &str,
+    created: &[CreatedFromRow<'_>],
+    errors: &[RowProblem],
+) -> ChatMessage {
+    let created: Vec<_> = created
+        .iter()
+        .map(|row| {
+            json!({
+                "name": row.invitation.name,
+                "invitee": row.invitation.invitee.as_deref().unwrap_or("?"),
+                "institution": row.invitation.institution.as_deref().unwrap_or("?"),
+                "role": row.invitation.role.as_str(),
+                "valid_days": row.valid_days,
+                "restrictions": restriction_phrases(row.invitation.restrictions.as_ref()).join("; "),
+                "token": row.token,
+            })
+        })
+        .collect();
+    let errors: Vec<_> = errors
+        .iter()
+        .map(|e| json!({ "line": e.line, "problem": e.problem }))
+        .collect();
+    render(
+        "invitations_created",
+        &json!({
+            "project": project,
+            "created_count": created.len(),
+            "created": created,
+            "errors_count": errors.len(),
+            "errors": errors,
+        }),
+    )
+}
+
+pub fn csv_refused(reason: &str) -> ChatMessage {
+    render("csv_refused", &json!({ "reason": reason }))
+}
+
+pub fn invitation_list(
+    project: &str,
+    invitations: &[Invitation],
+    now: OffsetDateTime,
+) -> ChatMessage {
+    let rows: Vec<_> = invitations
+        .iter()
+        .map(|invitation| {
+            let status = match invitation.status(now) {
+                InvitationStatus::Active => format!(
+                    "expires {} (in {})",
+                    time_text::date(invitation.expires_at),
+                    time_text::until(now, invitation.expires_at)
+                ),
+                InvitationStatus::Revoked { at } => format!("revoked {}", time_text::date(at)),
+                InvitationStatus::Expired { at } => format!("expired {}", time_text::date(at)),
+            };
+            json!({
+                "name": invitation.name,
+                "role": invitation.role.as_str(),
+                "status": status,
+                "devices": invitation.devices.len(),
+                "max_devices": invitation.max_devices,
+                "restricted": invitation.restrictions.is_some(),
+            })
+        })
+        .collect();
+    render(
+        "invitation_list",
+        &json!({ "project": project, "invitations": rows }),
+    )
+}
+
+/// The answer to accepting an invitation.
+pub fn profile_created(
+    profile: &Profile,
+    project: &Project,
+    now: OffsetDateTime,
+    key_sent: bool,
+    active: bool,
+) -> ChatMessage {
+    let expires_at = profile.expires_at.unwrap_or(now);
+    render(
+        "profile_created",
+        &json!({
+            "profile": profile.name,
+            "project": project.name,
+            "account": project.account,
+            "role": profile.role.as_str(),
+            "expires": time_text::date(expires_at),
+            "expires_in": format!("in {}", time_text::until(now, expires_at)),
+            "username": profile.research_user.username,
+            "uid": profile.research_user.uid,
+            "key_sent": key_sent,
+            "active": active,
+        }),
+    )
+}
+
+/// Sent only by direct message, once.
+pub fn ssh_private_key(profile: &Profile, private_key: &str) -> ChatMessage {
+    render(
+        "ssh_private_key",
+        &json!({
+            "username": profile.research_user.username,
+            "profile": profile.name,
+            "project": profile.project,
+            "private_key": private_key,
+        }),
+    )
+}
+
+pub fn profile_name_taken(profile: &Profile) -> ChatMessage {
+    render(
+        "profile_name_taken",
+        &json!({ "profile": profile.name, "project": profile.project }),
+    )
+}
+
+pub fn already_member(profile: &Profile) -> ChatMessage {
+    render(
+        "already_member",
+        &json!({ "profile": profile.name, "project": profile.project }),
+    )
+}
+
+pub fn profile_switched(profile: &Profile, now: OffsetDateTime) -> ChatMessage {
+    render(
+        "profile_switched",
+        &json!({
+            "profile": profile.name,
+            "project": profile.project,
+            "role": profile.role.as_str(),
+            "expires": profile.expires_at.map(|at| time_text::until(now, at)),
+        }),
+    )
+}
+
+pub fn profile_unknown(profile: &str, names: &[String]) -> ChatMessage {
+    render(
+        "profile_unknown",
+        &json!({ "profile": profile, "names": names }),
+    )
+}
+
+/// A profile as `profiles list` shows it, with the state of the invitation behind it.
+pub struct ListedProfile<'a> {
+    pub profile: &'a Profile,
+    pub active: bool,
+    pub invitation: Option<InvitationStatus>,
+}
+
+pub fn profiles_list(profiles: &[ListedProfile<'_>], now: OffsetDateTime) -> ChatMessage {
+    let rows: Vec<_> = profiles
+        .iter()
+        .map(|listed| {
+            let profile = listed.profile;
+            let expiry = match (listed.invitation, profile.expires_at) {
+                (Some(InvitationStatus::Revoked { at }), _) => {
+                    Some(format!("revoked {}", time_text::date(at)))
+                }
+                (Some(InvitationStatus::Expired { at }), _) => {
+                    Some(format!("expired {}", time_text::date(at)))
+                }
+                (_, Some(at)) => Some(format!("expires in {}", time_text::until(now, at))),
+                (_, None) => None,
+            };
+            json!({
+                "name": profile.name,
+                "kind": if profile.invitation().is_some() { "invitation" } else { "owner" },
+                "project": profile.project,
+                "role": profile.role.as_str(),
+                "active": listed.active,
+                "expiry": expiry,
+            })
+        })
+        .collect();
+    render("profiles_list", &json!({ "profiles": rows }))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::identity::ChatIdentity;
+    use crate::profile::{Collaborator, ResearchUser};
+    use crate::token::InvitationId;
+
+    fn profile(expires_at: Option<OffsetDateTime>) -> Profile {
+        Profile {
+            name: "stanford-collab".into(),
+            identity: ChatIdentity::slack("T1", "U1"),
+            project: "nih-neuro-consortium".into(),
+            collaborator: Collaborator::Invitation(InvitationId::from_random([3; 16])),
+            role: Role::ReadWrite,
+            can_invite: false,
+            institution: "berkeley".into(),
+            research_user: ResearchUser {
+                username: "sarah_lee".into(),
+                uid: 5001,
+                gid: 5001,
+                account: "111111111111".into(),
+                ssh_public_key: "ssh-ed25519 AAAA sarah_lee".into(),
+            },
+            created_at: datetime!(2026-01-01 00:00 UTC),
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn profiles_list_reads_like_the_seed() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let collab = profile(Some(datetime!(2027-06-25 00:00 UTC)));
+        let message = profiles_list(
+            &[ListedProfile {
+                profile: &collab,
+                active: true,
+                invitation: Some(InvitationStatus::Active),
+            }],
+            now,
+        );
+        insta::assert_snapshot!(message.text, @"Profiles: stanford-collab (invitation, active) - expires in 18 months;");
+    }
+
+    #[test]
+    fn every_access_message_renders() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let collab = profile(Some(datetime!(2027-06-25 00:00 UTC)));
+        for message in [
+            no_profile("launch workspaces"),
+            not_member("nih"),
+            invite_refused("nih", "a read_write may not create invitations"),
+            invitation_name_taken("nih", "x"),
+            invitation_unknown("nih", "x"),
+            invitation_refused("this invitation expired on June 1, 2027"),
+            csv_refused("the header has no Type column"),
+            profile_name_taken(&collab),
+            already_member(&collab),
+            profile_switched(&collab, now),
+            profile_unknown("nope", &["stanford-collab".to_owned()]),
+            ssh_private_key(&collab, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n"),
+            invitations_created("nih", &[], &[RowProblem { line: 3, problem: "bad".into() }]),
+            invitation_list("nih", &[], now),
+        ] {
+            assert!(!message.text.is_empty());
+            assert!(!message.blocks.is_empty());
+        }
+    }
+}
