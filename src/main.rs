@@ -177,7 +177,8 @@ fn print_banner(settings: &Settings) {
         println!("  - {component}");
     }
     println!("==================================================================");
-    println!("Type a command at the prompt, e.g.");
+    println!("Type commands at the prompt: start a project, then launch in it, e.g.");
+    println!("  /cws project create demo --budget 500");
     println!("  /cws launch \"Python Machine Learning\" my-analysis --size M");
     println!("or from another terminal:");
     println!("  cargo run -- say '/cws launch \"R Research Environment\" berkeley-analysis'");

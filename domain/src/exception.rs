@@ -6,9 +6,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use sha2::{Digest, Sha256};
+
+use crate::command::PolicyRestrictions;
 use crate::identity::ChatIdentity;
-use crate::job::LaunchJob;
-use crate::policy::Violation;
+use crate::job::{JobKey, LaunchJob};
+use crate::policy::{LaunchFacts, Violation};
 
 /// How long a request may wait for a decision when the deployment does not say.
 pub const DEFAULT_EXCEPTION_TTL: Duration = Duration::hours(72);
@@ -23,8 +26,10 @@ pub struct ExceptionId(String);
 pub struct InvalidExceptionId(pub String);
 
 impl ExceptionId {
-    pub fn from_random(bytes: [u8; 16]) -> ExceptionId {
-        ExceptionId(hex::encode(bytes))
+    /// The request of a refused launch: one per launch job, so a re-run finds the same one.
+    pub fn for_launch(key: &JobKey) -> ExceptionId {
+        let digest = Sha256::digest(format!("exception:{key}").as_bytes());
+        ExceptionId(hex::encode(&digest[..16]))
     }
 
     pub fn as_str(&self) -> &str {
@@ -67,6 +72,10 @@ pub struct ExceptionRequest {
     pub id: ExceptionId,
     pub project: String,
     pub launch: LaunchJob,
+    /// The requester's institution, as their profile says.
+    pub institution: String,
+    pub facts: LaunchFacts,
+    pub restrictions: Option<PolicyRestrictions>,
     pub violations: Vec<Violation>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -167,7 +167,7 @@ mod tests {
         Invitation::create(
             &create,
             NewInvitation {
-                id: InvitationId::from_random([1; 16]),
+                id: InvitationId::from_bytes([1; 16]),
                 project: "nih".into(),
                 created_by: ChatIdentity::slack("T", "UOWNER"),
                 now: datetime!(2026-01-01 00:00 UTC),

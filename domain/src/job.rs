@@ -105,6 +105,28 @@ pub struct CommandJob {
     pub command: Command,
 }
 
+impl CommandJob {
+    /// Whether workers run this command (as a `CommandJob`); the bot answers help itself,
+    /// queues launches on their own queue, and says the rest are not available yet.
+    pub fn runs(command: &Command) -> bool {
+        use crate::command::{PolicyCommand, ProfilesCommand, ProjectCommand};
+        matches!(
+            command,
+            Command::Project(ProjectCommand::Create(_))
+                | Command::Profiles(
+                    ProfilesCommand::Use { .. }
+                        | ProfilesCommand::List
+                        | ProfilesCommand::InvitationCreate(_)
+                        | ProfilesCommand::InvitationCreateCollaboration(_)
+                        | ProfilesCommand::InvitationAccept { .. }
+                        | ProfilesCommand::InvitationList
+                        | ProfilesCommand::InvitationRevoke { .. }
+                )
+                | Command::Policy(PolicyCommand::Show | PolicyCommand::Test(_))
+        )
+    }
+}
+
 /// A button someone clicked. Queue `cws:queue:action`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionJob {

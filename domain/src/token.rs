@@ -55,8 +55,8 @@ impl fmt::Debug for TokenKey {
 pub struct InvitationId([u8; 16]);
 
 impl InvitationId {
-    /// From 16 random bytes the caller drew (the domain draws no randomness itself).
-    pub fn from_random(bytes: [u8; 16]) -> InvitationId {
+    /// From 16 bytes the caller chose: random, or a digest of the job that creates it.
+    pub fn from_bytes(bytes: [u8; 16]) -> InvitationId {
         InvitationId(bytes)
     }
 }
@@ -171,7 +171,7 @@ mod tests {
     }
 
     fn id() -> InvitationId {
-        InvitationId::from_random([7; 16])
+        InvitationId::from_bytes([7; 16])
     }
 
     #[test]
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn ids_have_one_spelling() {
-        let id = InvitationId::from_random([0xab; 16]);
+        let id = InvitationId::from_bytes([0xab; 16]);
         let text = id.to_string();
         assert_eq!(InvitationId::try_from(text.clone()), Ok(id));
         assert!(InvitationId::try_from(text.to_uppercase()).is_err());

@@ -1,1 +1,392 @@
 //! The launch user data: a shell script that provisions the research user on first boot.
+//!
+//! The script comes from `templates/user-data.sh.hbs`. Values land in a shell script run as
+//! root, so each one is checked here against a strict pattern and then single-quoted by the
+//! template's `quote` helper. A value that fails its check is dropped, never repaired, because a
+//! guessed repair would provision something nobody asked for:
+//!
+//! - a username other than `^[a-z][a-z0-9_]{0,31}$`: no research user, so no SSH key, extra
+//!   groups, EFS home or services either (they all belong to the user); packages still install;
+//! - an SSH public key that is empty or spans lines: no `authorized_keys` entry;
+//! - a package, group or service name other than `^[a-z0-9][a-z0-9+._-]*$`: that one entry;
+//! - an EFS DNS name other than `^[a-z0-9][a-z0-9.-]*$`: no EFS mount;
+//! - a service this module has no command for (only `jupyter` and `rstudio`): that service.
+
+use std::sync::LazyLock;
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::profile::ResearchUser;
+use crate::template::Template;
+
+/// Everything the script is made from.
+pub struct UserDataInput<'a> {
+    pub user: &'a ResearchUser,
+    pub template: &'a Template,
+    /// Extra groups for the research user, e.g. `sudo`; those missing on the machine are skipped.
+    pub groups: &'a [String],
+    /// DNS name of an EFS file system to mount at `~/workspace`, e.g.
+    /// `fs-0123.efs.us-east-1.amazonaws.com`: plain NFS needs the name, not the bare id.
+    pub efs_home: Option<&'a str>,
+}
+
+/// The user data script for one launch.
+pub fn render_user_data(input: &UserDataInput<'_>) -> String {
+    REGISTRY
+        .render(TEMPLATE_NAME, &script_data(input))
+        .expect("the user data template is compiled in and rendered by the tests")
+}
+
+const TEMPLATE_NAME: &str = "user-data";
+
+static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
+    let mut registry = Handlebars::new();
+    registry.set_strict_mode(true);
+    // A shell script, not HTML: safety comes from validation and `quote`.
+    registry.register_escape_fn(handlebars::no_escape);
+    registry.register_helper("quote", Box::new(quote_helper));
+    registry
+        .register_template_string(
+            TEMPLATE_NAME,
+            include_str!("../../templates/user-data.sh.hbs"),
+        )
+        .expect("the user data template is compiled in and rendered by the tests");
+    registry
+});
+
+/// `{{quote value}}`: the value as one single-quoted shell word.
+fn quote_helper(
+    helper: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let value = helper
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("quote", 0))?
+        .value();
+    let text = match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    out.write(&shell_quote(&text))?;
+    Ok(())
+}
+
+/// Single quotes keep everything literal except `'` itself, which closes, escapes and reopens.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[derive(Serialize)]
+struct ScriptData {
+    user: Option<UserData>,
+    groups: Vec<String>,
+    packages: Vec<String>,
+    efs_home: Option<String>,
+    services: Vec<ServiceData>,
+}
+
+#[derive(Serialize)]
+struct UserData {
+    name: String,
+    uid: u32,
+    gid: u32,
+    ssh_public_key: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ServiceData {
+    unit: String,
+    description: &'static str,
+    program: &'static str,
+    arguments: String,
+    runtime_directory: String,
+    /// The apt package providing `program`, installed with the template's own.
+    #[serde(skip)]
+    package: Option<&'static str>,
+}
+
+fn script_data(input: &UserDataInput<'_>) -> ScriptData {
+    let user = &input.user;
+    if !is_username(&user.username) {
+        return ScriptData {
+            user: None,
+            groups: Vec::new(),
+            packages: valid_names(&input.template.packages),
+            efs_home: None,
+            services: Vec::new(),
+        };
+    }
+    let key = user.ssh_public_key.trim();
+    let ssh_public_key =
+        (!key.is_empty() && !key.chars().any(char::is_control)).then(|| key.to_owned());
+    let efs_home = input.efs_home.filter(|dns| is_dns_name(dns));
+    let services: Vec<ServiceData> = input
+        .template
+        .services
+        .iter()
+        .filter(|service| is_name(&service.name))
+        .filter_map(|service| known_service(&service.name, service.port, &user.username))
+        .collect();
+
+    let mut packages = valid_names(&input.template.packages);
+    let implied = services
+        .iter()
+        .filter_map(|service| service.package)
+        .chain(efs_home.map(|_| "nfs-common"));
+    for package in implied {
+        if !packages.iter().any(|p| p == package) {
+            packages.push(package.to_owned());
+        }
+    }
+
+    ScriptData {
+        user: Some(UserData {
+            name: user.username.clone(),
+            uid: user.uid,
+            gid: user.gid,
+            ssh_public_key,
+        }),
+        groups: valid_names(input.groups),
+        packages,
+        efs_home: efs_home.map(str::to_owned),
+        services,
+    }
+}
+
+/// The unit for a service this script knows how to run. Jupyter listens on every address
+/// behind its login token; RStudio Server, run without root, has no login of its own, so it
+/// listens on loopback only and is reached through an SSH tunnel.
+fn known_service(name: &str, port: u16, username: &str) -> Option<ServiceData> {
+    let unit_stem = format!("{name}-{username}");
+    let (description, package, program, arguments) = match name {
+        "jupyter" => (
+            "Jupyter Notebook",
+            Some("jupyter-notebook"),
+            "/usr/bin/jupyter-notebook",
+            format!("--no-browser --ip=0.0.0.0 --port={port}"),
+        ),
+        "rstudio" => (
+            "RStudio Server",
+            // Posit ships RStudio Server as a .deb of its own, not through the Ubuntu archive.
+            None,
+            "/usr/lib/rstudio-server/bin/rserver",
+            format!(
+                "--server-daemonize=0 --server-user={username} --auth-none=1 \
+                 --www-address=127.0.0.1 --www-port={port} --server-data-dir=/run/{unit_stem}"
+            ),
+        ),
+        _ => return None,
+    };
+    Some(ServiceData {
+        unit: format!("{unit_stem}.service"),
+        description,
+        program,
+        arguments,
+        runtime_directory: unit_stem,
+        package,
+    })
+}
+
+/// `^[a-z][a-z0-9_]{0,31}$`
+fn is_username(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 32
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `^[a-z0-9][a-z0-9+._-]*$`: Debian package names, and safe for group and unit names too.
+fn is_name(name: &str) -> bool {
+    starts_alphanumeric_then(name, |c| matches!(c, '+' | '.' | '_' | '-'))
+}
+
+/// `^[a-z0-9][a-z0-9.-]*$`
+fn is_dns_name(name: &str) -> bool {
+    name.len() <= 253 && starts_alphanumeric_then(name, |c| matches!(c, '.' | '-'))
+}
+
+fn starts_alphanumeric_then(text: &str, also: impl Fn(char) -> bool) -> bool {
+    let lower_alphanumeric = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let mut chars = text.chars();
+    chars.next().is_some_and(lower_alphanumeric) && chars.all(|c| lower_alphanumeric(c) || also(c))
+}
+
+fn valid_names(names: &[String]) -> Vec<String> {
+    names.iter().filter(|name| is_name(name)).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::{Catalog, Service};
+
+    fn alice() -> ResearchUser {
+        ResearchUser {
+            username: "alice_researcher".to_owned(),
+            uid: 5001,
+            gid: 5001,
+            account: "123456789012".to_owned(),
+            ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests alice@cws"
+                .to_owned(),
+        }
+    }
+
+    fn render(user: &ResearchUser, template: &Template, efs_home: Option<&str>) -> String {
+        render_user_data(&UserDataInput {
+            user,
+            template,
+            groups: &["sudo".to_owned(), "docker".to_owned()],
+            efs_home,
+        })
+    }
+
+    fn python_ml() -> &'static Template {
+        Catalog::builtin().find("Python Machine Learning").unwrap()
+    }
+
+    #[test]
+    fn the_script_creates_the_user_with_its_uid_and_gid() {
+        let script = render(&alice(), python_ml(), None);
+        assert!(script.starts_with("#!/bin/bash\n"));
+        assert!(script.contains("set -euo pipefail"));
+        assert!(script.contains("RESEARCH_USER='alice_researcher'"));
+        assert!(script.contains("RESEARCH_UID='5001'"));
+        assert!(script.contains("RESEARCH_GID='5001'"));
+        assert!(script.contains("EXTRA_GROUPS=('sudo' 'docker')"));
+    }
+
+    #[test]
+    fn each_service_gets_one_unit_run_as_the_research_user() {
+        let mut template = python_ml().clone();
+        template.services.push(Service {
+            name: "rstudio".to_owned(),
+            port: 8787,
+        });
+        let script = render(&alice(), &template, None);
+        for unit in [
+            "jupyter-alice_researcher.service",
+            "rstudio-alice_researcher.service",
+        ] {
+            let heredoc = format!("cat >\"/etc/systemd/system/{unit}\" <<'UNIT'");
+            assert_eq!(script.matches(&heredoc).count(), 1, "{unit}");
+        }
+        assert_eq!(script.matches("User=alice_researcher\n").count(), 2);
+        assert!(script.contains("--port=8888"));
+        assert!(script.contains("--www-port=8787"));
+        assert!(script.contains(
+            "systemctl enable --now 'jupyter-alice_researcher.service' \
+             'rstudio-alice_researcher.service'"
+        ));
+    }
+
+    #[test]
+    fn the_efs_home_is_mounted_only_when_given() {
+        let without = render(&alice(), python_ml(), None);
+        for absent in ["EFS_HOME", "nfs4", "fstab", "mount", "nfs-common"] {
+            assert!(!without.contains(absent), "{absent}");
+        }
+
+        let with = render(
+            &alice(),
+            python_ml(),
+            Some("fs-0123.efs.us-east-1.amazonaws.com"),
+        );
+        assert!(with.contains("EFS_HOME='fs-0123.efs.us-east-1.amazonaws.com'"));
+        assert!(with.contains(" nfs4 nfsvers=4.1,"));
+        assert!(with.contains("'nfs-common')"));
+    }
+
+    #[test]
+    fn a_hostile_public_key_stays_one_quoted_word() {
+        let mut user = alice();
+        user.ssh_public_key = "ssh-ed25519 AAAA x'; rm -rf / #".to_owned();
+        let script = render(&user, python_ml(), None);
+        assert!(script.contains(r"SSH_PUBLIC_KEY='ssh-ed25519 AAAA x'\''; rm -rf / #'"));
+        assert_eq!(script.matches("rm -rf").count(), 1);
+    }
+
+    #[test]
+    fn a_key_spanning_lines_is_dropped() {
+        let mut user = alice();
+        user.ssh_public_key = "ssh-ed25519 AAAA a\nssh-ed25519 BBBB mallory".to_owned();
+        let script = render(&user, python_ml(), None);
+        assert!(!script.contains("SSH_PUBLIC_KEY"));
+        assert!(!script.contains("mallory"));
+    }
+
+    #[test]
+    fn invalid_names_are_dropped() {
+        let mut template = python_ml().clone();
+        template.packages = vec!["git".to_owned(), "$(reboot)".to_owned()];
+        template.services = vec![
+            Service {
+                name: "jupyter".to_owned(),
+                port: 8888,
+            },
+            Service {
+                name: "Jupyter;reboot".to_owned(),
+                port: 1,
+            },
+            Service {
+                name: "unknown".to_owned(),
+                port: 2,
+            },
+        ];
+        let script = render_user_data(&UserDataInput {
+            user: &alice(),
+            template: &template,
+            groups: &["wheel".to_owned(), "a b".to_owned()],
+            efs_home: Some("fs-1;reboot"),
+        });
+        assert!(!script.contains("reboot"));
+        assert!(!script.contains("unknown"));
+        assert!(!script.contains("a b"));
+        assert!(!script.contains("EFS_HOME"));
+        assert!(script.contains("PACKAGES=('git' 'jupyter-notebook')"));
+        assert!(script.contains("EXTRA_GROUPS=('wheel')"));
+    }
+
+    #[test]
+    fn without_a_valid_username_only_packages_are_installed() {
+        let mut user = alice();
+        user.username = "root; reboot".to_owned();
+        let script = render(
+            &user,
+            python_ml(),
+            Some("fs-0123.efs.us-east-1.amazonaws.com"),
+        );
+        assert!(!script.contains("reboot"));
+        for absent in ["RESEARCH_USER", "useradd", "EFS_HOME", "systemctl"] {
+            assert!(!script.contains(absent), "{absent}");
+        }
+        assert!(script.contains("apt-get -o DPkg::Lock::Timeout=600 install"));
+    }
+
+    #[test]
+    fn the_username_pattern() {
+        assert!(is_username("a"));
+        assert!(is_username("alice_researcher2"));
+        assert!(is_username(&"a".repeat(32)));
+        assert!(!is_username(&"a".repeat(33)));
+        assert!(!is_username(""));
+        assert!(!is_username("2alice"));
+        assert!(!is_username("Alice"));
+        assert!(!is_username("alice-r"));
+    }
+
+    #[test]
+    fn python_machine_learning_script() {
+        insta::assert_snapshot!(render(
+            &alice(),
+            python_ml(),
+            Some("fs-0123.efs.us-east-1.amazonaws.com")
+        ));
+    }
+}

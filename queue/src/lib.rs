@@ -12,7 +12,7 @@ use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use async_trait::async_trait;
-use domain::job::{Job, JobKind, LaunchJob};
+use domain::job::{ActionJob, CommandJob, Job, JobKind, LaunchJob};
 use domain::ports::{JobQueue, PortError};
 use futures::lock::Mutex;
 use futures::{SinkExt, StreamExt};
@@ -39,12 +39,18 @@ pub fn redis_config<J: JobKind>() -> Config {
 #[derive(Clone)]
 pub struct RedisJobQueue {
     launch: RedisStorage<LaunchJob>,
+    command: RedisStorage<CommandJob>,
+    action: RedisStorage<ActionJob>,
 }
 
 impl RedisJobQueue {
     pub fn new(connection: ConnectionManager) -> RedisJobQueue {
         RedisJobQueue {
-            launch: RedisStorage::new(connection).with_config(redis_config::<LaunchJob>()),
+            launch: RedisStorage::new(connection.clone())
+                .with_config(redis_config::<LaunchJob>()),
+            command: RedisStorage::new(connection.clone())
+                .with_config(redis_config::<CommandJob>()),
+            action: RedisStorage::new(connection).with_config(redis_config::<ActionJob>()),
         }
     }
 }
@@ -59,6 +65,8 @@ impl JobQueue for RedisJobQueue {
     async fn enqueue(&self, job: Job) -> Result<(), PortError> {
         let result = match job {
             Job::Launch(job) => self.launch.clone().push_task(task(job)).await,
+            Job::Command(job) => self.command.clone().push_task(task(job)).await,
+            Job::Action(job) => self.action.clone().push_task(task(job)).await,
         };
         result.map_err(|error| PortError::Transient(format!("redis queue: {error}")))
     }
@@ -69,21 +77,33 @@ pub struct MemoryJobQueue {
     // apalis' MemorySink panics when two pushes meet inside it (`try_lock().unwrap()`), so
     // pushes take turns here.
     launch: Mutex<MemorySink<LaunchJob>>,
+    command: Mutex<MemorySink<CommandJob>>,
+    action: Mutex<MemorySink<ActionJob>>,
 }
 
 /// The consumer side of the in-memory queues, one storage per job kind.
 pub struct MemoryStorages {
     pub launch: MemoryStorage<LaunchJob>,
+    pub command: MemoryStorage<CommandJob>,
+    pub action: MemoryStorage<ActionJob>,
 }
 
 /// A connected producer and consumer for the embedded mode.
 pub fn memory_queues() -> (Arc<MemoryJobQueue>, MemoryStorages) {
     let (launch_sink, launch) = memory_channel::<LaunchJob>();
+    let (command_sink, command) = memory_channel::<CommandJob>();
+    let (action_sink, action) = memory_channel::<ActionJob>();
     (
         Arc::new(MemoryJobQueue {
             launch: Mutex::new(launch_sink),
+            command: Mutex::new(command_sink),
+            action: Mutex::new(action_sink),
         }),
-        MemoryStorages { launch },
+        MemoryStorages {
+            launch,
+            command,
+            action,
+        },
     )
 }
 
@@ -108,6 +128,8 @@ impl JobQueue for MemoryJobQueue {
     async fn enqueue(&self, job: Job) -> Result<(), PortError> {
         let result = match job {
             Job::Launch(job) => self.launch.lock().await.send(task(job)).await,
+            Job::Command(job) => self.command.lock().await.send(task(job)).await,
+            Job::Action(job) => self.action.lock().await.send(task(job)).await,
         };
         result.map_err(|error| PortError::Transient(format!("in-memory queue: {error}")))
     }

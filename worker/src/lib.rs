@@ -3,25 +3,31 @@
 
 pub mod adapters;
 mod jobs;
+pub mod keys;
+pub mod state;
 
 use std::sync::Arc;
 
 use apalis::layers::WorkerBuilderExt;
-use apalis_core::backend::memory::MemoryStorage;
 use apalis_core::worker::builder::WorkerBuilder;
 use apalis_redis::{ConnectionManager, RedisStorage};
-use domain::job::{JobKind, LaunchJob};
-use domain::ports::{Chat, Cloud, WorkspaceStore};
+use domain::exception::DEFAULT_EXCEPTION_TTL;
+use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob};
+use domain::ports::{Chat, Clock, Cloud, Records, WorkspaceStore};
 use domain::settings::Settings;
 
 use crate::adapters::SystemClock;
 use crate::adapters::ec2::Ec2Cloud;
+use crate::adapters::memory_records::MemoryRecords;
 use crate::adapters::memory_store::MemoryStore;
+use crate::adapters::redis_records::RedisRecords;
 use crate::adapters::redis_store::RedisStore;
 use crate::adapters::simulated_cloud::SimulatedCloud;
 use crate::adapters::slack::SlackWebApi;
 use crate::adapters::terminal_chat::TerminalChat;
+pub use crate::jobs::CommandEnv;
 pub use crate::jobs::launch::LaunchEnv;
+use crate::state::State;
 
 /// Where the worker takes its jobs from.
 pub enum Queues {
@@ -37,9 +43,9 @@ pub enum WorkerError {
     Run(String),
 }
 
-/// Builds the launch job's environment from settings: real adapters where configured, the
-/// embedded stand-ins elsewhere.
-pub async fn launch_env(settings: &Settings, redis: Option<ConnectionManager>) -> LaunchEnv {
+/// Every job's environment, built from settings: real adapters where configured, the embedded
+/// stand-ins elsewhere.
+pub async fn command_env(settings: &Settings, redis: Option<ConnectionManager>) -> CommandEnv {
     let cloud: Arc<dyn Cloud> = match &settings.aws {
         Some(aws) => Arc::new(Ec2Cloud::connect(aws).await),
         None => Arc::new(SimulatedCloud::default()),
@@ -48,17 +54,37 @@ pub async fn launch_env(settings: &Settings, redis: Option<ConnectionManager>) -
         Some((api_url, token)) => Arc::new(SlackWebApi::new(api_url, token)),
         None => Arc::new(TerminalChat),
     };
-    let store: Arc<dyn WorkspaceStore> = match redis {
-        Some(connection) => Arc::new(RedisStore::new(connection)),
-        None => Arc::new(MemoryStore::default()),
+    let (store, records): (Arc<dyn WorkspaceStore>, Arc<dyn Records>) = match redis {
+        Some(connection) => (
+            Arc::new(RedisStore::new(connection.clone())),
+            Arc::new(RedisRecords::new(connection)),
+        ),
+        None => (
+            Arc::new(MemoryStore::default()),
+            Arc::new(MemoryRecords::default()),
+        ),
     };
-    LaunchEnv {
+    let state = State::new(records, settings.token_key.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::shifted(settings.clock_offset));
+    let backoff = settings.worker.backoff;
+    let launch = Arc::new(LaunchEnv {
         cloud,
-        chat,
+        chat: chat.clone(),
         store,
-        clock: Arc::new(SystemClock),
+        state: state.clone(),
+        clock: clock.clone(),
         default_region: settings.default_region.clone(),
-        backoff: settings.worker.backoff,
+        backoff,
+        exception_ttl: time::Duration::try_from(settings.exception_ttl)
+            .unwrap_or(DEFAULT_EXCEPTION_TTL),
+    });
+    CommandEnv {
+        chat,
+        state,
+        clock,
+        default_account: settings.default_account.clone(),
+        backoff,
+        launch,
     }
 }
 
@@ -86,44 +112,66 @@ pub async fn stop_requested() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
 }
 
+/// One apalis worker per queue, all sharing the environment, until asked to stop. A macro
+/// rather than a generic function because it serves both the Redis and the memory storages,
+/// and apalis' bounds for "any storage a worker can consume" run to a page.
+macro_rules! consume {
+    ($env:expr, $concurrency:expr, $launch:expr, $command:expr, $action:expr) => {{
+        let env: Arc<CommandEnv> = $env;
+        let launches = WorkerBuilder::new(worker_name(LaunchJob::NAME))
+            .backend($launch)
+            .concurrency($concurrency)
+            .data(env.launch.clone())
+            .build(jobs::launch::job_launch)
+            .run_until(stop_requested());
+        let commands = WorkerBuilder::new(worker_name(CommandJob::NAME))
+            .backend($command)
+            .concurrency($concurrency)
+            .data(env.clone())
+            .build(jobs::command::job_command)
+            .run_until(stop_requested());
+        let actions = WorkerBuilder::new(worker_name(ActionJob::NAME))
+            .backend($action)
+            .concurrency($concurrency)
+            .data(env)
+            .build(jobs::action::job_action)
+            .run_until(stop_requested());
+        tokio::try_join!(launches, commands, actions)
+            .map(drop)
+            .map_err(|e| WorkerError::Run(e.to_string()))
+    }};
+}
+
 /// Consumes every queue until the process is asked to stop.
 pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError> {
     let concurrency = settings.worker.concurrency;
     match queues {
         Queues::Redis(connection) => {
-            let env = Arc::new(launch_env(settings, Some(connection.clone())).await);
-            let config = queue::redis_config::<LaunchJob>()
-                .heartbeat_interval(settings.worker.heartbeat)
-                .missed_heartbeats(settings.worker.missed_heartbeats)
-                .batch_size(concurrency);
-            let storage = RedisStorage::<LaunchJob>::new(connection).with_config(config);
-            WorkerBuilder::new(worker_name(LaunchJob::NAME))
-                .backend(storage)
-                .concurrency(concurrency)
-                .data(env)
-                .build(jobs::launch::job_launch)
-                .run_until(stop_requested())
-                .await
-                .map_err(|e| WorkerError::Run(e.to_string()))
+            let env = Arc::new(command_env(settings, Some(connection.clone())).await);
+            let storage = |config: apalis_redis::Config| {
+                config
+                    .heartbeat_interval(settings.worker.heartbeat)
+                    .missed_heartbeats(settings.worker.missed_heartbeats)
+                    .batch_size(concurrency)
+            };
+            let launch = RedisStorage::<LaunchJob>::new(connection.clone())
+                .with_config(storage(queue::redis_config::<LaunchJob>()));
+            let command = RedisStorage::<CommandJob>::new(connection.clone())
+                .with_config(storage(queue::redis_config::<CommandJob>()));
+            let action = RedisStorage::<ActionJob>::new(connection)
+                .with_config(storage(queue::redis_config::<ActionJob>()));
+            consume!(env, concurrency, launch, command, action)
         }
         Queues::Memory(storages) => {
-            let env = Arc::new(launch_env(settings, None).await);
-            run_memory(storages.launch, env, concurrency).await
+            let env = Arc::new(command_env(settings, None).await);
+            consume!(
+                env,
+                concurrency,
+                storages.launch,
+                storages.command,
+                storages.action
+            )
         }
     }
 }
 
-async fn run_memory(
-    storage: MemoryStorage<LaunchJob>,
-    env: Arc<LaunchEnv>,
-    concurrency: usize,
-) -> Result<(), WorkerError> {
-    WorkerBuilder::new(worker_name(LaunchJob::NAME))
-        .backend(storage)
-        .concurrency(concurrency)
-        .data(env)
-        .build(jobs::launch::job_launch)
-        .run_until(stop_requested())
-        .await
-        .map_err(|e| WorkerError::Run(e.to_string()))
-}

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::command::{Command, Launch, parse};
-use domain::job::{Job, JobKey, LaunchJob, Platform, ReplyTo, Requester};
+use domain::job::{CommandJob, Job, JobKey, LaunchJob, Platform, ReplyTo, Requester};
 use domain::launch::check_launch_request;
 use domain::message::{self, ChatMessage};
 use serde::{Deserialize, Serialize};
@@ -76,8 +76,65 @@ pub(crate) async fn command_slash(
             Err(error) => ephemeral(message::parse_error(&error)),
         },
         Ok(Command::Launch(launch)) => command_launch(&bot, form, launch).await,
+        Ok(command) if CommandJob::runs(&command) => command_for_worker(&bot, form, command).await,
         Ok(other) => ephemeral(message::not_available(other.name())),
     }
+}
+
+impl SlashCommand {
+    fn key(&self) -> Result<JobKey, Response> {
+        JobKey::for_slack(&self.team_id, &self.trigger_id)
+            .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()).into_response())
+    }
+
+    fn requester(&self) -> Requester {
+        Requester {
+            platform: Platform::Slack,
+            team_id: self.team_id.clone(),
+            team_domain: self.team_domain.clone(),
+            user_id: self.user_id.clone(),
+            user_name: self.user_name.clone(),
+        }
+    }
+
+    fn reply(&self) -> ReplyTo {
+        ReplyTo {
+            channel_id: self.channel_id.clone(),
+            response_url: self.response_url.clone(),
+        }
+    }
+}
+
+/// Queues a job and acknowledges it with `accepted`, inside Slack's deadline.
+async fn enqueue(bot: &Bot, key: &JobKey, job: Job, accepted: ChatMessage) -> Response {
+    match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
+        Ok(Ok(())) => ephemeral(accepted),
+        Ok(Err(error)) => {
+            tracing::error!(reference = %key, %error, "could not enqueue a job");
+            ephemeral(message::try_again(key.as_str()))
+        }
+        Err(_) => {
+            tracing::error!(reference = %key, "the queue did not answer within {ENQUEUE_TIMEOUT:?}");
+            ephemeral(message::try_again(key.as_str()))
+        }
+    }
+}
+
+/// Commands that need state (projects, invitations, profiles, policy) go to a worker, which
+/// decides who may run them and answers through `response_url`.
+async fn command_for_worker(bot: &Bot, form: SlashCommand, command: Command) -> Response {
+    let key = match form.key() {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let accepted = message::working_on_it(command.name());
+    let job = Job::Command(CommandJob {
+        key: key.clone(),
+        requester: form.requester(),
+        reply: form.reply(),
+        command,
+    });
+    enqueue(bot, &key, job, accepted).await
 }
 
 /// Slack sends `&`, `<` and `>` in command text as HTML entities; the grammar sees the
@@ -98,37 +155,18 @@ async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Respon
         .instance_type(size)
         .expect("checked above")
         .to_owned();
-    let key = match JobKey::for_slack(&form.team_id, &form.trigger_id) {
+    let key = match form.key() {
         Ok(key) => key,
-        Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+        Err(response) => return response,
     };
     let accepted = message::launch_accepted(&launch, &template.name, size, &instance_type);
     let job = Job::Launch(LaunchJob {
         key: key.clone(),
-        requester: Requester {
-            platform: Platform::Slack,
-            team_id: form.team_id,
-            team_domain: form.team_domain,
-            user_id: form.user_id,
-            user_name: form.user_name,
-        },
-        reply: ReplyTo {
-            channel_id: form.channel_id,
-            response_url: form.response_url,
-        },
+        requester: form.requester(),
+        reply: form.reply(),
         launch,
     });
-    match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
-        Ok(Ok(())) => ephemeral(accepted),
-        Ok(Err(error)) => {
-            tracing::error!(reference = %key, %error, "could not enqueue a launch");
-            ephemeral(message::try_again(key.as_str()))
-        }
-        Err(_) => {
-            tracing::error!(reference = %key, "the queue did not answer within {ENQUEUE_TIMEOUT:?}");
-            ephemeral(message::try_again(key.as_str()))
-        }
-    }
+    enqueue(bot, &key, job, accepted).await
 }
 
 #[cfg(test)]

@@ -356,7 +356,7 @@ mod tests {
             name: "stanford-collab".into(),
             identity: ChatIdentity::slack("T1", "U1"),
             project: "nih-neuro-consortium".into(),
-            collaborator: Collaborator::Invitation(InvitationId::from_random([3; 16])),
+            collaborator: Collaborator::Invitation(InvitationId::from_bytes([3; 16])),
             role: Role::ReadWrite,
             can_invite: false,
             institution: "berkeley".into(),

@@ -1,6 +1,7 @@
 //! A fake Slack Web API: accepts `chat.postMessage`, `chat.postEphemeral` and `response_url`
 //! posts in Slack's wire format, records them, and can rate-limit like Slack (429 +
-//! Retry-After).
+//! Retry-After). `conversations.open` answers the DM channel `D{user_id}` without being
+//! recorded.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,6 +70,12 @@ async fn web_api(
         .map(str::to_owned);
     if authorization.as_deref() != Some("Bearer xoxb-e2e-token") {
         return Json(json!({"ok": false, "error": "not_authed"})).into_response();
+    }
+    if method == "conversations.open" {
+        // Opening a DM is plumbing, not a message: answer it without recording it.
+        let user_id = body["users"].as_str().unwrap_or_default();
+        let channel = json!({ "id": format!("D{user_id}") });
+        return Json(json!({"ok": true, "channel": channel})).into_response();
     }
     let channel = body["channel"].clone();
     record(
@@ -160,6 +167,16 @@ impl FakeSlack {
                 self.all()
             ),
         }
+    }
+
+    /// Waits for a direct message to `user_id`: a `chat.postMessage` to the channel that
+    /// `conversations.open` answered for that user.
+    pub async fn expect_dm(&self, user_id: &str, what: &str, timeout: Duration) -> Posted {
+        let channel = format!("D{user_id}");
+        self.expect(what, timeout, |p| {
+            p.method == "chat.postMessage" && p.body["channel"] == channel.as_str()
+        })
+        .await
     }
 
     pub fn all(&self) -> Vec<Posted> {

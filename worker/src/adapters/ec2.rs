@@ -1,6 +1,7 @@
 //! EC2 through the official AWS SDK.
 
 use async_trait::async_trait;
+use base64::Engine;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
@@ -129,10 +130,15 @@ impl Cloud for Ec2Cloud {
             tracing::info!(instance = %instance.instance_id, "this launch already happened");
             return Ok(instance);
         }
+        let user_data = plan
+            .user_data
+            .as_ref()
+            .map(|script| base64::engine::general_purpose::STANDARD.encode(script));
         let output = self
             .client
             .run_instances()
             .image_id(&plan.ami)
+            .set_user_data(user_data)
             .instance_type(InstanceType::from(plan.instance_type.as_str()))
             .min_count(1)
             .max_count(1)

@@ -1,7 +1,9 @@
 //! One real adapter per port, plus the embedded stand-ins used when nothing is configured.
 
 pub mod ec2;
+pub mod memory_records;
 pub mod memory_store;
+pub mod redis_records;
 pub mod redis_store;
 pub mod simulated_cloud;
 pub mod slack;
@@ -10,10 +12,21 @@ pub mod terminal_chat;
 use domain::ports::Clock;
 use time::OffsetDateTime;
 
-pub struct SystemClock;
+/// The machine's clock, moved forward by `CWS_CLOCK_OFFSET` for demos and acceptance runs.
+pub struct SystemClock {
+    offset: time::Duration,
+}
+
+impl SystemClock {
+    pub fn shifted(offset: std::time::Duration) -> SystemClock {
+        SystemClock {
+            offset: time::Duration::try_from(offset).unwrap_or(time::Duration::ZERO),
+        }
+    }
+}
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        OffsetDateTime::now_utc() + self.offset
     }
 }

@@ -1,5 +1,6 @@
 //! The Slack Web API over HTTPS (or plain HTTP to a local test server): `chat.postMessage`,
-//! `chat.postEphemeral`, and the `response_url` of a slash command.
+//! `chat.postEphemeral`, `conversations.open` (direct messages), and the `response_url` of a
+//! slash command.
 
 use std::time::Duration;
 
@@ -98,18 +99,22 @@ impl SlackWebApi {
             .json(&body);
         self.send(request, method).await
     }
-}
 
-#[async_trait]
-impl Chat for SlackWebApi {
-    async fn post(&self, to: &ReplyTo, message: &ChatMessage) -> Result<(), PortError> {
+    async fn post_message(&self, channel_id: &str, message: &ChatMessage) -> Result<(), PortError> {
         let body = json!({
-            "channel": to.channel_id,
+            "channel": channel_id,
             "text": message.text,
             "blocks": message.blocks,
             "unfurl_links": false,
         });
         self.call("chat.postMessage", body).await.map(drop)
+    }
+}
+
+#[async_trait]
+impl Chat for SlackWebApi {
+    async fn post(&self, to: &ReplyTo, message: &ChatMessage) -> Result<(), PortError> {
+        self.post_message(&to.channel_id, message).await
     }
 
     /// Uses the command's `response_url` when there is one: it works even where the bot is
@@ -132,5 +137,20 @@ impl Chat for SlackWebApi {
                 self.call("chat.postEphemeral", body).await.map(drop)
             }
         }
+    }
+
+    /// Opens the DM channel every time: Slack answers the same channel for the same user, so
+    /// there is nothing worth caching.
+    async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
+        let opened = self
+            .call("conversations.open", json!({ "users": user_id }))
+            .await?;
+        let channel_id = opened["channel"]["id"]
+            .as_str()
+            .ok_or_else(|| PortError::Rejected {
+                code: "invalid_response".to_owned(),
+                message: "Slack opened a conversation without a channel id".to_owned(),
+            })?;
+        self.post_message(channel_id, message).await
     }
 }

@@ -26,4 +26,9 @@ impl Chat for TerminalChat {
         );
         Ok(())
     }
+
+    async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
+        println!("[DM @{user_id}] {}", message.text);
+        Ok(())
+    }
 }

@@ -1,30 +1,70 @@
-//! The launch job: plan, reserve the name, start the instance (idempotently), record it, and
-//! post the outcome.
+//! The launch job: check who asks and the launch policy, plan, reserve the name, start the
+//! instance (idempotently) with the research user's user data, record it, and post the
+//! outcome. A launch the policy refuses becomes an exception request the owner can approve.
 
 use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
+use domain::budget::BudgetPosition;
+use domain::command::PolicyRestrictions;
+use domain::exception::{ExceptionId, ExceptionRequest};
+use domain::identity::Permission;
 use domain::job::LaunchJob;
-use domain::launch::{Attribution, plan_launch};
-use domain::message;
+use domain::launch::{LaunchPlan, plan_launch};
+use domain::message::{self, LaunchCheck};
+use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
 use domain::ports::{Chat, Clock, Cloud, NameClaim, PortError, WorkspaceStore};
 use domain::pricing::PricingTable;
 use domain::retry::Backoff;
 use domain::template::Catalog;
+use domain::token::sign_button_value;
+use domain::user_data::{UserDataInput, render_user_data};
 use domain::workspace::Workspace;
+use serde_json::json;
 
+use crate::jobs::access::{Context, Member, authorize};
+use crate::jobs::policy::{attribution, budget_position, facts_of};
 use crate::jobs::{dead_letter, with_retries};
+use crate::state::State;
 
 /// The ports and facts the launch job uses, and nothing else.
 pub struct LaunchEnv {
     pub cloud: Arc<dyn Cloud>,
     pub chat: Arc<dyn Chat>,
     pub store: Arc<dyn WorkspaceStore>,
+    pub state: State,
     pub clock: Arc<dyn Clock>,
     pub default_region: String,
     pub backoff: Backoff,
+    /// How long a refused launch's exception request waits for a decision.
+    pub exception_ttl: time::Duration,
 }
+
+impl Context for LaunchEnv {
+    fn chat(&self) -> &dyn Chat {
+        &*self.chat
+    }
+    fn state(&self) -> &State {
+        &self.state
+    }
+    fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+}
+
+/// Whether the launch policy still has to be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Approval {
+    /// A request as typed: the policy decides.
+    Policy,
+    /// An owner or admin approved this exact request after the policy refused it.
+    Exception,
+}
+
+/// Groups the research user joins where the image has them: the seed's one-user-per-instance
+/// model gives the researcher the machine.
+const RESEARCH_GROUPS: [&str; 2] = ["sudo", "docker"];
 
 const LAUNCHED: &str = "launched";
 
@@ -33,8 +73,17 @@ pub(crate) async fn job_launch(
     job: LaunchJob,
     env: Data<Arc<LaunchEnv>>,
 ) -> Result<(), AbortError> {
-    let env = &**env;
-    match with_retries(&job.key, &env.backoff, || launch_once(env, &job)).await {
+    run_launch(&env, &job, Approval::Policy).await
+}
+
+/// Runs a launch to its end: retried while AWS is briefly unavailable, explained and
+/// dead-lettered when it fails for good.
+pub(crate) async fn run_launch(
+    env: &LaunchEnv,
+    job: &LaunchJob,
+    approval: Approval,
+) -> Result<(), AbortError> {
+    match with_retries(&job.key, &env.backoff, || launch_once(env, job, approval)).await {
         Ok(()) => Ok(()),
         Err(gave_up) => {
             let reply = message::launch_failed(
@@ -56,14 +105,95 @@ pub(crate) async fn job_launch(
     }
 }
 
+/// The policy said no: keep the request for an exception, and explain with the button.
+async fn refuse_by_policy(
+    env: &LaunchEnv,
+    job: &LaunchJob,
+    member: &Member,
+    facts: LaunchFacts,
+    restrictions: Option<PolicyRestrictions>,
+    violations: Vec<Violation>,
+    budget: &BudgetPosition,
+) -> Result<(), PortError> {
+    let now = env.clock.now();
+    let request = env
+        .state
+        .save_exception(&ExceptionRequest {
+            id: ExceptionId::for_launch(&job.key),
+            project: member.project.name.clone(),
+            launch: job.clone(),
+            institution: member.profile.institution.clone(),
+            facts,
+            restrictions,
+            violations,
+            created_at: now,
+            expires_at: now + env.exception_ttl,
+        })
+        .await?;
+    env.state
+        .audit(
+            &member.project.name,
+            &json!({
+                "action": "policy_violation",
+                "who": job.requester.identity(),
+                "institution": member.profile.institution,
+                "resource": job.launch.name.as_str(),
+                "violations": request.violations,
+                "outcome": "refused",
+                "at": now.unix_timestamp(),
+            }),
+        )
+        .await?;
+    let key = env.state.token_key().await?;
+    let check = LaunchCheck {
+        facts: &request.facts,
+        restrictions: request.restrictions.as_ref(),
+        violations: &request.violations,
+        budget,
+        owner_institution: &member.project.institution,
+    };
+    let reply = message::policy_violation(
+        job.launch.name.as_str(),
+        &check,
+        &member.project,
+        &sign_button_value(&key, request.id.as_str()),
+    );
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+/// The first-boot script for the member's research user on this template.
+fn user_data(member: &Member, plan: &LaunchPlan) -> Option<String> {
+    let template = Catalog::builtin().find(&plan.template).ok()?;
+    let groups: Vec<String> = RESEARCH_GROUPS.iter().map(|g| (*g).to_owned()).collect();
+    Some(render_user_data(&UserDataInput {
+        user: &member.profile.research_user,
+        template,
+        groups: &groups,
+        efs_home: None,
+    }))
+}
+
 /// One attempt. Every step is safe to repeat: a re-run after a crash or a retry finds the
 /// recorded workspace, or gets the same instance back from EC2 through the client token.
-async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), PortError> {
+async fn launch_once(env: &LaunchEnv, job: &LaunchJob, approval: Approval) -> Result<(), PortError> {
     let workspace = match env.store.by_job(&job.key).await? {
         Some(workspace) => workspace,
         None => {
-            let attribution = Attribution::direct(&job.requester, job.launch.project.as_deref());
-            let plan = match plan_launch(
+            let Some(member) = authorize(
+                env,
+                &job.requester,
+                &job.reply,
+                job.launch.project.as_deref(),
+                Permission::Launch,
+            )
+            .await?
+            else {
+                return Ok(());
+            };
+            let attribution = attribution(&member);
+            let mut plan = match plan_launch(
                 &job.launch,
                 &job.key,
                 &attribution,
@@ -80,6 +210,29 @@ async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), PortError> 
                         .await;
                 }
             };
+            if approval == Approval::Policy {
+                let facts = facts_of(&plan);
+                let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
+                let restrictions = member
+                    .invitation
+                    .as_ref()
+                    .and_then(|invitation| invitation.restrictions.clone());
+                if let PolicyDecision::Refused(violations) =
+                    evaluate(&facts, restrictions.as_ref(), &budget)
+                {
+                    return refuse_by_policy(
+                        env,
+                        job,
+                        &member,
+                        facts,
+                        restrictions,
+                        violations,
+                        &budget,
+                    )
+                    .await;
+                }
+            }
+            plan.user_data = user_data(&member, &plan);
             if let NameClaim::Taken { by } = env
                 .store
                 .claim_name(plan.workspace.as_str(), &job.key)
@@ -108,6 +261,14 @@ async fn launch_once(env: &LaunchEnv, job: &LaunchJob) -> Result<(), PortError> 
                 env.clock.now(),
             );
             env.store.record(&workspace).await?;
+            env.state
+                .add_running(
+                    &member.project.name,
+                    &workspace.name,
+                    workspace.hourly,
+                    workspace.launched_at,
+                )
+                .await?;
             workspace
         }
     };

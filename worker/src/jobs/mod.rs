@@ -1,12 +1,77 @@
 //! Job handlers, one module per job kind, and the wrapper that retries transient failures
 //! with exponential backoff and hands exhausted or permanent ones to the dead-letter set.
 
+mod access;
+pub(crate) mod action;
+pub(crate) mod command;
+mod exception;
+mod invitations;
 pub(crate) mod launch;
+mod policy;
+mod profiles;
+mod project;
+
+use std::sync::Arc;
 
 use apalis_core::error::AbortError;
-use domain::job::JobKey;
-use domain::ports::PortError;
+use domain::job::{JobKey, ReplyTo};
+use domain::message;
+use domain::ports::{Chat, Clock, PortError};
 use domain::retry::Backoff;
+
+use crate::jobs::access::Context;
+use crate::jobs::launch::LaunchEnv;
+use crate::state::State;
+
+/// The ports and settings command and button jobs use.
+pub struct CommandEnv {
+    pub chat: Arc<dyn Chat>,
+    pub state: State,
+    pub clock: Arc<dyn Clock>,
+    /// The AWS account of projects that name none.
+    pub default_account: String,
+    pub backoff: Backoff,
+    /// Approving an exception runs the refused launch.
+    pub launch: Arc<LaunchEnv>,
+}
+
+impl Context for CommandEnv {
+    fn chat(&self) -> &dyn Chat {
+        &*self.chat
+    }
+    fn state(&self) -> &State {
+        &self.state
+    }
+    fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+}
+
+/// Runs one command or click with retries; if it fails for good, the person gets a
+/// reference and the job goes to the dead set.
+pub(crate) async fn run_to_end<F, Fut>(
+    env: &CommandEnv,
+    key: &JobKey,
+    reply: &ReplyTo,
+    user_id: &str,
+    what: &str,
+    attempt: F,
+) -> Result<(), AbortError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), PortError>>,
+{
+    match with_retries(key, &env.backoff, attempt).await {
+        Ok(()) => Ok(()),
+        Err(gave_up) => {
+            let reply_message = message::something_went_wrong(what, key.as_str());
+            if let Err(chat_error) = env.chat.post_ephemeral(reply, user_id, &reply_message).await {
+                tracing::error!(job = %key, %chat_error, "could not tell the user the job failed");
+            }
+            Err(dead_letter(key, gave_up))
+        }
+    }
+}
 
 /// A failure that was not retried away, with the attempts it took: the handler tells the user.
 pub(crate) struct GaveUp {

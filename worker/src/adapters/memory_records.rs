@@ -1,0 +1,122 @@
+//! The embedded mode's records: the same operations as the Redis adapter, in this process's
+//! memory. One lock around everything makes each operation atomic, as it is in Redis.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use domain::ports::{PortError, Records};
+
+#[derive(Default)]
+pub struct MemoryRecords {
+    state: Mutex<State>,
+}
+
+/// Records and counters share one map, as they share Redis's string keys.
+#[derive(Default)]
+struct State {
+    values: HashMap<String, String>,
+    sets: HashMap<String, BTreeSet<String>>,
+    logs: HashMap<String, Vec<String>>,
+}
+
+impl MemoryRecords {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("memory records lock")
+    }
+}
+
+#[async_trait]
+impl Records for MemoryRecords {
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError> {
+        Ok(self.state().values.get(key).cloned())
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, PortError> {
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .map(|key| state.values.get(key).cloned())
+            .collect())
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<(), PortError> {
+        self.state().values.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state();
+        if state.values.get(key).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        state.values.insert(key.to_owned(), value.to_owned());
+        Ok(true)
+    }
+
+    /// Removes the key whatever it holds, as DEL does.
+    async fn delete(&self, key: &str) -> Result<(), PortError> {
+        let mut state = self.state();
+        state.values.remove(key);
+        state.sets.remove(key);
+        state.logs.remove(key);
+        Ok(())
+    }
+
+    async fn increment(&self, key: &str) -> Result<u64, PortError> {
+        let mut state = self.state();
+        let current = match state.values.get(key) {
+            None => 0,
+            Some(value) => value.parse::<u64>().map_err(|_| PortError::Rejected {
+                code: "CorruptRecord".to_owned(),
+                message: format!("{key} holds {value:?}, not a counter"),
+            })?,
+        };
+        let next = current + 1;
+        state.values.insert(key.to_owned(), next.to_string());
+        Ok(next)
+    }
+
+    async fn add_member(&self, set: &str, member: &str) -> Result<(), PortError> {
+        self.state()
+            .sets
+            .entry(set.to_owned())
+            .or_default()
+            .insert(member.to_owned());
+        Ok(())
+    }
+
+    async fn remove_member(&self, set: &str, member: &str) -> Result<(), PortError> {
+        if let Some(members) = self.state().sets.get_mut(set) {
+            members.remove(member);
+        }
+        Ok(())
+    }
+
+    async fn members(&self, set: &str) -> Result<Vec<String>, PortError> {
+        Ok(self
+            .state()
+            .sets
+            .get(set)
+            .map(|members| members.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn append(&self, log: &str, entry: &str) -> Result<(), PortError> {
+        self.state()
+            .logs
+            .entry(log.to_owned())
+            .or_default()
+            .push(entry.to_owned());
+        Ok(())
+    }
+
+    async fn entries(&self, log: &str) -> Result<Vec<String>, PortError> {
+        Ok(self.state().logs.get(log).cloned().unwrap_or_default())
+    }
+}

@@ -1,0 +1,153 @@
+//! Records in Redis: plain strings for records and counters, sets for memberships, streams for
+//! append-only logs. Every key is chosen by the caller.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use domain::ports::{PortError, Records};
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+
+/// Compare-and-set in one server-side step: the connection is multiplexed, so WATCH/MULTI
+/// could interleave with other callers' commands. A missing `ARGV[2]` means "expect absent";
+/// GET answers `false` for an absent key, so both cases are one comparison.
+static SWAP: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local current = redis.call('GET', KEYS[1])
+        if current ~= (ARGV[2] or false) then
+            return 0
+        end
+        redis.call('SET', KEYS[1], ARGV[1])
+        return 1
+        ",
+    )
+});
+
+/// The one field of each log entry in its stream. Streams are driven with raw XADD/XRANGE
+/// because the workspace does not enable the `redis` crate's `streams` feature.
+const ENTRY_FIELD: &str = "entry";
+
+#[derive(Clone)]
+pub struct RedisRecords {
+    connection: ConnectionManager,
+}
+
+impl RedisRecords {
+    pub fn new(connection: ConnectionManager) -> RedisRecords {
+        RedisRecords { connection }
+    }
+}
+
+fn unavailable(error: redis::RedisError) -> PortError {
+    PortError::Transient(format!("redis: {error}"))
+}
+
+#[async_trait]
+impl Records for RedisRecords {
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError> {
+        let mut redis = self.connection.clone();
+        redis.get(key).await.map_err(unavailable)
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, PortError> {
+        // MGET without keys is a Redis error, not an empty answer.
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut redis = self.connection.clone();
+        redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut redis)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis.set(key, value).await.map_err(unavailable)
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, PortError> {
+        let mut redis = self.connection.clone();
+        let mut invocation = SWAP.key(key);
+        invocation.arg(value);
+        if let Some(expected) = expected {
+            invocation.arg(expected);
+        }
+        let written: u8 = invocation
+            .invoke_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
+        Ok(written == 1)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis.del(key).await.map_err(unavailable)
+    }
+
+    async fn increment(&self, key: &str) -> Result<u64, PortError> {
+        let mut redis = self.connection.clone();
+        redis.incr(key, 1).await.map_err(unavailable)
+    }
+
+    async fn add_member(&self, set: &str, member: &str) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis.sadd(set, member).await.map_err(unavailable)
+    }
+
+    async fn remove_member(&self, set: &str, member: &str) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis.srem(set, member).await.map_err(unavailable)
+    }
+
+    async fn members(&self, set: &str) -> Result<Vec<String>, PortError> {
+        let mut redis = self.connection.clone();
+        let mut members: Vec<String> = redis.smembers(set).await.map_err(unavailable)?;
+        members.sort();
+        Ok(members)
+    }
+
+    async fn append(&self, log: &str, entry: &str) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis::cmd("XADD")
+            .arg(log)
+            .arg("*")
+            .arg(ENTRY_FIELD)
+            .arg(entry)
+            .exec_async(&mut redis)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn entries(&self, log: &str) -> Result<Vec<String>, PortError> {
+        let mut redis = self.connection.clone();
+        // Each stream entry is `[id, [field, value, ...]]`.
+        let stream: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg(log)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
+        stream
+            .into_iter()
+            .map(|(id, fields)| {
+                fields
+                    .chunks_exact(2)
+                    .find(|pair| pair[0] == ENTRY_FIELD)
+                    .map(|pair| pair[1].clone())
+                    .ok_or_else(|| PortError::Rejected {
+                        code: "CorruptRecord".to_owned(),
+                        message: format!("{log} entry {id} has no `{ENTRY_FIELD}` field"),
+                    })
+            })
+            .collect()
+    }
+}

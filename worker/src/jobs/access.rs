@@ -1,0 +1,128 @@
+//! Who is acting, in which project, and whether they may: the first step of every handler.
+//!
+//! [`authorize`] is the only way to get a [`Member`]; handlers that need permission take one,
+//! so the check cannot be forgotten. Refusals are answered to the person and audited here.
+
+use domain::identity::Permission;
+use domain::ports::{Chat, Clock};
+use domain::invitation::{Invitation, InvitationStatus};
+use domain::job::{ReplyTo, Requester};
+use domain::message;
+use domain::ports::PortError;
+use domain::profile::Profile;
+use domain::project::Project;
+use serde_json::json;
+
+use crate::state::State;
+
+/// What the access check needs from a job's environment.
+pub(crate) trait Context {
+    fn chat(&self) -> &dyn Chat;
+    fn state(&self) -> &State;
+    fn clock(&self) -> &dyn Clock;
+}
+
+/// A member who passed the permission check for one action.
+pub(crate) struct Member {
+    pub profile: Profile,
+    pub project: Project,
+    /// The invitation behind the profile; `None` for the project's owner.
+    pub invitation: Option<Invitation>,
+}
+
+/// Resolves the caller's profile (the one for `project` if named, else the active one),
+/// checks that it still grants access and that its role allows `permission`. On refusal the
+/// caller is told why, the attempt is audited, and `None` comes back.
+pub(crate) async fn authorize(
+    env: &impl Context,
+    requester: &Requester,
+    reply: &ReplyTo,
+    project: Option<&str>,
+    permission: Permission,
+) -> Result<Option<Member>, PortError> {
+    let identity = requester.identity();
+    let refuse = |message| async move {
+        env.chat()
+            .post_ephemeral(reply, &requester.user_id, &message)
+            .await
+    };
+    let profile = match project {
+        Some(project) => env.state().member_profile(project, &identity).await?,
+        None => env.state().active_profile(&identity).await?,
+    };
+    let Some(profile) = profile else {
+        match project {
+            Some(project) => refuse(message::not_member(project)).await?,
+            None => refuse(message::no_profile(permission.describe())).await?,
+        }
+        return Ok(None);
+    };
+    let Some(project) = env.state().project(&profile.project).await? else {
+        refuse(message::not_member(&profile.project)).await?;
+        return Ok(None);
+    };
+    let invitation = match profile.invitation() {
+        Some(id) => env.state().invitation(id).await?,
+        None => None,
+    };
+    let now = env.clock().now();
+    let inactive = match (&profile.invitation(), &invitation) {
+        (Some(_), None) => Some("its invitation no longer exists".to_owned()),
+        (_, Some(invitation)) => match invitation.status(now) {
+            InvitationStatus::Active => None,
+            InvitationStatus::Revoked { at } => Some(format!(
+                "its invitation was revoked on {}",
+                domain::time_text::date(at)
+            )),
+            InvitationStatus::Expired { at } => Some(format!(
+                "its invitation expired on {}",
+                domain::time_text::date(at)
+            )),
+        },
+        (None, None) => None,
+    };
+    if let Some(reason) = inactive {
+        env.state()
+            .audit(
+                &project.name,
+                &refused_event(requester, &profile, permission, &reason, now),
+            )
+            .await?;
+        refuse(message::profile_inactive(&profile, &project, &reason)).await?;
+        return Ok(None);
+    }
+    if !profile.role.may(permission) {
+        env.state()
+            .audit(
+                &project.name,
+                &refused_event(requester, &profile, permission, "role does not allow it", now),
+            )
+            .await?;
+        refuse(message::not_permitted(profile.role, permission, &project)).await?;
+        return Ok(None);
+    }
+    Ok(Some(Member {
+        profile,
+        project,
+        invitation,
+    }))
+}
+
+fn refused_event(
+    requester: &Requester,
+    profile: &Profile,
+    permission: Permission,
+    reason: &str,
+    now: time::OffsetDateTime,
+) -> serde_json::Value {
+    json!({
+        "action": "refused",
+        "who": requester.identity(),
+        "institution": profile.institution,
+        "role": profile.role,
+        "permission": permission,
+        "reason": reason,
+        "outcome": "refused",
+        "at": now.unix_timestamp(),
+    })
+}

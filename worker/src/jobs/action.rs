@@ -1,0 +1,50 @@
+//! The action queue's entry point: one match from a clicked button to its handler.
+
+use std::sync::Arc;
+
+use apalis_core::error::AbortError;
+use apalis_core::task::data::Data;
+use domain::exception::Verdict;
+use domain::job::{Action, ActionJob};
+use domain::ports::PortError;
+
+use crate::jobs::exception::{DecisionClick, action_decide_exception, action_request_exception};
+use crate::jobs::{CommandEnv, run_to_end};
+
+pub(crate) async fn job_action(
+    job: ActionJob,
+    env: Data<Arc<CommandEnv>>,
+) -> Result<(), AbortError> {
+    let env = &**env;
+    run_to_end(
+        env,
+        &job.key,
+        &job.reply,
+        &job.requester.user_id,
+        "button",
+        || dispatch(env, &job),
+    )
+    .await
+}
+
+async fn dispatch(env: &CommandEnv, job: &ActionJob) -> Result<(), PortError> {
+    match &job.action {
+        Action::RequestException { signed } => action_request_exception(env, job, signed).await,
+        Action::ApproveException { signed, reason } => {
+            let click = DecisionClick {
+                verdict: Verdict::Approved,
+                signed,
+                reason: reason.as_deref(),
+            };
+            action_decide_exception(env, job, click).await
+        }
+        Action::DenyException { signed, reason } => {
+            let click = DecisionClick {
+                verdict: Verdict::Denied,
+                signed,
+                reason: reason.as_deref(),
+            };
+            action_decide_exception(env, job, click).await
+        }
+    }
+}

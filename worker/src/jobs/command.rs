@@ -1,0 +1,69 @@
+//! The command queue's entry point: one match from a parsed command to its handler.
+
+use std::sync::Arc;
+
+use apalis_core::error::AbortError;
+use apalis_core::task::data::Data;
+use domain::command::{Command, PolicyCommand, ProfilesCommand, ProjectCommand};
+use domain::job::CommandJob;
+use domain::message;
+use domain::ports::PortError;
+
+use crate::jobs::{CommandEnv, invitations, policy, profiles, project, run_to_end};
+
+pub(crate) async fn job_command(
+    job: CommandJob,
+    env: Data<Arc<CommandEnv>>,
+) -> Result<(), AbortError> {
+    let env = &**env;
+    run_to_end(
+        env,
+        &job.key,
+        &job.reply,
+        &job.requester.user_id,
+        job.command.name(),
+        || dispatch(env, &job),
+    )
+    .await
+}
+
+async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
+    match &job.command {
+        Command::Project(ProjectCommand::Create(create)) => {
+            project::command_project_create(env, job, create).await
+        }
+        Command::Profiles(ProfilesCommand::Use { profile }) => {
+            profiles::command_profiles_use(env, job, profile).await
+        }
+        Command::Profiles(ProfilesCommand::List) => profiles::command_profiles_list(env, job).await,
+        Command::Profiles(ProfilesCommand::InvitationCreate(create)) => {
+            invitations::command_invitation_create(env, job, create).await
+        }
+        Command::Profiles(ProfilesCommand::InvitationCreateCollaboration(create)) => {
+            invitations::command_invitation_create_collaboration(env, job, create).await
+        }
+        Command::Profiles(ProfilesCommand::InvitationAccept { token, profile }) => {
+            invitations::command_invitation_accept(env, job, token, profile).await
+        }
+        Command::Profiles(ProfilesCommand::InvitationList) => {
+            invitations::command_invitation_list(env, job).await
+        }
+        Command::Profiles(ProfilesCommand::InvitationRevoke { name }) => {
+            invitations::command_invitation_revoke(env, job, name).await
+        }
+        Command::Policy(PolicyCommand::Show) => policy::command_policy_show(env, job).await,
+        Command::Policy(PolicyCommand::Test(launch)) => {
+            policy::command_policy_test(env, job, launch).await
+        }
+        // Queued by an older or newer bot: answer as the bot would, never drop it silently.
+        other => {
+            env.chat
+                .post_ephemeral(
+                    &job.reply,
+                    &job.requester.user_id,
+                    &message::not_available(other.name()),
+                )
+                .await
+        }
+    }
+}

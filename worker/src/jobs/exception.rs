@@ -1,0 +1,222 @@
+//! The exception flow: the requester asks, the owner (or an admin) approves or denies once.
+//!
+//! Every click is its own job. Asking is recorded once per request; deciding stores the first
+//! decision atomically, so a double click or two admins at once yield one decision, and an
+//! approval runs the original launch job (same idempotency key, same EC2 client token).
+
+use domain::exception::{Decision, ExceptionId, ExceptionRequest, Verdict};
+use domain::identity::Permission;
+use domain::job::ActionJob;
+use domain::message::{self, LaunchCheck};
+use domain::ports::PortError;
+use domain::token::{sign_button_value, verify_button_value};
+use serde_json::json;
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::authorize;
+use crate::jobs::launch::{Approval, run_launch};
+use crate::jobs::policy::budget_position;
+
+/// What a decision click asks for.
+pub(crate) struct DecisionClick<'a> {
+    pub verdict: Verdict,
+    pub signed: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+const OWNER_NOTIFIED: &str = "exception-owner-notified";
+const DECIDER_TOLD: &str = "exception-decider-told";
+const REQUESTER_TOLD: &str = "exception-requester-told";
+
+/// The request a signed button value names, or `None` after telling the clicker it is not
+/// a button this deployment posted.
+async fn request_of(
+    env: &CommandEnv,
+    job: &ActionJob,
+    signed: &str,
+) -> Result<Option<ExceptionRequest>, PortError> {
+    let key = env.state.token_key().await?;
+    let request = match verify_button_value(&key, signed)
+        .ok()
+        .and_then(|value| ExceptionId::try_from(value.to_owned()).ok())
+    {
+        Some(id) => env.state.exception(&id).await?,
+        None => None,
+    };
+    if request.is_none() {
+        tracing::warn!(job = %job.key, "a button value that does not verify");
+        env.chat
+            .post_ephemeral(&job.reply, &job.requester.user_id, &message::button_invalid())
+            .await?;
+    }
+    Ok(request)
+}
+
+async fn tell_clicker(
+    env: &CommandEnv,
+    job: &ActionJob,
+    message: &domain::message::ChatMessage,
+) -> Result<(), PortError> {
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, message)
+        .await
+}
+
+/// "Request exception": only the person whose launch was refused may ask, once.
+pub(crate) async fn action_request_exception(
+    env: &CommandEnv,
+    job: &ActionJob,
+    signed: &str,
+) -> Result<(), PortError> {
+    let Some(request) = request_of(env, job, signed).await? else {
+        return Ok(());
+    };
+    if job.requester.identity() != request.launch.requester.identity() {
+        return tell_clicker(env, job, &message::exception_not_yours(&request)).await;
+    }
+    let now = env.clock.now();
+    if request.is_expired(now) {
+        return tell_clicker(env, job, &message::exception_expired(&request)).await;
+    }
+    let Some(project) = env.state.project(&request.project).await? else {
+        return tell_clicker(env, job, &message::not_member(&request.project)).await;
+    };
+    if !env
+        .state
+        .mark_exception_requested(&request.id, job.key.as_str())
+        .await?
+    {
+        return tell_clicker(env, job, &message::exception_already_requested(&project)).await;
+    }
+    let store = &env.launch.store;
+    if !store.notice_sent(&job.key, OWNER_NOTIFIED).await? {
+        let key = env.state.token_key().await?;
+        let budget = budget_position(&env.state, &project, now).await?;
+        let check = LaunchCheck {
+            facts: &request.facts,
+            restrictions: request.restrictions.as_ref(),
+            violations: &request.violations,
+            budget: &budget,
+            owner_institution: &project.institution,
+        };
+        let ask = message::exception_request(
+            &request,
+            &check,
+            &request.institution,
+            &sign_button_value(&key, request.id.as_str()),
+        );
+        env.chat.post_direct(&project.owner_user_id, &ask).await?;
+        env.chat
+            .post(
+                &domain::job::ReplyTo {
+                    channel_id: project.channel_id.clone(),
+                    response_url: None,
+                },
+                &ask,
+            )
+            .await?;
+        store.mark_notice_sent(&job.key, OWNER_NOTIFIED).await?;
+        env.state
+            .audit(
+                &project.name,
+                &json!({
+                    "action": "exception_request",
+                    "who": job.requester.identity(),
+                    "institution": request.institution,
+                    "resource": request.launch.launch.name.as_str(),
+                    "outcome": "requested",
+                    "at": now.unix_timestamp(),
+                }),
+            )
+            .await?;
+    }
+    tell_clicker(env, job, &message::exception_requested(&request, &project, true)).await
+}
+
+/// Approve or Deny: owners and admins of the request's project only; the first decision
+/// stands; approving launches.
+pub(crate) async fn action_decide_exception(
+    env: &CommandEnv,
+    job: &ActionJob,
+    click: DecisionClick<'_>,
+) -> Result<(), PortError> {
+    let Some(request) = request_of(env, job, click.signed).await? else {
+        return Ok(());
+    };
+    let Some(decider) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        Some(&request.project),
+        Permission::DecideExceptions,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let now = env.clock.now();
+    let proposed = Decision {
+        verdict: click.verdict,
+        by: job.requester.identity(),
+        by_user_id: job.requester.user_id.clone(),
+        reason: click.reason.map(str::to_owned),
+        job: job.key.to_string(),
+        at: now,
+    };
+    if request.is_expired(now) && env.state.decision(&request.id).await?.is_none() {
+        return tell_clicker(env, job, &message::exception_expired(&request)).await;
+    }
+    let decision = env.state.decide(&request.id, &proposed).await?;
+    if decision.job != job.key.as_str() {
+        return tell_clicker(
+            env,
+            job,
+            &message::exception_already_decided(&request, &decision),
+        )
+        .await;
+    }
+    let store = &env.launch.store;
+    if !store.notice_sent(&job.key, DECIDER_TOLD).await? {
+        env.state
+            .audit(
+                &request.project,
+                &json!({
+                    "action": "exception_decision",
+                    "who": decision.by,
+                    "institution": decider.profile.institution,
+                    "resource": request.launch.launch.name.as_str(),
+                    "outcome": decision.verdict,
+                    "reason": decision.reason,
+                    "at": now.unix_timestamp(),
+                }),
+            )
+            .await?;
+        tell_clicker(
+            env,
+            job,
+            &message::exception_decision_recorded(&request, decision.verdict),
+        )
+        .await?;
+        store.mark_notice_sent(&job.key, DECIDER_TOLD).await?;
+    }
+    if !store.notice_sent(&job.key, REQUESTER_TOLD).await? {
+        env.chat
+            .post_direct(
+                &request.launch.requester.user_id,
+                &message::exception_decided(&request, &decision),
+            )
+            .await?;
+        store.mark_notice_sent(&job.key, REQUESTER_TOLD).await?;
+    }
+    if decision.verdict == Verdict::Approved {
+        // The launch reports its own outcome in the requester's channel; its failure is
+        // already explained there, so it does not fail this click.
+        if run_launch(&env.launch, &request.launch, Approval::Exception)
+            .await
+            .is_err()
+        {
+            tracing::warn!(job = %job.key, launch = %request.launch.key, "approved launch failed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! `profiles invitations create | create-collaboration | accept | list | revoke`.
+
+use domain::command::{InvitationCreate, InvitationCreateCollaboration, InvitationType};
+use domain::identity::{Permission, Role, may_invite};
+use domain::invitation::csv::parse_collaborators;
+use domain::invitation::{Invitation, NewInvitation};
+use domain::job::{CommandJob, JobKey};
+use domain::message::{self, CreatedFromRow, RowProblem};
+use domain::ports::PortError;
+use domain::profile::{Collaborator, Profile, research_username};
+use domain::template::Catalog;
+use domain::token::{InvitationId, invitation_token, verify_invitation_token};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::{Member, authorize};
+use crate::jobs::profiles::{new_key_pair, send_private_key};
+use crate::state::Updated;
+
+/// The id of the invitation a job creates under `name`: derived from the job, so a re-run
+/// of the job finds its own invitation instead of a name clash. Tokens stay unforgeable
+/// because they are signed, not because ids are secret.
+fn invitation_id(key: &JobKey, name: &str) -> InvitationId {
+    let digest = Sha256::digest(format!("invitation:{key}:{name}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    InvitationId::from_bytes(bytes)
+}
+
+fn invitation_type(role: Role) -> InvitationType {
+    match role {
+        Role::Owner => InvitationType::Owner,
+        Role::Admin => InvitationType::Admin,
+        Role::ReadWrite => InvitationType::ReadWrite,
+        Role::ReadOnly => InvitationType::ReadOnly,
+    }
+}
+
+pub(crate) async fn command_invitation_create(
+    env: &CommandEnv,
+    job: &CommandJob,
+    create: &InvitationCreate,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, &job.requester, &job.reply, None, Permission::Invite).await?
+    else {
+        return Ok(());
+    };
+    let granted = Role::from(create.invitation_type);
+    if let Err(refusal) = may_invite(member.profile.role, member.profile.can_invite, granted) {
+        let reply = message::invite_refused(&member.project.name, &refusal.to_string());
+        return env
+            .chat
+            .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+            .await;
+    }
+    let invitation = Invitation::create(
+        create,
+        NewInvitation {
+            id: invitation_id(&job.key, &create.name),
+            project: member.project.name.clone(),
+            created_by: job.requester.identity(),
+            now: env.clock.now(),
+        },
+    );
+    let reply = match store_invitation(env, &member, &invitation).await? {
+        Some(token) => message::invitation_created(&invitation, &token, create.valid_days),
+        None => message::invitation_name_taken(&member.project.name, &invitation.name),
+    };
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+/// Stores a new invitation and returns its token, or `None` if the name is taken.
+async fn store_invitation(
+    env: &CommandEnv,
+    member: &Member,
+    invitation: &Invitation,
+) -> Result<Option<String>, PortError> {
+    if !env.state.create_invitation(invitation).await? {
+        return Ok(None);
+    }
+    env.state
+        .audit(
+            &member.project.name,
+            &json!({
+                "action": "invitation_create",
+                "who": member.profile.identity,
+                "institution": member.profile.institution,
+                "resource": invitation.name,
+                "role": invitation.role,
+                "outcome": "created",
+                "at": invitation.created_at.unix_timestamp(),
+            }),
+        )
+        .await?;
+    let key = env.state.token_key().await?;
+    Ok(Some(invitation_token(&key, invitation.id)))
+}
+
+pub(crate) async fn command_invitation_create_collaboration(
+    env: &CommandEnv,
+    job: &CommandJob,
+    create: &InvitationCreateCollaboration,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        create.project.as_deref(),
+        Permission::Invite,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let rows = match parse_collaborators(create.csv.as_deref().unwrap_or_default(), Catalog::builtin()) {
+        Ok(rows) => rows,
+        Err(error) => {
+            let reply = message::csv_refused(&error.to_string());
+            return env
+                .chat
+                .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+                .await;
+        }
+    };
+    let now = env.clock.now();
+    let mut created = Vec::new();
+    let mut problems = Vec::new();
+    for row in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => {
+                problems.push(RowProblem {
+                    line: error.line,
+                    problem: error.problem,
+                });
+                continue;
+            }
+        };
+        if let Err(refusal) = may_invite(member.profile.role, member.profile.can_invite, row.role) {
+            problems.push(RowProblem {
+                line: row.line,
+                problem: refusal.to_string(),
+            });
+            continue;
+        }
+        let command = InvitationCreate {
+            name: row.invitation_name.clone(),
+            invitation_type: invitation_type(row.role),
+            valid_days: row.valid_days,
+            can_invite: None,
+            device_bound: None,
+            max_devices: None,
+            restrictions: Some(row.restrictions.clone()),
+            require_verified_identity: false,
+            require_domain: None,
+        };
+        let mut invitation = Invitation::create(
+            &command,
+            NewInvitation {
+                id: invitation_id(&job.key, &row.invitation_name),
+                project: member.project.name.clone(),
+                created_by: job.requester.identity(),
+                now,
+            },
+        );
+        invitation.institution = Some(row.institution.clone());
+        invitation.invitee = Some(row.name.clone());
+        match store_invitation(env, &member, &invitation).await? {
+            Some(token) => created.push((invitation, token, row.valid_days)),
+            None => problems.push(RowProblem {
+                line: row.line,
+                problem: format!(
+                    "project {} already has an invitation called {}",
+                    member.project.name, row.invitation_name
+                ),
+            }),
+        }
+    }
+    let rows: Vec<CreatedFromRow<'_>> = created
+        .iter()
+        .map(|(invitation, token, valid_days)| CreatedFromRow {
+            invitation,
+            token: token.clone(),
+            valid_days: *valid_days,
+        })
+        .collect();
+    let reply = message::invitations_created(&member.project.name, &rows, &problems);
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+pub(crate) async fn command_invitation_accept(
+    env: &CommandEnv,
+    job: &CommandJob,
+    token: &str,
+    profile_name: &str,
+) -> Result<(), PortError> {
+    let requester = &job.requester;
+    let identity = requester.identity();
+    let now = env.clock.now();
+    let refuse = |reason: String| async move {
+        let reply = message::invitation_refused(&reason);
+        env.chat
+            .post_ephemeral(&job.reply, &requester.user_id, &reply)
+            .await
+    };
+    let key = env.state.token_key().await?;
+    let id = match verify_invitation_token(&key, token) {
+        Ok(id) => id,
+        Err(error) => return refuse(error.to_string()).await,
+    };
+    let Some(invitation) = env.state.invitation(id).await? else {
+        return refuse("this invitation no longer exists".to_owned()).await;
+    };
+    let Some(project) = env.state.project(&invitation.project).await? else {
+        return refuse(format!("project {} no longer exists", invitation.project)).await;
+    };
+    if let Some(existing) = env.state.member_profile(&project.name, &identity).await?
+        && existing.invitation() != Some(id)
+    {
+        let reply = message::already_member(&existing);
+        return env
+            .chat
+            .post_ephemeral(&job.reply, &requester.user_id, &reply)
+            .await;
+    }
+    let invitation = match env
+        .state
+        .update_invitation(id, |current| current.accepted_by(&identity, now))
+        .await?
+    {
+        Updated::Done(_) => env.state.invitation(id).await?.unwrap_or(invitation),
+        Updated::Refused(refusal) => {
+            env.state
+                .audit(
+                    &project.name,
+                    &json!({
+                        "action": "invitation_accept",
+                        "who": identity,
+                        "institution": requester.team_domain,
+                        "resource": invitation.name,
+                        "outcome": "refused",
+                        "reason": refusal.to_string(),
+                        "at": now.unix_timestamp(),
+                    }),
+                )
+                .await?;
+            return refuse(refusal.to_string()).await;
+        }
+        Updated::Missing => return refuse("this invitation no longer exists".to_owned()).await,
+    };
+    let collaborator = Collaborator::Invitation(id);
+    let hint = invitation
+        .invitee
+        .clone()
+        .unwrap_or_else(|| requester.user_name.clone());
+    let user = env
+        .state
+        .research_user_or_create(
+            &collaborator,
+            &project.account,
+            &research_username(&hint),
+            || new_key_pair(&hint),
+        )
+        .await?;
+    let profile = Profile {
+        name: profile_name.to_owned(),
+        identity: identity.clone(),
+        project: project.name.clone(),
+        collaborator,
+        role: invitation.role,
+        can_invite: invitation.can_invite,
+        institution: invitation
+            .institution
+            .clone()
+            .unwrap_or_else(|| requester.team_domain.clone()),
+        research_user: user,
+        created_at: now,
+        expires_at: Some(invitation.expires_at),
+    };
+    let profile = match env.state.create_profile(&profile).await? {
+        Ok(()) => profile,
+        Err(existing) if existing.invitation() == Some(id) => existing,
+        Err(existing) => {
+            let reply = message::profile_name_taken(&existing);
+            return env
+                .chat
+                .post_ephemeral(&job.reply, &requester.user_id, &reply)
+                .await;
+        }
+    };
+    let active = env.state.activate_if_none(&identity, &profile.name).await?;
+    let key_sent = send_private_key(env, &profile, &requester.user_id).await?;
+    env.state
+        .audit(
+            &project.name,
+            &json!({
+                "action": "invitation_accept",
+                "who": identity,
+                "institution": profile.institution,
+                "resource": invitation.name,
+                "outcome": "accepted",
+                "devices": invitation.devices.len(),
+                "at": now.unix_timestamp(),
+            }),
+        )
+        .await?;
+    let reply = message::profile_created(&profile, &project, now, key_sent, active);
+    env.chat
+        .post_ephemeral(&job.reply, &requester.user_id, &reply)
+        .await
+}
+
+pub(crate) async fn command_invitation_list(
+    env: &CommandEnv,
+    job: &CommandJob,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, &job.requester, &job.reply, None, Permission::Invite).await?
+    else {
+        return Ok(());
+    };
+    let invitations = env.state.invitations(&member.project.name).await?;
+    let reply = message::invitation_list(&member.project.name, &invitations, env.clock.now());
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+pub(crate) async fn command_invitation_revoke(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        None,
+        Permission::RevokeInvitations,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let project = &member.project.name;
+    let now = env.clock.now();
+    let Some(invitation) = env.state.invitation_named(project, name).await? else {
+        let reply = message::invitation_unknown(project, name);
+        return env
+            .chat
+            .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+            .await;
+    };
+    let revoked = env
+        .state
+        .update_invitation(invitation.id, |current| {
+            let mut revoked = current.clone();
+            revoked.revoked_at.get_or_insert(now);
+            Ok::<_, ()>((revoked.clone(), revoked))
+        })
+        .await?;
+    let Updated::Done(revoked) = revoked else {
+        let reply = message::invitation_unknown(project, name);
+        return env
+            .chat
+            .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+            .await;
+    };
+    env.state
+        .audit(
+            project,
+            &json!({
+                "action": "invitation_revoke",
+                "who": member.profile.identity,
+                "institution": member.profile.institution,
+                "resource": revoked.name,
+                "outcome": "revoked",
+                "at": now.unix_timestamp(),
+            }),
+        )
+        .await?;
+    let reply = message::invitation_revoked(&revoked);
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}

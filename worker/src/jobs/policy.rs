@@ -1,0 +1,114 @@
+//! `policy show` and `policy test`, answered by the same engine and facts as a launch.
+
+use domain::budget::BudgetPosition;
+use domain::command::Launch;
+use domain::identity::Permission;
+use domain::job::CommandJob;
+use domain::launch::{Attribution, LaunchPlan, plan_launch};
+use domain::message::{self, LaunchCheck};
+use domain::policy::{LaunchFacts, PolicyDecision, evaluate};
+use domain::ports::PortError;
+use domain::pricing::PricingTable;
+use domain::project::Project;
+use domain::template::Catalog;
+use time::OffsetDateTime;
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::{Member, authorize};
+use crate::state::State;
+
+/// Where the project stands this month, from its recorded running workspaces.
+pub(crate) async fn budget_position(
+    state: &State,
+    project: &Project,
+    now: OffsetDateTime,
+) -> Result<BudgetPosition, PortError> {
+    let running = state.running(&project.name).await?;
+    Ok(BudgetPosition::of_running(
+        project.monthly_budget,
+        &running,
+        now,
+    ))
+}
+
+pub(crate) fn facts_of(plan: &LaunchPlan) -> LaunchFacts {
+    LaunchFacts {
+        template: plan.template.clone(),
+        instance_type: plan.instance_type.clone(),
+        region: plan.region.clone(),
+        hourly: plan.hourly,
+    }
+}
+
+/// What the member's launches are attributed to.
+pub(crate) fn attribution(member: &Member) -> Attribution {
+    Attribution::of(
+        &member.profile,
+        member.invitation.as_ref().map(|i| i.name.as_str()),
+    )
+}
+
+pub(crate) async fn command_policy_show(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
+    let Some(member) = authorize(env, &job.requester, &job.reply, None, Permission::View).await?
+    else {
+        return Ok(());
+    };
+    let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
+    let restrictions = member.invitation.as_ref().and_then(|i| i.restrictions.as_ref());
+    let reply = message::policy_show(&member.profile, restrictions, &budget);
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+pub(crate) async fn command_policy_test(
+    env: &CommandEnv,
+    job: &CommandJob,
+    launch: &Launch,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        launch.project.as_deref(),
+        Permission::View,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let plan = match plan_launch(
+        launch,
+        &job.key,
+        &attribution(&member),
+        &env.launch.default_region,
+        Catalog::builtin(),
+        PricingTable::builtin(),
+    ) {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            let reply = message::launch_refused(launch.name.as_str(), &refusal);
+            return env
+                .chat
+                .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+                .await;
+        }
+    };
+    let facts = facts_of(&plan);
+    let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
+    let restrictions = member.invitation.as_ref().and_then(|i| i.restrictions.as_ref());
+    let violations = match evaluate(&facts, restrictions, &budget) {
+        PolicyDecision::Allowed => Vec::new(),
+        PolicyDecision::Refused(violations) => violations,
+    };
+    let reply = message::policy_test(&LaunchCheck {
+        facts: &facts,
+        restrictions,
+        violations: &violations,
+        budget: &budget,
+        owner_institution: &member.project.institution,
+    });
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}

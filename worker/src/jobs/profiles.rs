@@ -1,0 +1,101 @@
+//! `profiles use` and `profiles list`, and the research user's SSH key that only a direct
+//! message ever carries.
+
+use domain::job::CommandJob;
+use domain::message::{self, ListedProfile};
+use domain::ports::PortError;
+use domain::profile::Profile;
+
+use crate::jobs::CommandEnv;
+use crate::keys::generate_ssh_key_pair;
+use crate::state::KeyPair;
+
+pub(crate) fn new_key_pair(comment: &str) -> Result<KeyPair, PortError> {
+    let pair = generate_ssh_key_pair(comment).map_err(|e| PortError::Rejected {
+        code: "SshKeyGeneration".to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(KeyPair {
+        public: pair.public_openssh,
+        private: pair.private_openssh,
+    })
+}
+
+/// Sends the profile's private key by direct message if it is still waiting, then forgets it.
+/// Says whether it sent one.
+pub(crate) async fn send_private_key(
+    env: &CommandEnv,
+    profile: &Profile,
+    user_id: &str,
+) -> Result<bool, PortError> {
+    let Some(private_key) = env
+        .state
+        .pending_private_key(&profile.collaborator, &profile.research_user)
+        .await?
+    else {
+        return Ok(false);
+    };
+    env.chat
+        .post_direct(user_id, &message::ssh_private_key(profile, &private_key))
+        .await?;
+    env.state.forget_private_key(&profile.collaborator).await?;
+    Ok(true)
+}
+
+pub(crate) async fn command_profiles_use(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<(), PortError> {
+    let identity = job.requester.identity();
+    let reply = match env.state.profile(&identity, name).await? {
+        Some(profile) => {
+            env.state.set_active_profile(&identity, &profile.name).await?;
+            message::profile_switched(&profile, env.clock.now())
+        }
+        None => {
+            let names: Vec<String> = env
+                .state
+                .profiles(&identity)
+                .await?
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            message::profile_unknown(name, &names)
+        }
+    };
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+pub(crate) async fn command_profiles_list(
+    env: &CommandEnv,
+    job: &CommandJob,
+) -> Result<(), PortError> {
+    let identity = job.requester.identity();
+    let now = env.clock.now();
+    let profiles = env.state.profiles(&identity).await?;
+    let active = env.state.active_profile_name(&identity).await?;
+    let mut statuses = Vec::new();
+    for profile in &profiles {
+        let status = match profile.invitation() {
+            Some(id) => env.state.invitation(id).await?.map(|i| i.status(now)),
+            None => None,
+        };
+        statuses.push(status);
+    }
+    let listed: Vec<ListedProfile<'_>> = profiles
+        .iter()
+        .zip(statuses)
+        .map(|(profile, invitation)| ListedProfile {
+            profile,
+            active: active.as_deref() == Some(profile.name.as_str()),
+            invitation,
+        })
+        .collect();
+    let reply = message::profiles_list(&listed, now);
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}

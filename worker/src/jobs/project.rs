@@ -1,0 +1,106 @@
+//! `project create`: the caller becomes the owner, with a profile and research user of their own.
+
+use domain::command::ProjectCreate;
+use domain::identity::Role;
+use domain::job::CommandJob;
+use domain::message;
+use domain::ports::PortError;
+use domain::profile::{Collaborator, Profile, research_username};
+use domain::project::{Project, ProjectOwner};
+use serde_json::json;
+
+use crate::jobs::CommandEnv;
+use crate::jobs::profiles::{new_key_pair, send_private_key};
+
+pub(crate) async fn command_project_create(
+    env: &CommandEnv,
+    job: &CommandJob,
+    create: &ProjectCreate,
+) -> Result<(), PortError> {
+    let requester = &job.requester;
+    let identity = requester.identity();
+    let now = env.clock.now();
+    let account = create
+        .account
+        .as_ref()
+        .map(|account| account.as_str().to_owned())
+        .unwrap_or_else(|| env.default_account.clone());
+    let project = Project::create(
+        create,
+        ProjectOwner {
+            identity: identity.clone(),
+            user_id: &requester.user_id,
+            user_name: &requester.user_name,
+            institution: &requester.team_domain,
+            channel_id: &job.reply.channel_id,
+        },
+        &account,
+        now,
+    );
+    let project = match env.state.create_project(&project).await? {
+        Ok(()) => project,
+        // A re-run of this very job finds its own project; anyone else finds it taken.
+        Err(existing) if existing.owner == identity => existing,
+        Err(existing) => {
+            let reply = message::project_exists(&existing);
+            return env
+                .chat
+                .post_ephemeral(&job.reply, &requester.user_id, &reply)
+                .await;
+        }
+    };
+    let collaborator = Collaborator::Owner {
+        project: project.name.clone(),
+    };
+    let user = env
+        .state
+        .research_user_or_create(
+            &collaborator,
+            &project.account,
+            &research_username(&requester.user_name),
+            || new_key_pair(&requester.user_name),
+        )
+        .await?;
+    let profile = Profile {
+        name: project.name.clone(),
+        identity: identity.clone(),
+        project: project.name.clone(),
+        collaborator,
+        role: Role::Owner,
+        can_invite: true,
+        institution: project.institution.clone(),
+        research_user: user,
+        created_at: now,
+        expires_at: None,
+    };
+    let profile = match env.state.create_profile(&profile).await? {
+        Ok(()) => profile,
+        Err(existing) if existing.project == profile.project => existing,
+        Err(existing) => {
+            let reply = message::profile_name_taken(&existing);
+            return env
+                .chat
+                .post_ephemeral(&job.reply, &requester.user_id, &reply)
+                .await;
+        }
+    };
+    env.state.set_active_profile(&identity, &profile.name).await?;
+    let key_sent = send_private_key(env, &profile, &requester.user_id).await?;
+    env.state
+        .audit(
+            &project.name,
+            &json!({
+                "action": "project_create",
+                "who": identity,
+                "institution": project.institution,
+                "resource": project.name,
+                "outcome": "created",
+                "at": now.unix_timestamp(),
+            }),
+        )
+        .await?;
+    let reply = message::project_created(&project, &profile, key_sent);
+    env.chat
+        .post_ephemeral(&job.reply, &requester.user_id, &reply)
+        .await
+}

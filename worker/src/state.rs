@@ -1,0 +1,574 @@
+//! The collaboration state — projects, invitations, profiles, research users, exception
+//! requests — as typed records over the `Records` port. Keys:
+//!
+//! - `cws:project:{name}` → project; `cws:projects` → set of names
+//! - `cws:project:{p}:invitation-name:{name}` → invitation id (claimed once per project)
+//! - `cws:project:{p}:invitations` → set of invitation ids; `cws:invitation:{id}` → invitation
+//! - `cws:project:{p}:running` → set of running-cost entries (budget position)
+//! - `cws:profile:{identity}:{name}` → profile; `cws:profiles:{identity}` → set of names
+//! - `cws:active-profile:{identity}` → profile name; `cws:member:{p}:{identity}` → profile name
+//! - `cws:research-user:{collaborator}` → research user; `…:pending-key` → key awaiting its DM
+//! - `cws:account-index:{account}`, `cws:account-count`, `cws:uid-seq:{account}` → UID ranges
+//! - `cws:username:{account}:{username}` → collaborator holding the username
+//! - `cws:exception:{id}` → request; `…:requested` → set once sent; `…:decision` → the decision
+//! - `cws:token-key` → the generated token key, when `CWS_TOKEN_KEY` is not set
+//! - `cws:audit:{project}` → stream of events
+
+use std::sync::Arc;
+
+use domain::budget::RunningCost;
+use domain::exception::{Decision, ExceptionId, ExceptionRequest};
+use domain::identity::ChatIdentity;
+use domain::invitation::Invitation;
+use domain::ports::{PortError, Records};
+use domain::pricing::Money;
+use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
+use domain::project::Project;
+use domain::token::{InvitationId, TokenKey};
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+
+/// How many usernames to try before giving up on a busy name (`sarah_lee`, `sarah_lee2`, …).
+const USERNAME_ATTEMPTS: usize = 1000;
+
+#[derive(Clone)]
+pub struct State {
+    records: Arc<dyn Records>,
+    configured_key: Option<String>,
+    key: Arc<OnceCell<TokenKey>>,
+}
+
+fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
+    PortError::Rejected {
+        code: "CorruptRecord".to_owned(),
+        message: format!("{key}: {error}"),
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("state records serialize")
+}
+
+/// A running workspace as the budget records it; members of a set, so written once each.
+#[derive(Serialize, Deserialize)]
+struct RunningEntry {
+    workspace: String,
+    hourly: Money,
+    #[serde(with = "time::serde::rfc3339")]
+    since: OffsetDateTime,
+}
+
+/// An SSH key pair in OpenSSH text form.
+#[derive(Serialize, Deserialize)]
+pub struct KeyPair {
+    pub public: String,
+    pub private: String,
+}
+
+/// What an atomic update did.
+pub enum Updated<T, E> {
+    Done(T),
+    Refused(E),
+    Missing,
+}
+
+impl State {
+    pub fn new(records: Arc<dyn Records>, configured_key: Option<String>) -> State {
+        State {
+            records,
+            configured_key,
+            key: Arc::new(OnceCell::new()),
+        }
+    }
+
+    async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, PortError> {
+        match self.records.get(key).await? {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| corrupt(key, e)),
+        }
+    }
+
+    /// Writes `value` under `key` unless something is there already; returns what is there.
+    async fn create<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<Result<(), T>, PortError> {
+        if self.records.swap(key, None, &to_json(value)).await? {
+            return Ok(Ok(()));
+        }
+        match self.read(key).await? {
+            Some(existing) => Ok(Err(existing)),
+            None => Box::pin(self.create(key, value)).await,
+        }
+    }
+
+    /// Read-modify-write that survives races: `change` sees the current record and returns the
+    /// new one or a refusal; a concurrent writer makes it run again on the fresh record.
+    async fn update<T, R, E>(
+        &self,
+        key: &str,
+        change: impl Fn(&T) -> Result<(T, R), E>,
+    ) -> Result<Updated<R, E>, PortError>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        loop {
+            let Some(current) = self.records.get(key).await? else {
+                return Ok(Updated::Missing);
+            };
+            let record: T = serde_json::from_str(&current).map_err(|e| corrupt(key, e))?;
+            let (next, result) = match change(&record) {
+                Ok(changed) => changed,
+                Err(refusal) => return Ok(Updated::Refused(refusal)),
+            };
+            if self
+                .records
+                .swap(key, Some(&current), &to_json(&next))
+                .await?
+            {
+                return Ok(Updated::Done(result));
+            }
+        }
+    }
+
+    /// The key that signs tokens: configured, or generated once and shared by every worker.
+    pub async fn token_key(&self) -> Result<TokenKey, PortError> {
+        self.key
+            .get_or_try_init(|| async {
+                let text = match &self.configured_key {
+                    Some(configured) => configured.clone(),
+                    None => {
+                        let fresh = hex::encode(random_bytes::<32>());
+                        self.records.swap("cws:token-key", None, &fresh).await?;
+                        self.records
+                            .get("cws:token-key")
+                            .await?
+                            .ok_or_else(|| corrupt("cws:token-key", "vanished"))?
+                    }
+                };
+                TokenKey::new(text.into_bytes()).map_err(|e| PortError::Rejected {
+                    code: "BadTokenKey".to_owned(),
+                    message: format!("CWS_TOKEN_KEY: {e}"),
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    // Projects.
+
+    /// Creates the project unless the name is taken; returns the holder when it is.
+    pub async fn create_project(&self, project: &Project) -> Result<Result<(), Project>, PortError> {
+        let created = self
+            .create(&format!("cws:project:{}", project.name), project)
+            .await?;
+        if created.is_ok() {
+            self.records.add_member("cws:projects", &project.name).await?;
+        }
+        Ok(created)
+    }
+
+    pub async fn project(&self, name: &str) -> Result<Option<Project>, PortError> {
+        self.read(&format!("cws:project:{name}")).await
+    }
+
+    pub async fn add_running(
+        &self,
+        project: &str,
+        workspace: &str,
+        hourly: Money,
+        since: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        let entry = RunningEntry {
+            workspace: workspace.to_owned(),
+            hourly,
+            since,
+        };
+        self.records
+            .add_member(&format!("cws:project:{project}:running"), &to_json(&entry))
+            .await
+    }
+
+    pub async fn running(&self, project: &str) -> Result<Vec<RunningCost>, PortError> {
+        let set = format!("cws:project:{project}:running");
+        self.records
+            .members(&set)
+            .await?
+            .iter()
+            .map(|json| {
+                serde_json::from_str::<RunningEntry>(json)
+                    .map(|entry| RunningCost {
+                        hourly: entry.hourly,
+                        since: entry.since,
+                    })
+                    .map_err(|e| corrupt(&set, e))
+            })
+            .collect()
+    }
+
+    // Invitations.
+
+    /// Claims the name within the project and stores the invitation; `false` if the name is
+    /// taken by another invitation.
+    pub async fn create_invitation(&self, invitation: &Invitation) -> Result<bool, PortError> {
+        let name_key = format!(
+            "cws:project:{}:invitation-name:{}",
+            invitation.project, invitation.name
+        );
+        let id = invitation.id.to_string();
+        let claimed = self.records.swap(&name_key, None, &id).await?
+            || self.records.get(&name_key).await?.as_deref() == Some(id.as_str());
+        if !claimed {
+            return Ok(false);
+        }
+        self.records
+            .put(&format!("cws:invitation:{id}"), &to_json(invitation))
+            .await?;
+        self.records
+            .add_member(&format!("cws:project:{}:invitations", invitation.project), &id)
+            .await?;
+        Ok(true)
+    }
+
+    pub async fn invitation(&self, id: InvitationId) -> Result<Option<Invitation>, PortError> {
+        self.read(&format!("cws:invitation:{id}")).await
+    }
+
+    pub async fn invitation_named(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<Invitation>, PortError> {
+        let id = self
+            .records
+            .get(&format!("cws:project:{project}:invitation-name:{name}"))
+            .await?;
+        match id.map(InvitationId::try_from) {
+            Some(Ok(id)) => self.invitation(id).await,
+            Some(Err(e)) => Err(corrupt(name, e)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn invitations(&self, project: &str) -> Result<Vec<Invitation>, PortError> {
+        let ids = self
+            .records
+            .members(&format!("cws:project:{project}:invitations"))
+            .await?;
+        let keys: Vec<String> = ids.iter().map(|id| format!("cws:invitation:{id}")).collect();
+        let mut invitations = Vec::new();
+        for (key, json) in keys.iter().zip(self.records.get_many(&keys).await?) {
+            if let Some(json) = json {
+                invitations.push(serde_json::from_str(&json).map_err(|e| corrupt(key, e))?);
+            }
+        }
+        invitations.sort_by(|a: &Invitation, b| a.name.cmp(&b.name));
+        Ok(invitations)
+    }
+
+    pub async fn update_invitation<R, E>(
+        &self,
+        id: InvitationId,
+        change: impl Fn(&Invitation) -> Result<(Invitation, R), E>,
+    ) -> Result<Updated<R, E>, PortError> {
+        self.update(&format!("cws:invitation:{id}"), change).await
+    }
+
+    // Profiles.
+
+    pub async fn profile(
+        &self,
+        identity: &ChatIdentity,
+        name: &str,
+    ) -> Result<Option<Profile>, PortError> {
+        self.read(&format!("cws:profile:{identity}:{name}")).await
+    }
+
+    /// Stores a new profile unless the person already has one by that name; returns it then.
+    pub async fn create_profile(&self, profile: &Profile) -> Result<Result<(), Profile>, PortError> {
+        let identity = &profile.identity;
+        let created = self
+            .create(&format!("cws:profile:{identity}:{}", profile.name), profile)
+            .await?;
+        if created.is_ok() {
+            self.records
+                .add_member(&format!("cws:profiles:{identity}"), &profile.name)
+                .await?;
+            self.records
+                .put(
+                    &format!("cws:member:{}:{identity}", profile.project),
+                    &profile.name,
+                )
+                .await?;
+        }
+        Ok(created)
+    }
+
+    pub async fn profiles(&self, identity: &ChatIdentity) -> Result<Vec<Profile>, PortError> {
+        let names = self
+            .records
+            .members(&format!("cws:profiles:{identity}"))
+            .await?;
+        let mut profiles = Vec::new();
+        for name in names {
+            if let Some(profile) = self.profile(identity, &name).await? {
+                profiles.push(profile);
+            }
+        }
+        Ok(profiles)
+    }
+
+    /// The identity's profile in `project`, if they are a member.
+    pub async fn member_profile(
+        &self,
+        project: &str,
+        identity: &ChatIdentity,
+    ) -> Result<Option<Profile>, PortError> {
+        match self
+            .records
+            .get(&format!("cws:member:{project}:{identity}"))
+            .await?
+        {
+            Some(name) => self.profile(identity, &name).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn active_profile(
+        &self,
+        identity: &ChatIdentity,
+    ) -> Result<Option<Profile>, PortError> {
+        match self
+            .records
+            .get(&format!("cws:active-profile:{identity}"))
+            .await?
+        {
+            Some(name) => self.profile(identity, &name).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn active_profile_name(
+        &self,
+        identity: &ChatIdentity,
+    ) -> Result<Option<String>, PortError> {
+        self.records
+            .get(&format!("cws:active-profile:{identity}"))
+            .await
+    }
+
+    pub async fn set_active_profile(
+        &self,
+        identity: &ChatIdentity,
+        name: &str,
+    ) -> Result<(), PortError> {
+        self.records
+            .put(&format!("cws:active-profile:{identity}"), name)
+            .await
+    }
+
+    /// Makes `name` active only if the identity has no active profile yet; says whether it did.
+    pub async fn activate_if_none(
+        &self,
+        identity: &ChatIdentity,
+        name: &str,
+    ) -> Result<bool, PortError> {
+        let key = format!("cws:active-profile:{identity}");
+        Ok(self.records.swap(&key, None, name).await?
+            || self.records.get(&key).await?.as_deref() == Some(name))
+    }
+
+    // Research users.
+
+    pub async fn research_user(
+        &self,
+        collaborator: &Collaborator,
+    ) -> Result<Option<ResearchUser>, PortError> {
+        self.read(&format!("cws:research-user:{}", collaborator.key()))
+            .await
+    }
+
+    /// The collaborator's research user in `account`, creating it on first use: the next UID
+    /// of the account's range (never reused) and the first free username from `username`.
+    /// `new_key` makes an SSH key pair; the first pair stored wins, and its private half waits
+    /// under `…:pending-key` until [`State::pending_private_key`] hands it to a direct message.
+    pub async fn research_user_or_create(
+        &self,
+        collaborator: &Collaborator,
+        account: &str,
+        username: &str,
+        new_key: impl FnOnce() -> Result<KeyPair, PortError>,
+    ) -> Result<ResearchUser, PortError> {
+        let key = format!("cws:research-user:{}", collaborator.key());
+        if let Some(existing) = self.read(&key).await? {
+            return Ok(existing);
+        }
+        let pair = match self.create(&format!("{key}:pending-key"), &new_key()?).await? {
+            Ok(()) => self.read::<KeyPair>(&format!("{key}:pending-key")).await?,
+            Err(existing) => Some(existing),
+        }
+        .ok_or_else(|| corrupt(&key, "pending key vanished"))?;
+        let index = self.account_index(account).await?;
+        let sequence = self
+            .records
+            .increment(&format!("cws:uid-seq:{account}"))
+            .await?
+            - 1;
+        let uid = u32::try_from(sequence)
+            .ok()
+            .and_then(|sequence| research_uid(index, sequence))
+            .ok_or_else(|| PortError::Rejected {
+                code: "UidRangeExhausted".to_owned(),
+                message: format!("account {account} has used all 1,000 of its research-user UIDs"),
+            })?;
+        let username = self.claim_username(account, username, collaborator).await?;
+        let user = ResearchUser {
+            username,
+            uid,
+            gid: uid,
+            account: account.to_owned(),
+            ssh_public_key: pair.public,
+        };
+        match self.create(&key, &user).await? {
+            Ok(()) => Ok(user),
+            // Another worker created it first; the user that stands is theirs.
+            Err(existing) => Ok(existing),
+        }
+    }
+
+    /// The private key of `user` still waiting for its direct message. A pending key that does
+    /// not belong to the user (left by a worker that lost a race) is dropped, never sent.
+    pub async fn pending_private_key(
+        &self,
+        collaborator: &Collaborator,
+        user: &ResearchUser,
+    ) -> Result<Option<String>, PortError> {
+        let key = format!("cws:research-user:{}:pending-key", collaborator.key());
+        match self.read::<KeyPair>(&key).await? {
+            Some(pair) if pair.public == user.ssh_public_key => Ok(Some(pair.private)),
+            Some(_) => self.records.delete(&key).await.map(|()| None),
+            None => Ok(None),
+        }
+    }
+
+    /// Called once the private key reached its owner: it is kept nowhere after this.
+    pub async fn forget_private_key(&self, collaborator: &Collaborator) -> Result<(), PortError> {
+        self.records
+            .delete(&format!(
+                "cws:research-user:{}:pending-key",
+                collaborator.key()
+            ))
+            .await
+    }
+
+    /// The account's place in the order accounts were first seen (0, 1, 2, …).
+    async fn account_index(&self, account: &str) -> Result<u32, PortError> {
+        let key = format!("cws:account-index:{account}");
+        if let Some(index) = self.records.get(&key).await? {
+            return index.parse().map_err(|e| corrupt(&key, e));
+        }
+        let next = self.records.increment("cws:account-count").await? - 1;
+        self.records.swap(&key, None, &next.to_string()).await?;
+        let index = self
+            .records
+            .get(&key)
+            .await?
+            .ok_or_else(|| corrupt(&key, "vanished"))?;
+        index.parse().map_err(|e| corrupt(&key, e))
+    }
+
+    async fn claim_username(
+        &self,
+        account: &str,
+        base: &str,
+        collaborator: &Collaborator,
+    ) -> Result<String, PortError> {
+        let holder = collaborator.key();
+        for candidate in username_candidates(base).take(USERNAME_ATTEMPTS) {
+            let key = format!("cws:username:{account}:{candidate}");
+            if self.records.swap(&key, None, &holder).await?
+                || self.records.get(&key).await?.as_deref() == Some(holder.as_str())
+            {
+                return Ok(candidate);
+            }
+        }
+        Err(PortError::Rejected {
+            code: "UsernameExhausted".to_owned(),
+            message: format!("no free username like {base} in account {account}"),
+        })
+    }
+
+    // Exception requests.
+
+    /// Stores the request once; a re-run of the same refused launch finds it again.
+    pub async fn save_exception(&self, request: &ExceptionRequest) -> Result<ExceptionRequest, PortError> {
+        match self
+            .create(&format!("cws:exception:{}", request.id), request)
+            .await?
+        {
+            Ok(()) => Ok(request.clone()),
+            Err(existing) => Ok(existing),
+        }
+    }
+
+    pub async fn exception(&self, id: &ExceptionId) -> Result<Option<ExceptionRequest>, PortError> {
+        self.read(&format!("cws:exception:{id}")).await
+    }
+
+    /// Marks the request as sent to the owner; `false` if it already was by another job.
+    pub async fn mark_exception_requested(&self, id: &ExceptionId, job: &str) -> Result<bool, PortError> {
+        let key = format!("cws:exception:{id}:requested");
+        Ok(self.records.swap(&key, None, job).await?
+            || self.records.get(&key).await?.as_deref() == Some(job))
+    }
+
+    pub async fn decision(&self, id: &ExceptionId) -> Result<Option<Decision>, PortError> {
+        self.read(&format!("cws:exception:{id}:decision")).await
+    }
+
+    /// Records the decision unless one exists; returns the one that stands.
+    pub async fn decide(&self, id: &ExceptionId, decision: &Decision) -> Result<Decision, PortError> {
+        match self
+            .create(&format!("cws:exception:{id}:decision"), decision)
+            .await?
+        {
+            Ok(()) => Ok(decision.clone()),
+            Err(existing) => Ok(existing),
+        }
+    }
+
+    // Audit.
+
+    /// Appends an event to the project's audit stream (hash-chaining arrives with issue 5).
+    pub async fn audit(&self, project: &str, event: &serde_json::Value) -> Result<(), PortError> {
+        self.records
+            .append(&format!("cws:audit:{project}"), &event.to_string())
+            .await
+    }
+
+    pub async fn audit_events(&self, project: &str) -> Result<Vec<serde_json::Value>, PortError> {
+        let log = format!("cws:audit:{project}");
+        self.records
+            .entries(&log)
+            .await?
+            .iter()
+            .map(|entry| serde_json::from_str(entry).map_err(|e| corrupt(&log, e)))
+            .collect()
+    }
+}
+
+/// Random bytes for ids and keys, from the operating system's generator through uuid v4
+/// (122 random bits in every 16 bytes).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    for chunk in bytes.chunks_mut(16) {
+        let random = uuid::Uuid::new_v4().into_bytes();
+        chunk.copy_from_slice(&random[..chunk.len()]);
+    }
+    bytes
+}
