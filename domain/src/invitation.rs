@@ -147,9 +147,13 @@ pub enum AcceptRefusal {
     Revoked { at: OffsetDateTime },
     #[error("this invitation expired on {}", crate::time_text::date(*at))]
     Expired { at: OffsetDateTime },
-    #[error("this invitation is already used on its maximum of {max} devices (each chat account counts as one); ask the inviter for another")]
+    #[error(
+        "this invitation is already used on its maximum of {max} devices (each chat account counts as one); ask the inviter for another"
+    )]
     TooManyDevices { max: u8 },
-    #[error("this invitation requires a verified research identity (/cws profiles verify), which this deployment does not offer yet; ask the inviter for one without that requirement")]
+    #[error(
+        "this invitation requires a verified research identity (/cws profiles verify), which this deployment does not offer yet; ask the inviter for one without that requirement"
+    )]
     VerificationRequired,
 }
 

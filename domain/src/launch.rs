@@ -5,8 +5,8 @@ use sha2::{Digest, Sha256};
 
 use crate::command::{Launch, WorkspaceName};
 use crate::job::JobKey;
-use crate::profile::Profile;
 use crate::pricing::{Money, PricingTable};
+use crate::profile::Profile;
 use crate::template::{Catalog, Size, UnknownTemplate};
 
 /// To whom a resource's cost belongs. Every resource is tagged with all four.

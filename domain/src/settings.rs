@@ -164,11 +164,8 @@ impl Settings {
             default_backoff.first_delay.as_millis() as u64,
             "expected whole milliseconds",
         )?;
-        let exception_ttl_hours = sources.parsed(
-            "CWS_EXCEPTION_TTL_HOURS",
-            72u64,
-            "expected whole hours",
-        )?;
+        let exception_ttl_hours =
+            sources.parsed("CWS_EXCEPTION_TTL_HOURS", 72u64, "expected whole hours")?;
         let clock_offset = match sources.get("CWS_CLOCK_OFFSET") {
             None => Duration::ZERO,
             Some(value) => clock_offset(&value).ok_or(SettingsError::Invalid {

@@ -7,20 +7,22 @@ pub fn date(at: OffsetDateTime) -> String {
     format!("{} {}, {}", at.month(), at.day(), at.year())
 }
 
-/// How long until `at`, in the largest whole unit that fits: `18 months`, `7 days`, `5 hours`.
-/// Months are 30 days, which is how people count an invitation's "18 months" (540 days).
+/// How long until `at`, rounded in the largest unit that fits: `18 months`, `7 days`,
+/// `5 hours`. Months are 30 days, which is how people count an invitation's "18 months" (540
+/// days); rounding keeps a 540-day invitation at 18 months a minute after it was made.
 pub fn until(now: OffsetDateTime, at: OffsetDateTime) -> String {
     let left = at - now;
     if left <= Duration::ZERO {
         return "now".to_owned();
     }
-    let days = left.whole_days();
-    let (count, unit) = if days >= 60 {
-        (days / 30, "month")
-    } else if days >= 1 {
-        (days, "day")
-    } else if left.whole_hours() >= 1 {
-        (left.whole_hours(), "hour")
+    let hours = left.whole_hours();
+    let rounded = |per: i64| (hours + per / 2) / per;
+    let (count, unit) = if hours >= 60 * 24 {
+        (rounded(30 * 24), "month")
+    } else if hours >= 24 {
+        (rounded(24), "day")
+    } else if hours >= 1 {
+        (hours, "hour")
     } else {
         (left.whole_minutes().max(1), "minute")
     };
@@ -44,6 +46,8 @@ mod tests {
         let now = datetime!(2026-01-01 00:00 UTC);
         let cases = [
             (Duration::days(540), "18 months"),
+            (Duration::days(540) - Duration::minutes(1), "18 months"),
+            (Duration::days(7) - Duration::hours(1), "7 days"),
             (Duration::days(59), "59 days"),
             (Duration::days(1), "1 day"),
             (Duration::hours(5), "5 hours"),

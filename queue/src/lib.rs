@@ -46,8 +46,7 @@ pub struct RedisJobQueue {
 impl RedisJobQueue {
     pub fn new(connection: ConnectionManager) -> RedisJobQueue {
         RedisJobQueue {
-            launch: RedisStorage::new(connection.clone())
-                .with_config(redis_config::<LaunchJob>()),
+            launch: RedisStorage::new(connection.clone()).with_config(redis_config::<LaunchJob>()),
             command: RedisStorage::new(connection.clone())
                 .with_config(redis_config::<CommandJob>()),
             action: RedisStorage::new(connection).with_config(redis_config::<ActionJob>()),

@@ -65,12 +65,10 @@ async fn help_answers_from_the_grammar() {
 async fn commands_not_yet_served_say_so_and_queue_nothing() {
     let env = TestEnv::start("not-available", 11).await;
     let answer = env
-        .slash(&Slash::new(
-            "project create nih-neuro-consortium --budget 5000",
-        ))
+        .slash(&Slash::new("project status nih-neuro-consortium --detail"))
         .await;
     assert!(
-        answer.text().contains("/cws project create"),
+        answer.text().contains("/cws project status"),
         "{}",
         answer.body
     );

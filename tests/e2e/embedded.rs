@@ -38,18 +38,19 @@ async fn with_nothing_configured_cws_runs_embedded_and_launches_on_the_simulated
     read_until(&mut terminal, "EMBEDDED MODE").await;
     read_until(&mut terminal, "Slack endpoint").await;
 
-    let said = Command::new(env!("CARGO_BIN_EXE_cws"))
-        .env_clear()
-        .env("CWS_CONFIG", "/nonexistent/cws.toml")
-        .args([
-            "say",
-            "--url",
-            &format!("http://{listen}"),
-            "/cws launch \"R Research Environment\" berkeley-analysis --size L",
-        ])
-        .output()
-        .await
-        .unwrap();
+    let say = async |text: &str| {
+        Command::new(env!("CARGO_BIN_EXE_cws"))
+            .env_clear()
+            .env("CWS_CONFIG", "/nonexistent/cws.toml")
+            .args(["say", "--url", &format!("http://{listen}"), text])
+            .output()
+            .await
+            .unwrap()
+    };
+    let created = say("/cws project create demo --budget 500").await;
+    assert!(created.status.success());
+    read_until(&mut terminal, "Project *demo* created").await;
+    let said = say("/cws launch \"R Research Environment\" berkeley-analysis --size L").await;
     let reply = String::from_utf8_lossy(&said.stdout);
     assert!(
         said.status.success(),

@@ -1,11 +1,13 @@
 use std::time::Duration;
 
-use crate::harness::{Slash, TestEnv, eventually, tag};
+use crate::harness::{JOHNSON, LEE, Slash, TestEnv, eventually, tag};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
     let mut env = TestEnv::start("launch-happy", 1).await;
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
 
     let answer = env
         .slash(&Slash::new(
@@ -37,13 +39,10 @@ async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
     let instance = &instances[0];
     let instance_id = instance.instance_id().unwrap();
     assert_eq!(instance.instance_type().unwrap().as_str(), "t3.large");
-    assert_eq!(tag(instance, "cws:project"), Some("unassigned"));
-    assert_eq!(
-        tag(instance, "cws:user"),
-        Some("slack:T0CONSORTIUM:U0MITJOHNSON")
-    );
+    assert_eq!(tag(instance, "cws:project"), Some("nih-neuro-consortium"));
+    assert_eq!(tag(instance, "cws:user"), Some("michael_johnson"));
     assert_eq!(tag(instance, "cws:institution"), Some("mit-csail"));
-    assert_eq!(tag(instance, "cws:invitation"), Some("none"));
+    assert_eq!(tag(instance, "cws:invitation"), Some("owner"));
     assert_eq!(
         tag(instance, "cws:template"),
         Some("Python Machine Learning")
@@ -70,11 +69,13 @@ async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
 async fn project_flag_and_default_size_reach_the_tags() {
     let mut env = TestEnv::start("launch-project", 2).await;
     env.start_worker();
+    env.create_project(LEE, "nih-neuro-consortium --budget 5000")
+        .await;
 
     let answer = env
         .slash(
             &Slash::new("launch Bioinformatics berkeley-analysis --project nih-neuro-consortium")
-                .sent_by("U0BERKLEE", "sarah.lee", "berkeley-neuroscience"),
+                .by(LEE),
         )
         .await;
     assert!(answer.text().contains("size M"), "{}", answer.body);
@@ -106,6 +107,8 @@ async fn project_flag_and_default_size_reach_the_tags() {
 async fn a_second_launch_with_a_taken_name_is_refused_and_starts_nothing() {
     let mut env = TestEnv::start("launch-name-taken", 3).await;
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
 
     env.slash(&Slash::new("launch \"R Research Environment\" shared-box"))
         .await;
@@ -138,8 +141,10 @@ async fn a_second_launch_with_a_taken_name_is_refused_and_starts_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn slack_rate_limits_are_waited_out_and_nothing_is_dropped() {
     let mut env = TestEnv::start("launch-rate-limited", 4).await;
-    env.slack.rate_limit_next(2);
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
+    env.slack.rate_limit_next(2);
 
     env.slash(&Slash::new(
         "launch \"Python Machine Learning\" patient-box",

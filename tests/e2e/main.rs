@@ -5,6 +5,8 @@ mod harness;
 
 mod bad_input;
 mod embedded;
+mod invitations;
 mod launch;
+mod policy;
 mod recovery;
 mod signatures;

@@ -6,13 +6,15 @@ use domain::job::LaunchJob;
 use domain::launch::client_token;
 use redis::AsyncCommands;
 
-use crate::harness::{Fault, Slash, TestEnv, eventually};
+use crate::harness::{Fault, JOHNSON, Slash, TestEnv, eventually};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_killed_mid_launch_is_replaced_and_the_launch_happens_once() {
     let mut env = TestEnv::start("recovery-kill", 12).await;
     env.aws_front.set_fault(Fault::HoldAfterRunInstances);
     let doomed = env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
 
     env.slash(&Slash::new(
         "launch \"Python Machine Learning\" survivor --size M",
@@ -51,6 +53,8 @@ async fn a_worker_killed_mid_launch_is_replaced_and_the_launch_happens_once() {
 async fn the_same_request_delivered_twice_becomes_one_job() {
     let mut env = TestEnv::start("recovery-duplicate-request", 13).await;
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
     let request = Slash::new("launch \"R Research Environment\" twice-sent");
 
     env.slash(&request).await;
@@ -70,6 +74,8 @@ async fn the_same_request_delivered_twice_becomes_one_job() {
 async fn the_same_job_run_twice_still_makes_one_instance() {
     let mut env = TestEnv::start("recovery-run-twice", 14).await;
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
     env.slash(&Slash::new("launch \"Python Machine Learning\" run-twice"))
         .await;
     env.slack
@@ -133,6 +139,8 @@ async fn transient_aws_errors_are_retried_until_the_launch_succeeds() {
         code: "RequestLimitExceeded",
     });
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
 
     env.slash(&Slash::new(
         "launch \"Python Machine Learning\" retried-box",
@@ -159,6 +167,8 @@ async fn a_launch_aws_refuses_is_explained_and_dead_lettered_not_retried() {
         code: "InvalidParameterValue",
     });
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
 
     env.slash(&Slash::new(
         "launch \"Python Machine Learning\" refused-box",
@@ -198,6 +208,8 @@ async fn aws_unavailable_through_every_retry_is_explained_and_dead_lettered() {
         code: "Unavailable",
     });
     env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
 
     env.slash(&Slash::new(
         "launch \"Python Machine Learning\" unlucky-box",

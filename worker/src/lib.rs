@@ -174,4 +174,3 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
         }
     }
 }
-

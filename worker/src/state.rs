@@ -25,8 +25,8 @@ use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
@@ -163,12 +163,17 @@ impl State {
     // Projects.
 
     /// Creates the project unless the name is taken; returns the holder when it is.
-    pub async fn create_project(&self, project: &Project) -> Result<Result<(), Project>, PortError> {
+    pub async fn create_project(
+        &self,
+        project: &Project,
+    ) -> Result<Result<(), Project>, PortError> {
         let created = self
             .create(&format!("cws:project:{}", project.name), project)
             .await?;
         if created.is_ok() {
-            self.records.add_member("cws:projects", &project.name).await?;
+            self.records
+                .add_member("cws:projects", &project.name)
+                .await?;
         }
         Ok(created)
     }
@@ -230,7 +235,10 @@ impl State {
             .put(&format!("cws:invitation:{id}"), &to_json(invitation))
             .await?;
         self.records
-            .add_member(&format!("cws:project:{}:invitations", invitation.project), &id)
+            .add_member(
+                &format!("cws:project:{}:invitations", invitation.project),
+                &id,
+            )
             .await?;
         Ok(true)
     }
@@ -260,7 +268,10 @@ impl State {
             .records
             .members(&format!("cws:project:{project}:invitations"))
             .await?;
-        let keys: Vec<String> = ids.iter().map(|id| format!("cws:invitation:{id}")).collect();
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| format!("cws:invitation:{id}"))
+            .collect();
         let mut invitations = Vec::new();
         for (key, json) in keys.iter().zip(self.records.get_many(&keys).await?) {
             if let Some(json) = json {
@@ -290,7 +301,10 @@ impl State {
     }
 
     /// Stores a new profile unless the person already has one by that name; returns it then.
-    pub async fn create_profile(&self, profile: &Profile) -> Result<Result<(), Profile>, PortError> {
+    pub async fn create_profile(
+        &self,
+        profile: &Profile,
+    ) -> Result<Result<(), Profile>, PortError> {
         let identity = &profile.identity;
         let created = self
             .create(&format!("cws:profile:{identity}:{}", profile.name), profile)
@@ -408,7 +422,10 @@ impl State {
         if let Some(existing) = self.read(&key).await? {
             return Ok(existing);
         }
-        let pair = match self.create(&format!("{key}:pending-key"), &new_key()?).await? {
+        let pair = match self
+            .create(&format!("{key}:pending-key"), &new_key()?)
+            .await?
+        {
             Ok(()) => self.read::<KeyPair>(&format!("{key}:pending-key")).await?,
             Err(existing) => Some(existing),
         }
@@ -506,7 +523,10 @@ impl State {
     // Exception requests.
 
     /// Stores the request once; a re-run of the same refused launch finds it again.
-    pub async fn save_exception(&self, request: &ExceptionRequest) -> Result<ExceptionRequest, PortError> {
+    pub async fn save_exception(
+        &self,
+        request: &ExceptionRequest,
+    ) -> Result<ExceptionRequest, PortError> {
         match self
             .create(&format!("cws:exception:{}", request.id), request)
             .await?
@@ -521,7 +541,11 @@ impl State {
     }
 
     /// Marks the request as sent to the owner; `false` if it already was by another job.
-    pub async fn mark_exception_requested(&self, id: &ExceptionId, job: &str) -> Result<bool, PortError> {
+    pub async fn mark_exception_requested(
+        &self,
+        id: &ExceptionId,
+        job: &str,
+    ) -> Result<bool, PortError> {
         let key = format!("cws:exception:{id}:requested");
         Ok(self.records.swap(&key, None, job).await?
             || self.records.get(&key).await?.as_deref() == Some(job))
@@ -532,7 +556,11 @@ impl State {
     }
 
     /// Records the decision unless one exists; returns the one that stands.
-    pub async fn decide(&self, id: &ExceptionId, decision: &Decision) -> Result<Decision, PortError> {
+    pub async fn decide(
+        &self,
+        id: &ExceptionId,
+        decision: &Decision,
+    ) -> Result<Decision, PortError> {
         match self
             .create(&format!("cws:exception:{id}:decision"), decision)
             .await?

@@ -29,13 +29,16 @@ struct InteractionForm {
 struct BlockActions {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
     user: User,
+    #[serde(default)]
     team: Team,
     #[serde(default)]
     channel: Option<Channel>,
     #[serde(default)]
     container: Option<Container>,
     response_url: Option<String>,
+    #[serde(default)]
     trigger_id: String,
     #[serde(default)]
     actions: Vec<Clicked>,
@@ -43,14 +46,14 @@ struct BlockActions {
     state: Option<InputState>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct User {
     id: String,
     #[serde(default)]
     username: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Team {
     id: String,
     #[serde(default)]
@@ -130,7 +133,12 @@ pub(crate) async fn interaction_click(
         .channel
         .as_ref()
         .map(|c| c.id.clone())
-        .or_else(|| payload.container.as_ref().and_then(|c| c.channel_id.clone()))
+        .or_else(|| {
+            payload
+                .container
+                .as_ref()
+                .and_then(|c| c.channel_id.clone())
+        })
         .unwrap_or_default();
     let job = Job::Action(ActionJob {
         key: key.clone(),

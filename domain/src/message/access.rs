@@ -404,7 +404,14 @@ mod tests {
             profile_switched(&collab, now),
             profile_unknown("nope", &["stanford-collab".to_owned()]),
             ssh_private_key(&collab, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n"),
-            invitations_created("nih", &[], &[RowProblem { line: 3, problem: "bad".into() }]),
+            invitations_created(
+                "nih",
+                &[],
+                &[RowProblem {
+                    line: 3,
+                    problem: "bad".into(),
+                }],
+            ),
             invitation_list("nih", &[], now),
         ] {
             assert!(!message.text.is_empty());

@@ -150,7 +150,12 @@ pub fn exception_request(
 }
 
 fn expiry(at: OffsetDateTime) -> String {
-    format!("{} at {:02}:{:02} UTC", time_text::date(at), at.hour(), at.minute())
+    format!(
+        "{} at {:02}:{:02} UTC",
+        time_text::date(at),
+        at.hour(),
+        at.minute()
+    )
 }
 
 /// To the requester: the request went to the owner.
@@ -300,6 +305,9 @@ mod tests {
         insta::assert_snapshot!(message.text);
         insta::assert_json_snapshot!(message.blocks);
         let test = policy_test(&check);
-        assert!(test.text.starts_with("❌ This launch would be refused (3 rule(s) broken)."));
+        assert!(
+            test.text
+                .starts_with("❌ This launch would be refused (3 rule(s) broken).")
+        );
     }
 }

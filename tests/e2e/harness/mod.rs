@@ -19,7 +19,7 @@ use redis::AsyncCommands;
 
 pub use self::aws_front::{AwsFront, Fault};
 pub use self::moto::Moto;
-pub use self::slack::FakeSlack;
+pub use self::slack::{FakeSlack, Posted};
 
 pub const SIGNING_SECRET: &str = "e2e-signing-secret-0123456789abcdef";
 pub const LAUNCH_QUEUE_DATA: &str = "cws:queue:launch:data";
@@ -28,6 +28,40 @@ pub const LAUNCH_QUEUE_DONE: &str = "cws:queue:launch:done";
 
 pub fn install_tls_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Someone in the consortium's Slack, as the seed's personas.
+#[derive(Debug, Clone, Copy)]
+pub struct Person {
+    pub user_id: &'static str,
+    pub user_name: &'static str,
+    pub team_domain: &'static str,
+}
+
+/// The lead PI, who owns the projects.
+pub const SMITH: Person = Person {
+    user_id: "U0SMITH",
+    user_name: "jennifer.smith",
+    team_domain: "stanford-neuroscience",
+};
+pub const JOHNSON: Person = Person {
+    user_id: "U0MITJOHNSON",
+    user_name: "michael.johnson",
+    team_domain: "mit-csail",
+};
+pub const LEE: Person = Person {
+    user_id: "U0BERKLEE",
+    user_name: "sarah.lee",
+    team_domain: "berkeley-neuroscience",
+};
+
+/// Another chat account at Berkeley, for tests that need more devices than personas.
+pub const fn colleague(user_id: &'static str) -> Person {
+    Person {
+        user_id,
+        user_name: "colleague",
+        team_domain: "berkeley-neuroscience",
+    }
 }
 
 /// A slash command as a person types it, before signing.
@@ -48,6 +82,10 @@ impl<'a> Slash<'a> {
             team_domain: "mit-csail",
             trigger_id: format!("{}.{}", now_unix(), uuid::Uuid::new_v4().simple()),
         }
+    }
+
+    pub fn by(self, person: Person) -> Self {
+        self.sent_by(person.user_id, person.user_name, person.team_domain)
     }
 
     pub fn sent_by(mut self, user_id: &'a str, user_name: &'a str, team_domain: &'a str) -> Self {
@@ -189,7 +227,17 @@ impl TestEnv {
         self.start_worker_with_endpoint(&endpoint)
     }
 
+    /// Starts a worker whose clock runs `offset` ahead (`CWS_CLOCK_OFFSET`, e.g. `+2d`).
+    pub fn start_worker_shifted(&mut self, offset: &str) -> usize {
+        let endpoint = self.aws_front.url();
+        self.spawn_worker(&endpoint, &[("CWS_CLOCK_OFFSET", offset)])
+    }
+
     pub fn start_worker_with_endpoint(&mut self, aws_endpoint: &str) -> usize {
+        self.spawn_worker(aws_endpoint, &[])
+    }
+
+    fn spawn_worker(&mut self, aws_endpoint: &str, extra: &[(&str, &str)]) -> usize {
         let index = self.workers.len();
         let log = std::env::temp_dir().join(format!(
             "cws-e2e-{}-worker-{index}-{}.log",
@@ -215,6 +263,7 @@ impl TestEnv {
             .env("CWS_WORKER_MISSED_HEARTBEATS", "2")
             .env("CWS_RETRY_FIRST_DELAY_MS", "100")
             .env("CWS_CONFIG", "/nonexistent/cws.toml")
+            .envs(extra.iter().copied())
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
@@ -234,6 +283,85 @@ impl TestEnv {
         let signature =
             slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
         self.post_signed("/slack/commands", body, &timestamp, &signature)
+            .await
+    }
+
+    /// Sends a correctly signed `block_actions` click, as Slack does when someone presses a
+    /// button; `reason` is what they typed in the message's reason box.
+    pub async fn click(
+        &self,
+        person: Person,
+        action_id: &str,
+        value: &str,
+        reason: Option<&str>,
+    ) -> Answer {
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "user": { "id": person.user_id, "username": person.user_name, "team_id": "T0CONSORTIUM" },
+            "api_app_id": "A0CWS",
+            "token": "deprecated-verification-token",
+            "container": { "type": "message", "message_ts": "1767225600.000100", "channel_id": format!("D{}", person.user_id) },
+            "trigger_id": format!("{}.{}", now_unix(), uuid::Uuid::new_v4().simple()),
+            "team": { "id": "T0CONSORTIUM", "domain": person.team_domain },
+            "channel": { "id": format!("D{}", person.user_id), "name": "directmessage" },
+            "state": { "values": { "cws_reason": { "cws_exception_reason": { "type": "plain_text_input", "value": reason } } } },
+            "response_url": self.slack.response_url(),
+            "actions": [{
+                "action_id": action_id,
+                "block_id": "actions",
+                "text": { "type": "plain_text", "text": "button" },
+                "value": value,
+                "type": "button",
+                "action_ts": "1767225600.000200"
+            }]
+        });
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        let timestamp = now_unix().to_string();
+        let signature =
+            slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
+        self.post_signed("/slack/interactions", body, &timestamp, &signature)
+            .await
+    }
+
+    /// The next ephemeral reply (through `response_url`) whose text contains `wanted`.
+    pub async fn reply_containing(&self, wanted: &str) -> Posted {
+        self.slack
+            .expect(wanted, Duration::from_secs(30), |p| {
+                p.method == "response_url" && p.text().contains(wanted)
+            })
+            .await
+    }
+
+    /// `person` creates a project from `args` (`NAME --budget USD ...`); waits for the
+    /// confirmation and the direct message carrying their SSH key.
+    pub async fn create_project(&self, person: Person, args: &str) -> Posted {
+        let text = format!("project create {args}");
+        let answer = self.slash(&Slash::new(&text).by(person)).await;
+        assert!(answer.text().contains("Working on"), "{}", answer.body);
+        let created = self.reply_containing("created").await;
+        self.slack
+            .expect_dm(person.user_id, "the SSH key", Duration::from_secs(30))
+            .await;
+        created
+    }
+
+    /// `person` creates an invitation from `args`; returns the token shown only to them.
+    pub async fn invite(&self, person: Person, args: &str) -> String {
+        let text = format!("profiles invitations create {args}");
+        self.slash(&Slash::new(&text).by(person)).await;
+        let created = self.reply_containing("Invitation created").await;
+        token_in(created.text())
+    }
+
+    /// `person` accepts `token` as `profile`; returns the reply (created or refused).
+    pub async fn accept(&self, person: Person, token: &str, profile: &str) -> Posted {
+        let text = format!("profiles invitations accept {token} {profile}");
+        self.slash(&Slash::new(&text).by(person)).await;
+        self.slack
+            .expect("the answer to accepting", Duration::from_secs(30), |p| {
+                p.method == "response_url"
+                    && (p.text().contains("Profile created") || p.text().contains("accept"))
+            })
             .await
     }
 
@@ -362,6 +490,19 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The invitation token in a message: `inv-` and its base64url characters.
+pub fn token_in(text: &str) -> String {
+    let start = text
+        .find("inv-")
+        .unwrap_or_else(|| panic!("no token in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect::<String>()
+        .trim_end_matches('.')
+        .to_owned()
 }
 
 pub fn tag<'a>(instance: &'a Instance, key: &str) -> Option<&'a str> {

@@ -1,13 +1,13 @@
 //! EC2 through the official AWS SDK.
 
 use async_trait::async_trait;
-use base64::Engine;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
     Filter, HttpTokensState, Instance, InstanceMetadataOptionsRequest, InstanceType, ResourceType,
     Tag, TagSpecification,
 };
+use base64::Engine;
 use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN};
 use domain::ports::{Cloud, LaunchedInstance, PortError};
 use domain::settings::AwsSettings;

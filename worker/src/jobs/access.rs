@@ -4,11 +4,11 @@
 //! so the check cannot be forgotten. Refusals are answered to the person and audited here.
 
 use domain::identity::Permission;
-use domain::ports::{Chat, Clock};
 use domain::invitation::{Invitation, InvitationStatus};
 use domain::job::{ReplyTo, Requester};
 use domain::message;
 use domain::ports::PortError;
+use domain::ports::{Chat, Clock};
 use domain::profile::Profile;
 use domain::project::Project;
 use serde_json::json;
@@ -95,7 +95,13 @@ pub(crate) async fn authorize(
         env.state()
             .audit(
                 &project.name,
-                &refused_event(requester, &profile, permission, "role does not allow it", now),
+                &refused_event(
+                    requester,
+                    &profile,
+                    permission,
+                    "role does not allow it",
+                    now,
+                ),
             )
             .await?;
         refuse(message::not_permitted(profile.role, permission, &project)).await?;

@@ -46,7 +46,11 @@ async fn request_of(
     if request.is_none() {
         tracing::warn!(job = %job.key, "a button value that does not verify");
         env.chat
-            .post_ephemeral(&job.reply, &job.requester.user_id, &message::button_invalid())
+            .post_ephemeral(
+                &job.reply,
+                &job.requester.user_id,
+                &message::button_invalid(),
+            )
             .await?;
     }
     Ok(request)
@@ -130,7 +134,12 @@ pub(crate) async fn action_request_exception(
             )
             .await?;
     }
-    tell_clicker(env, job, &message::exception_requested(&request, &project, true)).await
+    tell_clicker(
+        env,
+        job,
+        &message::exception_requested(&request, &project, true),
+    )
+    .await
 }
 
 /// Approve or Deny: owners and admins of the request's project only; the first decision

@@ -115,7 +115,10 @@ pub(crate) async fn command_invitation_create_collaboration(
     else {
         return Ok(());
     };
-    let rows = match parse_collaborators(create.csv.as_deref().unwrap_or_default(), Catalog::builtin()) {
+    let rows = match parse_collaborators(
+        create.csv.as_deref().unwrap_or_default(),
+        Catalog::builtin(),
+    ) {
         Ok(rows) => rows,
         Err(error) => {
             let reply = message::csv_refused(&error.to_string());

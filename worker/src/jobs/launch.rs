@@ -177,7 +177,11 @@ fn user_data(member: &Member, plan: &LaunchPlan) -> Option<String> {
 
 /// One attempt. Every step is safe to repeat: a re-run after a crash or a retry finds the
 /// recorded workspace, or gets the same instance back from EC2 through the client token.
-async fn launch_once(env: &LaunchEnv, job: &LaunchJob, approval: Approval) -> Result<(), PortError> {
+async fn launch_once(
+    env: &LaunchEnv,
+    job: &LaunchJob,
+    approval: Approval,
+) -> Result<(), PortError> {
     let workspace = match env.store.by_job(&job.key).await? {
         Some(workspace) => workspace,
         None => {

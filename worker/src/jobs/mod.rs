@@ -65,7 +65,11 @@ where
         Ok(()) => Ok(()),
         Err(gave_up) => {
             let reply_message = message::something_went_wrong(what, key.as_str());
-            if let Err(chat_error) = env.chat.post_ephemeral(reply, user_id, &reply_message).await {
+            if let Err(chat_error) = env
+                .chat
+                .post_ephemeral(reply, user_id, &reply_message)
+                .await
+            {
                 tracing::error!(job = %key, %chat_error, "could not tell the user the job failed");
             }
             Err(dead_letter(key, gave_up))

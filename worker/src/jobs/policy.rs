@@ -48,13 +48,19 @@ pub(crate) fn attribution(member: &Member) -> Attribution {
     )
 }
 
-pub(crate) async fn command_policy_show(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
+pub(crate) async fn command_policy_show(
+    env: &CommandEnv,
+    job: &CommandJob,
+) -> Result<(), PortError> {
     let Some(member) = authorize(env, &job.requester, &job.reply, None, Permission::View).await?
     else {
         return Ok(());
     };
     let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
-    let restrictions = member.invitation.as_ref().and_then(|i| i.restrictions.as_ref());
+    let restrictions = member
+        .invitation
+        .as_ref()
+        .and_then(|i| i.restrictions.as_ref());
     let reply = message::policy_show(&member.profile, restrictions, &budget);
     env.chat
         .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
@@ -96,7 +102,10 @@ pub(crate) async fn command_policy_test(
     };
     let facts = facts_of(&plan);
     let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
-    let restrictions = member.invitation.as_ref().and_then(|i| i.restrictions.as_ref());
+    let restrictions = member
+        .invitation
+        .as_ref()
+        .and_then(|i| i.restrictions.as_ref());
     let violations = match evaluate(&facts, restrictions, &budget) {
         PolicyDecision::Allowed => Vec::new(),
         PolicyDecision::Refused(violations) => violations,

@@ -50,7 +50,9 @@ pub(crate) async fn command_profiles_use(
     let identity = job.requester.identity();
     let reply = match env.state.profile(&identity, name).await? {
         Some(profile) => {
-            env.state.set_active_profile(&identity, &profile.name).await?;
+            env.state
+                .set_active_profile(&identity, &profile.name)
+                .await?;
             message::profile_switched(&profile, env.clock.now())
         }
         None => {

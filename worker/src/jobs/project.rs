@@ -84,7 +84,9 @@ pub(crate) async fn command_project_create(
                 .await;
         }
     };
-    env.state.set_active_profile(&identity, &profile.name).await?;
+    env.state
+        .set_active_profile(&identity, &profile.name)
+        .await?;
     let key_sent = send_private_key(env, &profile, &requester.user_id).await?;
     env.state
         .audit(
