@@ -143,13 +143,14 @@ fn size_rank(size: &str) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use time::macros::datetime;
 
     use super::*;
     use crate::command::HourlyRate;
 
-    fn berkeley() -> PolicyRestrictions {
+    /// The seed's Berkeley invitation restrictions.
+    pub(crate) fn berkeley() -> PolicyRestrictions {
         PolicyRestrictions {
             template_whitelist: vec![
                 "R Research Environment".into(),

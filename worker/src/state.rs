@@ -16,6 +16,7 @@
 
 use std::sync::Arc;
 
+use domain::audit::AuditEvent;
 use domain::budget::RunningCost;
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
@@ -572,21 +573,11 @@ impl State {
 
     // Audit.
 
-    /// Appends an event to the project's audit stream (hash-chaining arrives with issue 5).
-    pub async fn audit(&self, project: &str, event: &serde_json::Value) -> Result<(), PortError> {
+    /// Appends an event to the project's audit stream.
+    pub async fn audit(&self, project: &str, event: &AuditEvent) -> Result<(), PortError> {
         self.records
-            .append(&format!("cws:audit:{project}"), &event.to_string())
+            .append(&format!("cws:audit:{project}"), &to_json(event))
             .await
-    }
-
-    pub async fn audit_events(&self, project: &str) -> Result<Vec<serde_json::Value>, PortError> {
-        let log = format!("cws:audit:{project}");
-        self.records
-            .entries(&log)
-            .await?
-            .iter()
-            .map(|entry| serde_json::from_str(entry).map_err(|e| corrupt(&log, e)))
-            .collect()
     }
 }
 

@@ -82,9 +82,9 @@ pub(crate) async fn command_slash(
 }
 
 impl SlashCommand {
-    fn key(&self) -> Result<JobKey, Response> {
+    fn key(&self) -> Result<JobKey, (StatusCode, String)> {
         JobKey::for_slack(&self.team_id, &self.trigger_id)
-            .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()).into_response())
+            .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()))
     }
 
     fn requester(&self) -> Requester {
@@ -125,7 +125,7 @@ async fn enqueue(bot: &Bot, key: &JobKey, job: Job, accepted: ChatMessage) -> Re
 async fn command_for_worker(bot: &Bot, form: SlashCommand, command: Command) -> Response {
     let key = match form.key() {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let accepted = message::working_on_it(command.name());
     let job = Job::Command(CommandJob {
@@ -157,7 +157,7 @@ async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Respon
         .to_owned();
     let key = match form.key() {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let accepted = message::launch_accepted(&launch, &template.name, size, &instance_type);
     let job = Job::Launch(LaunchJob {

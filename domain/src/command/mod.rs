@@ -50,6 +50,8 @@ pub use values::{
     AwsAccountId, Date, HourlyRate, InvalidFormat, InvalidWorkspaceName, Months, UsdCents,
     WORKSPACE_NAME_MAX_LEN, WorkspaceName, WorkspaceNameProblem, YearMonth,
 };
+/// Value readers the collaborators CSV shares with the flags it mirrors.
+pub(crate) use values::{hourly_rate, instance_type};
 pub use volume::{AccessMode, CrossAccountAccess, VolumeCommand, VolumeCreate};
 pub use workspace::{WorkspaceCommand, WorkspaceList};
 

@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 
-use crate::command::{HourlyRate, PolicyRestrictions};
+use crate::command::{HourlyRate, InvalidReason, PolicyRestrictions};
 use crate::identity::Role;
 use crate::template::{Catalog, Template};
 
@@ -461,52 +461,30 @@ fn resolve_template<'c>(entry: &str, catalog: &'c Catalog) -> Result<&'c Templat
 
 /// The same shape `--max-instance-types` accepts: lowercase family, a dot, size.
 fn instance_type(cell: &str) -> Result<Option<String>, String> {
-    if cell.is_empty() {
-        return Ok(None);
-    }
-    let part = |p: &str| {
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    match cell.split_once('.') {
-        Some((family, size)) if part(family) && part(size) => Ok(Some(cell.to_owned())),
-        _ => Err(format!(
-            "MaxInstanceType expects an EC2 instance type such as t3.large, got `{cell}`"
-        )),
-    }
+    optional(cell, "MaxInstanceType", crate::command::instance_type)
 }
 
-/// Dollars per hour (`0.50`, `$1`) to micro-dollars, the unit prices are listed in. Four
-/// decimals is the precision of EC2 list prices; more is taken for a typo.
+/// Dollars per hour (`0.50`, `$1`) to micro-dollars, as `--max-hourly-cost` reads them.
 fn hourly_cost(cell: &str) -> Result<Option<HourlyRate>, String> {
-    const MICROS_PER_DOLLAR: u64 = 1_000_000;
-    const DECIMALS: usize = 4;
+    optional(cell, "MaxHourlyCost", crate::command::hourly_rate)
+}
+
+/// An optional cell read like the flag it mirrors, its problem named after the column.
+fn optional<T>(
+    cell: &str,
+    column: &str,
+    read: fn(&str) -> Result<T, InvalidReason>,
+) -> Result<Option<T>, String> {
     if cell.is_empty() {
         return Ok(None);
     }
-    let bad = || format!("MaxHourlyCost expects dollars per hour such as 0.50, got `{cell}`");
-    let amount = cell.strip_prefix('$').unwrap_or(cell);
-    let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
-    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || amount.ends_with('.') || !digits(whole) || !digits(fraction) {
-        return Err(bad());
-    }
-    if fraction.len() > DECIMALS {
-        return Err(format!(
-            "MaxHourlyCost takes at most {DECIMALS} decimal places, got `{cell}`"
-        ));
-    }
-    let fraction: u64 = format!("{fraction:0<DECIMALS$}")
-        .parse()
-        .map_err(|_| bad())?;
-    whole
-        .parse::<u64>()
-        .ok()
-        .and_then(|w| w.checked_mul(MICROS_PER_DOLLAR))
-        .and_then(|w| w.checked_add(fraction * (MICROS_PER_DOLLAR / 10_000)))
-        .map(|micros| Some(HourlyRate(micros)))
-        .ok_or_else(bad)
+    read(cell).map(Some).map_err(|reason| match reason {
+        InvalidReason::TooManyDecimals { max } => {
+            format!("{column} takes at most {max} decimal places, got `{cell}`")
+        }
+        InvalidReason::Format { expected } => format!("{column} expects {expected}, got `{cell}`"),
+        _ => format!("{column} cannot be `{cell}`"),
+    })
 }
 
 /// `berkeley-collaboration`, or the first of `-2`, `-3`… not yet taken by an earlier row.
@@ -616,7 +594,7 @@ mod tests {
             ),
             (
                 "A,MIT,admin,30,,,1.0.0",
-                "MaxHourlyCost expects dollars per hour such as 0.50, got `1.0.0`",
+                "MaxHourlyCost expects a dollar amount per hour such as 0.50, got `1.0.0`",
             ),
             (
                 "A,MIT,admin,30,,,0.00001",
@@ -646,7 +624,7 @@ mod tests {
                  TemplateWhitelist has unknown template `Stata`: the templates are \
                  Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics; \
                  MaxInstanceType expects an EC2 instance type such as t3.large, got `t3`; \
-                 MaxHourlyCost expects dollars per hour such as 0.50, got `-1`",
+                 MaxHourlyCost expects a dollar amount per hour such as 0.50, got `-1`",
             ),
         ];
         for (row, problem) in cases {

@@ -243,21 +243,9 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::command::HourlyRate;
     use crate::identity::ChatIdentity;
+    use crate::policy::tests::berkeley;
     use crate::policy::{PolicyDecision, evaluate};
-
-    fn berkeley() -> PolicyRestrictions {
-        PolicyRestrictions {
-            template_whitelist: vec![
-                "R Research Environment".into(),
-                "Python Machine Learning".into(),
-            ],
-            max_instance_types: vec!["t3.large".into(), "r5.xlarge".into()],
-            max_hourly_cost: Some(HourlyRate(500_000)),
-            forbidden_regions: vec!["us-west-1".into(), "eu-west-1".into()],
-        }
-    }
 
     fn project() -> Project {
         Project {

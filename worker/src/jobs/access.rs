@@ -3,6 +3,7 @@
 //! [`authorize`] is the only way to get a [`Member`]; handlers that need permission take one,
 //! so the check cannot be forgotten. Refusals are answered to the person and audited here.
 
+use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::Permission;
 use domain::invitation::{Invitation, InvitationStatus};
 use domain::job::{ReplyTo, Requester};
@@ -11,7 +12,6 @@ use domain::ports::PortError;
 use domain::ports::{Chat, Clock};
 use domain::profile::Profile;
 use domain::project::Project;
-use serde_json::json;
 
 use crate::state::State;
 
@@ -119,16 +119,19 @@ fn refused_event(
     profile: &Profile,
     permission: Permission,
     reason: &str,
-    now: time::OffsetDateTime,
-) -> serde_json::Value {
-    json!({
-        "action": "refused",
-        "who": requester.identity(),
-        "institution": profile.institution,
-        "role": profile.role,
-        "permission": permission,
-        "reason": reason,
-        "outcome": "refused",
-        "at": now.unix_timestamp(),
-    })
+    at: time::OffsetDateTime,
+) -> AuditEvent {
+    AuditEvent {
+        action: AuditAction::Refused,
+        who: requester.identity(),
+        institution: profile.institution.clone(),
+        resource: profile.project.clone(),
+        outcome: "refused".to_owned(),
+        detail: Some(format!(
+            "{} as {}: {reason}",
+            permission.describe(),
+            profile.role
+        )),
+        at,
+    }
 }

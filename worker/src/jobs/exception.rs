@@ -4,13 +4,13 @@
 //! decision atomically, so a double click or two admins at once yield one decision, and an
 //! approval runs the original launch job (same idempotency key, same EC2 client token).
 
+use domain::audit::{AuditAction, AuditEvent};
 use domain::exception::{Decision, ExceptionId, ExceptionRequest, Verdict};
 use domain::identity::Permission;
 use domain::job::ActionJob;
 use domain::message::{self, LaunchCheck};
 use domain::ports::PortError;
 use domain::token::{sign_button_value, verify_button_value};
-use serde_json::json;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::authorize;
@@ -123,14 +123,15 @@ pub(crate) async fn action_request_exception(
         env.state
             .audit(
                 &project.name,
-                &json!({
-                    "action": "exception_request",
-                    "who": job.requester.identity(),
-                    "institution": request.institution,
-                    "resource": request.launch.launch.name.as_str(),
-                    "outcome": "requested",
-                    "at": now.unix_timestamp(),
-                }),
+                &AuditEvent {
+                    action: AuditAction::ExceptionRequest,
+                    who: job.requester.identity(),
+                    institution: request.institution.clone(),
+                    resource: request.launch.launch.name.to_string(),
+                    outcome: "requested".to_owned(),
+                    detail: None,
+                    at: now,
+                },
             )
             .await?;
     }
@@ -189,15 +190,15 @@ pub(crate) async fn action_decide_exception(
         env.state
             .audit(
                 &request.project,
-                &json!({
-                    "action": "exception_decision",
-                    "who": decision.by,
-                    "institution": decider.profile.institution,
-                    "resource": request.launch.launch.name.as_str(),
-                    "outcome": decision.verdict,
-                    "reason": decision.reason,
-                    "at": now.unix_timestamp(),
-                }),
+                &AuditEvent {
+                    action: AuditAction::ExceptionDecision,
+                    who: decision.by.clone(),
+                    institution: decider.profile.institution.clone(),
+                    resource: request.launch.launch.name.to_string(),
+                    outcome: format!("{:?}", decision.verdict).to_lowercase(),
+                    detail: decision.reason.clone(),
+                    at: now,
+                },
             )
             .await?;
         tell_clicker(

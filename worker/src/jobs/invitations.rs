@@ -1,5 +1,6 @@
 //! `profiles invitations create | create-collaboration | accept | list | revoke`.
 
+use domain::audit::{AuditAction, AuditEvent};
 use domain::command::{InvitationCreate, InvitationCreateCollaboration, InvitationType};
 use domain::identity::{Permission, Role, may_invite};
 use domain::invitation::csv::parse_collaborators;
@@ -10,7 +11,6 @@ use domain::ports::PortError;
 use domain::profile::{Collaborator, Profile, research_username};
 use domain::template::Catalog;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::jobs::CommandEnv;
@@ -84,15 +84,15 @@ async fn store_invitation(
     env.state
         .audit(
             &member.project.name,
-            &json!({
-                "action": "invitation_create",
-                "who": member.profile.identity,
-                "institution": member.profile.institution,
-                "resource": invitation.name,
-                "role": invitation.role,
-                "outcome": "created",
-                "at": invitation.created_at.unix_timestamp(),
-            }),
+            &AuditEvent {
+                action: AuditAction::InvitationCreate,
+                who: member.profile.identity.clone(),
+                institution: member.profile.institution.clone(),
+                resource: invitation.name.clone(),
+                outcome: "created".to_owned(),
+                detail: Some(format!("role {}", invitation.role)),
+                at: invitation.created_at,
+            },
         )
         .await?;
     let key = env.state.token_key().await?;
@@ -241,15 +241,15 @@ pub(crate) async fn command_invitation_accept(
             env.state
                 .audit(
                     &project.name,
-                    &json!({
-                        "action": "invitation_accept",
-                        "who": identity,
-                        "institution": requester.team_domain,
-                        "resource": invitation.name,
-                        "outcome": "refused",
-                        "reason": refusal.to_string(),
-                        "at": now.unix_timestamp(),
-                    }),
+                    &AuditEvent {
+                        action: AuditAction::InvitationAccept,
+                        who: identity.clone(),
+                        institution: requester.team_domain.clone(),
+                        resource: invitation.name.clone(),
+                        outcome: "refused".to_owned(),
+                        detail: Some(refusal.to_string()),
+                        at: now,
+                    },
                 )
                 .await?;
             return refuse(refusal.to_string()).await;
@@ -301,15 +301,19 @@ pub(crate) async fn command_invitation_accept(
     env.state
         .audit(
             &project.name,
-            &json!({
-                "action": "invitation_accept",
-                "who": identity,
-                "institution": profile.institution,
-                "resource": invitation.name,
-                "outcome": "accepted",
-                "devices": invitation.devices.len(),
-                "at": now.unix_timestamp(),
-            }),
+            &AuditEvent {
+                action: AuditAction::InvitationAccept,
+                who: identity.clone(),
+                institution: profile.institution.clone(),
+                resource: invitation.name.clone(),
+                outcome: "accepted".to_owned(),
+                detail: Some(format!(
+                    "device {} of {}",
+                    invitation.devices.len(),
+                    invitation.max_devices
+                )),
+                at: now,
+            },
         )
         .await?;
     let reply = message::profile_created(&profile, &project, now, key_sent, active);
@@ -376,14 +380,15 @@ pub(crate) async fn command_invitation_revoke(
     env.state
         .audit(
             project,
-            &json!({
-                "action": "invitation_revoke",
-                "who": member.profile.identity,
-                "institution": member.profile.institution,
-                "resource": revoked.name,
-                "outcome": "revoked",
-                "at": now.unix_timestamp(),
-            }),
+            &AuditEvent {
+                action: AuditAction::InvitationRevoke,
+                who: member.profile.identity.clone(),
+                institution: member.profile.institution.clone(),
+                resource: revoked.name.clone(),
+                outcome: "revoked".to_owned(),
+                detail: None,
+                at: now,
+            },
         )
         .await?;
     let reply = message::invitation_revoked(&revoked);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
+use domain::audit::{AuditAction, AuditEvent};
 use domain::budget::BudgetPosition;
 use domain::command::PolicyRestrictions;
 use domain::exception::{ExceptionId, ExceptionRequest};
@@ -21,7 +22,6 @@ use domain::template::Catalog;
 use domain::token::sign_button_value;
 use domain::user_data::{UserDataInput, render_user_data};
 use domain::workspace::Workspace;
-use serde_json::json;
 
 use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::policy::{attribution, budget_position, facts_of};
@@ -133,15 +133,15 @@ async fn refuse_by_policy(
     env.state
         .audit(
             &member.project.name,
-            &json!({
-                "action": "policy_violation",
-                "who": job.requester.identity(),
-                "institution": member.profile.institution,
-                "resource": job.launch.name.as_str(),
-                "violations": request.violations,
-                "outcome": "refused",
-                "at": now.unix_timestamp(),
-            }),
+            &AuditEvent {
+                action: AuditAction::PolicyViolation,
+                who: job.requester.identity(),
+                institution: member.profile.institution.clone(),
+                resource: job.launch.name.to_string(),
+                outcome: "refused".to_owned(),
+                detail: Some(format!("{} rule(s) broken", request.violations.len())),
+                at: now,
+            },
         )
         .await?;
     let key = env.state.token_key().await?;

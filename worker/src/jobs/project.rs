@@ -1,5 +1,6 @@
 //! `project create`: the caller becomes the owner, with a profile and research user of their own.
 
+use domain::audit::{AuditAction, AuditEvent};
 use domain::command::ProjectCreate;
 use domain::identity::Role;
 use domain::job::CommandJob;
@@ -7,7 +8,6 @@ use domain::message;
 use domain::ports::PortError;
 use domain::profile::{Collaborator, Profile, research_username};
 use domain::project::{Project, ProjectOwner};
-use serde_json::json;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::profiles::{new_key_pair, send_private_key};
@@ -91,14 +91,15 @@ pub(crate) async fn command_project_create(
     env.state
         .audit(
             &project.name,
-            &json!({
-                "action": "project_create",
-                "who": identity,
-                "institution": project.institution,
-                "resource": project.name,
-                "outcome": "created",
-                "at": now.unix_timestamp(),
-            }),
+            &AuditEvent {
+                action: AuditAction::ProjectCreate,
+                who: identity.clone(),
+                institution: project.institution.clone(),
+                resource: project.name.clone(),
+                outcome: "created".to_owned(),
+                detail: None,
+                at: now,
+            },
         )
         .await?;
     let reply = message::project_created(&project, &profile, key_sent);
