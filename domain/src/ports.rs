@@ -59,7 +59,28 @@ pub trait Chat: Send + Sync {
     ) -> Result<(), PortError>;
     /// A direct message to `user_id` (Slack: `conversations.open`, then `chat.postMessage`).
     async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError>;
+    /// The newest file called `name` shared in the channel, if there is one (Slack:
+    /// `files.list`, then the file's private download URL).
+    async fn shared_file(
+        &self,
+        channel_id: &str,
+        name: &str,
+    ) -> Result<Option<SharedFile>, PortError>;
 }
+
+/// A file someone shared in chat, as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedFile {
+    Text(String),
+    /// Larger than the limit the caller asked about is not read at all.
+    TooLarge {
+        bytes: u64,
+    },
+    NotText,
+}
+
+/// Files larger than this are not read: a collaborators CSV is a few kilobytes.
+pub const SHARED_FILE_LIMIT: u64 = 1024 * 1024;
 
 /// The system's state: JSON records under explicit `cws:` keys, with the few atomic operations
 /// handlers build on. Every read-modify-write is a `swap` loop, so any number of workers may

@@ -191,6 +191,44 @@ async fn a_pasted_collaborators_csv_creates_good_rows_and_reports_bad_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_csv_shared_as_a_slack_file_is_read_from_the_channel() {
+    let mut env = TestEnv::start("invitations-csv-file", 31).await;
+    env.start_worker();
+    env.create_project(SMITH, "nih-neuro-consortium --budget 5000")
+        .await;
+    env.slack.share_file(
+        "C0NEURO",
+        "collaborators.csv",
+        "Name,Institution,Type,ValidDays,TemplateWhitelist,MaxInstanceType,MaxHourlyCost\n\
+         Dr. Sarah Lee,Berkeley,read_write,540,\"R Research;Bioinformatics\",t3.large,0.50\n",
+    );
+
+    env.slash(
+        &Slash::new("profiles invitations create-collaboration --csv-file collaborators.csv")
+            .by(SMITH),
+    )
+    .await;
+    let created = env
+        .reply_containing("1 collaboration invitation(s) created")
+        .await;
+    assert!(
+        created.body["blocks"]
+            .to_string()
+            .contains("berkeley-collaboration"),
+        "{}",
+        created.body
+    );
+
+    env.slash(
+        &Slash::new("profiles invitations create-collaboration --csv-file missing.csv").by(SMITH),
+    )
+    .await;
+    env.reply_containing("no file called missing.csv was shared in this channel")
+        .await;
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn members_without_the_right_role_are_refused() {
     let mut env = TestEnv::start("invitations-roles", 30).await;
     env.start_worker();

@@ -131,6 +131,8 @@ async fn policy_test_and_show_answer_from_the_same_engine() {
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_owner_approves_and_a_double_click_launches_once() {
     let mut env = TestEnv::start("policy-approve", 22).await;
+    // Two worker processes: the double click's two jobs may land on different machines.
+    env.start_worker();
     env.start_worker();
     consortium_with_berkeley(&env).await;
     let mit = env
@@ -289,6 +291,37 @@ async fn a_denied_exception_tells_the_requester_why_and_cannot_be_approved_later
     env.click(SMITH, "cws_approve_exception", &approve, None)
         .await;
     env.reply_containing("already denied").await;
+    assert_eq!(env.aws_front.run_instances_calls(), 0);
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exception_request_expires_undecided() {
+    let mut env = TestEnv::start("policy-expired-request", 32).await;
+    let first = env.start_worker();
+    consortium_with_berkeley(&env).await;
+    let violation = gpu_refused(&env, "late-gpu").await;
+    let request = button_value(&violation, "cws_request_exception");
+    env.click(LEE, "cws_request_exception", &request, None)
+        .await;
+    env.reply_containing("Your exception request").await;
+    let asked = env
+        .slack
+        .expect_dm(SMITH.user_id, "the request", Duration::from_secs(30))
+        .await;
+    env.slack
+        .expect("the request in the channel", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage" && p.body["channel"] == "C0NEURO"
+        })
+        .await;
+
+    // Three days and an hour later (requests wait 72 hours by default).
+    env.worker(first).kill();
+    env.start_worker_shifted("+73h");
+    let approve = button_value(&asked, "cws_approve_exception");
+    env.click(SMITH, "cws_approve_exception", &approve, None)
+        .await;
+    env.reply_containing("expired on").await;
     assert_eq!(env.aws_front.run_instances_calls(), 0);
     env.finish();
 }

@@ -3,15 +3,16 @@
 //! Retry-After). `conversations.open` answers the DM channel `D{user_id}` without being
 //! recorded.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -35,9 +36,14 @@ struct Recorded {
     posted: Vec<(Posted, bool)>,
 }
 
+/// A file someone shared in a channel: (channel, name, content).
+type SharedFile = (String, String, String);
+
 #[derive(Default)]
 struct SlackState {
     recorded: Mutex<Recorded>,
+    files: Mutex<Vec<SharedFile>>,
+    url: Mutex<String>,
     rate_limit_next: AtomicUsize,
     rate_limited: AtomicUsize,
     changed: Notify,
@@ -68,7 +74,7 @@ async fn web_api(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if authorization.as_deref() != Some("Bearer xoxb-e2e-token") {
+    if authorization.as_deref() != Some(BOT_TOKEN) {
         return Json(json!({"ok": false, "error": "not_authed"})).into_response();
     }
     if method == "conversations.open" {
@@ -87,6 +93,59 @@ async fn web_api(
         },
     );
     Json(json!({"ok": true, "channel": channel, "ts": "1767225600.000100"})).into_response()
+}
+
+const BOT_TOKEN: &str = "Bearer xoxb-e2e-token";
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get("authorization").and_then(|v| v.to_str().ok())
+}
+
+/// `files.list?channel=C…`: the files shared in the channel, newest first, as Slack lists them.
+async fn files_list(
+    State(state): State<Arc<SlackState>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if bearer(&headers) != Some(BOT_TOKEN) {
+        return Json(json!({"ok": false, "error": "not_authed"})).into_response();
+    }
+    let base = state.url.lock().unwrap().clone();
+    let files: Vec<Value> = state
+        .files
+        .lock()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, (channel, _, _))| query.get("channel") == Some(channel))
+        .map(|(index, (_, name, content))| {
+            json!({
+                "id": format!("F{index:08}"),
+                "name": name,
+                "created": 1_767_225_600 + index as i64,
+                "size": content.len(),
+                "url_private_download": format!("{base}/files/{name}"),
+            })
+        })
+        .collect();
+    Json(json!({"ok": true, "files": files})).into_response()
+}
+
+/// A private file URL: only the bot token opens it.
+async fn file_download(
+    State(state): State<Arc<SlackState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if bearer(&headers) != Some(BOT_TOKEN) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let files = state.files.lock().unwrap();
+    match files.iter().rev().find(|(_, file, _)| *file == name) {
+        Some((_, _, content)) => content.clone().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn response_url(State(state): State<Arc<SlackState>>, Json(body): Json<Value>) -> Response {
@@ -110,12 +169,15 @@ impl FakeSlack {
     pub async fn start() -> FakeSlack {
         let state = Arc::new(SlackState::default());
         let app = axum::Router::new()
+            .route("/api/files.list", get(files_list))
+            .route("/files/{name}", get(file_download))
             .route("/api/{method}", post(web_api))
             .route("/response/{*rest}", post(response_url))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
+        *state.url.lock().unwrap() = url.clone();
         FakeSlack { url, state }
     }
 
@@ -125,6 +187,15 @@ impl FakeSlack {
 
     pub fn response_url(&self) -> String {
         format!("{}/response/T0CONSORTIUM/1/e2e", self.url)
+    }
+
+    /// Someone shares a file called `name` in `channel`.
+    pub fn share_file(&self, channel: &str, name: &str, content: &str) {
+        self.state.files.lock().unwrap().push((
+            channel.to_owned(),
+            name.to_owned(),
+            content.to_owned(),
+        ));
     }
 
     /// Answer the next `n` Web API calls with 429 and `Retry-After: 1`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
-use domain::ports::{Chat, PortError};
+use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -152,5 +152,60 @@ impl Chat for SlackWebApi {
                 message: "Slack opened a conversation without a channel id".to_owned(),
             })?;
         self.post_message(channel_id, message).await
+    }
+
+    /// Needs the `files:read` scope. Files are listed newest first; the download carries the
+    /// bot token, as Slack's private URLs require.
+    async fn shared_file(
+        &self,
+        channel_id: &str,
+        name: &str,
+    ) -> Result<Option<SharedFile>, PortError> {
+        let request = self
+            .http
+            .get(format!("{}files.list", self.api_url))
+            .bearer_auth(&self.token)
+            .query(&[("channel", channel_id), ("count", "100")]);
+        let listed = self.send(request, "files.list").await?;
+        let newest = listed["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|file| file["name"].as_str() == Some(name))
+            .max_by_key(|file| file["created"].as_i64().unwrap_or_default());
+        let Some(file) = newest else {
+            return Ok(None);
+        };
+        let bytes = file["size"].as_u64().unwrap_or_default();
+        if bytes > SHARED_FILE_LIMIT {
+            return Ok(Some(SharedFile::TooLarge { bytes }));
+        }
+        let Some(url) = file["url_private_download"]
+            .as_str()
+            .or_else(|| file["url_private"].as_str())
+        else {
+            return Ok(None);
+        };
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| PortError::Transient(format!("file download: {e}")))?;
+        if response.status().is_server_error() {
+            return Err(PortError::Transient(format!(
+                "file download: HTTP {}",
+                response.status()
+            )));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| PortError::Transient(format!("file download: {e}")))?;
+        Ok(Some(match String::from_utf8(body.to_vec()) {
+            Ok(text) => SharedFile::Text(text),
+            Err(_) => SharedFile::NotText,
+        }))
     }
 }

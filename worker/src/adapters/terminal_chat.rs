@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
-use domain::ports::{Chat, PortError};
+use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 
 pub struct TerminalChat;
 
@@ -30,5 +30,30 @@ impl Chat for TerminalChat {
     async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
         println!("[DM @{user_id}] {}", message.text);
         Ok(())
+    }
+
+    /// The terminal's "channel" is the working directory: `--csv-file collaborators.csv`
+    /// reads that file.
+    async fn shared_file(
+        &self,
+        _channel_id: &str,
+        name: &str,
+    ) -> Result<Option<SharedFile>, PortError> {
+        let path = std::path::Path::new(name);
+        let Ok(metadata) = tokio::fs::metadata(path).await else {
+            return Ok(None);
+        };
+        if metadata.len() > SHARED_FILE_LIMIT {
+            return Ok(Some(SharedFile::TooLarge {
+                bytes: metadata.len(),
+            }));
+        }
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| PortError::Transient(format!("{name}: {e}")))?;
+        Ok(Some(match String::from_utf8(bytes) {
+            Ok(text) => SharedFile::Text(text),
+            Err(_) => SharedFile::NotText,
+        }))
     }
 }

@@ -7,7 +7,7 @@ use domain::invitation::csv::parse_collaborators;
 use domain::invitation::{Invitation, NewInvitation};
 use domain::job::{CommandJob, JobKey};
 use domain::message::{self, CreatedFromRow, RowProblem};
-use domain::ports::PortError;
+use domain::ports::{PortError, SharedFile};
 use domain::profile::{Collaborator, Profile, research_username};
 use domain::template::Catalog;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
@@ -115,10 +115,35 @@ pub(crate) async fn command_invitation_create_collaboration(
     else {
         return Ok(());
     };
-    let rows = match parse_collaborators(
-        create.csv.as_deref().unwrap_or_default(),
-        Catalog::builtin(),
-    ) {
+    let text = match &create.csv {
+        Some(pasted) => pasted.clone(),
+        None => match env
+            .chat
+            .shared_file(&job.reply.channel_id, &create.csv_file)
+            .await?
+        {
+            Some(SharedFile::Text(text)) => text,
+            problem => {
+                let reason = match problem {
+                    Some(SharedFile::TooLarge { bytes }) => format!(
+                        "{} is {bytes} bytes, more than a collaborators CSV should be",
+                        create.csv_file
+                    ),
+                    Some(SharedFile::NotText) => format!("{} is not a text file", create.csv_file),
+                    _ => format!(
+                        "no file called {} was shared in this channel, and none was pasted below the command",
+                        create.csv_file
+                    ),
+                };
+                let reply = message::csv_refused(&reason);
+                return env
+                    .chat
+                    .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+                    .await;
+            }
+        },
+    };
+    let rows = match parse_collaborators(&text, Catalog::builtin()) {
         Ok(rows) => rows,
         Err(error) => {
             let reply = message::csv_refused(&error.to_string());
