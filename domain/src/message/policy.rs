@@ -158,18 +158,13 @@ fn expiry(at: OffsetDateTime) -> String {
     )
 }
 
-/// To the requester: the request went to the owner.
-pub fn exception_requested(
-    request: &ExceptionRequest,
-    project: &Project,
-    in_channel: bool,
-) -> ChatMessage {
+/// To the requester: the request went to the owner and the project's channel.
+pub fn exception_requested(request: &ExceptionRequest, project: &Project) -> ChatMessage {
     render(
         "exception_requested",
         &json!({
             "name": request.launch.launch.name.as_str(),
             "owner_user_id": project.owner_user_id,
-            "channel": in_channel,
             "expires": expiry(request.expires_at),
         }),
     )
@@ -243,7 +238,10 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::command::{Command, parse};
+    use crate::exception::ExceptionId;
     use crate::identity::ChatIdentity;
+    use crate::job::{JobKey, LaunchJob, Platform, ReplyTo, Requester};
     use crate::policy::tests::berkeley;
     use crate::policy::{PolicyDecision, evaluate};
 
@@ -297,5 +295,42 @@ mod tests {
             test.text
                 .starts_with("❌ This launch would be refused (3 rule(s) broken).")
         );
+
+        let request = ExceptionRequest {
+            id: ExceptionId::for_launch(&launch_job().key),
+            project: "nih-neuro-consortium".into(),
+            launch: launch_job(),
+            institution: "berkeley-neuroscience".into(),
+            facts: facts.clone(),
+            restrictions: Some(rules.clone()),
+            violations: violations.clone(),
+            created_at: datetime!(2026-03-31 00:00 UTC),
+            expires_at: datetime!(2026-04-03 00:00 UTC),
+        };
+        let ask = exception_request(&request, &check, "berkeley-neuroscience", "abc.sig");
+        insta::assert_json_snapshot!(ask.blocks);
+    }
+
+    fn launch_job() -> LaunchJob {
+        let Ok(Command::Launch(launch)) =
+            parse(r#"launch "GPU ML Workstation" expensive-gpu --size XL"#)
+        else {
+            panic!()
+        };
+        LaunchJob {
+            key: JobKey::try_from("slack:T1:1.2".to_owned()).unwrap(),
+            requester: Requester {
+                platform: Platform::Slack,
+                team_id: "T1".into(),
+                team_domain: "berkeley-neuroscience".into(),
+                user_id: "U0BERKLEE".into(),
+                user_name: "sarah.lee".into(),
+            },
+            reply: ReplyTo {
+                channel_id: "C1".into(),
+                response_url: None,
+            },
+            launch,
+        }
     }
 }

@@ -135,12 +135,7 @@ pub(crate) async fn action_request_exception(
             )
             .await?;
     }
-    tell_clicker(
-        env,
-        job,
-        &message::exception_requested(&request, &project, true),
-    )
-    .await
+    tell_clicker(env, job, &message::exception_requested(&request, &project)).await
 }
 
 /// Approve or Deny: owners and admins of the request's project only; the first decision
