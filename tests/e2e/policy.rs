@@ -333,7 +333,9 @@ async fn an_edited_button_value_does_nothing() {
     consortium_with_berkeley(&env).await;
     let violation = gpu_refused(&env, "forged-gpu").await;
     let request = button_value(&violation, "cws_request_exception");
-    let forged = format!("0{}", &request[1..]);
+    // Flip the first character of the id, so the edit never leaves it as it was.
+    let first = if request.starts_with('0') { '1' } else { '0' };
+    let forged = format!("{first}{}", &request[1..]);
 
     env.click(LEE, "cws_approve_exception", &forged, None).await;
     env.reply_containing("not one this deployment posted").await;
