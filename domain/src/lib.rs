@@ -10,6 +10,7 @@ pub mod identity;
 pub mod invitation;
 pub mod job;
 pub mod launch;
+pub mod ledger;
 pub mod message;
 pub mod policy;
 pub mod ports;

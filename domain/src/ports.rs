@@ -40,10 +40,42 @@ pub struct LaunchedInstance {
     pub private_ip: Option<String>,
 }
 
+/// An instance's lifecycle state, as EC2 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceState {
+    Pending,
+    Running,
+    Stopping,
+    Stopped,
+    ShuttingDown,
+    Terminated,
+}
+
+/// What the cloud says about one instance now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStatus {
+    pub instance_id: String,
+    pub state: InstanceState,
+    pub instance_type: String,
+    pub public_ip: Option<String>,
+    pub private_ip: Option<String>,
+    /// When it last started running.
+    pub launched_at: Option<OffsetDateTime>,
+}
+
 #[async_trait]
 pub trait Cloud: Send + Sync {
     /// Starts the planned instance; with the same client token, returns the same instance.
     async fn run_instance(&self, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError>;
+    /// `None` when the cloud does not know the instance (or forgot a terminated one).
+    async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError>;
+    /// Stops the instance, hibernating it when asked. An instance launched without
+    /// hibernation support is refused with the cloud's own code
+    /// (`UnsupportedHibernationConfiguration` on EC2), so the caller can fall back to a stop.
+    async fn stop(&self, instance_id: &str, hibernate: bool) -> Result<(), PortError>;
+    async fn start(&self, instance_id: &str) -> Result<(), PortError>;
+    async fn terminate(&self, instance_id: &str) -> Result<(), PortError>;
 }
 
 #[async_trait]
