@@ -17,6 +17,8 @@ pub enum AuditAction {
     PolicyViolation,
     ExceptionRequest,
     ExceptionDecision,
+    /// A workspace started, stopped, hibernated or terminated from chat.
+    Lifecycle,
     /// Anything refused because of who asked: no profile, an ended invitation, a role.
     Refused,
 }

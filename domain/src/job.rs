@@ -112,7 +112,8 @@ impl CommandJob {
         use crate::command::{PolicyCommand, ProfilesCommand, ProjectCommand};
         matches!(
             command,
-            Command::Project(ProjectCommand::Create(_))
+            Command::Workspace(_)
+                | Command::Project(ProjectCommand::Create(_))
                 | Command::Profiles(
                     ProfilesCommand::Use { .. }
                         | ProfilesCommand::List
@@ -151,12 +152,17 @@ pub enum Action {
         signed: String,
         reason: Option<String>,
     },
+    /// The confirmation `terminate` asks for; the value names the workspace.
+    ConfirmTerminate {
+        signed: String,
+    },
 }
 
 impl Action {
     pub const REQUEST_EXCEPTION: &'static str = "cws_request_exception";
     pub const APPROVE_EXCEPTION: &'static str = "cws_approve_exception";
     pub const DENY_EXCEPTION: &'static str = "cws_deny_exception";
+    pub const CONFIRM_TERMINATE: &'static str = "cws_confirm_terminate";
     /// The optional free-text reason beside Approve and Deny.
     pub const REASON_INPUT: &'static str = "cws_exception_reason";
 
@@ -171,6 +177,7 @@ impl Action {
             Action::REQUEST_EXCEPTION => Some(Action::RequestException { signed }),
             Action::APPROVE_EXCEPTION => Some(Action::ApproveException { signed, reason }),
             Action::DENY_EXCEPTION => Some(Action::DenyException { signed, reason }),
+            Action::CONFIRM_TERMINATE => Some(Action::ConfirmTerminate { signed }),
             _ => None,
         }
     }

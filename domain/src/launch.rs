@@ -18,6 +18,10 @@ pub struct Attribution {
     pub invitation: String,
 }
 
+/// Root volume of every workspace, in GB: the OS, the template's packages, and room for the
+/// memory image when the workspace hibernates. Charged per GB-month while it exists.
+pub const ROOT_VOLUME_GB: u32 = 30;
+
 /// The `cws:invitation` tag of a project owner's own workspaces.
 pub const OWNER_INVITATION: &str = "owner";
 

@@ -156,6 +156,9 @@ pub trait WorkspaceStore: Send + Sync {
     /// Records a launched workspace under its job key, its name and its instance id.
     async fn record(&self, workspace: &Workspace) -> Result<(), PortError>;
     async fn by_job(&self, key: &JobKey) -> Result<Option<Workspace>, PortError>;
+    async fn by_name(&self, name: &str) -> Result<Option<Workspace>, PortError>;
+    /// Every recorded workspace, terminated ones included, by name.
+    async fn all(&self) -> Result<Vec<Workspace>, PortError>;
     /// Whether a job's notice (e.g. "launched") was already posted. Checked before posting and
     /// marked after, so a crash in between repeats the message rather than losing it.
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError>;

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::job::JobKey;
-use crate::launch::{Attribution, LaunchPlan};
+use crate::launch::{Attribution, LaunchPlan, ROOT_VOLUME_GB};
+use crate::ledger::{LedgerEvent, LedgerEventKind};
+use crate::ports::InstanceState;
 use crate::pricing::Money;
 use crate::template::Size;
 
@@ -21,6 +23,35 @@ pub struct Workspace {
     pub attribution: Attribution,
     #[serde(with = "time::serde::rfc3339")]
     pub launched_at: OffsetDateTime,
+    /// The state the system last saw or caused; the cloud stays the authority.
+    #[serde(default = "running")]
+    pub state: InstanceState,
+    /// Whether the instance was launched able to hibernate.
+    #[serde(default)]
+    pub hibernation: bool,
+}
+
+impl Workspace {
+    /// The ledger line for something that happened to this workspace at `at`.
+    pub fn ledger_event(&self, kind: LedgerEventKind, at: OffsetDateTime) -> LedgerEvent {
+        LedgerEvent {
+            at,
+            kind,
+            workspace: self.name.clone(),
+            instance_id: self.instance_id.clone(),
+            instance_type: self.instance_type.clone(),
+            region: self.region.clone(),
+            hourly: self.hourly,
+            storage_gb: ROOT_VOLUME_GB,
+            project: self.attribution.project.clone(),
+            user: self.attribution.user.clone(),
+            institution: self.attribution.institution.clone(),
+        }
+    }
+}
+
+fn running() -> InstanceState {
+    InstanceState::Running
 }
 
 impl Workspace {
@@ -42,6 +73,8 @@ impl Workspace {
             hourly: plan.hourly,
             attribution,
             launched_at,
+            state: InstanceState::Running,
+            hibernation: plan.hibernation,
         }
     }
 }

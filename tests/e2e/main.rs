@@ -7,6 +7,7 @@ mod bad_input;
 mod embedded;
 mod invitations;
 mod launch;
+mod lifecycle;
 mod policy;
 mod recovery;
 mod signatures;

@@ -12,7 +12,8 @@
 //! - `cws:username:{account}:{username}` → collaborator holding the username
 //! - `cws:exception:{id}` → request; `…:requested` → set once sent; `…:decision` → the decision
 //! - `cws:token-key` → the generated token key, when `CWS_TOKEN_KEY` is not set
-//! - `cws:audit:{project}` → stream of events
+//! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
+//! - `cws:audit:{project}` → stream of audit events
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use domain::budget::RunningCost;
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
 use domain::invitation::Invitation;
+use domain::ledger::LedgerEvent;
 use domain::ports::{PortError, Records};
 use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
@@ -569,6 +571,26 @@ impl State {
             Ok(()) => Ok(decision.clone()),
             Err(existing) => Ok(existing),
         }
+    }
+
+    // Ledger.
+
+    /// Appends a lifecycle event to the project's ledger. Appending the same event twice (a
+    /// re-run job) is harmless: the ledger maths treats repeated transitions as one.
+    pub async fn append_ledger(&self, event: &LedgerEvent) -> Result<(), PortError> {
+        self.records
+            .append(&format!("cws:ledger:{}", event.project), &to_json(event))
+            .await
+    }
+
+    pub async fn ledger(&self, project: &str) -> Result<Vec<LedgerEvent>, PortError> {
+        let log = format!("cws:ledger:{project}");
+        self.records
+            .entries(&log)
+            .await?
+            .iter()
+            .map(|entry| serde_json::from_str(entry).map_err(|e| corrupt(&log, e)))
+            .collect()
     }
 
     // Audit.

@@ -5,6 +5,7 @@
 
 mod access;
 mod policy;
+mod workspaces;
 
 use std::sync::LazyLock;
 
@@ -20,6 +21,7 @@ use crate::workspace::Workspace;
 
 pub use access::*;
 pub use policy::*;
+pub use workspaces::*;
 
 /// A message ready for any chat adapter: `text` stands alone (terminal, notifications),
 /// `blocks` is the rich Slack rendering.
@@ -210,6 +212,34 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "exception_decision_recorded",
         include_str!("../../../message-templates/slack/exception_decision_recorded.json.hbs"),
+    ),
+    (
+        "workspace_list",
+        include_str!("../../../message-templates/slack/workspace_list.json.hbs"),
+    ),
+    (
+        "workspace_status",
+        include_str!("../../../message-templates/slack/workspace_status.json.hbs"),
+    ),
+    (
+        "workspace_changed",
+        include_str!("../../../message-templates/slack/workspace_changed.json.hbs"),
+    ),
+    (
+        "workspace_unchanged",
+        include_str!("../../../message-templates/slack/workspace_unchanged.json.hbs"),
+    ),
+    (
+        "workspace_unknown",
+        include_str!("../../../message-templates/slack/workspace_unknown.json.hbs"),
+    ),
+    (
+        "workspace_refused",
+        include_str!("../../../message-templates/slack/workspace_refused.json.hbs"),
+    ),
+    (
+        "terminate_confirm",
+        include_str!("../../../message-templates/slack/terminate_confirm.json.hbs"),
     ),
 ];
 
@@ -429,6 +459,8 @@ mod tests {
                 invitation: "mit-collaboration".into(),
             },
             launched_at: datetime!(2026-03-12 09:00 UTC),
+            state: crate::ports::InstanceState::Running,
+            hibernation: true,
         }
     }
 

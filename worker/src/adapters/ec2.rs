@@ -4,13 +4,15 @@ use async_trait::async_trait;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
-    Filter, HttpTokensState, Instance, InstanceMetadataOptionsRequest, InstanceType, ResourceType,
-    Tag, TagSpecification,
+    BlockDeviceMapping, EbsBlockDevice, Filter, HibernationOptionsRequest, HttpTokensState,
+    Instance, InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, ResourceType, Tag,
+    TagSpecification, VolumeType,
 };
 use base64::Engine;
-use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN};
-use domain::ports::{Cloud, LaunchedInstance, PortError};
+use domain::launch::{LaunchPlan, ROOT_VOLUME_GB, TAG_CLIENT_TOKEN};
+use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
 use domain::settings::AwsSettings;
+use time::OffsetDateTime;
 
 pub struct Ec2Cloud {
     client: Client,
@@ -27,6 +29,12 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
     "Unavailable",
 ];
+
+/// EC2's answer for an instance id it does not know (or has forgotten since it terminated).
+const INSTANCE_NOT_FOUND: &str = "InvalidInstanceID.NotFound";
+
+/// Where the Ubuntu AMIs every template uses keep their root volume.
+const ROOT_DEVICE: &str = "/dev/sda1";
 
 impl Ec2Cloud {
     pub async fn connect(settings: &AwsSettings) -> Ec2Cloud {
@@ -84,6 +92,83 @@ where
     }
 }
 
+/// EC2's refusal to stop or start an instance that is terminated or on its way there.
+pub(crate) fn incorrect_instance_state(instance_id: &str, verb: &str) -> PortError {
+    PortError::Rejected {
+        code: "IncorrectInstanceState".to_owned(),
+        message: format!(
+            "This instance '{instance_id}' is not in a state from which it can be {verb}."
+        ),
+    }
+}
+
+/// EC2's refusal to hibernate an instance launched without hibernation.
+pub(crate) fn unsupported_hibernation(instance_id: &str) -> PortError {
+    PortError::Rejected {
+        code: "UnsupportedHibernationConfiguration".to_owned(),
+        message: format!("The instance '{instance_id}' was not launched with hibernation enabled."),
+    }
+}
+
+/// EC2's refusal of an instance id it does not know.
+pub(crate) fn instance_not_found(instance_id: &str) -> PortError {
+    PortError::Rejected {
+        code: INSTANCE_NOT_FOUND.to_owned(),
+        message: format!("The instance ID '{instance_id}' does not exist"),
+    }
+}
+
+/// Hibernation writes RAM to the root volume, which EC2 requires to be encrypted EBS with room
+/// for it. Other workspaces keep their AMI's own root volume: some (the GPU images) are larger.
+fn hibernation_root_volume() -> BlockDeviceMapping {
+    BlockDeviceMapping::builder()
+        .device_name(ROOT_DEVICE)
+        .ebs(
+            EbsBlockDevice::builder()
+                .volume_size(i32::try_from(ROOT_VOLUME_GB).expect("a volume size EC2 accepts"))
+                .volume_type(VolumeType::Gp3)
+                .encrypted(true)
+                .delete_on_termination(true)
+                .build(),
+        )
+        .build()
+}
+
+fn instance_state(instance: &Instance) -> Result<InstanceState, PortError> {
+    match instance.state().and_then(|s| s.name()) {
+        Some(InstanceStateName::Pending) => Ok(InstanceState::Pending),
+        Some(InstanceStateName::Running) => Ok(InstanceState::Running),
+        Some(InstanceStateName::Stopping) => Ok(InstanceState::Stopping),
+        Some(InstanceStateName::Stopped) => Ok(InstanceState::Stopped),
+        Some(InstanceStateName::ShuttingDown) => Ok(InstanceState::ShuttingDown),
+        Some(InstanceStateName::Terminated) => Ok(InstanceState::Terminated),
+        other => Err(PortError::Rejected {
+            code: "UnknownInstanceState".to_owned(),
+            message: format!(
+                "EC2 reported the state {:?} for {}",
+                other.map(InstanceStateName::as_str),
+                instance.instance_id().unwrap_or_default()
+            ),
+        }),
+    }
+}
+
+fn status(instance: &Instance) -> Result<InstanceStatus, PortError> {
+    Ok(InstanceStatus {
+        instance_id: instance.instance_id().unwrap_or_default().to_owned(),
+        state: instance_state(instance)?,
+        instance_type: instance
+            .instance_type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        public_ip: instance.public_ip_address().map(str::to_owned),
+        private_ip: instance.private_ip_address().map(str::to_owned),
+        launched_at: instance
+            .launch_time()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok()),
+    })
+}
+
 fn launched(instance: &Instance) -> LaunchedInstance {
     LaunchedInstance {
         instance_id: instance.instance_id().unwrap_or_default().to_owned(),
@@ -118,6 +203,42 @@ impl Ec2Cloud {
             .next()
             .map(launched))
     }
+
+    async fn instance(&self, instance_id: &str) -> Result<Option<Instance>, PortError> {
+        let output = match self
+            .client
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) if error.code() == Some(INSTANCE_NOT_FOUND) => return Ok(None),
+            Err(error) => return Err(classify(error)),
+        };
+        Ok(output
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id))
+            .cloned())
+    }
+
+    /// Looks before it stops or starts: EC2 itself refuses a terminated instance and a
+    /// hibernation it was not launched for, but AWS-compatible endpoints (moto) bring the
+    /// terminated instance back and hibernate anything; looking first makes them answer as EC2.
+    async fn live_instance(&self, instance_id: &str, verb: &str) -> Result<Instance, PortError> {
+        let instance = self
+            .instance(instance_id)
+            .await?
+            .ok_or_else(|| instance_not_found(instance_id))?;
+        match instance_state(&instance)? {
+            InstanceState::ShuttingDown | InstanceState::Terminated => {
+                Err(incorrect_instance_state(instance_id, verb))
+            }
+            _ => Ok(instance),
+        }
+    }
 }
 
 #[async_trait]
@@ -145,6 +266,12 @@ impl Cloud for Ec2Cloud {
             .client_token(&plan.client_token)
             .tag_specifications(tag_specification(ResourceType::Instance, plan))
             .tag_specifications(tag_specification(ResourceType::Volume, plan))
+            .set_hibernation_options(plan.hibernation.then(|| {
+                HibernationOptionsRequest::builder()
+                    .configured(true)
+                    .build()
+            }))
+            .set_block_device_mappings(plan.hibernation.then(|| vec![hibernation_root_volume()]))
             .metadata_options(
                 InstanceMetadataOptionsRequest::builder()
                     .http_tokens(HttpTokensState::Required)
@@ -161,5 +288,54 @@ impl Cloud for Ec2Cloud {
                 message: "RunInstances returned no instance".to_owned(),
             })?;
         Ok(launched(instance))
+    }
+
+    async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError> {
+        self.instance(instance_id)
+            .await?
+            .as_ref()
+            .map(status)
+            .transpose()
+    }
+
+    async fn stop(&self, instance_id: &str, hibernate: bool) -> Result<(), PortError> {
+        let instance = self.live_instance(instance_id, "stopped").await?;
+        let configured = instance
+            .hibernation_options()
+            .and_then(|h| h.configured())
+            .unwrap_or(false);
+        if hibernate && !configured {
+            return Err(unsupported_hibernation(instance_id));
+        }
+        self.client
+            .stop_instances()
+            .instance_ids(instance_id)
+            .hibernate(hibernate)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn start(&self, instance_id: &str) -> Result<(), PortError> {
+        self.live_instance(instance_id, "started").await?;
+        self.client
+            .start_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Terminating a terminated instance is already a success on EC2.
+    async fn terminate(&self, instance_id: &str) -> Result<(), PortError> {
+        self.client
+            .terminate_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 }

@@ -62,6 +62,16 @@ impl WorkspaceStore for MemoryStore {
             .cloned())
     }
 
+    async fn by_name(&self, name: &str) -> Result<Option<Workspace>, PortError> {
+        Ok(self.state().workspaces.get(name).cloned())
+    }
+
+    async fn all(&self) -> Result<Vec<Workspace>, PortError> {
+        let mut all: Vec<Workspace> = self.state().workspaces.values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError> {
         Ok(self
             .state()

@@ -4,6 +4,9 @@
 //! - `cws:job:{key}:workspace` → workspace name launched by a job
 //! - `cws:job:{key}:notice:{notice}` → set once that notice was posted
 //! - `cws:workspaces` → set of all workspace names; `cws:instances` → instance id → name
+//!
+//! Recording a workspace again (a state change) overwrites it: the ledger, not this record,
+//! keeps the history.
 
 use async_trait::async_trait;
 use domain::job::JobKey;
@@ -93,6 +96,35 @@ impl WorkspaceStore for RedisStore {
             .map_err(unavailable)?;
         json.map(|json| serde_json::from_str(&json).map_err(corrupt))
             .transpose()
+    }
+
+    async fn by_name(&self, name: &str) -> Result<Option<Workspace>, PortError> {
+        let mut redis = self.connection.clone();
+        let json: Option<String> = redis
+            .get(format!("cws:workspace:{name}"))
+            .await
+            .map_err(unavailable)?;
+        json.map(|json| serde_json::from_str(&json).map_err(corrupt))
+            .transpose()
+    }
+
+    async fn all(&self) -> Result<Vec<Workspace>, PortError> {
+        let mut redis = self.connection.clone();
+        let mut names: Vec<String> = redis
+            .smembers("cws:workspaces")
+            .await
+            .map_err(unavailable)?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        names.sort();
+        let keys: Vec<String> = names.iter().map(|n| format!("cws:workspace:{n}")).collect();
+        let found: Vec<Option<String>> = redis.mget(&keys).await.map_err(unavailable)?;
+        found
+            .into_iter()
+            .flatten()
+            .map(|json| serde_json::from_str(&json).map_err(corrupt))
+            .collect()
     }
 
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError> {

@@ -1,29 +1,237 @@
 //! The embedded mode's cloud: instances exist only in memory. Ids derive from the client token,
-//! so the same launch returns the same instance here too.
+//! so the same launch returns the same instance here too. Stops, starts and terminations change
+//! state at once, and are refused where EC2 refuses them, with EC2's codes.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use domain::launch::LaunchPlan;
-use domain::ports::{Cloud, LaunchedInstance, PortError};
+use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
+
+use crate::adapters::ec2::{incorrect_instance_state, instance_not_found, unsupported_hibernation};
+
+/// Every simulated instance has this address: nothing ever connects to it.
+const PRIVATE_IP: &str = "10.0.0.10";
 
 #[derive(Default)]
 pub struct SimulatedCloud {
-    instances: Mutex<HashMap<String, LaunchedInstance>>,
+    /// By instance id.
+    instances: Mutex<HashMap<String, SimulatedInstance>>,
+}
+
+struct SimulatedInstance {
+    instance_type: String,
+    state: InstanceState,
+    /// Whether the plan launched it with hibernation, which a hibernating stop needs.
+    hibernation: bool,
+}
+
+/// EC2's name for a state, which `LaunchedInstance` carries as text.
+fn state_name(state: InstanceState) -> &'static str {
+    match state {
+        InstanceState::Pending => "pending",
+        InstanceState::Running => "running",
+        InstanceState::Stopping => "stopping",
+        InstanceState::Stopped => "stopped",
+        InstanceState::ShuttingDown => "shutting-down",
+        InstanceState::Terminated => "terminated",
+    }
+}
+
+impl SimulatedCloud {
+    /// Applies `change` to a known instance; an unknown id is refused as EC2 refuses it.
+    fn change(
+        &self,
+        instance_id: &str,
+        change: impl FnOnce(&mut SimulatedInstance) -> Result<(), PortError>,
+    ) -> Result<(), PortError> {
+        let mut instances = self.instances.lock().expect("simulated cloud lock");
+        let instance = instances
+            .get_mut(instance_id)
+            .ok_or_else(|| instance_not_found(instance_id))?;
+        change(instance)
+    }
+}
+
+fn is_gone(state: InstanceState) -> bool {
+    matches!(
+        state,
+        InstanceState::ShuttingDown | InstanceState::Terminated
+    )
 }
 
 #[async_trait]
 impl Cloud for SimulatedCloud {
     async fn run_instance(&self, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError> {
+        let instance_id = format!("i-{}", &plan.client_token[..17]);
         let mut instances = self.instances.lock().expect("simulated cloud lock");
         let instance = instances
-            .entry(plan.client_token.clone())
-            .or_insert_with(|| LaunchedInstance {
-                instance_id: format!("i-{}", &plan.client_token[..17]),
-                state: "running".to_owned(),
-                private_ip: Some("10.0.0.10".to_owned()),
+            .entry(instance_id.clone())
+            .or_insert_with(|| SimulatedInstance {
+                instance_type: plan.instance_type.clone(),
+                state: InstanceState::Running,
+                hibernation: plan.hibernation,
             });
-        Ok(instance.clone())
+        Ok(LaunchedInstance {
+            instance_id,
+            state: state_name(instance.state).to_owned(),
+            private_ip: Some(PRIVATE_IP.to_owned()),
+        })
+    }
+
+    /// Knows no launch time: the workers' clock may be shifted (`CWS_CLOCK_OFFSET`), and any
+    /// time taken here would disagree with theirs.
+    async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError> {
+        let instances = self.instances.lock().expect("simulated cloud lock");
+        Ok(instances.get(instance_id).map(|instance| InstanceStatus {
+            instance_id: instance_id.to_owned(),
+            state: instance.state,
+            instance_type: instance.instance_type.clone(),
+            public_ip: None,
+            private_ip: Some(PRIVATE_IP.to_owned()),
+            launched_at: None,
+        }))
+    }
+
+    async fn stop(&self, instance_id: &str, hibernate: bool) -> Result<(), PortError> {
+        self.change(instance_id, |instance| {
+            if is_gone(instance.state) {
+                return Err(incorrect_instance_state(instance_id, "stopped"));
+            }
+            if hibernate && !instance.hibernation {
+                return Err(unsupported_hibernation(instance_id));
+            }
+            instance.state = InstanceState::Stopped;
+            Ok(())
+        })
+    }
+
+    async fn start(&self, instance_id: &str) -> Result<(), PortError> {
+        self.change(instance_id, |instance| {
+            if is_gone(instance.state) {
+                return Err(incorrect_instance_state(instance_id, "started"));
+            }
+            instance.state = InstanceState::Running;
+            Ok(())
+        })
+    }
+
+    async fn terminate(&self, instance_id: &str) -> Result<(), PortError> {
+        self.change(instance_id, |instance| {
+            instance.state = InstanceState::Terminated;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::command::Launch;
+    use domain::job::JobKey;
+    use domain::launch::{Attribution, plan_launch};
+    use domain::pricing::PricingTable;
+    use domain::template::Catalog;
+
+    use super::*;
+
+    fn plan(template: &str, job: &str) -> LaunchPlan {
+        let launch = Launch {
+            template: template.to_owned(),
+            name: job.parse().unwrap(),
+            size: None,
+            region: None,
+            project: None,
+        };
+        let attribution = Attribution {
+            project: "demo".into(),
+            user: "ada".into(),
+            institution: "mit".into(),
+            invitation: "owner".into(),
+        };
+        let key = JobKey::try_from(format!("test:{job}")).unwrap();
+        plan_launch(
+            &launch,
+            &key,
+            &attribution,
+            "us-east-1",
+            Catalog::builtin(),
+            PricingTable::builtin(),
+        )
+        .unwrap()
+    }
+
+    async fn state(cloud: &SimulatedCloud, instance_id: &str) -> InstanceState {
+        cloud.describe(instance_id).await.unwrap().unwrap().state
+    }
+
+    fn code(error: PortError) -> String {
+        match error {
+            PortError::Rejected { code, .. } => code,
+            PortError::Transient(message) => panic!("expected a refusal, got {message}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_instance_runs_stops_starts_and_terminates() {
+        let cloud = SimulatedCloud::default();
+        let plan = plan("Python Machine Learning", "ml-lifecycle");
+        let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+        assert_eq!(cloud.run_instance(&plan).await.unwrap().instance_id, id);
+        let status = cloud.describe(&id).await.unwrap().unwrap();
+        assert_eq!(status.state, InstanceState::Running);
+        assert_eq!(status.instance_type, plan.instance_type);
+
+        cloud.stop(&id, false).await.unwrap();
+        assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
+        cloud.stop(&id, false).await.unwrap();
+        assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
+        cloud.start(&id).await.unwrap();
+        assert_eq!(state(&cloud, &id).await, InstanceState::Running);
+        cloud.stop(&id, true).await.unwrap();
+        assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
+
+        cloud.terminate(&id).await.unwrap();
+        assert_eq!(state(&cloud, &id).await, InstanceState::Terminated);
+        cloud.terminate(&id).await.unwrap();
+        assert_eq!(
+            code(cloud.stop(&id, false).await.unwrap_err()),
+            "IncorrectInstanceState"
+        );
+        assert_eq!(
+            code(cloud.start(&id).await.unwrap_err()),
+            "IncorrectInstanceState"
+        );
+        assert_eq!(state(&cloud, &id).await, InstanceState::Terminated);
+    }
+
+    #[tokio::test]
+    async fn hibernation_is_refused_without_hibernation_at_launch() {
+        let cloud = SimulatedCloud::default();
+        let plan = plan("GPU ML Workstation", "gpu-no-hibernation");
+        assert!(!plan.hibernation);
+        let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+        assert_eq!(
+            code(cloud.stop(&id, true).await.unwrap_err()),
+            "UnsupportedHibernationConfiguration"
+        );
+        assert_eq!(state(&cloud, &id).await, InstanceState::Running);
+        cloud.stop(&id, false).await.unwrap();
+        assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
+    }
+
+    #[tokio::test]
+    async fn unknown_instances_are_not_found() {
+        let cloud = SimulatedCloud::default();
+        let unknown = "i-0123456789abcdef0";
+        assert_eq!(cloud.describe(unknown).await.unwrap(), None);
+        assert_eq!(
+            code(cloud.stop(unknown, false).await.unwrap_err()),
+            "InvalidInstanceID.NotFound"
+        );
+        assert_eq!(
+            code(cloud.terminate(unknown).await.unwrap_err()),
+            "InvalidInstanceID.NotFound"
+        );
     }
 }

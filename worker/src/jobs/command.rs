@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
-use domain::command::{Command, PolicyCommand, ProfilesCommand, ProjectCommand};
+use domain::command::{Command, PolicyCommand, ProfilesCommand, ProjectCommand, WorkspaceCommand};
 use domain::job::CommandJob;
 use domain::message;
 use domain::ports::PortError;
 
+use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{CommandEnv, invitations, policy, profiles, project, run_to_end};
 
 pub(crate) async fn job_command(
@@ -29,6 +30,7 @@ pub(crate) async fn job_command(
 
 async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
     match &job.command {
+        Command::Workspace(command) => workspace(env, job, command).await,
         Command::Project(ProjectCommand::Create(create)) => {
             project::command_project_create(env, job, create).await
         }
@@ -64,6 +66,31 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
                     &message::not_available(other.name()),
                 )
                 .await
+        }
+    }
+}
+
+async fn workspace(
+    env: &CommandEnv,
+    job: &CommandJob,
+    command: &WorkspaceCommand,
+) -> Result<(), PortError> {
+    match command {
+        WorkspaceCommand::List(list) => workspaces::command_list(env, job, list).await,
+        WorkspaceCommand::Status { name } | WorkspaceCommand::Ssh { name } => {
+            workspaces::command_status(env, job, name.as_str()).await
+        }
+        WorkspaceCommand::Start { name } | WorkspaceCommand::Resume { name } => {
+            workspaces::command_change(env, job, name.as_str(), Change::Start).await
+        }
+        WorkspaceCommand::Stop { name } => {
+            workspaces::command_change(env, job, name.as_str(), Change::Stop).await
+        }
+        WorkspaceCommand::Hibernate { name } => {
+            workspaces::command_change(env, job, name.as_str(), Change::Hibernate).await
+        }
+        WorkspaceCommand::Terminate { name } => {
+            workspaces::command_terminate(env, job, name.as_str()).await
         }
     }
 }

@@ -13,6 +13,7 @@ use domain::exception::{ExceptionId, ExceptionRequest};
 use domain::identity::Permission;
 use domain::job::LaunchJob;
 use domain::launch::{LaunchPlan, plan_launch};
+use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
 use domain::ports::{Chat, Clock, Cloud, NameClaim, PortError, WorkspaceStore};
@@ -265,6 +266,11 @@ async fn launch_once(
                 env.clock.now(),
             );
             env.store.record(&workspace).await?;
+            env.state
+                .append_ledger(
+                    &workspace.ledger_event(LedgerEventKind::Launched, workspace.launched_at),
+                )
+                .await?;
             env.state
                 .add_running(
                     &member.project.name,

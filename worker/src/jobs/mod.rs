@@ -10,6 +10,7 @@ pub(crate) mod launch;
 mod policy;
 mod profiles;
 mod project;
+mod workspaces;
 
 use std::sync::Arc;
 

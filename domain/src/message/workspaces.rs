@@ -1,0 +1,147 @@
+//! Messages about existing workspaces: list, status, and their lifecycle changes.
+
+use serde_json::json;
+
+use super::{ChatMessage, render};
+use crate::ports::InstanceState;
+use crate::pricing::Money;
+use crate::workspace::Workspace;
+
+fn state_name(state: InstanceState) -> &'static str {
+    match state {
+        InstanceState::Pending => "starting",
+        InstanceState::Running => "running",
+        InstanceState::Stopping => "stopping",
+        InstanceState::Stopped => "stopped",
+        InstanceState::ShuttingDown => "terminating",
+        InstanceState::Terminated => "terminated",
+    }
+}
+
+fn state_icon(state: InstanceState) -> &'static str {
+    match state {
+        InstanceState::Pending | InstanceState::Running => "🟢",
+        InstanceState::Stopping | InstanceState::Stopped => "⏸️",
+        InstanceState::ShuttingDown | InstanceState::Terminated => "⚫",
+    }
+}
+
+pub fn workspace_list(project: &str, workspaces: &[Workspace], mine: bool) -> ChatMessage {
+    let rows: Vec<_> = workspaces
+        .iter()
+        .map(|w| {
+            json!({
+                "name": w.name,
+                "state": state_name(w.state),
+                "state_icon": state_icon(w.state),
+                "template": w.template,
+                "instance_type": w.instance_type,
+                "region": w.region,
+                "rate": w.hourly.display_rate(),
+                "user": w.attribution.user,
+                "institution": w.attribution.institution,
+            })
+        })
+        .collect();
+    render(
+        "workspace_list",
+        &json!({ "project": project, "workspaces": rows, "mine": mine }),
+    )
+}
+
+/// What `status` shows beyond the record: the cloud's view and the money so far.
+pub struct LiveStatus<'a> {
+    pub state: InstanceState,
+    pub public_ip: Option<&'a str>,
+    pub private_ip: Option<&'a str>,
+    /// `2 h 05 min` since it last started, when running.
+    pub uptime: Option<String>,
+    pub cost_so_far: Money,
+    /// How to reach it: an SSH line, service URLs.
+    pub connect: Vec<String>,
+}
+
+pub fn workspace_status(workspace: &Workspace, live: &LiveStatus<'_>) -> ChatMessage {
+    render(
+        "workspace_status",
+        &json!({
+            "name": workspace.name,
+            "state": state_name(live.state),
+            "state_icon": state_icon(live.state),
+            "instance_id": workspace.instance_id,
+            "instance_type": workspace.instance_type,
+            "region": workspace.region,
+            "rate": workspace.hourly.display_rate(),
+            "uptime": live.uptime,
+            "cost": live.cost_so_far.to_string(),
+            "public_ip": live.public_ip,
+            "private_ip": live.private_ip,
+            "user": workspace.attribution.user,
+            "institution": workspace.attribution.institution,
+            "project": workspace.attribution.project,
+            "connect": live.connect,
+        }),
+    )
+}
+
+/// A lifecycle command did its work. `fell_back`: hibernation was asked for, a stop happened.
+pub fn workspace_changed(
+    workspace: &Workspace,
+    user_id: &str,
+    now: InstanceState,
+    verb: &str,
+    fell_back: bool,
+) -> ChatMessage {
+    let icon = match now {
+        InstanceState::Running | InstanceState::Pending => "▶️",
+        InstanceState::Stopped | InstanceState::Stopping if verb == "hibernated" => "💤",
+        InstanceState::Stopped | InstanceState::Stopping => "⏹️",
+        InstanceState::Terminated | InstanceState::ShuttingDown => "🗑️",
+    };
+    render(
+        "workspace_changed",
+        &json!({
+            "icon": icon,
+            "user_id": user_id,
+            "verb": verb,
+            "name": workspace.name,
+            "fell_back": fell_back,
+            "running": matches!(now, InstanceState::Running | InstanceState::Pending),
+            "terminated": matches!(now, InstanceState::Terminated | InstanceState::ShuttingDown),
+            "rate": workspace.hourly.display_rate(),
+        }),
+    )
+}
+
+/// Asked for a state the workspace is already in: a friendly no-op.
+pub fn workspace_unchanged(name: &str, state: InstanceState) -> ChatMessage {
+    render(
+        "workspace_unchanged",
+        &json!({ "name": name, "state": state_name(state) }),
+    )
+}
+
+pub fn workspace_unknown(name: &str) -> ChatMessage {
+    render("workspace_unknown", &json!({ "name": name }))
+}
+
+/// The cloud or the workspace's state does not allow it; `action` is "start", "stop", …
+pub fn workspace_refused(name: &str, action: &str, reason: &str) -> ChatMessage {
+    render(
+        "workspace_refused",
+        &json!({ "name": name, "action": action, "reason": reason }),
+    )
+}
+
+/// `terminate` asks first; only the click terminates.
+pub fn terminate_confirm(workspace: &Workspace, button_value: &str) -> ChatMessage {
+    render(
+        "terminate_confirm",
+        &json!({
+            "name": workspace.name,
+            "instance_type": workspace.instance_type,
+            "user": workspace.attribution.user,
+            "button_value": button_value,
+        }),
+    )
+}

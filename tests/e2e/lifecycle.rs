@@ -1,0 +1,187 @@
+//! Workspace lifecycle from chat: list, status, stop, start, hibernate, terminate with its
+//! confirming click, each changing the instance in moto, posting one message and writing the
+//! ledger.
+
+use std::time::Duration;
+
+use aws_sdk_ec2::types::InstanceStateName;
+use redis::AsyncCommands;
+
+use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, eventually};
+
+async fn launched(env: &TestEnv, person: crate::harness::Person, text: &str, name: &str) {
+    env.slash(&Slash::new(text).by(person)).await;
+    env.slack
+        .expect("the launch", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
+        })
+        .await;
+}
+
+/// The channel message a lifecycle command posts.
+async fn announced(env: &TestEnv, wanted: &str) -> Posted {
+    env.slack
+        .expect(wanted, Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage" && p.text().contains(wanted)
+        })
+        .await
+}
+
+async fn state_of(env: &TestEnv, name: &str) -> InstanceStateName {
+    let instances = env.instances_named(name).await;
+    instances[0]
+        .state()
+        .and_then(|s| s.name())
+        .cloned()
+        .expect("a state")
+}
+
+async fn settles(env: &TestEnv, name: &str, wanted: InstanceStateName) {
+    eventually(
+        &format!("{name} {wanted:?}"),
+        Duration::from_secs(10),
+        || {
+            let wanted = wanted.clone();
+            async move { (state_of(env, name).await == wanted).then_some(()) }
+        },
+    )
+    .await;
+}
+
+fn button_value(posted: &Posted, action_id: &str) -> String {
+    posted.body["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|block| block["type"] == "actions")
+        .flat_map(|block| block["elements"].as_array().cloned().unwrap_or_default())
+        .find(|element| element["action_id"] == action_id)
+        .and_then(|element| element["value"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {action_id} button in {:#}", posted.body))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
+    let mut env = TestEnv::start("lifecycle", 33).await;
+    env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
+    launched(
+        &env,
+        JOHNSON,
+        r#"launch "Python Machine Learning" mit-dev --size M"#,
+        "mit-dev",
+    )
+    .await;
+
+    env.slash(&Slash::new("list").by(JOHNSON)).await;
+    let listed = env.reply_containing("Workspaces of project").await;
+    assert!(
+        listed.text().contains("mit-dev (running"),
+        "{}",
+        listed.text()
+    );
+
+    env.slash(&Slash::new("stop mit-dev").by(JOHNSON)).await;
+    announced(&env, "stopped *mit-dev*").await;
+    settles(&env, "mit-dev", InstanceStateName::Stopped).await;
+    env.slash(&Slash::new("stop mit-dev").by(JOHNSON)).await;
+    env.reply_containing("already stopped").await;
+
+    env.slash(&Slash::new("start mit-dev").by(JOHNSON)).await;
+    announced(&env, "started *mit-dev*").await;
+    settles(&env, "mit-dev", InstanceStateName::Running).await;
+
+    env.slash(&Slash::new("hibernate mit-dev").by(JOHNSON))
+        .await;
+    announced(&env, "hibernated *mit-dev*").await;
+    settles(&env, "mit-dev", InstanceStateName::Stopped).await;
+    env.slash(&Slash::new("resume mit-dev").by(JOHNSON)).await;
+    announced(&env, "started *mit-dev*").await;
+
+    env.slash(&Slash::new("status mit-dev").by(JOHNSON)).await;
+    let status = env.reply_containing("mit-dev: running").await;
+    assert!(
+        status.body["blocks"]
+            .to_string()
+            .contains("ssh -i ~/.ssh/cws-nih-neuro-consortium michael_johnson@"),
+        "{}",
+        status.body
+    );
+
+    env.slash(&Slash::new("terminate mit-dev").by(JOHNSON))
+        .await;
+    let confirm = env.reply_containing("Terminate *mit-dev* (").await;
+    assert_eq!(
+        state_of(&env, "mit-dev").await,
+        InstanceStateName::Running,
+        "nothing happens without the click"
+    );
+    let value = button_value(&confirm, "cws_confirm_terminate");
+    env.click(JOHNSON, "cws_confirm_terminate", &value, None)
+        .await;
+    announced(&env, "terminated *mit-dev*").await;
+    settles(&env, "mit-dev", InstanceStateName::Terminated).await;
+
+    let mut redis = env.redis.clone();
+    let entries: Vec<(String, Vec<(String, String)>)> = redis
+        .xrange_all("cws:ledger:nih-neuro-consortium")
+        .await
+        .unwrap();
+    let kinds: Vec<String> = entries
+        .iter()
+        .map(|(_, fields)| {
+            let event: serde_json::Value = serde_json::from_str(&fields[0].1).unwrap();
+            event["kind"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "launched",
+            "stopped",
+            "resumed",
+            "hibernated",
+            "resumed",
+            "terminated"
+        ]
+    );
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_cannot_stop_someone_elses_workspace() {
+    let mut env = TestEnv::start("lifecycle-rights", 34).await;
+    env.start_worker();
+    env.create_project(SMITH, "nih-neuro-consortium --budget 5000")
+        .await;
+    let token = env
+        .invite(SMITH, "berkeley --type read_write --valid-days 30")
+        .await;
+    env.accept(LEE, &token, "stanford-collab").await;
+    env.slack
+        .expect_dm(LEE.user_id, "the SSH key", Duration::from_secs(30))
+        .await;
+    launched(
+        &env,
+        SMITH,
+        r#"launch "R Research Environment" smith-box"#,
+        "smith-box",
+    )
+    .await;
+
+    env.slash(&Slash::new("stop smith-box").by(LEE)).await;
+    env.reply_containing("may not manage other members' workspaces")
+        .await;
+    env.slash(&Slash::new("terminate smith-box").by(LEE)).await;
+    env.reply_containing("may not manage other members' workspaces")
+        .await;
+    env.slash(&Slash::new("stop nowhere-box").by(LEE)).await;
+    env.reply_containing("no workspace called *nowhere-box*")
+        .await;
+    assert_eq!(
+        state_of(&env, "smith-box").await,
+        InstanceStateName::Running
+    );
+    env.finish();
+}

@@ -1,0 +1,370 @@
+//! Lifecycle commands on existing workspaces: `list`, `status` (and `ssh`), `start`/`resume`,
+//! `stop`, `hibernate`, and `terminate`, which only a confirming click carries out.
+//!
+//! Each checks who asks (their own workspace, or anyone's for owners and admins), asks the
+//! cloud for the real state, acts only when something changes (stopping a stopped workspace
+//! is a friendly no-op), then records the state, appends the ledger and the audit trail, and
+//! posts one message in the channel.
+
+use domain::audit::{AuditAction, AuditEvent};
+use domain::command::WorkspaceList;
+use domain::identity::Permission;
+use domain::job::{ActionJob, CommandJob, ReplyTo, Requester};
+use domain::ledger::{LedgerEventKind, workspace_usage};
+use domain::message::{self, LiveStatus};
+use domain::ports::{InstanceState, PortError};
+use domain::pricing::PricingTable;
+use domain::template::Catalog;
+use domain::token::{sign_button_value, verify_button_value};
+use domain::workspace::Workspace;
+use time::OffsetDateTime;
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::{Member, authorize};
+
+/// What a lifecycle command asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    Start,
+    Stop,
+    Hibernate,
+    Terminate,
+}
+
+impl Change {
+    fn action(self) -> &'static str {
+        match self {
+            Change::Start => "start",
+            Change::Stop => "stop",
+            Change::Hibernate => "hibernate",
+            Change::Terminate => "terminate",
+        }
+    }
+}
+
+/// EC2's answer when an instance was not launched able to hibernate.
+const NO_HIBERNATION: &str = "UnsupportedHibernationConfiguration";
+
+async fn tell(
+    env: &CommandEnv,
+    reply: &ReplyTo,
+    requester: &Requester,
+    message: &message::ChatMessage,
+) -> Result<(), PortError> {
+    env.chat
+        .post_ephemeral(reply, &requester.user_id, message)
+        .await
+}
+
+pub(crate) async fn command_list(
+    env: &CommandEnv,
+    job: &CommandJob,
+    list: &WorkspaceList,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        list.project.as_deref(),
+        Permission::View,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let username = &member.profile.research_user.username;
+    let workspaces: Vec<Workspace> = env
+        .launch
+        .store
+        .all()
+        .await?
+        .into_iter()
+        .filter(|w| w.attribution.project == member.project.name)
+        .filter(|w| w.state != InstanceState::Terminated)
+        .filter(|w| !list.mine || &w.attribution.user == username)
+        .collect();
+    let reply = message::workspace_list(&member.project.name, &workspaces, list.mine);
+    tell(env, &job.reply, &job.requester, &reply).await
+}
+
+/// The workspace called `name` and the member acting on it, if they may: `own` for their own
+/// workspaces, `any` for anyone's. Every refusal is answered (and audited by `authorize`).
+async fn workspace_for(
+    env: &CommandEnv,
+    requester: &Requester,
+    reply: &ReplyTo,
+    name: &str,
+    own: Permission,
+    any: Permission,
+) -> Result<Option<(Workspace, Member)>, PortError> {
+    let Some(workspace) = env.launch.store.by_name(name).await? else {
+        tell(env, reply, requester, &message::workspace_unknown(name)).await?;
+        return Ok(None);
+    };
+    let mine =
+        |member: &Member| workspace.attribution.user == member.profile.research_user.username;
+    let Some(member) = authorize(
+        env,
+        requester,
+        reply,
+        Some(&workspace.attribution.project),
+        Permission::View,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let needed = if mine(&member) { own } else { any };
+    if !member.profile.role.may(needed) {
+        let refusal = message::not_permitted(member.profile.role, needed, &member.project);
+        tell(env, reply, requester, &refusal).await?;
+        return Ok(None);
+    }
+    Ok(Some((workspace, member)))
+}
+
+/// `status NAME` (and `ssh NAME`, which from chat can only say how to connect).
+pub(crate) async fn command_status(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<(), PortError> {
+    let Some((workspace, member)) = workspace_for(
+        env,
+        &job.requester,
+        &job.reply,
+        name,
+        Permission::View,
+        Permission::View,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let now = env.clock.now();
+    let live = env.launch.cloud.describe(&workspace.instance_id).await?;
+    let state = live
+        .as_ref()
+        .map_or(InstanceState::Terminated, |live| live.state);
+    let ledger = env.state.ledger(&workspace.attribution.project).await?;
+    let pricing = PricingTable::builtin();
+    let cost_so_far = workspace_usage(&ledger, workspace.launched_at, now, |region| {
+        pricing.ebs_gb_month(region).unwrap_or_default()
+    })
+    .into_iter()
+    .find(|usage| usage.workspace == workspace.name)
+    .map(|usage| usage.cost())
+    .unwrap_or_default();
+    let address = live
+        .as_ref()
+        .and_then(|l| l.public_ip.clone().or_else(|| l.private_ip.clone()));
+    let connect = match (&address, state) {
+        (Some(address), InstanceState::Running) => connect_lines(&workspace, &member, address),
+        _ => Vec::new(),
+    };
+    let uptime = match (state, live.as_ref().and_then(|l| l.launched_at)) {
+        (InstanceState::Running, Some(since)) => Some(uptime(since, now)),
+        _ => None,
+    };
+    let reply = message::workspace_status(
+        &workspace,
+        &LiveStatus {
+            state,
+            public_ip: live.as_ref().and_then(|l| l.public_ip.as_deref()),
+            private_ip: live.as_ref().and_then(|l| l.private_ip.as_deref()),
+            uptime,
+            cost_so_far,
+            connect,
+        },
+    );
+    tell(env, &job.reply, &job.requester, &reply).await
+}
+
+/// An SSH line as the research user with the key the profile's DM carried, and each of the
+/// template's services.
+fn connect_lines(workspace: &Workspace, member: &Member, address: &str) -> Vec<String> {
+    let mut lines = vec![format!(
+        "`ssh -i ~/.ssh/cws-{} {}@{address}`",
+        member.profile.name, workspace.attribution.user
+    )];
+    if let Ok(template) = Catalog::builtin().find(&workspace.template) {
+        lines.extend(
+            template
+                .services
+                .iter()
+                .map(|service| format!("{}: http://{address}:{}", service.name, service.port)),
+        );
+    }
+    lines
+}
+
+fn uptime(since: OffsetDateTime, now: OffsetDateTime) -> String {
+    let minutes = (now - since).whole_minutes().max(0);
+    format!("{} h {:02} min", minutes / 60, minutes % 60)
+}
+
+/// `start`/`resume`, `stop` and `hibernate`: carried out at once.
+pub(crate) async fn command_change(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+    change: Change,
+) -> Result<(), PortError> {
+    apply_change(env, &job.requester, &job.reply, name, change).await
+}
+
+/// `terminate`: asks for a confirming click and does nothing else.
+pub(crate) async fn command_terminate(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<(), PortError> {
+    let Some((workspace, _)) = workspace_for(
+        env,
+        &job.requester,
+        &job.reply,
+        name,
+        Permission::ManageOwnWorkspaces,
+        Permission::ManageAnyWorkspace,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let key = env.state.token_key().await?;
+    let value = sign_button_value(&key, &format!("terminate:{}", workspace.name));
+    let reply = message::terminate_confirm(&workspace, &value);
+    tell(env, &job.reply, &job.requester, &reply).await
+}
+
+/// The confirming click: checked again for the clicker, then carried out.
+pub(crate) async fn action_confirm_terminate(
+    env: &CommandEnv,
+    job: &ActionJob,
+    signed: &str,
+) -> Result<(), PortError> {
+    let key = env.state.token_key().await?;
+    let Some(name) = verify_button_value(&key, signed)
+        .ok()
+        .and_then(|value| value.strip_prefix("terminate:"))
+    else {
+        return tell(env, &job.reply, &job.requester, &message::button_invalid()).await;
+    };
+    apply_change(env, &job.requester, &job.reply, name, Change::Terminate).await
+}
+
+async fn apply_change(
+    env: &CommandEnv,
+    requester: &Requester,
+    reply: &ReplyTo,
+    name: &str,
+    change: Change,
+) -> Result<(), PortError> {
+    let Some((mut workspace, member)) = workspace_for(
+        env,
+        requester,
+        reply,
+        name,
+        Permission::ManageOwnWorkspaces,
+        Permission::ManageAnyWorkspace,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let cloud = &env.launch.cloud;
+    let current = cloud
+        .describe(&workspace.instance_id)
+        .await?
+        .map_or(InstanceState::Terminated, |status| status.state);
+    let refuse = |reason: &str| message::workspace_refused(name, change.action(), reason);
+    match (change, current) {
+        (Change::Start, InstanceState::Running | InstanceState::Pending)
+        | (Change::Stop | Change::Hibernate, InstanceState::Stopped | InstanceState::Stopping)
+        | (Change::Terminate, InstanceState::Terminated | InstanceState::ShuttingDown) => {
+            return tell(
+                env,
+                reply,
+                requester,
+                &message::workspace_unchanged(name, current),
+            )
+            .await;
+        }
+        (_, InstanceState::Terminated | InstanceState::ShuttingDown) => {
+            return tell(env, reply, requester, &refuse("it was terminated")).await;
+        }
+        (Change::Start, InstanceState::Stopping) => {
+            return tell(
+                env,
+                reply,
+                requester,
+                &refuse("it is still stopping; try again in a minute"),
+            )
+            .await;
+        }
+        _ => {}
+    }
+    let mut fell_back = false;
+    let (state, kind, verb) = match change {
+        Change::Start => {
+            cloud.start(&workspace.instance_id).await?;
+            (InstanceState::Running, LedgerEventKind::Resumed, "started")
+        }
+        Change::Stop => {
+            cloud.stop(&workspace.instance_id, false).await?;
+            (InstanceState::Stopped, LedgerEventKind::Stopped, "stopped")
+        }
+        Change::Hibernate => {
+            let hibernated = if workspace.hibernation {
+                match cloud.stop(&workspace.instance_id, true).await {
+                    Ok(()) => true,
+                    Err(PortError::Rejected { code, .. }) if code == NO_HIBERNATION => false,
+                    Err(error) => return Err(error),
+                }
+            } else {
+                false
+            };
+            if hibernated {
+                (
+                    InstanceState::Stopped,
+                    LedgerEventKind::Hibernated,
+                    "hibernated",
+                )
+            } else {
+                fell_back = true;
+                cloud.stop(&workspace.instance_id, false).await?;
+                (InstanceState::Stopped, LedgerEventKind::Stopped, "stopped")
+            }
+        }
+        Change::Terminate => {
+            cloud.terminate(&workspace.instance_id).await?;
+            (
+                InstanceState::Terminated,
+                LedgerEventKind::Terminated,
+                "terminated",
+            )
+        }
+    };
+    let now = env.clock.now();
+    workspace.state = state;
+    env.launch.store.record(&workspace).await?;
+    env.state
+        .append_ledger(&workspace.ledger_event(kind, now))
+        .await?;
+    env.state
+        .audit(
+            &workspace.attribution.project,
+            &AuditEvent {
+                action: AuditAction::Lifecycle,
+                who: requester.identity(),
+                institution: member.profile.institution.clone(),
+                resource: workspace.name.clone(),
+                outcome: verb.to_owned(),
+                detail: fell_back.then(|| "hibernation unavailable, stopped".to_owned()),
+                at: now,
+            },
+        )
+        .await?;
+    let posted = message::workspace_changed(&workspace, &requester.user_id, state, verb, fell_back);
+    env.chat.post(reply, &posted).await
+}

@@ -1,0 +1,246 @@
+//! The EC2 adapter against a real AWS API (moto): a workspace's whole life cycle, each call
+//! repeated where a user may repeat it.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use domain::command::Launch;
+use domain::job::JobKey;
+use domain::launch::{Attribution, LaunchPlan, plan_launch};
+use domain::ports::{Cloud, InstanceState, PortError};
+use domain::pricing::PricingTable;
+use domain::settings::AwsSettings;
+use domain::template::Catalog;
+use worker::adapters::ec2::Ec2Cloud;
+
+/// How long an instance may take to reach the state a call asked for.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// A moto server on a free loopback port, killed when dropped.
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Moto {
+    async fn start() -> Moto {
+        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{program} must be installed (pip install 'moto[server]'): {e}")
+            });
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let http = reqwest::Client::new();
+        loop {
+            let ready = http.get(format!("{}/moto-api/", moto.url)).send().await;
+            if matches!(ready, Ok(ref r) if r.status().is_success()) {
+                return moto;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `Ec2Cloud::connect` takes credentials from the SDK's default chain, so they go in the
+/// environment: once, before any test reads it.
+fn test_credentials() {
+    static SET: Once = Once::new();
+    SET.call_once(|| {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // SAFETY: every test calls this before anything else, and `Once` holds the others back
+        // until it returns, so no thread reads the environment while it is written.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        }
+    });
+}
+
+async fn cloud(moto: &Moto) -> Ec2Cloud {
+    Ec2Cloud::connect(&AwsSettings {
+        region: "us-east-1".into(),
+        endpoint_url: Some(moto.url.clone()),
+    })
+    .await
+}
+
+fn plan(template: &str, job: &str) -> LaunchPlan {
+    let launch = Launch {
+        template: template.to_owned(),
+        name: job.parse().unwrap(),
+        size: None,
+        region: None,
+        project: None,
+    };
+    let attribution = Attribution {
+        project: "nih-neuro-consortium".into(),
+        user: "ada".into(),
+        institution: "mit".into(),
+        invitation: "mit-collaboration".into(),
+    };
+    plan_launch(
+        &launch,
+        &JobKey::try_from(format!("test:{job}")).unwrap(),
+        &attribution,
+        "us-east-1",
+        Catalog::builtin(),
+        PricingTable::builtin(),
+    )
+    .unwrap()
+}
+
+/// Describes until the instance is in `expected`: EC2 (and moto) may report a transition first.
+async fn wait_for(cloud: &Ec2Cloud, instance_id: &str, expected: InstanceState) {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let status = cloud.describe(instance_id).await.unwrap();
+        let state = status.as_ref().map(|s| s.state);
+        if state == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{instance_id} is {state:?}, not {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn code(error: PortError) -> String {
+    match error {
+        PortError::Rejected { code, .. } => code,
+        PortError::Transient(message) => panic!("expected a refusal, got {message}"),
+    }
+}
+
+#[tokio::test]
+async fn a_workspace_runs_stops_starts_and_terminates() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let cloud = cloud(&moto).await;
+    let plan = plan("GPU ML Workstation", "gpu-lifecycle");
+    let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+    wait_for(&cloud, &id, InstanceState::Running).await;
+    let status = cloud.describe(&id).await.unwrap().unwrap();
+    assert_eq!(status.instance_type, plan.instance_type);
+    assert!(status.private_ip.is_some());
+    assert!(status.launched_at.is_some());
+
+    cloud.stop(&id, false).await.unwrap();
+    wait_for(&cloud, &id, InstanceState::Stopped).await;
+    cloud.stop(&id, false).await.unwrap();
+    wait_for(&cloud, &id, InstanceState::Stopped).await;
+    cloud.start(&id).await.unwrap();
+    wait_for(&cloud, &id, InstanceState::Running).await;
+
+    cloud.terminate(&id).await.unwrap();
+    wait_for(&cloud, &id, InstanceState::Terminated).await;
+    cloud.terminate(&id).await.unwrap();
+    wait_for(&cloud, &id, InstanceState::Terminated).await;
+    assert_eq!(
+        code(cloud.stop(&id, false).await.unwrap_err()),
+        "IncorrectInstanceState"
+    );
+    assert_eq!(
+        code(cloud.start(&id).await.unwrap_err()),
+        "IncorrectInstanceState"
+    );
+    wait_for(&cloud, &id, InstanceState::Terminated).await;
+}
+
+#[tokio::test]
+async fn a_workspace_launched_for_hibernation_hibernates() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let cloud = cloud(&moto).await;
+    let plan = plan("Python Machine Learning", "ml-hibernates");
+    assert!(plan.hibernation);
+    let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+    wait_for(&cloud, &id, InstanceState::Running).await;
+
+    let described = cloud
+        .client()
+        .describe_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    let instance = &described.reservations()[0].instances()[0];
+    assert_eq!(
+        instance.hibernation_options().and_then(|h| h.configured()),
+        Some(true)
+    );
+    let volumes = cloud.client().describe_volumes().send().await.unwrap();
+    let root = volumes
+        .volumes()
+        .iter()
+        .find(|v| v.attachments().iter().any(|a| a.instance_id() == Some(&id)))
+        .expect("the instance's root volume");
+    assert_eq!(root.size(), Some(30));
+    assert_eq!(root.volume_type().map(|t| t.as_str()), Some("gp3"));
+    assert_eq!(root.encrypted(), Some(true));
+
+    cloud.stop(&id, true).await.unwrap();
+    wait_for(&cloud, &id, InstanceState::Stopped).await;
+    cloud.start(&id).await.unwrap();
+    wait_for(&cloud, &id, InstanceState::Running).await;
+}
+
+#[tokio::test]
+async fn hibernation_is_refused_without_hibernation_at_launch() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let cloud = cloud(&moto).await;
+    let plan = plan("GPU ML Workstation", "gpu-no-hibernation");
+    assert!(!plan.hibernation);
+    let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+    wait_for(&cloud, &id, InstanceState::Running).await;
+    assert_eq!(
+        code(cloud.stop(&id, true).await.unwrap_err()),
+        "UnsupportedHibernationConfiguration"
+    );
+    wait_for(&cloud, &id, InstanceState::Running).await;
+}
+
+#[tokio::test]
+async fn unknown_instances_are_not_found() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let cloud = cloud(&moto).await;
+    let unknown = "i-0123456789abcdef0";
+    assert_eq!(cloud.describe(unknown).await.unwrap(), None);
+    assert_eq!(
+        code(cloud.stop(unknown, false).await.unwrap_err()),
+        "InvalidInstanceID.NotFound"
+    );
+    assert_eq!(
+        code(cloud.terminate(unknown).await.unwrap_err()),
+        "InvalidInstanceID.NotFound"
+    );
+}
