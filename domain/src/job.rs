@@ -113,7 +113,7 @@ impl CommandJob {
         matches!(
             command,
             Command::Workspace(_)
-                | Command::Project(ProjectCommand::Create(_))
+                | Command::Project(ProjectCommand::Create(_) | ProjectCommand::Cost(_))
                 | Command::Profiles(
                     ProfilesCommand::Use { .. }
                         | ProfilesCommand::List

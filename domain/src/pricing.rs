@@ -68,6 +68,23 @@ impl fmt::Display for Money {
     }
 }
 
+/// Whole cents for each part such that they add up to the rounded sum of the parts: each part
+/// gets its cents rounded down, and the cents left over go to the largest remainders (ties to
+/// the earlier part). What every table with a total uses, so the rows always add up.
+pub fn cents_adding_up(parts: &[Money]) -> Vec<Money> {
+    let total: i64 = parts.iter().map(|part| part.0).sum();
+    let target = Money(total).cents_rounded();
+    let mut cents: Vec<i64> = parts.iter().map(|part| part.0.div_euclid(10_000)).collect();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].0.rem_euclid(10_000)));
+    let mut left = target - cents.iter().sum::<i64>();
+    for &i in order.iter().cycle().take(left.unsigned_abs() as usize) {
+        cents[i] += left.signum();
+        left -= left.signum();
+    }
+    cents.into_iter().map(Money::from_cents).collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not an amount of dollars with at most six decimals")]
 pub struct InvalidMoney(pub String);
@@ -250,5 +267,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn rows_of_cents_add_up_to_the_rounded_total() {
+        let parts: Vec<Money> = ["5.106666", "3.906666", "1.730666"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let cents = cents_adding_up(&parts);
+        assert_eq!(
+            cents,
+            [
+                Money::from_cents(511),
+                Money::from_cents(390),
+                Money::from_cents(173)
+            ]
+        );
+        let sum: i64 = cents.iter().map(|c| c.micros()).sum();
+        assert_eq!(Money::from_micros(sum), Money::from_cents(1074));
+        assert_eq!(cents_adding_up(&[]), Vec::<Money>::new());
+        assert_eq!(
+            cents_adding_up(&[Money::from_micros(4_999), Money::from_micros(4_999)]),
+            [Money::from_cents(1), Money::ZERO]
+        );
     }
 }

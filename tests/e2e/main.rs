@@ -4,6 +4,7 @@
 mod harness;
 
 mod bad_input;
+mod cost;
 mod embedded;
 mod invitations;
 mod launch;

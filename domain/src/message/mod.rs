@@ -4,6 +4,7 @@
 //! markup or break the document.
 
 mod access;
+mod cost;
 mod policy;
 mod workspaces;
 
@@ -20,6 +21,7 @@ use crate::template::Size;
 use crate::workspace::Workspace;
 
 pub use access::*;
+pub use cost::*;
 pub use policy::*;
 pub use workspaces::*;
 
@@ -241,6 +243,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "terminate_confirm",
         include_str!("../../../message-templates/slack/terminate_confirm.json.hbs"),
     ),
+    (
+        "project_cost",
+        include_str!("../../../message-templates/slack/project_cost.json.hbs"),
+    ),
 ];
 
 /// Pieces several templates share.
@@ -253,6 +259,7 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     registry.register_escape_fn(escape_slack_json);
+    registry.register_helper("pad", Box::new(pad));
     for (name, source) in PARTIALS {
         // A partial lands inside a JSON string, so the file's final newline must not.
         registry
@@ -266,6 +273,29 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     }
     registry
 });
+
+/// `{{pad value width}}`: the value left-aligned in `width` characters, for monospace tables;
+/// escaped like any other value.
+fn pad(
+    helper: &handlebars::Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &handlebars::Context,
+    _: &mut handlebars::RenderContext<'_, '_>,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    let value = match helper.param(0).map(|p| p.value()) {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let width = helper
+        .param(1)
+        .and_then(|p| p.value().as_u64())
+        .unwrap_or(0) as usize;
+    let padded = format!("{value:<width$}");
+    out.write(&escape_slack_json(&padded))?;
+    Ok(())
+}
 
 /// Slack mrkdwn reserves `&`, `<` and `>`; the result then sits inside a JSON string.
 fn escape_slack_json(raw: &str) -> String {

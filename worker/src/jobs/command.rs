@@ -10,7 +10,7 @@ use domain::message;
 use domain::ports::PortError;
 
 use crate::jobs::workspaces::{self, Change};
-use crate::jobs::{CommandEnv, invitations, policy, profiles, project, run_to_end};
+use crate::jobs::{CommandEnv, cost, invitations, policy, profiles, project, run_to_end};
 
 pub(crate) async fn job_command(
     job: CommandJob,
@@ -33,6 +33,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Workspace(command) => workspace(env, job, command).await,
         Command::Project(ProjectCommand::Create(create)) => {
             project::command_project_create(env, job, create).await
+        }
+        Command::Project(ProjectCommand::Cost(report)) => {
+            cost::command_project_cost(env, job, report).await
         }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await

@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod action;
 pub(crate) mod command;
+mod cost;
 mod exception;
 mod invitations;
 pub(crate) mod launch;

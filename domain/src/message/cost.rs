@@ -1,0 +1,130 @@
+//! Money reports: `/cws project cost`.
+
+use serde_json::json;
+
+use super::{ChatMessage, render};
+use crate::command::{CostBreakdown, YearMonth};
+use crate::ledger::CostReport;
+use crate::pricing::cents_adding_up;
+
+/// The seed's cost attribution: totals against the budget with rollover, effective rate,
+/// savings, and the by-collaborator and by-institution tables (`breakdown` picks one; `None`
+/// shows both). Each table's cents add up to the total shown.
+pub fn project_cost(
+    project: &str,
+    month: YearMonth,
+    report: &CostReport,
+    breakdown: Option<CostBreakdown>,
+) -> ChatMessage {
+    let user_cents = cents_adding_up(&report.by_user.iter().map(|r| r.cost).collect::<Vec<_>>());
+    let institution_cents = cents_adding_up(
+        &report
+            .by_institution
+            .iter()
+            .map(|r| r.cost)
+            .collect::<Vec<_>>(),
+    );
+    let users: Vec<_> = report
+        .by_user
+        .iter()
+        .zip(user_cents)
+        .map(|(row, cost)| {
+            json!({
+                "user": row.user,
+                "institution": row.institution,
+                "instances": row.instances,
+                "hours": format!("{}h", row.hours),
+                "cost": cost.to_string(),
+            })
+        })
+        .collect();
+    let institutions: Vec<_> = report
+        .by_institution
+        .iter()
+        .zip(institution_cents)
+        .map(|(row, cost)| {
+            json!({
+                "institution": row.institution,
+                "cost": cost.to_string(),
+                "percent": row.percent,
+                "hours": row.hours,
+            })
+        })
+        .collect();
+    let show_users = breakdown != Some(CostBreakdown::ByInstitution);
+    let show_institutions = breakdown != Some(CostBreakdown::ByUser);
+    render(
+        "project_cost",
+        &json!({
+            "project": project,
+            "month": month.to_string(),
+            "total": report.total.to_string(),
+            "budget": report.budget.to_string(),
+            "percent": report.percent_used,
+            "over": report.available < crate::pricing::Money::ZERO,
+            "available": report.available.to_string(),
+            "rollover": report.rollover.to_string(),
+            "available_with_rollover": report.available_with_rollover.to_string(),
+            "effective": report.effective_hourly.map(|rate| rate.display_rate()),
+            "always_on": report.always_on_hourly.display_rate(),
+            "hours": report.compute_hours,
+            "hibernation_savings": report.hibernation_savings.to_string(),
+            "stop_savings": report.stop_savings.to_string(),
+            "storage": (report.storage > crate::pricing::Money::ZERO).then(|| report.storage.to_string()),
+            "users": if show_users { users } else { Vec::new() },
+            "institutions": if show_institutions { institutions } else { Vec::new() },
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::budget::month_bounds;
+    use crate::ledger::{LedgerEvent, LedgerEventKind, cost_report};
+    use crate::pricing::Money;
+
+    fn launched(workspace: &str, user: &str, institution: &str, hourly: &str) -> LedgerEvent {
+        LedgerEvent {
+            at: datetime!(2026-06-10 00:00 UTC),
+            kind: LedgerEventKind::Launched,
+            workspace: workspace.into(),
+            instance_id: format!("i-{workspace}"),
+            instance_type: "t3.large".into(),
+            region: "us-east-1".into(),
+            hourly: hourly.parse().unwrap(),
+            storage_gb: 0,
+            project: "nih".into(),
+            user: user.into(),
+            institution: institution.into(),
+        }
+    }
+
+    #[test]
+    fn the_cost_report_is_a_monospace_table_and_institution_shares() {
+        let events = [
+            launched("a", "jennifer_smith", "stanford-neuroscience", "0.0832"),
+            launched("b", "michael_johnson", "mit-csail", "0.252"),
+        ];
+        let report = cost_report(
+            &events,
+            month_bounds(datetime!(2026-06-15 00:00 UTC)),
+            Money::from_cents(500_000),
+            Money::from_cents(14_250),
+            |_| Money::ZERO,
+        );
+        let month: YearMonth = "2026-06".parse().unwrap();
+        let both = project_cost("nih", month, &report, None);
+        insta::assert_snapshot!(both.text);
+        insta::assert_json_snapshot!(both.blocks);
+        let users_only = project_cost("nih", month, &report, Some(CostBreakdown::ByUser));
+        assert!(
+            !users_only
+                .blocks
+                .iter()
+                .any(|b| b.to_string().contains("By institution"))
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! Cost attribution from the usage ledger: three institutions launch, time moves on, and
+//! `/cws project cost` shows who spent what.
+
+use std::time::Duration;
+
+use time::{Date, OffsetDateTime, Time};
+
+use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv};
+
+/// Seconds from now to the 10th of next month, 00:00 UTC: the test's day one is always
+/// mid-month, so no month boundary falls inside it whatever day CI runs.
+fn to_mid_next_month() -> i64 {
+    let now = OffsetDateTime::now_utc();
+    let (year, month) = match now.month().next() {
+        time::Month::January => (now.year() + 1, time::Month::January),
+        next => (now.year(), next),
+    };
+    let tenth = Date::from_calendar_date(year, month, 10)
+        .unwrap()
+        .with_time(Time::MIDNIGHT)
+        .assume_utc();
+    (tenth - now).whole_seconds()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_institutions_launch_and_the_cost_report_attributes_every_dollar() {
+    let mut env = TestEnv::start("cost-by-user", 35).await;
+    let day_one = to_mid_next_month();
+    let first = env.start_worker_shifted(&format!("+{day_one}s"));
+    env.create_project(SMITH, "nih-neuro-consortium --budget 5000")
+        .await;
+    for (person, name) in [(JOHNSON, "mit"), (LEE, "berkeley")] {
+        let token = env
+            .invite(
+                SMITH,
+                &format!("{name}-collaboration --type read_write --valid-days 540"),
+            )
+            .await;
+        env.accept(person, &token, "stanford-collab").await;
+        env.slack
+            .expect_dm(person.user_id, "the SSH key", Duration::from_secs(30))
+            .await;
+    }
+    for (person, text, name) in [
+        (
+            SMITH,
+            r#"launch "Python Machine Learning" stanford-pipeline --size M"#,
+            "stanford-pipeline",
+        ),
+        (
+            JOHNSON,
+            r#"launch "R Research Environment" mit-algorithm-dev --size L"#,
+            "mit-algorithm-dev",
+        ),
+        (
+            LEE,
+            "launch Bioinformatics berkeley-analysis --size M",
+            "berkeley-analysis",
+        ),
+    ] {
+        env.slash(&Slash::new(text).by(person)).await;
+        env.slack
+            .expect(name, Duration::from_secs(30), |p| {
+                p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
+            })
+            .await;
+    }
+
+    // Twenty hours later.
+    env.worker(first).kill();
+    env.start_worker_shifted(&format!("+{}s", day_one + 20 * 3600));
+    env.slash(&Slash::new("project cost nih-neuro-consortium --by-user").by(SMITH))
+        .await;
+    let report = env.reply_containing("Cost Attribution").await;
+
+    // 20 h at the on-demand rate, plus 30 GB of gp3 at $0.08/GB-month for 20 h ($0.0667):
+    // $5.1067, $3.9067 and $1.7307, $10.744 in all. The rows' cents add up to the total, so the
+    // odd cent goes to the larger remainder (MIT's, the first of two equal ones).
+    let table = report.body["blocks"].to_string();
+    for (user, institution, cost) in [
+        ("michael_johnson", "mit-csail", "$5.11"),
+        ("sarah_lee", "berkeley-neuroscience", "$3.90"),
+        ("jennifer_smith", "stanford-neuroscience", "$1.73"),
+    ] {
+        let row = table
+            .split("\\n")
+            .find(|line| line.starts_with(user))
+            .and_then(|line| line.split("```").next())
+            .unwrap_or_else(|| panic!("no row for {user} in {table}"));
+        assert!(row.contains(institution), "{row}");
+        assert!(row.contains("20h"), "{row}");
+        assert!(row.ends_with(cost), "{row}");
+    }
+    let text = report.text();
+    assert!(text.contains("$10.74 / $5,000.00"), "{text}");
+    assert!(text.contains("60 compute hours"), "{text}");
+    assert!(
+        !table.contains("By institution"),
+        "--by-user shows only users: {table}"
+    );
+
+    env.slash(&Slash::new("project cost nih-neuro-consortium --by-institution").by(LEE))
+        .await;
+    let shares = env.reply_containing("Cost Attribution").await;
+    let shares = shares.body["blocks"].to_string();
+    assert!(shares.contains("mit-csail: $5.11 (48%)"), "{shares}");
+    assert!(
+        shares.contains("berkeley-neuroscience: $3.90 (36%)"),
+        "{shares}"
+    );
+    assert!(
+        shares.contains("stanford-neuroscience: $1.73 (16%)"),
+        "{shares}"
+    );
+    env.finish();
+}

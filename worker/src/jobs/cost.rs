@@ -1,0 +1,85 @@
+//! `project cost NAME [--by-user | --by-institution] [--month YYYY-MM]`: the month's cost
+//! attribution, computed from the usage ledger by the pure maths in `domain::ledger`.
+
+use domain::budget::month_bounds;
+use domain::command::{ProjectCost, YearMonth};
+use domain::identity::Permission;
+use domain::job::CommandJob;
+use domain::ledger::{CostReport, LedgerEvent, cost_report};
+use domain::message;
+use domain::ports::PortError;
+use domain::pricing::{Money, PricingTable};
+use time::{Date, Month, OffsetDateTime, Time};
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::authorize;
+
+pub(crate) async fn command_project_cost(
+    env: &CommandEnv,
+    job: &CommandJob,
+    cost: &ProjectCost,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        Some(&cost.name),
+        Permission::View,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let now = env.clock.now();
+    let month = cost.month.unwrap_or_else(|| year_month(now));
+    let events = env.state.ledger(&member.project.name).await?;
+    let report = month_report(
+        &events,
+        month,
+        member.project.monthly_budget,
+        member.project.created_at,
+        now,
+    );
+    let reply = message::project_cost(&member.project.name, month, &report, cost.breakdown);
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+fn year_month(at: OffsetDateTime) -> YearMonth {
+    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
+        .parse()
+        .expect("a calendar month is a valid YearMonth")
+}
+
+fn first_instant(month: YearMonth) -> OffsetDateTime {
+    let month_of_year = Month::try_from(month.month()).expect("YearMonth months are 1-12");
+    Date::from_calendar_date(i32::from(month.year()), month_of_year, 1)
+        .expect("the first of a month exists")
+        .with_time(Time::MIDNIGHT)
+        .assume_utc()
+}
+
+/// The month's report up to `now` (a month in progress counts what ran so far, not what would
+/// run by its end), with the rollover of every earlier month since the project began: what each
+/// month left unspent of its budget (overspent months carry nothing over).
+pub(crate) fn month_report(
+    events: &[LedgerEvent],
+    month: YearMonth,
+    budget: Money,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+) -> CostReport {
+    let pricing = PricingTable::builtin();
+    let storage = |region: &str| pricing.ebs_gb_month(region).unwrap_or_default();
+    let (start, end) = month_bounds(first_instant(month));
+    let wanted = (start, end.min(now.max(start)));
+    let mut rollover = Money::ZERO;
+    let mut bounds = month_bounds(since);
+    while bounds.0 < start {
+        let earlier = cost_report(events, bounds, budget, Money::ZERO, storage);
+        rollover = Money::from_micros(rollover.micros() + earlier.available.micros().max(0));
+        bounds = month_bounds(bounds.1);
+    }
+    cost_report(events, wanted, budget, rollover, storage)
+}
