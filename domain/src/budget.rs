@@ -1,52 +1,91 @@
-//! Where a project stands against its monthly budget, for the launch policy.
+//! Where a project stands against its monthly budget, for the launch policy and the runway.
 //!
-//! Until the usage ledger exists (issue 4), a project's commitment this month is what its
-//! recorded workspaces cost from launch (or the start of the month) to the end of the month,
-//! as if each runs until then: the cautious reading, which never lets a launch through that
-//! the ledger would later show over budget.
+//! From the usage ledger: what the month has cost so far, plus what the workspaces running now
+//! will cost if they run to the end of the month (the cautious reading: a launch the policy
+//! lets through cannot take the month over budget unless someone starts more).
 
 use time::{Date, Month, OffsetDateTime, Time};
 
+use crate::ledger::{LedgerEvent, running_at, workspace_usage};
 use crate::pricing::Money;
-
-/// A running workspace as the budget sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunningCost {
-    pub hourly: Money,
-    pub since: OffsetDateTime,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BudgetPosition {
     pub monthly_budget: Money,
     /// Spent this month plus what running workspaces will cost by the end of it.
     pub committed: Money,
+    /// Spent this month so far.
+    pub spent: Money,
+    /// What the running workspaces cost per hour together.
+    pub burn_hourly: Money,
     pub now: OffsetDateTime,
 }
 
+/// How long this month's budget lasts at the current burn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runway {
+    /// Nothing is running.
+    NoBurn,
+    /// It runs out before the month ends, at this moment.
+    Until(OffsetDateTime),
+    /// It outlasts the month.
+    PastMonthEnd,
+    /// Already spent.
+    Spent,
+}
+
 impl BudgetPosition {
+    /// A position from its figures, nothing running.
     pub fn new(monthly_budget: Money, committed: Money, now: OffsetDateTime) -> BudgetPosition {
         BudgetPosition {
             monthly_budget,
             committed,
+            spent: committed,
+            burn_hourly: Money::ZERO,
             now,
         }
     }
 
-    /// The position of a project whose workspaces are `running`.
-    pub fn of_running(
+    /// The position of a project with this ledger, at `now`.
+    pub fn from_ledger(
         monthly_budget: Money,
-        running: &[RunningCost],
+        events: &[LedgerEvent],
         now: OffsetDateTime,
+        ebs_rate: impl Fn(&str) -> Money,
     ) -> BudgetPosition {
         let (start, end) = month_bounds(now);
-        let committed = running
+        let spent = sum(workspace_usage(events, start, now, ebs_rate)
             .iter()
-            .map(|workspace| cost_between(workspace.hourly, workspace.since.max(start), end))
-            .fold(Money::ZERO, |sum, cost| {
-                Money::from_micros(sum.micros() + cost.micros())
-            });
-        BudgetPosition::new(monthly_budget, committed, now)
+            .map(|usage| usage.cost()));
+        let running = running_at(events, now);
+        let burn_hourly = sum(running.iter().copied());
+        let to_month_end = sum(running.iter().map(|hourly| cost_between(*hourly, now, end)));
+        BudgetPosition {
+            monthly_budget,
+            committed: Money::from_micros(spent.micros() + to_month_end.micros()),
+            spent,
+            burn_hourly,
+            now,
+        }
+    }
+
+    /// When this month's budget runs out if the running workspaces keep running.
+    pub fn runway(&self) -> Runway {
+        let left = self.monthly_budget.micros() - self.spent.micros();
+        if left <= 0 {
+            return Runway::Spent;
+        }
+        if self.burn_hourly <= Money::ZERO {
+            return Runway::NoBurn;
+        }
+        let seconds = i128::from(left) * 3600 / i128::from(self.burn_hourly.micros());
+        let until =
+            self.now + time::Duration::seconds(seconds.min(i128::from(i64::MAX / 2)) as i64);
+        if until >= month_bounds(self.now).1 {
+            Runway::PastMonthEnd
+        } else {
+            Runway::Until(until)
+        }
     }
 
     /// What is left of this month's budget after the commitment; never below zero.
@@ -58,6 +97,10 @@ impl BudgetPosition {
     pub fn cost_to_month_end(&self, hourly: Money) -> Money {
         cost_between(hourly, self.now, month_bounds(self.now).1)
     }
+}
+
+fn sum(amounts: impl Iterator<Item = Money>) -> Money {
+    Money::from_micros(amounts.map(Money::micros).sum())
 }
 
 /// Cost of running at `hourly` from `from` to `to` (nothing if `to` is not after `from`),
@@ -89,6 +132,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::ledger::LedgerEventKind;
 
     #[test]
     fn months_end_at_the_next_first() {
@@ -97,28 +141,74 @@ mod tests {
         assert_eq!(end, datetime!(2027-01-01 00:00 UTC));
     }
 
+    fn event(at: OffsetDateTime, kind: LedgerEventKind, name: &str, hourly: &str) -> LedgerEvent {
+        LedgerEvent {
+            at,
+            kind,
+            workspace: name.into(),
+            instance_id: format!("i-{name}"),
+            instance_type: "t3.large".into(),
+            region: "us-east-1".into(),
+            hourly: hourly.parse().unwrap(),
+            storage_gb: 0,
+            project: "nih".into(),
+            user: "u".into(),
+            institution: "i".into(),
+        }
+    }
+
     #[test]
-    fn running_workspaces_count_to_the_end_of_the_month() {
+    fn the_ledger_gives_spent_committed_and_burn() {
         let now = datetime!(2026-03-31 00:00 UTC);
-        let running = [
-            // Launched last month: only March counts (744 h).
-            RunningCost {
-                hourly: "0.10".parse().unwrap(),
-                since: datetime!(2026-02-20 00:00 UTC),
-            },
-            // Launched today: 24 h.
-            RunningCost {
-                hourly: "1.00".parse().unwrap(),
-                since: now,
-            },
+        let events = [
+            // Launched last month, still running: 744 h spent in March, 24 h to come.
+            event(
+                datetime!(2026-02-20 00:00 UTC),
+                LedgerEventKind::Launched,
+                "a",
+                "0.10",
+            ),
+            // Ran ten hours and stopped: spent, nothing to come.
+            event(
+                datetime!(2026-03-10 00:00 UTC),
+                LedgerEventKind::Launched,
+                "b",
+                "1.00",
+            ),
+            event(
+                datetime!(2026-03-10 10:00 UTC),
+                LedgerEventKind::Stopped,
+                "b",
+                "1.00",
+            ),
         ];
-        let position = BudgetPosition::of_running(Money::from_cents(10_000), &running, now);
-        assert_eq!(position.committed, Money::from_cents(7_440 + 2_400));
-        assert_eq!(position.remaining(), Money::from_cents(160));
+        let position =
+            BudgetPosition::from_ledger(Money::from_cents(10_000), &events, now, |_| Money::ZERO);
+        assert_eq!(position.spent, Money::from_cents(7_200 + 1_000));
+        assert_eq!(position.committed, Money::from_cents(8_200 + 240));
+        assert_eq!(position.burn_hourly, Money::from_cents(10));
+        assert_eq!(position.remaining(), Money::from_cents(1_560));
         assert_eq!(
             position.cost_to_month_end("0.5".parse().unwrap()),
             Money::from_cents(1_200)
         );
+        // $18 left at $0.10/h lasts 180 h: past the month's last 24 h.
+        assert_eq!(position.runway(), Runway::PastMonthEnd);
+    }
+
+    #[test]
+    fn the_runway_ends_inside_the_month_at_a_high_burn() {
+        let now = datetime!(2026-03-10 00:00 UTC);
+        let events = [event(now, LedgerEventKind::Launched, "gpu", "12.24")];
+        let position =
+            BudgetPosition::from_ledger(Money::from_cents(100_000), &events, now, |_| Money::ZERO);
+        // $1,000 at $12.24/h: 81.7 h.
+        assert_eq!(
+            position.runway(),
+            Runway::Until(datetime!(2026-03-13 09:41:57 UTC))
+        );
+        let idle = BudgetPosition::from_ledger(Money::from_cents(100), &[], now, |_| Money::ZERO);
+        assert_eq!(idle.runway(), Runway::NoBurn);
     }
 
     #[test]

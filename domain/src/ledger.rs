@@ -135,6 +135,30 @@ pub fn workspace_usage(
         .collect()
 }
 
+/// The hourly rate of every workspace running at `now`: those whose latest event by then
+/// started them (launched or resumed).
+pub fn running_at(events: &[LedgerEvent], now: OffsetDateTime) -> Vec<Money> {
+    let mut latest: BTreeMap<&str, &LedgerEvent> = BTreeMap::new();
+    for event in events.iter().filter(|event| event.at <= now) {
+        let newer = latest
+            .get(event.workspace.as_str())
+            .is_none_or(|seen| event.at >= seen.at);
+        if newer {
+            latest.insert(&event.workspace, event);
+        }
+    }
+    latest
+        .into_values()
+        .filter(|event| {
+            matches!(
+                event.kind,
+                LedgerEventKind::Launched | LedgerEventKind::Resumed
+            )
+        })
+        .map(|event| event.hourly)
+        .collect()
+}
+
 /// Walks one workspace's time-sorted, non-empty history.
 fn usage_of(
     history: &[&LedgerEvent],

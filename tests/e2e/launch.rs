@@ -52,6 +52,13 @@ async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
     assert_eq!(posted.body["channel"], "C0NEURO");
     assert!(posted.text().contains(instance_id), "{}", posted.text());
     assert!(
+        posted.text().contains(
+            "At the project's current burn ($0.0832/h), this month's budget lasts past the end of the month."
+        ),
+        "{}",
+        posted.text()
+    );
+    assert!(
         posted
             .text()
             .contains("<@U0MITJOHNSON> launched *mit-algorithm-dev*"),

@@ -4,7 +4,6 @@
 //! - `cws:project:{name}` → project; `cws:projects` → set of names
 //! - `cws:project:{p}:invitation-name:{name}` → invitation id (claimed once per project)
 //! - `cws:project:{p}:invitations` → set of invitation ids; `cws:invitation:{id}` → invitation
-//! - `cws:project:{p}:running` → set of running-cost entries (budget position)
 //! - `cws:profile:{identity}:{name}` → profile; `cws:profiles:{identity}` → set of names
 //! - `cws:active-profile:{identity}` → profile name; `cws:member:{p}:{identity}` → profile name
 //! - `cws:research-user:{collaborator}` → research user; `…:pending-key` → key awaiting its DM
@@ -18,19 +17,16 @@
 use std::sync::Arc;
 
 use domain::audit::AuditEvent;
-use domain::budget::RunningCost;
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
 use domain::invitation::Invitation;
 use domain::ledger::LedgerEvent;
 use domain::ports::{PortError, Records};
-use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 /// How many usernames to try before giving up on a busy name (`sarah_lee`, `sarah_lee2`, …).
@@ -52,15 +48,6 @@ fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
 
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("state records serialize")
-}
-
-/// A running workspace as the budget records it; members of a set, so written once each.
-#[derive(Serialize, Deserialize)]
-struct RunningEntry {
-    workspace: String,
-    hourly: Money,
-    #[serde(with = "time::serde::rfc3339")]
-    since: OffsetDateTime,
 }
 
 /// An SSH key pair in OpenSSH text form.
@@ -183,40 +170,6 @@ impl State {
 
     pub async fn project(&self, name: &str) -> Result<Option<Project>, PortError> {
         self.read(&format!("cws:project:{name}")).await
-    }
-
-    pub async fn add_running(
-        &self,
-        project: &str,
-        workspace: &str,
-        hourly: Money,
-        since: OffsetDateTime,
-    ) -> Result<(), PortError> {
-        let entry = RunningEntry {
-            workspace: workspace.to_owned(),
-            hourly,
-            since,
-        };
-        self.records
-            .add_member(&format!("cws:project:{project}:running"), &to_json(&entry))
-            .await
-    }
-
-    pub async fn running(&self, project: &str) -> Result<Vec<RunningCost>, PortError> {
-        let set = format!("cws:project:{project}:running");
-        self.records
-            .members(&set)
-            .await?
-            .iter()
-            .map(|json| {
-                serde_json::from_str::<RunningEntry>(json)
-                    .map(|entry| RunningCost {
-                        hourly: entry.hourly,
-                        since: entry.since,
-                    })
-                    .map_err(|e| corrupt(&set, e))
-            })
-            .collect()
     }
 
     // Invitations.

@@ -14,10 +14,13 @@ use handlebars::Handlebars;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::budget::{BudgetPosition, Runway};
 use crate::command::{Launch, ParseError};
 use crate::launch::LaunchRefusal;
 use crate::ports::PortError;
+use crate::pricing::Money;
 use crate::template::Size;
+use crate::time_text;
 use crate::workspace::Workspace;
 
 pub use access::*;
@@ -332,8 +335,19 @@ pub fn launch_accepted(
     )
 }
 
-/// Posted in the channel once the instance exists.
-pub fn launch_succeeded(workspace: &Workspace, user_id: &str) -> ChatMessage {
+/// Posted in the channel once the instance exists, with the project's runway: how long this
+/// month's budget lasts at the burn of everything now running.
+pub fn launch_succeeded(
+    workspace: &Workspace,
+    user_id: &str,
+    budget: &BudgetPosition,
+) -> ChatMessage {
+    let (until, spent) = match budget.runway() {
+        Runway::Until(at) => (Some(time_text::date(at)), false),
+        Runway::Spent => (None, true),
+        Runway::NoBurn | Runway::PastMonthEnd => (None, false),
+    };
+    let burn = (budget.burn_hourly > Money::ZERO).then(|| budget.burn_hourly.display_rate());
     render(
         "launch_succeeded",
         &json!({
@@ -348,6 +362,9 @@ pub fn launch_succeeded(workspace: &Workspace, user_id: &str) -> ChatMessage {
             "project": workspace.attribution.project,
             "institution": workspace.attribution.institution,
             "invitation": workspace.attribution.invitation,
+            "burn": burn,
+            "until": until,
+            "spent": spent,
         }),
     )
 }
@@ -496,8 +513,18 @@ mod tests {
 
     #[test]
     fn launch_succeeded_names_the_instance() {
-        let message = launch_succeeded(&workspace(), "U1");
-        insta::assert_snapshot!(message.text, @"✅ <@U1> launched *mit-algorithm-dev* (i-0123456789abcdef0): Python Machine Learning, t3.large in us-east-1 at $0.0832/h.");
+        // $2.00 left at $0.0832/h: a day.
+        let budget = BudgetPosition::from_ledger(
+            Money::from_cents(200),
+            &[workspace().ledger_event(
+                crate::ledger::LedgerEventKind::Launched,
+                datetime!(2026-03-12 09:00 UTC),
+            )],
+            datetime!(2026-03-12 09:00 UTC),
+            |_| Money::ZERO,
+        );
+        let message = launch_succeeded(&workspace(), "U1", &budget);
+        insta::assert_snapshot!(message.text, @"✅ <@U1> launched *mit-algorithm-dev* (i-0123456789abcdef0): Python Machine Learning, t3.large in us-east-1 at $0.0832/h. At the project's current burn ($0.0832/h), this month's budget lasts until March 13, 2026.");
         insta::assert_json_snapshot!(message.blocks);
     }
 

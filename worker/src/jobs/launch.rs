@@ -271,19 +271,20 @@ async fn launch_once(
                     &workspace.ledger_event(LedgerEventKind::Launched, workspace.launched_at),
                 )
                 .await?;
-            env.state
-                .add_running(
-                    &member.project.name,
-                    &workspace.name,
-                    workspace.hourly,
-                    workspace.launched_at,
-                )
-                .await?;
             workspace
         }
     };
     if !env.store.notice_sent(&job.key, LAUNCHED).await? {
-        let reply = message::launch_succeeded(&workspace, &job.requester.user_id);
+        let project = env
+            .state
+            .project(&workspace.attribution.project)
+            .await?
+            .ok_or_else(|| PortError::Rejected {
+                code: "CorruptRecord".to_owned(),
+                message: format!("workspace {} names no known project", workspace.name),
+            })?;
+        let budget = budget_position(&env.state, &project, env.clock.now()).await?;
+        let reply = message::launch_succeeded(&workspace, &job.requester.user_id, &budget);
         env.chat.post(&job.reply, &reply).await?;
         env.store.mark_notice_sent(&job.key, LAUNCHED).await?;
     }

@@ -17,17 +17,19 @@ use crate::jobs::CommandEnv;
 use crate::jobs::access::{Member, authorize};
 use crate::state::State;
 
-/// Where the project stands this month, from its recorded running workspaces.
+/// Where the project stands this month, from its usage ledger.
 pub(crate) async fn budget_position(
     state: &State,
     project: &Project,
     now: OffsetDateTime,
 ) -> Result<BudgetPosition, PortError> {
-    let running = state.running(&project.name).await?;
-    Ok(BudgetPosition::of_running(
+    let events = state.ledger(&project.name).await?;
+    let pricing = PricingTable::builtin();
+    Ok(BudgetPosition::from_ledger(
         project.monthly_budget,
-        &running,
+        &events,
         now,
+        |region| pricing.ebs_gb_month(region).unwrap_or_default(),
     ))
 }
 
