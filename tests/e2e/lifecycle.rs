@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_ec2::types::InstanceStateName;
 use redis::AsyncCommands;
 
-use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, eventually};
+use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, button_value, eventually};
 
 async fn launched(env: &TestEnv, person: crate::harness::Person, text: &str, name: &str) {
     env.slash(&Slash::new(text).by(person)).await;
@@ -46,18 +46,6 @@ async fn settles(env: &TestEnv, name: &str, wanted: InstanceStateName) {
         },
     )
     .await;
-}
-
-fn button_value(posted: &Posted, action_id: &str) -> String {
-    posted.body["blocks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|block| block["type"] == "actions")
-        .flat_map(|block| block["elements"].as_array().cloned().unwrap_or_default())
-        .find(|element| element["action_id"] == action_id)
-        .and_then(|element| element["value"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {action_id} button in {:#}", posted.body))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use base64::Engine;
 use redis::AsyncCommands;
 
-use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, tag};
+use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, button_value, tag};
 
 const BERKELEY_INVITATION: &str = r#"berkeley-collaboration --type read_write --valid-days 540 --template-whitelist "R Research Environment,Python Machine Learning" --max-instance-types "t3.large,r5.xlarge" --max-hourly-cost 0.50 --forbidden-regions "us-west-1,eu-west-1""#;
 
@@ -29,25 +29,32 @@ async fn consortium_with_berkeley(env: &TestEnv) {
         .await;
 }
 
-/// The value of the button with `action_id` in a message's blocks.
-fn button_value(posted: &Posted, action_id: &str) -> String {
-    posted.body["blocks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|block| block["type"] == "actions")
-        .flat_map(|block| block["elements"].as_array().cloned().unwrap_or_default())
-        .find(|element| element["action_id"] == action_id)
-        .and_then(|element| element["value"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {action_id} button in {:#}", posted.body))
-}
-
 /// Lee tries the seed's GPU launch and gets the violation with its button.
 async fn gpu_refused(env: &TestEnv, name: &str) -> Posted {
     let text = format!(r#"launch "GPU ML Workstation" {name} --size XL"#);
     let answer = env.slash(&Slash::new(&text).by(LEE)).await;
     assert_eq!(answer.status, 200);
     env.reply_containing("Policy violation").await
+}
+
+/// Lee's GPU launch is refused, she asks for an exception, and the request reaches Dr. Smith
+/// (by DM, which is returned) and the project channel.
+async fn exception_asked(env: &TestEnv, name: &str) -> Posted {
+    let violation = gpu_refused(env, name).await;
+    let request = button_value(&violation, "cws_request_exception");
+    env.click(LEE, "cws_request_exception", &request, None)
+        .await;
+    env.reply_containing("Your exception request").await;
+    let asked = env
+        .slack
+        .expect_dm(SMITH.user_id, "the request", Duration::from_secs(30))
+        .await;
+    env.slack
+        .expect("the request in the channel", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage" && p.body["channel"] == "C0NEURO"
+        })
+        .await;
+    asked
 }
 
 async fn audit_entries(env: &TestEnv) -> Vec<String> {
@@ -248,20 +255,7 @@ async fn a_denied_exception_tells_the_requester_why_and_cannot_be_approved_later
     env.start_worker();
     consortium_with_berkeley(&env).await;
 
-    let violation = gpu_refused(&env, "denied-gpu").await;
-    let request = button_value(&violation, "cws_request_exception");
-    env.click(LEE, "cws_request_exception", &request, None)
-        .await;
-    env.reply_containing("Your exception request").await;
-    let asked = env
-        .slack
-        .expect_dm(SMITH.user_id, "the request", Duration::from_secs(30))
-        .await;
-    env.slack
-        .expect("the request in the channel", Duration::from_secs(30), |p| {
-            p.method == "chat.postMessage" && p.body["channel"] == "C0NEURO"
-        })
-        .await;
+    let asked = exception_asked(&env, "denied-gpu").await;
     let deny = button_value(&asked, "cws_deny_exception");
     let approve = button_value(&asked, "cws_approve_exception");
 
@@ -300,20 +294,7 @@ async fn an_exception_request_expires_undecided() {
     let mut env = TestEnv::start("policy-expired-request", 32).await;
     let first = env.start_worker();
     consortium_with_berkeley(&env).await;
-    let violation = gpu_refused(&env, "late-gpu").await;
-    let request = button_value(&violation, "cws_request_exception");
-    env.click(LEE, "cws_request_exception", &request, None)
-        .await;
-    env.reply_containing("Your exception request").await;
-    let asked = env
-        .slack
-        .expect_dm(SMITH.user_id, "the request", Duration::from_secs(30))
-        .await;
-    env.slack
-        .expect("the request in the channel", Duration::from_secs(30), |p| {
-            p.method == "chat.postMessage" && p.body["channel"] == "C0NEURO"
-        })
-        .await;
+    let asked = exception_asked(&env, "late-gpu").await;
 
     // Three days and an hour later (requests wait 72 hours by default).
     env.worker(first).kill();

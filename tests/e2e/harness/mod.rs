@@ -492,6 +492,19 @@ where
     }
 }
 
+/// The value of the button with `action_id` in a message's blocks.
+pub fn button_value(posted: &Posted, action_id: &str) -> String {
+    posted.body["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|block| block["type"] == "actions")
+        .flat_map(|block| block["elements"].as_array().cloned().unwrap_or_default())
+        .find(|element| element["action_id"] == action_id)
+        .and_then(|element| element["value"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {action_id} button in {:#}", posted.body))
+}
+
 /// The invitation token in a message: `inv-` and its base64url characters.
 pub fn token_in(text: &str) -> String {
     let start = text
