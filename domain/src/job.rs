@@ -113,7 +113,9 @@ impl CommandJob {
         matches!(
             command,
             Command::Workspace(_)
-                | Command::Project(ProjectCommand::Create(_) | ProjectCommand::Cost(_))
+                | Command::Project(
+                    ProjectCommand::Create(_) | ProjectCommand::Cost(_) | ProjectCommand::Status(_)
+                )
                 | Command::Profiles(
                     ProfilesCommand::Use { .. }
                         | ProfilesCommand::List

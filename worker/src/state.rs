@@ -554,6 +554,16 @@ impl State {
             .append(&format!("cws:audit:{project}"), &to_json(event))
             .await
     }
+
+    pub async fn audit_events(&self, project: &str) -> Result<Vec<AuditEvent>, PortError> {
+        let log = format!("cws:audit:{project}");
+        self.records
+            .entries(&log)
+            .await?
+            .iter()
+            .map(|entry| serde_json::from_str(entry).map_err(|e| corrupt(&log, e)))
+            .collect()
+    }
 }
 
 /// Random bytes for ids and keys, from the operating system's generator through uuid v4

@@ -60,7 +60,7 @@ pub fn project_cost(
             "month": month.to_string(),
             "total": report.total.to_string(),
             "budget": report.budget.to_string(),
-            "percent": report.percent_used,
+            "percent": report.percent_used.map(|p| format!("{p}%")),
             "over": report.available < crate::pricing::Money::ZERO,
             "available": report.available.to_string(),
             "rollover": report.rollover.to_string(),

@@ -6,6 +6,7 @@
 mod access;
 mod cost;
 mod policy;
+mod status;
 mod workspaces;
 
 use std::sync::LazyLock;
@@ -26,6 +27,7 @@ use crate::workspace::Workspace;
 pub use access::*;
 pub use cost::*;
 pub use policy::*;
+pub use status::*;
 pub use workspaces::*;
 
 /// A message ready for any chat adapter: `text` stands alone (terminal, notifications),
@@ -245,6 +247,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "terminate_confirm",
         include_str!("../../../message-templates/slack/terminate_confirm.json.hbs"),
+    ),
+    (
+        "project_status",
+        include_str!("../../../message-templates/slack/project_status.json.hbs"),
     ),
     (
         "project_cost",

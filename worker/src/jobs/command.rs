@@ -37,6 +37,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Project(ProjectCommand::Cost(report)) => {
             cost::command_project_cost(env, job, report).await
         }
+        Command::Project(ProjectCommand::Status(status)) => {
+            cost::command_project_status(env, job, status).await
+        }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await
         }

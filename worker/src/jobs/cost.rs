@@ -1,18 +1,23 @@
-//! `project cost NAME [--by-user | --by-institution] [--month YYYY-MM]`: the month's cost
-//! attribution, computed from the usage ledger by the pure maths in `domain::ledger`.
+//! `project cost NAME [--by-user | --by-institution] [--month YYYY-MM]` and
+//! `project status NAME [--detail]`: the month's cost attribution and where the project stands,
+//! computed from the usage ledger by the pure maths in `domain::ledger`.
 
+use domain::audit::AuditAction;
 use domain::budget::month_bounds;
-use domain::command::{ProjectCost, YearMonth};
+use domain::command::{ProjectCost, ProjectStatus, YearMonth};
 use domain::identity::Permission;
 use domain::job::CommandJob;
 use domain::ledger::{CostReport, LedgerEvent, cost_report};
-use domain::message;
+use domain::message::{self, ProjectNow};
+use domain::ports::InstanceState;
 use domain::ports::PortError;
 use domain::pricing::{Money, PricingTable};
+use domain::workspace::Workspace;
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::authorize;
+use crate::jobs::policy::budget_position;
 
 pub(crate) async fn command_project_cost(
     env: &CommandEnv,
@@ -41,6 +46,66 @@ pub(crate) async fn command_project_cost(
         now,
     );
     let reply = message::project_cost(&member.project.name, month, &report, cost.breakdown);
+    env.chat
+        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
+        .await
+}
+
+pub(crate) async fn command_project_status(
+    env: &CommandEnv,
+    job: &CommandJob,
+    status: &ProjectStatus,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        Some(&status.name),
+        Permission::View,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let now = env.clock.now();
+    let month = year_month(now);
+    let project = &member.project;
+    let events = env.state.ledger(&project.name).await?;
+    let report = month_report(
+        &events,
+        month,
+        project.monthly_budget,
+        project.created_at,
+        now,
+    );
+    let budget = budget_position(&env.state, project, now).await?;
+    let workspaces: Vec<Workspace> = env
+        .launch
+        .store
+        .all()
+        .await?
+        .into_iter()
+        .filter(|w| w.attribution.project == project.name && w.state != InstanceState::Terminated)
+        .collect();
+    let (start, _) = month_bounds(now);
+    let violations = env
+        .state
+        .audit_events(&project.name)
+        .await?
+        .iter()
+        .filter(|event| event.action == AuditAction::PolicyViolation && event.at >= start)
+        .count();
+    let reply = message::project_status(
+        &project.name,
+        month,
+        &report,
+        &ProjectNow {
+            budget: &budget,
+            workspaces: &workspaces,
+            violations,
+        },
+        status.detail,
+    );
     env.chat
         .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
         .await
