@@ -5,7 +5,7 @@
 //!
 //!     cargo bench -p cws-worker --bench cost_report   (Redis at CWS_BENCH_REDIS, else
 //!                                                      CWS_TEST_REDIS, else
-//!                                                      redis://127.0.0.1:6390; database 62)
+//!                                                      redis://127.0.0.1:6390; database 61, its own)
 
 use std::sync::Arc;
 use std::time::{Duration as Elapsed, Instant};
@@ -127,7 +127,7 @@ fn workspace_history(rng: &mut Rng, n: usize) -> Vec<LedgerEvent> {
             ))
     });
     let end = terminated.unwrap_or(NOW);
-    let cycles = rng.between(12, 48);
+    let cycles = rng.between(12, 50);
     let cycle = (end - launched).whole_minutes() / cycles;
 
     let mut events = vec![template(launched, LedgerEventKind::Launched)];
@@ -179,13 +179,13 @@ fn redis_url() -> String {
     let url = std::env::var("CWS_BENCH_REDIS")
         .or_else(|_| std::env::var("CWS_TEST_REDIS"))
         .unwrap_or_else(|_| "redis://127.0.0.1:6390".to_owned());
-    // The other benchmarks' CWS_BENCH_REDIS names a database; this one always uses 62.
+    // The other benchmarks' CWS_BENCH_REDIS names a database; this one always uses 61, so it never wipes theirs.
     let url = url.trim_end_matches('/');
     let server = match url.rsplit_once('/') {
         Some((server, db)) if !db.is_empty() && db.bytes().all(|b| b.is_ascii_digit()) => server,
         _ => url,
     };
-    format!("{server}/62")
+    format!("{server}/61")
 }
 
 /// p50, p95 and max of the samples, nearest rank.
