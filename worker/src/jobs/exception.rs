@@ -214,9 +214,13 @@ pub(crate) async fn action_decide_exception(
         store.mark_notice_sent(&job.key, REQUESTER_TOLD).await?;
     }
     if decision.verdict == Verdict::Approved {
-        // The launch reports its own outcome in the requester's channel; its failure is
-        // already explained there, so it does not fail this click.
-        if run_launch(&env.launch, &request.launch, Approval::Exception)
+        // The same job (same key, same client token), but its replies go through the channel:
+        // the original command's response_url expires after 30 minutes, long before most
+        // decisions. The launch reports its own outcome there; its failure is already
+        // explained, so it does not fail this click.
+        let mut launch = request.launch.clone();
+        launch.reply.response_url = None;
+        if run_launch(&env.launch, &launch, Approval::Exception)
             .await
             .is_err()
         {
