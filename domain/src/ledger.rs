@@ -135,6 +135,41 @@ pub fn workspace_usage(
         .collect()
 }
 
+/// What each window cost in all (compute plus storage: a [`CostReport`]'s `total`), grouping
+/// the events once. The rollover needs every earlier month's total, and a report per month
+/// would sort the whole ledger again for each one.
+pub fn totals(
+    events: &[LedgerEvent],
+    windows: &[(OffsetDateTime, OffsetDateTime)],
+    ebs_rate: impl Fn(&str) -> Money,
+) -> Vec<Money> {
+    let mut by_workspace: BTreeMap<&str, Vec<&LedgerEvent>> = BTreeMap::new();
+    for event in events {
+        by_workspace
+            .entry(&event.workspace)
+            .or_default()
+            .push(event);
+    }
+    let histories: Vec<Vec<&LedgerEvent>> = by_workspace
+        .into_values()
+        .map(|mut history| {
+            history.sort_by_key(|event| event.at);
+            history
+        })
+        .collect();
+    windows
+        .iter()
+        .map(|window| {
+            histories
+                .iter()
+                .map(|history| usage_of(history, *window, &ebs_rate))
+                .filter(|usage| usage.existed_seconds() > 0)
+                .map(|usage| usage.cost())
+                .fold(Money::ZERO, plus)
+        })
+        .collect()
+}
+
 /// The hourly rate of every workspace running at `now`: those whose latest event by then
 /// started them (launched or resumed).
 pub fn running_at(events: &[LedgerEvent], now: OffsetDateTime) -> Vec<Money> {
@@ -599,6 +634,23 @@ mod tests {
             ),
         ]
         .concat()
+    }
+
+    #[test]
+    fn totals_in_one_pass_match_a_report_per_month() {
+        let events = seed_month_6();
+        let mut windows = vec![month_bounds(JUNE)];
+        for _ in 0..3 {
+            let earlier = month_bounds(windows[0].0 - time::Duration::days(1));
+            windows.insert(0, earlier);
+        }
+        let one_pass = totals(&events, &windows, ebs);
+        let per_month: Vec<Money> = windows
+            .iter()
+            .map(|window| cost_report(&events, *window, m("5000"), Money::ZERO, ebs).total)
+            .collect();
+        assert_eq!(one_pass, per_month);
+        assert_eq!(one_pass[3], m("4823.40"));
     }
 
     #[test]

@@ -114,6 +114,13 @@ pub enum SharedFile {
 /// Files larger than this are not read: a collaborators CSV is a few kilobytes.
 pub const SHARED_FILE_LIMIT: u64 = 1024 * 1024;
 
+/// One entry of an append-only log, with the id the log gave it (ids grow with each append).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub id: String,
+    pub entry: String,
+}
+
 /// The system's state: JSON records under explicit `cws:` keys, with the few atomic operations
 /// handlers build on. Every read-modify-write is a `swap` loop, so any number of workers may
 /// race on a record and none of their changes is lost.
@@ -136,8 +143,13 @@ pub trait Records: Send + Sync {
     async fn members(&self, set: &str) -> Result<Vec<String>, PortError>;
     /// Appends an entry to an append-only log (a Redis stream).
     async fn append(&self, log: &str, entry: &str) -> Result<(), PortError>;
-    /// Every entry of a log, oldest first.
-    async fn entries(&self, log: &str) -> Result<Vec<String>, PortError>;
+    /// The entries of a log after the one with id `after` (all of them for `None`), oldest
+    /// first, each with its id: a reader keeps what it has and fetches only what is new.
+    async fn entries_after(
+        &self,
+        log: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<LogEntry>, PortError>;
 }
 
 /// Whether a workspace name was free for this job.

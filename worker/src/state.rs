@@ -14,19 +14,23 @@
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:audit:{project}` → stream of audit events
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use domain::audit::AuditEvent;
+use domain::budget::month_bounds;
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
 use domain::invitation::Invitation;
 use domain::ledger::LedgerEvent;
 use domain::ports::{PortError, Records};
+use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 /// How many usernames to try before giving up on a busy name (`sarah_lee`, `sarah_lee2`, …).
@@ -37,6 +41,16 @@ pub struct State {
     records: Arc<dyn Records>,
     configured_key: Option<String>,
     key: Arc<OnceCell<TokenKey>>,
+    ledgers: Arc<Mutex<HashMap<String, Arc<CachedLedger>>>>,
+    /// What each closed month cost, per project and month start: the rollover's inputs, kept
+    /// until an event dated inside or before that month arrives.
+    month_totals: Arc<Mutex<HashMap<(String, OffsetDateTime), Money>>>,
+}
+
+/// A project's ledger as far as this process has read it.
+struct CachedLedger {
+    last_id: Option<String>,
+    events: Arc<Vec<LedgerEvent>>,
 }
 
 fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
@@ -70,6 +84,8 @@ impl State {
             records,
             configured_key,
             key: Arc::new(OnceCell::new()),
+            ledgers: Arc::default(),
+            month_totals: Arc::default(),
         }
     }
 
@@ -536,13 +552,78 @@ impl State {
             .await
     }
 
-    pub async fn ledger(&self, project: &str) -> Result<Vec<LedgerEvent>, PortError> {
+    /// The project's whole ledger. Each process keeps what it has read and fetches only the
+    /// entries appended since (the log only grows), so a report over an 18-month ledger pays
+    /// for reading and parsing it once, not on every command.
+    pub async fn ledger(&self, project: &str) -> Result<Arc<Vec<LedgerEvent>>, PortError> {
         let log = format!("cws:ledger:{project}");
-        self.records
-            .entries(&log)
-            .await?
+        let cached = self
+            .ledgers
+            .lock()
+            .expect("ledger cache lock")
+            .get(project)
+            .cloned();
+        let after = cached.as_ref().and_then(|c| c.last_id.clone());
+        let fresh = self.records.entries_after(&log, after.as_deref()).await?;
+        let Some(last) = fresh.last().map(|entry| entry.id.clone()) else {
+            return Ok(cached.map_or_else(Default::default, |c| c.events.clone()));
+        };
+        let mut events: Vec<LedgerEvent> = cached.map_or_else(Vec::new, |c| c.events.to_vec());
+        let known = events.len();
+        for entry in &fresh {
+            events.push(serde_json::from_str(&entry.entry).map_err(|e| corrupt(&log, e))?);
+        }
+        if let Some(earliest) = events[known..].iter().map(|event| event.at).min() {
+            // A new event changes its own month and every later one.
+            let changed_from = month_bounds(earliest).0;
+            self.month_totals
+                .lock()
+                .expect("month totals lock")
+                .retain(|(of, start), _| of != project || *start < changed_from);
+        }
+        let events = Arc::new(events);
+        let mut ledgers = self.ledgers.lock().expect("ledger cache lock");
+        // Another task may have read further meanwhile; keep whichever saw more.
+        let newer = ledgers
+            .get(project)
+            .is_none_or(|c| c.events.len() < events.len());
+        if newer {
+            ledgers.insert(
+                project.to_owned(),
+                Arc::new(CachedLedger {
+                    last_id: Some(last),
+                    events: events.clone(),
+                }),
+            );
+        }
+        Ok(events)
+    }
+
+    /// The totals of closed months (`windows`, each a whole month), computing with `compute`
+    /// only those not known since the ledger last changed them.
+    pub fn closed_month_totals(
+        &self,
+        project: &str,
+        windows: &[(OffsetDateTime, OffsetDateTime)],
+        compute: impl FnOnce(&[(OffsetDateTime, OffsetDateTime)]) -> Vec<Money>,
+    ) -> Vec<Money> {
+        let key = |window: &(OffsetDateTime, OffsetDateTime)| (project.to_owned(), window.0);
+        let missing: Vec<_> = {
+            let known = self.month_totals.lock().expect("month totals lock");
+            windows
+                .iter()
+                .filter(|window| !known.contains_key(&key(window)))
+                .copied()
+                .collect()
+        };
+        let computed = compute(&missing);
+        let mut known = self.month_totals.lock().expect("month totals lock");
+        for (window, total) in missing.iter().zip(computed) {
+            known.insert(key(window), total);
+        }
+        windows
             .iter()
-            .map(|entry| serde_json::from_str(entry).map_err(|e| corrupt(&log, e)))
+            .map(|window| known.get(&key(window)).copied().unwrap_or_default())
             .collect()
     }
 
@@ -558,10 +639,10 @@ impl State {
     pub async fn audit_events(&self, project: &str) -> Result<Vec<AuditEvent>, PortError> {
         let log = format!("cws:audit:{project}");
         self.records
-            .entries(&log)
+            .entries_after(&log, None)
             .await?
             .iter()
-            .map(|entry| serde_json::from_str(entry).map_err(|e| corrupt(&log, e)))
+            .map(|entry| serde_json::from_str(&entry.entry).map_err(|e| corrupt(&log, e)))
             .collect()
     }
 }

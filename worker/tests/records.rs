@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::ports::Records;
+use domain::ports::{LogEntry, Records};
 use serde_json::json;
 use tokio::sync::Barrier;
 use worker::adapters::memory_records::MemoryRecords;
@@ -171,14 +171,31 @@ async fn get_many_answers_in_order_with_absent_keys(records: &dyn Records) {
 }
 
 async fn entries_come_back_oldest_first(records: &dyn Records) {
-    assert!(records.entries("cws:t:log").await.unwrap().is_empty());
+    let texts =
+        |entries: Vec<LogEntry>| -> Vec<String> { entries.into_iter().map(|e| e.entry).collect() };
+    assert!(
+        records
+            .entries_after("cws:t:log", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     for entry in ["first", "second", "third"] {
         records.append("cws:t:log", entry).await.unwrap();
     }
-    assert_eq!(
-        records.entries("cws:t:log").await.unwrap(),
-        ["first", "second", "third"]
-    );
+    let all = records.entries_after("cws:t:log", None).await.unwrap();
+    assert_eq!(texts(all.clone()), ["first", "second", "third"]);
+    // A reader that has the first entry asks for what came after it, and gets only that.
+    let newer = records
+        .entries_after("cws:t:log", Some(&all[0].id))
+        .await
+        .unwrap();
+    assert_eq!(texts(newer), ["second", "third"]);
+    let none = records
+        .entries_after("cws:t:log", Some(&all[2].id))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }
 
 async fn delete_removes_records_sets_and_logs(records: &dyn Records) {
@@ -198,5 +215,11 @@ async fn delete_removes_records_sets_and_logs(records: &dyn Records) {
     }
     assert_eq!(records.get("cws:t:gone").await.unwrap(), None);
     assert!(records.members("cws:t:gone-set").await.unwrap().is_empty());
-    assert!(records.entries("cws:t:gone-log").await.unwrap().is_empty());
+    assert!(
+        records
+            .entries_after("cws:t:gone-log", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use domain::ports::{PortError, Records};
+use domain::ports::{LogEntry, PortError, Records};
 
 #[derive(Default)]
 pub struct MemoryRecords {
@@ -116,7 +116,34 @@ impl Records for MemoryRecords {
         Ok(())
     }
 
-    async fn entries(&self, log: &str) -> Result<Vec<String>, PortError> {
-        Ok(self.state().logs.get(log).cloned().unwrap_or_default())
+    /// Ids are positions, counted from 1.
+    async fn entries_after(
+        &self,
+        log: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<LogEntry>, PortError> {
+        let skip = match after {
+            None => 0,
+            Some(id) => id.parse::<usize>().map_err(|_| PortError::Rejected {
+                code: "BadLogId".to_owned(),
+                message: format!("{log} has no entry {id:?}"),
+            })?,
+        };
+        let state = self.state();
+        Ok(state
+            .logs
+            .get(log)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .skip(skip)
+                    .map(|(index, entry)| LogEntry {
+                        id: (index + 1).to_string(),
+                        entry: entry.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use domain::ports::{PortError, Records};
+use domain::ports::{LogEntry, PortError, Records};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
@@ -126,12 +126,17 @@ impl Records for RedisRecords {
             .map_err(unavailable)
     }
 
-    async fn entries(&self, log: &str) -> Result<Vec<String>, PortError> {
+    async fn entries_after(
+        &self,
+        log: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<LogEntry>, PortError> {
         let mut redis = self.connection.clone();
-        // Each stream entry is `[id, [field, value, ...]]`.
+        // `(id` is an exclusive start (Redis 6.2+). Each entry is `[id, [field, value, ...]]`.
+        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
         let stream: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
             .arg(log)
-            .arg("-")
+            .arg(start)
             .arg("+")
             .query_async(&mut redis)
             .await
@@ -139,14 +144,15 @@ impl Records for RedisRecords {
         stream
             .into_iter()
             .map(|(id, fields)| {
-                fields
+                let entry = fields
                     .chunks_exact(2)
                     .find(|pair| pair[0] == ENTRY_FIELD)
                     .map(|pair| pair[1].clone())
                     .ok_or_else(|| PortError::Rejected {
                         code: "CorruptRecord".to_owned(),
                         message: format!("{log} entry {id} has no `{ENTRY_FIELD}` field"),
-                    })
+                    })?;
+                Ok(LogEntry { id, entry })
             })
             .collect()
     }

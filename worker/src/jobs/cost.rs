@@ -7,7 +7,7 @@ use domain::budget::month_bounds;
 use domain::command::{ProjectCost, ProjectStatus, YearMonth};
 use domain::identity::Permission;
 use domain::job::CommandJob;
-use domain::ledger::{CostReport, LedgerEvent, cost_report};
+use domain::ledger::{CostReport, LedgerEvent, cost_report, totals};
 use domain::message::{self, ProjectNow};
 use domain::ports::InstanceState;
 use domain::ports::PortError;
@@ -18,6 +18,7 @@ use time::{Date, Month, OffsetDateTime, Time};
 use crate::jobs::CommandEnv;
 use crate::jobs::access::authorize;
 use crate::jobs::policy::budget_position;
+use crate::state::State;
 
 pub(crate) async fn command_project_cost(
     env: &CommandEnv,
@@ -39,6 +40,8 @@ pub(crate) async fn command_project_cost(
     let month = cost.month.unwrap_or_else(|| year_month(now));
     let events = env.state.ledger(&member.project.name).await?;
     let report = month_report(
+        &env.state,
+        &member.project.name,
         &events,
         month,
         member.project.monthly_budget,
@@ -72,6 +75,8 @@ pub(crate) async fn command_project_status(
     let project = &member.project;
     let events = env.state.ledger(&project.name).await?;
     let report = month_report(
+        &env.state,
+        &member.project.name,
         &events,
         month,
         project.monthly_budget,
@@ -129,6 +134,8 @@ fn first_instant(month: YearMonth) -> OffsetDateTime {
 /// run by its end), with the rollover of every earlier month since the project began: what each
 /// month left unspent of its budget (overspent months carry nothing over).
 pub(crate) fn month_report(
+    state: &State,
+    project: &str,
     events: &[LedgerEvent],
     month: YearMonth,
     budget: Money,
@@ -139,12 +146,24 @@ pub(crate) fn month_report(
     let storage = |region: &str| pricing.ebs_gb_month(region).unwrap_or_default();
     let (start, end) = month_bounds(first_instant(month));
     let wanted = (start, end.min(now.max(start)));
-    let mut rollover = Money::ZERO;
+    let mut earlier = Vec::new();
     let mut bounds = month_bounds(since);
     while bounds.0 < start {
-        let earlier = cost_report(events, bounds, budget, Money::ZERO, storage);
-        rollover = Money::from_micros(rollover.micros() + earlier.available.micros().max(0));
+        earlier.push(bounds);
         bounds = month_bounds(bounds.1);
     }
-    cost_report(events, wanted, budget, rollover, storage)
+    let rollover = state
+        .closed_month_totals(project, &earlier, |missing| {
+            totals(events, missing, storage)
+        })
+        .into_iter()
+        .map(|spent| (budget.micros() - spent.micros()).max(0))
+        .sum();
+    cost_report(
+        events,
+        wanted,
+        budget,
+        Money::from_micros(rollover),
+        storage,
+    )
 }
