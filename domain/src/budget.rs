@@ -4,6 +4,9 @@
 //! will cost if they run to the end of the month (the cautious reading: a launch the policy
 //! lets through cannot take the month over budget unless someone starts more).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::ledger::{LedgerEvent, running_at, workspace_usage};
@@ -101,6 +104,61 @@ impl BudgetPosition {
 
 fn sum(amounts: impl Iterator<Item = Money>) -> Money {
     Money::from_micros(amounts.map(Money::micros).sum())
+}
+
+/// Launches between the policy's yes and their `Launched` ledger event, counted against the
+/// budget so that two launches racing for the last of it cannot both pass. Each is kept for
+/// [`Reservations::TTL`] at most, so a worker that died mid-launch does not hold budget forever.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservations {
+    entries: BTreeMap<String, Reservation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Reservation {
+    amount: Money,
+    #[serde(with = "time::serde::rfc3339")]
+    until: OffsetDateTime,
+}
+
+impl Reservations {
+    /// Longer than any launch takes, retries included.
+    pub const TTL: time::Duration = time::Duration::minutes(15);
+
+    /// What other launches (not `job`) hold now.
+    pub fn pending(&self, job: &str, now: OffsetDateTime) -> Money {
+        sum(self
+            .entries
+            .iter()
+            .filter(|(key, reservation)| key.as_str() != job && reservation.until > now)
+            .map(|(_, reservation)| reservation.amount))
+    }
+
+    /// These reservations with `job` holding `amount` (replacing its own earlier hold), and
+    /// the expired ones gone.
+    pub fn with(&self, job: &str, amount: Money, now: OffsetDateTime) -> Reservations {
+        let mut entries: BTreeMap<String, Reservation> = self
+            .entries
+            .iter()
+            .filter(|(_, reservation)| reservation.until > now)
+            .map(|(key, reservation)| (key.clone(), reservation.clone()))
+            .collect();
+        entries.insert(
+            job.to_owned(),
+            Reservation {
+                amount,
+                until: now + Reservations::TTL,
+            },
+        );
+        Reservations { entries }
+    }
+
+    /// These reservations without `job`'s, once its launch is in the ledger.
+    pub fn without(&self, job: &str) -> Reservations {
+        let mut entries = self.entries.clone();
+        entries.remove(job);
+        Reservations { entries }
+    }
 }
 
 /// Cost of running at `hourly` from `from` to `to` (nothing if `to` is not after `from`),
@@ -209,6 +267,24 @@ mod tests {
         );
         let idle = BudgetPosition::from_ledger(Money::from_cents(100), &[], now, |_| Money::ZERO);
         assert_eq!(idle.runway(), Runway::NoBurn);
+    }
+
+    #[test]
+    fn reservations_hold_budget_for_others_until_released_or_expired() {
+        let now = datetime!(2026-03-10 00:00 UTC);
+        let held = Reservations::default()
+            .with("job-a", Money::from_cents(4_000), now)
+            .with("job-b", Money::from_cents(1_000), now);
+        assert_eq!(held.pending("job-a", now), Money::from_cents(1_000));
+        assert_eq!(held.pending("job-c", now), Money::from_cents(5_000));
+        assert_eq!(
+            held.without("job-b").pending("job-c", now),
+            Money::from_cents(4_000)
+        );
+        let later = now + Reservations::TTL;
+        assert_eq!(held.pending("job-c", later), Money::ZERO);
+        let renewed = held.with("job-a", Money::from_cents(4_500), now);
+        assert_eq!(renewed.pending("job-b", now), Money::from_cents(4_500));
     }
 
     #[test]

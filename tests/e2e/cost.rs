@@ -3,24 +3,7 @@
 
 use std::time::Duration;
 
-use time::{Date, OffsetDateTime, Time};
-
-use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv};
-
-/// Seconds from now to the 10th of next month, 00:00 UTC: the test's day one is always
-/// mid-month, so no month boundary falls inside it whatever day CI runs.
-fn to_mid_next_month() -> i64 {
-    let now = OffsetDateTime::now_utc();
-    let (year, month) = match now.month().next() {
-        time::Month::January => (now.year() + 1, time::Month::January),
-        next => (now.year(), next),
-    };
-    let tenth = Date::from_calendar_date(year, month, 10)
-        .unwrap()
-        .with_time(Time::MIDNIGHT)
-        .assume_utc();
-    (tenth - now).whole_seconds()
-}
+use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv, to_mid_next_month};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_institutions_launch_and_the_cost_report_attributes_every_dollar() {
@@ -112,5 +95,36 @@ async fn three_institutions_launch_and_the_cost_report_attributes_every_dollar()
         shares.contains("stanford-neuroscience: $1.73 (16%)"),
         "{shares}"
     );
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_launches_racing_for_the_last_of_the_budget_cannot_both_run() {
+    let mut env = TestEnv::start("cost-race", 36).await;
+    let day_one = format!("+{}s", to_mid_next_month());
+    env.start_worker_shifted(&day_one);
+    env.start_worker_shifted(&day_one);
+    // A t3.large from the 10th to the end of any month costs $37.94 to $43.93: one fits in
+    // $60, two do not.
+    env.create_project(SMITH, "nih-neuro-consortium --budget 60")
+        .await;
+
+    let first = Slash::new(r#"launch "Python Machine Learning" racer-one --size M"#).by(SMITH);
+    let second = Slash::new(r#"launch "Python Machine Learning" racer-two --size M"#).by(SMITH);
+    tokio::join!(env.slash(&first), env.slash(&second));
+
+    let launched = env
+        .slack
+        .expect("the one launch that fits", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage" && p.text().contains("launched *racer-")
+        })
+        .await;
+    let refused = env.reply_containing("Policy violation").await;
+    assert!(
+        refused.text().contains("❌ (only $"),
+        "the budget is the broken rule: {}",
+        refused.text()
+    );
+    assert_eq!(env.all_instances().await.len(), 1, "{}", launched.text());
     env.finish();
 }

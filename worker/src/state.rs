@@ -12,13 +12,14 @@
 //! - `cws:exception:{id}` → request; `…:requested` → set once sent; `…:decision` → the decision
 //! - `cws:token-key` → the generated token key, when `CWS_TOKEN_KEY` is not set
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
+//! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → stream of audit events
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use domain::audit::AuditEvent;
-use domain::budget::month_bounds;
+use domain::budget::{Reservations, month_bounds};
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
 use domain::invitation::Invitation;
@@ -597,6 +598,51 @@ impl State {
             );
         }
         Ok(events)
+    }
+
+    /// The project's budget reservations, with the exact stored text to swap against.
+    pub async fn reservations(
+        &self,
+        project: &str,
+    ) -> Result<(Option<String>, Reservations), PortError> {
+        let key = format!("cws:project:{project}:reservations");
+        let raw = self.records.get(&key).await?;
+        let reservations = match &raw {
+            Some(json) => serde_json::from_str(json).map_err(|e| corrupt(&key, e))?,
+            None => Reservations::default(),
+        };
+        Ok((raw, reservations))
+    }
+
+    /// Stores `next` only if the reservations are still `current`; `false` means someone else
+    /// reserved or released meanwhile, and the caller checks the budget again.
+    pub async fn swap_reservations(
+        &self,
+        project: &str,
+        current: Option<&str>,
+        next: &Reservations,
+    ) -> Result<bool, PortError> {
+        self.records
+            .swap(
+                &format!("cws:project:{project}:reservations"),
+                current,
+                &to_json(next),
+            )
+            .await
+    }
+
+    /// Drops `job`'s reservation once its launch is in the ledger.
+    pub async fn release_reservation(&self, project: &str, job: &str) -> Result<(), PortError> {
+        loop {
+            let (raw, reservations) = self.reservations(project).await?;
+            if raw.is_none()
+                || self
+                    .swap_reservations(project, raw.as_deref(), &reservations.without(job))
+                    .await?
+            {
+                return Ok(());
+            }
+        }
     }
 
     /// The totals of closed months (`windows`, each a whole month), computing with `compute`

@@ -492,6 +492,21 @@ where
     }
 }
 
+/// Seconds from now to the 10th of next month, 00:00 UTC: the test's day one is always
+/// mid-month, so no month boundary falls inside it whatever day CI runs.
+pub fn to_mid_next_month() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    let (year, month) = match now.month().next() {
+        time::Month::January => (now.year() + 1, time::Month::January),
+        next => (now.year(), next),
+    };
+    let tenth = time::Date::from_calendar_date(year, month, 10)
+        .unwrap()
+        .with_time(time::Time::MIDNIGHT)
+        .assume_utc();
+    (tenth - now).whole_seconds()
+}
+
 /// The value of the button with `action_id` in a message's blocks.
 pub fn button_value(posted: &Posted, action_id: &str) -> String {
     posted.body["blocks"]

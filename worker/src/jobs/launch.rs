@@ -17,7 +17,7 @@ use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
 use domain::ports::{Chat, Clock, Cloud, NameClaim, PortError, WorkspaceStore};
-use domain::pricing::PricingTable;
+use domain::pricing::{Money, PricingTable};
 use domain::retry::Backoff;
 use domain::template::Catalog;
 use domain::token::sign_button_value;
@@ -164,6 +164,49 @@ async fn refuse_by_policy(
         .await
 }
 
+/// Runs the launch policy and, if it allows the launch (or an owner approved it), reserves
+/// what the workspace costs to the end of the month, atomically: a reservation goes in only if
+/// the reservations it was checked against are still current, so two launches racing for the
+/// last of the budget cannot both pass. `Some` carries the outcome of a refusal.
+async fn check_and_reserve(
+    env: &LaunchEnv,
+    job: &LaunchJob,
+    member: &Member,
+    plan: &LaunchPlan,
+    approval: Approval,
+) -> Result<Option<Result<(), PortError>>, PortError> {
+    let project = &member.project.name;
+    let facts = facts_of(plan);
+    let restrictions = member
+        .invitation
+        .as_ref()
+        .and_then(|invitation| invitation.restrictions.clone());
+    loop {
+        let now = env.clock.now();
+        let (current, reservations) = env.state.reservations(project).await?;
+        let mut budget = budget_position(&env.state, &member.project, now).await?;
+        budget.committed = Money::from_micros(
+            budget.committed.micros() + reservations.pending(job.key.as_str(), now).micros(),
+        );
+        if approval == Approval::Policy
+            && let PolicyDecision::Refused(violations) =
+                evaluate(&facts, restrictions.as_ref(), &budget)
+        {
+            let refused =
+                refuse_by_policy(env, job, member, facts, restrictions, violations, &budget).await;
+            return Ok(Some(refused));
+        }
+        let held = reservations.with(job.key.as_str(), budget.cost_to_month_end(plan.hourly), now);
+        if env
+            .state
+            .swap_reservations(project, current.as_deref(), &held)
+            .await?
+        {
+            return Ok(None);
+        }
+    }
+}
+
 /// The first-boot script for the member's research user on this template.
 fn user_data(member: &Member, plan: &LaunchPlan) -> Option<String> {
     let template = Catalog::builtin().find(&plan.template).ok()?;
@@ -215,41 +258,26 @@ async fn launch_once(
                         .await;
                 }
             };
-            if approval == Approval::Policy {
-                let facts = facts_of(&plan);
-                let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
-                let restrictions = member
-                    .invitation
-                    .as_ref()
-                    .and_then(|invitation| invitation.restrictions.clone());
-                if let PolicyDecision::Refused(violations) =
-                    evaluate(&facts, restrictions.as_ref(), &budget)
-                {
-                    return refuse_by_policy(
-                        env,
-                        job,
-                        &member,
-                        facts,
-                        restrictions,
-                        violations,
-                        &budget,
-                    )
-                    .await;
-                }
+            if let Some(refused) = check_and_reserve(env, job, &member, &plan, approval).await? {
+                return refused;
             }
-            plan.user_data = user_data(&member, &plan);
+            // A refused launch never holds its name, so the name is claimed only now.
             if let NameClaim::Taken { by } = env
                 .store
                 .claim_name(plan.workspace.as_str(), &job.key)
                 .await?
             {
                 tracing::info!(job = %job.key, holder = %by, "workspace name already taken");
+                env.state
+                    .release_reservation(&member.project.name, job.key.as_str())
+                    .await?;
                 let reply = message::name_taken(plan.workspace.as_str());
                 return env
                     .chat
                     .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
                     .await;
             }
+            plan.user_data = user_data(&member, &plan);
             let instance = env.cloud.run_instance(&plan).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {
@@ -270,6 +298,9 @@ async fn launch_once(
                 .append_ledger(
                     &workspace.ledger_event(LedgerEventKind::Launched, workspace.launched_at),
                 )
+                .await?;
+            env.state
+                .release_reservation(&member.project.name, job.key.as_str())
                 .await?;
             workspace
         }
