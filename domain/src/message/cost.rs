@@ -1,11 +1,35 @@
 //! Money reports: `/cws project cost`.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{ChatMessage, render};
 use crate::command::{CostBreakdown, YearMonth};
 use crate::ledger::CostReport;
 use crate::pricing::cents_adding_up;
+
+/// Each institution's share, its cents adding up to the total: shared by `project status`.
+pub(super) fn institution_rows(report: &CostReport) -> Vec<Value> {
+    let cents = cents_adding_up(
+        &report
+            .by_institution
+            .iter()
+            .map(|row| row.cost)
+            .collect::<Vec<_>>(),
+    );
+    report
+        .by_institution
+        .iter()
+        .zip(cents)
+        .map(|(row, cost)| {
+            json!({
+                "institution": row.institution,
+                "cost": cost.to_string(),
+                "percent": row.percent,
+                "hours": row.hours,
+            })
+        })
+        .collect()
+}
 
 /// The seed's cost attribution: totals against the budget with rollover, effective rate,
 /// savings, and the by-collaborator and by-institution tables (`breakdown` picks one; `None`
@@ -17,13 +41,6 @@ pub fn project_cost(
     breakdown: Option<CostBreakdown>,
 ) -> ChatMessage {
     let user_cents = cents_adding_up(&report.by_user.iter().map(|r| r.cost).collect::<Vec<_>>());
-    let institution_cents = cents_adding_up(
-        &report
-            .by_institution
-            .iter()
-            .map(|r| r.cost)
-            .collect::<Vec<_>>(),
-    );
     let users: Vec<_> = report
         .by_user
         .iter()
@@ -38,19 +55,7 @@ pub fn project_cost(
             })
         })
         .collect();
-    let institutions: Vec<_> = report
-        .by_institution
-        .iter()
-        .zip(institution_cents)
-        .map(|(row, cost)| {
-            json!({
-                "institution": row.institution,
-                "cost": cost.to_string(),
-                "percent": row.percent,
-                "hours": row.hours,
-            })
-        })
-        .collect();
+    let institutions = institution_rows(report);
     let show_users = breakdown != Some(CostBreakdown::ByInstitution);
     let show_institutions = breakdown != Some(CostBreakdown::ByUser);
     render(

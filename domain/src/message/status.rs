@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::cost::institution_rows;
 use super::{ChatMessage, render};
 use crate::budget::BudgetPosition;
 use crate::command::YearMonth;
 use crate::ledger::CostReport;
 use crate::ports::InstanceState;
-use crate::pricing::{Money, cents_adding_up};
+use crate::pricing::Money;
 use crate::workspace::Workspace;
 
 /// What the status shows besides the month's cost report.
@@ -40,21 +41,7 @@ pub fn project_status(
             json!({ "institution": institution, "count": names.len(), "names": names })
         })
         .collect();
-    let cents = cents_adding_up(
-        &report
-            .by_institution
-            .iter()
-            .map(|row| row.cost)
-            .collect::<Vec<_>>(),
-    );
-    let institutions: Vec<_> = report
-        .by_institution
-        .iter()
-        .zip(cents)
-        .map(|(row, cost)| {
-            json!({ "institution": row.institution, "cost": cost.to_string(), "percent": row.percent })
-        })
-        .collect();
+    let institutions = institution_rows(report);
     let running = now
         .workspaces
         .iter()
