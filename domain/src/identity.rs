@@ -20,6 +20,11 @@ impl ChatIdentity {
         ChatIdentity(format!("slack:{team_id}:{user_id}"))
     }
 
+    /// The system itself acting, e.g. `system:reconcile`, for the audit trail.
+    pub fn system(job: &str) -> ChatIdentity {
+        ChatIdentity(format!("system:{job}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

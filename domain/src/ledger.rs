@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::budget::cost_between;
+use crate::ports::InstanceState;
 use crate::pricing::Money;
 
-/// What happened to a workspace. `Observed*` events come from the reconcile job, which sees
-/// state changes made outside the bot (console, CLI).
+/// What happened to a workspace. The reconcile job records changes made outside the bot
+/// (console, CLI) with the same kinds; see [`observed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerEventKind {
@@ -168,6 +169,25 @@ pub fn totals(
                 .fold(Money::ZERO, plus)
         })
         .collect()
+}
+
+/// What the ledger should record when the cloud reports `seen` for a workspace last recorded
+/// as `recorded`: nothing if the two agree on running, stopped or gone.
+pub fn observed(recorded: InstanceState, seen: InstanceState) -> Option<LedgerEventKind> {
+    use InstanceState::*;
+    let running = |state| matches!(state, Pending | Running);
+    let gone = |state| matches!(state, ShuttingDown | Terminated);
+    if gone(recorded) {
+        return None;
+    }
+    if gone(seen) {
+        return Some(LedgerEventKind::Terminated);
+    }
+    match (running(recorded), running(seen)) {
+        (true, false) => Some(LedgerEventKind::Stopped),
+        (false, true) => Some(LedgerEventKind::Resumed),
+        _ => None,
+    }
 }
 
 /// The hourly rate of every workspace running at `now`: those whose latest event by then
@@ -634,6 +654,26 @@ mod tests {
             ),
         ]
         .concat()
+    }
+
+    #[test]
+    fn what_the_reconcile_job_records_for_each_observation() {
+        use InstanceState as S;
+        use LedgerEventKind as K;
+        let cases = [
+            (S::Running, S::Running, None),
+            (S::Running, S::Pending, None),
+            (S::Running, S::Stopping, Some(K::Stopped)),
+            (S::Running, S::Stopped, Some(K::Stopped)),
+            (S::Stopped, S::Running, Some(K::Resumed)),
+            (S::Stopped, S::Stopped, None),
+            (S::Running, S::ShuttingDown, Some(K::Terminated)),
+            (S::Stopped, S::Terminated, Some(K::Terminated)),
+            (S::Terminated, S::Running, None),
+        ];
+        for (recorded, seen, kind) in cases {
+            assert_eq!(observed(recorded, seen), kind, "{recorded:?} -> {seen:?}");
+        }
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Settings {
     pub default_account: String,
     /// Added to the real time, for demos and acceptance runs (`CWS_CLOCK_OFFSET=+510d`).
     pub clock_offset: Duration,
+    /// How often workers compare recorded workspaces with the cloud (one worker per round).
+    pub reconcile_every: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,6 +168,8 @@ impl Settings {
         )?;
         let exception_ttl_hours =
             sources.parsed("CWS_EXCEPTION_TTL_HOURS", 72u64, "expected whole hours")?;
+        let reconcile_secs =
+            sources.parsed("CWS_RECONCILE_SECS", 300u64, "expected whole seconds")?;
         let clock_offset = match sources.get("CWS_CLOCK_OFFSET") {
             None => Duration::ZERO,
             Some(value) => clock_offset(&value).ok_or(SettingsError::Invalid {
@@ -200,6 +204,7 @@ impl Settings {
                 .get("CWS_AWS_ACCOUNT")
                 .unwrap_or_else(|| "lead".to_owned()),
             clock_offset,
+            reconcile_every: Duration::from_secs(reconcile_secs.max(1)),
         })
     }
 

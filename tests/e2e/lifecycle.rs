@@ -173,3 +173,72 @@ async fn a_member_cannot_stop_someone_elses_workspace() {
     );
     env.finish();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workspace_stopped_outside_chat_is_noticed_and_stops_accruing() {
+    let mut env = TestEnv::start("lifecycle-reconcile", 37).await;
+    env.start_worker_with_env(&[("CWS_RECONCILE_SECS", "1")]);
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
+    launched(
+        &env,
+        JOHNSON,
+        r#"launch "Python Machine Learning" console-box --size M"#,
+        "console-box",
+    )
+    .await;
+
+    // Someone stops it in the AWS console.
+    let id = env.instances_named("console-box").await[0]
+        .instance_id()
+        .unwrap()
+        .to_owned();
+    env.moto
+        .ec2()
+        .await
+        .stop_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+
+    let mut redis = env.redis.clone();
+    let kinds = eventually("the reconcile job", Duration::from_secs(15), || {
+        let mut redis = redis.clone();
+        async move {
+            let entries: Vec<(String, Vec<(String, String)>)> = redis
+                .xrange_all("cws:ledger:nih-neuro-consortium")
+                .await
+                .unwrap();
+            let kinds: Vec<String> = entries
+                .iter()
+                .map(|(_, fields)| {
+                    let event: serde_json::Value = serde_json::from_str(&fields[0].1).unwrap();
+                    event["kind"].as_str().unwrap().to_owned()
+                })
+                .collect();
+            (kinds.len() >= 2).then_some(kinds)
+        }
+    })
+    .await;
+    assert_eq!(kinds, ["launched", "stopped"]);
+    let audit: Vec<(String, Vec<(String, String)>)> = redis
+        .xrange_all("cws:audit:nih-neuro-consortium")
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|(_, fields)| fields[0].1.contains("system:reconcile")),
+        "{audit:?}"
+    );
+
+    env.slash(&Slash::new("list").by(JOHNSON)).await;
+    let listed = env.reply_containing("Workspaces of project").await;
+    assert!(
+        listed.text().contains("console-box (stopped"),
+        "{}",
+        listed.text()
+    );
+    env.finish();
+}

@@ -160,17 +160,29 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 .with_config(storage(queue::redis_config::<CommandJob>()));
             let action = RedisStorage::<ActionJob>::new(connection)
                 .with_config(storage(queue::redis_config::<ActionJob>()));
-            consume!(env, concurrency, launch, command, action)
+            let reconciler = tokio::spawn(jobs::reconcile::reconcile_every(
+                env.clone(),
+                settings.reconcile_every,
+            ));
+            let consumed = consume!(env, concurrency, launch, command, action);
+            reconciler.abort();
+            consumed
         }
         Queues::Memory(storages) => {
             let env = Arc::new(command_env(settings, None).await);
-            consume!(
+            let reconciler = tokio::spawn(jobs::reconcile::reconcile_every(
+                env.clone(),
+                settings.reconcile_every,
+            ));
+            let consumed = consume!(
                 env,
                 concurrency,
                 storages.launch,
                 storages.command,
                 storages.action
-            )
+            );
+            reconciler.abort();
+            consumed
         }
     }
 }

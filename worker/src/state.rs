@@ -11,6 +11,7 @@
 //! - `cws:username:{account}:{username}` → collaborator holding the username
 //! - `cws:exception:{id}` → request; `…:requested` → set once sent; `…:decision` → the decision
 //! - `cws:token-key` → the generated token key, when `CWS_TOKEN_KEY` is not set
+//! - `cws:schedule:{job}` → the last round of a scheduled job that some worker claimed
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → stream of audit events
@@ -598,6 +599,29 @@ impl State {
             );
         }
         Ok(events)
+    }
+
+    /// Claims round `round` of a scheduled job for this worker: exactly one worker wins each
+    /// round, however many run the schedule, and a round already run is never run again.
+    pub async fn claim_round(&self, job: &str, round: u64) -> Result<bool, PortError> {
+        let key = format!("cws:schedule:{job}");
+        loop {
+            let current = self.records.get(&key).await?;
+            let last = match current.as_deref() {
+                Some(text) => text.parse::<u64>().map_err(|e| corrupt(&key, e))?,
+                None => 0,
+            };
+            if last >= round {
+                return Ok(false);
+            }
+            if self
+                .records
+                .swap(&key, current.as_deref(), &round.to_string())
+                .await?
+            {
+                return Ok(true);
+            }
+        }
     }
 
     /// The project's budget reservations, with the exact stored text to swap against.

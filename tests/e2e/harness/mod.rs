@@ -227,6 +227,12 @@ impl TestEnv {
         self.start_worker_with_endpoint(&endpoint)
     }
 
+    /// Starts a worker with extra settings, e.g. `[("CWS_RECONCILE_SECS", "1")]`.
+    pub fn start_worker_with_env(&mut self, extra: &[(&str, &str)]) -> usize {
+        let endpoint = self.aws_front.url();
+        self.spawn_worker(&endpoint, extra)
+    }
+
     /// Starts a worker whose clock runs `offset` ahead (`CWS_CLOCK_OFFSET`, e.g. `+2d`).
     pub fn start_worker_shifted(&mut self, offset: &str) -> usize {
         let endpoint = self.aws_front.url();

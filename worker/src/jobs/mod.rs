@@ -11,6 +11,7 @@ pub(crate) mod launch;
 mod policy;
 mod profiles;
 mod project;
+pub(crate) mod reconcile;
 mod workspaces;
 
 use std::sync::Arc;

@@ -1,0 +1,81 @@
+//! The reconcile job: notices state changes made outside the bot (the AWS console, the CLI,
+//! EC2 itself) by describing every workspace not known to be terminated, and records what it
+//! sees in the workspace record, the usage ledger (from the moment it saw it) and the audit
+//! trail. Every worker runs the schedule; each round is claimed by exactly one of them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::audit::{AuditAction, AuditEvent};
+use domain::identity::ChatIdentity;
+use domain::ledger::{LedgerEventKind, observed};
+use domain::ports::{InstanceState, PortError};
+
+use crate::jobs::CommandEnv;
+
+const JOB: &str = "reconcile";
+
+/// One round: returns how many workspaces had changed.
+pub(crate) async fn reconcile_once(env: &CommandEnv) -> Result<usize, PortError> {
+    let now = env.clock.now();
+    let mut changed = 0;
+    for mut workspace in env.launch.store.all().await? {
+        if workspace.state == InstanceState::Terminated {
+            continue;
+        }
+        let seen = env
+            .launch
+            .cloud
+            .describe(&workspace.instance_id)
+            .await?
+            .map_or(InstanceState::Terminated, |status| status.state);
+        let Some(kind) = observed(workspace.state, seen) else {
+            continue;
+        };
+        workspace.state = match kind {
+            LedgerEventKind::Stopped | LedgerEventKind::Hibernated => InstanceState::Stopped,
+            LedgerEventKind::Terminated => InstanceState::Terminated,
+            LedgerEventKind::Launched | LedgerEventKind::Resumed => InstanceState::Running,
+        };
+        env.launch.store.record(&workspace).await?;
+        env.state
+            .append_ledger(&workspace.ledger_event(kind, now))
+            .await?;
+        env.state
+            .audit(
+                &workspace.attribution.project,
+                &AuditEvent {
+                    action: AuditAction::Lifecycle,
+                    who: ChatIdentity::system(JOB),
+                    institution: workspace.attribution.institution.clone(),
+                    resource: workspace.name.clone(),
+                    outcome: format!("observed {kind:?}").to_lowercase(),
+                    detail: Some("changed outside chat".to_owned()),
+                    at: now,
+                },
+            )
+            .await?;
+        tracing::info!(workspace = %workspace.name, ?kind, "reconcile: changed outside chat");
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// Runs a round every `every`, for as long as the worker runs. Rounds are numbered by the
+/// clock, so however many workers run this, each round happens once.
+pub async fn reconcile_every(env: Arc<CommandEnv>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let round = env.clock.now().unix_timestamp().max(0) as u64 / every.as_secs().max(1);
+        match env.state.claim_round(JOB, round).await {
+            Ok(true) => {
+                if let Err(error) = reconcile_once(&env).await {
+                    tracing::warn!(%error, "reconcile round failed; the next one tries again");
+                }
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "could not claim a reconcile round"),
+        }
+    }
+}
