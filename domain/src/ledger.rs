@@ -119,6 +119,15 @@ pub fn workspace_usage(
     to: OffsetDateTime,
     ebs_rate: impl Fn(&str) -> Money,
 ) -> Vec<WorkspaceUsage> {
+    histories(events)
+        .iter()
+        .map(|history| usage_of(history, (from, to), &ebs_rate))
+        .filter(|usage| usage.existed_seconds() > 0)
+        .collect()
+}
+
+/// Each workspace's events in time order (stable for equal times), by workspace name.
+fn histories(events: &[LedgerEvent]) -> Vec<Vec<&LedgerEvent>> {
     let mut by_workspace: BTreeMap<&str, Vec<&LedgerEvent>> = BTreeMap::new();
     for event in events {
         by_workspace
@@ -130,9 +139,8 @@ pub fn workspace_usage(
         .into_values()
         .map(|mut history| {
             history.sort_by_key(|event| event.at);
-            usage_of(&history, (from, to), &ebs_rate)
+            history
         })
-        .filter(|usage| usage.existed_seconds() > 0)
         .collect()
 }
 
@@ -144,20 +152,7 @@ pub fn totals(
     windows: &[(OffsetDateTime, OffsetDateTime)],
     ebs_rate: impl Fn(&str) -> Money,
 ) -> Vec<Money> {
-    let mut by_workspace: BTreeMap<&str, Vec<&LedgerEvent>> = BTreeMap::new();
-    for event in events {
-        by_workspace
-            .entry(&event.workspace)
-            .or_default()
-            .push(event);
-    }
-    let histories: Vec<Vec<&LedgerEvent>> = by_workspace
-        .into_values()
-        .map(|mut history| {
-            history.sort_by_key(|event| event.at);
-            history
-        })
-        .collect();
+    let histories = histories(events);
     windows
         .iter()
         .map(|window| {

@@ -115,6 +115,34 @@ impl State {
         }
     }
 
+    /// The value that stands under `key`: `value` if it is the first written there, else the
+    /// one a racing worker (or an earlier run) wrote first.
+    async fn first_stored<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &str,
+        value: T,
+    ) -> Result<T, PortError> {
+        Ok(self.create(key, &value).await?.err().unwrap_or(value))
+    }
+
+    /// Takes `key` for `holder` unless someone else holds it; true if `holder` holds it now
+    /// (also when it already did, so a re-run job keeps what it claimed).
+    async fn claim(&self, key: &str, holder: &str) -> Result<bool, PortError> {
+        Ok(self.records.swap(key, None, holder).await?
+            || self.records.get(key).await?.as_deref() == Some(holder))
+    }
+
+    /// The text under `key`, writing `candidate` first if there is none.
+    async fn text_or_write(&self, key: &str, candidate: &str) -> Result<String, PortError> {
+        if self.records.swap(key, None, candidate).await? {
+            return Ok(candidate.to_owned());
+        }
+        match self.records.get(key).await? {
+            Some(text) => Ok(text),
+            None => Box::pin(self.text_or_write(key, candidate)).await,
+        }
+    }
+
     /// Read-modify-write that survives races: `change` sees the current record and returns the
     /// new one or a refusal; a concurrent writer makes it run again on the fresh record.
     async fn update<T, R, E>(
@@ -152,11 +180,7 @@ impl State {
                     Some(configured) => configured.clone(),
                     None => {
                         let fresh = hex::encode(random_bytes::<32>());
-                        self.records.swap("cws:token-key", None, &fresh).await?;
-                        self.records
-                            .get("cws:token-key")
-                            .await?
-                            .ok_or_else(|| corrupt("cws:token-key", "vanished"))?
+                        self.text_or_write("cws:token-key", &fresh).await?
                     }
                 };
                 TokenKey::new(text.into_bytes()).map_err(|e| PortError::Rejected {
@@ -200,9 +224,7 @@ impl State {
             invitation.project, invitation.name
         );
         let id = invitation.id.to_string();
-        let claimed = self.records.swap(&name_key, None, &id).await?
-            || self.records.get(&name_key).await?.as_deref() == Some(id.as_str());
-        if !claimed {
+        if !self.claim(&name_key, &id).await? {
             return Ok(false);
         }
         self.records
@@ -331,11 +353,7 @@ impl State {
         &self,
         identity: &ChatIdentity,
     ) -> Result<Option<Profile>, PortError> {
-        match self
-            .records
-            .get(&format!("cws:active-profile:{identity}"))
-            .await?
-        {
+        match self.active_profile_name(identity).await? {
             Some(name) => self.profile(identity, &name).await,
             None => Ok(None),
         }
@@ -366,20 +384,11 @@ impl State {
         identity: &ChatIdentity,
         name: &str,
     ) -> Result<bool, PortError> {
-        let key = format!("cws:active-profile:{identity}");
-        Ok(self.records.swap(&key, None, name).await?
-            || self.records.get(&key).await?.as_deref() == Some(name))
+        self.claim(&format!("cws:active-profile:{identity}"), name)
+            .await
     }
 
     // Research users.
-
-    pub async fn research_user(
-        &self,
-        collaborator: &Collaborator,
-    ) -> Result<Option<ResearchUser>, PortError> {
-        self.read(&format!("cws:research-user:{}", collaborator.key()))
-            .await
-    }
 
     /// The collaborator's research user in `account`, creating it on first use: the next UID
     /// of the account's range (never reused) and the first free username from `username`.
@@ -396,14 +405,9 @@ impl State {
         if let Some(existing) = self.read(&key).await? {
             return Ok(existing);
         }
-        let pair = match self
-            .create(&format!("{key}:pending-key"), &new_key()?)
-            .await?
-        {
-            Ok(()) => self.read::<KeyPair>(&format!("{key}:pending-key")).await?,
-            Err(existing) => Some(existing),
-        }
-        .ok_or_else(|| corrupt(&key, "pending key vanished"))?;
+        let pair = self
+            .first_stored(&format!("{key}:pending-key"), new_key()?)
+            .await?;
         let index = self.account_index(account).await?;
         let sequence = self
             .records
@@ -425,11 +429,8 @@ impl State {
             account: account.to_owned(),
             ssh_public_key: pair.public,
         };
-        match self.create(&key, &user).await? {
-            Ok(()) => Ok(user),
-            // Another worker created it first; the user that stands is theirs.
-            Err(existing) => Ok(existing),
-        }
+        // If another worker created it first, the user that stands is theirs.
+        self.first_stored(&key, user).await
     }
 
     /// The private key of `user` still waiting for its direct message. A pending key that does
@@ -464,12 +465,7 @@ impl State {
             return index.parse().map_err(|e| corrupt(&key, e));
         }
         let next = self.records.increment("cws:account-count").await? - 1;
-        self.records.swap(&key, None, &next.to_string()).await?;
-        let index = self
-            .records
-            .get(&key)
-            .await?
-            .ok_or_else(|| corrupt(&key, "vanished"))?;
+        let index = self.text_or_write(&key, &next.to_string()).await?;
         index.parse().map_err(|e| corrupt(&key, e))
     }
 
@@ -481,9 +477,9 @@ impl State {
     ) -> Result<String, PortError> {
         let holder = collaborator.key();
         for candidate in username_candidates(base).take(USERNAME_ATTEMPTS) {
-            let key = format!("cws:username:{account}:{candidate}");
-            if self.records.swap(&key, None, &holder).await?
-                || self.records.get(&key).await?.as_deref() == Some(holder.as_str())
+            if self
+                .claim(&format!("cws:username:{account}:{candidate}"), &holder)
+                .await?
             {
                 return Ok(candidate);
             }
@@ -501,13 +497,8 @@ impl State {
         &self,
         request: &ExceptionRequest,
     ) -> Result<ExceptionRequest, PortError> {
-        match self
-            .create(&format!("cws:exception:{}", request.id), request)
-            .await?
-        {
-            Ok(()) => Ok(request.clone()),
-            Err(existing) => Ok(existing),
-        }
+        self.first_stored(&format!("cws:exception:{}", request.id), request.clone())
+            .await
     }
 
     pub async fn exception(&self, id: &ExceptionId) -> Result<Option<ExceptionRequest>, PortError> {
@@ -520,9 +511,8 @@ impl State {
         id: &ExceptionId,
         job: &str,
     ) -> Result<bool, PortError> {
-        let key = format!("cws:exception:{id}:requested");
-        Ok(self.records.swap(&key, None, job).await?
-            || self.records.get(&key).await?.as_deref() == Some(job))
+        self.claim(&format!("cws:exception:{id}:requested"), job)
+            .await
     }
 
     pub async fn decision(&self, id: &ExceptionId) -> Result<Option<Decision>, PortError> {
@@ -535,13 +525,8 @@ impl State {
         id: &ExceptionId,
         decision: &Decision,
     ) -> Result<Decision, PortError> {
-        match self
-            .create(&format!("cws:exception:{id}:decision"), decision)
-            .await?
-        {
-            Ok(()) => Ok(decision.clone()),
-            Err(existing) => Ok(existing),
-        }
+        self.first_stored(&format!("cws:exception:{id}:decision"), decision.clone())
+            .await
     }
 
     // Ledger.
