@@ -65,13 +65,12 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         // Queued by an older or newer bot: answer as the bot would, never drop it silently.
         other => {
-            env.chat
-                .post_ephemeral(
-                    &job.reply,
-                    &job.requester.user_id,
-                    &message::not_available(other.name()),
-                )
-                .await
+            env.answer(
+                &job.reply,
+                &job.requester,
+                &message::not_available(other.name()),
+            )
+            .await
         }
     }
 }

@@ -49,9 +49,7 @@ pub(crate) async fn command_project_cost(
         now,
     );
     let reply = message::project_cost(&member.project.name, month, &report, cost.breakdown);
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 pub(crate) async fn command_project_status(
@@ -111,9 +109,7 @@ pub(crate) async fn command_project_status(
         },
         status.detail,
     );
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 fn year_month(at: OffsetDateTime) -> YearMonth {

@@ -45,25 +45,10 @@ async fn request_of(
     };
     if request.is_none() {
         tracing::warn!(job = %job.key, "a button value that does not verify");
-        env.chat
-            .post_ephemeral(
-                &job.reply,
-                &job.requester.user_id,
-                &message::button_invalid(),
-            )
+        env.answer(&job.reply, &job.requester, &message::button_invalid())
             .await?;
     }
     Ok(request)
-}
-
-async fn tell_clicker(
-    env: &CommandEnv,
-    job: &ActionJob,
-    message: &domain::message::ChatMessage,
-) -> Result<(), PortError> {
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, message)
-        .await
 }
 
 /// "Request exception": only the person whose launch was refused may ask, once.
@@ -76,21 +61,45 @@ pub(crate) async fn action_request_exception(
         return Ok(());
     };
     if job.requester.identity() != request.launch.requester.identity() {
-        return tell_clicker(env, job, &message::exception_not_yours(&request)).await;
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::exception_not_yours(&request),
+            )
+            .await;
     }
     let now = env.clock.now();
     if request.is_expired(now) {
-        return tell_clicker(env, job, &message::exception_expired(&request)).await;
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::exception_expired(&request),
+            )
+            .await;
     }
     let Some(project) = env.state.project(&request.project).await? else {
-        return tell_clicker(env, job, &message::not_member(&request.project)).await;
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::not_member(&request.project),
+            )
+            .await;
     };
     if !env
         .state
         .mark_exception_requested(&request.id, job.key.as_str())
         .await?
     {
-        return tell_clicker(env, job, &message::exception_already_requested(&project)).await;
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::exception_already_requested(&project),
+            )
+            .await;
     }
     let store = &env.launch.store;
     if !store.notice_sent(&job.key, OWNER_NOTIFIED).await? {
@@ -135,7 +144,12 @@ pub(crate) async fn action_request_exception(
             )
             .await?;
     }
-    tell_clicker(env, job, &message::exception_requested(&request, &project)).await
+    env.answer(
+        &job.reply,
+        &job.requester,
+        &message::exception_requested(&request, &project),
+    )
+    .await
 }
 
 /// Approve or Deny: owners and admins of the request's project only; the first decision
@@ -169,16 +183,23 @@ pub(crate) async fn action_decide_exception(
         at: now,
     };
     if request.is_expired(now) && env.state.decision(&request.id).await?.is_none() {
-        return tell_clicker(env, job, &message::exception_expired(&request)).await;
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::exception_expired(&request),
+            )
+            .await;
     }
     let decision = env.state.decide(&request.id, &proposed).await?;
     if decision.job != job.key.as_str() {
-        return tell_clicker(
-            env,
-            job,
-            &message::exception_already_decided(&request, &decision),
-        )
-        .await;
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::exception_already_decided(&request, &decision),
+            )
+            .await;
     }
     let store = &env.launch.store;
     if !store.notice_sent(&job.key, DECIDER_TOLD).await? {
@@ -196,9 +217,9 @@ pub(crate) async fn action_decide_exception(
                 },
             )
             .await?;
-        tell_clicker(
-            env,
-            job,
+        env.answer(
+            &job.reply,
+            &job.requester,
             &message::exception_decision_recorded(&request, decision.verdict),
         )
         .await?;

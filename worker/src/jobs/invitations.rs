@@ -49,10 +49,7 @@ pub(crate) async fn command_invitation_create(
     let granted = Role::from(create.invitation_type);
     if let Err(refusal) = may_invite(member.profile.role, member.profile.can_invite, granted) {
         let reply = message::invite_refused(&member.project.name, &refusal.to_string());
-        return env
-            .chat
-            .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-            .await;
+        return env.answer(&job.reply, &job.requester, &reply).await;
     }
     let invitation = Invitation::create(
         create,
@@ -67,9 +64,7 @@ pub(crate) async fn command_invitation_create(
         Some(token) => message::invitation_created(&invitation, &token, create.valid_days),
         None => message::invitation_name_taken(&member.project.name, &invitation.name),
     };
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 /// Stores a new invitation and returns its token, or `None` if the name is taken.
@@ -136,10 +131,7 @@ pub(crate) async fn command_invitation_create_collaboration(
                     ),
                 };
                 let reply = message::csv_refused(&reason);
-                return env
-                    .chat
-                    .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                    .await;
+                return env.answer(&job.reply, &job.requester, &reply).await;
             }
         },
     };
@@ -147,10 +139,7 @@ pub(crate) async fn command_invitation_create_collaboration(
         Ok(rows) => rows,
         Err(error) => {
             let reply = message::csv_refused(&error.to_string());
-            return env
-                .chat
-                .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                .await;
+            return env.answer(&job.reply, &job.requester, &reply).await;
         }
     };
     let now = env.clock.now();
@@ -216,9 +205,7 @@ pub(crate) async fn command_invitation_create_collaboration(
         })
         .collect();
     let reply = message::invitations_created(&member.project.name, &rows, &problems);
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 pub(crate) async fn command_invitation_accept(
@@ -232,9 +219,7 @@ pub(crate) async fn command_invitation_accept(
     let now = env.clock.now();
     let refuse = |reason: String| async move {
         let reply = message::invitation_refused(&reason);
-        env.chat
-            .post_ephemeral(&job.reply, &requester.user_id, &reply)
-            .await
+        env.answer(&job.reply, requester, &reply).await
     };
     let key = env.state.token_key().await?;
     let id = match verify_invitation_token(&key, token) {
@@ -251,10 +236,7 @@ pub(crate) async fn command_invitation_accept(
         && existing.invitation() != Some(id)
     {
         let reply = message::already_member(&existing);
-        return env
-            .chat
-            .post_ephemeral(&job.reply, &requester.user_id, &reply)
-            .await;
+        return env.answer(&job.reply, requester, &reply).await;
     }
     let invitation = match env
         .state
@@ -315,10 +297,7 @@ pub(crate) async fn command_invitation_accept(
         Err(existing) if existing.invitation() == Some(id) => existing,
         Err(existing) => {
             let reply = message::profile_name_taken(&existing);
-            return env
-                .chat
-                .post_ephemeral(&job.reply, &requester.user_id, &reply)
-                .await;
+            return env.answer(&job.reply, requester, &reply).await;
         }
     };
     let active = env.state.activate_if_none(&identity, &profile.name).await?;
@@ -342,9 +321,7 @@ pub(crate) async fn command_invitation_accept(
         )
         .await?;
     let reply = message::profile_created(&profile, &project, now, key_sent, active);
-    env.chat
-        .post_ephemeral(&job.reply, &requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, requester, &reply).await
 }
 
 pub(crate) async fn command_invitation_list(
@@ -357,9 +334,7 @@ pub(crate) async fn command_invitation_list(
     };
     let invitations = env.state.invitations(&member.project.name).await?;
     let reply = message::invitation_list(&member.project.name, &invitations, env.clock.now());
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 pub(crate) async fn command_invitation_revoke(
@@ -382,10 +357,7 @@ pub(crate) async fn command_invitation_revoke(
     let now = env.clock.now();
     let Some(invitation) = env.state.invitation_named(project, name).await? else {
         let reply = message::invitation_unknown(project, name);
-        return env
-            .chat
-            .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-            .await;
+        return env.answer(&job.reply, &job.requester, &reply).await;
     };
     let revoked = env
         .state
@@ -397,10 +369,7 @@ pub(crate) async fn command_invitation_revoke(
         .await?;
     let Updated::Done(revoked) = revoked else {
         let reply = message::invitation_unknown(project, name);
-        return env
-            .chat
-            .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-            .await;
+        return env.answer(&job.reply, &job.requester, &reply).await;
     };
     env.state
         .audit(
@@ -417,7 +386,5 @@ pub(crate) async fn command_invitation_revoke(
         )
         .await?;
     let reply = message::invitation_revoked(&revoked);
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }

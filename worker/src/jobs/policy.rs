@@ -64,9 +64,7 @@ pub(crate) async fn command_policy_show(
         .as_ref()
         .and_then(|i| i.restrictions.as_ref());
     let reply = message::policy_show(&member.profile, restrictions, &budget);
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 pub(crate) async fn command_policy_test(
@@ -96,10 +94,7 @@ pub(crate) async fn command_policy_test(
         Ok(plan) => plan,
         Err(refusal) => {
             let reply = message::launch_refused(launch.name.as_str(), &refusal);
-            return env
-                .chat
-                .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                .await;
+            return env.answer(&job.reply, &job.requester, &reply).await;
         }
     };
     let facts = facts_of(&plan);
@@ -119,7 +114,5 @@ pub(crate) async fn command_policy_test(
         budget: &budget,
         owner_institution: &member.project.institution,
     });
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }

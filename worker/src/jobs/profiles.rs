@@ -66,9 +66,7 @@ pub(crate) async fn command_profiles_use(
             message::profile_unknown(name, &names)
         }
     };
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 pub(crate) async fn command_profiles_list(
@@ -97,7 +95,5 @@ pub(crate) async fn command_profiles_list(
         })
         .collect();
     let reply = message::profiles_list(&listed, now);
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }

@@ -43,10 +43,7 @@ pub(crate) async fn command_project_create(
         Err(existing) if existing.owner == identity => existing,
         Err(existing) => {
             let reply = message::project_exists(&existing);
-            return env
-                .chat
-                .post_ephemeral(&job.reply, &requester.user_id, &reply)
-                .await;
+            return env.answer(&job.reply, requester, &reply).await;
         }
     };
     let collaborator = Collaborator::Owner {
@@ -78,10 +75,7 @@ pub(crate) async fn command_project_create(
         Err(existing) if existing.project == profile.project => existing,
         Err(existing) => {
             let reply = message::profile_name_taken(&existing);
-            return env
-                .chat
-                .post_ephemeral(&job.reply, &requester.user_id, &reply)
-                .await;
+            return env.answer(&job.reply, requester, &reply).await;
         }
     };
     env.state
@@ -103,7 +97,5 @@ pub(crate) async fn command_project_create(
         )
         .await?;
     let reply = message::project_created(&project, &profile, key_sent);
-    env.chat
-        .post_ephemeral(&job.reply, &requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, requester, &reply).await
 }

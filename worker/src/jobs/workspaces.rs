@@ -45,17 +45,6 @@ impl Change {
 /// EC2's answer when an instance was not launched able to hibernate.
 const NO_HIBERNATION: &str = "UnsupportedHibernationConfiguration";
 
-async fn tell(
-    env: &CommandEnv,
-    reply: &ReplyTo,
-    requester: &Requester,
-    message: &message::ChatMessage,
-) -> Result<(), PortError> {
-    env.chat
-        .post_ephemeral(reply, &requester.user_id, message)
-        .await
-}
-
 pub(crate) async fn command_list(
     env: &CommandEnv,
     job: &CommandJob,
@@ -84,7 +73,7 @@ pub(crate) async fn command_list(
         .filter(|w| !list.mine || &w.attribution.user == username)
         .collect();
     let reply = message::workspace_list(&member.project.name, &workspaces, list.mine);
-    tell(env, &job.reply, &job.requester, &reply).await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 /// The workspace called `name` and the member acting on it, if they may: `own` for their own
@@ -98,7 +87,8 @@ async fn workspace_for(
     any: Permission,
 ) -> Result<Option<(Workspace, Member)>, PortError> {
     let Some(workspace) = env.launch.store.by_name(name).await? else {
-        tell(env, reply, requester, &message::workspace_unknown(name)).await?;
+        env.answer(reply, requester, &message::workspace_unknown(name))
+            .await?;
         return Ok(None);
     };
     let mine =
@@ -117,7 +107,7 @@ async fn workspace_for(
     let needed = if mine(&member) { own } else { any };
     if !member.profile.role.may(needed) {
         let refusal = message::not_permitted(member.profile.role, needed, &member.project);
-        tell(env, reply, requester, &refusal).await?;
+        env.answer(reply, requester, &refusal).await?;
         return Ok(None);
     }
     Ok(Some((workspace, member)))
@@ -177,7 +167,7 @@ pub(crate) async fn command_status(
             connect,
         },
     );
-    tell(env, &job.reply, &job.requester, &reply).await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 /// An SSH line as the research user with the key the profile's DM carried, and each of the
@@ -234,7 +224,7 @@ pub(crate) async fn command_terminate(
     let key = env.state.token_key().await?;
     let value = sign_button_value(&key, &format!("terminate:{}", workspace.name));
     let reply = message::terminate_confirm(&workspace, &value);
-    tell(env, &job.reply, &job.requester, &reply).await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 /// The confirming click: checked again for the clicker, then carried out.
@@ -248,7 +238,9 @@ pub(crate) async fn action_confirm_terminate(
         .ok()
         .and_then(|value| value.strip_prefix("terminate:"))
     else {
-        return tell(env, &job.reply, &job.requester, &message::button_invalid()).await;
+        return env
+            .answer(&job.reply, &job.requester, &message::button_invalid())
+            .await;
     };
     apply_change(env, &job.requester, &job.reply, name, Change::Terminate).await
 }
@@ -282,25 +274,27 @@ async fn apply_change(
         (Change::Start, InstanceState::Running | InstanceState::Pending)
         | (Change::Stop | Change::Hibernate, InstanceState::Stopped | InstanceState::Stopping)
         | (Change::Terminate, InstanceState::Terminated | InstanceState::ShuttingDown) => {
-            return tell(
-                env,
-                reply,
-                requester,
-                &message::workspace_unchanged(name, current),
-            )
-            .await;
+            return env
+                .answer(
+                    reply,
+                    requester,
+                    &message::workspace_unchanged(name, current),
+                )
+                .await;
         }
         (_, InstanceState::Terminated | InstanceState::ShuttingDown) => {
-            return tell(env, reply, requester, &refuse("it was terminated")).await;
+            return env
+                .answer(reply, requester, &refuse("it was terminated"))
+                .await;
         }
         (Change::Start, InstanceState::Stopping) => {
-            return tell(
-                env,
-                reply,
-                requester,
-                &refuse("it is still stopping; try again in a minute"),
-            )
-            .await;
+            return env
+                .answer(
+                    reply,
+                    requester,
+                    &refuse("it is still stopping; try again in a minute"),
+                )
+                .await;
         }
         _ => {}
     }
