@@ -1,7 +1,6 @@
 //! `POST /slack/commands`: one `/cws ...` slash command.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,10 +14,7 @@ use domain::message::{self, ChatMessage};
 use serde::{Deserialize, Serialize};
 
 use crate::Bot;
-use crate::slack::verify_request;
-
-/// Slack gives up after 3 s; the queue must answer well before that.
-const ENQUEUE_TIMEOUT: Duration = Duration::from_millis(2_000);
+use crate::slack::{enqueue_in_time, verify_request};
 
 /// The form Slack posts for a slash command (the fields we use).
 #[derive(Debug, Deserialize)]
@@ -107,16 +103,10 @@ impl SlashCommand {
 
 /// Queues a job and acknowledges it with `accepted`, inside Slack's deadline.
 async fn enqueue(bot: &Bot, key: &JobKey, job: Job, accepted: ChatMessage) -> Response {
-    match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
-        Ok(Ok(())) => ephemeral(accepted),
-        Ok(Err(error)) => {
-            tracing::error!(reference = %key, %error, "could not enqueue a job");
-            ephemeral(message::try_again(key.as_str()))
-        }
-        Err(_) => {
-            tracing::error!(reference = %key, "the queue did not answer within {ENQUEUE_TIMEOUT:?}");
-            ephemeral(message::try_again(key.as_str()))
-        }
+    if enqueue_in_time(bot, job).await {
+        ephemeral(accepted)
+    } else {
+        ephemeral(message::try_again(key.as_str()))
     }
 }
 

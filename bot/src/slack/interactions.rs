@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,10 +13,7 @@ use domain::job::{Action, ActionJob, Job, JobKey, Platform, ReplyTo, Requester};
 use serde::Deserialize;
 
 use crate::Bot;
-use crate::slack::verify_request;
-
-/// Slack gives up after 3 s; the queue must answer well before that.
-const ENQUEUE_TIMEOUT: Duration = Duration::from_millis(2_000);
+use crate::slack::{enqueue_in_time, verify_request};
 
 #[derive(Debug, Deserialize)]
 struct InteractionForm {
@@ -155,15 +151,9 @@ pub(crate) async fn interaction_click(
         },
         action,
     });
-    match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
-        Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(error)) => {
-            tracing::error!(reference = %key, %error, "could not enqueue a click");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-        Err(_) => {
-            tracing::error!(reference = %key, "the queue did not answer within {ENQUEUE_TIMEOUT:?}");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
+    if enqueue_in_time(&bot, job).await {
+        StatusCode::OK.into_response()
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
     }
 }

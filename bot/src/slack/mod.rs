@@ -3,10 +3,33 @@
 pub(crate) mod commands;
 pub(crate) mod interactions;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode};
+use domain::job::Job;
 use domain::slack_signature::{self, SignatureRejection};
+
+use crate::Bot;
+
+/// Slack gives up after 3 s; the queue must answer well before that.
+const ENQUEUE_TIMEOUT: Duration = Duration::from_millis(2_000);
+
+/// Queues a job within Slack's deadline. `false` when the queue failed or was too slow; the
+/// job's key, logged here, is the reference the person is given.
+pub(crate) async fn enqueue_in_time(bot: &Bot, job: Job) -> bool {
+    let key = job.key().clone();
+    match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::error!(reference = %key, %error, "could not enqueue a job");
+            false
+        }
+        Err(_) => {
+            tracing::error!(reference = %key, "the queue did not answer within {ENQUEUE_TIMEOUT:?}");
+            false
+        }
+    }
+}
 
 /// Verifies a request before anything reads its body.
 pub(crate) fn verify_request(
