@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use aws_sdk_ec2::types::InstanceStateName;
-use redis::AsyncCommands;
 
 use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, button_value, eventually};
 
@@ -111,20 +110,8 @@ async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
     announced(&env, "terminated *mit-dev*").await;
     settles(&env, "mit-dev", InstanceStateName::Terminated).await;
 
-    let mut redis = env.redis.clone();
-    let entries: Vec<(String, Vec<(String, String)>)> = redis
-        .xrange_all("cws:ledger:nih-neuro-consortium")
-        .await
-        .unwrap();
-    let kinds: Vec<String> = entries
-        .iter()
-        .map(|(_, fields)| {
-            let event: serde_json::Value = serde_json::from_str(&fields[0].1).unwrap();
-            event["kind"].as_str().unwrap().to_owned()
-        })
-        .collect();
     assert_eq!(
-        kinds,
+        env.ledger_kinds("nih-neuro-consortium").await,
         [
             "launched",
             "stopped",
@@ -202,34 +189,15 @@ async fn a_workspace_stopped_outside_chat_is_noticed_and_stops_accruing() {
         .await
         .unwrap();
 
-    let mut redis = env.redis.clone();
-    let kinds = eventually("the reconcile job", Duration::from_secs(15), || {
-        let mut redis = redis.clone();
-        async move {
-            let entries: Vec<(String, Vec<(String, String)>)> = redis
-                .xrange_all("cws:ledger:nih-neuro-consortium")
-                .await
-                .unwrap();
-            let kinds: Vec<String> = entries
-                .iter()
-                .map(|(_, fields)| {
-                    let event: serde_json::Value = serde_json::from_str(&fields[0].1).unwrap();
-                    event["kind"].as_str().unwrap().to_owned()
-                })
-                .collect();
-            (kinds.len() >= 2).then_some(kinds)
-        }
+    let kinds = eventually("the reconcile job", Duration::from_secs(15), || async {
+        let kinds = env.ledger_kinds("nih-neuro-consortium").await;
+        (kinds.len() >= 2).then_some(kinds)
     })
     .await;
     assert_eq!(kinds, ["launched", "stopped"]);
-    let audit: Vec<(String, Vec<(String, String)>)> = redis
-        .xrange_all("cws:audit:nih-neuro-consortium")
-        .await
-        .unwrap();
+    let audit = env.stream("cws:audit:nih-neuro-consortium").await;
     assert!(
-        audit
-            .iter()
-            .any(|(_, fields)| fields[0].1.contains("system:reconcile")),
+        audit.iter().any(|entry| entry.contains("system:reconcile")),
         "{audit:?}"
     );
 

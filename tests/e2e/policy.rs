@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use base64::Engine;
-use redis::AsyncCommands;
 
 use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, button_value, tag};
 
@@ -57,18 +56,6 @@ async fn exception_asked(env: &TestEnv, name: &str) -> Posted {
     asked
 }
 
-async fn audit_entries(env: &TestEnv) -> Vec<String> {
-    let mut redis = env.redis.clone();
-    let entries: Vec<(String, Vec<(String, String)>)> = redis
-        .xrange_all("cws:audit:nih-neuro-consortium")
-        .await
-        .unwrap();
-    entries
-        .into_iter()
-        .flat_map(|(_, fields)| fields.into_iter().map(|(_, value)| value))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn berkeley_cannot_launch_gpu_outside_policy() {
     let mut env = TestEnv::start("policy-violation", 20).await;
@@ -103,7 +90,7 @@ async fn berkeley_cannot_launch_gpu_outside_policy() {
     assert_eq!(env.aws_front.run_instances_calls(), 0, "no EC2 call");
     assert!(env.all_instances().await.is_empty());
     assert!(
-        audit_entries(&env)
+        env.stream("cws:audit:nih-neuro-consortium")
             .await
             .iter()
             .any(|e| e.contains("policy_violation"))
@@ -239,7 +226,7 @@ async fn only_the_owner_approves_and_a_double_click_launches_once() {
         tag(&instances[0], "cws:institution"),
         Some("berkeley-neuroscience")
     );
-    let audit = audit_entries(&env).await;
+    let audit = env.stream("cws:audit:nih-neuro-consortium").await;
     assert!(
         audit
             .iter()

@@ -423,6 +423,28 @@ impl TestEnv {
         .await
     }
 
+    /// The entries of a Redis stream (the ledger, the audit trail), oldest first.
+    pub async fn stream(&self, key: &str) -> Vec<String> {
+        let mut redis = self.redis.clone();
+        let entries: Vec<(String, Vec<(String, String)>)> = redis.xrange_all(key).await.unwrap();
+        entries
+            .into_iter()
+            .flat_map(|(_, fields)| fields.into_iter().map(|(_, value)| value))
+            .collect()
+    }
+
+    /// The kinds of a project's ledger events, oldest first: `launched`, `stopped`, …
+    pub async fn ledger_kinds(&self, project: &str) -> Vec<String> {
+        self.stream(&format!("cws:ledger:{project}"))
+            .await
+            .iter()
+            .map(|entry| {
+                let event: serde_json::Value = serde_json::from_str(entry).unwrap();
+                event["kind"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
     /// Instances in moto carrying the given Name tag, in any state.
     pub async fn instances_named(&self, name: &str) -> Vec<Instance> {
         let output = self
