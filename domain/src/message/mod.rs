@@ -259,10 +259,16 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// Pieces several templates share.
-const PARTIALS: &[(&str, &str)] = &[(
-    "launch_check",
-    include_str!("../../../message-templates/slack/_launch_check.hbs"),
-)];
+const PARTIALS: &[(&str, &str)] = &[
+    (
+        "launch_check",
+        include_str!("../../../message-templates/slack/_launch_check.hbs"),
+    ),
+    (
+        "restriction_list",
+        include_str!("../../../message-templates/slack/_restriction_list.hbs"),
+    ),
+];
 
 static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut registry = Handlebars::new();
