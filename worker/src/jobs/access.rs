@@ -7,7 +7,7 @@ use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::Permission;
 use domain::invitation::{Invitation, InvitationStatus};
 use domain::job::{ReplyTo, Requester};
-use domain::message;
+use domain::message::{self, ChatMessage};
 use domain::ports::PortError;
 use domain::ports::{Chat, Clock};
 use domain::profile::Profile;
@@ -15,11 +15,23 @@ use domain::project::Project;
 
 use crate::state::State;
 
-/// What the access check needs from a job's environment.
+/// What the access check, and every handler's replies, need from a job's environment.
 pub(crate) trait Context {
     fn chat(&self) -> &dyn Chat;
     fn state(&self) -> &State;
     fn clock(&self) -> &dyn Clock;
+
+    /// A reply only the person who asked sees.
+    async fn answer(
+        &self,
+        reply: &ReplyTo,
+        requester: &Requester,
+        message: &ChatMessage,
+    ) -> Result<(), PortError> {
+        self.chat()
+            .post_ephemeral(reply, &requester.user_id, message)
+            .await
+    }
 }
 
 /// A member who passed the permission check for one action.
@@ -41,11 +53,7 @@ pub(crate) async fn authorize(
     permission: Permission,
 ) -> Result<Option<Member>, PortError> {
     let identity = requester.identity();
-    let refuse = |message| async move {
-        env.chat()
-            .post_ephemeral(reply, &requester.user_id, &message)
-            .await
-    };
+    let refuse = |message| async move { env.answer(reply, requester, &message).await };
     let profile = match project {
         Some(project) => env.state().member_profile(project, &identity).await?,
         None => env.state().active_profile(&identity).await?,

@@ -9,6 +9,7 @@ use domain::job::CommandJob;
 use domain::message;
 use domain::ports::PortError;
 
+use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{CommandEnv, cost, invitations, policy, profiles, project, run_to_end};
 

@@ -16,7 +16,7 @@ use domain::workspace::Workspace;
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::authorize;
+use crate::jobs::access::{Context, authorize};
 use crate::jobs::policy::budget_position;
 use crate::state::State;
 

@@ -13,7 +13,7 @@ use domain::ports::PortError;
 use domain::token::{sign_button_value, verify_button_value};
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::authorize;
+use crate::jobs::access::{Context, authorize};
 use crate::jobs::launch::{Approval, run_launch};
 use crate::jobs::policy::budget_position;
 

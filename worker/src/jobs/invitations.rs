@@ -14,7 +14,7 @@ use domain::token::{InvitationId, invitation_token, verify_invitation_token};
 use sha2::{Digest, Sha256};
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::{Member, authorize};
+use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::profiles::{new_key_pair, send_private_key};
 use crate::state::Updated;
 

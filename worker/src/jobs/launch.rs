@@ -94,11 +94,7 @@ pub(crate) async fn run_launch(
                 gave_up.attempts,
                 job.key.as_str(),
             );
-            if let Err(chat_error) = env
-                .chat
-                .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                .await
-            {
+            if let Err(chat_error) = env.answer(&job.reply, &job.requester, &reply).await {
                 tracing::error!(job = %job.key, %chat_error, "could not tell the user the launch failed");
             }
             Err(dead_letter(&job.key, gave_up))
@@ -159,9 +155,7 @@ async fn refuse_by_policy(
         &member.project,
         &sign_button_value(&key, request.id.as_str()),
     );
-    env.chat
-        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-        .await
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 /// Runs the launch policy and, if it allows the launch (or an owner approved it), reserves
@@ -252,10 +246,7 @@ async fn launch_once(
                 Ok(plan) => plan,
                 Err(refusal) => {
                     let reply = message::launch_refused(job.launch.name.as_str(), &refusal);
-                    return env
-                        .chat
-                        .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                        .await;
+                    return env.answer(&job.reply, &job.requester, &reply).await;
                 }
             };
             if let Some(refused) = check_and_reserve(env, job, &member, &plan, approval).await? {
@@ -272,10 +263,7 @@ async fn launch_once(
                     .release_reservation(&member.project.name, job.key.as_str())
                     .await?;
                 let reply = message::name_taken(plan.workspace.as_str());
-                return env
-                    .chat
-                    .post_ephemeral(&job.reply, &job.requester.user_id, &reply)
-                    .await;
+                return env.answer(&job.reply, &job.requester, &reply).await;
             }
             plan.user_data = user_data(&member, &plan);
             let instance = env.cloud.run_instance(&plan).await?;

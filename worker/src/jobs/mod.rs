@@ -17,8 +17,8 @@ mod workspaces;
 use std::sync::Arc;
 
 use apalis_core::error::AbortError;
-use domain::job::{JobKey, ReplyTo, Requester};
-use domain::message::{self, ChatMessage};
+use domain::job::{JobKey, ReplyTo};
+use domain::message;
 use domain::ports::{Chat, Clock, PortError};
 use domain::retry::Backoff;
 
@@ -36,20 +36,6 @@ pub struct CommandEnv {
     pub backoff: Backoff,
     /// Approving an exception runs the refused launch.
     pub launch: Arc<LaunchEnv>,
-}
-
-impl CommandEnv {
-    /// A reply only the person who asked sees.
-    pub(crate) async fn answer(
-        &self,
-        reply: &ReplyTo,
-        requester: &Requester,
-        message: &ChatMessage,
-    ) -> Result<(), PortError> {
-        self.chat
-            .post_ephemeral(reply, &requester.user_id, message)
-            .await
-    }
 }
 
 impl Context for CommandEnv {

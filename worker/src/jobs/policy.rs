@@ -14,7 +14,7 @@ use domain::template::Catalog;
 use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::{Member, authorize};
+use crate::jobs::access::{Context, Member, authorize};
 use crate::state::State;
 
 /// Where the project stands this month, from its usage ledger.

@@ -7,6 +7,7 @@ use domain::ports::PortError;
 use domain::profile::Profile;
 
 use crate::jobs::CommandEnv;
+use crate::jobs::access::Context;
 use crate::keys::generate_ssh_key_pair;
 use crate::state::KeyPair;
 

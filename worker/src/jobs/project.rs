@@ -10,6 +10,7 @@ use domain::profile::{Collaborator, Profile, research_username};
 use domain::project::{Project, ProjectOwner};
 
 use crate::jobs::CommandEnv;
+use crate::jobs::access::Context;
 use crate::jobs::profiles::{new_key_pair, send_private_key};
 
 pub(crate) async fn command_project_create(

@@ -20,7 +20,7 @@ use domain::workspace::Workspace;
 use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::{Member, authorize};
+use crate::jobs::access::{Context, Member, authorize};
 
 /// What a lifecycle command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
