@@ -95,8 +95,8 @@ pub struct LaunchJob {
     pub launch: Launch,
 }
 
-/// Any command other than launch and help: projects, invitations, profiles, policy. Queue
-/// `cws:queue:command`. The worker decides who may run it.
+/// Any command a worker runs other than launch: workspaces, projects, invitations, profiles,
+/// policy ([`CommandJob::runs`]). Queue `cws:queue:command`. The worker decides who may run it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandJob {
     pub key: JobKey,
