@@ -21,6 +21,10 @@ pub enum AuditAction {
     Lifecycle,
     /// Anything refused because of who asked: no profile, an ended invitation, a role.
     Refused,
+    /// Budget, alert or chargeback settings changed.
+    ProjectSettings,
+    /// A notice went out: a budget alert, a weekly digest, a chargeback statement.
+    Notice,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -109,13 +109,11 @@ impl CommandJob {
     /// Whether workers run this command (as a `CommandJob`); the bot answers help itself,
     /// queues launches on their own queue, and says the rest are not available yet.
     pub fn runs(command: &Command) -> bool {
-        use crate::command::{PolicyCommand, ProfilesCommand, ProjectCommand};
+        use crate::command::{PolicyCommand, ProfilesCommand};
         matches!(
             command,
             Command::Workspace(_)
-                | Command::Project(
-                    ProjectCommand::Create(_) | ProjectCommand::Cost(_) | ProjectCommand::Status(_)
-                )
+                | Command::Project(_)
                 | Command::Profiles(
                     ProfilesCommand::Use { .. }
                         | ProfilesCommand::List

@@ -2,9 +2,12 @@
 //! planning, jobs exchanged between bot and worker, user-facing messages, settings, and the
 //! ports that adapters implement. Nothing here performs I/O or depends on an async runtime.
 
+pub mod alert;
 pub mod audit;
 pub mod budget;
+pub mod chargeback;
 pub mod command;
+pub mod digest;
 pub mod exception;
 pub mod identity;
 pub mod invitation;

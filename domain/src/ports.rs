@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use crate::job::{Job, JobKey, ReplyTo};
 use crate::launch::LaunchPlan;
 use crate::message::ChatMessage;
+use crate::pricing::Money;
 use crate::workspace::Workspace;
 
 /// How an adapter call failed, which decides whether the job tries again.
@@ -98,6 +99,59 @@ pub trait Chat: Send + Sync {
         channel_id: &str,
         name: &str,
     ) -> Result<Option<SharedFile>, PortError>;
+    /// The e-mail address on `user_id`'s chat profile, if it shows one (Slack: `users.info`,
+    /// scope `users:read.email`).
+    async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError>;
+}
+
+/// One plain-text e-mail to one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> Result<(), PortError>;
+}
+
+/// Durable files for people outside chat: chargeback statements, archives (S3).
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Stores `body` under `key`, replacing what was there, and returns a link that lets
+    /// whoever holds it download the object for `valid_for` (S3: a presigned GET).
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        valid_for: std::time::Duration,
+    ) -> Result<String, PortError>;
+    /// The object's content, if it exists.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError>;
+}
+
+/// What the cloud provider's billing says one user at one institution cost (AWS Cost Explorer,
+/// grouped by the `cws:user` and `cws:institution` tags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BilledCost {
+    pub user: String,
+    pub institution: String,
+    pub cost: Money,
+}
+
+#[async_trait]
+pub trait Billing: Send + Sync {
+    /// The cost of the project's tagged resources over `[from, to)` (whole UTC days), per user
+    /// and institution; empty when the provider has no data for the period.
+    async fn cost_by_user(
+        &self,
+        project: &str,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Vec<BilledCost>, PortError>;
 }
 
 /// A file someone shared in chat, as text.

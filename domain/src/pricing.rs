@@ -50,6 +50,26 @@ impl Money {
     }
 }
 
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, other: Money) -> Money {
+        Money(self.0 - other.0)
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(parts: I) -> Money {
+        parts.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
 /// `$1,240.80`: rounded to cents with thousands separators, the way reports print money.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::command::{Months, ProjectCreate, ProjectType};
+use crate::chargeback::Chargeback;
+use crate::command::{Months, ProjectCreate, ProjectType, TimeZoneName};
 use crate::identity::ChatIdentity;
 use crate::pricing::Money;
 
@@ -30,6 +31,12 @@ pub struct Project {
     pub channel_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Where the weekly digest is timed; `None` is UTC.
+    #[serde(default)]
+    pub time_zone: Option<TimeZoneName>,
+    /// Set by `project chargeback --enable`.
+    #[serde(default)]
+    pub chargeback: Option<Chargeback>,
 }
 
 /// Who creates a project, as the worker knows them.
@@ -42,6 +49,13 @@ pub struct ProjectOwner<'a> {
 }
 
 impl Project {
+    /// The zone the project's weekly digest follows.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.time_zone
+            .as_ref()
+            .map_or(jiff::tz::TimeZone::UTC, TimeZoneName::zone)
+    }
+
     pub fn create(
         command: &ProjectCreate,
         owner: ProjectOwner<'_>,
@@ -62,6 +76,8 @@ impl Project {
             account: account.to_owned(),
             channel_id: owner.channel_id.to_owned(),
             created_at: now,
+            time_zone: command.time_zone.clone(),
+            chargeback: None,
         }
     }
 }

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
+use crate::digest::DigestTime;
 use crate::retry::Backoff;
 
 /// Used only when no signing secret is configured, so the embedded mode can sign its own
@@ -55,7 +57,17 @@ pub struct Settings {
     pub clock_offset: Duration,
     /// How often workers compare recorded workspaces with the cloud (one worker per round).
     pub reconcile_every: Duration,
+    /// The S3 bucket for chargeback statements and archives (`CWS_ARCHIVE_BUCKET`).
+    pub archive_bucket: String,
+    /// When each project's weekly digest goes out, in the project's time zone.
+    pub digest_at: DigestTime,
+    /// The cron expression (seconds first) of the scheduler's tick: budget checks, digests
+    /// and month-end statements each look at every tick whether they are due.
+    pub schedule: String,
 }
+
+/// Every minute: a budget alert or enforcement is never more than a minute late.
+pub const DEFAULT_SCHEDULE: &str = "0 * * * * *";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -178,6 +190,24 @@ impl Settings {
                 reason: "expected a forward shift such as +510d, +12h or +30m",
             })?,
         };
+        let digest_at = match sources.get("CWS_DIGEST_AT") {
+            None => DigestTime::default(),
+            Some(value) => value.parse().map_err(|_| SettingsError::Invalid {
+                key: "CWS_DIGEST_AT",
+                value,
+                reason: "expected a weekday and a 24-hour time, e.g. `monday 09:00`",
+            })?,
+        };
+        let schedule = sources
+            .get("CWS_SCHEDULE")
+            .unwrap_or_else(|| DEFAULT_SCHEDULE.to_owned());
+        if cron::Schedule::from_str(&schedule).is_err() {
+            return Err(SettingsError::Invalid {
+                key: "CWS_SCHEDULE",
+                value: schedule,
+                reason: "expected a cron expression with seconds first, e.g. `0 * * * * *`",
+            });
+        }
         Ok(Settings {
             redis_url: sources.get("REDIS_URL"),
             slack,
@@ -205,6 +235,11 @@ impl Settings {
                 .unwrap_or_else(|| "lead".to_owned()),
             clock_offset,
             reconcile_every: Duration::from_secs(reconcile_secs.max(1)),
+            archive_bucket: sources
+                .get("CWS_ARCHIVE_BUCKET")
+                .unwrap_or_else(|| "cws-archive".to_owned()),
+            digest_at,
+            schedule,
         })
     }
 
@@ -237,6 +272,9 @@ impl Settings {
             embedded.push(
                 "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
             );
+        }
+        if self.smtp_url.is_none() {
+            embedded.push("mail written to ./cws-mail/ (set SMTP_URL)");
         }
         embedded
     }
@@ -284,7 +322,7 @@ mod tests {
         let settings = load(&[], None).unwrap();
         assert_eq!(settings.redis_url, None);
         assert_eq!(settings.aws, None);
-        assert_eq!(settings.embedded_components().len(), 3);
+        assert_eq!(settings.embedded_components().len(), 4);
         assert_eq!(settings.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(
             settings.slack_or_embedded().signing_secret,
@@ -331,5 +369,16 @@ mod tests {
             "{error}"
         );
         assert!(load(&[("CWS_WORKER_CONCURRENCY", "0")], None).is_err());
+        assert!(load(&[("CWS_SCHEDULE", "every minute")], None).is_err());
+        assert!(load(&[("CWS_DIGEST_AT", "someday 09:00")], None).is_err());
+        let settings = load(
+            &[
+                ("CWS_SCHEDULE", "*/5 * * * * *"),
+                ("CWS_DIGEST_AT", "fri 17:30"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(settings.digest_at.to_string(), "Friday 17:30");
     }
 }

@@ -6,22 +6,29 @@ mod jobs;
 pub mod keys;
 pub mod state;
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use apalis::layers::WorkerBuilderExt;
 use apalis_core::worker::builder::WorkerBuilder;
+use apalis_cron::CronScheduler;
 use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob};
-use domain::ports::{Chat, Clock, Cloud, Records, WorkspaceStore};
+use domain::ports::{Billing, Chat, Clock, Cloud, Mailer, ObjectStore, Records, WorkspaceStore};
 use domain::settings::Settings;
 
 use crate::adapters::SystemClock;
+use crate::adapters::aws::sdk_config;
+use crate::adapters::cost_explorer::{CostExplorer, NoBilling};
 use crate::adapters::ec2::Ec2Cloud;
+use crate::adapters::folder_store::{ARCHIVE_FOLDER, FolderStore};
+use crate::adapters::mail::{LettreMailer, MAIL_FOLDER, MailSetupError};
 use crate::adapters::memory_records::MemoryRecords;
 use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::redis_records::RedisRecords;
 use crate::adapters::redis_store::RedisStore;
+use crate::adapters::s3::S3Store;
 use crate::adapters::simulated_cloud::SimulatedCloud;
 use crate::adapters::slack::SlackWebApi;
 use crate::adapters::terminal_chat::TerminalChat;
@@ -41,15 +48,42 @@ pub enum WorkerError {
     Redis(#[from] redis::RedisError),
     #[error("worker stopped: {0}")]
     Run(String),
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
+    #[error("CWS_SCHEDULE: {0}")]
+    Schedule(String),
 }
 
 /// Every job's environment, built from settings: real adapters where configured, the embedded
 /// stand-ins elsewhere.
-pub async fn command_env(settings: &Settings, redis: Option<ConnectionManager>) -> CommandEnv {
-    let cloud: Arc<dyn Cloud> = match &settings.aws {
-        Some(aws) => Arc::new(Ec2Cloud::connect(aws).await),
-        None => Arc::new(SimulatedCloud::default()),
-    };
+pub async fn command_env(
+    settings: &Settings,
+    redis: Option<ConnectionManager>,
+) -> Result<CommandEnv, WorkerError> {
+    let (cloud, objects, billing): (Arc<dyn Cloud>, Arc<dyn ObjectStore>, Arc<dyn Billing>) =
+        match &settings.aws {
+            Some(aws) => {
+                let config = sdk_config(aws).await;
+                (
+                    Arc::new(Ec2Cloud::new(&config)),
+                    Arc::new(S3Store::new(
+                        &config,
+                        &settings.archive_bucket,
+                        aws.endpoint_url.is_some(),
+                    )),
+                    Arc::new(CostExplorer::new(&config)),
+                )
+            }
+            None => (
+                Arc::new(SimulatedCloud::default()),
+                Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
+                Arc::new(NoBilling),
+            ),
+        };
+    let mailer: Arc<dyn Mailer> = Arc::new(match &settings.smtp_url {
+        Some(url) => LettreMailer::smtp(url, settings.mail_from.as_deref())?,
+        None => LettreMailer::folder(MAIL_FOLDER.into(), settings.mail_from.as_deref())?,
+    });
     let chat: Arc<dyn Chat> = match settings.slack_web_api() {
         Some((api_url, token)) => Arc::new(SlackWebApi::new(api_url, token)),
         None => Arc::new(TerminalChat),
@@ -77,15 +111,19 @@ pub async fn command_env(settings: &Settings, redis: Option<ConnectionManager>) 
         backoff,
         exception_ttl: time::Duration::try_from(settings.exception_ttl)
             .unwrap_or(DEFAULT_EXCEPTION_TTL),
+        mailer,
     });
-    CommandEnv {
+    Ok(CommandEnv {
         chat,
         state,
         clock,
         default_account: settings.default_account.clone(),
         backoff,
         launch,
-    }
+        objects,
+        billing,
+        digest_at: settings.digest_at,
+    })
 }
 
 /// A name no other worker process shares: apalis tracks in-flight jobs and heartbeats by it.
@@ -116,8 +154,13 @@ pub async fn stop_requested() -> std::io::Result<()> {
 /// rather than a generic function because it serves both the Redis and the memory storages,
 /// and apalis' bounds for "any storage a worker can consume" run to a page.
 macro_rules! consume {
-    ($env:expr, $concurrency:expr, $launch:expr, $command:expr, $action:expr) => {{
+    ($env:expr, $concurrency:expr, $schedule:expr, $launch:expr, $command:expr, $action:expr) => {{
         let env: Arc<CommandEnv> = $env;
+        let ticks = WorkerBuilder::new(worker_name("schedule"))
+            .backend(CronScheduler::new($schedule))
+            .data(env.clone())
+            .build(jobs::schedule::job_tick)
+            .run_until(stop_requested());
         let launches = WorkerBuilder::new(worker_name(LaunchJob::NAME))
             .backend($launch)
             .concurrency($concurrency)
@@ -136,7 +179,7 @@ macro_rules! consume {
             .data(env)
             .build(jobs::action::job_action)
             .run_until(stop_requested());
-        tokio::try_join!(launches, commands, actions)
+        tokio::try_join!(ticks, launches, commands, actions)
             .map(drop)
             .map_err(|e| WorkerError::Run(e.to_string()))
     }};
@@ -145,9 +188,11 @@ macro_rules! consume {
 /// Consumes every queue until the process is asked to stop.
 pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError> {
     let concurrency = settings.worker.concurrency;
+    let schedule = cron::Schedule::from_str(&settings.schedule)
+        .map_err(|e| WorkerError::Schedule(e.to_string()))?;
     match queues {
         Queues::Redis(connection) => {
-            let env = Arc::new(command_env(settings, Some(connection.clone())).await);
+            let env = Arc::new(command_env(settings, Some(connection.clone())).await?);
             let storage = |config: apalis_redis::Config| {
                 config
                     .heartbeat_interval(settings.worker.heartbeat)
@@ -164,12 +209,12 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 env.clone(),
                 settings.reconcile_every,
             ));
-            let consumed = consume!(env, concurrency, launch, command, action);
+            let consumed = consume!(env, concurrency, schedule, launch, command, action);
             reconciler.abort();
             consumed
         }
         Queues::Memory(storages) => {
-            let env = Arc::new(command_env(settings, None).await);
+            let env = Arc::new(command_env(settings, None).await?);
             let reconciler = tokio::spawn(jobs::reconcile::reconcile_every(
                 env.clone(),
                 settings.reconcile_every,
@@ -177,6 +222,7 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
             let consumed = consume!(
                 env,
                 concurrency,
+                schedule,
                 storages.launch,
                 storages.command,
                 storages.action

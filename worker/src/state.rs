@@ -15,6 +15,7 @@
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → stream of audit events
+//! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
+
+/// How long a taken notice stays with its taker before another worker may send it.
+pub const NOTICE_LEASE: time::Duration = time::Duration::minutes(10);
+const NOTICE_DONE: &str = "done";
 
 /// How many usernames to try before giving up on a busy name (`sarah_lee`, `sarah_lee2`, …).
 const USERNAME_ATTEMPTS: usize = 1000;
@@ -212,6 +217,28 @@ impl State {
 
     pub async fn project(&self, name: &str) -> Result<Option<Project>, PortError> {
         self.read(&format!("cws:project:{name}")).await
+    }
+
+    /// Every project, by name.
+    pub async fn projects(&self) -> Result<Vec<Project>, PortError> {
+        let mut names = self.records.members("cws:projects").await?;
+        names.sort();
+        let keys: Vec<String> = names.iter().map(|n| format!("cws:project:{n}")).collect();
+        let mut projects = Vec::with_capacity(keys.len());
+        for (key, json) in keys.iter().zip(self.records.get_many(&keys).await?) {
+            if let Some(json) = json {
+                projects.push(serde_json::from_str(&json).map_err(|e| corrupt(key, e))?);
+            }
+        }
+        Ok(projects)
+    }
+
+    pub async fn update_project<R, E>(
+        &self,
+        name: &str,
+        change: impl Fn(&Project) -> Result<(Project, R), E>,
+    ) -> Result<Updated<R, E>, PortError> {
+        self.update(&format!("cws:project:{name}"), change).await
     }
 
     // Invitations.
@@ -607,6 +634,42 @@ impl State {
                 return Ok(true);
             }
         }
+    }
+
+    /// Takes the right to send the notice `key` (a budget alert, a week's digest, a month's
+    /// statement): true for exactly one caller until it reports [`State::notice_done`]. A
+    /// taker that dies before then lets another take it after [`NOTICE_LEASE`], so a crash
+    /// delays a notice instead of losing it.
+    pub async fn take_notice(&self, key: &str, now: OffsetDateTime) -> Result<bool, PortError> {
+        let key = format!("cws:notice:{key}");
+        let taken = format!("taken:{}", now.unix_timestamp());
+        loop {
+            let current = self.records.get(&key).await?;
+            let free = match current.as_deref() {
+                None => true,
+                Some(NOTICE_DONE) => return Ok(false),
+                Some(text) => {
+                    let since = text
+                        .strip_prefix("taken:")
+                        .and_then(|t| t.parse::<i64>().ok())
+                        .ok_or_else(|| corrupt(&key, text))?;
+                    now.unix_timestamp() - since >= NOTICE_LEASE.whole_seconds()
+                }
+            };
+            if !free {
+                return Ok(false);
+            }
+            if self.records.swap(&key, current.as_deref(), &taken).await? {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The notice `key` went out: nobody takes it again.
+    pub async fn notice_done(&self, key: &str) -> Result<(), PortError> {
+        self.records
+            .put(&format!("cws:notice:{key}"), NOTICE_DONE)
+            .await
     }
 
     /// The project's budget reservations, with the exact stored text to swap against.

@@ -236,14 +236,16 @@ mod tests {
             Delete a workspace and its disk for good.
         /cws ssh NAME
             Show how to connect to a workspace over SSH.
-        /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID]
+        /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ]
             Create a project with a monthly budget.
         /cws project status NAME [--detail]
             Show a project's budget, spending and workspaces.
         /cws project cost NAME [--by-user | --by-institution] [--month YYYY-MM]
             Show what a project has cost, optionally per user or per institution.
-        /cws project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ACCOUNT_ID]...
+        /cws project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ACCOUNT_ID]... [--month YYYY-MM]
             Charge collaborating institutions' AWS accounts for what their people use.
+        /cws project reconcile NAME [--month YYYY-MM]
+            Compare a project's ledger with AWS Cost Explorer, per user and institution.
         /cws profiles use PROFILE
             Switch to another profile, such as one created by accepting an invitation.
         /cws profiles list
@@ -311,14 +313,15 @@ mod tests {
     #[test]
     fn help_text_for_a_pattern_flag() {
         insta::assert_snapshot!(help_text(Some("project chargeback")).unwrap(), @r"
-        /cws project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ACCOUNT_ID]...
+        /cws project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ACCOUNT_ID]... [--month YYYY-MM]
         Charge collaborating institutions' AWS accounts for what their people use.
 
         Arguments:
           NAME  Project name.
 
         Flags:
-          --enable                          Required. Turns chargeback on; `--enable false` turns it off.
+          --enable                          Turns chargeback on (`--enable false` turns it off); required unless --month is given.
+          --month YYYY-MM                   Write that month's statement (CSV) now; every closed month gets one anyway.
           --mode report|aws|hybrid          report: track costs, the owner pays; aws: bill collaborator accounts monthly; hybrid: the owner pays, collaborators reimburse.
           --INSTITUTION-account ACCOUNT_ID  12-digit AWS account billed for an institution, e.g. --mit-account 123456789012; once per institution.
         ");

@@ -44,11 +44,11 @@ pub use profiles::{
 };
 pub use project::{
     ChargebackMode, CostBreakdown, InstitutionAccount, ProjectChargeback, ProjectCommand,
-    ProjectCost, ProjectCreate, ProjectStatus, ProjectType,
+    ProjectCost, ProjectCreate, ProjectReconcile, ProjectStatus, ProjectType,
 };
 pub use values::{
-    AwsAccountId, Date, HourlyRate, InvalidFormat, InvalidWorkspaceName, Months, UsdCents,
-    WORKSPACE_NAME_MAX_LEN, WorkspaceName, WorkspaceNameProblem, YearMonth,
+    AwsAccountId, Date, HourlyRate, InvalidFormat, InvalidWorkspaceName, Months, TimeZoneName,
+    UsdCents, WORKSPACE_NAME_MAX_LEN, WorkspaceName, WorkspaceNameProblem, YearMonth,
 };
 /// Value readers the collaborators CSV shares with the flags it mirrors.
 pub(crate) use values::{hourly_rate, instance_type};
@@ -107,6 +107,7 @@ static COMMANDS: &[&CommandSpec] = &[
     &project::STATUS,
     &project::COST,
     &project::CHARGEBACK,
+    &project::RECONCILE,
     &profiles::USE,
     &profiles::LIST,
     &profiles::VERIFY,

@@ -1,11 +1,13 @@
 //! Projects: budgets that workspaces are charged to.
 //!
 //! - `project create NAME --budget USD [--description TEXT] [--alert-threshold PCT]
-//!   [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID]`
+//!   [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ]`
 //! - `project status NAME [--detail]`
 //! - `project cost NAME [--by-user | --by-institution] [--month YYYY-MM]`
 //! - `project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ID]...`
-//!   where each `--mit-account 123456789012` names the AWS account billed for one institution.
+//!   [--month YYYY-MM] where each `--mit-account 123456789012` names the AWS account billed for
+//!   one institution; `--month` alone writes that month's statement now.
+//! - `project reconcile NAME [--month YYYY-MM]`
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +15,8 @@ use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError, ParseErrorKind};
 use super::values::{
-    AwsAccountId, Months, UsdCents, YearMonth, choice, months, number, text, usd_cents,
+    AwsAccountId, Months, TimeZoneName, UsdCents, YearMonth, choice, months, number, text,
+    usd_cents,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +25,15 @@ pub enum ProjectCommand {
     Status(ProjectStatus),
     Cost(ProjectCost),
     Chargeback(ProjectChargeback),
+    Reconcile(ProjectReconcile),
+}
+
+/// The ledger against the cloud provider's bill, per user and institution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectReconcile {
+    pub name: String,
+    /// `None` means the current month.
+    pub month: Option<YearMonth>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +48,8 @@ pub struct ProjectCreate {
     pub duration: Option<Months>,
     /// The AWS account the project's workspaces run in; `None` is the deployment's own.
     pub account: Option<AwsAccountId>,
+    /// Where the project's weekly digest is timed; `None` is UTC.
+    pub time_zone: Option<TimeZoneName>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,11 +83,15 @@ pub enum CostBreakdown {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectChargeback {
     pub name: String,
-    /// `--enable` turns chargeback on, `--enable false` turns it off.
-    pub enable: bool,
+    /// `--enable` turns chargeback on, `--enable false` turns it off; `None` (only with
+    /// `--month`) leaves the settings as they are.
+    pub enable: Option<bool>,
     pub mode: Option<ChargebackMode>,
     /// One entry per `--INSTITUTION-account`, in the order typed.
     pub accounts: Vec<InstitutionAccount>,
+    /// `--month YYYY-MM`: write that month's statement now (so far, for the current month)
+    /// instead of waiting for the month to close.
+    pub month: Option<YearMonth>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,6 +119,7 @@ impl ProjectCommand {
             ProjectCommand::Status(_) => &STATUS,
             ProjectCommand::Cost(_) => &COST,
             ProjectCommand::Chargeback(_) => &CHARGEBACK,
+            ProjectCommand::Reconcile(_) => &RECONCILE,
         }
     }
 }
@@ -113,7 +132,7 @@ const NAME: &[ArgSpec] = &[ArgSpec {
 pub(crate) const CREATE: CommandSpec = CommandSpec {
     name: "project create",
     usage: "/cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] \
-            [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID]",
+            [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ]",
     summary: "Create a project with a monthly budget.",
     arguments: NAME,
     flags: &[
@@ -147,6 +166,11 @@ pub(crate) const CREATE: CommandSpec = CommandSpec {
             value: FlagValue::One("ACCOUNT_ID"),
             doc: "12-digit AWS account the workspaces run in; defaults to the deployment's.",
         },
+        FlagSpec {
+            name: FlagName::Exact("timezone"),
+            value: FlagValue::One("TZ"),
+            doc: "IANA time zone of the weekly digest, e.g. America/Los_Angeles; defaults to UTC.",
+        },
     ],
     takes_body: false,
     parse: create,
@@ -164,6 +188,9 @@ fn create(args: &mut Args) -> Result<Command, ParseError> {
         duration: args.value("duration", months)?,
         account: args.value("account", |s| {
             s.parse::<AwsAccountId>().map_err(InvalidReason::from)
+        })?,
+        time_zone: args.value("timezone", |s| {
+            s.parse::<TimeZoneName>().map_err(InvalidReason::from)
         })?,
     })))
 }
@@ -232,17 +259,46 @@ fn cost(args: &mut Args) -> Result<Command, ParseError> {
     })))
 }
 
+pub(crate) const RECONCILE: CommandSpec = CommandSpec {
+    name: "project reconcile",
+    usage: "/cws project reconcile NAME [--month YYYY-MM]",
+    summary: "Compare a project's ledger with AWS Cost Explorer, per user and institution.",
+    arguments: NAME,
+    flags: &[FlagSpec {
+        name: FlagName::Exact("month"),
+        value: FlagValue::One("YYYY-MM"),
+        doc: "The month to compare; defaults to the current one.",
+    }],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Project(ProjectCommand::Reconcile(
+            ProjectReconcile {
+                name: args.positional("NAME", text)?,
+                month: args.value("month", |s| {
+                    s.parse::<YearMonth>().map_err(InvalidReason::from)
+                })?,
+            },
+        )))
+    },
+};
+
 pub(crate) const CHARGEBACK: CommandSpec = CommandSpec {
     name: "project chargeback",
     usage: "/cws project chargeback NAME --enable [--mode report|aws|hybrid] \
-            [--INSTITUTION-account ACCOUNT_ID]...",
+            [--INSTITUTION-account ACCOUNT_ID]... [--month YYYY-MM]",
     summary: "Charge collaborating institutions' AWS accounts for what their people use.",
     arguments: NAME,
     flags: &[
         FlagSpec {
             name: FlagName::Exact("enable"),
             value: FlagValue::Switch,
-            doc: "Required. Turns chargeback on; `--enable false` turns it off.",
+            doc: "Turns chargeback on (`--enable false` turns it off); required unless --month \
+                  is given.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("month"),
+            value: FlagValue::One("YYYY-MM"),
+            doc: "Write that month's statement (CSV) now; every closed month gets one anyway.",
         },
         FlagSpec {
             name: FlagName::Exact("mode"),
@@ -272,9 +328,15 @@ const CHARGEBACK_MODES: &[(&str, ChargebackMode)] = &[
 
 fn chargeback(args: &mut Args) -> Result<Command, ParseError> {
     let name = args.positional("NAME", text)?;
-    let enable = args
-        .switch("enable")?
-        .ok_or_else(|| ParseError::new(ParseErrorKind::MissingFlag { flag: "enable" }))?;
+    let enable = args.switch("enable")?;
+    let month = args.value("month", |s| {
+        s.parse::<YearMonth>().map_err(InvalidReason::from)
+    })?;
+    if enable.is_none() && month.is_none() {
+        return Err(ParseError::new(ParseErrorKind::MissingFlag {
+            flag: "enable",
+        }));
+    }
     let mode = args.value("mode", |s| choice(s, "chargeback mode", CHARGEBACK_MODES))?;
     let accounts = args
         .pattern("-account", |s| {
@@ -292,6 +354,7 @@ fn chargeback(args: &mut Args) -> Result<Command, ParseError> {
             enable,
             mode,
             accounts,
+            month,
         },
     )))
 }
@@ -383,7 +446,7 @@ mod tests {
         ) else {
             panic!()
         };
-        assert!(chargeback.enable);
+        assert_eq!(chargeback.enable, Some(true));
         assert_eq!(chargeback.mode, Some(ChargebackMode::Hybrid));
         let accounts: Vec<_> = chargeback
             .accounts

@@ -88,6 +88,7 @@ fn command_lines() -> Vec<(String, Command)> {
                 project_type: None,
                 duration: None,
                 account: None,
+                time_zone: None,
             })),
         ),
         (
@@ -175,7 +176,7 @@ fn command_lines() -> Vec<(String, Command)> {
              --berkeley-account 987654321098",
             Project(ProjectCommand::Chargeback(ProjectChargeback {
                 name: "nih-neuro-consortium".into(),
-                enable: true,
+                enable: Some(true),
                 mode: None,
                 accounts: vec![
                     InstitutionAccount {
@@ -187,6 +188,7 @@ fn command_lines() -> Vec<(String, Command)> {
                         account: "987654321098".parse().unwrap(),
                     },
                 ],
+                month: None,
             })),
         ),
         (
@@ -260,6 +262,7 @@ fn command_lines() -> Vec<(String, Command)> {
                 project_type: Some(ProjectType::Collaboration),
                 duration: Some(Months(18)),
                 account: None,
+                time_zone: None,
             })),
         ),
         (
@@ -411,9 +414,40 @@ fn command_lines() -> Vec<(String, Command)> {
             "project chargeback nih-neuro-consortium --enable --mode aws",
             Project(ProjectCommand::Chargeback(ProjectChargeback {
                 name: "nih-neuro-consortium".into(),
-                enable: true,
+                enable: Some(true),
                 mode: Some(ChargebackMode::Aws),
                 accounts: Vec::new(),
+                month: None,
+            })),
+        ),
+        (
+            "project chargeback nih-neuro-consortium --month 2026-10",
+            Project(ProjectCommand::Chargeback(ProjectChargeback {
+                name: "nih-neuro-consortium".into(),
+                enable: None,
+                mode: None,
+                accounts: Vec::new(),
+                month: Some("2026-10".parse().unwrap()),
+            })),
+        ),
+        (
+            "project reconcile nih-neuro-consortium --month 2026-10",
+            Project(ProjectCommand::Reconcile(ProjectReconcile {
+                name: "nih-neuro-consortium".into(),
+                month: Some("2026-10".parse().unwrap()),
+            })),
+        ),
+        (
+            "project create nih --budget 500 --timezone America/Los_Angeles",
+            Project(ProjectCommand::Create(ProjectCreate {
+                name: "nih".into(),
+                budget: UsdCents(50_000),
+                description: None,
+                alert_threshold: None,
+                project_type: None,
+                duration: None,
+                account: None,
+                time_zone: Some("America/Los_Angeles".parse().unwrap()),
             })),
         ),
         (

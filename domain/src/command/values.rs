@@ -435,6 +435,29 @@ impl YearMonth {
     pub fn month(self) -> u8 {
         self.month
     }
+
+    /// The month `at` falls in, in UTC.
+    pub fn of(at: time::OffsetDateTime) -> YearMonth {
+        let at = at.to_offset(time::UtcOffset::UTC);
+        YearMonth {
+            year: at.year().clamp(1, 9999) as u16,
+            month: u8::from(at.month()),
+        }
+    }
+
+    /// Midnight UTC on the month's first day.
+    pub fn first_instant(self) -> time::OffsetDateTime {
+        let month = time::Month::try_from(self.month).expect("YearMonth months are 1-12");
+        time::Date::from_calendar_date(i32::from(self.year), month, 1)
+            .expect("the first of a month exists")
+            .midnight()
+            .assume_utc()
+    }
+
+    /// The month before this one.
+    pub fn previous(self) -> YearMonth {
+        YearMonth::of(self.first_instant() - time::Duration::days(1))
+    }
 }
 
 impl FromStr for YearMonth {
@@ -541,9 +564,80 @@ impl From<AwsAccountId> for String {
     }
 }
 
+/// An IANA time zone name (`America/Los_Angeles`, `UTC`) from the tz database compiled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.0).expect("the name was checked against the same database")
+    }
+}
+
+impl FromStr for TimeZoneName {
+    type Err = InvalidFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match jiff::tz::TimeZone::get(s) {
+            Ok(_) => Ok(TimeZoneName(s.to_owned())),
+            Err(_) => Err(InvalidFormat {
+                text: s.to_owned(),
+                expected: "an IANA time zone such as America/New_York or UTC",
+            }),
+        }
+    }
+}
+
+impl TryFrom<String> for TimeZoneName {
+    type Error = InvalidFormat;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<TimeZoneName> for String {
+    fn from(zone: TimeZoneName) -> Self {
+        zone.0
+    }
+}
+
+impl fmt::Display for TimeZoneName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_step_back_across_years() {
+        let january: YearMonth = "2027-01".parse().unwrap();
+        assert_eq!(january.previous().to_string(), "2026-12");
+        assert_eq!(
+            YearMonth::of(time::macros::datetime!(2026-11-30 23:59 -02:00)).to_string(),
+            "2026-12"
+        );
+        assert_eq!(
+            january.first_instant(),
+            time::macros::datetime!(2027-01-01 00:00 UTC)
+        );
+    }
+
+    #[test]
+    fn time_zones_come_from_the_tz_database() {
+        assert!("America/Los_Angeles".parse::<TimeZoneName>().is_ok());
+        assert!("UTC".parse::<TimeZoneName>().is_ok());
+        assert!("Mars/Olympus_Mons".parse::<TimeZoneName>().is_err());
+        assert!("".parse::<TimeZoneName>().is_err());
+    }
 
     #[test]
     fn workspace_names() {

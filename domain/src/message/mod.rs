@@ -4,7 +4,11 @@
 //! markup or break the document.
 
 mod access;
+mod alert;
+mod chargeback;
 mod cost;
+mod digest;
+mod mail;
 mod policy;
 mod status;
 mod workspaces;
@@ -25,7 +29,11 @@ use crate::time_text;
 use crate::workspace::Workspace;
 
 pub use access::*;
+pub use alert::*;
+pub use chargeback::*;
 pub use cost::*;
+pub use digest::*;
+pub use mail::MailText;
 pub use policy::*;
 pub use status::*;
 pub use workspaces::*;
@@ -256,6 +264,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "project_cost",
         include_str!("../../../message-templates/slack/project_cost.json.hbs"),
     ),
+    (
+        "budget_alert",
+        include_str!("../../../message-templates/slack/budget_alert.json.hbs"),
+    ),
+    (
+        "weekly_digest",
+        include_str!("../../../message-templates/slack/weekly_digest.json.hbs"),
+    ),
+    (
+        "chargeback_enabled",
+        include_str!("../../../message-templates/slack/chargeback_enabled.json.hbs"),
+    ),
+    (
+        "chargeback_not_enabled",
+        include_str!("../../../message-templates/slack/chargeback_not_enabled.json.hbs"),
+    ),
+    (
+        "chargeback_statement",
+        include_str!("../../../message-templates/slack/chargeback_statement.json.hbs"),
+    ),
+    (
+        "project_reconcile",
+        include_str!("../../../message-templates/slack/project_reconcile.json.hbs"),
+    ),
 ];
 
 /// Pieces several templates share.
@@ -290,10 +322,10 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
 });
 
 /// `{{pad value width}}`: the value left-aligned in `width` characters, for monospace tables;
-/// escaped like any other value.
+/// escaped like any other value of the template (Slack JSON, or nothing for plain-text mail).
 fn pad(
     helper: &handlebars::Helper<'_>,
-    _: &Handlebars<'_>,
+    registry: &Handlebars<'_>,
     _: &handlebars::Context,
     _: &mut handlebars::RenderContext<'_, '_>,
     out: &mut dyn handlebars::Output,
@@ -308,7 +340,7 @@ fn pad(
         .and_then(|p| p.value().as_u64())
         .unwrap_or(0) as usize;
     let padded = format!("{value:<width$}");
-    out.write(&escape_slack_json(&padded))?;
+    out.write(&registry.get_escape_fn()(&padded))?;
     Ok(())
 }
 

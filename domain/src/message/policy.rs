@@ -260,6 +260,8 @@ mod tests {
             account: "lead".into(),
             channel_id: "C1".into(),
             created_at: datetime!(2026-01-01 00:00 UTC),
+            time_zone: None,
+            chargeback: None,
         }
     }
 

@@ -1,8 +1,10 @@
 //! EC2 through the official AWS SDK.
 
+use crate::adapters::aws::classify;
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, HibernationOptionsRequest, HttpTokensState,
     Instance, InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, ResourceType, Tag,
@@ -11,24 +13,11 @@ use aws_sdk_ec2::types::{
 use base64::Engine;
 use domain::launch::{LaunchPlan, ROOT_VOLUME_GB, TAG_CLIENT_TOKEN};
 use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
-use domain::settings::AwsSettings;
 use time::OffsetDateTime;
 
 pub struct Ec2Cloud {
     client: Client,
 }
-
-/// Error codes AWS documents as worth retrying.
-const TRANSIENT_CODES: &[&str] = &[
-    "RequestLimitExceeded",
-    "Throttling",
-    "ThrottlingException",
-    "InsufficientInstanceCapacity",
-    "InternalError",
-    "InternalFailure",
-    "ServiceUnavailable",
-    "Unavailable",
-];
 
 /// EC2's answer for an instance id it does not know (or has forgotten since it terminated).
 const INSTANCE_NOT_FOUND: &str = "InvalidInstanceID.NotFound";
@@ -37,14 +26,9 @@ const INSTANCE_NOT_FOUND: &str = "InvalidInstanceID.NotFound";
 const ROOT_DEVICE: &str = "/dev/sda1";
 
 impl Ec2Cloud {
-    pub async fn connect(settings: &AwsSettings) -> Ec2Cloud {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(settings.region.clone()));
-        if let Some(endpoint) = &settings.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
+    pub fn new(config: &SdkConfig) -> Ec2Cloud {
         Ec2Cloud {
-            client: Client::new(&loader.load().await),
+            client: Client::new(config),
         }
     }
 
@@ -67,31 +51,6 @@ fn tag_specification(resource: ResourceType, plan: &LaunchPlan) -> TagSpecificat
 
 /// Throttling, capacity and connection problems are transient; anything the request itself
 /// caused (bad AMI, bad parameter, no permission) is not.
-fn classify<E, R>(error: SdkError<E, R>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match &error {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("Unknown").to_owned();
-            let message = service.err().message().unwrap_or_default().to_owned();
-            if TRANSIENT_CODES.contains(&code.as_str()) {
-                PortError::Transient(format!("{code}: {message}"))
-            } else {
-                PortError::Rejected { code, message }
-            }
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            PortError::Transient(DisplayErrorContext(&error).to_string())
-        }
-        _ => PortError::Rejected {
-            code: "ClientError".to_owned(),
-            message: DisplayErrorContext(&error).to_string(),
-        },
-    }
-}
-
 /// EC2's refusal to stop or start an instance that is terminated or on its way there.
 pub(crate) fn incorrect_instance_state(instance_id: &str, verb: &str) -> PortError {
     PortError::Rejected {

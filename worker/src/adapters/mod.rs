@@ -1,10 +1,15 @@
 //! One real adapter per port, plus the embedded stand-ins used when nothing is configured.
 
+pub mod aws;
+pub mod cost_explorer;
 pub mod ec2;
+pub mod folder_store;
+pub mod mail;
 pub mod memory_records;
 pub mod memory_store;
 pub mod redis_records;
 pub mod redis_store;
+pub mod s3;
 pub mod simulated_cloud;
 pub mod slack;
 pub mod terminal_chat;

@@ -1,6 +1,6 @@
 //! The Slack Web API over HTTPS (or plain HTTP to a local test server): `chat.postMessage`,
-//! `chat.postEphemeral`, `conversations.open` (direct messages), and the `response_url` of a
-//! slash command.
+//! `chat.postEphemeral`, `conversations.open` (direct messages), `files.list`, `users.info`, and
+//! the `response_url` of a slash command.
 
 use std::time::Duration;
 
@@ -207,5 +207,19 @@ impl Chat for SlackWebApi {
             Ok(text) => SharedFile::Text(text),
             Err(_) => SharedFile::NotText,
         }))
+    }
+
+    /// Needs the `users:read.email` scope; a profile without an e-mail is `None`, not an error.
+    async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError> {
+        let request = self
+            .http
+            .get(format!("{}users.info", self.api_url))
+            .bearer_auth(&self.token)
+            .query(&[("user", user_id)]);
+        let info = self.send(request, "users.info").await?;
+        Ok(info["user"]["profile"]["email"]
+            .as_str()
+            .filter(|email| !email.is_empty())
+            .map(str::to_owned))
     }
 }

@@ -56,4 +56,10 @@ impl Chat for TerminalChat {
             Err(_) => SharedFile::NotText,
         }))
     }
+
+    /// The embedded mode has no directory of people: mail goes to a local folder, addressed
+    /// by chat user id.
+    async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError> {
+        Ok(Some(format!("{user_id}@localhost")))
+    }
 }

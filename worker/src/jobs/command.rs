@@ -11,7 +11,9 @@ use domain::ports::PortError;
 
 use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
-use crate::jobs::{CommandEnv, cost, invitations, policy, profiles, project, run_to_end};
+use crate::jobs::{
+    CommandEnv, chargeback, cost, invitations, policy, profiles, project, run_to_end,
+};
 
 pub(crate) async fn job_command(
     job: CommandJob,
@@ -40,6 +42,12 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         Command::Project(ProjectCommand::Status(status)) => {
             cost::command_project_status(env, job, status).await
+        }
+        Command::Project(ProjectCommand::Chargeback(command)) => {
+            chargeback::command_project_chargeback(env, job, command).await
+        }
+        Command::Project(ProjectCommand::Reconcile(command)) => {
+            chargeback::command_project_reconcile(env, job, command).await
         }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await

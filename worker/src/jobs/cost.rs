@@ -13,7 +13,7 @@ use domain::ports::InstanceState;
 use domain::ports::PortError;
 use domain::pricing::{Money, PricingTable};
 use domain::workspace::Workspace;
-use time::{Date, Month, OffsetDateTime, Time};
+use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
@@ -37,7 +37,7 @@ pub(crate) async fn command_project_cost(
         return Ok(());
     };
     let now = env.clock.now();
-    let month = cost.month.unwrap_or_else(|| year_month(now));
+    let month = cost.month.unwrap_or_else(|| YearMonth::of(now));
     let events = env.state.ledger(&member.project.name).await?;
     let report = month_report(
         &env.state,
@@ -69,7 +69,7 @@ pub(crate) async fn command_project_status(
         return Ok(());
     };
     let now = env.clock.now();
-    let month = year_month(now);
+    let month = YearMonth::of(now);
     let project = &member.project;
     let events = env.state.ledger(&project.name).await?;
     let report = month_report(
@@ -112,20 +112,6 @@ pub(crate) async fn command_project_status(
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
-fn year_month(at: OffsetDateTime) -> YearMonth {
-    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
-        .parse()
-        .expect("a calendar month is a valid YearMonth")
-}
-
-fn first_instant(month: YearMonth) -> OffsetDateTime {
-    let month_of_year = Month::try_from(month.month()).expect("YearMonth months are 1-12");
-    Date::from_calendar_date(i32::from(month.year()), month_of_year, 1)
-        .expect("the first of a month exists")
-        .with_time(Time::MIDNIGHT)
-        .assume_utc()
-}
-
 /// The month's report up to `now` (a month in progress counts what ran so far, not what would
 /// run by its end), with the rollover of every earlier month since the project began: what each
 /// month left unspent of its budget (overspent months carry nothing over).
@@ -140,7 +126,7 @@ pub(crate) fn month_report(
 ) -> CostReport {
     let pricing = PricingTable::builtin();
     let storage = |region: &str| pricing.ebs_gb_month(region).unwrap_or_default();
-    let (start, end) = month_bounds(first_instant(month));
+    let (start, end) = month_bounds(month.first_instant());
     let wanted = (start, end.min(now.max(start)));
     let mut earlier = Vec::new();
     let mut bounds = month_bounds(since);

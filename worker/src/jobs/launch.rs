@@ -16,7 +16,7 @@ use domain::launch::{LaunchPlan, plan_launch};
 use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
-use domain::ports::{Chat, Clock, Cloud, NameClaim, PortError, WorkspaceStore};
+use domain::ports::{Chat, Clock, Cloud, Mailer, NameClaim, PortError, WorkspaceStore};
 use domain::pricing::{Money, PricingTable};
 use domain::retry::Backoff;
 use domain::template::Catalog;
@@ -26,7 +26,7 @@ use domain::workspace::Workspace;
 
 use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::policy::{attribution, budget_position, facts_of};
-use crate::jobs::{dead_letter, with_retries};
+use crate::jobs::{alerts, dead_letter, with_retries};
 use crate::state::State;
 
 /// The ports and facts the launch job uses, and nothing else.
@@ -40,6 +40,8 @@ pub struct LaunchEnv {
     pub backoff: Backoff,
     /// How long a refused launch's exception request waits for a decision.
     pub exception_ttl: time::Duration,
+    /// Budget alerts go by e-mail as well as by DM.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl Context for LaunchEnv {
@@ -85,7 +87,14 @@ pub(crate) async fn run_launch(
     approval: Approval,
 ) -> Result<(), AbortError> {
     match with_retries(&job.key, &env.backoff, || launch_once(env, job, approval)).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            // A launch is what moves the commitment; the scheduled check catches anything
+            // this misses, so a failed alert must not fail the launch.
+            if let Err(error) = alerts::after_launch(env, job).await {
+                tracing::warn!(job = %job.key, %error, "budget alert check failed; the scheduled check retries");
+            }
+            Ok(())
+        }
         Err(gave_up) => {
             let reply = message::launch_failed(
                 job.launch.name.as_str(),

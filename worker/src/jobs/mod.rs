@@ -3,8 +3,11 @@
 
 mod access;
 pub(crate) mod action;
+mod alerts;
+mod chargeback;
 pub(crate) mod command;
 mod cost;
+mod digest;
 mod exception;
 mod invitations;
 pub(crate) mod launch;
@@ -12,14 +15,16 @@ mod policy;
 mod profiles;
 mod project;
 pub(crate) mod reconcile;
+pub(crate) mod schedule;
 mod workspaces;
 
 use std::sync::Arc;
 
 use apalis_core::error::AbortError;
+use domain::digest::DigestTime;
 use domain::job::{JobKey, ReplyTo};
 use domain::message;
-use domain::ports::{Chat, Clock, PortError};
+use domain::ports::{Billing, Chat, Clock, ObjectStore, PortError};
 use domain::retry::Backoff;
 
 use crate::jobs::access::Context;
@@ -36,6 +41,11 @@ pub struct CommandEnv {
     pub backoff: Backoff,
     /// Approving an exception runs the refused launch.
     pub launch: Arc<LaunchEnv>,
+    /// Where chargeback statements go.
+    pub objects: Arc<dyn ObjectStore>,
+    /// The provider's bill, to reconcile the ledger with.
+    pub billing: Arc<dyn Billing>,
+    pub digest_at: DigestTime,
 }
 
 impl Context for CommandEnv {

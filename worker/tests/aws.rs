@@ -1,5 +1,5 @@
-//! The EC2 adapter against a real AWS API (moto): a workspace's whole life cycle, each call
-//! repeated where a user may repeat it.
+//! The AWS adapters against a real AWS API (moto): a workspace's whole life cycle on EC2, each
+//! call repeated where a user may repeat it; statements in S3; Cost Explorer's groups.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 use domain::command::Launch;
 use domain::job::JobKey;
 use domain::launch::{Attribution, LaunchPlan, plan_launch};
-use domain::ports::{Cloud, InstanceState, PortError};
+use domain::ports::{BilledCost, Billing, Cloud, InstanceState, ObjectStore, PortError};
 use domain::pricing::PricingTable;
 use domain::settings::AwsSettings;
 use domain::template::Catalog;
+use worker::adapters::aws::sdk_config;
+use worker::adapters::cost_explorer::CostExplorer;
 use worker::adapters::ec2::Ec2Cloud;
+use worker::adapters::s3::S3Store;
 
 /// How long an instance may take to reach the state a call asked for.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -66,7 +69,7 @@ impl Drop for Moto {
     }
 }
 
-/// `Ec2Cloud::connect` takes credentials from the SDK's default chain, so they go in the
+/// The SDK takes credentials from the SDK's default chain, so they go in the
 /// environment: once, before any test reads it.
 fn test_credentials() {
     static SET: Once = Once::new();
@@ -82,12 +85,16 @@ fn test_credentials() {
     });
 }
 
-async fn cloud(moto: &Moto) -> Ec2Cloud {
-    Ec2Cloud::connect(&AwsSettings {
+async fn config(moto: &Moto) -> aws_config::SdkConfig {
+    sdk_config(&AwsSettings {
         region: "us-east-1".into(),
         endpoint_url: Some(moto.url.clone()),
     })
     .await
+}
+
+async fn cloud(moto: &Moto) -> Ec2Cloud {
+    Ec2Cloud::new(&config(moto).await)
 }
 
 fn plan(template: &str, job: &str) -> LaunchPlan {
@@ -242,5 +249,102 @@ async fn unknown_instances_are_not_found() {
     assert_eq!(
         code(cloud.terminate(unknown).await.unwrap_err()),
         "InvalidInstanceID.NotFound"
+    );
+}
+
+#[tokio::test]
+async fn a_statement_lands_in_a_bucket_created_on_first_use_and_its_link_downloads_it() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let store = S3Store::new(&config(&moto).await, "cws-archive-test", true);
+    let csv = "month,project,user\n2026-10,nih,sarah_lee\n";
+    let link = store
+        .put(
+            "chargeback/nih/2026-10.csv",
+            csv.as_bytes().to_vec(),
+            "text/csv",
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    assert!(link.contains("X-Amz-Signature"), "{link}");
+    let downloaded = reqwest::get(&link).await.unwrap();
+    assert!(downloaded.status().is_success(), "{}", downloaded.status());
+    assert_eq!(downloaded.text().await.unwrap(), csv);
+    // Written again (a re-run): replaced, and the bucket that already exists is no error.
+    let again = S3Store::new(&config(&moto).await, "cws-archive-test", true);
+    again
+        .put(
+            "chargeback/nih/2026-10.csv",
+            b"v2".to_vec(),
+            "text/csv",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get("chargeback/nih/2026-10.csv")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(b"v2".as_slice())
+    );
+    assert_eq!(store.get("chargeback/nih/1999-01.csv").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn cost_explorer_groups_by_user_and_institution_tags() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let group = |user: &str, institution: &str, amount: &str| {
+        serde_json::json!({
+            "Keys": [format!("cws:user${user}"), format!("cws:institution${institution}")],
+            "Metrics": { "UnblendedCost": { "Amount": amount, "Unit": "USD" } }
+        })
+    };
+    let seeded = reqwest::Client::new()
+        .post(format!(
+            "{}/moto-api/static/ce/cost-and-usage-results",
+            moto.url
+        ))
+        .json(&serde_json::json!({
+            "results": [{
+                "ResultsByTime": [{
+                    "TimePeriod": { "Start": "2026-10-01", "End": "2026-11-01" },
+                    "Total": {},
+                    "Groups": [
+                        group("sarah_lee", "berkeley", "514.0812345678"),
+                        group("jennifer_smith", "stanford", "13.98"),
+                    ],
+                    "Estimated": false
+                }]
+            }]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seeded.status().as_u16(), 201);
+    let billing = CostExplorer::new(&config(&moto).await);
+    let october = time::macros::date!(2026 - 10 - 01);
+    let november = time::macros::date!(2026 - 11 - 01);
+    let costs = billing
+        .cost_by_user("nih", october, november)
+        .await
+        .unwrap();
+    assert_eq!(
+        costs,
+        [
+            BilledCost {
+                user: "sarah_lee".into(),
+                institution: "berkeley".into(),
+                cost: "514.081234".parse().unwrap(),
+            },
+            BilledCost {
+                user: "jennifer_smith".into(),
+                institution: "stanford".into(),
+                cost: "13.98".parse().unwrap(),
+            },
+        ]
     );
 }

@@ -1,0 +1,46 @@
+//! The scheduler: apalis-cron ticks every worker on `CWS_SCHEDULE`; one worker claims each
+//! tick and looks, for every project, whether a budget alert, a weekly digest or a month's
+//! chargeback statement is due. Each of those is a notice taken once, so a tick that another
+//! worker also ran, or one that ran late, never sends anything twice, and a missed tick is
+//! caught up by the next.
+
+use std::sync::Arc;
+
+use apalis_core::error::BoxDynError;
+use apalis_core::task::data::Data;
+use apalis_cron::Tick;
+
+use crate::jobs::{CommandEnv, alerts, chargeback, digest};
+
+const JOB: &str = "tick";
+
+pub(crate) async fn job_tick(tick: Tick, env: Data<Arc<CommandEnv>>) -> Result<(), BoxDynError> {
+    if !env.state.claim_round(JOB, tick.get_timestamp()).await? {
+        return Ok(());
+    }
+    run_due(&env).await;
+    Ok(())
+}
+
+/// Everything due now, project by project; one project's failure does not hold up the others,
+/// and what failed is tried again at the next tick.
+pub(crate) async fn run_due(env: &CommandEnv) {
+    let projects = match env.state.projects().await {
+        Ok(projects) => projects,
+        Err(error) => {
+            tracing::warn!(%error, "scheduled checks: cannot list projects");
+            return;
+        }
+    };
+    for project in &projects {
+        if let Err(error) = alerts::check_budget(&env.launch, project).await {
+            tracing::warn!(project = %project.name, %error, "budget check failed");
+        }
+        if let Err(error) = digest::send_if_due(env, project).await {
+            tracing::warn!(project = %project.name, %error, "weekly digest failed");
+        }
+        if let Err(error) = chargeback::close_month(env, project).await {
+            tracing::warn!(project = %project.name, %error, "chargeback statement failed");
+        }
+    }
+}
