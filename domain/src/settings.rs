@@ -62,8 +62,9 @@ pub struct Settings {
     /// When each project's weekly digest goes out, in the project's time zone.
     pub digest_at: DigestTime,
     /// The cron expression (seconds first) of the scheduler's tick: budget checks, digests
-    /// and month-end statements each look at every tick whether they are due.
-    pub schedule: String,
+    /// and month-end statements each look at every tick whether they are due. `None`
+    /// (`CWS_SCHEDULE=off`): this worker runs no schedule, others do.
+    pub schedule: Option<String>,
 }
 
 /// Every minute: a budget alert or enforcement is never more than a minute late.
@@ -198,16 +199,18 @@ impl Settings {
                 reason: "expected a weekday and a 24-hour time, e.g. `monday 09:00`",
             })?,
         };
-        let schedule = sources
-            .get("CWS_SCHEDULE")
-            .unwrap_or_else(|| DEFAULT_SCHEDULE.to_owned());
-        if cron::Schedule::from_str(&schedule).is_err() {
-            return Err(SettingsError::Invalid {
-                key: "CWS_SCHEDULE",
-                value: schedule,
-                reason: "expected a cron expression with seconds first, e.g. `0 * * * * *`",
-            });
-        }
+        let schedule = match sources.get("CWS_SCHEDULE") {
+            Some(off) if off == "off" => None,
+            Some(expression) if cron::Schedule::from_str(&expression).is_err() => {
+                return Err(SettingsError::Invalid {
+                    key: "CWS_SCHEDULE",
+                    value: expression,
+                    reason: "expected `off` or a cron expression with seconds first, e.g. `0 * * * * *`",
+                });
+            }
+            Some(expression) => Some(expression),
+            None => Some(DEFAULT_SCHEDULE.to_owned()),
+        };
         Ok(Settings {
             redis_url: sources.get("REDIS_URL"),
             slack,
@@ -380,5 +383,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.digest_at.to_string(), "Friday 17:30");
+        assert_eq!(
+            load(&[("CWS_SCHEDULE", "off")], None).unwrap().schedule,
+            None
+        );
     }
 }

@@ -1,12 +1,13 @@
 //! Cost attribution from the usage ledger: three institutions launch, time moves on, and
-//! `/cws project cost` shows who spent what.
+//! `/cws project cost` shows who spent what, the chargeback statement in S3 adds up to the same
+//! cents, and `/cws project reconcile` sets Cost Explorer's figures beside the ledger's.
 
 use std::time::Duration;
 
 use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv, to_mid_next_month};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn three_institutions_launch_and_the_cost_report_attributes_every_dollar() {
+async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribute_every_dollar() {
     let mut env = TestEnv::start("cost-by-user", 35).await;
     let day_one = to_mid_next_month();
     let first = env.start_worker_shifted(&format!("+{day_one}s"));
@@ -50,6 +51,7 @@ async fn three_institutions_launch_and_the_cost_report_attributes_every_dollar()
     }
 
     // Twenty hours later.
+    env.wait_for_done_launch_jobs(3).await;
     env.worker(first).kill();
     env.start_worker_shifted(&format!("+{}s", day_one + 20 * 3600));
     env.slash(&Slash::new("project cost nih-neuro-consortium --by-user").by(SMITH))
@@ -95,7 +97,100 @@ async fn three_institutions_launch_and_the_cost_report_attributes_every_dollar()
         shares.contains("stanford-neuroscience: $1.73 (16%)"),
         "{shares}"
     );
+
+    // Chargeback: MIT's share goes to its own account, the rest to the project's.
+    env.slash(
+        &Slash::new(
+            "project chargeback nih-neuro-consortium --enable --mode aws --mit-account 222222222222",
+        )
+        .by(SMITH),
+    )
+    .await;
+    let enabled = env.reply_containing("Chargeback is on").await;
+    assert!(
+        enabled.body.to_string().contains("222222222222"),
+        "{}",
+        enabled.body
+    );
+    let month = month_of(day_one);
+    env.slash(
+        &Slash::new(&format!(
+            "project chargeback nih-neuro-consortium --month {month}"
+        ))
+        .by(SMITH),
+    )
+    .await;
+    let statement = env
+        .slack
+        .expect("the statement's link", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage" && p.text().contains("chargeback statement")
+        })
+        .await;
+    assert!(statement.text().contains("$10.74"), "{}", statement.text());
+    assert!(
+        statement.text().contains("X-Amz-Signature"),
+        "{}",
+        statement.text()
+    );
+    let csv = env
+        .moto
+        .s3_text(
+            "cws-e2e-archive",
+            &format!("chargeback/nih-neuro-consortium/{month}.csv"),
+        )
+        .await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    let cents: i64 = rows.iter().map(|row| row[8].parse::<i64>().unwrap()).sum();
+    assert_eq!(cents, 1074, "the rows add up to the report's $10.74: {csv}");
+    for (user, account, cost) in [
+        ("michael_johnson", "222222222222", "511"),
+        ("sarah_lee", "lead", "390"),
+        ("jennifer_smith", "lead", "173"),
+    ] {
+        let row = rows.iter().find(|r| &r[2] == user).expect(user);
+        assert_eq!((&row[4], &row[7], &row[8]), (account, "20", cost), "{csv}");
+    }
+    // A member may not turn chargeback off.
+    env.slash(&Slash::new("project chargeback nih-neuro-consortium --enable false").by(LEE))
+        .await;
+    env.reply_containing("may not").await;
+
+    // Cost Explorer bills MIT one cent more than the ledger and knows nothing of Stanford yet.
+    env.moto
+        .seed_cost_explorer(&[
+            ("michael_johnson", "mit-csail", "5.1167"),
+            ("sarah_lee", "berkeley-neuroscience", "3.9067"),
+        ])
+        .await;
+    env.slash(
+        &Slash::new(&format!(
+            "project reconcile nih-neuro-consortium --month {month}"
+        ))
+        .by(SMITH),
+    )
+    .await;
+    let reconciled = env.reply_containing("AWS Cost Explorer $").await;
+    let table = reconciled.body["blocks"].to_string();
+    let row = |user: &str| {
+        table
+            .split("\\n")
+            .find(|line| line.starts_with(user))
+            .and_then(|line| line.split("```").next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no row for {user} in {table}"))
+    };
+    assert!(row("michael_johnson").ends_with("$0.01"), "{table}");
+    assert!(row("sarah_lee").ends_with("$0.00"), "{table}");
+    assert!(row("jennifer_smith").contains(" -  "), "{table}");
     env.finish();
+}
+
+/// `YYYY-MM` of the moment `offset` seconds from now.
+fn month_of(offset: i64) -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset);
+    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,6 +9,7 @@ mod embedded;
 mod invitations;
 mod launch;
 mod lifecycle;
+mod money;
 mod policy;
 mod recovery;
 mod signatures;

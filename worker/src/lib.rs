@@ -156,11 +156,21 @@ pub async fn stop_requested() -> std::io::Result<()> {
 macro_rules! consume {
     ($env:expr, $concurrency:expr, $schedule:expr, $launch:expr, $command:expr, $action:expr) => {{
         let env: Arc<CommandEnv> = $env;
-        let ticks = WorkerBuilder::new(worker_name("schedule"))
-            .backend(CronScheduler::new($schedule))
-            .data(env.clone())
-            .build(jobs::schedule::job_tick)
-            .run_until(stop_requested());
+        let schedule: Option<cron::Schedule> = $schedule;
+        let tick_env = env.clone();
+        let ticks = async move {
+            match schedule {
+                Some(schedule) => {
+                    WorkerBuilder::new(worker_name("schedule"))
+                        .backend(CronScheduler::new(schedule))
+                        .data(tick_env)
+                        .build(jobs::schedule::job_tick)
+                        .run_until(stop_requested())
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
         let launches = WorkerBuilder::new(worker_name(LaunchJob::NAME))
             .backend($launch)
             .concurrency($concurrency)
@@ -188,7 +198,11 @@ macro_rules! consume {
 /// Consumes every queue until the process is asked to stop.
 pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError> {
     let concurrency = settings.worker.concurrency;
-    let schedule = cron::Schedule::from_str(&settings.schedule)
+    let schedule = settings
+        .schedule
+        .as_deref()
+        .map(cron::Schedule::from_str)
+        .transpose()
         .map_err(|e| WorkerError::Schedule(e.to_string()))?;
     match queues {
         Queues::Redis(connection) => {

@@ -6,6 +6,7 @@
 pub mod aws_front;
 pub mod moto;
 pub mod slack;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +20,8 @@ use redis::AsyncCommands;
 
 pub use self::aws_front::{AwsFront, Fault};
 pub use self::moto::Moto;
-pub use self::slack::{FakeSlack, Posted};
+pub use self::slack::{FakeSlack, Posted, email_of};
+pub use self::smtp::SmtpSink;
 
 pub const SIGNING_SECRET: &str = "e2e-signing-secret-0123456789abcdef";
 pub const LAUNCH_QUEUE_DATA: &str = "cws:queue:launch:data";
@@ -150,6 +152,7 @@ pub struct TestEnv {
     pub moto: Moto,
     pub aws_front: AwsFront,
     pub slack: FakeSlack,
+    pub smtp: SmtpSink,
     pub bot_url: String,
     http: reqwest::Client,
     workers: Vec<WorkerProcess>,
@@ -196,6 +199,7 @@ impl TestEnv {
         let moto = Moto::start().await;
         let aws_front = AwsFront::start(moto.url()).await;
         let slack = FakeSlack::start().await;
+        let smtp = SmtpSink::start().await;
 
         let connection = apalis_redis::connect(redis_url.as_str())
             .await
@@ -214,6 +218,7 @@ impl TestEnv {
             moto,
             aws_front,
             slack,
+            smtp,
             bot_url: format!("http://{addr}"),
             http: reqwest::Client::new(),
             workers: Vec::new(),
@@ -227,7 +232,8 @@ impl TestEnv {
         self.start_worker_with_endpoint(&endpoint)
     }
 
-    /// Starts a worker with extra settings, e.g. `[("CWS_RECONCILE_SECS", "1")]`.
+    /// Starts a worker with extra settings, e.g. `[("CWS_RECONCILE_SECS", "1")]` or
+    /// `[("CWS_SCHEDULE", "* * * * * *")]` for a scheduler ticking every second.
     pub fn start_worker_with_env(&mut self, extra: &[(&str, &str)]) -> usize {
         let endpoint = self.aws_front.url();
         self.spawn_worker(&endpoint, extra)
@@ -269,6 +275,12 @@ impl TestEnv {
             .env("CWS_WORKER_MISSED_HEARTBEATS", "2")
             .env("CWS_RETRY_FIRST_DELAY_MS", "100")
             .env("CWS_CONFIG", "/nonexistent/cws.toml")
+            .env("SMTP_URL", self.smtp.url())
+            .env("MAIL_FROM", "cws chat-ops <cws@consortium.example>")
+            .env("CWS_ARCHIVE_BUCKET", "cws-e2e-archive")
+            // Scheduled checks run only in the tests that start a worker with a schedule, so
+            // no other test meets a digest it did not ask for.
+            .env("CWS_SCHEDULE", "off")
             .envs(extra.iter().copied())
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
@@ -408,6 +420,17 @@ impl TestEnv {
     pub async fn dead_launch_jobs(&self) -> usize {
         let mut redis = self.redis.clone();
         redis.scard(LAUNCH_QUEUE_DEAD).await.unwrap()
+    }
+
+    /// Waits until `count` launch jobs have finished: a worker stopped after that leaves no
+    /// launch half done (one killed earlier has its job run again, and may say so twice).
+    pub async fn wait_for_done_launch_jobs(&self, count: usize) {
+        eventually("launch jobs done", Duration::from_secs(30), || async {
+            let mut redis = self.redis.clone();
+            let done: usize = redis.scard(LAUNCH_QUEUE_DONE).await.unwrap();
+            (done >= count).then_some(())
+        })
+        .await
     }
 
     /// Waits until at least one launch job is dead-lettered and returns how many are.

@@ -62,6 +62,45 @@ impl Moto {
     pub async fn ec2(&self) -> aws_sdk_ec2::Client {
         aws_sdk_ec2::Client::new(&self.sdk_config().await)
     }
+
+    /// The object `key` in `bucket`, as text.
+    pub async fn s3_text(&self, bucket: &str, key: &str) -> String {
+        let s3 = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        let object = aws_sdk_s3::Client::from_conf(s3)
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"));
+        let bytes = object.body.collect().await.unwrap().into_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// Queues Cost Explorer's answer to the next GetCostAndUsage with new parameters (moto's
+    /// way of seeding billing data): one group per (user, institution, amount).
+    pub async fn seed_cost_explorer(&self, groups: &[(&str, &str, &str)]) {
+        let groups: Vec<serde_json::Value> = groups
+            .iter()
+            .map(|(user, institution, amount)| {
+                serde_json::json!({
+                    "Keys": [format!("cws:user${user}"), format!("cws:institution${institution}")],
+                    "Metrics": { "UnblendedCost": { "Amount": amount, "Unit": "USD" } }
+                })
+            })
+            .collect();
+        let seeded = reqwest::Client::new()
+            .post(format!("{}/moto-api/static/ce/cost-and-usage-results", self.url()))
+            .json(&serde_json::json!({
+                "results": [{ "ResultsByTime": [{ "Total": {}, "Groups": groups, "Estimated": false }] }]
+            }))
+            .send()
+            .await
+            .expect("moto answers");
+        assert_eq!(seeded.status().as_u16(), 201);
+    }
 }
 
 impl Drop for Moto {

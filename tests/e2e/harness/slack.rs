@@ -1,7 +1,7 @@
 //! A fake Slack Web API: accepts `chat.postMessage`, `chat.postEphemeral` and `response_url`
 //! posts in Slack's wire format, records them, and can rate-limit like Slack (429 +
-//! Retry-After). `conversations.open` answers the DM channel `D{user_id}` without being
-//! recorded.
+//! Retry-After). `conversations.open` answers the DM channel `D{user_id}` and `users.info` the
+//! address [`email_of`], neither recorded.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,6 +101,26 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get("authorization").and_then(|v| v.to_str().ok())
 }
 
+/// The e-mail address on every fake Slack profile.
+pub fn email_of(user_id: &str) -> String {
+    format!("{}@consortium.example", user_id.to_ascii_lowercase())
+}
+
+/// `users.info?user=U…`, as Slack answers it with the `users:read.email` scope.
+async fn users_info(Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    if bearer(&headers) != Some(BOT_TOKEN) {
+        return Json(json!({"ok": false, "error": "not_authed"})).into_response();
+    }
+    let Some(user_id) = query.get("user") else {
+        return Json(json!({"ok": false, "error": "user_not_found"})).into_response();
+    };
+    Json(json!({
+        "ok": true,
+        "user": { "id": user_id, "profile": { "email": email_of(user_id) } }
+    }))
+    .into_response()
+}
+
 /// `files.list?channel=C…`: the files shared in the channel, newest first, as Slack lists them.
 async fn files_list(
     State(state): State<Arc<SlackState>>,
@@ -170,6 +190,7 @@ impl FakeSlack {
         let state = Arc::new(SlackState::default());
         let app = axum::Router::new()
             .route("/api/files.list", get(files_list))
+            .route("/api/users.info", get(users_info))
             .route("/files/{name}", get(file_download))
             .route("/api/{method}", post(web_api))
             .route("/response/{*rest}", post(response_url))
