@@ -14,6 +14,7 @@ pub mod invitation;
 pub mod job;
 pub mod launch;
 pub mod ledger;
+pub mod limit;
 pub mod message;
 pub mod policy;
 pub mod ports;

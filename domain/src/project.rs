@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::chargeback::Chargeback;
 use crate::command::{Months, ProjectCreate, ProjectType, TimeZoneName};
 use crate::identity::ChatIdentity;
+use crate::limit::BudgetLimit;
 use crate::pricing::Money;
 
 /// The alert threshold when `project create` names none, in percent of the monthly budget.
@@ -37,6 +38,9 @@ pub struct Project {
     /// Set by `project chargeback --enable`.
     #[serde(default)]
     pub chargeback: Option<Chargeback>,
+    /// Set by `project budget`.
+    #[serde(default)]
+    pub limit: BudgetLimit,
 }
 
 /// Who creates a project, as the worker knows them.
@@ -78,6 +82,7 @@ impl Project {
             created_at: now,
             time_zone: command.time_zone.clone(),
             chargeback: None,
+            limit: BudgetLimit::default(),
         }
     }
 }

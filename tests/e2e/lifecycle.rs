@@ -26,27 +26,6 @@ async fn announced(env: &TestEnv, wanted: &str) -> Posted {
         .await
 }
 
-async fn state_of(env: &TestEnv, name: &str) -> InstanceStateName {
-    let instances = env.instances_named(name).await;
-    instances[0]
-        .state()
-        .and_then(|s| s.name())
-        .cloned()
-        .expect("a state")
-}
-
-async fn settles(env: &TestEnv, name: &str, wanted: InstanceStateName) {
-    eventually(
-        &format!("{name} {wanted:?}"),
-        Duration::from_secs(10),
-        || {
-            let wanted = wanted.clone();
-            async move { (state_of(env, name).await == wanted).then_some(()) }
-        },
-    )
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
     let mut env = TestEnv::start("lifecycle", 33).await;
@@ -71,18 +50,18 @@ async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
 
     env.slash(&Slash::new("stop mit-dev").by(JOHNSON)).await;
     announced(&env, "stopped *mit-dev*").await;
-    settles(&env, "mit-dev", InstanceStateName::Stopped).await;
+    env.settles("mit-dev", InstanceStateName::Stopped).await;
     env.slash(&Slash::new("stop mit-dev").by(JOHNSON)).await;
     env.reply_containing("already stopped").await;
 
     env.slash(&Slash::new("start mit-dev").by(JOHNSON)).await;
     announced(&env, "started *mit-dev*").await;
-    settles(&env, "mit-dev", InstanceStateName::Running).await;
+    env.settles("mit-dev", InstanceStateName::Running).await;
 
     env.slash(&Slash::new("hibernate mit-dev").by(JOHNSON))
         .await;
     announced(&env, "hibernated *mit-dev*").await;
-    settles(&env, "mit-dev", InstanceStateName::Stopped).await;
+    env.settles("mit-dev", InstanceStateName::Stopped).await;
     env.slash(&Slash::new("resume mit-dev").by(JOHNSON)).await;
     announced(&env, "started *mit-dev*").await;
 
@@ -100,7 +79,7 @@ async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
         .await;
     let confirm = env.reply_containing("Terminate *mit-dev* (").await;
     assert_eq!(
-        state_of(&env, "mit-dev").await,
+        env.instance_state("mit-dev").await,
         InstanceStateName::Running,
         "nothing happens without the click"
     );
@@ -108,7 +87,7 @@ async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
     env.click(JOHNSON, "cws_confirm_terminate", &value, None)
         .await;
     announced(&env, "terminated *mit-dev*").await;
-    settles(&env, "mit-dev", InstanceStateName::Terminated).await;
+    env.settles("mit-dev", InstanceStateName::Terminated).await;
 
     assert_eq!(
         env.ledger_kinds("nih-neuro-consortium").await,
@@ -155,7 +134,7 @@ async fn a_member_cannot_stop_someone_elses_workspace() {
     env.reply_containing("no workspace called *nowhere-box*")
         .await;
     assert_eq!(
-        state_of(&env, "smith-box").await,
+        env.instance_state("smith-box").await,
         InstanceStateName::Running
     );
     env.finish();

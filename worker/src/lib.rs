@@ -123,7 +123,20 @@ pub async fn command_env(
         objects,
         billing,
         digest_at: settings.digest_at,
+        check_every: settings
+            .schedule
+            .as_deref()
+            .and_then(check_interval)
+            .unwrap_or(time::Duration::MINUTE),
     })
+}
+
+/// The time between a schedule's next two ticks.
+fn check_interval(expression: &str) -> Option<time::Duration> {
+    let schedule = cron::Schedule::from_str(expression).ok()?;
+    let mut upcoming = schedule.upcoming(chrono::Utc);
+    let (first, second) = (upcoming.next()?, upcoming.next()?);
+    time::Duration::try_from((second - first).to_std().ok()?).ok()
 }
 
 /// A name no other worker process shares: apalis tracks in-flight jobs and heartbeats by it.

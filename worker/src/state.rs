@@ -15,6 +15,7 @@
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → stream of audit events
+//! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use domain::budget::{Reservations, month_bounds};
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
 use domain::invitation::Invitation;
+use domain::job::JobKey;
 use domain::ledger::LedgerEvent;
 use domain::ports::{PortError, Records};
 use domain::pricing::Money;
@@ -634,6 +636,21 @@ impl State {
                 return Ok(true);
             }
         }
+    }
+
+    /// Whether the command or click `key` already ran to its end.
+    pub async fn job_finished(&self, key: &JobKey) -> Result<bool, PortError> {
+        Ok(self
+            .records
+            .get(&format!("cws:job-finished:{key}"))
+            .await?
+            .is_some())
+    }
+
+    pub async fn finish_job(&self, key: &JobKey) -> Result<(), PortError> {
+        self.records
+            .put(&format!("cws:job-finished:{key}"), "1")
+            .await
     }
 
     /// Takes the right to send the notice `key` (a budget alert, a week's digest, a month's

@@ -246,6 +246,8 @@ mod tests {
             Charge collaborating institutions' AWS accounts for what their people use.
         /cws project reconcile NAME [--month YYYY-MM]
             Compare a project's ledger with AWS Cost Explorer, per user and institution.
+        /cws project budget NAME [--amount USD] [--hard-limit USD] [--action prevent_launch|hibernate_all|stop_all] [--lift]
+            Show or change how a project's budget is enforced.
         /cws profiles use PROFILE
             Switch to another profile, such as one created by accepting an invitation.
         /cws profiles list

@@ -43,8 +43,9 @@ pub use profiles::{
     ProfilesCommand,
 };
 pub use project::{
-    ChargebackMode, CostBreakdown, InstitutionAccount, ProjectChargeback, ProjectCommand,
-    ProjectCost, ProjectCreate, ProjectReconcile, ProjectStatus, ProjectType,
+    ChargebackMode, CostBreakdown, InstitutionAccount, LimitAction, ProjectBudget,
+    ProjectChargeback, ProjectCommand, ProjectCost, ProjectCreate, ProjectReconcile, ProjectStatus,
+    ProjectType,
 };
 pub use values::{
     AwsAccountId, Date, HourlyRate, InvalidFormat, InvalidWorkspaceName, Months, TimeZoneName,
@@ -108,6 +109,7 @@ static COMMANDS: &[&CommandSpec] = &[
     &project::COST,
     &project::CHARGEBACK,
     &project::RECONCILE,
+    &project::BUDGET,
     &profiles::USE,
     &profiles::LIST,
     &profiles::VERIFY,

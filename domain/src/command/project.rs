@@ -8,6 +8,8 @@
 //!   [--month YYYY-MM] where each `--mit-account 123456789012` names the AWS account billed for
 //!   one institution; `--month` alone writes that month's statement now.
 //! - `project reconcile NAME [--month YYYY-MM]`
+//! - `project budget NAME [--amount USD] [--hard-limit USD]
+//!   [--action prevent_launch|hibernate_all|stop_all] [--lift]`
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,44 @@ pub enum ProjectCommand {
     Cost(ProjectCost),
     Chargeback(ProjectChargeback),
     Reconcile(ProjectReconcile),
+    Budget(ProjectBudget),
+}
+
+/// The budget's enforcement: `project budget NAME [--amount USD] [--hard-limit USD]
+/// [--action prevent_launch|hibernate_all|stop_all] [--lift]`; with no flag, shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectBudget {
+    pub name: String,
+    /// A new monthly budget (raising or lowering the cap launches are checked against).
+    pub amount: Option<UsdCents>,
+    /// The month's spend at which the action runs; the monthly budget when never set.
+    pub hard_limit: Option<UsdCents>,
+    pub action: Option<LimitAction>,
+    /// No enforcement action for the rest of this month.
+    pub lift: bool,
+}
+
+/// What happens when a project's spend, projected to the next check, reaches its hard limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitAction {
+    /// Only the launch check: nothing running is touched.
+    #[default]
+    PreventLaunch,
+    /// Hibernate every running workspace of the project (stop those that cannot hibernate).
+    HibernateAll,
+    /// Stop every running workspace of the project.
+    StopAll,
+}
+
+impl LimitAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitAction::PreventLaunch => "prevent_launch",
+            LimitAction::HibernateAll => "hibernate_all",
+            LimitAction::StopAll => "stop_all",
+        }
+    }
 }
 
 /// The ledger against the cloud provider's bill, per user and institution.
@@ -120,6 +160,7 @@ impl ProjectCommand {
             ProjectCommand::Cost(_) => &COST,
             ProjectCommand::Chargeback(_) => &CHARGEBACK,
             ProjectCommand::Reconcile(_) => &RECONCILE,
+            ProjectCommand::Budget(_) => &BUDGET,
         }
     }
 }
@@ -258,6 +299,53 @@ fn cost(args: &mut Args) -> Result<Command, ParseError> {
         })?,
     })))
 }
+
+const LIMIT_ACTIONS: &[(&str, LimitAction)] = &[
+    ("prevent_launch", LimitAction::PreventLaunch),
+    ("hibernate_all", LimitAction::HibernateAll),
+    ("stop_all", LimitAction::StopAll),
+];
+
+pub(crate) const BUDGET: CommandSpec = CommandSpec {
+    name: "project budget",
+    usage: "/cws project budget NAME [--amount USD] [--hard-limit USD] \
+            [--action prevent_launch|hibernate_all|stop_all] [--lift]",
+    summary: "Show or change how a project's budget is enforced.",
+    arguments: NAME,
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("amount"),
+            value: FlagValue::One("USD"),
+            doc: "A new monthly budget: the cap every launch is checked against.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("hard-limit"),
+            value: FlagValue::One("USD"),
+            doc: "The month's spend at which the action runs; defaults to the monthly budget.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("action"),
+            value: FlagValue::One("prevent_launch|hibernate_all|stop_all"),
+            doc: "What happens at the hard limit: only refuse launches (the default), or also \
+                  hibernate or stop every running workspace within one check.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("lift"),
+            value: FlagValue::Switch,
+            doc: "No hibernating or stopping for the rest of this month.",
+        },
+    ],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Project(ProjectCommand::Budget(ProjectBudget {
+            name: args.positional("NAME", text)?,
+            amount: args.value("amount", usd_cents)?,
+            hard_limit: args.value("hard-limit", usd_cents)?,
+            action: args.value("action", |s| choice(s, "limit action", LIMIT_ACTIONS))?,
+            lift: args.enabled("lift")?,
+        })))
+    },
+};
 
 pub(crate) const RECONCILE: CommandSpec = CommandSpec {
     name: "project reconcile",

@@ -431,6 +431,26 @@ fn command_lines() -> Vec<(String, Command)> {
             })),
         ),
         (
+            "project budget nih-neuro-consortium --hard-limit 5500 --action hibernate_all",
+            Project(ProjectCommand::Budget(ProjectBudget {
+                name: "nih-neuro-consortium".into(),
+                amount: None,
+                hard_limit: Some(UsdCents(550_000)),
+                action: Some(LimitAction::HibernateAll),
+                lift: false,
+            })),
+        ),
+        (
+            "project budget nih-neuro-consortium --amount 6000 --lift",
+            Project(ProjectCommand::Budget(ProjectBudget {
+                name: "nih-neuro-consortium".into(),
+                amount: Some(UsdCents(600_000)),
+                hard_limit: None,
+                action: None,
+                lift: true,
+            })),
+        ),
+        (
             "project reconcile nih-neuro-consortium --month 2026-10",
             Project(ProjectCommand::Reconcile(ProjectReconcile {
                 name: "nih-neuro-consortium".into(),

@@ -15,6 +15,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "weekly_digest",
         include_str!("../../../message-templates/mail/weekly_digest.txt.hbs"),
     ),
+    (
+        "limit_enforced",
+        include_str!("../../../message-templates/mail/limit_enforced.txt.hbs"),
+    ),
 ];
 
 /// A rendered e-mail, without its recipient.

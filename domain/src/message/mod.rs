@@ -8,6 +8,7 @@ mod alert;
 mod chargeback;
 mod cost;
 mod digest;
+mod limit;
 mod mail;
 mod policy;
 mod status;
@@ -33,6 +34,7 @@ pub use alert::*;
 pub use chargeback::*;
 pub use cost::*;
 pub use digest::*;
+pub use limit::*;
 pub use mail::MailText;
 pub use policy::*;
 pub use status::*;
@@ -283,6 +285,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "chargeback_statement",
         include_str!("../../../message-templates/slack/chargeback_statement.json.hbs"),
+    ),
+    (
+        "project_budget",
+        include_str!("../../../message-templates/slack/project_budget.json.hbs"),
+    ),
+    (
+        "limit_enforced",
+        include_str!("../../../message-templates/slack/limit_enforced.json.hbs"),
     ),
     (
         "project_reconcile",

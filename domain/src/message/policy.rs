@@ -262,6 +262,7 @@ mod tests {
             created_at: datetime!(2026-01-01 00:00 UTC),
             time_zone: None,
             chargeback: None,
+            limit: Default::default(),
         }
     }
 

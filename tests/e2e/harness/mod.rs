@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_ec2::types::{Filter, Instance};
+use aws_sdk_ec2::types::{Filter, Instance, InstanceStateName};
 use domain::slack_signature;
 use redis::AsyncCommands;
 
@@ -272,7 +272,7 @@ impl TestEnv {
             .env("SLACK_BOT_TOKEN", "xoxb-e2e-token")
             .env("SLACK_API_URL", self.slack.api_url())
             .env("CWS_WORKER_HEARTBEAT_SECS", "1")
-            .env("CWS_WORKER_MISSED_HEARTBEATS", "2")
+            .env("CWS_WORKER_MISSED_HEARTBEATS", "4")
             .env("CWS_RETRY_FIRST_DELAY_MS", "100")
             .env("CWS_CONFIG", "/nonexistent/cws.toml")
             .env("SMTP_URL", self.smtp.url())
@@ -425,11 +425,21 @@ impl TestEnv {
     /// Waits until `count` launch jobs have finished: a worker stopped after that leaves no
     /// launch half done (one killed earlier has its job run again, and may say so twice).
     pub async fn wait_for_done_launch_jobs(&self, count: usize) {
-        eventually("launch jobs done", Duration::from_secs(30), || async {
-            let mut redis = self.redis.clone();
-            let done: usize = redis.scard(LAUNCH_QUEUE_DONE).await.unwrap();
-            (done >= count).then_some(())
-        })
+        self.wait_for_done_jobs("launch", count).await
+    }
+
+    /// Waits until `count` jobs of the queue `cws:queue:{queue}` have finished.
+    pub async fn wait_for_done_jobs(&self, queue: &str, count: usize) {
+        let key = format!("cws:queue:{queue}:done");
+        eventually(
+            &format!("{queue} jobs done"),
+            Duration::from_secs(30),
+            || async {
+                let mut redis = self.redis.clone();
+                let done: usize = redis.scard(&key).await.unwrap();
+                (done >= count).then_some(())
+            },
+        )
         .await
     }
 
@@ -486,6 +496,29 @@ impl TestEnv {
             .collect()
     }
 
+    /// The state of the instance named `name` (the first, if several).
+    pub async fn instance_state(&self, name: &str) -> InstanceStateName {
+        let instances = self.instances_named(name).await;
+        instances[0]
+            .state()
+            .and_then(|s| s.name())
+            .cloned()
+            .expect("a state")
+    }
+
+    /// Waits until the instance named `name` is `wanted`.
+    pub async fn settles(&self, name: &str, wanted: InstanceStateName) {
+        eventually(
+            &format!("{name} {wanted:?}"),
+            Duration::from_secs(10),
+            || {
+                let wanted = wanted.clone();
+                async move { (self.instance_state(name).await == wanted).then_some(()) }
+            },
+        )
+        .await;
+    }
+
     /// Every instance in moto.
     pub async fn all_instances(&self) -> Vec<Instance> {
         let output = self
@@ -506,9 +539,15 @@ impl TestEnv {
     /// Fails the test if Slack received anything it did not examine; prints worker logs on failure.
     pub fn finish(self) {
         let unexamined = self.slack.unexamined();
+        let all: Vec<String> = self
+            .slack
+            .all()
+            .iter()
+            .map(|p| format!("{} {}", p.method, p.text()))
+            .collect();
         assert!(
             unexamined.is_empty(),
-            "Slack received messages the test never looked at: {unexamined:#?}"
+            "Slack received messages the test never looked at: {unexamined:#?}\nall, in order: {all:#?}"
         );
     }
 }

@@ -12,7 +12,7 @@ use domain::ports::PortError;
 use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
-    CommandEnv, chargeback, cost, invitations, policy, profiles, project, run_to_end,
+    CommandEnv, chargeback, cost, invitations, limit, policy, profiles, project, run_to_end,
 };
 
 pub(crate) async fn job_command(
@@ -48,6 +48,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         Command::Project(ProjectCommand::Reconcile(command)) => {
             chargeback::command_project_reconcile(env, job, command).await
+        }
+        Command::Project(ProjectCommand::Budget(command)) => {
+            limit::command_project_budget(env, job, command).await
         }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await

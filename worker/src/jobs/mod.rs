@@ -11,6 +11,7 @@ mod digest;
 mod exception;
 mod invitations;
 pub(crate) mod launch;
+mod limit;
 mod policy;
 mod profiles;
 mod project;
@@ -46,6 +47,8 @@ pub struct CommandEnv {
     /// The provider's bill, to reconcile the ledger with.
     pub billing: Arc<dyn Billing>,
     pub digest_at: DigestTime,
+    /// How long until the next scheduled check: budget enforcement projects spend that far.
+    pub check_every: time::Duration,
 }
 
 impl Context for CommandEnv {
@@ -74,8 +77,23 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), PortError>>,
 {
+    // A queue may hand out a job again after it ran (a worker judged dead a moment too
+    // early); a finished command is not answered twice.
+    match env.state.job_finished(key).await {
+        Ok(true) => {
+            tracing::info!(job = %key, "delivered again after it finished; nothing to do");
+            return Ok(());
+        }
+        Ok(false) => {}
+        Err(error) => tracing::warn!(job = %key, %error, "cannot tell whether the job already ran"),
+    }
     match with_retries(key, &env.backoff, attempt).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            if let Err(error) = env.state.finish_job(key).await {
+                tracing::warn!(job = %key, %error, "could not record the job as finished");
+            }
+            Ok(())
+        }
         Err(gave_up) => {
             let reply_message = message::something_went_wrong(what, key.as_str());
             if let Err(chat_error) = env

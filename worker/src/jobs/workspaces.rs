@@ -8,7 +8,7 @@
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::command::WorkspaceList;
-use domain::identity::Permission;
+use domain::identity::{ChatIdentity, Permission};
 use domain::job::{ActionJob, CommandJob, ReplyTo, Requester};
 use domain::ledger::{LedgerEventKind, workspace_usage};
 use domain::message::{self, LiveStatus};
@@ -298,6 +298,44 @@ async fn apply_change(
         }
         _ => {}
     }
+    let changed = change_state(
+        env,
+        &mut workspace,
+        change,
+        &requester.identity(),
+        &member.profile.institution,
+    )
+    .await?;
+    let posted = message::workspace_changed(
+        &workspace,
+        &requester.user_id,
+        changed.state,
+        changed.verb,
+        changed.fell_back,
+    );
+    env.chat.post(reply, &posted).await
+}
+
+/// What [`change_state`] did.
+pub(crate) struct Changed {
+    pub state: InstanceState,
+    /// `started`, `stopped`, `hibernated`, `terminated`.
+    pub verb: &'static str,
+    /// Asked to hibernate, it could not and was stopped instead.
+    pub fell_back: bool,
+}
+
+/// Changes the instance, then its record, the ledger and the audit trail, as `who` (a person,
+/// or a scheduled job acting for the project). The caller has checked the change makes sense
+/// in the instance's current state.
+pub(crate) async fn change_state(
+    env: &CommandEnv,
+    workspace: &mut Workspace,
+    change: Change,
+    who: &ChatIdentity,
+    institution: &str,
+) -> Result<Changed, PortError> {
+    let cloud = &env.launch.cloud;
     let mut fell_back = false;
     let (state, kind, verb) = match change {
         Change::Start => {
@@ -341,7 +379,7 @@ async fn apply_change(
     };
     let now = env.clock.now();
     workspace.state = state;
-    env.launch.store.record(&workspace).await?;
+    env.launch.store.record(workspace).await?;
     env.state
         .append_ledger(&workspace.ledger_event(kind, now))
         .await?;
@@ -350,8 +388,8 @@ async fn apply_change(
             &workspace.attribution.project,
             &AuditEvent {
                 action: AuditAction::Lifecycle,
-                who: requester.identity(),
-                institution: member.profile.institution.clone(),
+                who: who.clone(),
+                institution: institution.to_owned(),
                 resource: workspace.name.clone(),
                 outcome: verb.to_owned(),
                 detail: fell_back.then(|| "hibernation unavailable, stopped".to_owned()),
@@ -359,6 +397,9 @@ async fn apply_change(
             },
         )
         .await?;
-    let posted = message::workspace_changed(&workspace, &requester.user_id, state, verb, fell_back);
-    env.chat.post(reply, &posted).await
+    Ok(Changed {
+        state,
+        verb,
+        fell_back,
+    })
 }
