@@ -71,6 +71,9 @@ pub trait Cloud: Send + Sync {
     async fn run_instance(&self, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError>;
     /// `None` when the cloud does not know the instance (or forgot a terminated one).
     async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError>;
+    /// Every instance carrying the attribution tags, in as few calls as the cloud allows:
+    /// what the reconcile job compares the records with.
+    async fn describe_tagged(&self) -> Result<Vec<InstanceStatus>, PortError>;
     /// Stops the instance, hibernating it when asked. An instance launched without
     /// hibernation support is refused with the cloud's own code
     /// (`UnsupportedHibernationConfiguration` on EC2), so the caller can fall back to a stop.

@@ -85,6 +85,18 @@ fn test_credentials() {
     });
 }
 
+/// An instance someone started outside cws, without its tags.
+async fn moto_untagged_instance(moto: &Moto) {
+    aws_sdk_ec2::Client::new(&config(moto).await)
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn config(moto: &Moto) -> aws_config::SdkConfig {
     sdk_config(&AwsSettings {
         region: "us-east-1".into(),
@@ -163,6 +175,14 @@ async fn a_workspace_runs_stops_starts_and_terminates() {
     wait_for(&cloud, &id, InstanceState::Stopped).await;
     cloud.stop(&id, false).await.unwrap();
     wait_for(&cloud, &id, InstanceState::Stopped).await;
+    // The reconcile job's view: every tagged instance in one call, untagged ones left out.
+    moto_untagged_instance(&moto).await;
+    let tagged = cloud.describe_tagged().await.unwrap();
+    assert_eq!(tagged.len(), 1, "{tagged:?}");
+    assert_eq!(
+        (tagged[0].instance_id.as_str(), tagged[0].state),
+        (id.as_str(), InstanceState::Stopped)
+    );
     cloud.start(&id).await.unwrap();
     wait_for(&cloud, &id, InstanceState::Running).await;
 

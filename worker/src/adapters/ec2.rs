@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
     TagSpecification, VolumeType,
 };
 use base64::Engine;
-use domain::launch::{LaunchPlan, ROOT_VOLUME_GB, TAG_CLIENT_TOKEN};
+use domain::launch::{LaunchPlan, ROOT_VOLUME_GB, TAG_CLIENT_TOKEN, TAG_PROJECT};
 use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
 use time::OffsetDateTime;
 
@@ -247,6 +247,30 @@ impl Cloud for Ec2Cloud {
                 message: "RunInstances returned no instance".to_owned(),
             })?;
         Ok(launched(instance))
+    }
+
+    /// One DescribeInstances page per 1,000 instances, filtered on the project tag.
+    async fn describe_tagged(&self) -> Result<Vec<InstanceStatus>, PortError> {
+        let mut pages = self
+            .client
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name("tag-key")
+                    .values(TAG_PROJECT)
+                    .build(),
+            )
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        let mut statuses = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(classify)?;
+            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+                statuses.push(status(instance)?);
+            }
+        }
+        Ok(statuses)
     }
 
     async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError> {

@@ -94,6 +94,21 @@ impl Cloud for SimulatedCloud {
         }))
     }
 
+    async fn describe_tagged(&self) -> Result<Vec<InstanceStatus>, PortError> {
+        let ids: Vec<String> = self
+            .instances
+            .lock()
+            .expect("simulated cloud lock")
+            .keys()
+            .cloned()
+            .collect();
+        let mut statuses = Vec::with_capacity(ids.len());
+        for id in ids {
+            statuses.extend(self.describe(&id).await?);
+        }
+        Ok(statuses)
+    }
+
     async fn stop(&self, instance_id: &str, hibernate: bool) -> Result<(), PortError> {
         self.change(instance_id, |instance| {
             if is_gone(instance.state) {

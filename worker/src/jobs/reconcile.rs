@@ -1,8 +1,10 @@
 //! The reconcile job: notices state changes made outside the bot (the AWS console, the CLI,
-//! EC2 itself) by describing every workspace not known to be terminated, and records what it
-//! sees in the workspace record, the usage ledger (from the moment it saw it) and the audit
-//! trail. Every worker runs the schedule; each round is claimed by exactly one of them.
+//! EC2 itself) by describing every tagged instance at once (one DescribeInstances page per
+//! 1,000) and comparing each workspace not known to be terminated, and records what it sees in
+//! the workspace record, the usage ledger (from the moment it saw it) and the audit trail.
+//! Every worker runs the schedule; each round is claimed by exactly one of them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,17 +20,24 @@ const JOB: &str = "reconcile";
 /// One round: returns how many workspaces had changed.
 pub(crate) async fn reconcile_once(env: &CommandEnv) -> Result<usize, PortError> {
     let now = env.clock.now();
+    let seen_by_id: HashMap<String, InstanceState> = env
+        .launch
+        .cloud
+        .describe_tagged()
+        .await?
+        .into_iter()
+        .map(|status| (status.instance_id, status.state))
+        .collect();
     let mut changed = 0;
     for mut workspace in env.launch.store.all().await? {
         if workspace.state == InstanceState::Terminated {
             continue;
         }
-        let seen = env
-            .launch
-            .cloud
-            .describe(&workspace.instance_id)
-            .await?
-            .map_or(InstanceState::Terminated, |status| status.state);
+        // An instance EC2 no longer lists has been terminated long enough to be forgotten.
+        let seen = seen_by_id
+            .get(&workspace.instance_id)
+            .copied()
+            .unwrap_or(InstanceState::Terminated);
         let Some(kind) = observed(workspace.state, seen) else {
             continue;
         };
