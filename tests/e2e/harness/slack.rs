@@ -271,19 +271,6 @@ impl FakeSlack {
         .await
     }
 
-    /// Marks every message that matches as examined; returns how many there were.
-    pub fn examine_all(&self, matches: impl Fn(&Posted) -> bool) -> usize {
-        let mut recorded = self.state.recorded.lock().unwrap();
-        let mut count = 0;
-        for (posted, examined) in recorded.posted.iter_mut() {
-            if !*examined && matches(posted) {
-                *examined = true;
-                count += 1;
-            }
-        }
-        count
-    }
-
     pub fn all(&self) -> Vec<Posted> {
         self.posted(|_| true)
     }
