@@ -156,6 +156,14 @@ pub enum Action {
     ConfirmTerminate {
         signed: String,
     },
+    /// **Keep running (2 h)** on an idle warning; the value names the workspace.
+    KeepRunning {
+        signed: String,
+    },
+    /// **Hibernate now** on an idle warning.
+    HibernateNow {
+        signed: String,
+    },
 }
 
 impl Action {
@@ -163,6 +171,8 @@ impl Action {
     pub const APPROVE_EXCEPTION: &'static str = "cws_approve_exception";
     pub const DENY_EXCEPTION: &'static str = "cws_deny_exception";
     pub const CONFIRM_TERMINATE: &'static str = "cws_confirm_terminate";
+    pub const KEEP_RUNNING: &'static str = "cws_idle_keep";
+    pub const HIBERNATE_NOW: &'static str = "cws_idle_hibernate";
     /// The optional free-text reason beside Approve and Deny.
     pub const REASON_INPUT: &'static str = "cws_exception_reason";
 
@@ -178,6 +188,8 @@ impl Action {
             Action::APPROVE_EXCEPTION => Some(Action::ApproveException { signed, reason }),
             Action::DENY_EXCEPTION => Some(Action::DenyException { signed, reason }),
             Action::CONFIRM_TERMINATE => Some(Action::ConfirmTerminate { signed }),
+            Action::KEEP_RUNNING => Some(Action::KeepRunning { signed }),
+            Action::HIBERNATE_NOW => Some(Action::HibernateNow { signed }),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@ pub mod command;
 pub mod digest;
 pub mod exception;
 pub mod identity;
+pub mod idle;
 pub mod invitation;
 pub mod job;
 pub mod launch;

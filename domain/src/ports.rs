@@ -107,6 +107,19 @@ pub trait Chat: Send + Sync {
     async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError>;
 }
 
+/// Instance metrics (CloudWatch).
+#[async_trait]
+pub trait Metrics: Send + Sync {
+    /// The highest CPU utilisation (percent, of 5-minute averages) each instance reached over
+    /// `[from, to)`; an instance without data is absent. As few calls as the service allows.
+    async fn peak_cpu(
+        &self,
+        instance_ids: &[String],
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<std::collections::HashMap<String, f64>, PortError>;
+}
+
 /// One plain-text e-mail to one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {

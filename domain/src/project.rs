@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::chargeback::Chargeback;
 use crate::command::{Months, ProjectCreate, ProjectType, TimeZoneName};
 use crate::identity::ChatIdentity;
+use crate::idle::IdlePolicy;
 use crate::limit::BudgetLimit;
 use crate::pricing::Money;
 
@@ -41,6 +42,9 @@ pub struct Project {
     /// Set by `project budget`.
     #[serde(default)]
     pub limit: BudgetLimit,
+    /// Set by `project idle`; `None` is off.
+    #[serde(default)]
+    pub idle: Option<IdlePolicy>,
 }
 
 /// Who creates a project, as the worker knows them.
@@ -83,6 +87,7 @@ impl Project {
             time_zone: command.time_zone.clone(),
             chargeback: None,
             limit: BudgetLimit::default(),
+            idle: None,
         }
     }
 }

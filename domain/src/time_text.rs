@@ -7,6 +7,12 @@ pub fn date(at: OffsetDateTime) -> String {
     format!("{} {}, {}", at.month(), at.day(), at.year())
 }
 
+/// `June 1, 2027 14:05 UTC`.
+pub fn date_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", date(at), at.hour(), at.minute())
+}
+
 /// How long until `at`, rounded in the largest unit that fits: `18 months`, `7 days`,
 /// `5 hours`. Months are 30 days, which is how people count an invitation's "18 months" (540
 /// days); rounding keeps a 540-day invitation at 18 months a minute after it was made.

@@ -29,6 +29,9 @@ pub struct Workspace {
     /// Whether the instance was launched able to hibernate.
     #[serde(default)]
     pub hibernation: bool,
+    /// The chat user who launched it: idle warnings go to them.
+    #[serde(default)]
+    pub owner_user_id: Option<String>,
 }
 
 impl Workspace {
@@ -61,6 +64,7 @@ impl Workspace {
         instance_id: String,
         attribution: Attribution,
         launched_at: OffsetDateTime,
+        owner_user_id: &str,
     ) -> Workspace {
         Workspace {
             name: plan.workspace.to_string(),
@@ -75,6 +79,7 @@ impl Workspace {
             launched_at,
             state: InstanceState::Running,
             hibernation: plan.hibernation,
+            owner_user_id: Some(owner_user_id.to_owned()),
         }
     }
 }

@@ -182,6 +182,7 @@ async fn hibernate_all_at_the_hard_limit_hibernates_every_running_workspace_with
         settings.text()
     );
     env.wait_for_done_launch_jobs(2).await;
+    env.wait_for_finished_commands(2).await;
     env.worker(first).kill();
 
     // Twenty hours on, two t3.large have cost $3.46 with their disks: past the $2 limit.

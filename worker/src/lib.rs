@@ -15,11 +15,14 @@ use apalis_cron::CronScheduler;
 use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob};
-use domain::ports::{Billing, Chat, Clock, Cloud, Mailer, ObjectStore, Records, WorkspaceStore};
+use domain::ports::{
+    Billing, Chat, Clock, Cloud, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
+};
 use domain::settings::Settings;
 
 use crate::adapters::SystemClock;
 use crate::adapters::aws::sdk_config;
+use crate::adapters::cloudwatch::{CloudWatch, NoMetrics};
 use crate::adapters::cost_explorer::{CostExplorer, NoBilling};
 use crate::adapters::ec2::Ec2Cloud;
 use crate::adapters::folder_store::{ARCHIVE_FOLDER, FolderStore};
@@ -54,32 +57,42 @@ pub enum WorkerError {
     Schedule(String),
 }
 
+/// What AWS gives the workers, or the embedded stand-ins.
+struct AwsPorts {
+    cloud: Arc<dyn Cloud>,
+    objects: Arc<dyn ObjectStore>,
+    billing: Arc<dyn Billing>,
+    metrics: Arc<dyn Metrics>,
+}
+
 /// Every job's environment, built from settings: real adapters where configured, the embedded
 /// stand-ins elsewhere.
 pub async fn command_env(
     settings: &Settings,
     redis: Option<ConnectionManager>,
 ) -> Result<CommandEnv, WorkerError> {
-    let (cloud, objects, billing): (Arc<dyn Cloud>, Arc<dyn ObjectStore>, Arc<dyn Billing>) =
-        match &settings.aws {
-            Some(aws) => {
-                let config = sdk_config(aws).await;
-                (
-                    Arc::new(Ec2Cloud::new(&config)),
-                    Arc::new(S3Store::new(
-                        &config,
-                        &settings.archive_bucket,
-                        aws.endpoint_url.is_some(),
-                    )),
-                    Arc::new(CostExplorer::new(&config)),
-                )
+    let aws = match &settings.aws {
+        Some(aws) => {
+            let config = sdk_config(aws).await;
+            AwsPorts {
+                cloud: Arc::new(Ec2Cloud::new(&config)),
+                objects: Arc::new(S3Store::new(
+                    &config,
+                    &settings.archive_bucket,
+                    aws.endpoint_url.is_some(),
+                )),
+                billing: Arc::new(CostExplorer::new(&config)),
+                metrics: Arc::new(CloudWatch::new(&config)),
             }
-            None => (
-                Arc::new(SimulatedCloud::default()),
-                Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
-                Arc::new(NoBilling),
-            ),
-        };
+        }
+        None => AwsPorts {
+            cloud: Arc::new(SimulatedCloud::default()),
+            objects: Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
+            billing: Arc::new(NoBilling),
+            metrics: Arc::new(NoMetrics),
+        },
+    };
+    let cloud = aws.cloud;
     let mailer: Arc<dyn Mailer> = Arc::new(match &settings.smtp_url {
         Some(url) => LettreMailer::smtp(url, settings.mail_from.as_deref())?,
         None => LettreMailer::folder(MAIL_FOLDER.into(), settings.mail_from.as_deref())?,
@@ -120,8 +133,9 @@ pub async fn command_env(
         default_account: settings.default_account.clone(),
         backoff,
         launch,
-        objects,
-        billing,
+        objects: aws.objects,
+        billing: aws.billing,
+        metrics: aws.metrics,
         digest_at: settings.digest_at,
         check_every: settings
             .schedule

@@ -15,6 +15,7 @@
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → stream of audit events
+//! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
 //! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
 
@@ -25,6 +26,7 @@ use domain::audit::AuditEvent;
 use domain::budget::{Reservations, month_bounds};
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
+use domain::idle::IdleWatch;
 use domain::invitation::Invitation;
 use domain::job::JobKey;
 use domain::ledger::LedgerEvent;
@@ -701,6 +703,37 @@ impl State {
             None => Reservations::default(),
         };
         Ok((raw, reservations))
+    }
+
+    /// What is known of a workspace's idleness, with the exact stored text to swap against.
+    pub async fn idle_watch(
+        &self,
+        workspace: &str,
+    ) -> Result<(Option<String>, IdleWatch), PortError> {
+        let key = format!("cws:idle:{workspace}");
+        let raw = self.records.get(&key).await?;
+        let watch = match &raw {
+            Some(json) => serde_json::from_str(json).map_err(|e| corrupt(&key, e))?,
+            None => IdleWatch::default(),
+        };
+        Ok((raw, watch))
+    }
+
+    /// Stores `next` only if the watch is still `current`: one worker wins each change.
+    pub async fn swap_idle_watch(
+        &self,
+        workspace: &str,
+        current: Option<&str>,
+        next: &IdleWatch,
+    ) -> Result<bool, PortError> {
+        self.records
+            .swap(&format!("cws:idle:{workspace}"), current, &to_json(next))
+            .await
+    }
+
+    /// The workspace is busy again, or stopped: a later idle spell starts afresh.
+    pub async fn forget_idle_watch(&self, workspace: &str) -> Result<(), PortError> {
+        self.records.delete(&format!("cws:idle:{workspace}")).await
     }
 
     /// Stores `next` only if the reservations are still `current`; `false` means someone else

@@ -248,6 +248,8 @@ mod tests {
             Compare a project's ledger with AWS Cost Explorer, per user and institution.
         /cws project budget NAME [--amount USD] [--hard-limit USD] [--action prevent_launch|hibernate_all|stop_all] [--lift]
             Show or change how a project's budget is enforced.
+        /cws project idle NAME [--cpu-below PCT] [--after-minutes N] [--grace-minutes N] [--action notify|hibernate|stop] [--off]
+            Show or change how a project's idle workspaces are found and put to sleep.
         /cws profiles use PROFILE
             Switch to another profile, such as one created by accepting an invitation.
         /cws profiles list

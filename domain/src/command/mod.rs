@@ -43,9 +43,9 @@ pub use profiles::{
     ProfilesCommand,
 };
 pub use project::{
-    ChargebackMode, CostBreakdown, InstitutionAccount, LimitAction, ProjectBudget,
-    ProjectChargeback, ProjectCommand, ProjectCost, ProjectCreate, ProjectReconcile, ProjectStatus,
-    ProjectType,
+    ChargebackMode, CostBreakdown, IdleAction, InstitutionAccount, LimitAction, ProjectBudget,
+    ProjectChargeback, ProjectCommand, ProjectCost, ProjectCreate, ProjectIdle, ProjectReconcile,
+    ProjectStatus, ProjectType,
 };
 pub use values::{
     AwsAccountId, Date, HourlyRate, InvalidFormat, InvalidWorkspaceName, Months, TimeZoneName,
@@ -110,6 +110,7 @@ static COMMANDS: &[&CommandSpec] = &[
     &project::CHARGEBACK,
     &project::RECONCILE,
     &project::BUDGET,
+    &project::IDLE,
     &profiles::USE,
     &profiles::LIST,
     &profiles::VERIFY,

@@ -8,6 +8,8 @@
 //!   [--month YYYY-MM] where each `--mit-account 123456789012` names the AWS account billed for
 //!   one institution; `--month` alone writes that month's statement now.
 //! - `project reconcile NAME [--month YYYY-MM]`
+//! - `project idle NAME [--cpu-below PCT] [--after-minutes N] [--grace-minutes N]
+//!   [--action notify|hibernate|stop] [--off]`
 //! - `project budget NAME [--amount USD] [--hard-limit USD]
 //!   [--action prevent_launch|hibernate_all|stop_all] [--lift]`
 
@@ -29,6 +31,42 @@ pub enum ProjectCommand {
     Chargeback(ProjectChargeback),
     Reconcile(ProjectReconcile),
     Budget(ProjectBudget),
+    Idle(ProjectIdle),
+}
+
+/// Idle detection: `project idle NAME [--cpu-below PCT] [--after-minutes N]
+/// [--grace-minutes N] [--action notify|hibernate|stop] [--off]`; with no flag, shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectIdle {
+    pub name: String,
+    pub cpu_below: Option<u8>,
+    pub after_minutes: Option<u32>,
+    pub grace_minutes: Option<u32>,
+    pub action: Option<IdleAction>,
+    /// Turns idle detection off.
+    pub off: bool,
+}
+
+/// What happens to a workspace idle past its grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdleAction {
+    /// Only the warning.
+    Notify,
+    /// Hibernate (stop where it cannot).
+    #[default]
+    Hibernate,
+    Stop,
+}
+
+impl IdleAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdleAction::Notify => "notify",
+            IdleAction::Hibernate => "hibernate",
+            IdleAction::Stop => "stop",
+        }
+    }
 }
 
 /// The budget's enforcement: `project budget NAME [--amount USD] [--hard-limit USD]
@@ -161,6 +199,7 @@ impl ProjectCommand {
             ProjectCommand::Chargeback(_) => &CHARGEBACK,
             ProjectCommand::Reconcile(_) => &RECONCILE,
             ProjectCommand::Budget(_) => &BUDGET,
+            ProjectCommand::Idle(_) => &IDLE,
         }
     }
 }
@@ -343,6 +382,58 @@ pub(crate) const BUDGET: CommandSpec = CommandSpec {
             hard_limit: args.value("hard-limit", usd_cents)?,
             action: args.value("action", |s| choice(s, "limit action", LIMIT_ACTIONS))?,
             lift: args.enabled("lift")?,
+        })))
+    },
+};
+
+const IDLE_ACTIONS: &[(&str, IdleAction)] = &[
+    ("notify", IdleAction::Notify),
+    ("hibernate", IdleAction::Hibernate),
+    ("stop", IdleAction::Stop),
+];
+
+pub(crate) const IDLE: CommandSpec = CommandSpec {
+    name: "project idle",
+    usage: "/cws project idle NAME [--cpu-below PCT] [--after-minutes N] [--grace-minutes N] \
+            [--action notify|hibernate|stop] [--off]",
+    summary: "Show or change how a project's idle workspaces are found and put to sleep.",
+    arguments: NAME,
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("cpu-below"),
+            value: FlagValue::One("PCT"),
+            doc: "Idle means CPU stayed below this percent (1-100); default 5.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("after-minutes"),
+            value: FlagValue::One("N"),
+            doc: "For this long (5-10080 minutes); default 120.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("grace-minutes"),
+            value: FlagValue::One("N"),
+            doc: "How long the owner has to answer the warning (0-1440); default 30.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("action"),
+            value: FlagValue::One("notify|hibernate|stop"),
+            doc: "What happens when nobody answers; default hibernate.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("off"),
+            value: FlagValue::Switch,
+            doc: "Turns idle detection off for the project.",
+        },
+    ],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Project(ProjectCommand::Idle(ProjectIdle {
+            name: args.positional("NAME", text)?,
+            cpu_below: args.value("cpu-below", |s| number(s, 1, 100))?,
+            after_minutes: args.value("after-minutes", |s| number(s, 5, 10_080))?,
+            grace_minutes: args.value("grace-minutes", |s| number(s, 0, 1_440))?,
+            action: args.value("action", |s| choice(s, "idle action", IDLE_ACTIONS))?,
+            off: args.enabled("off")?,
         })))
     },
 };

@@ -441,6 +441,17 @@ fn command_lines() -> Vec<(String, Command)> {
             })),
         ),
         (
+            "project idle nih-neuro-consortium --cpu-below 5 --after-minutes 60 --grace-minutes 30 --action hibernate",
+            Project(ProjectCommand::Idle(ProjectIdle {
+                name: "nih-neuro-consortium".into(),
+                cpu_below: Some(5),
+                after_minutes: Some(60),
+                grace_minutes: Some(30),
+                action: Some(IdleAction::Hibernate),
+                off: false,
+            })),
+        ),
+        (
             "project budget nih-neuro-consortium --amount 6000 --lift",
             Project(ProjectCommand::Budget(ProjectBudget {
                 name: "nih-neuro-consortium".into(),

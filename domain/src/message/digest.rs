@@ -123,6 +123,7 @@ pub(crate) mod tests {
             time_zone: None,
             chargeback: None,
             limit: Default::default(),
+            idle: None,
         }
     }
 

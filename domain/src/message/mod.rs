@@ -8,6 +8,7 @@ mod alert;
 mod chargeback;
 mod cost;
 mod digest;
+mod idle;
 mod limit;
 mod mail;
 mod policy;
@@ -34,6 +35,7 @@ pub use alert::*;
 pub use chargeback::*;
 pub use cost::*;
 pub use digest::*;
+pub use idle::*;
 pub use limit::*;
 pub use mail::MailText;
 pub use policy::*;
@@ -295,6 +297,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/limit_enforced.json.hbs"),
     ),
     (
+        "idle_warning",
+        include_str!("../../../message-templates/slack/idle_warning.json.hbs"),
+    ),
+    (
+        "idle_kept",
+        include_str!("../../../message-templates/slack/idle_kept.json.hbs"),
+    ),
+    (
+        "idle_acted",
+        include_str!("../../../message-templates/slack/idle_acted.json.hbs"),
+    ),
+    (
+        "project_idle",
+        include_str!("../../../message-templates/slack/project_idle.json.hbs"),
+    ),
+    (
         "project_reconcile",
         include_str!("../../../message-templates/slack/project_reconcile.json.hbs"),
     ),
@@ -533,7 +551,7 @@ pub fn try_again(reference: &str) -> ChatMessage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use time::macros::datetime;
 
     use super::*;
@@ -543,7 +561,7 @@ mod tests {
     use crate::pricing::Money;
     use crate::template::UnknownTemplate;
 
-    fn workspace() -> Workspace {
+    pub(crate) fn workspace() -> Workspace {
         Workspace {
             name: "mit-algorithm-dev".into(),
             instance_id: "i-0123456789abcdef0".into(),
@@ -562,6 +580,7 @@ mod tests {
             launched_at: datetime!(2026-03-12 09:00 UTC),
             state: crate::ports::InstanceState::Running,
             hibernation: true,
+            owner_user_id: Some("U1".into()),
         }
     }
 

@@ -263,6 +263,7 @@ mod tests {
             time_zone: None,
             chargeback: None,
             limit: Default::default(),
+            idle: None,
         }
     }
 

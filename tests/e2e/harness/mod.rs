@@ -443,6 +443,18 @@ impl TestEnv {
         .await
     }
 
+    /// Waits until `count` command or click jobs have run to their end (the worker's own
+    /// record, written before the queue's ack). A worker stopped after that may leave the ack
+    /// undone, and the job is delivered again, but it is not run twice.
+    pub async fn wait_for_finished_commands(&self, count: usize) {
+        eventually("commands finished", Duration::from_secs(30), || async {
+            let mut redis = self.redis.clone();
+            let finished: Vec<String> = redis.keys("cws:job-finished:*").await.unwrap();
+            (finished.len() >= count).then_some(())
+        })
+        .await
+    }
+
     /// Waits until at least one launch job is dead-lettered and returns how many are.
     pub async fn wait_for_dead_launch_jobs(&self) -> usize {
         eventually(

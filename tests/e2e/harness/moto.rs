@@ -63,6 +63,48 @@ impl Moto {
         aws_sdk_ec2::Client::new(&self.sdk_config().await)
     }
 
+    /// CloudWatch's `AWS/EC2` `CPUUtilization` for `instance_id`: `percent` every 5 minutes
+    /// over `[from, to]`, as EC2 would have published it.
+    pub async fn put_cpu(
+        &self,
+        instance_id: &str,
+        percent: f64,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+        let client = aws_sdk_cloudwatch::Client::new(&self.sdk_config().await);
+        let mut at = from;
+        let mut data = Vec::new();
+        while at <= to {
+            data.push(
+                MetricDatum::builder()
+                    .metric_name("CPUUtilization")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("InstanceId")
+                            .value(instance_id)
+                            .build(),
+                    )
+                    .timestamp(DateTime::from_secs(at.unix_timestamp()))
+                    .value(percent)
+                    .unit(StandardUnit::Percent)
+                    .build(),
+            );
+            at += time::Duration::minutes(5);
+        }
+        for chunk in data.chunks(500) {
+            client
+                .put_metric_data()
+                .namespace("AWS/EC2")
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await
+                .expect("moto takes the metrics");
+        }
+    }
+
     /// The object `key` in `bucket`, as text.
     pub async fn s3_text(&self, bucket: &str, key: &str) -> String {
         let s3 = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)

@@ -1,6 +1,7 @@
 //! One real adapter per port, plus the embedded stand-ins used when nothing is configured.
 
 pub mod aws;
+pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod ec2;
 pub mod folder_store;

@@ -9,7 +9,7 @@ use domain::job::{Action, ActionJob};
 use domain::ports::PortError;
 
 use crate::jobs::exception::{DecisionClick, action_decide_exception, action_request_exception};
-use crate::jobs::{CommandEnv, run_to_end, workspaces};
+use crate::jobs::{CommandEnv, idle, run_to_end, workspaces};
 
 pub(crate) async fn job_action(
     job: ActionJob,
@@ -41,6 +41,8 @@ async fn dispatch(env: &CommandEnv, job: &ActionJob) -> Result<(), PortError> {
         Action::ConfirmTerminate { signed } => {
             workspaces::action_confirm_terminate(env, job, signed).await
         }
+        Action::KeepRunning { signed } => idle::action_keep_running(env, job, signed).await,
+        Action::HibernateNow { signed } => idle::action_hibernate_now(env, job, signed).await,
         Action::DenyException { signed, reason } => {
             let click = DecisionClick {
                 verdict: Verdict::Denied,

@@ -12,7 +12,7 @@ use domain::ports::PortError;
 use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
-    CommandEnv, chargeback, cost, invitations, limit, policy, profiles, project, run_to_end,
+    CommandEnv, chargeback, cost, idle, invitations, limit, policy, profiles, project, run_to_end,
 };
 
 pub(crate) async fn job_command(
@@ -51,6 +51,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         Command::Project(ProjectCommand::Budget(command)) => {
             limit::command_project_budget(env, job, command).await
+        }
+        Command::Project(ProjectCommand::Idle(command)) => {
+            idle::command_project_idle(env, job, command).await
         }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await

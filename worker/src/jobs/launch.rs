@@ -289,6 +289,7 @@ async fn launch_once(
                 instance.instance_id,
                 attribution,
                 env.clock.now(),
+                &job.requester.user_id,
             );
             env.store.record(&workspace).await?;
             env.state

@@ -9,6 +9,7 @@ pub(crate) mod command;
 mod cost;
 mod digest;
 mod exception;
+mod idle;
 mod invitations;
 pub(crate) mod launch;
 mod limit;
@@ -25,7 +26,7 @@ use apalis_core::error::AbortError;
 use domain::digest::DigestTime;
 use domain::job::{JobKey, ReplyTo};
 use domain::message;
-use domain::ports::{Billing, Chat, Clock, ObjectStore, PortError};
+use domain::ports::{Billing, Chat, Clock, Metrics, ObjectStore, PortError};
 use domain::retry::Backoff;
 
 use crate::jobs::access::Context;
@@ -46,6 +47,8 @@ pub struct CommandEnv {
     pub objects: Arc<dyn ObjectStore>,
     /// The provider's bill, to reconcile the ledger with.
     pub billing: Arc<dyn Billing>,
+    /// Instance CPU, for idle detection.
+    pub metrics: Arc<dyn Metrics>,
     pub digest_at: DigestTime,
     /// How long until the next scheduled check: budget enforcement projects spend that far.
     pub check_every: time::Duration,

@@ -78,7 +78,7 @@ pub(crate) async fn command_list(
 
 /// The workspace called `name` and the member acting on it, if they may: `own` for their own
 /// workspaces, `any` for anyone's. Every refusal is answered (and audited by `authorize`).
-async fn workspace_for(
+pub(crate) async fn workspace_for(
     env: &CommandEnv,
     requester: &Requester,
     reply: &ReplyTo,
@@ -245,7 +245,7 @@ pub(crate) async fn action_confirm_terminate(
     apply_change(env, &job.requester, &job.reply, name, Change::Terminate).await
 }
 
-async fn apply_change(
+pub(crate) async fn apply_change(
     env: &CommandEnv,
     requester: &Requester,
     reply: &ReplyTo,

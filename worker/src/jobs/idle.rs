@@ -1,0 +1,329 @@
+//! Idle detection: at every scheduled check, the running workspaces of projects with an idle
+//! policy get their CPU from CloudWatch in one batched call; an idle one's owner is warned by
+//! DM with **Keep running (2 h)** and **Hibernate now**, and a warning left unanswered past
+//! the grace period runs the project's action once. `project idle` shows and sets the policy.
+
+use std::collections::HashMap;
+
+use domain::audit::{AuditAction, AuditEvent};
+use domain::command::{IdleAction, ProjectIdle};
+use domain::identity::{ChatIdentity, Permission};
+use domain::idle::{IdlePolicy, IdleStep, IdleWatch, KEEP_RUNNING, idle_step};
+use domain::job::{ActionJob, CommandJob, ReplyTo};
+use domain::ledger::LedgerEventKind;
+use domain::message;
+use domain::ports::{InstanceState, PortError};
+use domain::project::Project;
+use domain::token::{sign_button_value, verify_button_value};
+use domain::workspace::Workspace;
+use time::OffsetDateTime;
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::{Context, authorize};
+use crate::jobs::workspaces::{Change, apply_change, change_state, workspace_for};
+use crate::state::Updated;
+
+const JOB: &str = "idle";
+const KEEP: &str = "idle-keep:";
+const HIBERNATE: &str = "idle-hibernate:";
+
+pub(crate) async fn command_project_idle(
+    env: &CommandEnv,
+    job: &CommandJob,
+    command: &ProjectIdle,
+) -> Result<(), PortError> {
+    let changes = command.off
+        || command.cpu_below.is_some()
+        || command.after_minutes.is_some()
+        || command.grace_minutes.is_some()
+        || command.action.is_some();
+    let permission = if changes {
+        Permission::ManageProject
+    } else {
+        Permission::View
+    };
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        Some(&command.name),
+        permission,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let mut project = member.project;
+    if changes {
+        let updated = env
+            .state
+            .update_project(&project.name, |current| {
+                let mut next = current.clone();
+                next.idle = (!command.off).then(|| {
+                    let base = current.idle.unwrap_or_default();
+                    IdlePolicy {
+                        cpu_below: command.cpu_below.unwrap_or(base.cpu_below),
+                        after_minutes: command.after_minutes.unwrap_or(base.after_minutes),
+                        grace_minutes: command.grace_minutes.unwrap_or(base.grace_minutes),
+                        action: command.action.unwrap_or(base.action),
+                    }
+                });
+                Ok::<_, std::convert::Infallible>((next.clone(), next))
+            })
+            .await?;
+        let Updated::Done(updated) = updated else {
+            let reply = message::not_member(&project.name);
+            return env.answer(&job.reply, &job.requester, &reply).await;
+        };
+        project = updated;
+        let detail = project.idle.map(|p| {
+            format!(
+                "below {}% for {} min, {} after {} min",
+                p.cpu_below,
+                p.after_minutes,
+                p.action.as_str(),
+                p.grace_minutes
+            )
+        });
+        env.state
+            .audit(
+                &project.name,
+                &AuditEvent {
+                    action: AuditAction::ProjectSettings,
+                    who: job.requester.identity(),
+                    institution: member.profile.institution.clone(),
+                    resource: project.name.clone(),
+                    outcome: if project.idle.is_some() {
+                        "idle detection on"
+                    } else {
+                        "idle detection off"
+                    }
+                    .to_owned(),
+                    detail,
+                    at: env.clock.now(),
+                },
+            )
+            .await?;
+    }
+    let reply = message::project_idle(&project.name, project.idle.as_ref(), changes);
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// When the workspace last started running, from the ledger.
+fn running_since(
+    events: &[domain::ledger::LedgerEvent],
+    workspace: &str,
+) -> Option<OffsetDateTime> {
+    events
+        .iter()
+        .filter(|e| {
+            e.workspace == workspace
+                && matches!(e.kind, LedgerEventKind::Launched | LedgerEventKind::Resumed)
+        })
+        .map(|e| e.at)
+        .max()
+}
+
+/// One check over every project with an idle policy: one metrics call for all of them.
+pub(crate) async fn check(env: &CommandEnv, projects: &[Project]) -> Result<(), PortError> {
+    let policies: HashMap<&str, (&Project, IdlePolicy)> = projects
+        .iter()
+        .filter_map(|p| p.idle.map(|policy| (p.name.as_str(), (p, policy))))
+        .collect();
+    if policies.is_empty() {
+        return Ok(());
+    }
+    let now = env.clock.now();
+    let mut watched: Vec<(Workspace, &Project, IdlePolicy)> = Vec::new();
+    for workspace in env.launch.store.all().await? {
+        if workspace.state != InstanceState::Running {
+            continue;
+        }
+        let Some((project, policy)) = policies.get(workspace.attribution.project.as_str()) else {
+            continue;
+        };
+        // A workspace not yet up for the whole window has too little data to be idle.
+        let events = env.state.ledger(&project.name).await?;
+        if running_since(&events, &workspace.name)
+            .is_some_and(|since| since + policy.window() <= now)
+        {
+            watched.push((workspace, project, *policy));
+        }
+    }
+    if watched.is_empty() {
+        return Ok(());
+    }
+    // One batched metrics call per window length (usually one for all projects).
+    let mut by_window: HashMap<u32, Vec<String>> = HashMap::new();
+    for (workspace, _, policy) in &watched {
+        by_window
+            .entry(policy.after_minutes)
+            .or_default()
+            .push(workspace.instance_id.clone());
+    }
+    let mut peaks: HashMap<(u32, String), f64> = HashMap::new();
+    for (minutes, ids) in by_window {
+        let from = now - time::Duration::minutes(i64::from(minutes));
+        for (id, peak) in env.metrics.peak_cpu(&ids, from, now).await? {
+            peaks.insert((minutes, id), peak);
+        }
+    }
+    for (workspace, project, policy) in watched {
+        let peak = peaks
+            .get(&(policy.after_minutes, workspace.instance_id.clone()))
+            .copied();
+        if let Err(error) = step(env, project, &policy, workspace, peak, now).await {
+            tracing::warn!(%error, "idle check of one workspace failed; the next check retries");
+        }
+    }
+    Ok(())
+}
+
+async fn step(
+    env: &CommandEnv,
+    project: &Project,
+    policy: &IdlePolicy,
+    mut workspace: Workspace,
+    peak: Option<f64>,
+    now: OffsetDateTime,
+) -> Result<(), PortError> {
+    let (raw, watch) = env.state.idle_watch(&workspace.name).await?;
+    let idle = policy.is_idle(peak);
+    match idle_step(policy, &watch, idle, now) {
+        IdleStep::Nothing => {
+            if !idle && watch.warned_at.is_some() {
+                env.state.forget_idle_watch(&workspace.name).await?;
+            }
+            Ok(())
+        }
+        IdleStep::Warn => {
+            let warned = IdleWatch {
+                warned_at: Some(now),
+                keep_until: None,
+            };
+            if !env
+                .state
+                .swap_idle_watch(&workspace.name, raw.as_deref(), &warned)
+                .await?
+            {
+                return Ok(());
+            }
+            let key = env.state.token_key().await?;
+            let warning = message::idle_warning(
+                &workspace,
+                policy,
+                peak.unwrap_or_default(),
+                &sign_button_value(&key, &format!("{KEEP}{}", workspace.name)),
+                &sign_button_value(&key, &format!("{HIBERNATE}{}", workspace.name)),
+            );
+            let owner = workspace
+                .owner_user_id
+                .as_deref()
+                .unwrap_or(&project.owner_user_id);
+            env.chat.post_direct(owner, &warning).await
+        }
+        IdleStep::Act(action) => {
+            // Forgetting the watch first is the claim: a second worker finds nothing to do.
+            if !env
+                .state
+                .swap_idle_watch(&workspace.name, raw.as_deref(), &IdleWatch::default())
+                .await?
+            {
+                return Ok(());
+            }
+            env.state.forget_idle_watch(&workspace.name).await?;
+            let live = env.launch.cloud.describe(&workspace.instance_id).await?;
+            if !matches!(live.map(|s| s.state), Some(InstanceState::Running)) {
+                return Ok(());
+            }
+            let change = match action {
+                IdleAction::Stop => Change::Stop,
+                IdleAction::Hibernate | IdleAction::Notify => Change::Hibernate,
+            };
+            let institution = workspace.attribution.institution.clone();
+            let done = change_state(
+                env,
+                &mut workspace,
+                change,
+                &ChatIdentity::system(JOB),
+                &institution,
+            )
+            .await?;
+            let channel = ReplyTo {
+                channel_id: project.channel_id.clone(),
+                response_url: None,
+            };
+            let posted = message::idle_acted(&workspace, policy, done.verb, done.fell_back);
+            env.chat.post(&channel, &posted).await
+        }
+    }
+}
+
+/// **Keep running (2 h)**: no warning for the workspace until then.
+pub(crate) async fn action_keep_running(
+    env: &CommandEnv,
+    job: &ActionJob,
+    signed: &str,
+) -> Result<(), PortError> {
+    let key = env.state.token_key().await?;
+    let Some(name) = verify_button_value(&key, signed)
+        .ok()
+        .and_then(|value| value.strip_prefix(KEEP))
+    else {
+        return env
+            .answer(&job.reply, &job.requester, &message::button_invalid())
+            .await;
+    };
+    let Some((workspace, _)) = workspace_for(
+        env,
+        &job.requester,
+        &job.reply,
+        name,
+        Permission::ManageOwnWorkspaces,
+        Permission::ManageAnyWorkspace,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let until = env.clock.now() + KEEP_RUNNING;
+    loop {
+        let (raw, _) = env.state.idle_watch(&workspace.name).await?;
+        let kept = IdleWatch {
+            warned_at: None,
+            keep_until: Some(until),
+        };
+        if env
+            .state
+            .swap_idle_watch(&workspace.name, raw.as_deref(), &kept)
+            .await?
+        {
+            break;
+        }
+    }
+    env.answer(
+        &job.reply,
+        &job.requester,
+        &message::idle_kept(&workspace.name, until),
+    )
+    .await
+}
+
+/// **Hibernate now**: as `/cws hibernate NAME` from whoever clicked, with the same rights.
+pub(crate) async fn action_hibernate_now(
+    env: &CommandEnv,
+    job: &ActionJob,
+    signed: &str,
+) -> Result<(), PortError> {
+    let key = env.state.token_key().await?;
+    let Some(name) = verify_button_value(&key, signed)
+        .ok()
+        .and_then(|value| value.strip_prefix(HIBERNATE))
+    else {
+        return env
+            .answer(&job.reply, &job.requester, &message::button_invalid())
+            .await;
+    };
+    env.state.forget_idle_watch(name).await?;
+    apply_change(env, &job.requester, &job.reply, name, Change::Hibernate).await
+}
