@@ -18,9 +18,30 @@ pub struct Attribution {
     pub invitation: String,
 }
 
-/// Root volume of every workspace, in GB: the OS, the template's packages, and room for the
-/// memory image when the workspace hibernates. Charged per GB-month while it exists.
+/// Root volume of a workspace that does not hibernate, in GB: the OS and the template's
+/// packages. Charged per GB-month while it exists.
 pub const ROOT_VOLUME_GB: u32 = 30;
+
+/// What the OS and packages take on a hibernating workspace's root volume, beside the RAM image.
+const HIBERNATION_OS_GB: u32 = 20;
+
+/// EC2 hibernates Linux instances with at most this much RAM.
+pub const HIBERNATION_MAX_MEMORY_GIB: u32 = 150;
+
+/// The root volume and whether the instance launches able to hibernate: a template that
+/// hibernates gets room for the whole RAM image (rounded up to whole GB) beside the OS, as EC2
+/// requires; an instance type with too much RAM, or whose RAM the table does not list,
+/// launches without hibernation (and `hibernate` falls back to a stop, and says so).
+pub fn root_volume(template_hibernates: bool, memory_gib: Option<u32>) -> (u32, bool) {
+    match memory_gib {
+        Some(memory) if template_hibernates && memory <= HIBERNATION_MAX_MEMORY_GIB => {
+            // GiB to GB, rounded up: 1 GiB is 1.073741824 GB.
+            let image_gb = (u64::from(memory) * 1_073_741_824).div_ceil(1_000_000_000) as u32;
+            ((HIBERNATION_OS_GB + image_gb).max(ROOT_VOLUME_GB), true)
+        }
+        _ => (ROOT_VOLUME_GB, false),
+    }
+}
 
 /// The `cws:invitation` tag of a project owner's own workspaces.
 pub const OWNER_INVITATION: &str = "owner";
@@ -58,6 +79,8 @@ pub struct LaunchPlan {
     pub ami: String,
     pub hourly: Money,
     pub hibernation: bool,
+    /// Root volume, GB: [`root_volume`].
+    pub root_volume_gb: u32,
     /// The first-boot script that provisions the research user (plain text; the cloud
     /// adapter encodes it).
     pub user_data: Option<String>,
@@ -136,6 +159,8 @@ pub fn plan_launch(
             instance_type: instance_type.to_owned(),
             region: region.to_owned(),
         })?;
+    let (root_volume_gb, hibernation) =
+        root_volume(template.hibernation, pricing.memory_gib(instance_type));
     let tags = vec![
         ("Name".to_owned(), launch.name.to_string()),
         (TAG_PROJECT.to_owned(), attribution.project.clone()),
@@ -154,7 +179,8 @@ pub fn plan_launch(
         instance_type: instance_type.to_owned(),
         ami: ami.to_owned(),
         hourly,
-        hibernation: template.hibernation,
+        hibernation,
+        root_volume_gb,
         user_data: None,
         client_token: client_token(key),
         tags,
@@ -169,6 +195,26 @@ pub fn client_token(key: &JobKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hibernating_workspaces_get_room_for_their_ram() {
+        let cases = [
+            ("t3.large, 8 GiB", true, Some(8), (30, true)),
+            ("m5.xlarge, 16 GiB", true, Some(16), (38, true)),
+            ("r5.4xlarge, 128 GiB", true, Some(128), (158, true)),
+            (
+                "p3.8xlarge, 244 GiB: too much to hibernate",
+                true,
+                Some(244),
+                (30, false),
+            ),
+            ("unknown memory", true, None, (30, false)),
+            ("template without hibernation", false, Some(8), (30, false)),
+        ];
+        for (name, hibernates, memory, expected) in cases {
+            assert_eq!(root_volume(hibernates, memory), expected, "{name}");
+        }
+    }
 
     fn launch(template: &str, name: &str, size: Option<Size>) -> Launch {
         Launch {

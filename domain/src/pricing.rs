@@ -145,6 +145,8 @@ struct PricingFile {
     source: String,
     currency: String,
     ebs_gp3_gb_month: BTreeMap<String, String>,
+    #[serde(default)]
+    memory_gib: BTreeMap<String, u32>,
     on_demand_hourly: BTreeMap<String, BTreeMap<String, String>>,
 }
 
@@ -168,6 +170,7 @@ pub struct PricingTable {
     source: String,
     hourly: BTreeMap<String, BTreeMap<String, Money>>,
     ebs_gb_month: BTreeMap<String, Money>,
+    memory_gib: BTreeMap<String, u32>,
 }
 
 static BUILTIN: LazyLock<PricingTable> = LazyLock::new(|| {
@@ -208,7 +211,13 @@ impl PricingTable {
             source: file.source,
             hourly,
             ebs_gb_month,
+            memory_gib: file.memory_gib,
         })
+    }
+
+    /// The instance type's memory, GiB, if the table lists it.
+    pub fn memory_gib(&self, instance_type: &str) -> Option<u32> {
+        self.memory_gib.get(instance_type).copied()
     }
 
     /// Where the figures come from, for reports that must be traceable.

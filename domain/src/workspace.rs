@@ -32,6 +32,13 @@ pub struct Workspace {
     /// The chat user who launched it: idle warnings go to them.
     #[serde(default)]
     pub owner_user_id: Option<String>,
+    /// Root volume, GB, charged per GB-month while the workspace exists.
+    #[serde(default = "default_root_volume")]
+    pub storage_gb: u32,
+}
+
+fn default_root_volume() -> u32 {
+    ROOT_VOLUME_GB
 }
 
 impl Workspace {
@@ -45,7 +52,7 @@ impl Workspace {
             instance_type: self.instance_type.clone(),
             region: self.region.clone(),
             hourly: self.hourly,
-            storage_gb: ROOT_VOLUME_GB,
+            storage_gb: self.storage_gb,
             project: self.attribution.project.clone(),
             user: self.attribution.user.clone(),
             institution: self.attribution.institution.clone(),
@@ -80,6 +87,7 @@ impl Workspace {
             state: InstanceState::Running,
             hibernation: plan.hibernation,
             owner_user_id: Some(owner_user_id.to_owned()),
+            storage_gb: plan.root_volume_gb,
         }
     }
 }

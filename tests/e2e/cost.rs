@@ -58,13 +58,15 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
         .await;
     let report = env.reply_containing("Cost Attribution").await;
 
-    // 20 h at the on-demand rate, plus 30 GB of gp3 at $0.08/GB-month for 20 h ($0.0667):
-    // $5.1067, $3.9067 and $1.7307, $10.744 in all. The rows' cents add up to the total, so the
-    // odd cent goes to the larger remainder (MIT's, the first of two equal ones).
+    // 20 h at the on-demand rate, plus the root volume's gp3 at $0.08/GB-month for 20 h: 55 GB
+    // for MIT's r5.xlarge and 38 GB for Berkeley's m5.xlarge (room for their RAM, since they
+    // hibernate), 30 GB for Stanford's t3.large. $5.1622, $3.9244 and $1.7307, $10.8173 in all.
+    // The rows' cents add up to the total, so the odd cent goes to the largest remainder
+    // (Berkeley's).
     let table = report.body["blocks"].to_string();
     for (user, institution, cost) in [
-        ("michael_johnson", "mit-csail", "$5.11"),
-        ("sarah_lee", "berkeley-neuroscience", "$3.90"),
+        ("michael_johnson", "mit-csail", "$5.16"),
+        ("sarah_lee", "berkeley-neuroscience", "$3.93"),
         ("jennifer_smith", "stanford-neuroscience", "$1.73"),
     ] {
         let row = table
@@ -77,7 +79,7 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
         assert!(row.ends_with(cost), "{row}");
     }
     let text = report.text();
-    assert!(text.contains("$10.74 / $5,000.00"), "{text}");
+    assert!(text.contains("$10.82 / $5,000.00"), "{text}");
     assert!(text.contains("60 compute hours"), "{text}");
     assert!(
         !table.contains("By institution"),
@@ -88,9 +90,9 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
         .await;
     let shares = env.reply_containing("Cost Attribution").await;
     let shares = shares.body["blocks"].to_string();
-    assert!(shares.contains("mit-csail: $5.11 (48%)"), "{shares}");
+    assert!(shares.contains("mit-csail: $5.16 (48%)"), "{shares}");
     assert!(
-        shares.contains("berkeley-neuroscience: $3.90 (36%)"),
+        shares.contains("berkeley-neuroscience: $3.93 (36%)"),
         "{shares}"
     );
     assert!(
@@ -126,7 +128,7 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
             p.method == "chat.postMessage" && p.text().contains("chargeback statement")
         })
         .await;
-    assert!(statement.text().contains("$10.74"), "{}", statement.text());
+    assert!(statement.text().contains("$10.82"), "{}", statement.text());
     assert!(
         statement.text().contains("X-Amz-Signature"),
         "{}",
@@ -143,10 +145,10 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3, "{csv}");
     let cents: i64 = rows.iter().map(|row| row[8].parse::<i64>().unwrap()).sum();
-    assert_eq!(cents, 1074, "the rows add up to the report's $10.74: {csv}");
+    assert_eq!(cents, 1082, "the rows add up to the report's $10.82: {csv}");
     for (user, account, cost) in [
-        ("michael_johnson", "222222222222", "511"),
-        ("sarah_lee", "lead", "390"),
+        ("michael_johnson", "222222222222", "516"),
+        ("sarah_lee", "lead", "393"),
         ("jennifer_smith", "lead", "173"),
     ] {
         let row = rows.iter().find(|r| &r[2] == user).expect(user);
@@ -160,8 +162,8 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
     // Cost Explorer bills MIT one cent more than the ledger and knows nothing of Stanford yet.
     env.moto
         .seed_cost_explorer(&[
-            ("michael_johnson", "mit-csail", "5.1167"),
-            ("sarah_lee", "berkeley-neuroscience", "3.9067"),
+            ("michael_johnson", "mit-csail", "5.1722"),
+            ("sarah_lee", "berkeley-neuroscience", "3.9245"),
         ])
         .await;
     env.slash(

@@ -153,6 +153,18 @@ fn check_interval(expression: &str) -> Option<time::Duration> {
     time::Duration::try_from((second - first).to_std().ok()?).ok()
 }
 
+/// One round of the reconcile job (workspaces changed outside chat), as the schedule runs
+/// it: for operators and benchmarks. Returns how many workspaces had changed.
+pub async fn reconcile_round(env: &CommandEnv) -> Result<usize, domain::ports::PortError> {
+    jobs::reconcile::reconcile_once(env).await
+}
+
+/// One round of idle detection over every project with an idle policy.
+pub async fn idle_round(env: &CommandEnv) -> Result<(), domain::ports::PortError> {
+    let projects = env.state.projects().await?;
+    jobs::idle::check(env, &projects).await
+}
+
 /// A name no other worker process shares: apalis tracks in-flight jobs and heartbeats by it.
 fn worker_name(kind: &str) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());

@@ -110,10 +110,14 @@ async fn cloud(moto: &Moto) -> Ec2Cloud {
 }
 
 fn plan(template: &str, job: &str) -> LaunchPlan {
+    plan_sized(template, job, None)
+}
+
+fn plan_sized(template: &str, job: &str, size: Option<domain::template::Size>) -> LaunchPlan {
     let launch = Launch {
         template: template.to_owned(),
         name: job.parse().unwrap(),
-        size: None,
+        size,
         region: None,
         project: None,
     };
@@ -206,7 +210,12 @@ async fn a_workspace_launched_for_hibernation_hibernates() {
     test_credentials();
     let moto = Moto::start().await;
     let cloud = cloud(&moto).await;
-    let plan = plan("Python Machine Learning", "ml-hibernates");
+    // Size L is an r5.xlarge: 32 GiB of RAM to write to disk beside the OS.
+    let plan = plan_sized(
+        "Python Machine Learning",
+        "ml-hibernates",
+        Some(domain::template::Size::L),
+    );
     assert!(plan.hibernation);
     let id = cloud.run_instance(&plan).await.unwrap().instance_id;
     wait_for(&cloud, &id, InstanceState::Running).await;
@@ -229,7 +238,11 @@ async fn a_workspace_launched_for_hibernation_hibernates() {
         .iter()
         .find(|v| v.attachments().iter().any(|a| a.instance_id() == Some(&id)))
         .expect("the instance's root volume");
-    assert_eq!(root.size(), Some(30));
+    assert_eq!(
+        root.size(),
+        Some(55),
+        "20 GB for the OS and 35 GB (32 GiB) for the RAM image"
+    );
     assert_eq!(root.volume_type().map(|t| t.as_str()), Some("gp3"));
     assert_eq!(root.encrypted(), Some(true));
 

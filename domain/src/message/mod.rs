@@ -581,6 +581,7 @@ pub(crate) mod tests {
             state: crate::ports::InstanceState::Running,
             hibernation: true,
             owner_user_id: Some("U1".into()),
+            storage_gb: 30,
         }
     }
 

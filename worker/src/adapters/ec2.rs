@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
     TagSpecification, VolumeType,
 };
 use base64::Engine;
-use domain::launch::{LaunchPlan, ROOT_VOLUME_GB, TAG_CLIENT_TOKEN, TAG_PROJECT};
+use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN, TAG_PROJECT};
 use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
 use time::OffsetDateTime;
 
@@ -79,12 +79,14 @@ pub(crate) fn instance_not_found(instance_id: &str) -> PortError {
 
 /// Hibernation writes RAM to the root volume, which EC2 requires to be encrypted EBS with room
 /// for it. Other workspaces keep their AMI's own root volume: some (the GPU images) are larger.
-fn hibernation_root_volume() -> BlockDeviceMapping {
+/// The root volume the plan sized (room for the RAM image when it hibernates), encrypted as
+/// hibernation requires and as research data deserves either way.
+fn root_volume(size_gb: u32) -> BlockDeviceMapping {
     BlockDeviceMapping::builder()
         .device_name(ROOT_DEVICE)
         .ebs(
             EbsBlockDevice::builder()
-                .volume_size(i32::try_from(ROOT_VOLUME_GB).expect("a volume size EC2 accepts"))
+                .volume_size(i32::try_from(size_gb).expect("a volume size EC2 accepts"))
                 .volume_type(VolumeType::Gp3)
                 .encrypted(true)
                 .delete_on_termination(true)
@@ -230,7 +232,7 @@ impl Cloud for Ec2Cloud {
                     .configured(true)
                     .build()
             }))
-            .set_block_device_mappings(plan.hibernation.then(|| vec![hibernation_root_volume()]))
+            .block_device_mappings(root_volume(plan.root_volume_gb))
             .metadata_options(
                 InstanceMetadataOptionsRequest::builder()
                     .http_tokens(HttpTokensState::Required)

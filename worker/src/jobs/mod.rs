@@ -9,7 +9,7 @@ pub(crate) mod command;
 mod cost;
 mod digest;
 mod exception;
-mod idle;
+pub(crate) mod idle;
 mod invitations;
 pub(crate) mod launch;
 mod limit;
