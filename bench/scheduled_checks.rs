@@ -264,6 +264,34 @@ async fn main() {
         started.elapsed()
     );
 
+    // Where a round's time goes: the AWS side (moto answering) and our state.
+    let started = Instant::now();
+    let described = env.launch.cloud.describe_tagged().await.unwrap();
+    println!(
+        "  DescribeInstances of {} tagged instances alone: {:.1?}",
+        described.len(),
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let recorded = env.launch.store.all().await.unwrap();
+    println!(
+        "  reading {} workspace records from Redis alone: {:.1?}",
+        recorded.len(),
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let peaks = env
+        .metrics
+        .peak_cpu(&ids, now - time::Duration::hours(2), now)
+        .await
+        .unwrap();
+    println!(
+        "  GetMetricData for {} instances alone: {:.1?} ({} with data)",
+        ids.len(),
+        started.elapsed(),
+        peaks.len()
+    );
+
     for (name, round) in [("reconcile", 0), ("idle detection", 1)] {
         let mut times = Vec::new();
         let mut calls = BTreeMap::new();
