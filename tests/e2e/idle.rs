@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use aws_sdk_ec2::types::InstanceStateName;
-use redis::AsyncCommands;
 
-use crate::harness::{SMITH, Slash, TestEnv, button_value, eventually, to_mid_next_month};
+use crate::harness::{SMITH, Slash, TestEnv, button_value, to_mid_next_month};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -103,14 +102,7 @@ async fn an_idle_workspace_is_kept_on_request_and_the_unanswered_one_hibernated_
     assert!(acted.text().contains("hibernated"), "{}", acted.text());
     env.settles("idle-forgotten", InstanceStateName::Stopped)
         .await;
-    let mut redis = env.redis.clone();
-    let claimed: u64 = redis.get("cws:schedule:tick").await.unwrap();
-    eventually("three more ticks", WAIT, || async {
-        let mut redis = env.redis.clone();
-        let now: u64 = redis.get("cws:schedule:tick").await.unwrap();
-        (now >= claimed + 3).then_some(())
-    })
-    .await;
+    env.wait_for_ticks(3).await;
     assert_eq!(
         env.instance_state("idle-kept").await,
         InstanceStateName::Running

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::InstanceStateName;
 use domain::digest::{DigestTime, last_due};
-use redis::AsyncCommands;
 
-use crate::harness::{LEE, SMITH, Slash, TestEnv, email_of, eventually, to_mid_next_month};
+use crate::harness::{LEE, SMITH, Slash, TestEnv, email_of, to_mid_next_month};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -142,14 +141,7 @@ async fn two_scheduled_workers_send_one_weekly_digest_by_channel_and_by_email() 
     assert!(mail[0].body.contains("sarah_lee"), "{}", mail[0].body);
 
     // Three more ticks, on both workers: nothing more goes out.
-    let mut redis = env.redis.clone();
-    let claimed: u64 = redis.get("cws:schedule:tick").await.unwrap();
-    eventually("three more ticks", WAIT, || async {
-        let mut redis = env.redis.clone();
-        let now: u64 = redis.get("cws:schedule:tick").await.unwrap();
-        (now >= claimed + 3).then_some(())
-    })
-    .await;
+    env.wait_for_ticks(3).await;
     assert_eq!(env.smtp.received().len(), 1, "{:#?}", env.smtp.received());
     env.finish();
 }
@@ -237,14 +229,7 @@ async fn hibernate_all_at_the_hard_limit_hibernates_every_running_workspace_with
         })
         .await;
     env.settles("limit-one", InstanceStateName::Running).await;
-    let mut redis = env.redis.clone();
-    let claimed: u64 = redis.get("cws:schedule:tick").await.unwrap();
-    eventually("three more ticks", WAIT, || async {
-        let mut redis = env.redis.clone();
-        let now: u64 = redis.get("cws:schedule:tick").await.unwrap();
-        (now >= claimed + 3).then_some(())
-    })
-    .await;
+    env.wait_for_ticks(3).await;
     assert_eq!(
         env.instance_state("limit-one").await,
         InstanceStateName::Running

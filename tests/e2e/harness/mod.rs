@@ -443,6 +443,19 @@ impl TestEnv {
         .await
     }
 
+    /// Waits until the scheduler has claimed `count` more ticks: every scheduled check has
+    /// had that many chances to act.
+    pub async fn wait_for_ticks(&self, count: u64) {
+        let mut redis = self.redis.clone();
+        let claimed: u64 = redis.get("cws:schedule:tick").await.unwrap_or(0);
+        eventually("more scheduler ticks", Duration::from_secs(30), || async {
+            let mut redis = self.redis.clone();
+            let now: u64 = redis.get("cws:schedule:tick").await.unwrap_or(0);
+            (now >= claimed + count).then_some(())
+        })
+        .await
+    }
+
     /// Waits until `count` command or click jobs have run to their end (the worker's own
     /// record, written before the queue's ack). A worker stopped after that may leave the ack
     /// undone, and the job is delivered again, but it is not run twice.

@@ -12,6 +12,7 @@ use domain::ports::PortError;
 use domain::ports::{Chat, Clock};
 use domain::profile::Profile;
 use domain::project::Project;
+use domain::token::verify_button_value;
 
 use crate::state::State;
 
@@ -31,6 +32,29 @@ pub(crate) trait Context {
         self.chat()
             .post_ephemeral(reply, &requester.user_id, message)
             .await
+    }
+
+    /// What a signed button value names after `prefix` (`terminate:mit-dev` → `mit-dev`);
+    /// `None`, with the clicker told so, when the value was not signed by us for that button.
+    async fn button_names(
+        &self,
+        reply: &ReplyTo,
+        requester: &Requester,
+        signed: &str,
+        prefix: &str,
+    ) -> Result<Option<String>, PortError> {
+        let key = self.state().token_key().await?;
+        match verify_button_value(&key, signed)
+            .ok()
+            .and_then(|value| value.strip_prefix(prefix))
+        {
+            Some(name) => Ok(Some(name.to_owned())),
+            None => {
+                self.answer(reply, requester, &message::button_invalid())
+                    .await?;
+                Ok(None)
+            }
+        }
     }
 }
 

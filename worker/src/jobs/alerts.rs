@@ -9,10 +9,11 @@ use domain::command::YearMonth;
 use domain::identity::ChatIdentity;
 use domain::job::LaunchJob;
 use domain::message;
-use domain::ports::{Mail, PortError};
+use domain::ports::PortError;
 use domain::project::Project;
 
 use crate::jobs::launch::LaunchEnv;
+use crate::jobs::mail_user;
 use crate::jobs::policy::budget_position;
 
 const JOB: &str = "budget-alert";
@@ -58,21 +59,9 @@ pub(crate) async fn check_budget(env: &LaunchEnv, project: &Project) -> Result<(
     }
     let mail = notice_key(project, month, highest, "mail");
     if env.state.take_notice(&mail, now).await? {
-        match env.chat.email_of(&project.owner_user_id).await? {
-            Some(to) => {
-                let text = message::budget_alert_mail(project, month, highest, &position);
-                env.mailer
-                    .send(&Mail {
-                        to,
-                        subject: text.subject,
-                        body: text.body,
-                    })
-                    .await?;
-                audit_alert(env, project, highest, "sent by e-mail").await?;
-            }
-            None => {
-                tracing::warn!(project = %project.name, "the owner's chat profile shows no e-mail address; the alert went by DM only")
-            }
+        let text = message::budget_alert_mail(project, month, highest, &position);
+        if mail_user(&*env.chat, &*env.mailer, &project.owner_user_id, text).await? {
+            audit_alert(env, project, highest, "sent by e-mail").await?;
         }
         env.state.notice_done(&mail).await?;
     }

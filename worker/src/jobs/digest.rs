@@ -9,12 +9,12 @@ use domain::digest::{last_due, local_date, weekly_digest};
 use domain::identity::ChatIdentity;
 use domain::job::ReplyTo;
 use domain::message;
-use domain::ports::{Mail, PortError};
+use domain::ports::PortError;
 use domain::pricing::PricingTable;
 use domain::project::Project;
 
-use crate::jobs::CommandEnv;
 use crate::jobs::policy::budget_position;
+use crate::jobs::{CommandEnv, mail_user};
 
 const JOB: &str = "weekly-digest";
 
@@ -54,16 +54,15 @@ pub(crate) async fn send_if_due(env: &CommandEnv, project: &Project) -> Result<(
         audit(env, project, "posted in the channel", &week.to_string()).await?;
     }
     if mail {
-        if let Some(to) = env.chat.email_of(&project.owner_user_id).await? {
-            let text = message::weekly_digest_mail(project, &digest, &billed);
-            env.launch
-                .mailer
-                .send(&Mail {
-                    to,
-                    subject: text.subject,
-                    body: text.body,
-                })
-                .await?;
+        let text = message::weekly_digest_mail(project, &digest, &billed);
+        if mail_user(
+            &*env.chat,
+            &*env.launch.mailer,
+            &project.owner_user_id,
+            text,
+        )
+        .await?
+        {
             audit(env, project, "sent by e-mail", &week.to_string()).await?;
         }
         env.state.notice_done(&mail_key).await?;

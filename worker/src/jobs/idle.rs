@@ -14,7 +14,7 @@ use domain::ledger::LedgerEventKind;
 use domain::message;
 use domain::ports::{InstanceState, PortError};
 use domain::project::Project;
-use domain::token::{sign_button_value, verify_button_value};
+use domain::token::sign_button_value;
 use domain::workspace::Workspace;
 use time::OffsetDateTime;
 
@@ -265,20 +265,17 @@ pub(crate) async fn action_keep_running(
     job: &ActionJob,
     signed: &str,
 ) -> Result<(), PortError> {
-    let key = env.state.token_key().await?;
-    let Some(name) = verify_button_value(&key, signed)
-        .ok()
-        .and_then(|value| value.strip_prefix(KEEP))
+    let Some(name) = env
+        .button_names(&job.reply, &job.requester, signed, KEEP)
+        .await?
     else {
-        return env
-            .answer(&job.reply, &job.requester, &message::button_invalid())
-            .await;
+        return Ok(());
     };
     let Some((workspace, _)) = workspace_for(
         env,
         &job.requester,
         &job.reply,
-        name,
+        &name,
         Permission::ManageOwnWorkspaces,
         Permission::ManageAnyWorkspace,
     )
@@ -315,15 +312,12 @@ pub(crate) async fn action_hibernate_now(
     job: &ActionJob,
     signed: &str,
 ) -> Result<(), PortError> {
-    let key = env.state.token_key().await?;
-    let Some(name) = verify_button_value(&key, signed)
-        .ok()
-        .and_then(|value| value.strip_prefix(HIBERNATE))
+    let Some(name) = env
+        .button_names(&job.reply, &job.requester, signed, HIBERNATE)
+        .await?
     else {
-        return env
-            .answer(&job.reply, &job.requester, &message::button_invalid())
-            .await;
+        return Ok(());
     };
-    env.state.forget_idle_watch(name).await?;
-    apply_change(env, &job.requester, &job.reply, name, Change::Hibernate).await
+    env.state.forget_idle_watch(&name).await?;
+    apply_change(env, &job.requester, &job.reply, &name, Change::Hibernate).await
 }

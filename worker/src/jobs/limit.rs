@@ -10,14 +10,14 @@ use domain::identity::{ChatIdentity, Permission};
 use domain::job::{CommandJob, ReplyTo};
 use domain::limit::{limit_reached, projected_spend};
 use domain::message::{self, Enforced};
-use domain::ports::{InstanceState, Mail, PortError};
+use domain::ports::{InstanceState, PortError};
 use domain::pricing::Money;
 use domain::project::Project;
 
-use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
 use crate::jobs::policy::budget_position;
 use crate::jobs::workspaces::{Change, change_state};
+use crate::jobs::{CommandEnv, mail_user};
 use crate::state::Updated;
 
 const JOB: &str = "budget-enforcement";
@@ -185,17 +185,14 @@ pub(crate) async fn enforce(env: &CommandEnv, project: &Project) -> Result<(), P
     }
     let mail = format!("limit:{}:{month}:mail", project.name);
     if env.state.take_notice(&mail, now).await? {
-        if let Some(to) = env.chat.email_of(&project.owner_user_id).await? {
-            let text = message::limit_enforced_mail(project, &position, projected, &enforced);
-            env.launch
-                .mailer
-                .send(&Mail {
-                    to,
-                    subject: text.subject,
-                    body: text.body,
-                })
-                .await?;
-        }
+        let text = message::limit_enforced_mail(project, &position, projected, &enforced);
+        mail_user(
+            &*env.chat,
+            &*env.launch.mailer,
+            &project.owner_user_id,
+            text,
+        )
+        .await?;
         env.state.notice_done(&mail).await?;
     }
     Ok(())

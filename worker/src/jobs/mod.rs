@@ -26,7 +26,8 @@ use apalis_core::error::AbortError;
 use domain::digest::DigestTime;
 use domain::job::{JobKey, ReplyTo};
 use domain::message;
-use domain::ports::{Billing, Chat, Clock, Metrics, ObjectStore, PortError};
+use domain::message::MailText;
+use domain::ports::{Billing, Chat, Clock, Mail, Mailer, Metrics, ObjectStore, PortError};
 use domain::retry::Backoff;
 
 use crate::jobs::access::Context;
@@ -64,6 +65,31 @@ impl Context for CommandEnv {
     fn clock(&self) -> &dyn Clock {
         &*self.clock
     }
+}
+
+/// Mails `text` to the address on `user_id`'s chat profile; `false` when it shows none (the
+/// chat message then stands alone).
+pub(crate) async fn mail_user(
+    chat: &dyn Chat,
+    mailer: &dyn Mailer,
+    user_id: &str,
+    text: MailText,
+) -> Result<bool, PortError> {
+    let Some(to) = chat.email_of(user_id).await? else {
+        tracing::warn!(
+            user_id,
+            "the chat profile shows no e-mail address; sent by chat only"
+        );
+        return Ok(false);
+    };
+    mailer
+        .send(&Mail {
+            to,
+            subject: text.subject,
+            body: text.body,
+        })
+        .await?;
+    Ok(true)
 }
 
 /// Runs one command or click with retries; if it fails for good, the person gets a

@@ -15,7 +15,7 @@ use domain::message::{self, LiveStatus};
 use domain::ports::{InstanceState, PortError};
 use domain::pricing::PricingTable;
 use domain::template::Catalog;
-use domain::token::{sign_button_value, verify_button_value};
+use domain::token::sign_button_value;
 use domain::workspace::Workspace;
 use time::OffsetDateTime;
 
@@ -233,16 +233,13 @@ pub(crate) async fn action_confirm_terminate(
     job: &ActionJob,
     signed: &str,
 ) -> Result<(), PortError> {
-    let key = env.state.token_key().await?;
-    let Some(name) = verify_button_value(&key, signed)
-        .ok()
-        .and_then(|value| value.strip_prefix("terminate:"))
+    let Some(name) = env
+        .button_names(&job.reply, &job.requester, signed, "terminate:")
+        .await?
     else {
-        return env
-            .answer(&job.reply, &job.requester, &message::button_invalid())
-            .await;
+        return Ok(());
     };
-    apply_change(env, &job.requester, &job.reply, name, Change::Terminate).await
+    apply_change(env, &job.requester, &job.reply, &name, Change::Terminate).await
 }
 
 pub(crate) async fn apply_change(
