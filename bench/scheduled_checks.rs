@@ -282,7 +282,7 @@ async fn main() {
     let started = Instant::now();
     let peaks = env
         .metrics
-        .peak_cpu(&ids, now - time::Duration::hours(2), now)
+        .activity(&ids, now - time::Duration::hours(2), now)
         .await
         .unwrap();
     println!(

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::command::IdleAction;
+use crate::ports::Activity;
 
 /// A project's idle policy, as `project idle` left it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,10 @@ impl Default for IdlePolicy {
     }
 }
 
+/// At most this many bytes in and out in any 5 minutes (about 17 kB/s: SSH keep-alives and
+/// package-index polls, not a transfer) for a workspace to count as idle.
+pub const IDLE_NETWORK_BYTES: f64 = 5_000_000.0;
+
 /// How long **Keep running** keeps a workspace from being warned again.
 pub const KEEP_RUNNING: time::Duration = time::Duration::hours(2);
 
@@ -39,10 +44,14 @@ impl IdlePolicy {
         time::Duration::minutes(i64::from(self.grace_minutes))
     }
 
-    /// Idle when the busiest moment of the window stayed under the threshold. No data at all
-    /// (metrics not there yet, an agent missing) is not idle: nobody is stopped on a guess.
-    pub fn is_idle(&self, peak_cpu: Option<f64>) -> bool {
-        peak_cpu.is_some_and(|peak| peak < f64::from(self.cpu_below))
+    /// Idle when the busiest 5 minutes of the window stayed under the CPU threshold and moved
+    /// less than [`IDLE_NETWORK_BYTES`] (a download at low CPU is work). No CPU data at all
+    /// (metrics not there yet) is not idle: nobody is stopped on a guess.
+    pub fn is_idle(&self, activity: Option<Activity>) -> bool {
+        activity.is_some_and(|a| {
+            a.peak_cpu < f64::from(self.cpu_below)
+                && a.peak_network_bytes.unwrap_or(0.0) < IDLE_NETWORK_BYTES
+        })
     }
 }
 
@@ -132,10 +141,21 @@ mod tests {
     }
 
     #[test]
-    fn no_metrics_is_not_idle() {
+    fn idle_means_low_cpu_little_network_and_some_data() {
         let policy = IdlePolicy::default();
-        assert!(policy.is_idle(Some(4.9)));
-        assert!(!policy.is_idle(Some(5.0)));
+        let activity = |peak_cpu, peak_network_bytes| {
+            Some(Activity {
+                peak_cpu,
+                peak_network_bytes,
+            })
+        };
+        assert!(policy.is_idle(activity(4.9, None)));
+        assert!(policy.is_idle(activity(4.9, Some(1_000_000.0))));
+        assert!(!policy.is_idle(activity(5.0, None)));
+        assert!(
+            !policy.is_idle(activity(1.0, Some(50_000_000.0))),
+            "a transfer at low CPU is work"
+        );
         assert!(!policy.is_idle(None));
     }
 }

@@ -107,17 +107,26 @@ pub trait Chat: Send + Sync {
     async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError>;
 }
 
+/// How busy an instance was over a window: the busiest 5 minutes of each measure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Activity {
+    /// Highest CPU utilisation, percent.
+    pub peak_cpu: f64,
+    /// Most bytes in plus out in one 5-minute period; `None` when the service has none.
+    pub peak_network_bytes: Option<f64>,
+}
+
 /// Instance metrics (CloudWatch).
 #[async_trait]
 pub trait Metrics: Send + Sync {
-    /// The highest CPU utilisation (percent, of 5-minute averages) each instance reached over
-    /// `[from, to)`; an instance without data is absent. As few calls as the service allows.
-    async fn peak_cpu(
+    /// Each instance's activity over `[from, to)`; an instance without CPU data is absent.
+    /// As few calls as the service allows.
+    async fn activity(
         &self,
         instance_ids: &[String],
         from: OffsetDateTime,
         to: OffsetDateTime,
-    ) -> Result<std::collections::HashMap<String, f64>, PortError>;
+    ) -> Result<std::collections::HashMap<String, Activity>, PortError>;
 }
 
 /// One plain-text e-mail to one person.

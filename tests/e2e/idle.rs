@@ -1,6 +1,6 @@
 //! Idle workspaces: CloudWatch (moto) shows CPU near zero, the owner is warned by DM with
-//! **Keep running** and **Hibernate now**, a kept workspace runs on, and one nobody answered
-//! for is hibernated once when the grace period is over.
+//! **Keep running** and **Hibernate now**, a kept workspace runs on, one nobody answered for is
+//! hibernated once when the grace period is over, and one moving data at low CPU is left alone.
 
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ async fn an_idle_workspace_is_kept_on_request_and_the_unanswered_one_hibernated_
     .await;
     let policy = env.reply_containing("CPU below 5% for 60 minutes").await;
     assert!(policy.text().contains("hibernate"), "{}", policy.text());
-    for name in ["idle-kept", "idle-forgotten"] {
+    for name in ["idle-kept", "idle-forgotten", "downloading"] {
         let text = format!(r#"launch "Python Machine Learning" {name} --size M"#);
         env.slash(&Slash::new(&text).by(SMITH)).await;
         env.slack
@@ -46,28 +46,33 @@ async fn an_idle_workspace_is_kept_on_request_and_the_unanswered_one_hibernated_
             })
             .await;
     }
-    env.wait_for_done_launch_jobs(2).await;
+    env.wait_for_done_launch_jobs(3).await;
     env.wait_for_finished_commands(2).await;
     env.worker(first).kill();
 
-    // Both sat at 1 % CPU from launch on, as EC2 would report it.
+    // All three sat at 1 % CPU from launch on, as EC2 would report it; one was downloading
+    // 60 MB every 5 minutes all along.
     let launched = time::OffsetDateTime::now_utc() + time::Duration::seconds(day_one);
-    for name in ["idle-kept", "idle-forgotten"] {
+    let (from, to) = (
+        launched - time::Duration::minutes(10),
+        launched + time::Duration::hours(4),
+    );
+    for name in ["idle-kept", "idle-forgotten", "downloading"] {
         let id = env.instances_named(name).await[0]
             .instance_id()
             .unwrap()
             .to_owned();
         env.moto
-            .put_cpu(
-                &id,
-                1.0,
-                launched - time::Duration::minutes(10),
-                launched + time::Duration::hours(4),
-            )
+            .put_metric(&id, "CPUUtilization", 1.0, from, to)
             .await;
+        if name == "downloading" {
+            env.moto
+                .put_metric(&id, "NetworkIn", 60_000_000.0, from, to)
+                .await;
+        }
     }
 
-    // Two hours later the scheduler finds both idle and warns their owner.
+    // Two hours later the scheduler finds two idle and warns their owner.
     let two_hours = day_one + 2 * 3600;
     let warned = env.start_worker_with_env(&as_env(&scheduled(two_hours)));
     let mut warnings = Vec::new();
@@ -103,10 +108,13 @@ async fn an_idle_workspace_is_kept_on_request_and_the_unanswered_one_hibernated_
     env.settles("idle-forgotten", InstanceStateName::Stopped)
         .await;
     env.wait_for_ticks(3).await;
-    assert_eq!(
-        env.instance_state("idle-kept").await,
-        InstanceStateName::Running
-    );
+    for busy in ["idle-kept", "downloading"] {
+        assert_eq!(
+            env.instance_state(busy).await,
+            InstanceStateName::Running,
+            "{busy}"
+        );
+    }
     let kinds = env.ledger_kinds("nih-neuro-consortium").await;
     assert_eq!(
         kinds.iter().filter(|k| *k == "hibernated").count(),

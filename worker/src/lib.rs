@@ -159,6 +159,12 @@ pub async fn reconcile_round(env: &CommandEnv) -> Result<usize, domain::ports::P
     jobs::reconcile::reconcile_once(env).await
 }
 
+/// One round of the per-project checks: budget enforcement, alerts, weekly digests and
+/// month-end statements (each still sent once only), and idle detection.
+pub async fn checks_round(env: &CommandEnv) {
+    jobs::schedule::run_due(env).await
+}
+
 /// One round of idle detection over every project with an idle policy.
 pub async fn idle_round(env: &CommandEnv) -> Result<(), domain::ports::PortError> {
     let projects = env.state.projects().await?;

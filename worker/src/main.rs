@@ -1,4 +1,8 @@
 //! `cws-worker`: consumes the job queues in Redis. Run as many as you like, on any machines.
+//!
+//! `cws-worker run-once checks|reconcile|idle` runs one scheduled round now and exits: the
+//! same work the schedule does, under the same once-only rules (a notice already sent is not
+//! sent again), for operators who do not want to wait for the next tick.
 
 use anyhow::Context;
 
@@ -24,6 +28,30 @@ async fn main() -> anyhow::Result<()> {
     let connection = apalis_redis::connect(redis_url)
         .await
         .context("connecting to Redis")?;
-    worker::run(&settings, worker::Queues::Redis(connection)).await?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => worker::run(&settings, worker::Queues::Redis(connection)).await?,
+        ["run-once", round] => {
+            let env = worker::command_env(&settings, Some(connection)).await?;
+            match *round {
+                "checks" => worker::checks_round(&env).await,
+                "reconcile" => {
+                    let changed = worker::reconcile_round(&env).await?;
+                    println!("reconcile: {changed} workspace(s) changed outside chat");
+                }
+                "idle" => worker::idle_round(&env).await?,
+                other => anyhow::bail!(
+                    "unknown round `{other}`: run-once takes checks (alerts, digests, statements, \
+                     budget enforcement), reconcile or idle"
+                ),
+            }
+        }
+        _ => anyhow::bail!("usage: cws-worker [run-once checks|reconcile|idle]"),
+    }
     Ok(())
 }

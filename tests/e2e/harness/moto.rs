@@ -63,24 +63,26 @@ impl Moto {
         aws_sdk_ec2::Client::new(&self.sdk_config().await)
     }
 
-    /// CloudWatch's `AWS/EC2` `CPUUtilization` for `instance_id`: `percent` every 5 minutes
-    /// over `[from, to]`, as EC2 would have published it.
-    pub async fn put_cpu(
+    /// CloudWatch's `AWS/EC2` `metric` for `instance_id`: `value` every 5 minutes over
+    /// `[from, to]`, as EC2 would have published it (`CPUUtilization` in percent,
+    /// `NetworkIn` in bytes per period).
+    pub async fn put_metric(
         &self,
         instance_id: &str,
-        percent: f64,
+        metric: &str,
+        value: f64,
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
     ) {
         use aws_sdk_cloudwatch::primitives::DateTime;
-        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
         let client = aws_sdk_cloudwatch::Client::new(&self.sdk_config().await);
         let mut at = from;
         let mut data = Vec::new();
         while at <= to {
             data.push(
                 MetricDatum::builder()
-                    .metric_name("CPUUtilization")
+                    .metric_name(metric)
                     .dimensions(
                         Dimension::builder()
                             .name("InstanceId")
@@ -88,8 +90,7 @@ impl Moto {
                             .build(),
                     )
                     .timestamp(DateTime::from_secs(at.unix_timestamp()))
-                    .value(percent)
-                    .unit(StandardUnit::Percent)
+                    .value(value)
                     .build(),
             );
             at += time::Duration::minutes(5);

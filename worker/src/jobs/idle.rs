@@ -1,5 +1,5 @@
 //! Idle detection: at every scheduled check, the running workspaces of projects with an idle
-//! policy get their CPU from CloudWatch in one batched call; an idle one's owner is warned by
+//! policy get their CPU and network from CloudWatch in batched calls; an idle one's owner is warned by
 //! DM with **Keep running (2 h)** and **Hibernate now**, and a warning left unanswered past
 //! the grace period runs the project's action once. `project idle` shows and sets the policy.
 
@@ -12,7 +12,7 @@ use domain::idle::{IdlePolicy, IdleStep, IdleWatch, KEEP_RUNNING, idle_step};
 use domain::job::{ActionJob, CommandJob, ReplyTo};
 use domain::ledger::LedgerEventKind;
 use domain::message;
-use domain::ports::{InstanceState, PortError};
+use domain::ports::{Activity, InstanceState, PortError};
 use domain::project::Project;
 use domain::token::sign_button_value;
 use domain::workspace::Workspace;
@@ -161,18 +161,18 @@ pub(crate) async fn check(env: &CommandEnv, projects: &[Project]) -> Result<(), 
             .or_default()
             .push(workspace.instance_id.clone());
     }
-    let mut peaks: HashMap<(u32, String), f64> = HashMap::new();
+    let mut activity: HashMap<(u32, String), Activity> = HashMap::new();
     for (minutes, ids) in by_window {
         let from = now - time::Duration::minutes(i64::from(minutes));
-        for (id, peak) in env.metrics.peak_cpu(&ids, from, now).await? {
-            peaks.insert((minutes, id), peak);
+        for (id, seen) in env.metrics.activity(&ids, from, now).await? {
+            activity.insert((minutes, id), seen);
         }
     }
     for (workspace, project, policy) in watched {
-        let peak = peaks
+        let seen = activity
             .get(&(policy.after_minutes, workspace.instance_id.clone()))
             .copied();
-        if let Err(error) = step(env, project, &policy, workspace, peak, now).await {
+        if let Err(error) = step(env, project, &policy, workspace, seen, now).await {
             tracing::warn!(%error, "idle check of one workspace failed; the next check retries");
         }
     }
@@ -184,11 +184,11 @@ async fn step(
     project: &Project,
     policy: &IdlePolicy,
     mut workspace: Workspace,
-    peak: Option<f64>,
+    seen: Option<Activity>,
     now: OffsetDateTime,
 ) -> Result<(), PortError> {
     let (raw, watch) = env.state.idle_watch(&workspace.name).await?;
-    let idle = policy.is_idle(peak);
+    let idle = policy.is_idle(seen);
     match idle_step(policy, &watch, idle, now) {
         IdleStep::Nothing => {
             if !idle && watch.warned_at.is_some() {
@@ -212,7 +212,7 @@ async fn step(
             let warning = message::idle_warning(
                 &workspace,
                 policy,
-                peak.unwrap_or_default(),
+                seen.map_or(0.0, |a| a.peak_cpu),
                 &sign_button_value(&key, &format!("{KEEP}{}", workspace.name)),
                 &sign_button_value(&key, &format!("{HIBERNATE}{}", workspace.name)),
             );
