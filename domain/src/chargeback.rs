@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::command::{ChargebackMode, InstitutionAccount, YearMonth};
 use crate::ledger::CostReport;
 use crate::ports::BilledCost;
-use crate::pricing::{Money, cents_adding_up};
+use crate::pricing::Money;
 
 /// A project's chargeback arrangement, as `project chargeback --enable` set it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ pub fn statement_csv(
     report: &CostReport,
     chargeback: &Chargeback,
 ) -> String {
-    let cents = cents_adding_up(&report.by_user.iter().map(|u| u.cost).collect::<Vec<_>>());
+    let cents = report.user_cents();
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
         .write_record(STATEMENT_HEADER)

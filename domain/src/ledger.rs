@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::budget::cost_between;
 use crate::ports::InstanceState;
-use crate::pricing::Money;
+use crate::pricing::{Money, cents_adding_up};
 
 /// What happened to a workspace. The reconcile job records changes made outside the bot
 /// (console, CLI) with the same kinds; see [`observed`].
@@ -342,6 +342,25 @@ pub struct CostReport {
     pub by_user: Vec<UserCost>,
     /// Most expensive first; percents add up to 100 whenever anything was spent.
     pub by_institution: Vec<InstitutionCost>,
+}
+
+impl CostReport {
+    /// Each user row's cost in whole cents, adding up to the total's cents: what every table
+    /// and statement of users shows.
+    pub fn user_cents(&self) -> Vec<Money> {
+        cents_adding_up(&self.by_user.iter().map(|u| u.cost).collect::<Vec<_>>())
+    }
+
+    /// The same for the institution rows.
+    pub fn institution_cents(&self) -> Vec<Money> {
+        cents_adding_up(
+            &self
+                .by_institution
+                .iter()
+                .map(|i| i.cost)
+                .collect::<Vec<_>>(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,7 +6,7 @@ use super::{ChatMessage, render};
 use crate::chargeback::{Chargeback, Reconciled};
 use crate::command::{ChargebackMode, YearMonth};
 use crate::ledger::CostReport;
-use crate::pricing::{Money, cents_adding_up};
+use crate::pricing::Money;
 
 fn mode_name(mode: ChargebackMode) -> &'static str {
     match mode {
@@ -62,13 +62,7 @@ pub fn chargeback_statement(
     report: &CostReport,
     chargeback: &Chargeback,
 ) -> ChatMessage {
-    let cents = cents_adding_up(
-        &report
-            .by_institution
-            .iter()
-            .map(|i| i.cost)
-            .collect::<Vec<_>>(),
-    );
+    let cents = report.institution_cents();
     let institutions: Vec<Value> = report
         .by_institution
         .iter()

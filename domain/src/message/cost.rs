@@ -5,17 +5,10 @@ use serde_json::{Value, json};
 use super::{ChatMessage, render};
 use crate::command::{CostBreakdown, YearMonth};
 use crate::ledger::CostReport;
-use crate::pricing::cents_adding_up;
 
 /// Each institution's share, its cents adding up to the total: shared by `project status`.
 pub(super) fn institution_rows(report: &CostReport) -> Vec<Value> {
-    let cents = cents_adding_up(
-        &report
-            .by_institution
-            .iter()
-            .map(|row| row.cost)
-            .collect::<Vec<_>>(),
-    );
+    let cents = report.institution_cents();
     report
         .by_institution
         .iter()
@@ -40,7 +33,7 @@ pub fn project_cost(
     report: &CostReport,
     breakdown: Option<CostBreakdown>,
 ) -> ChatMessage {
-    let user_cents = cents_adding_up(&report.by_user.iter().map(|r| r.cost).collect::<Vec<_>>());
+    let user_cents = report.user_cents();
     let users: Vec<_> = report
         .by_user
         .iter()

@@ -9,13 +9,12 @@ use crate::alert::percent_committed;
 use crate::budget::Runway;
 use crate::chargeback::Reconciled;
 use crate::digest::WeeklyDigest;
-use crate::pricing::cents_adding_up;
 use crate::project::Project;
 use crate::time_text;
 
 fn digest_data(project: &Project, digest: &WeeklyDigest, billed: &[Reconciled]) -> Value {
     let week = &digest.week;
-    let user_cents = cents_adding_up(&week.by_user.iter().map(|r| r.cost).collect::<Vec<_>>());
+    let user_cents = week.user_cents();
     let users: Vec<Value> = week
         .by_user
         .iter()
