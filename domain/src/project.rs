@@ -7,6 +7,7 @@ use crate::chargeback::Chargeback;
 use crate::command::{Months, ProjectCreate, ProjectType, TimeZoneName};
 use crate::identity::ChatIdentity;
 use crate::idle::IdlePolicy;
+use crate::job::ReplyTo;
 use crate::limit::BudgetLimit;
 use crate::pricing::Money;
 
@@ -57,6 +58,15 @@ pub struct ProjectOwner<'a> {
 }
 
 impl Project {
+    /// The channel the project was created in, for posts no command answers: exception
+    /// requests, digests, statements, enforcement notices.
+    pub fn channel(&self) -> ReplyTo {
+        ReplyTo {
+            channel_id: self.channel_id.clone(),
+            response_url: None,
+        }
+    }
+
     /// The zone the project's weekly digest follows.
     pub fn zone(&self) -> jiff::tz::TimeZone {
         self.time_zone

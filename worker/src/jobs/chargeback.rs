@@ -18,7 +18,7 @@ use domain::project::Project;
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
 use crate::jobs::cost::month_report;
-use crate::state::Updated;
+use crate::jobs::project::{SettingsChange, change_settings};
 
 /// How long a statement's download link works: long enough to reach a grants office.
 const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -39,62 +39,43 @@ pub(crate) async fn command_project_chargeback(
     else {
         return Ok(());
     };
-    let mut project = member.project;
+    let mut project = member.project.clone();
     if let Some(enable) = command.enable {
-        let updated = env
-            .state
-            .update_project(&project.name, |current| {
-                let mut next = current.clone();
-                next.chargeback = enable.then(|| Chargeback {
-                    mode: command
-                        .mode
-                        .or(current.chargeback.as_ref().map(|c| c.mode))
-                        .unwrap_or(ChargebackMode::Report),
-                    accounts: if command.accounts.is_empty() {
-                        current
-                            .chargeback
-                            .as_ref()
-                            .map(|c| c.accounts.clone())
-                            .unwrap_or_default()
-                    } else {
-                        command.accounts.clone()
-                    },
-                });
-                Ok::<_, std::convert::Infallible>((next.clone(), next))
-            })
-            .await?;
-        let Updated::Done(updated) = updated else {
-            return env
-                .answer(
-                    &job.reply,
-                    &job.requester,
-                    &message::not_member(&project.name),
-                )
-                .await;
-        };
-        project = updated;
-        env.state
-            .audit(
-                &project.name,
-                &AuditEvent {
-                    action: AuditAction::ProjectSettings,
-                    who: job.requester.identity(),
-                    institution: member.profile.institution.clone(),
-                    resource: project.name.clone(),
-                    outcome: if enable {
-                        "chargeback on"
-                    } else {
-                        "chargeback off"
-                    }
-                    .to_owned(),
-                    detail: project
+        let change = |current: &Project| {
+            let mut next = current.clone();
+            next.chargeback = enable.then(|| Chargeback {
+                mode: command
+                    .mode
+                    .or(current.chargeback.as_ref().map(|c| c.mode))
+                    .unwrap_or(ChargebackMode::Report),
+                accounts: if command.accounts.is_empty() {
+                    current
                         .chargeback
                         .as_ref()
-                        .map(|c| format!("{:?} mode", c.mode).to_lowercase()),
-                    at: env.clock.now(),
+                        .map(|c| c.accounts.clone())
+                        .unwrap_or_default()
+                } else {
+                    command.accounts.clone()
                 },
-            )
-            .await?;
+            });
+            next
+        };
+        let audited = |changed: &Project| SettingsChange {
+            outcome: if enable {
+                "chargeback on"
+            } else {
+                "chargeback off"
+            }
+            .to_owned(),
+            detail: changed
+                .chargeback
+                .as_ref()
+                .map(|c| format!("{:?} mode", c.mode).to_lowercase()),
+        };
+        let Some(changed) = change_settings(env, job, &member, change, audited).await? else {
+            return Ok(());
+        };
+        project = changed;
         let reply = message::chargeback_enabled(
             &project.name,
             &project.account,
@@ -123,16 +104,7 @@ async fn write_statement(
         return Ok(());
     };
     let now = env.clock.now();
-    let events = env.state.ledger(&project.name).await?;
-    let report = month_report(
-        &env.state,
-        &project.name,
-        &events,
-        month,
-        project.monthly_budget,
-        project.created_at,
-        now,
-    );
+    let report = month_report(&env.state, project, month, now).await?;
     let csv = statement_csv(&project.name, &project.account, month, &report, chargeback);
     let key = statement_key(&project.name, month);
     let link = env
@@ -183,11 +155,7 @@ pub(crate) async fn close_month(env: &CommandEnv, project: &Project) -> Result<(
     if !env.state.take_notice(&key, now).await? {
         return Ok(());
     }
-    let channel = ReplyTo {
-        channel_id: project.channel_id.clone(),
-        response_url: None,
-    };
-    write_statement(env, project, closed, &channel).await?;
+    write_statement(env, project, closed, &project.channel()).await?;
     env.state.notice_done(&key).await
 }
 
@@ -210,16 +178,7 @@ pub(crate) async fn command_project_reconcile(
     let project = &member.project;
     let now = env.clock.now();
     let month = command.month.unwrap_or_else(|| YearMonth::of(now));
-    let events = env.state.ledger(&project.name).await?;
-    let report = month_report(
-        &env.state,
-        &project.name,
-        &events,
-        month,
-        project.monthly_budget,
-        project.created_at,
-        now,
-    );
+    let report = month_report(&env.state, project, month, now).await?;
     let (start, end) = month_bounds(month.first_instant());
     let billed = env
         .billing

@@ -7,11 +7,12 @@ use domain::budget::month_bounds;
 use domain::command::{ProjectCost, ProjectStatus, YearMonth};
 use domain::identity::Permission;
 use domain::job::CommandJob;
-use domain::ledger::{CostReport, LedgerEvent, cost_report, totals};
+use domain::ledger::{CostReport, cost_report, totals};
 use domain::message::{self, ProjectNow};
 use domain::ports::InstanceState;
 use domain::ports::PortError;
 use domain::pricing::{Money, PricingTable};
+use domain::project::Project;
 use domain::workspace::Workspace;
 use time::OffsetDateTime;
 
@@ -38,16 +39,7 @@ pub(crate) async fn command_project_cost(
     };
     let now = env.clock.now();
     let month = cost.month.unwrap_or_else(|| YearMonth::of(now));
-    let events = env.state.ledger(&member.project.name).await?;
-    let report = month_report(
-        &env.state,
-        &member.project.name,
-        &events,
-        month,
-        member.project.monthly_budget,
-        member.project.created_at,
-        now,
-    );
+    let report = month_report(&env.state, &member.project, month, now).await?;
     let reply = message::project_cost(&member.project.name, month, &report, cost.breakdown);
     env.answer(&job.reply, &job.requester, &reply).await
 }
@@ -71,16 +63,7 @@ pub(crate) async fn command_project_status(
     let now = env.clock.now();
     let month = YearMonth::of(now);
     let project = &member.project;
-    let events = env.state.ledger(&project.name).await?;
-    let report = month_report(
-        &env.state,
-        &member.project.name,
-        &events,
-        month,
-        project.monthly_budget,
-        project.created_at,
-        now,
-    );
+    let report = month_report(&env.state, project, month, now).await?;
     let budget = budget_position(&env.state, project, now).await?;
     let workspaces: Vec<Workspace> = env
         .launch
@@ -115,15 +98,14 @@ pub(crate) async fn command_project_status(
 /// The month's report up to `now` (a month in progress counts what ran so far, not what would
 /// run by its end), with the rollover of every earlier month since the project began: what each
 /// month left unspent of its budget (overspent months carry nothing over).
-pub(crate) fn month_report(
+pub(crate) async fn month_report(
     state: &State,
-    project: &str,
-    events: &[LedgerEvent],
+    project: &Project,
     month: YearMonth,
-    budget: Money,
-    since: OffsetDateTime,
     now: OffsetDateTime,
-) -> CostReport {
+) -> Result<CostReport, PortError> {
+    let events = state.ledger(&project.name).await?;
+    let (budget, since) = (project.monthly_budget, project.created_at);
     let pricing = PricingTable::builtin();
     let storage = |region: &str| pricing.ebs_gb_month(region).unwrap_or_default();
     let (start, end) = month_bounds(month.first_instant());
@@ -135,17 +117,17 @@ pub(crate) fn month_report(
         bounds = month_bounds(bounds.1);
     }
     let rollover = state
-        .closed_month_totals(project, &earlier, |missing| {
-            totals(events, missing, storage)
+        .closed_month_totals(&project.name, &earlier, |missing| {
+            totals(&events, missing, storage)
         })
         .into_iter()
         .map(|spent| (budget.micros() - spent.micros()).max(0))
         .sum();
-    cost_report(
-        events,
+    Ok(cost_report(
+        &events,
         wanted,
         budget,
         Money::from_micros(rollover),
         storage,
-    )
+    ))
 }

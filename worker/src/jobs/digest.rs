@@ -7,7 +7,6 @@ use domain::audit::{AuditAction, AuditEvent};
 use domain::chargeback::{Reconciled, reconcile};
 use domain::digest::{last_due, local_date, weekly_digest};
 use domain::identity::ChatIdentity;
-use domain::job::ReplyTo;
 use domain::message;
 use domain::ports::PortError;
 use domain::pricing::PricingTable;
@@ -43,12 +42,11 @@ pub(crate) async fn send_if_due(env: &CommandEnv, project: &Project) -> Result<(
     });
     let billed = billed(env, project, &digest.week, digest.from.date(), due.date()).await;
     if post {
-        let channel = ReplyTo {
-            channel_id: project.channel_id.clone(),
-            response_url: None,
-        };
         env.chat
-            .post(&channel, &message::weekly_digest(project, &digest, &billed))
+            .post(
+                &project.channel(),
+                &message::weekly_digest(project, &digest, &billed),
+            )
             .await?;
         env.state.notice_done(&post_key).await?;
         audit(env, project, "posted in the channel", &week.to_string()).await?;

@@ -119,15 +119,7 @@ pub(crate) async fn action_request_exception(
             &sign_button_value(&key, request.id.as_str()),
         );
         env.chat.post_direct(&project.owner_user_id, &ask).await?;
-        env.chat
-            .post(
-                &domain::job::ReplyTo {
-                    channel_id: project.channel_id.clone(),
-                    response_url: None,
-                },
-                &ask,
-            )
-            .await?;
+        env.chat.post(&project.channel(), &ask).await?;
         store.mark_notice_sent(&job.key, OWNER_NOTIFIED).await?;
         env.state
             .audit(

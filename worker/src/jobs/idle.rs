@@ -5,12 +5,11 @@
 
 use std::collections::HashMap;
 
-use domain::audit::{AuditAction, AuditEvent};
 use domain::command::{IdleAction, ProjectIdle};
 use domain::identity::{ChatIdentity, Permission};
 use domain::idle::{IdlePolicy, IdleStep, IdleWatch, KEEP_RUNNING, idle_step};
-use domain::job::{ActionJob, CommandJob, ReplyTo};
-use domain::ledger::LedgerEventKind;
+use domain::job::{ActionJob, CommandJob};
+use domain::ledger::{LedgerEvent, LedgerEventKind};
 use domain::message;
 use domain::ports::{Activity, InstanceState, PortError};
 use domain::project::Project;
@@ -20,8 +19,8 @@ use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
+use crate::jobs::project::{SettingsChange, change_settings};
 use crate::jobs::workspaces::{Change, apply_change, change_state, workspace_for};
-use crate::state::Updated;
 
 const JOB: &str = "idle";
 const KEEP: &str = "idle-keep:";
@@ -53,75 +52,58 @@ pub(crate) async fn command_project_idle(
     else {
         return Ok(());
     };
-    let mut project = member.project;
+    let mut project = member.project.clone();
     if changes {
-        let updated = env
-            .state
-            .update_project(&project.name, |current| {
-                let mut next = current.clone();
-                next.idle = (!command.off).then(|| {
-                    let base = current.idle.unwrap_or_default();
-                    IdlePolicy {
-                        cpu_below: command.cpu_below.unwrap_or(base.cpu_below),
-                        after_minutes: command.after_minutes.unwrap_or(base.after_minutes),
-                        grace_minutes: command.grace_minutes.unwrap_or(base.grace_minutes),
-                        action: command.action.unwrap_or(base.action),
-                    }
-                });
-                Ok::<_, std::convert::Infallible>((next.clone(), next))
-            })
-            .await?;
-        let Updated::Done(updated) = updated else {
-            let reply = message::not_member(&project.name);
-            return env.answer(&job.reply, &job.requester, &reply).await;
+        let change = |current: &Project| {
+            let mut next = current.clone();
+            next.idle = (!command.off).then(|| {
+                let base = current.idle.unwrap_or_default();
+                IdlePolicy {
+                    cpu_below: command.cpu_below.unwrap_or(base.cpu_below),
+                    after_minutes: command.after_minutes.unwrap_or(base.after_minutes),
+                    grace_minutes: command.grace_minutes.unwrap_or(base.grace_minutes),
+                    action: command.action.unwrap_or(base.action),
+                }
+            });
+            next
         };
-        project = updated;
-        let detail = project.idle.map(|p| {
-            format!(
-                "below {}% for {} min, {} after {} min",
-                p.cpu_below,
-                p.after_minutes,
-                p.action.as_str(),
-                p.grace_minutes
-            )
-        });
-        env.state
-            .audit(
-                &project.name,
-                &AuditEvent {
-                    action: AuditAction::ProjectSettings,
-                    who: job.requester.identity(),
-                    institution: member.profile.institution.clone(),
-                    resource: project.name.clone(),
-                    outcome: if project.idle.is_some() {
-                        "idle detection on"
-                    } else {
-                        "idle detection off"
-                    }
-                    .to_owned(),
-                    detail,
-                    at: env.clock.now(),
-                },
-            )
-            .await?;
+        let audited = |changed: &Project| SettingsChange {
+            outcome: if changed.idle.is_some() {
+                "idle detection on"
+            } else {
+                "idle detection off"
+            }
+            .to_owned(),
+            detail: changed.idle.map(|p| {
+                format!(
+                    "below {}% for {} min, {} after {} min",
+                    p.cpu_below,
+                    p.after_minutes,
+                    p.action.as_str(),
+                    p.grace_minutes
+                )
+            }),
+        };
+        let Some(changed) = change_settings(env, job, &member, change, audited).await? else {
+            return Ok(());
+        };
+        project = changed;
     }
     let reply = message::project_idle(&project.name, project.idle.as_ref(), changes);
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
-/// When the workspace last started running, from the ledger.
-fn running_since(
-    events: &[domain::ledger::LedgerEvent],
-    workspace: &str,
-) -> Option<OffsetDateTime> {
-    events
+/// When each workspace last started running, from one project's ledger.
+fn last_starts(events: &[LedgerEvent]) -> HashMap<&str, OffsetDateTime> {
+    let mut starts: HashMap<&str, OffsetDateTime> = HashMap::new();
+    for event in events
         .iter()
-        .filter(|e| {
-            e.workspace == workspace
-                && matches!(e.kind, LedgerEventKind::Launched | LedgerEventKind::Resumed)
-        })
-        .map(|e| e.at)
-        .max()
+        .filter(|e| matches!(e.kind, LedgerEventKind::Launched | LedgerEventKind::Resumed))
+    {
+        let start = starts.entry(&event.workspace).or_insert(event.at);
+        *start = (*start).max(event.at);
+    }
+    starts
 }
 
 /// One check over every project with an idle policy: one metrics call for all of them.
@@ -134,6 +116,14 @@ pub(crate) async fn check(env: &CommandEnv, projects: &[Project]) -> Result<(), 
         return Ok(());
     }
     let now = env.clock.now();
+    let mut ledgers = HashMap::new();
+    for name in policies.keys() {
+        ledgers.insert(*name, env.state.ledger(name).await?);
+    }
+    let starts: HashMap<&str, HashMap<&str, OffsetDateTime>> = ledgers
+        .iter()
+        .map(|(name, events)| (*name, last_starts(events)))
+        .collect();
     let mut watched: Vec<(Workspace, &Project, IdlePolicy)> = Vec::new();
     for workspace in env.launch.store.all().await? {
         if workspace.state != InstanceState::Running {
@@ -143,10 +133,10 @@ pub(crate) async fn check(env: &CommandEnv, projects: &[Project]) -> Result<(), 
             continue;
         };
         // A workspace not yet up for the whole window has too little data to be idle.
-        let events = env.state.ledger(&project.name).await?;
-        if running_since(&events, &workspace.name)
-            .is_some_and(|since| since + policy.window() <= now)
-        {
+        let since = starts
+            .get(project.name.as_str())
+            .and_then(|s| s.get(workspace.name.as_str()));
+        if since.is_some_and(|since| *since + policy.window() <= now) {
             watched.push((workspace, project, *policy));
         }
     }
@@ -249,12 +239,8 @@ async fn step(
                 &institution,
             )
             .await?;
-            let channel = ReplyTo {
-                channel_id: project.channel_id.clone(),
-                response_url: None,
-            };
             let posted = message::idle_acted(&workspace, policy, done.verb, done.fell_back);
-            env.chat.post(&channel, &posted).await
+            env.chat.post(&project.channel(), &posted).await
         }
     }
 }

@@ -3,11 +3,10 @@
 //! on every running workspace (hibernate or stop, never terminate), the channel is told, and
 //! the owner gets a DM and an e-mail once a month.
 
-use domain::audit::{AuditAction, AuditEvent};
 use domain::command::LimitAction;
 use domain::command::{ProjectBudget, YearMonth};
 use domain::identity::{ChatIdentity, Permission};
-use domain::job::{CommandJob, ReplyTo};
+use domain::job::CommandJob;
 use domain::limit::{limit_reached, projected_spend};
 use domain::message::{self, Enforced};
 use domain::ports::{InstanceState, PortError};
@@ -16,9 +15,9 @@ use domain::project::Project;
 
 use crate::jobs::access::{Context, authorize};
 use crate::jobs::policy::budget_position;
+use crate::jobs::project::{SettingsChange, change_settings};
 use crate::jobs::workspaces::{Change, change_state};
 use crate::jobs::{CommandEnv, mail_user};
-use crate::state::Updated;
 
 const JOB: &str = "budget-enforcement";
 
@@ -58,58 +57,43 @@ pub(crate) async fn command_project_budget(
         return Ok(());
     };
     let now = env.clock.now();
-    let mut project = member.project;
+    let mut project = member.project.clone();
     if changes {
         let month = YearMonth::of(now);
-        let updated = env
-            .state
-            .update_project(&project.name, |current| {
-                let mut next = current.clone();
-                if let Some(amount) = command.amount {
-                    next.monthly_budget = Money::from_cents(amount.0 as i64);
-                }
-                if let Some(limit) = command.hard_limit {
-                    next.limit.hard_limit = Some(Money::from_cents(limit.0 as i64));
-                }
-                if let Some(action) = command.action {
-                    next.limit.action = action;
-                }
-                if command.lift {
-                    next.limit.lifted_for = Some(month);
-                }
-                Ok::<_, std::convert::Infallible>((next.clone(), next))
-            })
-            .await?;
-        let Updated::Done(updated) = updated else {
-            let reply = message::not_member(&project.name);
-            return env.answer(&job.reply, &job.requester, &reply).await;
-        };
-        project = updated;
-        let detail = format!(
-            "budget {}, hard limit {}, action {}{}",
-            project.monthly_budget,
-            project.limit.threshold(project.monthly_budget),
-            project.limit.action.as_str(),
-            if command.lift {
-                ", lifted for this month"
-            } else {
-                ""
+        let change = |current: &Project| {
+            let mut next = current.clone();
+            if let Some(amount) = command.amount {
+                next.monthly_budget = Money::from_cents(amount.0 as i64);
             }
-        );
-        env.state
-            .audit(
-                &project.name,
-                &AuditEvent {
-                    action: AuditAction::ProjectSettings,
-                    who: job.requester.identity(),
-                    institution: member.profile.institution.clone(),
-                    resource: project.name.clone(),
-                    outcome: "budget changed".to_owned(),
-                    detail: Some(detail),
-                    at: now,
-                },
-            )
-            .await?;
+            if let Some(limit) = command.hard_limit {
+                next.limit.hard_limit = Some(Money::from_cents(limit.0 as i64));
+            }
+            if let Some(action) = command.action {
+                next.limit.action = action;
+            }
+            if command.lift {
+                next.limit.lifted_for = Some(month);
+            }
+            next
+        };
+        let audited = |changed: &Project| SettingsChange {
+            outcome: "budget changed".to_owned(),
+            detail: Some(format!(
+                "budget {}, hard limit {}, action {}{}",
+                changed.monthly_budget,
+                changed.limit.threshold(changed.monthly_budget),
+                changed.limit.action.as_str(),
+                if command.lift {
+                    ", lifted for this month"
+                } else {
+                    ""
+                }
+            )),
+        };
+        let Some(changed) = change_settings(env, job, &member, change, audited).await? else {
+            return Ok(());
+        };
+        project = changed;
     }
     let position = budget_position(&env.state, &project, now).await?;
     let reply = message::project_budget(&project, &position, &every(env.check_every), changes);
@@ -171,11 +155,7 @@ pub(crate) async fn enforce(env: &CommandEnv, project: &Project) -> Result<(), P
         .collect();
     tracing::warn!(project = %project.name, workspaces = enforced.len(), "hard limit reached: {}", action.as_str());
     let notice = message::limit_enforced(project, &position, projected, &enforced);
-    let channel = ReplyTo {
-        channel_id: project.channel_id.clone(),
-        response_url: None,
-    };
-    env.chat.post(&channel, &notice).await?;
+    env.chat.post(&project.channel(), &notice).await?;
     let dm = format!("limit:{}:{month}:dm", project.name);
     if env.state.take_notice(&dm, now).await? {
         env.chat

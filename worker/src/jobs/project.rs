@@ -10,8 +10,9 @@ use domain::profile::{Collaborator, Profile, research_username};
 use domain::project::{Project, ProjectOwner};
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::Context;
+use crate::jobs::access::{Context, Member};
 use crate::jobs::profiles::{new_key_pair, send_private_key};
+use crate::state::Updated;
 
 pub(crate) async fn command_project_create(
     env: &CommandEnv,
@@ -99,4 +100,50 @@ pub(crate) async fn command_project_create(
         .await?;
     let reply = message::project_created(&project, &profile, key_sent);
     env.answer(&job.reply, requester, &reply).await
+}
+
+/// What a settings change did, for the audit trail: `chargeback on`, with its details.
+pub(crate) struct SettingsChange {
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// Changes the member's project atomically (racing changes each apply to the other's result)
+/// and audits it. `None`, with the member told so, when the project no longer exists.
+pub(crate) async fn change_settings(
+    env: &CommandEnv,
+    job: &CommandJob,
+    member: &Member,
+    change: impl Fn(&Project) -> Project,
+    audited: impl FnOnce(&Project) -> SettingsChange,
+) -> Result<Option<Project>, PortError> {
+    let name = &member.project.name;
+    let updated = env
+        .state
+        .update_project(name, |current| {
+            let next = change(current);
+            Ok::<_, std::convert::Infallible>((next.clone(), next))
+        })
+        .await?;
+    let Updated::Done(project) = updated else {
+        env.answer(&job.reply, &job.requester, &message::not_member(name))
+            .await?;
+        return Ok(None);
+    };
+    let SettingsChange { outcome, detail } = audited(&project);
+    env.state
+        .audit(
+            name,
+            &AuditEvent {
+                action: AuditAction::ProjectSettings,
+                who: job.requester.identity(),
+                institution: member.profile.institution.clone(),
+                resource: name.clone(),
+                outcome,
+                detail,
+                at: env.clock.now(),
+            },
+        )
+        .await?;
+    Ok(Some(project))
 }
