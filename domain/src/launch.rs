@@ -67,6 +67,8 @@ pub const TAG_TEMPLATE: &str = "cws:template";
 pub const TAG_WORKSPACE: &str = "cws:workspace";
 /// The launch's client token, so an instance can be found again by the job that made it.
 pub const TAG_CLIENT_TOKEN: &str = "cws:client-token";
+/// On a snapshot: what made it, so making it again finds it instead of making a second one.
+pub const TAG_SNAPSHOT_KEY: &str = "cws:snapshot-key";
 
 /// Everything the cloud adapter needs to start one workspace; nothing left to decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ pub mod chargeback;
 pub mod command;
 pub mod digest;
 pub mod exception;
+pub mod expiry;
 pub mod identity;
 pub mod idle;
 pub mod invitation;

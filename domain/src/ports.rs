@@ -2,6 +2,7 @@
 //! adapter (tested against a real local server) and one embedded stand-in.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::job::{Job, JobKey, ReplyTo};
@@ -80,6 +81,31 @@ pub trait Cloud: Send + Sync {
     async fn stop(&self, instance_id: &str, hibernate: bool) -> Result<(), PortError>;
     async fn start(&self, instance_id: &str) -> Result<(), PortError>;
     async fn terminate(&self, instance_id: &str) -> Result<(), PortError>;
+    /// Snapshots every volume attached to the instance, once per `key`: a repeated call with
+    /// the same key (a job run again after a crash) returns the snapshots the first call made,
+    /// found by their `cws:snapshot-key` tag, and makes only the missing ones. `tags` go on
+    /// each snapshot.
+    async fn snapshot_volumes(
+        &self,
+        instance_id: &str,
+        key: &str,
+        tags: &[(String, String)],
+    ) -> Result<Vec<Snapshot>, PortError>;
+    /// The snapshots carrying the tag `key=value`.
+    async fn snapshots_tagged(&self, key: &str, value: &str) -> Result<Vec<Snapshot>, PortError>;
+    /// Lets `account_id` create volumes from the snapshot (and so copy it into its account).
+    async fn share_snapshot(&self, snapshot_id: &str, account_id: &str) -> Result<(), PortError>;
+    /// Deleting a snapshot that is already gone succeeds.
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
+}
+
+/// An EBS snapshot made by the system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub snapshot_id: String,
+    pub volume_id: String,
+    pub size_gb: u32,
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 #[async_trait]
@@ -222,6 +248,18 @@ pub trait Records: Send + Sync {
     async fn members(&self, set: &str) -> Result<Vec<String>, PortError>;
     /// Appends an entry to an append-only log (a Redis stream).
     async fn append(&self, log: &str, entry: &str) -> Result<(), PortError>;
+    /// Appends `entry` as number `number` (from 1) of a numbered log, unless the log already
+    /// holds that number or a higher one; says whether it appended. Of writers racing for one
+    /// number, exactly one wins.
+    async fn append_numbered(&self, log: &str, number: u64, entry: &str)
+    -> Result<bool, PortError>;
+    /// Puts `member` in a schedule (a Redis sorted set) at `at` (unix seconds), or moves it.
+    async fn schedule(&self, set: &str, member: &str, at: i64) -> Result<(), PortError>;
+    async fn unschedule(&self, set: &str, member: &str) -> Result<(), PortError>;
+    /// The members scheduled at or before `until`, earliest first.
+    async fn due(&self, set: &str, until: i64) -> Result<Vec<String>, PortError>;
+    /// The newest entry of a log.
+    async fn last_entry(&self, log: &str) -> Result<Option<LogEntry>, PortError>;
     /// The entries of a log after the one with id `after` (all of them for `None`), oldest
     /// first, each with its id: a reader keeps what it has and fetches only what is new.
     async fn entries_after(

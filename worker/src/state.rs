@@ -14,7 +14,8 @@
 //! - `cws:schedule:{job}` → the last round of a scheduled job that some worker claimed
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
-//! - `cws:audit:{project}` → stream of audit events
+//! - `cws:audit:{project}` → the audit hash chain, a stream with ids `0-{seq}`;
+//!   `cws:audit-head:{project}` → its newest link's place and hash
 //! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
 //! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
@@ -23,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use domain::audit::AuditEvent;
+use domain::audit::chain::{Head, Link};
 use domain::budget::{Reservations, month_bounds};
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
 use domain::identity::ChatIdentity;
@@ -43,6 +45,9 @@ use tokio::sync::OnceCell;
 /// How long a taken notice stays with its taker before another worker may send it.
 pub const NOTICE_LEASE: time::Duration = time::Duration::minutes(10);
 const NOTICE_DONE: &str = "done";
+
+/// How many times an audit writer looks for the chain's next free place before giving up.
+const AUDIT_ATTEMPTS: usize = 100;
 
 /// How many usernames to try before giving up on a busy name (`sarah_lee`, `sarah_lee2`, …).
 const USERNAME_ATTEMPTS: usize = 1000;
@@ -797,21 +802,74 @@ impl State {
 
     // Audit.
 
-    /// Appends an event to the project's audit stream.
+    /// Appends an event to the project's audit chain. Writers racing on one project each
+    /// take the next number in turn; none overwrites another.
     pub async fn audit(&self, project: &str, event: &AuditEvent) -> Result<(), PortError> {
-        self.records
-            .append(&format!("cws:audit:{project}"), &to_json(event))
-            .await
+        let log = format!("cws:audit:{project}");
+        let head_key = format!("cws:audit-head:{project}");
+        for _ in 0..AUDIT_ATTEMPTS {
+            let head: Option<Head> = self.read(&head_key).await?;
+            let link = Link::after(head.as_ref(), event);
+            if self
+                .records
+                .append_numbered(&log, link.seq, &to_json(&link))
+                .await?
+            {
+                self.advance_audit_head(&head_key, link.head()).await?;
+                return Ok(());
+            }
+            // Another writer took the number; its head may not be written yet (or it died
+            // before writing it): the chain's newest link says where the chain is.
+            if let Some(newest) = self.records.last_entry(&log).await? {
+                let newest: Link =
+                    serde_json::from_str(&newest.entry).map_err(|e| corrupt(&log, e))?;
+                self.advance_audit_head(&head_key, newest.head()).await?;
+            }
+        }
+        Err(PortError::Transient(format!(
+            "{log}: {AUDIT_ATTEMPTS} writers in a row took the next place"
+        )))
     }
 
-    pub async fn audit_events(&self, project: &str) -> Result<Vec<AuditEvent>, PortError> {
+    /// Moves the head forward to `to`, never back.
+    async fn advance_audit_head(&self, key: &str, to: Head) -> Result<(), PortError> {
+        loop {
+            let current = self.records.get(key).await?;
+            if let Some(json) = &current {
+                let head: Head = serde_json::from_str(json).map_err(|e| corrupt(key, e))?;
+                if head.seq >= to.seq {
+                    return Ok(());
+                }
+            }
+            if self
+                .records
+                .swap(key, current.as_deref(), &to_json(&to))
+                .await?
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The project's audit chain as stored, and its head.
+    pub async fn audit_chain(&self, project: &str) -> Result<(Vec<Link>, Option<Head>), PortError> {
         let log = format!("cws:audit:{project}");
-        self.records
+        let links = self
+            .records
             .entries_after(&log, None)
             .await?
             .iter()
             .map(|entry| serde_json::from_str(&entry.entry).map_err(|e| corrupt(&log, e)))
-            .collect()
+            .collect::<Result<Vec<Link>, _>>()?;
+        let head = self.read(&format!("cws:audit-head:{project}")).await?;
+        Ok((links, head))
+    }
+
+    /// The project's audit events, oldest first. A link whose event no longer parses (edited
+    /// by hand) is left out here; `audit verify` names it.
+    pub async fn audit_events(&self, project: &str) -> Result<Vec<AuditEvent>, PortError> {
+        let (links, _) = self.audit_chain(project).await?;
+        Ok(links.iter().filter_map(Link::audit_event).collect())
     }
 }
 

@@ -7,12 +7,12 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, HibernationOptionsRequest, HttpTokensState,
-    Instance, InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, ResourceType, Tag,
-    TagSpecification, VolumeType,
+    Instance, InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, OperationType,
+    ResourceType, Tag, TagSpecification, VolumeType,
 };
 use base64::Engine;
-use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN, TAG_PROJECT};
-use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
+use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN, TAG_PROJECT, TAG_SNAPSHOT_KEY};
+use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot};
 use time::OffsetDateTime;
 
 pub struct Ec2Cloud {
@@ -21,6 +21,9 @@ pub struct Ec2Cloud {
 
 /// EC2's answer for an instance id it does not know (or has forgotten since it terminated).
 const INSTANCE_NOT_FOUND: &str = "InvalidInstanceID.NotFound";
+
+/// EC2's answer for a snapshot id it does not know.
+const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
 
 /// Where the Ubuntu AMIs every template uses keep their root volume.
 const ROOT_DEVICE: &str = "/dev/sda1";
@@ -70,6 +73,13 @@ pub(crate) fn unsupported_hibernation(instance_id: &str) -> PortError {
 }
 
 /// EC2's refusal of an instance id it does not know.
+pub(crate) fn snapshot_not_found(snapshot_id: &str) -> PortError {
+    PortError::Rejected {
+        code: SNAPSHOT_NOT_FOUND.to_owned(),
+        message: format!("The snapshot '{snapshot_id}' does not exist."),
+    }
+}
+
 pub(crate) fn instance_not_found(instance_id: &str) -> PortError {
     PortError::Rejected {
         code: INSTANCE_NOT_FOUND.to_owned(),
@@ -142,7 +152,48 @@ fn launched(instance: &Instance) -> LaunchedInstance {
     }
 }
 
+fn snapshot(snapshot: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
+    Snapshot {
+        snapshot_id: snapshot.snapshot_id().unwrap_or_default().to_owned(),
+        volume_id: snapshot.volume_id().unwrap_or_default().to_owned(),
+        size_gb: snapshot
+            .volume_size()
+            .and_then(|size| u32::try_from(size).ok())
+            .unwrap_or(0),
+        tags: snapshot
+            .tags()
+            .iter()
+            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value()?.to_owned())))
+            .collect(),
+    }
+}
+
 impl Ec2Cloud {
+    /// Our snapshots whose tag `key` has one of `values`.
+    async fn find_snapshots(
+        &self,
+        key: &str,
+        values: &[String],
+    ) -> Result<Vec<Snapshot>, PortError> {
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{key}"))
+                    .set_values(Some(values.to_vec()))
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        let mut snapshots = Vec::new();
+        while let Some(page) = pages.next().await {
+            snapshots.extend(page.map_err(classify)?.snapshots().iter().map(snapshot));
+        }
+        Ok(snapshots)
+    }
+
     /// The instance an earlier run of the same job started, found by its client-token tag.
     async fn launched_by(&self, client_token: &str) -> Result<Option<LaunchedInstance>, PortError> {
         let output = self
@@ -322,5 +373,104 @@ impl Cloud for Ec2Cloud {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn snapshot_volumes(
+        &self,
+        instance_id: &str,
+        key: &str,
+        tags: &[(String, String)],
+    ) -> Result<Vec<Snapshot>, PortError> {
+        let instance = self
+            .instance(instance_id)
+            .await?
+            .ok_or_else(|| instance_not_found(instance_id))?;
+        let volumes: Vec<String> = instance
+            .block_device_mappings()
+            .iter()
+            .filter_map(|mapping| mapping.ebs()?.volume_id().map(str::to_owned))
+            .collect();
+        let snapshot_key = |volume: &str| format!("{key}:{volume}");
+        let keys: Vec<String> = volumes.iter().map(|v| snapshot_key(v)).collect();
+        let mut snapshots = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.find_snapshots(TAG_SNAPSHOT_KEY, &keys).await?
+        };
+        for volume in &volumes {
+            let wanted = snapshot_key(volume);
+            if snapshots
+                .iter()
+                .any(|s| s.tags.get(TAG_SNAPSHOT_KEY) == Some(&wanted))
+            {
+                continue;
+            }
+            let all_tags = tags
+                .iter()
+                .map(|(key, value)| Tag::builder().key(key).value(value).build())
+                .chain([Tag::builder().key(TAG_SNAPSHOT_KEY).value(&wanted).build()])
+                .collect();
+            let made = self
+                .client
+                .create_snapshot()
+                .volume_id(volume)
+                .description(format!("cws: {key}"))
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::Snapshot)
+                        .set_tags(Some(all_tags))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(classify)?;
+            snapshots.push(Snapshot {
+                snapshot_id: made.snapshot_id().unwrap_or_default().to_owned(),
+                volume_id: volume.clone(),
+                size_gb: made
+                    .volume_size()
+                    .and_then(|size| u32::try_from(size).ok())
+                    .unwrap_or(0),
+                tags: made
+                    .tags()
+                    .iter()
+                    .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value()?.to_owned())))
+                    .collect(),
+            });
+        }
+        Ok(snapshots)
+    }
+
+    async fn snapshots_tagged(&self, key: &str, value: &str) -> Result<Vec<Snapshot>, PortError> {
+        self.find_snapshots(key, &[value.to_owned()]).await
+    }
+
+    /// The flat `OperationType` + `UserIds` form: the one every EC2-compatible endpoint
+    /// honours (moto ignores the structured `CreateVolumePermission` form).
+    async fn share_snapshot(&self, snapshot_id: &str, account_id: &str) -> Result<(), PortError> {
+        self.client
+            .modify_snapshot_attribute()
+            .snapshot_id(snapshot_id)
+            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+            .operation_type(OperationType::Add)
+            .user_ids(account_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
+        match self
+            .client
+            .delete_snapshot()
+            .snapshot_id(snapshot_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some(SNAPSHOT_NOT_FOUND) => Ok(()),
+            Err(error) => Err(classify(error)),
+        }
     }
 }

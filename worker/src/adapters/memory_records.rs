@@ -18,6 +18,7 @@ struct State {
     values: HashMap<String, String>,
     sets: HashMap<String, BTreeSet<String>>,
     logs: HashMap<String, Vec<String>>,
+    schedules: HashMap<String, HashMap<String, i64>>,
 }
 
 impl MemoryRecords {
@@ -65,6 +66,7 @@ impl Records for MemoryRecords {
         state.values.remove(key);
         state.sets.remove(key);
         state.logs.remove(key);
+        state.schedules.remove(key);
         Ok(())
     }
 
@@ -114,6 +116,64 @@ impl Records for MemoryRecords {
             .or_default()
             .push(entry.to_owned());
         Ok(())
+    }
+
+    /// A numbered log's numbers are its positions.
+    async fn append_numbered(
+        &self,
+        log: &str,
+        number: u64,
+        entry: &str,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state();
+        let entries = state.logs.entry(log.to_owned()).or_default();
+        if number <= entries.len() as u64 {
+            return Ok(false);
+        }
+        entries.push(entry.to_owned());
+        Ok(true)
+    }
+
+    async fn schedule(&self, set: &str, member: &str, at: i64) -> Result<(), PortError> {
+        self.state()
+            .schedules
+            .entry(set.to_owned())
+            .or_default()
+            .insert(member.to_owned(), at);
+        Ok(())
+    }
+
+    async fn unschedule(&self, set: &str, member: &str) -> Result<(), PortError> {
+        if let Some(schedule) = self.state().schedules.get_mut(set) {
+            schedule.remove(member);
+        }
+        Ok(())
+    }
+
+    async fn due(&self, set: &str, until: i64) -> Result<Vec<String>, PortError> {
+        let state = self.state();
+        let mut due: Vec<(i64, String)> = state
+            .schedules
+            .get(set)
+            .map(|schedule| {
+                schedule
+                    .iter()
+                    .filter(|(_, at)| **at <= until)
+                    .map(|(member, at)| (*at, member.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        due.sort();
+        Ok(due.into_iter().map(|(_, member)| member).collect())
+    }
+
+    async fn last_entry(&self, log: &str) -> Result<Option<LogEntry>, PortError> {
+        Ok(self.state().logs.get(log).and_then(|entries| {
+            entries.last().map(|entry| LogEntry {
+                id: entries.len().to_string(),
+                entry: entry.clone(),
+            })
+        }))
     }
 
     /// Ids are positions, counted from 1.

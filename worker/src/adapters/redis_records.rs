@@ -126,6 +126,64 @@ impl Records for RedisRecords {
             .map_err(unavailable)
     }
 
+    async fn append_numbered(
+        &self,
+        log: &str,
+        number: u64,
+        entry: &str,
+    ) -> Result<bool, PortError> {
+        let mut redis = self.connection.clone();
+        // Stream ids only grow, so an explicit id `0-N` is a compare-and-append in one command.
+        let added = redis::cmd("XADD")
+            .arg(log)
+            .arg(format!("0-{number}"))
+            .arg(ENTRY_FIELD)
+            .arg(entry)
+            .exec_async(&mut redis)
+            .await;
+        match added {
+            Ok(()) => Ok(true),
+            Err(error) if error.to_string().contains("equal or smaller") => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn schedule(&self, set: &str, member: &str, at: i64) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis.zadd(set, member, at).await.map_err(unavailable)
+    }
+
+    async fn unschedule(&self, set: &str, member: &str) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis.zrem(set, member).await.map_err(unavailable)
+    }
+
+    async fn due(&self, set: &str, until: i64) -> Result<Vec<String>, PortError> {
+        let mut redis = self.connection.clone();
+        redis
+            .zrangebyscore(set, "-inf", until)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn last_entry(&self, log: &str) -> Result<Option<LogEntry>, PortError> {
+        let mut redis = self.connection.clone();
+        let newest: Vec<(String, Vec<String>)> = redis::cmd("XREVRANGE")
+            .arg(log)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
+        newest
+            .into_iter()
+            .next()
+            .map(|(id, fields)| entry_of(log, id, &fields))
+            .transpose()
+    }
+
     async fn entries_after(
         &self,
         log: &str,
@@ -143,17 +201,20 @@ impl Records for RedisRecords {
             .map_err(unavailable)?;
         stream
             .into_iter()
-            .map(|(id, fields)| {
-                let entry = fields
-                    .chunks_exact(2)
-                    .find(|pair| pair[0] == ENTRY_FIELD)
-                    .map(|pair| pair[1].clone())
-                    .ok_or_else(|| PortError::Rejected {
-                        code: "CorruptRecord".to_owned(),
-                        message: format!("{log} entry {id} has no `{ENTRY_FIELD}` field"),
-                    })?;
-                Ok(LogEntry { id, entry })
-            })
+            .map(|(id, fields)| entry_of(log, id, &fields))
             .collect()
     }
+}
+
+/// A stream entry as `[id, [field, value, ...]]` → the log entry in its `entry` field.
+fn entry_of(log: &str, id: String, fields: &[String]) -> Result<LogEntry, PortError> {
+    let entry = fields
+        .chunks_exact(2)
+        .find(|pair| pair[0] == ENTRY_FIELD)
+        .map(|pair| pair[1].clone())
+        .ok_or_else(|| PortError::Rejected {
+            code: "CorruptRecord".to_owned(),
+            message: format!("{log} entry {id} has no `{ENTRY_FIELD}` field"),
+        })?;
+    Ok(LogEntry { id, entry })
 }

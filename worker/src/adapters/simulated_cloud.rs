@@ -2,14 +2,16 @@
 //! so the same launch returns the same instance here too. Stops, starts and terminations change
 //! state at once, and are refused where EC2 refuses them, with EC2's codes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use domain::launch::LaunchPlan;
-use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
+use domain::launch::{LaunchPlan, TAG_SNAPSHOT_KEY};
+use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot};
 
-use crate::adapters::ec2::{incorrect_instance_state, instance_not_found, unsupported_hibernation};
+use crate::adapters::ec2::{
+    incorrect_instance_state, instance_not_found, snapshot_not_found, unsupported_hibernation,
+};
 
 /// Every simulated instance has this address: nothing ever connects to it.
 const PRIVATE_IP: &str = "10.0.0.10";
@@ -18,10 +20,13 @@ const PRIVATE_IP: &str = "10.0.0.10";
 pub struct SimulatedCloud {
     /// By instance id.
     instances: Mutex<HashMap<String, SimulatedInstance>>,
+    /// By snapshot id, with the accounts each is shared with.
+    snapshots: Mutex<BTreeMap<String, (Snapshot, Vec<String>)>>,
 }
 
 struct SimulatedInstance {
     instance_type: String,
+    root_volume_gb: u32,
     state: InstanceState,
     /// Whether the plan launched it with hibernation, which a hibernating stop needs.
     hibernation: bool,
@@ -70,6 +75,7 @@ impl Cloud for SimulatedCloud {
             .entry(instance_id.clone())
             .or_insert_with(|| SimulatedInstance {
                 instance_type: plan.instance_type.clone(),
+                root_volume_gb: plan.root_volume_gb,
                 state: InstanceState::Running,
                 hibernation: plan.hibernation,
             });
@@ -137,6 +143,71 @@ impl Cloud for SimulatedCloud {
             instance.state = InstanceState::Terminated;
             Ok(())
         })
+    }
+
+    /// Each simulated instance has one volume, `vol-` and its id's digits.
+    async fn snapshot_volumes(
+        &self,
+        instance_id: &str,
+        key: &str,
+        tags: &[(String, String)],
+    ) -> Result<Vec<Snapshot>, PortError> {
+        let size_gb = self
+            .instances
+            .lock()
+            .expect("simulated cloud lock")
+            .get(instance_id)
+            .map(|instance| instance.root_volume_gb)
+            .ok_or_else(|| instance_not_found(instance_id))?;
+        let volume_id = format!("vol-{}", instance_id.trim_start_matches("i-"));
+        let snapshot_key = format!("{key}:{volume_id}");
+        let mut snapshots = self.snapshots.lock().expect("simulated cloud lock");
+        if let Some((snapshot, _)) = snapshots
+            .values()
+            .find(|(s, _)| s.tags.get(TAG_SNAPSHOT_KEY) == Some(&snapshot_key))
+        {
+            return Ok(vec![snapshot.clone()]);
+        }
+        let mut all_tags: BTreeMap<String, String> = tags.iter().cloned().collect();
+        all_tags.insert(TAG_SNAPSHOT_KEY.to_owned(), snapshot_key);
+        let snapshot = Snapshot {
+            snapshot_id: format!("snap-{:017x}", snapshots.len() + 1),
+            volume_id,
+            size_gb,
+            tags: all_tags,
+        };
+        snapshots.insert(snapshot.snapshot_id.clone(), (snapshot.clone(), Vec::new()));
+        Ok(vec![snapshot])
+    }
+
+    async fn snapshots_tagged(&self, key: &str, value: &str) -> Result<Vec<Snapshot>, PortError> {
+        Ok(self
+            .snapshots
+            .lock()
+            .expect("simulated cloud lock")
+            .values()
+            .filter(|(s, _)| s.tags.get(key).map(String::as_str) == Some(value))
+            .map(|(s, _)| s.clone())
+            .collect())
+    }
+
+    async fn share_snapshot(&self, snapshot_id: &str, account_id: &str) -> Result<(), PortError> {
+        let mut snapshots = self.snapshots.lock().expect("simulated cloud lock");
+        let (_, shared) = snapshots
+            .get_mut(snapshot_id)
+            .ok_or_else(|| snapshot_not_found(snapshot_id))?;
+        if !shared.iter().any(|a| a == account_id) {
+            shared.push(account_id.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
+        self.snapshots
+            .lock()
+            .expect("simulated cloud lock")
+            .remove(snapshot_id);
+        Ok(())
     }
 }
 

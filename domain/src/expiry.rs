@@ -1,0 +1,190 @@
+//! The end of a time-boxed invitation (seed problem 5): warnings 30, 7 and 1 days before it
+//! expires, the end itself (revoke, stop, snapshot, archive, transfer), and the clean-up after
+//! the 90-day grace period.
+//!
+//! Each invitation moves through [`Stage`]s in order and records the last one done. The sweep
+//! asks [`due`] what to do now: the *latest* stage whose time has come, so a sweep that missed
+//! days sends the one warning that is still true ("expires in 1 day"), not three stale ones.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// How long an ended collaborator's stopped workspaces and snapshots are kept.
+pub const GRACE: Duration = Duration::days(90);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Warn30,
+    Warn7,
+    Warn1,
+    /// Access ends: revoke, stop, snapshot, archive manifest, share snapshots.
+    End,
+    /// The grace period is over: delete the snapshots nobody claimed.
+    Cleanup,
+}
+
+const STAGES: [Stage; 5] = [
+    Stage::Warn30,
+    Stage::Warn7,
+    Stage::Warn1,
+    Stage::End,
+    Stage::Cleanup,
+];
+
+impl Stage {
+    /// Days before expiry, for a warning.
+    pub fn warning_days(self) -> Option<u32> {
+        match self {
+            Stage::Warn30 => Some(30),
+            Stage::Warn7 => Some(7),
+            Stage::Warn1 => Some(1),
+            Stage::End | Stage::Cleanup => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Warn30 => "warn-30",
+            Stage::Warn7 => "warn-7",
+            Stage::Warn1 => "warn-1",
+            Stage::End => "end",
+            Stage::Cleanup => "cleanup",
+        }
+    }
+
+    /// When the stage is due for an invitation ending at `ends_at`.
+    pub fn at(self, ends_at: OffsetDateTime) -> OffsetDateTime {
+        match self.warning_days() {
+            Some(days) => ends_at - Duration::days(i64::from(days)),
+            None if self == Stage::End => ends_at,
+            None => ends_at + GRACE,
+        }
+    }
+}
+
+/// What one invitation's end looks like to the sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeline {
+    pub created_at: OffsetDateTime,
+    /// When access ends: the expiry, or an earlier revocation.
+    pub ends_at: OffsetDateTime,
+    /// The last stage done.
+    pub done: Option<Stage>,
+    /// Whether unclaimed snapshots are deleted after the grace period (`collaboration end
+    /// --archive-collaborator-work`); otherwise they are kept until someone deletes them.
+    pub cleanup: bool,
+}
+
+impl Timeline {
+    /// Stages still to come, in order. A warning whose time was before the invitation existed
+    /// is never sent (a 10-day invitation gets no 30-day warning), nor is one for an access
+    /// that was revoked by hand (there is nothing left to warn about).
+    fn ahead(&self) -> impl Iterator<Item = Stage> + '_ {
+        STAGES.into_iter().filter(move |stage| {
+            Some(*stage) > self.done
+                && (*stage != Stage::Cleanup || self.cleanup)
+                && (stage.warning_days().is_none() || stage.at(self.ends_at) > self.created_at)
+        })
+    }
+
+    /// The stage to do now: the latest one whose time has come. Warnings it passes over are
+    /// skipped, and none is sent once access has ended.
+    pub fn due(&self, now: OffsetDateTime) -> Option<Stage> {
+        self.ahead()
+            .filter(|stage| stage.at(self.ends_at) <= now)
+            .last()
+    }
+
+    /// The next stage and when it is due: when the sweep should look at this invitation again.
+    pub fn next(&self) -> Option<(Stage, OffsetDateTime)> {
+        self.ahead()
+            .next()
+            .map(|stage| (stage, stage.at(self.ends_at)))
+    }
+
+    /// The timeline once `stage` is done.
+    pub fn after(self, stage: Stage) -> Timeline {
+        Timeline {
+            done: Some(stage),
+            ..self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const CREATED: OffsetDateTime = datetime!(2025-12-09 0:00 UTC);
+    const ENDS: OffsetDateTime = datetime!(2027-06-01 0:00 UTC);
+
+    fn timeline(done: Option<Stage>) -> Timeline {
+        Timeline {
+            created_at: CREATED,
+            ends_at: ENDS,
+            done,
+            cleanup: true,
+        }
+    }
+
+    #[test]
+    fn each_warning_comes_on_its_day_and_only_once() {
+        let cases = [
+            (None, ENDS - Duration::days(31), None),
+            (None, ENDS - Duration::days(30), Some(Stage::Warn30)),
+            (Some(Stage::Warn30), ENDS - Duration::days(29), None),
+            (
+                Some(Stage::Warn30),
+                ENDS - Duration::days(7),
+                Some(Stage::Warn7),
+            ),
+            (
+                Some(Stage::Warn7),
+                ENDS - Duration::hours(24),
+                Some(Stage::Warn1),
+            ),
+            (Some(Stage::Warn1), ENDS - Duration::seconds(1), None),
+            (Some(Stage::Warn1), ENDS, Some(Stage::End)),
+            (Some(Stage::End), ENDS + Duration::days(89), None),
+            (Some(Stage::End), ENDS + GRACE, Some(Stage::Cleanup)),
+            (Some(Stage::Cleanup), ENDS + Duration::days(900), None),
+        ];
+        for (done, now, expected) in cases {
+            assert_eq!(timeline(done).due(now), expected, "{done:?} at {now}");
+        }
+    }
+
+    #[test]
+    fn a_sweep_that_missed_days_sends_only_the_warning_still_true() {
+        assert_eq!(
+            timeline(None).due(ENDS - Duration::days(3)),
+            Some(Stage::Warn7)
+        );
+        assert_eq!(
+            timeline(None).due(ENDS + Duration::days(2)),
+            Some(Stage::End)
+        );
+    }
+
+    #[test]
+    fn a_short_invitation_skips_warnings_from_before_it_existed() {
+        let short = Timeline {
+            created_at: ENDS - Duration::days(10),
+            ..timeline(None)
+        };
+        assert_eq!(short.next(), Some((Stage::Warn7, ENDS - Duration::days(7))));
+        assert_eq!(short.due(ENDS - Duration::days(10)), None);
+    }
+
+    #[test]
+    fn without_cleanup_nothing_is_due_after_the_end() {
+        let kept = Timeline {
+            cleanup: false,
+            ..timeline(Some(Stage::End))
+        };
+        assert_eq!(kept.next(), None);
+        assert_eq!(kept.due(ENDS + Duration::days(900)), None);
+    }
+}
