@@ -185,6 +185,7 @@ async fn main() {
             action: IdleAction::Hibernate,
             ..IdlePolicy::default()
         }),
+        collaboration_end: None,
     };
     env.state.create_project(&project).await.unwrap().unwrap();
     let ec2 = aws_sdk_ec2::Client::new(

@@ -63,6 +63,71 @@ impl Stage {
     }
 }
 
+/// The steps of [`Stage::End`], in order. Each is recorded when done, so a worker that dies
+/// in the middle leaves the rest to the next sweep, which does not repeat what is recorded
+/// (and each step is itself safe to run twice: stopping a stopped instance, snapshots found
+/// again by their key, the same manifest written again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndStep {
+    /// The invitation is revoked as of its end: its token and every device are refused.
+    Revoke,
+    /// The collaborator's workspaces are stopped, never terminated.
+    Stop,
+    /// Every volume of those workspaces is snapshotted.
+    Snapshot,
+    /// A manifest of what was kept goes to the archive bucket.
+    Archive,
+    /// The snapshots are shared with the collaborator's own account, if the owner named it.
+    Transfer,
+    /// The collaborator and the owner are told what happened and where their work is.
+    Notify,
+}
+
+pub const END_STEPS: [EndStep; 6] = [
+    EndStep::Revoke,
+    EndStep::Stop,
+    EndStep::Snapshot,
+    EndStep::Archive,
+    EndStep::Transfer,
+    EndStep::Notify,
+];
+
+impl EndStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndStep::Revoke => "revoke",
+            EndStep::Stop => "stop",
+            EndStep::Snapshot => "snapshot",
+            EndStep::Archive => "archive",
+            EndStep::Transfer => "transfer",
+            EndStep::Notify => "notify",
+        }
+    }
+}
+
+/// What the sweep has done for one invitation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryRecord {
+    /// The last stage completed.
+    pub done: Option<Stage>,
+    /// The steps of the end completed so far.
+    #[serde(default)]
+    pub end_steps: Vec<EndStep>,
+    /// The archive manifest's key and its download link, once written.
+    #[serde(default)]
+    pub manifest: Option<(String, String)>,
+}
+
+impl ExpiryRecord {
+    /// The end's steps still to do, in order.
+    pub fn steps_left(&self) -> impl Iterator<Item = EndStep> + '_ {
+        END_STEPS
+            .into_iter()
+            .filter(|step| !self.end_steps.contains(step))
+    }
+}
+
 /// What one invitation's end looks like to the sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeline {

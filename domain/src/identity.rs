@@ -28,6 +28,14 @@ impl ChatIdentity {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The user id direct messages go to (`USER` of `slack:TEAM:USER`); `None` for the system.
+    pub fn chat_user_id(&self) -> Option<&str> {
+        self.0
+            .strip_prefix("slack:")
+            .and_then(|rest| rest.split_once(':'))
+            .map(|(_, user)| user)
+    }
 }
 
 impl fmt::Display for ChatIdentity {

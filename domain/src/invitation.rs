@@ -75,14 +75,21 @@ impl Invitation {
         }
     }
 
+    /// When access ends: the expiry, or the revocation if that came first.
+    pub fn ends_at(&self) -> OffsetDateTime {
+        self.revoked_at
+            .map_or(self.expires_at, |at| at.min(self.expires_at))
+    }
+
     /// Whether the invitation still grants anything at `now`.
     pub fn status(&self, now: OffsetDateTime) -> InvitationStatus {
         match self.revoked_at {
-            Some(at) => InvitationStatus::Revoked { at },
-            None if now >= self.expires_at => InvitationStatus::Expired {
+            // The end of a collaboration revokes an invitation as of its expiry: it expired.
+            Some(at) if at < self.expires_at => InvitationStatus::Revoked { at },
+            _ if now >= self.expires_at => InvitationStatus::Expired {
                 at: self.expires_at,
             },
-            None => InvitationStatus::Active,
+            _ => InvitationStatus::Active,
         }
     }
 

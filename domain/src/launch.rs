@@ -69,6 +69,10 @@ pub const TAG_WORKSPACE: &str = "cws:workspace";
 pub const TAG_CLIENT_TOKEN: &str = "cws:client-token";
 /// On a snapshot: what made it, so making it again finds it instead of making a second one.
 pub const TAG_SNAPSHOT_KEY: &str = "cws:snapshot-key";
+/// On a snapshot: whose work it holds (`invitation:{id}` or `owner:{project}`).
+pub const TAG_COLLABORATOR: &str = "cws:collaborator";
+/// On a snapshot: why it was made (`export` or `collaboration-end`).
+pub const TAG_PURPOSE: &str = "cws:purpose";
 
 /// Everything the cloud adapter needs to start one workspace; nothing left to decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! planning, jobs exchanged between bot and worker, user-facing messages, settings, and the
 //! ports that adapters implement. Nothing here performs I/O or depends on an async runtime.
 
+pub mod account;
 pub mod alert;
 pub mod audit;
 pub mod budget;

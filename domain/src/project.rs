@@ -46,6 +46,21 @@ pub struct Project {
     /// Set by `project idle`; `None` is off.
     #[serde(default)]
     pub idle: Option<IdlePolicy>,
+    /// Set by `collaboration end`.
+    #[serde(default)]
+    pub collaboration_end: Option<EndPlan>,
+}
+
+/// How the owner said the collaboration ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndPlan {
+    /// Midnight of the end date in the project's time zone: no invitation lasts longer.
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    /// Keep collaborators' snapshots for the grace period, then delete the unclaimed ones.
+    pub archive_collaborator_work: bool,
+    /// Accounts (`CWS_ACCOUNTS` names) that receive their own people's snapshots at the end.
+    pub transfer_snapshots: Vec<String>,
 }
 
 /// Who creates a project, as the worker knows them.
@@ -98,6 +113,7 @@ impl Project {
             chargeback: None,
             limit: BudgetLimit::default(),
             idle: None,
+            collaboration_end: None,
         }
     }
 }

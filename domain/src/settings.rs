@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::account::{Accounts, AccountsError};
 use crate::digest::DigestTime;
 use crate::retry::Backoff;
 
@@ -65,6 +66,8 @@ pub struct Settings {
     /// and month-end statements each look at every tick whether they are due. `None`
     /// (`CWS_SCHEDULE=off`): this worker runs no schedule, others do.
     pub schedule: Option<String>,
+    /// The consortium's AWS accounts by name (`CWS_ACCOUNTS`), for snapshot transfers.
+    pub accounts: Accounts,
 }
 
 /// Every minute: a budget alert or enforcement is never more than a minute late.
@@ -80,6 +83,8 @@ pub enum SettingsError {
     },
     #[error("cws.toml: {0}")]
     File(String),
+    #[error("CWS_ACCOUNTS: {0}")]
+    Accounts(#[from] AccountsError),
 }
 
 /// Reads keys from the environment first, then from `cws.toml`.
@@ -243,6 +248,10 @@ impl Settings {
                 .unwrap_or_else(|| "cws-archive".to_owned()),
             digest_at,
             schedule,
+            accounts: match sources.get("CWS_ACCOUNTS") {
+                Some(text) => text.parse()?,
+                None => Accounts::default(),
+            },
         })
     }
 

@@ -142,6 +142,7 @@ pub async fn command_env(
             .as_deref()
             .and_then(check_interval)
             .unwrap_or(time::Duration::MINUTE),
+        accounts: settings.accounts.clone(),
     })
 }
 
@@ -163,6 +164,12 @@ pub async fn reconcile_round(env: &CommandEnv) -> Result<usize, domain::ports::P
 /// month-end statements (each still sent once only), and idle detection.
 pub async fn checks_round(env: &CommandEnv) {
     jobs::schedule::run_due(env).await
+}
+
+/// One expiry sweep: warnings, ends and clean-ups due now, each done once only. Returns how
+/// many invitations had a stage due.
+pub async fn expiry_sweep(env: &CommandEnv) -> Result<usize, domain::ports::PortError> {
+    jobs::expiry::sweep(env).await
 }
 
 /// One round of idle detection over every project with an idle policy.

@@ -1,6 +1,6 @@
 //! `cws-worker`: consumes the job queues in Redis. Run as many as you like, on any machines.
 //!
-//! `cws-worker run-once checks|reconcile|idle` runs one scheduled round now and exits: the
+//! `cws-worker run-once checks|reconcile|idle|expiry-sweep` runs one scheduled round now and exits: the
 //! same work the schedule does, under the same once-only rules (a notice already sent is not
 //! sent again), for operators who do not want to wait for the next tick.
 
@@ -45,13 +45,17 @@ async fn main() -> anyhow::Result<()> {
                     println!("reconcile: {changed} workspace(s) changed outside chat");
                 }
                 "idle" => worker::idle_round(&env).await?,
+                "expiry-sweep" => {
+                    let due = worker::expiry_sweep(&env).await?;
+                    println!("expiry sweep: {due} invitation(s) had a stage due");
+                }
                 other => anyhow::bail!(
                     "unknown round `{other}`: run-once takes checks (alerts, digests, statements, \
-                     budget enforcement), reconcile or idle"
+                     budget enforcement), reconcile, idle or expiry-sweep"
                 ),
             }
         }
-        _ => anyhow::bail!("usage: cws-worker [run-once checks|reconcile|idle]"),
+        _ => anyhow::bail!("usage: cws-worker [run-once checks|reconcile|idle|expiry-sweep]"),
     }
     Ok(())
 }

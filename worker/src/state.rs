@@ -16,6 +16,8 @@
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → the audit hash chain, a stream with ids `0-{seq}`;
 //!   `cws:audit-head:{project}` → its newest link's place and hash
+//! - `cws:expiry-schedule` → invitations by when the expiry sweep next looks at them;
+//!   `cws:expiry:{invitation}` → the stages and end steps done; `…:shares` → snapshots shared
 //! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
 //! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
@@ -27,6 +29,7 @@ use domain::audit::AuditEvent;
 use domain::audit::chain::{Head, Link};
 use domain::budget::{Reservations, month_bounds};
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
+use domain::expiry::{ExpiryRecord, Timeline};
 use domain::identity::ChatIdentity;
 use domain::idle::IdleWatch;
 use domain::invitation::Invitation;
@@ -45,6 +48,9 @@ use tokio::sync::OnceCell;
 /// How long a taken notice stays with its taker before another worker may send it.
 pub const NOTICE_LEASE: time::Duration = time::Duration::minutes(10);
 const NOTICE_DONE: &str = "done";
+
+/// Invitations by the time the expiry sweep should next look at them.
+const EXPIRY_SCHEDULE: &str = "cws:expiry-schedule";
 
 /// How many times an audit writer looks for the chain's next free place before giving up.
 const AUDIT_ATTEMPTS: usize = 100;
@@ -272,6 +278,7 @@ impl State {
                 &id,
             )
             .await?;
+        self.schedule_expiry(invitation).await?;
         Ok(true)
     }
 
@@ -314,12 +321,118 @@ impl State {
         Ok(invitations)
     }
 
+    /// Changes an invitation; a change to when it ends moves its place in the expiry schedule.
     pub async fn update_invitation<R, E>(
         &self,
         id: InvitationId,
         change: impl Fn(&Invitation) -> Result<(Invitation, R), E>,
     ) -> Result<Updated<R, E>, PortError> {
-        self.update(&format!("cws:invitation:{id}"), change).await
+        let updated = self.update(&format!("cws:invitation:{id}"), change).await?;
+        if let (Updated::Done(_), Some(invitation)) = (&updated, self.invitation(id).await?) {
+            self.schedule_expiry(&invitation).await?;
+        }
+        Ok(updated)
+    }
+
+    // Expiry.
+
+    pub async fn expiry_record(&self, id: InvitationId) -> Result<ExpiryRecord, PortError> {
+        Ok(self
+            .read(&format!("cws:expiry:{id}"))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Applies `change` to the invitation's expiry record, however many workers race on it.
+    pub async fn record_expiry(
+        &self,
+        id: InvitationId,
+        change: impl Fn(&mut ExpiryRecord),
+    ) -> Result<ExpiryRecord, PortError> {
+        let key = format!("cws:expiry:{id}");
+        loop {
+            let current = self.records.get(&key).await?;
+            let mut record: ExpiryRecord = match &current {
+                Some(json) => serde_json::from_str(json).map_err(|e| corrupt(&key, e))?,
+                None => ExpiryRecord::default(),
+            };
+            change(&mut record);
+            if self
+                .records
+                .swap(&key, current.as_deref(), &to_json(&record))
+                .await?
+            {
+                return Ok(record);
+            }
+        }
+    }
+
+    /// Puts the invitation in the expiry schedule at its next stage (counting the clean-up,
+    /// which the sweep skips for projects that keep their snapshots), or takes it out.
+    pub async fn schedule_expiry(&self, invitation: &Invitation) -> Result<(), PortError> {
+        let record = self.expiry_record(invitation.id).await?;
+        let timeline = Timeline {
+            created_at: invitation.created_at,
+            ends_at: invitation.ends_at(),
+            done: record.done,
+            cleanup: true,
+        };
+        let id = invitation.id.to_string();
+        match timeline.next() {
+            Some((_, at)) => {
+                self.records
+                    .schedule(EXPIRY_SCHEDULE, &id, at.unix_timestamp())
+                    .await
+            }
+            None => self.records.unschedule(EXPIRY_SCHEDULE, &id).await,
+        }
+    }
+
+    /// The invitations with a stage due at `now`, earliest first.
+    pub async fn due_expiries(&self, now: OffsetDateTime) -> Result<Vec<InvitationId>, PortError> {
+        self.records
+            .due(EXPIRY_SCHEDULE, now.unix_timestamp())
+            .await?
+            .into_iter()
+            .map(|id| InvitationId::try_from(id).map_err(|e| corrupt(EXPIRY_SCHEDULE, e)))
+            .collect()
+    }
+
+    /// Records that a collaborator's snapshot was shared with an account: a claimed
+    /// snapshot, which the clean-up after the grace period keeps.
+    pub async fn record_share(
+        &self,
+        id: InvitationId,
+        snapshot_id: &str,
+        account: &str,
+    ) -> Result<(), PortError> {
+        self.records
+            .add_member(
+                &format!("cws:expiry:{id}:shares"),
+                &format!("{snapshot_id}={account}"),
+            )
+            .await
+    }
+
+    /// The snapshots shared so far, each with the account it went to.
+    pub async fn shares(&self, id: InvitationId) -> Result<HashMap<String, String>, PortError> {
+        Ok(self
+            .records
+            .members(&format!("cws:expiry:{id}:shares"))
+            .await?
+            .into_iter()
+            .filter_map(|share| {
+                share
+                    .split_once('=')
+                    .map(|(s, a)| (s.to_owned(), a.to_owned()))
+            })
+            .collect())
+    }
+
+    pub async fn unschedule_expiry(&self, id: InvitationId) -> Result<(), PortError> {
+        self.records
+            .unschedule(EXPIRY_SCHEDULE, &id.to_string())
+            .await
     }
 
     // Profiles.
@@ -694,6 +807,16 @@ impl State {
         self.records
             .put(&format!("cws:notice:{key}"), NOTICE_DONE)
             .await
+    }
+
+    /// Whether the notice was sent (not merely taken).
+    pub async fn notice_sent(&self, key: &str) -> Result<bool, PortError> {
+        Ok(self
+            .records
+            .get(&format!("cws:notice:{key}"))
+            .await?
+            .as_deref()
+            == Some(NOTICE_DONE))
     }
 
     /// The project's budget reservations, with the exact stored text to swap against.

@@ -123,6 +123,7 @@ pub(crate) mod tests {
             chargeback: None,
             limit: Default::default(),
             idle: None,
+            collaboration_end: None,
         }
     }
 

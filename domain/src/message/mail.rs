@@ -8,6 +8,14 @@ use serde_json::Value;
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "expiry_warning",
+        include_str!("../../../message-templates/mail/expiry_warning.txt.hbs"),
+    ),
+    (
+        "collaboration_ended",
+        include_str!("../../../message-templates/mail/collaboration_ended.txt.hbs"),
+    ),
+    (
         "budget_alert",
         include_str!("../../../message-templates/mail/budget_alert.txt.hbs"),
     ),

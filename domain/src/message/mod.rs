@@ -8,6 +8,7 @@ mod alert;
 mod chargeback;
 mod cost;
 mod digest;
+mod expiry;
 mod idle;
 mod limit;
 mod mail;
@@ -35,6 +36,7 @@ pub use alert::*;
 pub use chargeback::*;
 pub use cost::*;
 pub use digest::*;
+pub use expiry::*;
 pub use idle::*;
 pub use limit::*;
 pub use mail::MailText;
@@ -52,6 +54,38 @@ pub struct ChatMessage {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "expiry_warning",
+        include_str!("../../../message-templates/slack/expiry_warning.json.hbs"),
+    ),
+    (
+        "collaboration_ended",
+        include_str!("../../../message-templates/slack/collaboration_ended.json.hbs"),
+    ),
+    (
+        "collaboration_ended_owner",
+        include_str!("../../../message-templates/slack/collaboration_ended_owner.json.hbs"),
+    ),
+    (
+        "snapshots_cleaned",
+        include_str!("../../../message-templates/slack/snapshots_cleaned.json.hbs"),
+    ),
+    (
+        "collaboration_end_scheduled",
+        include_str!("../../../message-templates/slack/collaboration_end_scheduled.json.hbs"),
+    ),
+    (
+        "collaboration_export",
+        include_str!("../../../message-templates/slack/collaboration_export.json.hbs"),
+    ),
+    (
+        "snapshots_transferred",
+        include_str!("../../../message-templates/slack/snapshots_transferred.json.hbs"),
+    ),
+    (
+        "account_refused",
+        include_str!("../../../message-templates/slack/account_refused.json.hbs"),
+    ),
     (
         "launch_accepted",
         include_str!("../../../message-templates/slack/launch_accepted.json.hbs"),

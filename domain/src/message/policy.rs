@@ -264,6 +264,7 @@ mod tests {
             chargeback: None,
             limit: Default::default(),
             idle: None,
+            collaboration_end: None,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::ports::InstanceState;
 use crate::pricing::Money;
 use crate::workspace::Workspace;
 
-fn state_name(state: InstanceState) -> &'static str {
+pub(super) fn state_name(state: InstanceState) -> &'static str {
     match state {
         InstanceState::Pending => "starting",
         InstanceState::Running => "running",

@@ -9,6 +9,7 @@ pub(crate) mod command;
 mod cost;
 mod digest;
 mod exception;
+pub(crate) mod expiry;
 pub(crate) mod idle;
 mod invitations;
 pub(crate) mod launch;
@@ -23,6 +24,7 @@ mod workspaces;
 use std::sync::Arc;
 
 use apalis_core::error::AbortError;
+use domain::account::Accounts;
 use domain::digest::DigestTime;
 use domain::job::{JobKey, ReplyTo};
 use domain::message;
@@ -53,6 +55,8 @@ pub struct CommandEnv {
     pub digest_at: DigestTime,
     /// How long until the next scheduled check: budget enforcement projects spend that far.
     pub check_every: time::Duration,
+    /// The consortium's accounts by name: where collaborators' snapshots may be shared.
+    pub accounts: Accounts,
 }
 
 impl Context for CommandEnv {

@@ -1,5 +1,5 @@
 //! The scheduler: apalis-cron ticks every worker on `CWS_SCHEDULE`; one worker claims each
-//! tick and looks for idle workspaces and, for every project, whether its hard limit is
+//! tick and sweeps invitations for due expiry stages, looks for idle workspaces and, for every project, whether its hard limit is
 //! reached, or a budget alert, a weekly digest or a month's chargeback statement is due. Each of those is a notice taken once, so a tick that another
 //! worker also ran, or one that ran late, never sends anything twice, and a missed tick is
 //! caught up by the next.
@@ -10,7 +10,7 @@ use apalis_core::error::BoxDynError;
 use apalis_core::task::data::Data;
 use apalis_cron::Tick;
 
-use crate::jobs::{CommandEnv, alerts, chargeback, digest, idle, limit};
+use crate::jobs::{CommandEnv, alerts, chargeback, digest, expiry, idle, limit};
 
 const JOB: &str = "tick";
 
@@ -34,6 +34,9 @@ pub(crate) async fn run_due(env: &CommandEnv) {
     };
     if let Err(error) = idle::check(env, &projects).await {
         tracing::warn!(%error, "idle check failed");
+    }
+    if let Err(error) = expiry::sweep(env).await {
+        tracing::warn!(%error, "expiry sweep failed");
     }
     for project in &projects {
         if let Err(error) = limit::enforce(env, project).await {

@@ -1,0 +1,529 @@
+//! The expiry sweep: for every invitation whose next stage is due (the schedule in Redis holds
+//! each invitation at the time of its next stage, so a sweep reads only what is due), it sends
+//! the 30-, 7- or 1-day warning, ends the collaboration, or cleans up after the grace period.
+//!
+//! Exactly once: each stage is a notice taken with a lease (`expiry:{id}:{stage}`), so a sweep
+//! run twice, or on two workers at once, does it once; a worker that dies mid-stage leaves the
+//! lease to run out and the next sweep to resume. The end's steps are recorded one by one, so
+//! the resumed end does only what is left.
+
+use std::collections::HashMap;
+
+use domain::audit::{AuditAction, AuditEvent};
+use domain::expiry::{EndStep, GRACE, Stage, Timeline};
+use domain::identity::ChatIdentity;
+use domain::invitation::Invitation;
+use domain::launch::{
+    TAG_COLLABORATOR, TAG_INSTITUTION, TAG_INVITATION, TAG_PROJECT, TAG_PURPOSE, TAG_USER,
+    TAG_WORKSPACE,
+};
+use domain::message::{self, Ended, Holdings, KeptSnapshot};
+use domain::ports::{InstanceState, PortError, Snapshot};
+use domain::profile::Collaborator;
+use domain::project::Project;
+use domain::token::InvitationId;
+use domain::workspace::Workspace;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::jobs::workspaces::{Change, change_state};
+use crate::jobs::{CommandEnv, mail_user};
+
+const JOB: &str = "expiry";
+
+/// How long the manifest link in the end's messages stays valid.
+const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// One sweep: every invitation with a stage due now. Returns how many it looked at; one
+/// invitation's failure does not hold up the others, and is tried again by the next sweep.
+pub(crate) async fn sweep(env: &CommandEnv) -> Result<usize, PortError> {
+    let now = env.clock.now();
+    let due = env.state.due_expiries(now).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let workspaces = env.launch.store.all().await?;
+    for id in &due {
+        if let Err(error) = advance(env, *id, &workspaces, now).await {
+            tracing::warn!(invitation = %id, %error, "expiry stage failed; the next sweep tries again");
+        }
+    }
+    Ok(due.len())
+}
+
+async fn advance(
+    env: &CommandEnv,
+    id: InvitationId,
+    workspaces: &[Workspace],
+    now: OffsetDateTime,
+) -> Result<(), PortError> {
+    let invitation = env.state.invitation(id).await?;
+    let project = match &invitation {
+        Some(invitation) => env.state.project(&invitation.project).await?,
+        None => None,
+    };
+    let (Some(invitation), Some(project)) = (invitation, project) else {
+        return env.state.unschedule_expiry(id).await;
+    };
+    let record = env.state.expiry_record(id).await?;
+    let timeline = Timeline {
+        created_at: invitation.created_at,
+        ends_at: invitation.ends_at(),
+        done: record.done,
+        cleanup: project
+            .collaboration_end
+            .as_ref()
+            .is_some_and(|plan| plan.archive_collaborator_work),
+    };
+    let mut done = record.done;
+    if let Some(stage) = timeline.due(now) {
+        let notice = format!("expiry:{id}:{}", stage.as_str());
+        // Sent by a worker that died before recording it: only the record is missing.
+        let finished = env.state.notice_sent(&notice).await?
+            || run_stage(env, &project, &invitation, stage, &notice, workspaces, now).await?;
+        if finished {
+            env.state
+                .record_expiry(id, |record| record.done = record.done.max(Some(stage)))
+                .await?;
+            done = done.max(Some(stage));
+        }
+    }
+    if (Timeline { done, ..timeline }).next().is_none() {
+        env.state.unschedule_expiry(id).await
+    } else {
+        env.state.schedule_expiry(&invitation).await
+    }
+}
+
+/// Runs the stage if this worker takes its notice; `false` if another worker holds it.
+async fn run_stage(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    stage: Stage,
+    notice: &str,
+    workspaces: &[Workspace],
+    now: OffsetDateTime,
+) -> Result<bool, PortError> {
+    if !env.state.take_notice(notice, now).await? {
+        return Ok(false);
+    }
+    let theirs: Vec<Workspace> = workspaces
+        .iter()
+        .filter(|w| {
+            w.attribution.project == project.name
+                && w.attribution.invitation == invitation.name
+                && w.state != InstanceState::Terminated
+        })
+        .cloned()
+        .collect();
+    match stage.warning_days() {
+        Some(days) => warn(env, project, invitation, days, &theirs).await?,
+        None if stage == Stage::End => end(env, project, invitation, theirs).await?,
+        None => cleanup(env, project, invitation).await?,
+    }
+    env.state.notice_done(notice).await?;
+    Ok(true)
+}
+
+fn collaborator_key(invitation: &Invitation) -> String {
+    Collaborator::Invitation(invitation.id).key()
+}
+
+async fn their_snapshots(
+    env: &CommandEnv,
+    invitation: &Invitation,
+) -> Result<Vec<Snapshot>, PortError> {
+    env.launch
+        .cloud
+        .snapshots_tagged(TAG_COLLABORATOR, &collaborator_key(invitation))
+        .await
+}
+
+/// Each device's profile name for the project (what its commands name), with its chat user id.
+async fn recipients(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+) -> Result<Vec<(String, String)>, PortError> {
+    let mut recipients = Vec::new();
+    for identity in &invitation.devices {
+        let Some(user_id) = identity.chat_user_id() else {
+            continue;
+        };
+        let profile = env
+            .state
+            .member_profile(&project.name, identity)
+            .await?
+            .map_or_else(|| project.name.clone(), |p| p.name);
+        recipients.push((user_id.to_owned(), profile));
+    }
+    Ok(recipients)
+}
+
+async fn warn(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    days: u32,
+    workspaces: &[Workspace],
+) -> Result<(), PortError> {
+    let snapshots = their_snapshots(env, invitation).await?;
+    let holdings = Holdings {
+        workspaces,
+        snapshots: &snapshots,
+    };
+    for (user_id, profile) in recipients(env, project, invitation).await? {
+        let (dm, mail) = message::expiry_warning(project, invitation, &profile, days, &holdings);
+        env.chat.post_direct(&user_id, &dm).await?;
+        mail_user(&*env.chat, &*env.launch.mailer, &user_id, mail).await?;
+    }
+    audit(
+        env,
+        project,
+        invitation,
+        "warned",
+        format!("{days}-day expiry warning"),
+    )
+    .await
+}
+
+async fn audit(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    outcome: &str,
+    detail: String,
+) -> Result<(), PortError> {
+    env.state
+        .audit(
+            &project.name,
+            &AuditEvent {
+                action: AuditAction::Expiry,
+                who: ChatIdentity::system(JOB),
+                institution: invitation
+                    .institution
+                    .clone()
+                    .unwrap_or_else(|| project.institution.clone()),
+                resource: invitation.name.clone(),
+                outcome: outcome.to_owned(),
+                detail: Some(detail),
+                at: env.clock.now(),
+            },
+        )
+        .await
+}
+
+/// The collaborator's institution: the inviter's word, else the profile their first device
+/// accepted with.
+async fn institution_of(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+) -> Result<String, PortError> {
+    if let Some(institution) = &invitation.institution {
+        return Ok(institution.clone());
+    }
+    for identity in &invitation.devices {
+        if let Some(profile) = env.state.member_profile(&project.name, identity).await? {
+            return Ok(profile.institution);
+        }
+    }
+    Ok(String::new())
+}
+
+/// The end: each step that is not yet recorded, in order.
+async fn end(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    mut workspaces: Vec<Workspace>,
+) -> Result<(), PortError> {
+    let id = invitation.id;
+    let institution = institution_of(env, project, invitation).await?;
+    let steps: Vec<EndStep> = env.state.expiry_record(id).await?.steps_left().collect();
+    for step in steps {
+        let detail = match step {
+            EndStep::Revoke => revoke(env, invitation).await?,
+            EndStep::Stop => stop(env, &mut workspaces, &institution).await?,
+            EndStep::Snapshot => snapshot(env, invitation, &workspaces).await?,
+            EndStep::Archive => archive(env, project, invitation, &workspaces).await?,
+            EndStep::Transfer => transfer(env, project, invitation, &institution).await?,
+            EndStep::Notify => notify(env, project, invitation, &institution, &workspaces).await?,
+        };
+        env.state
+            .record_expiry(id, |record| {
+                if !record.end_steps.contains(&step) {
+                    record.end_steps.push(step);
+                }
+            })
+            .await?;
+        audit(env, project, invitation, step.as_str(), detail).await?;
+    }
+    Ok(())
+}
+
+async fn revoke(env: &CommandEnv, invitation: &Invitation) -> Result<String, PortError> {
+    env.state
+        .update_invitation(invitation.id, |current| {
+            let mut revoked = current.clone();
+            revoked.revoked_at = Some(current.ends_at());
+            Ok::<_, ()>((revoked, ()))
+        })
+        .await?;
+    Ok(format!(
+        "token and {} device(s) refused from {}",
+        invitation.devices.len(),
+        domain::time_text::date(invitation.ends_at())
+    ))
+}
+
+/// Stops what runs; never terminates. Hibernated and stopped workspaces stay as they are.
+async fn stop(
+    env: &CommandEnv,
+    workspaces: &mut [Workspace],
+    institution: &str,
+) -> Result<String, PortError> {
+    let who = ChatIdentity::system(JOB);
+    let mut stopped = Vec::new();
+    for workspace in workspaces.iter_mut() {
+        let live = env
+            .launch
+            .cloud
+            .describe(&workspace.instance_id)
+            .await?
+            .map(|status| status.state);
+        if matches!(live, Some(InstanceState::Running | InstanceState::Pending)) {
+            change_state(env, workspace, Change::Stop, &who, institution).await?;
+            stopped.push(workspace.name.clone());
+        } else if let Some(state) = live {
+            workspace.state = state;
+        }
+    }
+    Ok(format!("stopped (not terminated): {}", list(&stopped)))
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn snapshot_tags(
+    invitation: &Invitation,
+    workspace: &Workspace,
+    purpose: &str,
+) -> Vec<(String, String)> {
+    let a = &workspace.attribution;
+    [
+        (TAG_PROJECT, a.project.as_str()),
+        (TAG_USER, a.user.as_str()),
+        (TAG_INSTITUTION, a.institution.as_str()),
+        (TAG_INVITATION, a.invitation.as_str()),
+        (TAG_WORKSPACE, workspace.name.as_str()),
+        (TAG_COLLABORATOR, collaborator_key(invitation).as_str()),
+        (TAG_PURPOSE, purpose),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Snapshots every volume of every workspace, once: the key names the invitation and the
+/// workspace, so a resumed end finds the snapshots made before the crash.
+async fn snapshot(
+    env: &CommandEnv,
+    invitation: &Invitation,
+    workspaces: &[Workspace],
+) -> Result<String, PortError> {
+    let mut made = Vec::new();
+    for workspace in workspaces {
+        let key = format!("end:{}:{}", invitation.id, workspace.name);
+        let tags = snapshot_tags(invitation, workspace, "collaboration-end");
+        for snapshot in env
+            .launch
+            .cloud
+            .snapshot_volumes(&workspace.instance_id, &key, &tags)
+            .await?
+        {
+            made.push(snapshot.snapshot_id);
+        }
+    }
+    Ok(format!("snapshots: {}", list(&made)))
+}
+
+async fn archive(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    workspaces: &[Workspace],
+) -> Result<String, PortError> {
+    let snapshots = their_snapshots(env, invitation).await?;
+    let ended = invitation.ends_at();
+    let manifest = json!({
+        "project": project.name,
+        "invitation": invitation.name,
+        "invitee": invitation.invitee,
+        "institution": invitation.institution,
+        "role": invitation.role.as_str(),
+        "devices": invitation.devices.len(),
+        "ended_at": ended.format(&time::format_description::well_known::Rfc3339).ok(),
+        "kept_until": (ended + GRACE).format(&time::format_description::well_known::Rfc3339).ok(),
+        "cleanup_after_grace": project.collaboration_end.as_ref().is_some_and(|p| p.archive_collaborator_work),
+        "workspaces": workspaces.iter().map(|w| json!({
+            "name": w.name,
+            "instance_id": w.instance_id,
+            "instance_type": w.instance_type,
+            "region": w.region,
+            "template": w.template,
+            "disk_gb": w.storage_gb,
+            "state": "stopped",
+        })).collect::<Vec<_>>(),
+        "snapshots": snapshots.iter().map(|s| json!({
+            "snapshot_id": s.snapshot_id,
+            "volume_id": s.volume_id,
+            "size_gb": s.size_gb,
+            "workspace": s.tags.get(TAG_WORKSPACE),
+            "purpose": s.tags.get(TAG_PURPOSE),
+        })).collect::<Vec<_>>(),
+    });
+    let key = format!(
+        "collaboration/{}/{}/manifest.json",
+        project.name, invitation.name
+    );
+    let body = serde_json::to_vec_pretty(&manifest).expect("manifests serialize");
+    let link = env
+        .objects
+        .put(&key, body, "application/json", LINK_VALID)
+        .await?;
+    env.state
+        .record_expiry(invitation.id, |record| {
+            record.manifest = Some((key.clone(), link.clone()))
+        })
+        .await?;
+    Ok(format!("manifest {key}"))
+}
+
+/// Shares the snapshots with the accounts the end command named that belong to the
+/// collaborator's institution.
+async fn transfer(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    institution: &str,
+) -> Result<String, PortError> {
+    let Some(plan) = &project.collaboration_end else {
+        return Ok("no transfer asked".to_owned());
+    };
+    let accounts: Vec<_> = plan
+        .transfer_snapshots
+        .iter()
+        .filter_map(|name| env.accounts.named(name))
+        .filter(|account| account.belongs_to(institution))
+        .collect();
+    if accounts.is_empty() {
+        return Ok(format!("no transfer account for {institution}"));
+    }
+    let snapshots = their_snapshots(env, invitation).await?;
+    for account in &accounts {
+        for snapshot in &snapshots {
+            env.launch
+                .cloud
+                .share_snapshot(&snapshot.snapshot_id, &account.id)
+                .await?;
+            env.state
+                .record_share(invitation.id, &snapshot.snapshot_id, &account.name)
+                .await?;
+        }
+    }
+    let names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
+    Ok(format!(
+        "{} snapshot(s) shared with {}",
+        snapshots.len(),
+        list(&names)
+    ))
+}
+
+async fn notify(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    institution: &str,
+    workspaces: &[Workspace],
+) -> Result<String, PortError> {
+    let snapshots = their_snapshots(env, invitation).await?;
+    let shares = env.state.shares(invitation.id).await?;
+    let kept: Vec<KeptSnapshot<'_>> = snapshots
+        .iter()
+        .map(|snapshot| KeptSnapshot {
+            snapshot,
+            workspace: snapshot.tags.get(TAG_WORKSPACE).map_or("", String::as_str),
+            shared_with: shares.get(&snapshot.snapshot_id).map(String::as_str),
+        })
+        .collect();
+    let stopped: Vec<String> = workspaces.iter().map(|w| w.name.clone()).collect();
+    let (key, link) = env
+        .state
+        .expiry_record(invitation.id)
+        .await?
+        .manifest
+        .unwrap_or_default();
+    let ended = Ended {
+        project,
+        invitation,
+        institution,
+        stopped: &stopped,
+        snapshots: &kept,
+        manifest: (&key, &link),
+    };
+    let (dm, mail) = message::collaboration_ended(&ended);
+    for (user_id, _) in recipients(env, project, invitation).await? {
+        env.chat.post_direct(&user_id, &dm).await?;
+        mail_user(&*env.chat, &*env.launch.mailer, &user_id, mail.clone()).await?;
+    }
+    env.chat
+        .post(
+            &project.channel(),
+            &message::collaboration_ended_owner(&ended),
+        )
+        .await?;
+    Ok("collaborator and channel told".to_owned())
+}
+
+/// After the grace period: deletes the snapshots nobody claimed (shared with an account).
+async fn cleanup(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+) -> Result<(), PortError> {
+    let shares: HashMap<String, String> = env.state.shares(invitation.id).await?;
+    let snapshots = their_snapshots(env, invitation).await?;
+    let mut deleted = Vec::new();
+    for snapshot in &snapshots {
+        if shares.contains_key(&snapshot.snapshot_id) {
+            continue;
+        }
+        env.launch
+            .cloud
+            .delete_snapshot(&snapshot.snapshot_id)
+            .await?;
+        deleted.push(snapshot.snapshot_id.clone());
+    }
+    let kept = snapshots.len() - deleted.len();
+    env.chat
+        .post(
+            &project.channel(),
+            &message::snapshots_cleaned(&project.name, &invitation.name, &deleted, kept),
+        )
+        .await?;
+    audit(
+        env,
+        project,
+        invitation,
+        "cleaned up",
+        format!("deleted {}, kept {kept} claimed", list(&deleted)),
+    )
+    .await
+}
