@@ -33,6 +33,9 @@ enum Mode {
     Bot,
     /// Only a worker: take jobs from Redis and do them (needs REDIS_URL).
     Worker,
+    /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle or
+    /// expiry-sweep, under the same once-only rules as the schedule.
+    RunOnce { round: worker::Round },
     /// Send a signed slash command to a running bot, exactly as Slack would.
     Say {
         /// The command, e.g. '/cws launch "Python Machine Learning" demo --size M'.
@@ -67,6 +70,12 @@ async fn main() -> anyhow::Result<()> {
         Mode::Run => run_all(settings).await,
         Mode::Bot => run_bot(settings).await,
         Mode::Worker => run_worker(settings).await,
+        Mode::RunOnce { round } => {
+            let connection = connect_redis(&settings, "run-once").await?;
+            let env = worker::command_env(&settings, Some(connection)).await?;
+            println!("{}", worker::run_once(&env, round).await?);
+            Ok(())
+        }
         Mode::Say {
             text,
             url,

@@ -9,6 +9,8 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::command::{Date, TimeZoneName};
+
 /// How long an ended collaborator's stopped workspaces and snapshots are kept.
 pub const GRACE: Duration = Duration::days(90);
 
@@ -177,6 +179,23 @@ impl Timeline {
     }
 }
 
+/// Midnight at the start of `date` in the project's time zone (UTC without one): when a
+/// collaboration that "ends on June 1" ends.
+pub fn start_of(date: Date, zone: Option<&TimeZoneName>) -> OffsetDateTime {
+    let zone = zone.map_or(jiff::tz::TimeZone::UTC, TimeZoneName::zone);
+    let civil = jiff::civil::date(
+        i16::try_from(date.year()).expect("parsed years have four digits"),
+        i8::try_from(date.month()).expect("months are 1-12"),
+        i8::try_from(date.day()).expect("days are 1-31"),
+    );
+    let seconds = civil
+        .to_zoned(zone)
+        .expect("a parsed date is a day jiff knows")
+        .timestamp()
+        .as_second();
+    OffsetDateTime::from_unix_timestamp(seconds).expect("a time jiff holds fits `time`")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +260,17 @@ mod tests {
         };
         assert_eq!(short.next(), Some((Stage::Warn7, ENDS - Duration::days(7))));
         assert_eq!(short.due(ENDS - Duration::days(10)), None);
+    }
+
+    #[test]
+    fn a_collaboration_ends_at_midnight_where_the_project_is() {
+        let date: Date = "2027-06-01".parse().unwrap();
+        assert_eq!(start_of(date, None), ENDS);
+        let pacific: TimeZoneName = "America/Los_Angeles".parse().unwrap();
+        assert_eq!(
+            start_of(date, Some(&pacific)),
+            datetime!(2027-06-01 7:00 UTC)
+        );
     }
 
     #[test]

@@ -124,6 +124,7 @@ impl CommandJob {
                         | ProfilesCommand::InvitationRevoke { .. }
                 )
                 | Command::Policy(PolicyCommand::Show | PolicyCommand::Test(_))
+                | Command::Collaboration(_)
         )
     }
 }

@@ -6,6 +6,7 @@ mod harness;
 mod bad_input;
 mod cost;
 mod embedded;
+mod expiry;
 mod idle;
 mod invitations;
 mod launch;

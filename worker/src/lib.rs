@@ -166,10 +166,59 @@ pub async fn checks_round(env: &CommandEnv) {
     jobs::schedule::run_due(env).await
 }
 
-/// One expiry sweep: warnings, ends and clean-ups due now, each done once only. Returns how
-/// many invitations had a stage due.
-pub async fn expiry_sweep(env: &CommandEnv) -> Result<usize, domain::ports::PortError> {
-    jobs::expiry::sweep(env).await
+/// A scheduled round an operator can run once, now (`run-once ROUND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// Budget enforcement, alerts, digests, statements, idle detection and the expiry sweep:
+    /// everything a tick does.
+    Checks,
+    Reconcile,
+    Idle,
+    ExpirySweep,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unknown round `{0}`: run-once takes checks (everything a scheduler tick does), reconcile, \
+     idle or expiry-sweep"
+)]
+pub struct UnknownRound(String);
+
+impl FromStr for Round {
+    type Err = UnknownRound;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "checks" => Ok(Round::Checks),
+            "reconcile" => Ok(Round::Reconcile),
+            "idle" => Ok(Round::Idle),
+            "expiry-sweep" => Ok(Round::ExpirySweep),
+            other => Err(UnknownRound(other.to_owned())),
+        }
+    }
+}
+
+/// Runs one round now, under the same once-only rules as the schedule; returns what it did,
+/// in a line for the operator.
+pub async fn run_once(env: &CommandEnv, round: Round) -> Result<String, domain::ports::PortError> {
+    Ok(match round {
+        Round::Checks => {
+            checks_round(env).await;
+            "checks: done".to_owned()
+        }
+        Round::Reconcile => format!(
+            "reconcile: {} workspace(s) changed outside chat",
+            reconcile_round(env).await?
+        ),
+        Round::Idle => {
+            idle_round(env).await?;
+            "idle: done".to_owned()
+        }
+        Round::ExpirySweep => format!(
+            "expiry sweep: {} invitation(s) had a stage due",
+            jobs::expiry::sweep(env).await?
+        ),
+    })
 }
 
 /// One round of idle detection over every project with an idle policy.

@@ -37,23 +37,9 @@ async fn main() -> anyhow::Result<()> {
     {
         [] => worker::run(&settings, worker::Queues::Redis(connection)).await?,
         ["run-once", round] => {
+            let round: worker::Round = round.parse()?;
             let env = worker::command_env(&settings, Some(connection)).await?;
-            match *round {
-                "checks" => worker::checks_round(&env).await,
-                "reconcile" => {
-                    let changed = worker::reconcile_round(&env).await?;
-                    println!("reconcile: {changed} workspace(s) changed outside chat");
-                }
-                "idle" => worker::idle_round(&env).await?,
-                "expiry-sweep" => {
-                    let due = worker::expiry_sweep(&env).await?;
-                    println!("expiry sweep: {due} invitation(s) had a stage due");
-                }
-                other => anyhow::bail!(
-                    "unknown round `{other}`: run-once takes checks (alerts, digests, statements, \
-                     budget enforcement), reconcile, idle or expiry-sweep"
-                ),
-            }
+            println!("{}", worker::run_once(&env, round).await?);
         }
         _ => anyhow::bail!("usage: cws-worker [run-once checks|reconcile|idle|expiry-sweep]"),
     }

@@ -276,3 +276,116 @@ pub fn account_refused(reason: &str, known: &[&str]) -> ChatMessage {
         &json!({ "reason": reason, "known": known }),
     )
 }
+
+/// Where one participant stands.
+pub struct Participant<'a> {
+    pub name: &'a str,
+    pub institution: &'a str,
+    pub role: crate::identity::Role,
+    /// `Owner`, `active until June 1, 2027`, `EXPIRED`, `REVOKED`.
+    pub status: String,
+}
+
+/// What the end of one invitation left behind.
+pub struct Cleanup<'a> {
+    pub invitation: &'a str,
+    pub institution: &'a str,
+    /// When access ended, if it has.
+    pub ended: Option<OffsetDateTime>,
+    pub steps_done: usize,
+    pub steps: usize,
+    pub snapshots: usize,
+}
+
+/// `collaboration report PROJECT [--final]` (seed month 18).
+pub struct CollaborationSummary<'a> {
+    pub project: &'a Project,
+    pub final_report: bool,
+    pub period: (OffsetDateTime, OffsetDateTime),
+    pub months: u32,
+    pub report: &'a crate::ledger::CostReport,
+    pub participants: &'a [Participant<'a>],
+    pub launched: usize,
+    pub snapshots: usize,
+    pub snapshots_transferred: usize,
+    pub violations: usize,
+    pub unauthorized: usize,
+    pub cleanup: &'a [Cleanup<'a>],
+}
+
+pub fn collaboration_report(summary: &CollaborationSummary<'_>) -> ChatMessage {
+    let report = summary.report;
+    let budget = report.budget;
+    let cents = report.institution_cents();
+    let institutions: Vec<Value> = report
+        .by_institution
+        .iter()
+        .zip(&cents)
+        .map(|(row, cost)| {
+            json!({
+                "institution": row.institution,
+                "cost": cost.to_string(),
+                "percent": row.percent,
+                "hours": row.hours,
+            })
+        })
+        .collect();
+    let participants: Vec<Value> = summary
+        .participants
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "institution": p.institution,
+                "role": p.role.as_str(),
+                "status": p.status,
+            })
+        })
+        .collect();
+    let cleanup: Vec<Value> = summary
+        .cleanup
+        .iter()
+        .map(|c| {
+            json!({
+                "invitation": c.invitation,
+                "institution": c.institution,
+                "ended": c.ended.map(time_text::date),
+                "complete": c.steps_done == c.steps,
+                "steps_done": c.steps_done,
+                "steps": c.steps,
+                "snapshots": c.snapshots,
+                "kept_until": c.ended.map(|at| time_text::date(at + GRACE)),
+            })
+        })
+        .collect();
+    let always_on = report.always_on_hourly;
+    render(
+        "collaboration_report",
+        &json!({
+            "project": summary.project.name,
+            "final": summary.final_report,
+            "from": time_text::date(summary.period.0),
+            "to": time_text::date(summary.period.1),
+            "months": summary.months,
+            "monthly_budget": summary.project.monthly_budget.to_string(),
+            "budget": budget.to_string(),
+            "spent": report.total.to_string(),
+            "percent": report.percent_used,
+            "left": report.available.to_string(),
+            "hours": report.compute_hours,
+            "effective": report.effective_hourly.map(|rate| rate.display_rate()),
+            "always_on": always_on.display_rate(),
+            "hibernation_savings": report.hibernation_savings.to_string(),
+            "stop_savings": report.stop_savings.to_string(),
+            "institutions": institutions,
+            "participants": participants,
+            "launched": summary.launched,
+            "snapshots": summary.snapshots,
+            "transferred": summary.snapshots_transferred,
+            "violations": summary.violations,
+            "unauthorized": summary.unauthorized,
+            "healthy": summary.violations == 0 && summary.unauthorized == 0,
+            "cleanup": cleanup,
+        }),
+    )
+}

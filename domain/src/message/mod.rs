@@ -55,6 +55,10 @@ pub struct ChatMessage {
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "collaboration_report",
+        include_str!("../../../message-templates/slack/collaboration_report.json.hbs"),
+    ),
+    (
         "expiry_warning",
         include_str!("../../../message-templates/slack/expiry_warning.json.hbs"),
     ),

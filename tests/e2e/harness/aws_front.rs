@@ -1,5 +1,5 @@
 //! A front for moto that forwards every AWS request unchanged, but can hold or fail
-//! `RunInstances`: that is how tests catch a launch "in flight" or make AWS refuse, with the
+//! `RunInstances` (or hold `CreateSnapshot`): that is how tests catch a launch "in flight" or make AWS refuse, with the
 //! real SDK and the real wire format on both sides.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +18,9 @@ pub enum Fault {
     None,
     /// Forward RunInstances (so the instance exists) but never answer it.
     HoldAfterRunInstances,
+    /// Forward the first CreateSnapshot (so the snapshot exists) but never answer it, nor
+    /// anything after it: a worker stuck there is one that died in the middle of a step.
+    HoldAfterCreateSnapshot,
     /// Answer the next `times` RunInstances with this EC2 error instead of forwarding.
     FailRunInstances {
         times: usize,
@@ -105,6 +108,7 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let is_run_instances = body.windows(19).any(|w| w == b"Action=RunInstances");
+    let is_create_snapshot = body.windows(22).any(|w| w == b"Action=CreateSnapshot&");
     let fault = front.fault.lock().unwrap().clone();
     if let (
         true,
@@ -142,6 +146,9 @@ async fn forward(
     let status = upstream.status();
     let content_type = upstream.headers().get("content-type").cloned();
     let bytes = upstream.bytes().await.unwrap_or_default();
+    if is_create_snapshot && fault == Fault::HoldAfterCreateSnapshot {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
     if is_run_instances {
         front.run_instances.fetch_add(1, Ordering::SeqCst);
         front.seen.notify_waiters();

@@ -249,16 +249,10 @@ impl TestEnv {
         self.spawn_worker(aws_endpoint, &[])
     }
 
-    fn spawn_worker(&mut self, aws_endpoint: &str, extra: &[(&str, &str)]) -> usize {
-        let index = self.workers.len();
-        let log = std::env::temp_dir().join(format!(
-            "cws-e2e-{}-worker-{index}-{}.log",
-            self.name,
-            std::process::id()
-        ));
-        let out = std::fs::File::create(&log).expect("worker log");
-        let child = Command::new(env!("CARGO_BIN_EXE_cws"))
-            .arg("worker")
+    /// The `cws` binary with the settings every worker here gets, then `extra`.
+    fn cws_command(&self, aws_endpoint: &str, extra: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cws"));
+        command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
@@ -281,13 +275,66 @@ impl TestEnv {
             // Scheduled checks run only in the tests that start a worker with a schedule, so
             // no other test meets a digest it did not ask for.
             .env("CWS_SCHEDULE", "off")
-            .envs(extra.iter().copied())
+            .envs(extra.iter().copied());
+        command
+    }
+
+    fn spawn_worker(&mut self, aws_endpoint: &str, extra: &[(&str, &str)]) -> usize {
+        let index = self.workers.len();
+        let log = std::env::temp_dir().join(format!(
+            "cws-e2e-{}-worker-{index}-{}.log",
+            self.name,
+            std::process::id()
+        ));
+        let out = std::fs::File::create(&log).expect("worker log");
+        let child = self
+            .cws_command(aws_endpoint, extra)
+            .arg("worker")
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
             .expect("the cws binary starts");
         self.workers.push(WorkerProcess { child, log });
         index
+    }
+
+    /// Starts `cws run-once ROUND` without waiting for it: a process the test may kill in the
+    /// middle, like a worker.
+    pub fn start_run_once(&mut self, round: &str, extra: &[(&str, &str)]) -> usize {
+        let index = self.workers.len();
+        let log = std::env::temp_dir().join(format!(
+            "cws-e2e-{}-run-once-{index}-{}.log",
+            self.name,
+            std::process::id()
+        ));
+        let out = std::fs::File::create(&log).expect("run-once log");
+        let child = self
+            .cws_command(&self.aws_front.url(), extra)
+            .args(["run-once", round])
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("the cws binary starts");
+        self.workers.push(WorkerProcess { child, log });
+        index
+    }
+
+    /// Runs `cws run-once ROUND` to its end, as an operator would, with `extra` settings (a
+    /// shifted clock, say); returns what it printed.
+    pub async fn run_once(&self, round: &str, extra: &[(&str, &str)]) -> String {
+        let mut command = self.cws_command(&self.aws_front.url(), extra);
+        command.args(["run-once", round]);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("run-once joins")
+            .expect("the cws binary starts");
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "cws run-once {round} failed: {printed}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        printed
     }
 
     pub fn worker(&mut self, index: usize) -> &mut WorkerProcess {

@@ -106,6 +106,46 @@ impl Moto {
         }
     }
 
+    /// Snapshots carrying the tag `key=value`, each with the accounts it is shared with.
+    pub async fn snapshots_tagged(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Vec<(aws_sdk_ec2::types::Snapshot, Vec<String>)> {
+        let ec2 = self.ec2().await;
+        let snapshots = ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name(format!("tag:{key}"))
+                    .values(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("moto lists snapshots")
+            .snapshots
+            .unwrap_or_default();
+        let mut shared = Vec::new();
+        for snapshot in snapshots {
+            let accounts = ec2
+                .describe_snapshot_attribute()
+                .snapshot_id(snapshot.snapshot_id().unwrap_or_default())
+                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+                .send()
+                .await
+                .expect("moto describes the snapshot")
+                .create_volume_permissions
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.user_id)
+                .collect();
+            shared.push((snapshot, accounts));
+        }
+        shared
+    }
+
     /// The object `key` in `bucket`, as text.
     pub async fn s3_text(&self, bucket: &str, key: &str) -> String {
         let s3 = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)

@@ -5,6 +5,7 @@ mod access;
 pub(crate) mod action;
 mod alerts;
 mod chargeback;
+mod collaboration;
 pub(crate) mod command;
 mod cost;
 mod digest;

@@ -1,0 +1,504 @@
+//! The collaboration's end from chat: `collaboration end` (the owner sets the date and what
+//! happens to collaborators' work), `collaboration export` and `transfer-snapshots` (a
+//! collaborator preserves their work), and `collaboration report [--final]`.
+
+use std::time::Duration;
+
+use domain::audit::{AuditAction, AuditEvent};
+use domain::command::{CollaborationEnd, CollaborationExport, CollaborationReport};
+use domain::expiry::{END_STEPS, start_of};
+use domain::identity::Permission;
+use domain::invitation::{Invitation, InvitationStatus};
+use domain::job::CommandJob;
+use domain::launch::{
+    TAG_COLLABORATOR, TAG_INSTITUTION, TAG_INVITATION, TAG_PROJECT, TAG_PURPOSE, TAG_USER,
+    TAG_WORKSPACE,
+};
+use domain::ledger::{LedgerEventKind, cost_report};
+use domain::message::{self, Cleanup, CollaborationSummary, Ending, Exported, Participant};
+use domain::ports::{InstanceState, PortError};
+use domain::pricing::PricingTable;
+use domain::project::{EndPlan, Project};
+use domain::time_text;
+use domain::workspace::Workspace;
+use serde_json::json;
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::{Context, Member, authorize};
+
+/// How long an export manifest's download link works.
+const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The attribution tag value of workspaces an owner launched.
+const OWNER_INVITATION: &str = "owner";
+
+async fn audit(
+    env: &CommandEnv,
+    job: &CommandJob,
+    member: &Member,
+    action: AuditAction,
+    outcome: &str,
+    detail: String,
+) -> Result<(), PortError> {
+    env.state
+        .audit(
+            &member.project.name,
+            &AuditEvent {
+                action,
+                who: job.requester.identity(),
+                institution: member.profile.institution.clone(),
+                resource: member.project.name.clone(),
+                outcome: outcome.to_owned(),
+                detail: Some(detail),
+                at: env.clock.now(),
+            },
+        )
+        .await
+}
+
+pub(crate) async fn command_end(
+    env: &CommandEnv,
+    job: &CommandJob,
+    command: &CollaborationEnd,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        Some(&command.project),
+        Permission::EndCollaboration,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let unknown: Vec<&str> = command
+        .transfer_snapshots
+        .iter()
+        .map(String::as_str)
+        .filter(|name| env.accounts.named(name).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        let reason = format!(
+            "Unknown account(s) for --transfer-snapshots: {}. Snapshots are shared only with \
+             configured accounts, so a typo cannot hand data to a stranger.",
+            unknown.join(", ")
+        );
+        let reply = message::account_refused(&reason, &env.accounts.names());
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    }
+    let project = &member.project;
+    let plan = EndPlan {
+        ends_at: start_of(command.date, project.time_zone.as_ref()),
+        archive_collaborator_work: command.archive_collaborator_work,
+        transfer_snapshots: command
+            .transfer_snapshots
+            .iter()
+            .filter_map(|name| env.accounts.named(name))
+            .map(|account| account.name.clone())
+            .collect(),
+    };
+    env.state
+        .update_project(&project.name, |current: &Project| {
+            let mut next = current.clone();
+            next.collaboration_end = Some(plan.clone());
+            Ok::<_, ()>((next, ()))
+        })
+        .await?;
+    // No invitation outlasts the collaboration; one that ends sooner keeps its date.
+    let mut endings = Vec::new();
+    for invitation in env.state.invitations(&project.name).await? {
+        let was = (invitation.expires_at > plan.ends_at).then_some(invitation.expires_at);
+        if was.is_some() {
+            env.state
+                .update_invitation(invitation.id, |current| {
+                    let mut next = current.clone();
+                    next.expires_at = next.expires_at.min(plan.ends_at);
+                    Ok::<_, ()>((next, ()))
+                })
+                .await?;
+        }
+        let invitation = Invitation {
+            expires_at: invitation.expires_at.min(plan.ends_at),
+            ..invitation
+        };
+        endings.push((invitation, was));
+    }
+    let rows: Vec<Ending<'_>> = endings
+        .iter()
+        .map(|(invitation, was)| Ending {
+            invitation,
+            was: *was,
+        })
+        .collect();
+    audit(
+        env,
+        job,
+        &member,
+        AuditAction::Expiry,
+        "end scheduled",
+        format!(
+            "ends {}; archive {}; transfer to {}",
+            time_text::date(plan.ends_at),
+            plan.archive_collaborator_work,
+            if plan.transfer_snapshots.is_empty() {
+                "nobody".to_owned()
+            } else {
+                plan.transfer_snapshots.join(", ")
+            }
+        ),
+    )
+    .await?;
+    let reply = message::collaboration_end_scheduled(&project.name, &plan, &rows);
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// The caller's profile named `name`, authorized for `permission` in its project.
+async fn own_profile(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+    permission: Permission,
+) -> Result<Option<Member>, PortError> {
+    let identity = job.requester.identity();
+    let Some(profile) = env.state.profile(&identity, name).await? else {
+        let names: Vec<String> = env
+            .state
+            .profiles(&identity)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let reply = message::profile_unknown(name, &names);
+        env.answer(&job.reply, &job.requester, &reply).await?;
+        return Ok(None);
+    };
+    authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        Some(&profile.project),
+        permission,
+    )
+    .await
+}
+
+fn invitation_tag(member: &Member) -> &str {
+    member
+        .invitation
+        .as_ref()
+        .map_or(OWNER_INVITATION, |i| i.name.as_str())
+}
+
+/// The member's own workspaces that still exist.
+async fn own_workspaces(env: &CommandEnv, member: &Member) -> Result<Vec<Workspace>, PortError> {
+    let tag = invitation_tag(member);
+    Ok(env
+        .launch
+        .store
+        .all()
+        .await?
+        .into_iter()
+        .filter(|w| {
+            w.attribution.project == member.project.name
+                && w.attribution.invitation == tag
+                && w.attribution.user == member.profile.research_user.username
+                && w.state != InstanceState::Terminated
+        })
+        .collect())
+}
+
+pub(crate) async fn command_export(
+    env: &CommandEnv,
+    job: &CommandJob,
+    command: &CollaborationExport,
+) -> Result<(), PortError> {
+    let Some(member) = own_profile(env, job, &command.profile, Permission::View).await? else {
+        return Ok(());
+    };
+    let workspaces = own_workspaces(env, &member).await?;
+    let user = &member.profile.research_user.username;
+    let collaborator = member.profile.collaborator.key();
+    let output = command
+        .output
+        .clone()
+        .unwrap_or_else(|| format!("~/{}-work", member.project.name));
+    let output = output.trim_end_matches('/');
+    let mut exported = Vec::new();
+    let mut downloads = Vec::new();
+    for workspace in &workspaces {
+        let mut snapshots = Vec::new();
+        if command.include_snapshots {
+            // The job's key: a re-delivered job finds the snapshots it made.
+            let key = format!("export:{}:{}", job.key, workspace.name);
+            let a = &workspace.attribution;
+            let tags: Vec<(String, String)> = [
+                (TAG_PROJECT, a.project.as_str()),
+                (TAG_USER, a.user.as_str()),
+                (TAG_INSTITUTION, a.institution.as_str()),
+                (TAG_INVITATION, a.invitation.as_str()),
+                (TAG_WORKSPACE, workspace.name.as_str()),
+                (TAG_COLLABORATOR, collaborator.as_str()),
+                (TAG_PURPOSE, "export"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            for snapshot in env
+                .launch
+                .cloud
+                .snapshot_volumes(&workspace.instance_id, &key, &tags)
+                .await?
+            {
+                snapshots.push(snapshot.snapshot_id);
+            }
+        }
+        let status = env.launch.cloud.describe(&workspace.instance_id).await?;
+        if let Some(status) = status.filter(|s| s.state == InstanceState::Running)
+            && let Some(address) = status.public_ip.or(status.private_ip)
+        {
+            downloads.push(format!(
+                "rsync -av -e \"ssh -i ~/.ssh/cws-{user}\" {user}@{address}:~/ {output}/{}/",
+                workspace.name
+            ));
+        }
+        exported.push(Exported {
+            workspace,
+            snapshots,
+        });
+    }
+    let now = env.clock.now();
+    let manifest = json!({
+        "project": member.project.name,
+        "profile": member.profile.name,
+        "research_user": user,
+        "institution": member.profile.institution,
+        "exported_at": now.format(&time::format_description::well_known::Rfc3339).ok(),
+        "output": output,
+        "workspaces": exported.iter().map(|e| json!({
+            "name": e.workspace.name,
+            "instance_id": e.workspace.instance_id,
+            "state": e.workspace.state,
+            "disk_gb": e.workspace.storage_gb,
+            "snapshots": e.snapshots,
+        })).collect::<Vec<_>>(),
+        "downloads": downloads,
+    });
+    let key = format!(
+        "collaboration/{}/exports/{}/{}.json",
+        member.project.name,
+        collaborator.replace(':', "-"),
+        job.key
+    );
+    let body = serde_json::to_vec_pretty(&manifest).expect("manifests serialize");
+    let link = env
+        .objects
+        .put(&key, body, "application/json", LINK_VALID)
+        .await?;
+    let snapshot_count: usize = exported.iter().map(|e| e.snapshots.len()).sum();
+    audit(
+        env,
+        job,
+        &member,
+        AuditAction::Export,
+        "exported",
+        format!(
+            "{} workspace(s), {snapshot_count} snapshot(s), manifest {key}",
+            exported.len()
+        ),
+    )
+    .await?;
+    let reply = message::collaboration_export(
+        &member.project.name,
+        &member.profile.name,
+        &exported,
+        &downloads,
+        &link,
+        LINK_VALID.as_secs() / 86_400,
+    );
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+pub(crate) async fn command_transfer_snapshots(
+    env: &CommandEnv,
+    job: &CommandJob,
+    profile: &str,
+    account: &str,
+) -> Result<(), PortError> {
+    let Some(member) = own_profile(env, job, profile, Permission::View).await? else {
+        return Ok(());
+    };
+    let institution = &member.profile.institution;
+    let refusal = match env.accounts.named(account) {
+        None => Some(format!(
+            "`{account}` is not a configured account. Snapshots are shared only with \
+             configured accounts, so a typo cannot hand data to a stranger."
+        )),
+        Some(found) if !found.belongs_to(institution) => Some(format!(
+            "`{}` belongs to {}, not to your institution ({institution}): your snapshots go \
+             only to your own institution's account.",
+            found.name, found.institution
+        )),
+        Some(_) => None,
+    };
+    let Some(target) = env.accounts.named(account).filter(|_| refusal.is_none()) else {
+        audit(
+            env,
+            job,
+            &member,
+            AuditAction::Refused,
+            "refused",
+            format!("snapshot transfer to {account}"),
+        )
+        .await?;
+        let reply = message::account_refused(&refusal.unwrap_or_default(), &env.accounts.names());
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    };
+    let snapshots = env
+        .launch
+        .cloud
+        .snapshots_tagged(TAG_COLLABORATOR, &member.profile.collaborator.key())
+        .await?;
+    for snapshot in &snapshots {
+        env.launch
+            .cloud
+            .share_snapshot(&snapshot.snapshot_id, &target.id)
+            .await?;
+        if let Some(invitation) = &member.invitation {
+            env.state
+                .record_share(invitation.id, &snapshot.snapshot_id, &target.name)
+                .await?;
+        }
+    }
+    audit(
+        env,
+        job,
+        &member,
+        AuditAction::Export,
+        "snapshots shared",
+        format!(
+            "{} snapshot(s) shared with {} ({})",
+            snapshots.len(),
+            target.name,
+            target.id
+        ),
+    )
+    .await?;
+    let reply =
+        message::snapshots_transferred(&member.profile.name, &target.name, &target.id, &snapshots);
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+fn status_text(invitation: &Invitation, now: time::OffsetDateTime) -> String {
+    match invitation.status(now) {
+        InvitationStatus::Active => {
+            format!("active until {}", time_text::date(invitation.expires_at))
+        }
+        InvitationStatus::Expired { .. } => "EXPIRED".to_owned(),
+        InvitationStatus::Revoked { .. } => "REVOKED".to_owned(),
+    }
+}
+
+pub(crate) async fn command_report(
+    env: &CommandEnv,
+    job: &CommandJob,
+    command: &CollaborationReport,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(
+        env,
+        &job.requester,
+        &job.reply,
+        Some(&command.project),
+        Permission::View,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let project = &member.project;
+    let now = env.clock.now();
+    let end = project
+        .collaboration_end
+        .as_ref()
+        .map_or(now, |plan| plan.ends_at.min(now));
+    let months = {
+        let index = |at: time::OffsetDateTime| at.year() * 12 + i32::from(u8::from(at.month()));
+        u32::try_from(index(end) - index(project.created_at) + 1).unwrap_or(1)
+    };
+    let events = env.state.ledger(&project.name).await?;
+    let pricing = PricingTable::builtin();
+    let report = cost_report(
+        &events,
+        (project.created_at, end.max(project.created_at)),
+        domain::pricing::Money::from_micros(project.monthly_budget.micros() * i64::from(months)),
+        domain::pricing::Money::ZERO,
+        |region: &str| pricing.ebs_gb_month(region).unwrap_or_default(),
+    );
+    let launched = events
+        .iter()
+        .filter(|e| e.kind == LedgerEventKind::Launched)
+        .count();
+    let invitations = env.state.invitations(&project.name).await?;
+    let mut participants = vec![Participant {
+        name: &project.owner_name,
+        institution: &project.institution,
+        role: domain::identity::Role::Owner,
+        status: "Owner".to_owned(),
+    }];
+    let mut cleanup_rows = Vec::new();
+    let mut transferred = 0;
+    let mut records = Vec::new();
+    for invitation in &invitations {
+        records.push(env.state.expiry_record(invitation.id).await?);
+        transferred += env.state.shares(invitation.id).await?.len();
+    }
+    for (invitation, record) in invitations.iter().zip(&records) {
+        let institution = invitation.institution.as_deref().unwrap_or("");
+        participants.push(Participant {
+            name: invitation.invitee.as_deref().unwrap_or(&invitation.name),
+            institution,
+            role: invitation.role,
+            status: status_text(invitation, now),
+        });
+        let ended = (invitation.ends_at() <= now).then(|| invitation.ends_at());
+        cleanup_rows.push(Cleanup {
+            invitation: &invitation.name,
+            institution,
+            ended,
+            steps_done: record.end_steps.len(),
+            steps: END_STEPS.len(),
+            snapshots: env
+                .launch
+                .cloud
+                .snapshots_tagged(
+                    TAG_COLLABORATOR,
+                    &domain::profile::Collaborator::Invitation(invitation.id).key(),
+                )
+                .await?
+                .len(),
+        });
+    }
+    let snapshots = env
+        .launch
+        .cloud
+        .snapshots_tagged(TAG_PROJECT, &project.name)
+        .await?
+        .len();
+    let audit_events = env.state.audit_events(&project.name).await?;
+    let count = |action: AuditAction| audit_events.iter().filter(|e| e.action == action).count();
+    let reply = message::collaboration_report(&CollaborationSummary {
+        project,
+        final_report: command.final_report,
+        period: (project.created_at, end),
+        months,
+        report: &report,
+        participants: &participants,
+        launched,
+        snapshots,
+        snapshots_transferred: transferred,
+        violations: count(AuditAction::PolicyViolation),
+        unauthorized: count(AuditAction::Refused),
+        cleanup: &cleanup_rows,
+    });
+    env.answer(&job.reply, &job.requester, &reply).await
+}
