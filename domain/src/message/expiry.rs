@@ -389,3 +389,229 @@ pub fn collaboration_report(summary: &CollaborationSummary<'_>) -> ChatMessage {
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::command::{Command, ProfilesCommand, parse};
+    use crate::identity::Role;
+    use crate::invitation::NewInvitation;
+    use crate::ledger::cost_report;
+    use crate::message::digest::tests::project;
+    use crate::message::tests::workspace;
+    use crate::pricing::Money;
+    use crate::token::InvitationId;
+
+    fn invitation() -> Invitation {
+        let Ok(Command::Profiles(ProfilesCommand::InvitationCreate(create))) = parse(
+            "profiles invitations create mit-collaboration --type read_write --valid-days 540",
+        ) else {
+            panic!("the invitation parses")
+        };
+        let mut invitation = Invitation::create(
+            &create,
+            NewInvitation {
+                id: InvitationId::from_bytes([7; 16]),
+                project: "nih".into(),
+                created_by: crate::identity::ChatIdentity::slack("T1", "USMITH"),
+                now: datetime!(2025-12-09 00:00 UTC),
+            },
+        );
+        invitation.invitee = Some("Dr. Johnson".into());
+        invitation.institution = Some("MIT".into());
+        invitation
+    }
+
+    fn snapshot(id: &str) -> Snapshot {
+        Snapshot {
+            snapshot_id: id.into(),
+            volume_id: "vol-1".into(),
+            size_gb: 38,
+            tags: BTreeMap::from([(
+                crate::launch::TAG_WORKSPACE.to_owned(),
+                "mit-algorithm-dev".to_owned(),
+            )]),
+        }
+    }
+
+    #[test]
+    fn the_warning_lists_what_the_collaborator_holds_and_how_to_keep_it() {
+        let mut stopped = workspace();
+        stopped.name = "mit-validation".into();
+        stopped.state = InstanceState::Stopped;
+        let workspaces = [workspace(), stopped];
+        let snapshots = [snapshot("snap-1")];
+        let holdings = Holdings {
+            workspaces: &workspaces,
+            snapshots: &snapshots,
+        };
+        let (dm, mail) =
+            expiry_warning(&project(), &invitation(), "stanford-collab", 30, &holdings);
+        insta::assert_snapshot!(dm.text, @"⏰ Your access to nih via invitation mit-collaboration expires in 30 days, on June 1, 2027. Running: mit-algorithm-dev.");
+        insta::assert_json_snapshot!(dm.blocks);
+        insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
+    }
+
+    #[test]
+    fn the_end_tells_the_collaborator_and_the_channel_where_the_work_is() {
+        let mut project = project();
+        project.collaboration_end = Some(EndPlan {
+            ends_at: datetime!(2027-06-01 00:00 UTC),
+            archive_collaborator_work: true,
+            transfer_snapshots: vec!["mit-csail".into()],
+        });
+        let snapshots = [snapshot("snap-1"), snapshot("snap-2")];
+        let kept = [
+            KeptSnapshot {
+                snapshot: &snapshots[0],
+                workspace: "mit-algorithm-dev",
+                shared_with: Some("mit-csail"),
+            },
+            KeptSnapshot {
+                snapshot: &snapshots[1],
+                workspace: "mit-validation",
+                shared_with: None,
+            },
+        ];
+        let invitation = invitation();
+        let stopped = ["mit-algorithm-dev".to_owned(), "mit-validation".to_owned()];
+        let ended = Ended {
+            project: &project,
+            invitation: &invitation,
+            institution: "MIT",
+            stopped: &stopped,
+            snapshots: &kept,
+            manifest: (
+                "collaboration/nih/mit-collaboration/manifest.json",
+                "https://s3/m?a=1&b=2",
+            ),
+        };
+        let (dm, mail) = collaboration_ended(&ended);
+        insta::assert_json_snapshot!(dm.blocks);
+        insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
+        insta::assert_json_snapshot!(collaboration_ended_owner(&ended).blocks);
+        let cleaned = snapshots_cleaned("nih", "mit-collaboration", &["snap-2".into()], 1);
+        insta::assert_snapshot!(cleaned.text, @"🧹 nih: the 90-day grace period of mit-collaboration is over; 1 unclaimed snapshot(s) deleted, 1 transferred ones kept.");
+    }
+
+    #[test]
+    fn the_end_command_says_who_ends_when_and_what_happens() {
+        let plan = EndPlan {
+            ends_at: datetime!(2027-06-01 00:00 UTC),
+            archive_collaborator_work: false,
+            transfer_snapshots: vec!["mit-csail".into(), "berkeley-neuroscience".into()],
+        };
+        let mut shortened = invitation();
+        shortened.expires_at = plan.ends_at;
+        let rows = [Ending {
+            invitation: &shortened,
+            was: Some(datetime!(2027-09-01 00:00 UTC)),
+        }];
+        let reply = collaboration_end_scheduled("nih", &plan, &rows);
+        insta::assert_json_snapshot!(reply.blocks);
+    }
+
+    #[test]
+    fn the_export_lists_snapshots_downloads_and_the_manifest() {
+        let workspace = workspace();
+        let exported = [Exported {
+            workspace: &workspace,
+            snapshots: vec!["snap-1".into()],
+        }];
+        let downloads = [
+            "rsync -av -e \"ssh -i ~/.ssh/cws-mj\" mj@10.0.0.1:~/ ~/out/mit-algorithm-dev/"
+                .to_owned(),
+        ];
+        let reply = collaboration_export(
+            "nih",
+            "stanford-collab",
+            &exported,
+            &downloads,
+            "https://s3/x",
+            7,
+        );
+        insta::assert_json_snapshot!(reply.blocks);
+        let shared = snapshots_transferred(
+            "stanford-collab",
+            "mit-csail",
+            "111111111111",
+            &[snapshot("snap-1")],
+        );
+        insta::assert_snapshot!(shared.text, @"📤 1 snapshot(s) of stanford-collab shared with mit-csail (111111111111).");
+        let refused = account_refused("`x` is not a configured account.", &["mit-csail"]);
+        assert!(
+            refused.blocks[0]
+                .to_string()
+                .contains("Known accounts: `mit-csail`.")
+        );
+        let none = account_refused("`x` is not a configured account.", &[]);
+        assert!(none.blocks[0].to_string().contains("CWS_ACCOUNTS"));
+    }
+
+    #[test]
+    fn the_final_report_has_participants_money_health_and_cleanup() {
+        let project = project();
+        let period = (
+            datetime!(2026-01-01 00:00 UTC),
+            datetime!(2027-06-01 00:00 UTC),
+        );
+        let events = [
+            workspace().ledger_event(
+                crate::ledger::LedgerEventKind::Launched,
+                datetime!(2026-03-12 09:00 UTC),
+            ),
+            workspace().ledger_event(
+                crate::ledger::LedgerEventKind::Stopped,
+                datetime!(2026-03-13 09:00 UTC),
+            ),
+        ];
+        let report = cost_report(
+            &events,
+            period,
+            Money::from_cents(9_000_000),
+            Money::ZERO,
+            |_| Money::ZERO,
+        );
+        let participants = [
+            Participant {
+                name: "Dr. Smith",
+                institution: "stanford",
+                role: Role::Owner,
+                status: "Owner".into(),
+            },
+            Participant {
+                name: "Dr. Johnson",
+                institution: "MIT",
+                role: Role::ReadWrite,
+                status: "EXPIRED".into(),
+            },
+        ];
+        let cleanup = [Cleanup {
+            invitation: "mit-collaboration",
+            institution: "MIT",
+            ended: Some(datetime!(2027-06-01 00:00 UTC)),
+            steps_done: 6,
+            steps: 6,
+            snapshots: 2,
+        }];
+        let reply = collaboration_report(&CollaborationSummary {
+            project: &project,
+            final_report: true,
+            period,
+            months: 18,
+            report: &report,
+            participants: &participants,
+            launched: 1,
+            snapshots: 2,
+            snapshots_transferred: 1,
+            violations: 0,
+            unauthorized: 1,
+            cleanup: &cleanup,
+        });
+        insta::assert_json_snapshot!(reply.blocks);
+    }
+}
