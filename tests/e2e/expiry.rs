@@ -335,3 +335,73 @@ async fn an_end_interrupted_by_a_dead_worker_resumes_without_duplicate_snapshots
     }
     env.finish();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collaborator_exports_and_transfers_their_work_and_the_owner_reads_the_final_report() {
+    let mut env = TestEnv::start("expiry-export", 51).await;
+    johnson_at_work(&mut env, &[ACCOUNTS]).await;
+
+    env.slash(
+        &Slash::new(
+            "collaboration export stanford-collab --output ~/mit-final/ --include-snapshots",
+        )
+        .by(JOHNSON),
+    )
+    .await;
+    let export = env.reply_containing("Export of stanford-collab").await;
+    let blocks = export.body["blocks"].to_string();
+    assert!(blocks.contains("Workspaces: 2 found"), "{blocks}");
+    assert!(blocks.contains("~/mit-final/mit-validation/"), "{blocks}");
+    let exported = env.moto.snapshots_tagged("cws:purpose", "export").await;
+    assert_eq!(exported.len(), 2);
+    let link = blocks
+        .split('<')
+        .find_map(|part| {
+            part.split_once("|Export manifest>")
+                .map(|(url, _)| url.replace("&amp;", "&"))
+        })
+        .unwrap_or_else(|| panic!("no manifest link in {blocks}"));
+    let manifest: serde_json::Value = reqwest::get(&link).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        manifest["workspaces"].as_array().unwrap().len(),
+        2,
+        "{manifest}"
+    );
+
+    // Berkeley's account is not MIT's: refused, and the attempt audited.
+    env.slash(
+        &Slash::new("collaboration transfer-snapshots stanford-collab berkeley-neuroscience")
+            .by(JOHNSON),
+    )
+    .await;
+    let refused = env.reply_containing("not to your institution").await;
+    assert!(
+        refused.text().contains("berkeley-neuroscience"),
+        "{}",
+        refused.text()
+    );
+    env.slash(
+        &Slash::new("collaboration transfer-snapshots stanford-collab mit-csail").by(JOHNSON),
+    )
+    .await;
+    env.reply_containing("2 snapshot(s) of stanford-collab shared with mit-csail")
+        .await;
+    for (snapshot, shared_with) in env.moto.snapshots_tagged("cws:purpose", "export").await {
+        assert_eq!(shared_with, ["111111111111"], "{snapshot:?}");
+    }
+
+    env.slash(&Slash::new(&format!("collaboration report {PROJECT} --final")).by(SMITH))
+        .await;
+    let report = env.reply_containing("- final report").await;
+    let report = report.body["blocks"].to_string();
+    for wanted in [
+        "mit-collaboration (mit-csail) - read_write [active until",
+        "Workspaces launched: 2",
+        "Snapshots: 2 created (2 transferred to collaborators)",
+        "Unauthorized attempts: 1",
+        "Policy violations: 0 ✅",
+    ] {
+        assert!(report.contains(wanted), "{wanted}: {report}");
+    }
+    env.finish();
+}

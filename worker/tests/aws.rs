@@ -206,6 +206,72 @@ async fn a_workspace_runs_stops_starts_and_terminates() {
 }
 
 #[tokio::test]
+async fn a_workspace_is_snapshotted_once_per_key_shared_and_its_snapshot_deleted() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let cloud = cloud(&moto).await;
+    let id = cloud
+        .run_instance(&plan("Python Machine Learning", "snap-me"))
+        .await
+        .unwrap()
+        .instance_id;
+    wait_for(&cloud, &id, InstanceState::Running).await;
+    let tags = [
+        ("cws:collaborator".to_owned(), "invitation:abc".to_owned()),
+        ("cws:workspace".to_owned(), "snap-me".to_owned()),
+    ];
+    let first = cloud
+        .snapshot_volumes(&id, "end:abc:snap-me", &tags)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1, "one root volume: {first:?}");
+    assert_eq!(first[0].tags["cws:workspace"], "snap-me");
+    assert!(first[0].volume_id.starts_with("vol-"), "{first:?}");
+    // The same key again (a job run after a crash) finds the snapshot instead of making one.
+    let again = cloud
+        .snapshot_volumes(&id, "end:abc:snap-me", &tags)
+        .await
+        .unwrap();
+    assert_eq!(again[0].snapshot_id, first[0].snapshot_id);
+    let other = cloud
+        .snapshot_volumes(&id, "export:job-1:snap-me", &tags)
+        .await
+        .unwrap();
+    assert_ne!(other[0].snapshot_id, first[0].snapshot_id);
+    let theirs = cloud
+        .snapshots_tagged("cws:collaborator", "invitation:abc")
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 2);
+
+    cloud
+        .share_snapshot(&first[0].snapshot_id, "111111111111")
+        .await
+        .unwrap();
+    let permissions = aws_sdk_ec2::Client::new(&config(&moto).await)
+        .describe_snapshot_attribute()
+        .snapshot_id(&first[0].snapshot_id)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap();
+    let accounts: Vec<&str> = permissions
+        .create_volume_permissions()
+        .iter()
+        .filter_map(|p| p.user_id())
+        .collect();
+    assert_eq!(accounts, ["111111111111"]);
+
+    cloud.delete_snapshot(&other[0].snapshot_id).await.unwrap();
+    cloud.delete_snapshot(&other[0].snapshot_id).await.unwrap();
+    let left = cloud
+        .snapshots_tagged("cws:collaborator", "invitation:abc")
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+}
+
+#[tokio::test]
 async fn a_workspace_launched_for_hibernation_hibernates() {
     test_credentials();
     let moto = Moto::start().await;

@@ -25,6 +25,7 @@ use serde_json::json;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, Member, authorize};
+use crate::jobs::expiry::institution_of;
 
 /// How long an export manifest's download link works.
 const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -288,7 +289,7 @@ pub(crate) async fn command_export(
         "collaboration/{}/exports/{}/{}.json",
         member.project.name,
         collaborator.replace(':', "-"),
-        job.key
+        job.key.to_string().replace(':', "-")
     );
     let body = serde_json::to_vec_pretty(&manifest).expect("manifests serialize");
     let link = env
@@ -452,8 +453,11 @@ pub(crate) async fn command_report(
         records.push(env.state.expiry_record(invitation.id).await?);
         transferred += env.state.shares(invitation.id).await?.len();
     }
-    for (invitation, record) in invitations.iter().zip(&records) {
-        let institution = invitation.institution.as_deref().unwrap_or("");
+    let mut institutions = Vec::new();
+    for invitation in &invitations {
+        institutions.push(institution_of(env, project, invitation).await?);
+    }
+    for ((invitation, record), institution) in invitations.iter().zip(&records).zip(&institutions) {
         participants.push(Participant {
             name: invitation.invitee.as_deref().unwrap_or(&invitation.name),
             institution,

@@ -216,7 +216,7 @@ async fn audit(
 
 /// The collaborator's institution: the inviter's word, else the profile their first device
 /// accepted with.
-async fn institution_of(
+pub(crate) async fn institution_of(
     env: &CommandEnv,
     project: &Project,
     invitation: &Invitation,
