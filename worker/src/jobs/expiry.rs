@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use futures::StreamExt;
+
 use domain::audit::{AuditAction, AuditEvent};
 use domain::expiry::{EndStep, GRACE, Stage, Timeline};
 use domain::identity::ChatIdentity;
@@ -31,6 +33,9 @@ use crate::jobs::{CommandEnv, mail_user};
 
 const JOB: &str = "expiry";
 
+/// Invitations advanced at once: each stage waits mostly on Redis, Slack and SMTP round trips.
+const SWEEP_CONCURRENCY: usize = 16;
+
 /// How long the manifest link in the end's messages stays valid.
 const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
@@ -43,11 +48,16 @@ pub(crate) async fn sweep(env: &CommandEnv) -> Result<usize, PortError> {
         return Ok(0);
     }
     let workspaces = env.launch.store.all().await?;
-    for id in &due {
-        if let Err(error) = advance(env, *id, &workspaces, now).await {
-            tracing::warn!(invitation = %id, %error, "expiry stage failed; the next sweep tries again");
-        }
-    }
+    futures::stream::iter(&due)
+        .for_each_concurrent(SWEEP_CONCURRENCY, |id| {
+            let workspaces = &workspaces;
+            async move {
+                if let Err(error) = advance(env, *id, workspaces, now).await {
+                    tracing::warn!(invitation = %id, %error, "expiry stage failed; the next sweep tries again");
+                }
+            }
+        })
+        .await;
     Ok(due.len())
 }
 
