@@ -31,4 +31,5 @@ pub mod template;
 pub mod time_text;
 pub mod token;
 pub mod user_data;
+pub mod volume;
 pub mod workspace;

@@ -1,0 +1,281 @@
+//! Shared EFS volumes across accounts (seed problem 1): which configured account may mount a
+//! volume and how, and the two policy documents that say so — the file system's resource
+//! policy (in the lead account) and the identity policy each collaborator account attaches.
+//!
+//! Each grant is bound to its own access point, so a grant can be used only through the access
+//! point that fixes its POSIX identity and root directory: a read-only account gets
+//! `ClientMount` alone (EFS then mounts it read-only), a read-write one `ClientMount` and
+//! `ClientWrite`, and nothing more. Every statement also requires TLS in transit.
+
+use serde_json::{Value, json};
+
+use crate::account::{Account, Accounts};
+use crate::command::{AccessMode, CrossAccountAccess};
+
+const MOUNT: &str = "elasticfilesystem:ClientMount";
+const WRITE: &str = "elasticfilesystem:ClientWrite";
+
+/// The EFS actions a mode allows.
+pub fn actions(mode: AccessMode) -> &'static [&'static str] {
+    match mode {
+        AccessMode::ReadOnly => &[MOUNT],
+        AccessMode::ReadWrite => &[MOUNT, WRITE],
+    }
+}
+
+/// One account's access, with the account resolved from `CWS_ACCOUNTS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedGrant<'a> {
+    pub account: &'a Account,
+    pub mode: AccessMode,
+}
+
+/// Accounts named in a `volume create` that `CWS_ACCOUNTS` does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown account(s): {}", .unknown.join(", "))]
+pub struct UnknownAccounts {
+    pub unknown: Vec<String>,
+}
+
+/// Resolves every named account, or lists all the unknown ones at once.
+pub fn resolve_grants<'a>(
+    access: &[CrossAccountAccess],
+    accounts: &'a Accounts,
+) -> Result<Vec<ResolvedGrant<'a>>, UnknownAccounts> {
+    let mut grants = Vec::new();
+    let mut unknown = Vec::new();
+    for grant in access {
+        match accounts.named(&grant.account) {
+            Some(account) => grants.push(ResolvedGrant {
+                account,
+                mode: grant.mode,
+            }),
+            None => unknown.push(grant.account.clone()),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(grants)
+    } else {
+        Err(UnknownAccounts { unknown })
+    }
+}
+
+/// A grant bound to its access point, as the resource policy names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundGrant<'a> {
+    pub account_id: &'a str,
+    pub access_point_arn: &'a str,
+    pub mode: AccessMode,
+}
+
+/// The file system's resource policy: one statement per account, through its access point.
+pub fn file_system_policy(file_system_arn: &str, grants: &[BoundGrant<'_>]) -> Value {
+    let statements: Vec<Value> = grants
+        .iter()
+        .map(|grant| {
+            json!({
+                "Sid": format!("{}{}", sid(grant.mode), grant.account_id),
+                "Effect": "Allow",
+                "Principal": { "AWS": format!("arn:aws:iam::{}:root", grant.account_id) },
+                "Action": actions(grant.mode),
+                "Resource": file_system_arn,
+                "Condition": {
+                    "StringEquals": { "elasticfilesystem:AccessPointArn": grant.access_point_arn },
+                    "Bool": { "aws:SecureTransport": "true" },
+                },
+            })
+        })
+        .collect();
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn sid(mode: AccessMode) -> &'static str {
+    match mode {
+        AccessMode::ReadOnly => "ReadOnlyMount",
+        AccessMode::ReadWrite => "ReadWriteMount",
+    }
+}
+
+/// The identity policy a collaborator account attaches to its researchers' role: the same
+/// actions, on the same file system, through the same access point.
+pub fn mount_policy(file_system_arn: &str, access_point_arn: &str, mode: AccessMode) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": sid(mode),
+            "Effect": "Allow",
+            "Action": actions(mode),
+            "Resource": file_system_arn,
+            "Condition": {
+                "StringEquals": { "elasticfilesystem:AccessPointArn": access_point_arn },
+                "Bool": { "aws:SecureTransport": "true" },
+            },
+        }],
+    })
+}
+
+/// Why a mount is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MountRefusal {
+    #[error("{institution} has no grant on {volume}")]
+    NoGrant { volume: String, institution: String },
+    #[error(
+        "{institution} has read-only access to {volume}; a read-write mount needs a read-write grant"
+    )]
+    ReadOnly { volume: String, institution: String },
+}
+
+/// The mode an institution mounts with: its grant's, if it has one (the lead's own people
+/// mount read-write); `wanted` read-write needs a read-write grant.
+pub fn mount_mode(
+    volume: &str,
+    grants: &[(&Account, AccessMode)],
+    institution: &str,
+    is_lead: bool,
+    wanted: Option<AccessMode>,
+) -> Result<AccessMode, MountRefusal> {
+    if is_lead {
+        return Ok(wanted.unwrap_or(AccessMode::ReadWrite));
+    }
+    let granted = grants
+        .iter()
+        .find(|(account, _)| account.belongs_to(institution))
+        .map(|(_, mode)| *mode)
+        .ok_or_else(|| MountRefusal::NoGrant {
+            volume: volume.to_owned(),
+            institution: institution.to_owned(),
+        })?;
+    match (granted, wanted) {
+        (AccessMode::ReadOnly, Some(AccessMode::ReadWrite)) => Err(MountRefusal::ReadOnly {
+            volume: volume.to_owned(),
+            institution: institution.to_owned(),
+        }),
+        (granted, wanted) => Ok(wanted.unwrap_or(granted)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounts() -> Accounts {
+        "mit-csail=111111111111@MIT,berkeley-neuroscience=222222222222"
+            .parse()
+            .unwrap()
+    }
+
+    const FS: &str = "arn:aws:elasticfilesystem:us-east-1:999999999999:file-system/fs-1";
+
+    #[test]
+    fn the_resource_policy_grants_each_account_exactly_its_mode_through_its_access_point() {
+        let grants = [
+            BoundGrant {
+                account_id: "111111111111",
+                access_point_arn: "arn:ap/fsap-mit",
+                mode: AccessMode::ReadOnly,
+            },
+            BoundGrant {
+                account_id: "222222222222",
+                access_point_arn: "arn:ap/fsap-berkeley",
+                mode: AccessMode::ReadWrite,
+            },
+        ];
+        let policy = file_system_policy(FS, &grants);
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2);
+        let of = |account: &str| {
+            statements
+                .iter()
+                .find(|s| s["Principal"]["AWS"] == format!("arn:aws:iam::{account}:root"))
+                .unwrap()
+        };
+        let mit = of("111111111111");
+        assert_eq!(mit["Action"], json!(["elasticfilesystem:ClientMount"]));
+        assert_eq!(
+            mit["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"],
+            "arn:ap/fsap-mit"
+        );
+        let berkeley = of("222222222222");
+        assert_eq!(
+            berkeley["Action"],
+            json!([
+                "elasticfilesystem:ClientMount",
+                "elasticfilesystem:ClientWrite"
+            ])
+        );
+        for statement in statements {
+            assert_eq!(statement["Effect"], "Allow");
+            assert_eq!(statement["Resource"], FS);
+            assert_eq!(
+                statement["Condition"]["Bool"]["aws:SecureTransport"],
+                "true"
+            );
+        }
+        let mount = mount_policy(FS, "arn:ap/fsap-mit", AccessMode::ReadOnly);
+        assert_eq!(
+            mount["Statement"][0]["Action"],
+            json!(["elasticfilesystem:ClientMount"])
+        );
+        assert_eq!(
+            mount["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"],
+            "true"
+        );
+    }
+
+    #[test]
+    fn unknown_accounts_are_all_named() {
+        let accounts = accounts();
+        let access = [
+            CrossAccountAccess {
+                account: "mit-csail".into(),
+                mode: AccessMode::ReadOnly,
+            },
+            CrossAccountAccess {
+                account: "harvard".into(),
+                mode: AccessMode::ReadOnly,
+            },
+            CrossAccountAccess {
+                account: "yale".into(),
+                mode: AccessMode::ReadWrite,
+            },
+        ];
+        assert_eq!(
+            resolve_grants(&access, &accounts).unwrap_err().to_string(),
+            "unknown account(s): harvard, yale"
+        );
+        assert_eq!(resolve_grants(&access[..1], &accounts).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_mount_needs_a_grant_of_the_right_mode() {
+        let accounts = accounts();
+        let grants = [
+            (accounts.named("mit-csail").unwrap(), AccessMode::ReadOnly),
+            (
+                accounts.named("berkeley-neuroscience").unwrap(),
+                AccessMode::ReadWrite,
+            ),
+        ];
+        let mode =
+            |institution: &str, wanted| mount_mode("neuro", &grants, institution, false, wanted);
+        assert_eq!(mode("MIT", None), Ok(AccessMode::ReadOnly));
+        assert_eq!(
+            mode("MIT", Some(AccessMode::ReadWrite))
+                .unwrap_err()
+                .to_string(),
+            "MIT has read-only access to neuro; a read-write mount needs a read-write grant"
+        );
+        assert_eq!(
+            mode("berkeley-neuroscience", None),
+            Ok(AccessMode::ReadWrite)
+        );
+        assert_eq!(
+            mode("harvard", None).unwrap_err().to_string(),
+            "harvard has no grant on neuro"
+        );
+        assert_eq!(
+            mount_mode("neuro", &grants, "stanford", true, None),
+            Ok(AccessMode::ReadWrite)
+        );
+    }
+}
