@@ -15,7 +15,8 @@
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → the audit hash chain, a stream with ids `0-{seq}`;
-//!   `cws:audit-head:{project}` → its newest link's place and hash
+//!   `cws:audit-head:{project}` → its newest link's place and hash;
+//!   `cws:audit-archived:{project}` → the last day (`YYYY-MM-DD`) archived to object storage
 //! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
 //! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
@@ -39,12 +40,17 @@ use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 use tokio::sync::OnceCell;
 
 /// How long a taken notice stays with its taker before another worker may send it.
 pub const NOTICE_LEASE: time::Duration = time::Duration::minutes(10);
 const NOTICE_DONE: &str = "done";
+
+/// How archive days are stored: `2026-03-02`, as `Date` displays them.
+const DAY_FORMAT: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
 
 /// How many times an audit writer looks for the chain's next free place before giving up.
 const AUDIT_ATTEMPTS: usize = 100;
@@ -863,6 +869,41 @@ impl State {
             .collect::<Result<Vec<Link>, _>>()?;
         let head = self.read(&format!("cws:audit-head:{project}")).await?;
         Ok((links, head))
+    }
+
+    /// The last day of the project's audit trail archived to object storage.
+    pub async fn audit_archived_through(&self, project: &str) -> Result<Option<Date>, PortError> {
+        let key = format!("cws:audit-archived:{project}");
+        match self.records.get(&key).await? {
+            Some(text) => Date::parse(&text, DAY_FORMAT)
+                .map(Some)
+                .map_err(|e| corrupt(&key, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records that the project's audit trail is archived through `day`; never moves back.
+    pub async fn set_audit_archived_through(
+        &self,
+        project: &str,
+        day: Date,
+    ) -> Result<(), PortError> {
+        let key = format!("cws:audit-archived:{project}");
+        loop {
+            let current = self.records.get(&key).await?;
+            if let Some(text) = &current
+                && Date::parse(text, DAY_FORMAT).map_err(|e| corrupt(&key, e))? >= day
+            {
+                return Ok(());
+            }
+            if self
+                .records
+                .swap(&key, current.as_deref(), &day.to_string())
+                .await?
+            {
+                return Ok(());
+            }
+        }
     }
 
     /// The project's audit events, oldest first. A link whose event no longer parses (edited

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
-use domain::command::{Command, PolicyCommand, ProfilesCommand, ProjectCommand, WorkspaceCommand};
+use domain::command::{
+    AuditCommand, Command, PolicyCommand, ProfilesCommand, ProjectCommand, WorkspaceCommand,
+};
 use domain::job::CommandJob;
 use domain::message;
 use domain::ports::PortError;
@@ -12,7 +14,8 @@ use domain::ports::PortError;
 use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
-    CommandEnv, chargeback, cost, idle, invitations, limit, policy, profiles, project, run_to_end,
+    CommandEnv, audit, chargeback, cost, idle, invitations, limit, policy, profiles, project,
+    run_to_end,
 };
 
 pub(crate) async fn job_command(
@@ -77,6 +80,12 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Policy(PolicyCommand::Show) => policy::command_policy_show(env, job).await,
         Command::Policy(PolicyCommand::Test(launch)) => {
             policy::command_policy_test(env, job, launch).await
+        }
+        Command::Audit(AuditCommand::Verify { project }) => {
+            audit::command_audit_verify(env, job, project).await
+        }
+        Command::Audit(AuditCommand::Collaboration(report)) => {
+            audit::command_audit_collaboration(env, job, report).await
         }
         // Queued by an older or newer bot: answer as the bot would, never drop it silently.
         other => {

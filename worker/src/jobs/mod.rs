@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod action;
 mod alerts;
+mod audit;
 mod chargeback;
 pub(crate) mod command;
 mod cost;
