@@ -824,12 +824,35 @@ impl State {
                 self.advance_audit_head(&head_key, link.head()).await?;
                 return Ok(());
             }
-            // Another writer took the number; its head may not be written yet (or it died
-            // before writing it): the chain's newest link says where the chain is.
-            if let Some(newest) = self.records.last_entry(&log).await? {
-                let newest: Link =
-                    serde_json::from_str(&newest.entry).map_err(|e| corrupt(&log, e))?;
+            // The number is taken, usually by another writer whose head is not written yet
+            // (or who died before writing it): its link says where the chain is.
+            let Some(newest) = self.records.last_entry(&log).await? else {
+                continue;
+            };
+            if let Ok(newest) = serde_json::from_str::<Link>(&newest.entry)
+                && head.as_ref().is_none_or(|head| newest.seq > head.seq)
+            {
                 self.advance_audit_head(&head_key, newest.head()).await?;
+                continue;
+            }
+            // The newest entry is no link past the head: entries were inserted or rewritten by
+            // hand and the stream's numbers ran ahead of the chain. The link goes after the
+            // newest entry, still pointing at the head, so the trail stays writable (`audit
+            // verify` included) and `audit verify` names what was done.
+            let place = newest
+                .id
+                .rsplit('-')
+                .next()
+                .and_then(|number| number.parse::<u64>().ok())
+                .ok_or_else(|| corrupt(&log, &newest.id))?;
+            let link = Link::after_at(head.as_ref(), place + 1, event);
+            if self
+                .records
+                .append_numbered(&log, link.seq, &to_json(&link))
+                .await?
+            {
+                self.advance_audit_head(&head_key, link.head()).await?;
+                return Ok(());
             }
         }
         Err(PortError::Transient(format!(
