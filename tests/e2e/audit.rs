@@ -145,6 +145,34 @@ async fn an_export_of_ten_thousand_events_opens_with_pythons_csv_and_json() {
         .expect_dm(JOHNSON.user_id, "the SSH key", WAIT)
         .await;
 
+    // Switching profile and launching are audited as such.
+    env.slash(&Slash::new("profiles use stanford-collab").by(JOHNSON))
+        .await;
+    env.reply_containing("Now using profile").await;
+    env.slash(
+        &Slash::new(r#"launch "Python Machine Learning" mit-algorithm-dev --size M"#).by(JOHNSON),
+    )
+    .await;
+    env.slack
+        .expect("the launch", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("launched *mit-algorithm-dev*")
+        })
+        .await;
+    env.wait_for_done_launch_jobs(1).await;
+    let trail = links(&env).await;
+    let by_johnson = |action: &str| {
+        trail.iter().any(|link| {
+            link["event"]["action"] == action
+                && link["event"]["who"] == "slack:T0CONSORTIUM:U0MITJOHNSON"
+        })
+    };
+    assert!(by_johnson("profile_switch"), "{trail:#?}");
+    assert!(
+        trail.iter().any(|link| link["event"]["action"] == "launch"
+            && link["event"]["resource"] == "mit-algorithm-dev"),
+        "{trail:#?}"
+    );
+
     // Half a year of MIT's activity in 2025, through the worker's own audit writer, so every
     // event is a real link of the chain.
     let connection = redis::Client::open(env.redis_url.as_str())

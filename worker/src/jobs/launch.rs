@@ -299,7 +299,8 @@ async fn launch_once(
             workspace
         }
     };
-    // Audited once the workspace is recorded, and once only: a re-run finds the record.
+    // Audited once the workspace is recorded, and once only: the mark keeps a re-run (after a
+    // crash, or a failed post) from auditing it again.
     if !env.store.notice_sent(&job.key, AUDITED).await? {
         env.state
             .audit(
