@@ -96,7 +96,8 @@ pub struct LaunchJob {
 }
 
 /// Any command a worker runs other than launch: workspaces, projects, invitations, profiles,
-/// policy ([`CommandJob::runs`]). Queue `cws:queue:command`. The worker decides who may run it.
+/// policy, audits ([`CommandJob::runs`]). Queue `cws:queue:command`. The worker decides who
+/// may run it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandJob {
     pub key: JobKey,
@@ -114,6 +115,7 @@ impl CommandJob {
             command,
             Command::Workspace(_)
                 | Command::Project(_)
+                | Command::Audit(_)
                 | Command::Profiles(
                     ProfilesCommand::Use { .. }
                         | ProfilesCommand::List
@@ -176,6 +178,18 @@ impl Action {
     pub const HIBERNATE_NOW: &'static str = "cws_idle_hibernate";
     /// The optional free-text reason beside Approve and Deny.
     pub const REASON_INPUT: &'static str = "cws_exception_reason";
+
+    /// What the button does, for the audit trail.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::RequestException { .. } => "request exception",
+            Action::ApproveException { .. } => "approve exception",
+            Action::DenyException { .. } => "deny exception",
+            Action::ConfirmTerminate { .. } => "confirm terminate",
+            Action::KeepRunning { .. } => "keep running",
+            Action::HibernateNow { .. } => "hibernate now",
+        }
+    }
 
     /// The action a Slack `action_id` names, with its value and the reason typed beside it.
     pub fn from_button(action_id: &str, value: &str, reason: Option<&str>) -> Option<Action> {

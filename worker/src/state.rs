@@ -15,7 +15,8 @@
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
 //! - `cws:project:{p}:reservations` → budget held by launches not yet in the ledger
 //! - `cws:audit:{project}` → the audit hash chain, a stream with ids `0-{seq}`;
-//!   `cws:audit-head:{project}` → its newest link's place and hash
+//!   `cws:audit-head:{project}` → its newest link's place and hash;
+//!   `cws:audit-archived:{project}` → the last day (`YYYY-MM-DD`) archived to object storage
 //! - `cws:expiry-schedule` → invitations by when the expiry sweep next looks at them;
 //!   `cws:expiry:{invitation}` → the stages and end steps done; `…:shares` → snapshots shared
 //! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
@@ -42,7 +43,9 @@ use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 use tokio::sync::OnceCell;
 
 /// How long a taken notice stays with its taker before another worker may send it.
@@ -51,6 +54,9 @@ const NOTICE_DONE: &str = "done";
 
 /// Invitations by the time the expiry sweep should next look at them.
 const EXPIRY_SCHEDULE: &str = "cws:expiry-schedule";
+
+/// How archive days are stored: `2026-03-02`, as `Date` displays them.
+const DAY_FORMAT: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
 
 /// How many times an audit writer looks for the chain's next free place before giving up.
 const AUDIT_ATTEMPTS: usize = 100;
@@ -941,12 +947,35 @@ impl State {
                 self.advance_audit_head(&head_key, link.head()).await?;
                 return Ok(());
             }
-            // Another writer took the number; its head may not be written yet (or it died
-            // before writing it): the chain's newest link says where the chain is.
-            if let Some(newest) = self.records.last_entry(&log).await? {
-                let newest: Link =
-                    serde_json::from_str(&newest.entry).map_err(|e| corrupt(&log, e))?;
+            // The number is taken, usually by another writer whose head is not written yet
+            // (or who died before writing it): its link says where the chain is.
+            let Some(newest) = self.records.last_entry(&log).await? else {
+                continue;
+            };
+            if let Ok(newest) = serde_json::from_str::<Link>(&newest.entry)
+                && head.as_ref().is_none_or(|head| newest.seq > head.seq)
+            {
                 self.advance_audit_head(&head_key, newest.head()).await?;
+                continue;
+            }
+            // The newest entry is no link past the head: entries were inserted or rewritten by
+            // hand and the stream's numbers ran ahead of the chain. The link goes after the
+            // newest entry, still pointing at the head, so the trail stays writable (`audit
+            // verify` included) and `audit verify` names what was done.
+            let place = newest
+                .id
+                .rsplit('-')
+                .next()
+                .and_then(|number| number.parse::<u64>().ok())
+                .ok_or_else(|| corrupt(&log, &newest.id))?;
+            let link = Link::after_at(head.as_ref(), place + 1, event);
+            if self
+                .records
+                .append_numbered(&log, link.seq, &to_json(&link))
+                .await?
+            {
+                self.advance_audit_head(&head_key, link.head()).await?;
+                return Ok(());
             }
         }
         Err(PortError::Transient(format!(
@@ -986,6 +1015,41 @@ impl State {
             .collect::<Result<Vec<Link>, _>>()?;
         let head = self.read(&format!("cws:audit-head:{project}")).await?;
         Ok((links, head))
+    }
+
+    /// The last day of the project's audit trail archived to object storage.
+    pub async fn audit_archived_through(&self, project: &str) -> Result<Option<Date>, PortError> {
+        let key = format!("cws:audit-archived:{project}");
+        match self.records.get(&key).await? {
+            Some(text) => Date::parse(&text, DAY_FORMAT)
+                .map(Some)
+                .map_err(|e| corrupt(&key, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records that the project's audit trail is archived through `day`; never moves back.
+    pub async fn set_audit_archived_through(
+        &self,
+        project: &str,
+        day: Date,
+    ) -> Result<(), PortError> {
+        let key = format!("cws:audit-archived:{project}");
+        loop {
+            let current = self.records.get(&key).await?;
+            if let Some(text) = &current
+                && Date::parse(text, DAY_FORMAT).map_err(|e| corrupt(&key, e))? >= day
+            {
+                return Ok(());
+            }
+            if self
+                .records
+                .swap(&key, current.as_deref(), &day.to_string())
+                .await?
+            {
+                return Ok(());
+            }
+        }
     }
 
     /// The project's audit events, oldest first. A link whose event no longer parses (edited

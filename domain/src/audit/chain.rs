@@ -39,10 +39,14 @@ pub struct Head {
 impl Link {
     /// The link that follows `head` (`None`: the chain is empty).
     pub fn after(head: Option<&Head>, event: &AuditEvent) -> Link {
-        let (seq, prev) = match head {
-            Some(head) => (head.seq + 1, head.hash.clone()),
-            None => (1, GENESIS.to_owned()),
-        };
+        Link::after_at(head, head.map_or(1, |head| head.seq + 1), event)
+    }
+
+    /// The link that points at `head` but takes place `seq`: where a writer goes when the
+    /// stored entries were renumbered by hand and `head.seq + 1` is taken. `verify` names the
+    /// tampering before it reaches this link.
+    pub fn after_at(head: Option<&Head>, seq: u64, event: &AuditEvent) -> Link {
+        let prev = head.map_or_else(|| GENESIS.to_owned(), |head| head.hash.clone());
         let event = serde_json::to_value(event).expect("audit events serialize");
         Link {
             hash: hash(&prev, seq, &event),

@@ -2,6 +2,7 @@
 //! decision, refusal and change, appended to the project's hash chain ([`chain`]) by the worker;
 //! the compliance report ([`report`]) reads them back.
 
+pub mod archive;
 pub mod chain;
 pub mod report;
 

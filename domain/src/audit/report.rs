@@ -9,6 +9,7 @@ use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
 use super::{AuditAction, AuditEvent};
+use crate::command::{AuditExport, ExportFormat};
 use crate::identity::ChatIdentity;
 
 /// Who an identity is, as far as the project knows.
@@ -170,7 +171,32 @@ fn row(entry: &Entry, people: &HashMap<ChatIdentity, Person>) -> Row {
     }
 }
 
+/// Where an export goes: `audit/{project}/exports/{file}`, the file being the name given (its
+/// last path part, so an export stays under its project) or `{project}_{start}_{end}.{ext}`.
+pub fn export_key(project: &str, (start, end): (Date, Date), export: &AuditExport) -> String {
+    let file = match &export.file {
+        Some(file) => file.rsplit(['/', '\\']).next().unwrap_or(file).to_owned(),
+        None => format!("{project}_{start}_{end}.{}", extension(export.format)),
+    };
+    format!("audit/{project}/exports/{file}")
+}
+
+fn extension(format: ExportFormat) -> &'static str {
+    match format {
+        ExportFormat::Json => "json",
+        ExportFormat::Csv => "csv",
+    }
+}
+
 impl ComplianceReport {
+    /// The export in `format`, with its content type.
+    pub fn export(&self, format: ExportFormat) -> (String, &'static str) {
+        match format {
+            ExportFormat::Json => (self.to_json(), "application/json"),
+            ExportFormat::Csv => (self.to_csv(), "text/csv"),
+        }
+    }
+
     /// The export as one JSON document.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the report serializes")
@@ -310,6 +336,33 @@ mod tests {
         );
         let users: Vec<&str> = report.data_access.iter().map(|r| r.user.as_str()).collect();
         assert_eq!(users, ["Dr. Johnson", "Dr. Johnson", "jsmith"]);
+    }
+
+    #[test]
+    fn exports_stay_under_the_projects_folder() {
+        let period = (date!(2026 - 01 - 01), date!(2026 - 06 - 30));
+        let key = |format, file: Option<&str>| {
+            export_key(
+                "nih",
+                period,
+                &AuditExport {
+                    format,
+                    file: file.map(str::to_owned),
+                },
+            )
+        };
+        assert_eq!(
+            key(ExportFormat::Json, None),
+            "audit/nih/exports/nih_2026-01-01_2026-06-30.json"
+        );
+        assert_eq!(
+            key(ExportFormat::Csv, Some("../../other/h1.csv")),
+            "audit/nih/exports/h1.csv"
+        );
+        assert_eq!(
+            key(ExportFormat::Json, Some("compliance_audit_h1_2026.json")),
+            "audit/nih/exports/compliance_audit_h1_2026.json"
+        );
     }
 
     #[test]

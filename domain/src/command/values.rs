@@ -419,6 +419,14 @@ impl From<Date> for String {
     }
 }
 
+impl From<Date> for time::Date {
+    fn from(date: Date) -> Self {
+        let month = time::Month::try_from(date.month).expect("a parsed date has a valid month");
+        time::Date::from_calendar_date(i32::from(date.year), month, date.day)
+            .expect("a parsed date is a calendar date")
+    }
+}
+
 /// A calendar month, typed and serialized as `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -5,6 +5,7 @@
 
 mod access;
 mod alert;
+mod audit;
 mod chargeback;
 mod cost;
 mod digest;
@@ -33,6 +34,7 @@ use crate::workspace::Workspace;
 
 pub use access::*;
 pub use alert::*;
+pub use audit::*;
 pub use chargeback::*;
 pub use cost::*;
 pub use digest::*;
@@ -353,6 +355,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "project_reconcile",
         include_str!("../../../message-templates/slack/project_reconcile.json.hbs"),
+    ),
+    (
+        "audit_verify",
+        include_str!("../../../message-templates/slack/audit_verify.json.hbs"),
+    ),
+    (
+        "audit_report",
+        include_str!("../../../message-templates/slack/audit_report.json.hbs"),
     ),
 ];
 

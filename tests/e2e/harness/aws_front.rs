@@ -1,6 +1,7 @@
 //! A front for moto that forwards every AWS request unchanged, but can hold or fail
-//! `RunInstances` (or hold `CreateSnapshot`): that is how tests catch a launch "in flight" or make AWS refuse, with the
-//! real SDK and the real wire format on both sides.
+//! `RunInstances` (or hold `CreateSnapshot`): that is how tests catch a launch "in flight" or
+//! make AWS refuse, with the real SDK and the real wire format on both sides. It also counts
+//! requests by method and path, which tells how often an S3 object was written.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ struct Front {
     fault: Mutex<Fault>,
     run_instances: AtomicUsize,
     seen: Notify,
+    requests: Mutex<Vec<(Method, String)>>,
 }
 
 pub struct AwsFront {
@@ -50,9 +52,12 @@ impl AwsFront {
             fault: Mutex::new(Fault::None),
             run_instances: AtomicUsize::new(0),
             seen: Notify::new(),
+            requests: Mutex::default(),
         });
+        // S3 uploads (a 10,000-event audit export) are larger than axum's 2 MB default.
         let app = axum::Router::new()
             .fallback(forward)
+            .layer(axum::extract::DefaultBodyLimit::disable())
             .with_state(front.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -71,6 +76,16 @@ impl AwsFront {
     /// RunInstances calls that reached the front (held, failed or forwarded).
     pub fn run_instances_calls(&self) -> usize {
         self.front.run_instances.load(Ordering::SeqCst)
+    }
+
+    /// How many `method` requests for `path` (an S3 object is `/{bucket}/{key}`) reached the
+    /// front.
+    pub fn requests_to(&self, method: Method, path: &str) -> usize {
+        let requests = self.front.requests.lock().unwrap();
+        requests
+            .iter()
+            .filter(|(m, p)| *m == method && p == path)
+            .count()
     }
 
     pub async fn wait_for_run_instances(&self, calls: usize, timeout: Duration) {
@@ -107,6 +122,11 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    front
+        .requests
+        .lock()
+        .unwrap()
+        .push((method.clone(), uri.path().to_owned()));
     let is_run_instances = body.windows(19).any(|w| w == b"Action=RunInstances");
     let is_create_snapshot = body.windows(22).any(|w| w == b"Action=CreateSnapshot&");
     let fault = front.fault.lock().unwrap().clone();

@@ -1,12 +1,14 @@
 //! Who is acting, in which project, and whether they may: the first step of every handler.
 //!
 //! [`authorize`] is the only way to get a [`Member`]; handlers that need permission take one,
-//! so the check cannot be forgotten. Refusals are answered to the person and audited here.
+//! so the check cannot be forgotten. Refusals are answered to the person and audited here, and
+//! so is every request a member is let through with: the audit trail names each command run
+//! in a project.
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::Permission;
 use domain::invitation::{Invitation, InvitationStatus};
-use domain::job::{ReplyTo, Requester};
+use domain::job::{ActionJob, CommandJob, JobKey, LaunchJob, ReplyTo, Requester};
 use domain::message::{self, ChatMessage};
 use domain::ports::PortError;
 use domain::ports::{Chat, Clock};
@@ -58,6 +60,60 @@ pub(crate) trait Context {
     }
 }
 
+/// A request someone made in chat: who, where the answer goes, and what they asked for.
+pub(crate) trait Request {
+    fn requester(&self) -> &Requester;
+    fn reply(&self) -> &ReplyTo;
+    fn key(&self) -> &JobKey;
+    /// What the audit trail calls the request: the command's name, or the button's.
+    fn what(&self) -> &str;
+}
+
+impl Request for CommandJob {
+    fn requester(&self) -> &Requester {
+        &self.requester
+    }
+    fn reply(&self) -> &ReplyTo {
+        &self.reply
+    }
+    fn key(&self) -> &JobKey {
+        &self.key
+    }
+    fn what(&self) -> &str {
+        self.command.name()
+    }
+}
+
+impl Request for LaunchJob {
+    fn requester(&self) -> &Requester {
+        &self.requester
+    }
+    fn reply(&self) -> &ReplyTo {
+        &self.reply
+    }
+    fn key(&self) -> &JobKey {
+        &self.key
+    }
+    fn what(&self) -> &str {
+        "launch"
+    }
+}
+
+impl Request for ActionJob {
+    fn requester(&self) -> &Requester {
+        &self.requester
+    }
+    fn reply(&self) -> &ReplyTo {
+        &self.reply
+    }
+    fn key(&self) -> &JobKey {
+        &self.key
+    }
+    fn what(&self) -> &str {
+        self.action.name()
+    }
+}
+
 /// A member who passed the permission check for one action.
 pub(crate) struct Member {
     pub profile: Profile,
@@ -68,14 +124,15 @@ pub(crate) struct Member {
 
 /// Resolves the caller's profile (the one for `project` if named, else the active one),
 /// checks that it still grants access and that its role allows `permission`. On refusal the
-/// caller is told why, the attempt is audited, and `None` comes back.
+/// caller is told why, the attempt is audited, and `None` comes back; a member let through is
+/// audited as running the request in the project.
 pub(crate) async fn authorize(
     env: &impl Context,
-    requester: &Requester,
-    reply: &ReplyTo,
+    request: &impl Request,
     project: Option<&str>,
     permission: Permission,
 ) -> Result<Option<Member>, PortError> {
+    let (requester, reply) = (request.requester(), request.reply());
     let identity = requester.identity();
     let refuse = |message| async move { env.answer(reply, requester, &message).await };
     let profile = match project {
@@ -139,6 +196,21 @@ pub(crate) async fn authorize(
         refuse(message::not_permitted(profile.role, permission, &project)).await?;
         return Ok(None);
     }
+    env.state()
+        .audit(
+            &project.name,
+            &AuditEvent {
+                action: AuditAction::Command,
+                who: identity,
+                institution: profile.institution.clone(),
+                resource: request.what().to_owned(),
+                outcome: "allowed".to_owned(),
+                // The request's key tells a retried attempt from a second request.
+                detail: Some(format!("as {}, request {}", profile.role, request.key())),
+                at: now,
+            },
+        )
+        .await?;
     Ok(Some(Member {
         profile,
         project,

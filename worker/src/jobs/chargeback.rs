@@ -28,14 +28,7 @@ pub(crate) async fn command_project_chargeback(
     job: &CommandJob,
     command: &ProjectChargeback,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&command.name),
-        Permission::ManageProject,
-    )
-    .await?
+    let Some(member) = authorize(env, job, Some(&command.name), Permission::ManageProject).await?
     else {
         return Ok(());
     };
@@ -164,15 +157,7 @@ pub(crate) async fn command_project_reconcile(
     job: &CommandJob,
     command: &ProjectReconcile,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&command.name),
-        Permission::View,
-    )
-    .await?
-    else {
+    let Some(member) = authorize(env, job, Some(&command.name), Permission::View).await? else {
         return Ok(());
     };
     let project = &member.project;

@@ -64,9 +64,8 @@ pub(crate) async fn command_end(
 ) -> Result<(), PortError> {
     let Some(member) = authorize(
         env,
-        &job.requester,
-        &job.reply,
-        Some(&command.project),
+        job,
+        Some(command.project.as_str()),
         Permission::EndCollaboration,
     )
     .await?
@@ -174,14 +173,7 @@ async fn own_profile(
         env.answer(&job.reply, &job.requester, &reply).await?;
         return Ok(None);
     };
-    authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&profile.project),
-        permission,
-    )
-    .await
+    authorize(env, job, Some(profile.project.as_str()), permission).await
 }
 
 fn invitation_tag(member: &Member) -> &str {
@@ -405,14 +397,8 @@ pub(crate) async fn command_report(
     job: &CommandJob,
     command: &CollaborationReport,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&command.project),
-        Permission::View,
-    )
-    .await?
+    let Some(member) =
+        authorize(env, job, Some(command.project.as_str()), Permission::View).await?
     else {
         return Ok(());
     };

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
 use domain::command::{
-    CollaborationCommand, Command, PolicyCommand, ProfilesCommand, ProjectCommand, WorkspaceCommand,
+    AuditCommand, CollaborationCommand, Command, PolicyCommand, ProfilesCommand, ProjectCommand,
+    WorkspaceCommand,
 };
 use domain::job::CommandJob;
 use domain::message;
@@ -14,7 +15,7 @@ use domain::ports::PortError;
 use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
-    CommandEnv, chargeback, collaboration, cost, idle, invitations, limit, policy, profiles,
+    CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, profiles,
     project, run_to_end,
 };
 
@@ -92,6 +93,12 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         Command::Collaboration(CollaborationCommand::TransferSnapshots { profile, account }) => {
             collaboration::command_transfer_snapshots(env, job, profile, account).await
+        }
+        Command::Audit(AuditCommand::Verify { project }) => {
+            audit::command_audit_verify(env, job, project).await
+        }
+        Command::Audit(AuditCommand::Collaboration(report)) => {
+            audit::command_audit_collaboration(env, job, report).await
         }
         // Queued by an older or newer bot: answer as the bot would, never drop it silently.
         other => {

@@ -26,15 +26,7 @@ pub(crate) async fn command_project_cost(
     job: &CommandJob,
     cost: &ProjectCost,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&cost.name),
-        Permission::View,
-    )
-    .await?
-    else {
+    let Some(member) = authorize(env, job, Some(&cost.name), Permission::View).await? else {
         return Ok(());
     };
     let now = env.clock.now();
@@ -49,15 +41,7 @@ pub(crate) async fn command_project_status(
     job: &CommandJob,
     status: &ProjectStatus,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&status.name),
-        Permission::View,
-    )
-    .await?
-    else {
+    let Some(member) = authorize(env, job, Some(&status.name), Permission::View).await? else {
         return Ok(());
     };
     let now = env.clock.now();

@@ -156,8 +156,7 @@ pub(crate) async fn action_decide_exception(
     };
     let Some(decider) = authorize(
         env,
-        &job.requester,
-        &job.reply,
+        job,
         Some(&request.project),
         Permission::DecideExceptions,
     )

@@ -41,15 +41,7 @@ pub(crate) async fn command_project_idle(
     } else {
         Permission::View
     };
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&command.name),
-        permission,
-    )
-    .await?
-    else {
+    let Some(member) = authorize(env, job, Some(&command.name), permission).await? else {
         return Ok(());
     };
     let mut project = member.project.clone();
@@ -259,8 +251,7 @@ pub(crate) async fn action_keep_running(
     };
     let Some((workspace, _)) = workspace_for(
         env,
-        &job.requester,
-        &job.reply,
+        job,
         &name,
         Permission::ManageOwnWorkspaces,
         Permission::ManageAnyWorkspace,
@@ -305,5 +296,5 @@ pub(crate) async fn action_hibernate_now(
         return Ok(());
     };
     env.state.forget_idle_watch(&name).await?;
-    apply_change(env, &job.requester, &job.reply, &name, Change::Hibernate).await
+    apply_change(env, job, &name, Change::Hibernate).await
 }

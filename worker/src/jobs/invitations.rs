@@ -42,8 +42,7 @@ pub(crate) async fn command_invitation_create(
     job: &CommandJob,
     create: &InvitationCreate,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(env, &job.requester, &job.reply, None, Permission::Invite).await?
-    else {
+    let Some(member) = authorize(env, job, None, Permission::Invite).await? else {
         return Ok(());
     };
     let granted = Role::from(create.invitation_type);
@@ -99,14 +98,7 @@ pub(crate) async fn command_invitation_create_collaboration(
     job: &CommandJob,
     create: &InvitationCreateCollaboration,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        create.project.as_deref(),
-        Permission::Invite,
-    )
-    .await?
+    let Some(member) = authorize(env, job, create.project.as_deref(), Permission::Invite).await?
     else {
         return Ok(());
     };
@@ -328,8 +320,7 @@ pub(crate) async fn command_invitation_list(
     env: &CommandEnv,
     job: &CommandJob,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(env, &job.requester, &job.reply, None, Permission::Invite).await?
-    else {
+    let Some(member) = authorize(env, job, None, Permission::Invite).await? else {
         return Ok(());
     };
     let invitations = env.state.invitations(&member.project.name).await?;
@@ -342,15 +333,7 @@ pub(crate) async fn command_invitation_revoke(
     job: &CommandJob,
     name: &str,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        None,
-        Permission::RevokeInvitations,
-    )
-    .await?
-    else {
+    let Some(member) = authorize(env, job, None, Permission::RevokeInvitations).await? else {
         return Ok(());
     };
     let project = &member.project.name;

@@ -70,6 +70,8 @@ pub(crate) enum Approval {
 const RESEARCH_GROUPS: [&str; 2] = ["sudo", "docker"];
 
 const LAUNCHED: &str = "launched";
+/// The launch's audit event was written (kept apart from the post, which may be retried).
+const AUDITED: &str = "audited";
 
 /// The apalis entry point for the launch queue.
 pub(crate) async fn job_launch(
@@ -232,14 +234,8 @@ async fn launch_once(
     let workspace = match env.store.by_job(&job.key).await? {
         Some(workspace) => workspace,
         None => {
-            let Some(member) = authorize(
-                env,
-                &job.requester,
-                &job.reply,
-                job.launch.project.as_deref(),
-                Permission::Launch,
-            )
-            .await?
+            let Some(member) =
+                authorize(env, job, job.launch.project.as_deref(), Permission::Launch).await?
             else {
                 return Ok(());
             };
@@ -303,6 +299,32 @@ async fn launch_once(
             workspace
         }
     };
+    // Audited once the workspace is recorded, and once only: the mark keeps a re-run (after a
+    // crash, or a failed post) from auditing it again.
+    if !env.store.notice_sent(&job.key, AUDITED).await? {
+        env.state
+            .audit(
+                &workspace.attribution.project,
+                &AuditEvent {
+                    action: AuditAction::Launch,
+                    who: job.requester.identity(),
+                    institution: workspace.attribution.institution.clone(),
+                    resource: workspace.name.clone(),
+                    outcome: LAUNCHED.to_owned(),
+                    detail: Some(format!(
+                        "{} ({}, {}) in {}, {}",
+                        workspace.template,
+                        workspace.instance_type,
+                        workspace.instance_id,
+                        workspace.region,
+                        workspace.attribution.user
+                    )),
+                    at: workspace.launched_at,
+                },
+            )
+            .await?;
+        env.store.mark_notice_sent(&job.key, AUDITED).await?;
+    }
     if !env.store.notice_sent(&job.key, LAUNCHED).await? {
         let project = env
             .state

@@ -45,15 +45,7 @@ pub(crate) async fn command_project_budget(
     } else {
         Permission::View
     };
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        Some(&command.name),
-        permission,
-    )
-    .await?
-    else {
+    let Some(member) = authorize(env, job, Some(&command.name), permission).await? else {
         return Ok(());
     };
     let now = env.clock.now();

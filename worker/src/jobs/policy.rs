@@ -54,8 +54,7 @@ pub(crate) async fn command_policy_show(
     env: &CommandEnv,
     job: &CommandJob,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(env, &job.requester, &job.reply, None, Permission::View).await?
-    else {
+    let Some(member) = authorize(env, job, None, Permission::View).await? else {
         return Ok(());
     };
     let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
@@ -72,14 +71,7 @@ pub(crate) async fn command_policy_test(
     job: &CommandJob,
     launch: &Launch,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        launch.project.as_deref(),
-        Permission::View,
-    )
-    .await?
+    let Some(member) = authorize(env, job, launch.project.as_deref(), Permission::View).await?
     else {
         return Ok(());
     };

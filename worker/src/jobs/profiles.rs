@@ -1,6 +1,7 @@
 //! `profiles use` and `profiles list`, and the research user's SSH key that only a direct
 //! message ever carries.
 
+use domain::audit::{AuditAction, AuditEvent};
 use domain::job::CommandJob;
 use domain::message::{self, ListedProfile};
 use domain::ports::PortError;
@@ -54,7 +55,22 @@ pub(crate) async fn command_profiles_use(
             env.state
                 .set_active_profile(&identity, &profile.name)
                 .await?;
-            message::profile_switched(&profile, env.clock.now())
+            let now = env.clock.now();
+            env.state
+                .audit(
+                    &profile.project,
+                    &AuditEvent {
+                        action: AuditAction::ProfileSwitch,
+                        who: identity.clone(),
+                        institution: profile.institution.clone(),
+                        resource: profile.name.clone(),
+                        outcome: "switched".to_owned(),
+                        detail: None,
+                        at: now,
+                    },
+                )
+                .await?;
+            message::profile_switched(&profile, now)
         }
         None => {
             let names: Vec<String> = env

@@ -1,6 +1,7 @@
 //! The scheduler: apalis-cron ticks every worker on `CWS_SCHEDULE`; one worker claims each
-//! tick and sweeps invitations for due expiry stages, looks for idle workspaces and, for every project, whether its hard limit is
-//! reached, or a budget alert, a weekly digest or a month's chargeback statement is due. Each of those is a notice taken once, so a tick that another
+//! tick, sweeps invitations for due expiry stages, looks for idle workspaces and, for every
+//! project, whether its hard limit is reached, or a budget alert, a weekly digest, a month's
+//! chargeback statement or a closed day's audit archive is due. Each of those is a notice taken once, so a tick that another
 //! worker also ran, or one that ran late, never sends anything twice, and a missed tick is
 //! caught up by the next.
 
@@ -10,7 +11,7 @@ use apalis_core::error::BoxDynError;
 use apalis_core::task::data::Data;
 use apalis_cron::Tick;
 
-use crate::jobs::{CommandEnv, alerts, chargeback, digest, expiry, idle, limit};
+use crate::jobs::{CommandEnv, alerts, audit, chargeback, digest, expiry, idle, limit};
 
 const JOB: &str = "tick";
 
@@ -50,6 +51,9 @@ pub(crate) async fn run_due(env: &CommandEnv) {
         }
         if let Err(error) = chargeback::close_month(env, project).await {
             tracing::warn!(project = %project.name, %error, "chargeback statement failed");
+        }
+        if let Err(error) = audit::archive_closed_days(env, project).await {
+            tracing::warn!(project = %project.name, %error, "audit archive failed");
         }
     }
 }

@@ -9,7 +9,7 @@
 use domain::audit::{AuditAction, AuditEvent};
 use domain::command::WorkspaceList;
 use domain::identity::{ChatIdentity, Permission};
-use domain::job::{ActionJob, CommandJob, ReplyTo, Requester};
+use domain::job::{ActionJob, CommandJob};
 use domain::ledger::{LedgerEventKind, workspace_usage};
 use domain::message::{self, LiveStatus};
 use domain::ports::{InstanceState, PortError};
@@ -20,7 +20,7 @@ use domain::workspace::Workspace;
 use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::{Context, Member, authorize};
+use crate::jobs::access::{Context, Member, Request, authorize};
 
 /// What a lifecycle command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,15 +50,7 @@ pub(crate) async fn command_list(
     job: &CommandJob,
     list: &WorkspaceList,
 ) -> Result<(), PortError> {
-    let Some(member) = authorize(
-        env,
-        &job.requester,
-        &job.reply,
-        list.project.as_deref(),
-        Permission::View,
-    )
-    .await?
-    else {
+    let Some(member) = authorize(env, job, list.project.as_deref(), Permission::View).await? else {
         return Ok(());
     };
     let username = &member.profile.research_user.username;
@@ -80,12 +72,12 @@ pub(crate) async fn command_list(
 /// workspaces, `any` for anyone's. Every refusal is answered (and audited by `authorize`).
 pub(crate) async fn workspace_for(
     env: &CommandEnv,
-    requester: &Requester,
-    reply: &ReplyTo,
+    request: &impl Request,
     name: &str,
     own: Permission,
     any: Permission,
 ) -> Result<Option<(Workspace, Member)>, PortError> {
+    let (requester, reply) = (request.requester(), request.reply());
     let Some(workspace) = env.launch.store.by_name(name).await? else {
         env.answer(reply, requester, &message::workspace_unknown(name))
             .await?;
@@ -95,8 +87,7 @@ pub(crate) async fn workspace_for(
         |member: &Member| workspace.attribution.user == member.profile.research_user.username;
     let Some(member) = authorize(
         env,
-        requester,
-        reply,
+        request,
         Some(&workspace.attribution.project),
         Permission::View,
     )
@@ -119,15 +110,8 @@ pub(crate) async fn command_status(
     job: &CommandJob,
     name: &str,
 ) -> Result<(), PortError> {
-    let Some((workspace, member)) = workspace_for(
-        env,
-        &job.requester,
-        &job.reply,
-        name,
-        Permission::View,
-        Permission::View,
-    )
-    .await?
+    let Some((workspace, member)) =
+        workspace_for(env, job, name, Permission::View, Permission::View).await?
     else {
         return Ok(());
     };
@@ -200,7 +184,7 @@ pub(crate) async fn command_change(
     name: &str,
     change: Change,
 ) -> Result<(), PortError> {
-    apply_change(env, &job.requester, &job.reply, name, change).await
+    apply_change(env, job, name, change).await
 }
 
 /// `terminate`: asks for a confirming click and does nothing else.
@@ -211,8 +195,7 @@ pub(crate) async fn command_terminate(
 ) -> Result<(), PortError> {
     let Some((workspace, _)) = workspace_for(
         env,
-        &job.requester,
-        &job.reply,
+        job,
         name,
         Permission::ManageOwnWorkspaces,
         Permission::ManageAnyWorkspace,
@@ -239,20 +222,19 @@ pub(crate) async fn action_confirm_terminate(
     else {
         return Ok(());
     };
-    apply_change(env, &job.requester, &job.reply, &name, Change::Terminate).await
+    apply_change(env, job, &name, Change::Terminate).await
 }
 
 pub(crate) async fn apply_change(
     env: &CommandEnv,
-    requester: &Requester,
-    reply: &ReplyTo,
+    request: &impl Request,
     name: &str,
     change: Change,
 ) -> Result<(), PortError> {
+    let (requester, reply) = (request.requester(), request.reply());
     let Some((mut workspace, member)) = workspace_for(
         env,
-        requester,
-        reply,
+        request,
         name,
         Permission::ManageOwnWorkspaces,
         Permission::ManageAnyWorkspace,

@@ -1,0 +1,195 @@
+//! The audit trail read back: `audit verify` walks the hash chain again, `audit collaboration`
+//! reports who accessed what (and exports every event of the period to the object store), and
+//! each closed day's links are archived to the object store, once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use domain::audit::archive::{archive_key, day_lines, days_to_archive};
+use domain::audit::chain::{self, Link};
+use domain::audit::report::{Entry, Person, compliance_report, export_key};
+use domain::audit::{AuditAction, AuditEvent};
+use domain::command::{AuditCollaboration, ExportFormat};
+use domain::identity::{ChatIdentity, Permission};
+use domain::invitation::Invitation;
+use domain::job::CommandJob;
+use domain::message::{self, ExportLink};
+use domain::ports::PortError;
+use domain::project::Project;
+
+use crate::jobs::CommandEnv;
+use crate::jobs::access::{Context, authorize};
+
+/// How long an export's download link works, as for chargeback statements.
+const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `audit verify PROJECT`: intact, or the first event edited, inserted or removed.
+pub(crate) async fn command_audit_verify(
+    env: &CommandEnv,
+    job: &CommandJob,
+    project: &str,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, Some(project), Permission::ReadAudit).await? else {
+        return Ok(());
+    };
+    let project = &member.project.name;
+    let (links, head) = env.state.audit_chain(project).await?;
+    let reply = match chain::verify(&links, head.as_ref()) {
+        Ok(events) => message::audit_verified(project, events),
+        Err(broken) => {
+            tracing::warn!(project, ?broken, "the audit chain is broken");
+            message::audit_broken(project, &broken, &links)
+        }
+    };
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// `audit collaboration PROJECT --start-date --end-date [--export …]`: the compliance report,
+/// and with `--export` the file in the object store and its link.
+pub(crate) async fn command_audit_collaboration(
+    env: &CommandEnv,
+    job: &CommandJob,
+    audit: &AuditCollaboration,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, Some(&audit.project), Permission::ReadAudit).await?
+    else {
+        return Ok(());
+    };
+    let project = &member.project;
+    let (links, _) = env.state.audit_chain(&project.name).await?;
+    // An event edited out of shape is not reported on; `audit verify` names it.
+    let entries: Vec<Entry> = links.iter().filter_map(entry).collect();
+    let invitations = env.state.invitations(&project.name).await?;
+    let people = people(env, project, &invitations).await?;
+    let names: Vec<String> = invitations.iter().map(|i| i.name.clone()).collect();
+    let period = (audit.start_date.into(), audit.end_date.into());
+    let report = compliance_report(&project.name, period, &entries, &people, &names);
+    let Some(export) = &audit.export else {
+        let reply = message::audit_report(&report, None);
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    };
+    let key = export_key(&project.name, period, export);
+    let (body, content_type) = report.export(export.format);
+    let link = env
+        .objects
+        .put(&key, body.into_bytes(), content_type, LINK_VALID)
+        .await?;
+    let format = match export.format {
+        ExportFormat::Json => "JSON",
+        ExportFormat::Csv => "CSV",
+    };
+    env.state
+        .audit(
+            &project.name,
+            &AuditEvent {
+                action: AuditAction::Export,
+                who: job.requester.identity(),
+                institution: member.profile.institution.clone(),
+                resource: key.clone(),
+                outcome: "exported".to_owned(),
+                detail: Some(format!(
+                    "audit report, {format}, {} events from {} to {}",
+                    report.summary.events, report.start_date, report.end_date
+                )),
+                at: env.clock.now(),
+            },
+        )
+        .await?;
+    let reply = message::audit_report(
+        &report,
+        Some(&ExportLink {
+            format,
+            key: &key,
+            link: &link,
+            valid_days: LINK_VALID.as_secs() / 86_400,
+        }),
+    );
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+fn entry(link: &Link) -> Option<Entry> {
+    Some(Entry {
+        seq: link.seq,
+        hash: link.hash.clone(),
+        event: link.audit_event()?,
+    })
+}
+
+/// Who each chat identity in the project is: every device of every invitation (the invitee's
+/// name when the inviter gave one, else their research username), and the owner.
+async fn people(
+    env: &CommandEnv,
+    project: &Project,
+    invitations: &[Invitation],
+) -> Result<HashMap<ChatIdentity, Person>, PortError> {
+    let research_user = |identity: &ChatIdentity| {
+        let identity = identity.clone();
+        async move {
+            let profile = env.state.member_profile(&project.name, &identity).await?;
+            Ok::<_, PortError>(profile.map(|p| p.research_user.username))
+        }
+    };
+    let mut people = HashMap::new();
+    for invitation in invitations {
+        for device in &invitation.devices {
+            let name = match &invitation.invitee {
+                Some(name) => name.clone(),
+                None => research_user(device)
+                    .await?
+                    .unwrap_or_else(|| device.to_string()),
+            };
+            let person = Person {
+                name,
+                invitation: Some(invitation.name.clone()),
+            };
+            people.insert(device.clone(), person);
+        }
+    }
+    let owner = Person {
+        name: research_user(&project.owner)
+            .await?
+            .unwrap_or_else(|| project.owner_name.clone()),
+        invitation: None,
+    };
+    people.insert(project.owner.clone(), owner);
+    Ok(people)
+}
+
+/// Archives every closed day of the project's trail that is not archived yet, oldest first,
+/// each as `audit/{project}/{day}.jsonl`. A day is taken as a notice, so two workers never
+/// both write it, and recorded as archived before the notice is marked done, so a crash in
+/// between leaves nothing to redo.
+pub(crate) async fn archive_closed_days(
+    env: &CommandEnv,
+    project: &Project,
+) -> Result<(), PortError> {
+    let now = env.clock.now();
+    let through = env.state.audit_archived_through(&project.name).await?;
+    let days = days_to_archive(project.created_at, through, now);
+    if days.is_empty() {
+        return Ok(());
+    }
+    let (links, _) = env.state.audit_chain(&project.name).await?;
+    for day in days {
+        let notice = format!("audit-archive:{}:{day}", project.name);
+        if !env.state.take_notice(&notice, now).await? {
+            // Another worker is archiving from here; the next tick goes on after it.
+            return Ok(());
+        }
+        if let Some(lines) = day_lines(&links, day) {
+            env.objects
+                .put(
+                    &archive_key(&project.name, day),
+                    lines.into_bytes(),
+                    "application/x-ndjson",
+                    LINK_VALID,
+                )
+                .await?;
+        }
+        env.state
+            .set_audit_archived_through(&project.name, day)
+            .await?;
+        env.state.notice_done(&notice).await?;
+    }
+    Ok(())
+}
