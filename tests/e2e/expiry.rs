@@ -208,13 +208,17 @@ async fn the_end_stops_snapshots_archives_and_shares_and_the_collaborator_is_ref
     env.slash(&Slash::new("collaboration export stanford-collab --include-snapshots").by(JOHNSON))
         .await;
     env.reply_containing("no longer gives access").await;
+    env.slash(&Slash::new("profiles use stanford-collab").by(JOHNSON))
+        .await;
+    let switch = env.reply_containing("no longer gives access").await;
+    assert!(switch.text().contains("expired on"), "{}", switch.text());
     let refusals = env
         .stream(&format!("cws:audit:{PROJECT}"))
         .await
         .iter()
         .filter(|link| link.contains(r#""action":"refused""#))
         .count();
-    assert_eq!(refusals, 2);
+    assert_eq!(refusals, 3);
     assert_eq!(
         env.moto
             .snapshots_tagged("cws:project", PROJECT)

@@ -52,6 +52,9 @@ use tokio::sync::OnceCell;
 pub const NOTICE_LEASE: time::Duration = time::Duration::minutes(10);
 const NOTICE_DONE: &str = "done";
 
+/// One project's turn to write its audit chain in this process.
+type AuditTurn = Arc<tokio::sync::Mutex<()>>;
+
 /// Invitations by the time the expiry sweep should next look at them.
 const EXPIRY_SCHEDULE: &str = "cws:expiry-schedule";
 
@@ -70,6 +73,9 @@ pub struct State {
     configured_key: Option<String>,
     key: Arc<OnceCell<TokenKey>>,
     ledgers: Arc<Mutex<HashMap<String, Arc<CachedLedger>>>>,
+    /// Per project, a turn to write the audit chain: this process's writers take turns
+    /// instead of racing each other through Redis (other processes still race, safely).
+    audit_turns: Arc<Mutex<HashMap<String, AuditTurn>>>,
     /// What each closed month cost, per project and month start: the rollover's inputs, kept
     /// until an event dated inside or before that month arrives.
     month_totals: Arc<Mutex<HashMap<(String, OffsetDateTime), Money>>>,
@@ -113,6 +119,7 @@ impl State {
             configured_key,
             key: Arc::new(OnceCell::new()),
             ledgers: Arc::default(),
+            audit_turns: Arc::default(),
             month_totals: Arc::default(),
         }
     }
@@ -936,6 +943,14 @@ impl State {
     pub async fn audit(&self, project: &str, event: &AuditEvent) -> Result<(), PortError> {
         let log = format!("cws:audit:{project}");
         let head_key = format!("cws:audit-head:{project}");
+        let turn = self
+            .audit_turns
+            .lock()
+            .expect("audit turns lock")
+            .entry(project.to_owned())
+            .or_default()
+            .clone();
+        let _turn = turn.lock().await;
         for _ in 0..AUDIT_ATTEMPTS {
             let head: Option<Head> = self.read(&head_key).await?;
             let link = Link::after(head.as_ref(), event);

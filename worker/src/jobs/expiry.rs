@@ -34,7 +34,7 @@ use crate::jobs::{CommandEnv, mail_user};
 const JOB: &str = "expiry";
 
 /// Invitations advanced at once: each stage waits mostly on Redis, Slack and SMTP round trips.
-const SWEEP_CONCURRENCY: usize = 16;
+const SWEEP_CONCURRENCY: usize = 32;
 
 /// How long the manifest link in the end's messages stays valid.
 const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
@@ -88,9 +88,11 @@ async fn advance(
     let mut done = record.done;
     if let Some(stage) = timeline.due(now) {
         let notice = format!("expiry:{id}:{}", stage.as_str());
-        // Sent by a worker that died before recording it: only the record is missing.
-        let finished = env.state.notice_sent(&notice).await?
-            || run_stage(env, &project, &invitation, stage, &notice, workspaces, now).await?;
+        // Not taken: another worker holds it, or sent it and died before recording it (then
+        // only the record is missing).
+        let finished = run_stage(env, &project, &invitation, stage, &notice, workspaces, now)
+            .await?
+            || env.state.notice_sent(&notice).await?;
         if finished {
             env.state
                 .record_expiry(id, |record| record.done = record.done.max(Some(stage)))

@@ -2,13 +2,14 @@
 //! message ever carries.
 
 use domain::audit::{AuditAction, AuditEvent};
+use domain::identity::Permission;
 use domain::job::CommandJob;
 use domain::message::{self, ListedProfile};
 use domain::ports::PortError;
 use domain::profile::Profile;
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::Context;
+use crate::jobs::access::{Context, authorize};
 use crate::keys::generate_ssh_key_pair;
 use crate::state::KeyPair;
 
@@ -52,6 +53,21 @@ pub(crate) async fn command_profiles_use(
     let identity = job.requester.identity();
     let reply = match env.state.profile(&identity, name).await? {
         Some(profile) => {
+            // An ended invitation's profile is refused (and the attempt audited) like any
+            // command from it.
+            let Some(member) =
+                authorize(env, job, Some(profile.project.as_str()), Permission::View).await?
+            else {
+                return Ok(());
+            };
+            // The invitation's end, which `collaboration end` may have brought forward.
+            let profile = Profile {
+                expires_at: member
+                    .invitation
+                    .as_ref()
+                    .map(|invitation| invitation.expires_at),
+                ..profile
+            };
             env.state
                 .set_active_profile(&identity, &profile.name)
                 .await?;
