@@ -134,16 +134,13 @@ async fn an_export_of_ten_thousand_events_opens_with_pythons_csv_and_json() {
     env.start_worker();
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
-    let token = env
-        .invite(
-            SMITH,
-            "mit-collaboration --type read_write --valid-days 540",
-        )
-        .await;
-    env.accept(JOHNSON, &token, "stanford-collab").await;
-    env.slack
-        .expect_dm(JOHNSON.user_id, "the SSH key", WAIT)
-        .await;
+    env.join(
+        SMITH,
+        JOHNSON,
+        "mit-collaboration --type read_write --valid-days 540",
+        "stanford-collab",
+    )
+    .await;
 
     // Switching profile and launching are audited as such.
     env.slash(&Slash::new("profiles use stanford-collab").by(JOHNSON))

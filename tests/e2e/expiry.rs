@@ -24,16 +24,13 @@ async fn johnson_at_work(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize {
     let worker = env.start_worker_with_env(extra);
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
-    let token = env
-        .invite(
-            SMITH,
-            "mit-collaboration --type read_write --valid-days 540",
-        )
-        .await;
-    env.accept(JOHNSON, &token, "stanford-collab").await;
-    env.slack
-        .expect_dm(JOHNSON.user_id, "the SSH key", WAIT)
-        .await;
+    env.join(
+        SMITH,
+        JOHNSON,
+        "mit-collaboration --type read_write --valid-days 540",
+        "stanford-collab",
+    )
+    .await;
     for name in ["mit-algorithm-dev", "mit-validation"] {
         env.slash(
             &Slash::new(&format!(

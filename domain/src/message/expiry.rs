@@ -451,7 +451,7 @@ mod tests {
         };
         let (dm, mail) =
             expiry_warning(&project(), &invitation(), "stanford-collab", 30, &holdings);
-        insta::assert_snapshot!(dm.text, @"⏰ Your access to nih via invitation mit-collaboration expires in 30 days, on June 1, 2027. Running: mit-algorithm-dev.");
+        insta::assert_snapshot!(dm.text, @"⏰ Your access to nih via invitation mit-collaboration expires in 30 days, on June 2, 2027. Running: mit-algorithm-dev.");
         insta::assert_json_snapshot!(dm.blocks);
         insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
     }

@@ -430,6 +430,16 @@ impl TestEnv {
             .await
     }
 
+    /// `owner` invites `person` with `invitation` (name and flags), `person` accepts it as
+    /// `profile`, and the research user's SSH key arrives by DM.
+    pub async fn join(&self, owner: Person, person: Person, invitation: &str, profile: &str) {
+        let token = self.invite(owner, invitation).await;
+        self.accept(person, &token, profile).await;
+        self.slack
+            .expect_dm(person.user_id, "the SSH key", Duration::from_secs(30))
+            .await;
+    }
+
     /// Sends a body with whatever timestamp and signature headers the test chooses.
     pub async fn post_signed(
         &self,

@@ -26,6 +26,7 @@ use serde_json::json;
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::expiry::institution_of;
+use crate::jobs::profiles::profile_unknown;
 
 /// How long an export manifest's download link works.
 const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -162,14 +163,7 @@ async fn own_profile(
 ) -> Result<Option<Member>, PortError> {
     let identity = job.requester.identity();
     let Some(profile) = env.state.profile(&identity, name).await? else {
-        let names: Vec<String> = env
-            .state
-            .profiles(&identity)
-            .await?
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
-        let reply = message::profile_unknown(name, &names);
+        let reply = profile_unknown(env, &identity, name).await?;
         env.answer(&job.reply, &job.requester, &reply).await?;
         return Ok(None);
     };

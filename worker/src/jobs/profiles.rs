@@ -2,9 +2,9 @@
 //! message ever carries.
 
 use domain::audit::{AuditAction, AuditEvent};
-use domain::identity::Permission;
+use domain::identity::{ChatIdentity, Permission};
 use domain::job::CommandJob;
-use domain::message::{self, ListedProfile};
+use domain::message::{self, ChatMessage, ListedProfile};
 use domain::ports::PortError;
 use domain::profile::Profile;
 
@@ -88,18 +88,25 @@ pub(crate) async fn command_profiles_use(
                 .await?;
             message::profile_switched(&profile, now)
         }
-        None => {
-            let names: Vec<String> = env
-                .state
-                .profiles(&identity)
-                .await?
-                .into_iter()
-                .map(|p| p.name)
-                .collect();
-            message::profile_unknown(name, &names)
-        }
+        None => profile_unknown(env, &identity, name).await?,
     };
     env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// The answer to naming a profile the person does not have: the ones they do.
+pub(crate) async fn profile_unknown(
+    env: &CommandEnv,
+    identity: &ChatIdentity,
+    name: &str,
+) -> Result<ChatMessage, PortError> {
+    let names: Vec<String> = env
+        .state
+        .profiles(identity)
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    Ok(message::profile_unknown(name, &names))
 }
 
 pub(crate) async fn command_profiles_list(
