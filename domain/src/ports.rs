@@ -99,6 +99,68 @@ pub trait Cloud: Send + Sync {
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
 }
 
+/// An EFS file system the system made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSystem {
+    pub id: String,
+    pub arn: String,
+}
+
+/// An EFS access point: the one door through which a grant may mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessPoint {
+    pub id: String,
+    pub arn: String,
+}
+
+/// The POSIX identity an access point forces on every file operation through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosixIdentity {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Shared file systems (EFS) in the lead account.
+#[async_trait]
+pub trait FileSystems: Send + Sync {
+    /// The encrypted file system for `creation_token`, made once: a repeated call (a job run
+    /// again after a crash) returns the one the first call made.
+    async fn create_file_system(
+        &self,
+        creation_token: &str,
+        tags: &[(String, String)],
+    ) -> Result<FileSystem, PortError>;
+    /// A mount target in every subnet of the default VPC; existing ones are kept. Returns how
+    /// many subnets have one.
+    async fn ensure_mount_targets(&self, file_system_id: &str) -> Result<usize, PortError>;
+    /// The access point for `key`, made once, rooted at `root` (created with the owner's
+    /// identity and group-writable permissions) and forcing `user` on every operation.
+    async fn create_access_point(
+        &self,
+        file_system_id: &str,
+        key: &str,
+        user: PosixIdentity,
+        root: (&str, PosixIdentity),
+        tags: &[(String, String)],
+    ) -> Result<AccessPoint, PortError>;
+    /// Replaces the file system's resource policy.
+    async fn put_policy(&self, file_system_id: &str, policy: &str) -> Result<(), PortError>;
+}
+
+/// IAM in the consortium's other accounts, through STS AssumeRole.
+#[async_trait]
+pub trait AccountPolicies: Send + Sync {
+    /// Creates the customer-managed policy `name` in `account` (or finds the one made before)
+    /// and returns its ARN; `None` when the worker has no role in that account, and the
+    /// document must go to the account's IT instead.
+    async fn create_policy(
+        &self,
+        account: &crate::account::Account,
+        name: &str,
+        document: &str,
+    ) -> Result<Option<String>, PortError>;
+}
+
 /// An EBS snapshot made by the system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {

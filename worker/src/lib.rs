@@ -16,7 +16,8 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob};
 use domain::ports::{
-    Billing, Chat, Clock, Cloud, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
+    AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, Mailer, Metrics, ObjectStore,
+    Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 
@@ -25,7 +26,9 @@ use crate::adapters::aws::sdk_config;
 use crate::adapters::cloudwatch::{CloudWatch, NoMetrics};
 use crate::adapters::cost_explorer::{CostExplorer, NoBilling};
 use crate::adapters::ec2::Ec2Cloud;
+use crate::adapters::efs::Efs;
 use crate::adapters::folder_store::{ARCHIVE_FOLDER, FolderStore};
+use crate::adapters::iam::Iam;
 use crate::adapters::mail::{LettreMailer, MAIL_FOLDER, MailSetupError};
 use crate::adapters::memory_records::MemoryRecords;
 use crate::adapters::memory_store::MemoryStore;
@@ -33,6 +36,7 @@ use crate::adapters::redis_records::RedisRecords;
 use crate::adapters::redis_store::RedisStore;
 use crate::adapters::s3::S3Store;
 use crate::adapters::simulated_cloud::SimulatedCloud;
+use crate::adapters::simulated_efs::{NoAccountPolicies, SimulatedFileSystems};
 use crate::adapters::slack::SlackWebApi;
 use crate::adapters::terminal_chat::TerminalChat;
 pub use crate::jobs::CommandEnv;
@@ -60,6 +64,8 @@ pub enum WorkerError {
 /// What AWS gives the workers, or the embedded stand-ins.
 struct AwsPorts {
     cloud: Arc<dyn Cloud>,
+    file_systems: Arc<dyn FileSystems>,
+    account_policies: Arc<dyn AccountPolicies>,
     objects: Arc<dyn ObjectStore>,
     billing: Arc<dyn Billing>,
     metrics: Arc<dyn Metrics>,
@@ -76,6 +82,8 @@ pub async fn command_env(
             let config = sdk_config(aws).await;
             AwsPorts {
                 cloud: Arc::new(Ec2Cloud::new(&config)),
+                file_systems: Arc::new(Efs::new(&config)),
+                account_policies: Arc::new(Iam::new(&config)),
                 objects: Arc::new(S3Store::new(
                     &config,
                     &settings.archive_bucket,
@@ -87,6 +95,8 @@ pub async fn command_env(
         }
         None => AwsPorts {
             cloud: Arc::new(SimulatedCloud::default()),
+            file_systems: Arc::new(SimulatedFileSystems::default()),
+            account_policies: Arc::new(NoAccountPolicies),
             objects: Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
             billing: Arc::new(NoBilling),
             metrics: Arc::new(NoMetrics),
@@ -143,6 +153,8 @@ pub async fn command_env(
             .and_then(check_interval)
             .unwrap_or(time::Duration::MINUTE),
         accounts: settings.accounts.clone(),
+        file_systems: aws.file_systems,
+        account_policies: aws.account_policies,
     })
 }
 

@@ -447,3 +447,154 @@ async fn cost_explorer_groups_by_user_and_institution_tags() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_shared_volume_its_mount_targets_and_access_points_are_made_once() {
+    use domain::ports::{FileSystems, PosixIdentity};
+    use worker::adapters::efs::Efs;
+
+    test_credentials();
+    let moto = Moto::start().await;
+    let config = config(&moto).await;
+    let efs = Efs::new(&config);
+    let tags = [("cws:project".to_owned(), "nih-neuro-consortium".to_owned())];
+    let first = efs
+        .create_file_system("cws-nih-neuro-dataset", &tags)
+        .await
+        .unwrap();
+    // A retry after a crash between the file system and its access points.
+    let again = efs
+        .create_file_system("cws-nih-neuro-dataset", &tags)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let listed = aws_sdk_efs::Client::new(&config)
+        .describe_file_systems()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.file_systems().len(), 1);
+    assert_eq!(listed.file_systems()[0].encrypted(), Some(true));
+
+    let targets = efs.ensure_mount_targets(&first.id).await.unwrap();
+    assert!(targets >= 1, "one per default subnet");
+    assert_eq!(efs.ensure_mount_targets(&first.id).await.unwrap(), targets);
+
+    let owner = PosixIdentity {
+        uid: 5000,
+        gid: 5000,
+    };
+    let mit = PosixIdentity {
+        uid: 5001,
+        gid: 5001,
+    };
+    let point = efs
+        .create_access_point(
+            &first.id,
+            "nih:neuro-dataset:mit-csail",
+            mit,
+            ("/neuro-dataset", owner),
+            &tags,
+        )
+        .await
+        .unwrap();
+    let point_again = efs
+        .create_access_point(
+            &first.id,
+            "nih:neuro-dataset:mit-csail",
+            mit,
+            ("/neuro-dataset", owner),
+            &tags,
+        )
+        .await
+        .unwrap();
+    assert_eq!(point_again, point);
+    let points = aws_sdk_efs::Client::new(&config)
+        .describe_access_points()
+        .file_system_id(&first.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(points.access_points().len(), 1);
+    let user = points.access_points()[0].posix_user().unwrap();
+    assert_eq!((user.uid(), user.gid()), (5001, 5001));
+    assert_eq!(
+        points.access_points()[0]
+            .root_directory()
+            .and_then(|r| r.path()),
+        Some("/neuro-dataset")
+    );
+
+    let policy = domain::volume::file_system_policy(
+        &first.arn,
+        &[domain::volume::BoundGrant {
+            account_id: "111111111111",
+            access_point_arn: &point.arn,
+            mode: domain::command::AccessMode::ReadOnly,
+        }],
+    );
+    efs.put_policy(&first.id, &policy.to_string())
+        .await
+        .unwrap();
+    let stored = aws_sdk_efs::Client::new(&config)
+        .describe_file_system_policy()
+        .file_system_id(&first.id)
+        .send()
+        .await
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(stored.policy().unwrap()).unwrap();
+    assert_eq!(stored, policy);
+}
+
+#[tokio::test]
+async fn a_mount_policy_is_created_in_the_collaborators_account_through_its_role() {
+    use domain::ports::AccountPolicies;
+    use worker::adapters::iam::Iam;
+
+    test_credentials();
+    let moto = Moto::start().await;
+    let config = config(&moto).await;
+    let accounts: domain::account::Accounts =
+        "mit-csail=arn:aws:iam::111111111111:role/cws@MIT,berkeley-neuroscience=222222222222"
+            .parse()
+            .unwrap();
+    let iam = Iam::new(&config);
+    let document = domain::volume::mount_policy(
+        "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1",
+        "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1",
+        domain::command::AccessMode::ReadOnly,
+    )
+    .to_string();
+    let mit = accounts.named("mit-csail").unwrap();
+    let arn = iam
+        .create_policy(mit, "cws-nih-neuro-dataset-mount", &document)
+        .await
+        .unwrap()
+        .expect("the worker has a role in MIT's account");
+    assert_eq!(
+        arn,
+        "arn:aws:iam::111111111111:policy/cws-nih-neuro-dataset-mount"
+    );
+    // Again, as a retried job would: the same policy, not an error.
+    let again = iam
+        .create_policy(mit, "cws-nih-neuro-dataset-mount", &document)
+        .await
+        .unwrap();
+    assert_eq!(again.as_deref(), Some(arn.as_str()));
+    // Not in the lead account: it went where the role is.
+    let lead = aws_sdk_iam::Client::new(&config)
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap();
+    assert!(lead.policies().is_empty(), "{:?}", lead.policies());
+    // Without a role, the document goes to the account's IT instead.
+    let berkeley = accounts.named("berkeley-neuroscience").unwrap();
+    assert_eq!(
+        iam.create_policy(berkeley, "cws-nih-neuro-dataset-mount", &document)
+            .await
+            .unwrap(),
+        None
+    );
+}

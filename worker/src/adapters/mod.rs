@@ -4,7 +4,9 @@ pub mod aws;
 pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod ec2;
+pub mod efs;
 pub mod folder_store;
+pub mod iam;
 pub mod mail;
 pub mod memory_records;
 pub mod memory_store;
@@ -12,6 +14,7 @@ pub mod redis_records;
 pub mod redis_store;
 pub mod s3;
 pub mod simulated_cloud;
+pub mod simulated_efs;
 pub mod slack;
 pub mod terminal_chat;
 

@@ -31,7 +31,10 @@ use domain::digest::DigestTime;
 use domain::job::{JobKey, ReplyTo};
 use domain::message;
 use domain::message::MailText;
-use domain::ports::{Billing, Chat, Clock, Mail, Mailer, Metrics, ObjectStore, PortError};
+use domain::ports::{
+    AccountPolicies, Billing, Chat, Clock, FileSystems, Mail, Mailer, Metrics, ObjectStore,
+    PortError,
+};
 use domain::retry::Backoff;
 
 use crate::jobs::access::Context;
@@ -59,6 +62,10 @@ pub struct CommandEnv {
     pub check_every: time::Duration,
     /// The consortium's accounts by name: where collaborators' snapshots may be shared.
     pub accounts: Accounts,
+    /// Shared volumes (EFS) in the lead account.
+    pub file_systems: Arc<dyn FileSystems>,
+    /// IAM in the collaborators' accounts, for their mount policies.
+    pub account_policies: Arc<dyn AccountPolicies>,
 }
 
 impl Context for CommandEnv {
