@@ -7,10 +7,42 @@
 //! `ClientMount` alone (EFS then mounts it read-only), a read-write one `ClientMount` and
 //! `ClientWrite`, and nothing more. Every statement also requires TLS in transit.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::account::{Account, Accounts};
 use crate::command::{AccessMode, CrossAccountAccess};
+use crate::identity::ChatIdentity;
+use crate::ports::{AccessPoint, FileSystem, PosixIdentity};
+
+/// A shared volume as the state keeps it. Built up step by step by the job that creates it,
+/// so a retried job continues where the first one stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    pub name: String,
+    pub project: String,
+    pub size_gb: u64,
+    pub created_by: ChatIdentity,
+    /// The job that creates it: a re-run of that job may continue, anyone else is refused.
+    pub job: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub file_system: Option<FileSystem>,
+    pub grants: Vec<VolumeGrant>,
+}
+
+/// One account's access to a volume, as made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeGrant {
+    pub account: String,
+    pub account_id: String,
+    pub mode: AccessMode,
+    pub user: PosixIdentity,
+    pub access_point: AccessPoint,
+    /// The mount policy's ARN in the account, when the worker could create it there.
+    pub policy_arn: Option<String>,
+}
 
 const MOUNT: &str = "elasticfilesystem:ClientMount";
 const WRITE: &str = "elasticfilesystem:ClientWrite";

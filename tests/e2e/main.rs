@@ -16,3 +16,4 @@ mod money;
 mod policy;
 mod recovery;
 mod signatures;
+mod volumes;

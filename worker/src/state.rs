@@ -9,6 +9,8 @@
 //! - `cws:research-user:{collaborator}` → research user; `…:pending-key` → key awaiting its DM
 //! - `cws:account-index:{account}`, `cws:account-count`, `cws:uid-seq:{account}` → UID ranges
 //! - `cws:username:{account}:{username}` → collaborator holding the username
+//! - `cws:reserved-uid:{account}:{holder}` → a UID of the account's range held for a volume grant
+//! - `cws:volume:{project}:{name}` → shared volume; `cws:project:{p}:volumes` → set of names
 //! - `cws:exception:{id}` → request; `…:requested` → set once sent; `…:decision` → the decision
 //! - `cws:token-key` → the generated token key, when `CWS_TOKEN_KEY` is not set
 //! - `cws:schedule:{job}` → the last round of a scheduled job that some worker claimed
@@ -41,6 +43,7 @@ use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
+use domain::volume::Volume;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::format_description::BorrowedFormatItem;
@@ -593,6 +596,70 @@ impl State {
         };
         // If another worker created it first, the user that stands is theirs.
         self.first_stored(&key, user).await
+    }
+
+    /// The collaborator's research user, if one was created.
+    pub async fn research_user(
+        &self,
+        collaborator: &Collaborator,
+    ) -> Result<Option<ResearchUser>, PortError> {
+        self.read(&format!("cws:research-user:{}", collaborator.key()))
+            .await
+    }
+
+    /// A POSIX identity (UID = GID) from `account`'s research-user range, reserved once for
+    /// `holder` and never reused: what a volume's access point uses for a collaborating
+    /// account none of whose people has joined yet.
+    pub async fn reserved_uid(&self, account: &str, holder: &str) -> Result<u32, PortError> {
+        let key = format!("cws:reserved-uid:{account}:{holder}");
+        if let Some(uid) = self.records.get(&key).await? {
+            return uid.parse().map_err(|e| corrupt(&key, e));
+        }
+        let index = self.account_index(account).await?;
+        let sequence = self
+            .records
+            .increment(&format!("cws:uid-seq:{account}"))
+            .await?
+            - 1;
+        let uid = u32::try_from(sequence)
+            .ok()
+            .and_then(|sequence| research_uid(index, sequence))
+            .ok_or_else(|| PortError::Rejected {
+                code: "UidRangeExhausted".to_owned(),
+                message: format!("account {account} has used all 1,000 of its research-user UIDs"),
+            })?;
+        let stands = self.text_or_write(&key, &uid.to_string()).await?;
+        stands.parse().map_err(|e| corrupt(&key, e))
+    }
+
+    // Volumes.
+
+    /// Stores a new volume unless the project has one by that name; returns that one then.
+    pub async fn create_volume(&self, volume: &Volume) -> Result<Result<(), Volume>, PortError> {
+        let created = self
+            .create(
+                &format!("cws:volume:{}:{}", volume.project, volume.name),
+                volume,
+            )
+            .await?;
+        if created.is_ok() {
+            self.records
+                .add_member(
+                    &format!("cws:project:{}:volumes", volume.project),
+                    &volume.name,
+                )
+                .await?;
+        }
+        Ok(created)
+    }
+
+    pub async fn put_volume(&self, volume: &Volume) -> Result<(), PortError> {
+        self.records
+            .put(
+                &format!("cws:volume:{}:{}", volume.project, volume.name),
+                &to_json(volume),
+            )
+            .await
     }
 
     /// The private key of `user` still waiting for its direct message. A pending key that does

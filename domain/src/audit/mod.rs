@@ -35,6 +35,8 @@ pub enum AuditAction {
     ProfileSwitch,
     /// A workspace was launched.
     Launch,
+    /// A shared volume was created, with its cross-account grants.
+    VolumeCreate,
     /// A shared volume was mounted into a workspace.
     VolumeMount,
     /// A collaborator exported their work, or an audit report was exported.
@@ -62,6 +64,7 @@ impl AuditAction {
             AuditAction::Command => "Command",
             AuditAction::ProfileSwitch => "Profile Switch",
             AuditAction::Launch => "Workspace Launch",
+            AuditAction::VolumeCreate => "Volume Create",
             AuditAction::VolumeMount => "Volume Mount",
             AuditAction::Export => "Export",
             AuditAction::Expiry => "Expiry",

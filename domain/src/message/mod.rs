@@ -15,6 +15,7 @@ mod limit;
 mod mail;
 mod policy;
 mod status;
+mod volume;
 mod workspaces;
 
 use std::sync::LazyLock;
@@ -44,6 +45,7 @@ pub use limit::*;
 pub use mail::MailText;
 pub use policy::*;
 pub use status::*;
+pub use volume::*;
 pub use workspaces::*;
 
 /// A message ready for any chat adapter: `text` stands alone (terminal, notifications),
@@ -56,6 +58,14 @@ pub struct ChatMessage {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "volume_created",
+        include_str!("../../../message-templates/slack/volume_created.json.hbs"),
+    ),
+    (
+        "volume_refused",
+        include_str!("../../../message-templates/slack/volume_refused.json.hbs"),
+    ),
     (
         "collaboration_report",
         include_str!("../../../message-templates/slack/collaboration_report.json.hbs"),

@@ -6,7 +6,7 @@ use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
 use domain::command::{
     AuditCommand, CollaborationCommand, Command, PolicyCommand, ProfilesCommand, ProjectCommand,
-    WorkspaceCommand,
+    VolumeCommand, WorkspaceCommand,
 };
 use domain::job::CommandJob;
 use domain::message;
@@ -16,7 +16,7 @@ use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
     CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, profiles,
-    project, run_to_end,
+    project, run_to_end, volumes,
 };
 
 pub(crate) async fn job_command(
@@ -93,6 +93,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         Command::Collaboration(CollaborationCommand::TransferSnapshots { profile, account }) => {
             collaboration::command_transfer_snapshots(env, job, profile, account).await
+        }
+        Command::Volume(VolumeCommand::Create(create)) => {
+            volumes::command_volume_create(env, job, create).await
         }
         Command::Audit(AuditCommand::Verify { project }) => {
             audit::command_audit_verify(env, job, project).await

@@ -21,6 +21,7 @@ mod profiles;
 mod project;
 pub(crate) mod reconcile;
 pub(crate) mod schedule;
+mod volumes;
 mod workspaces;
 
 use std::sync::Arc;
