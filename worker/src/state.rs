@@ -573,19 +573,7 @@ impl State {
         let pair = self
             .first_stored(&format!("{key}:pending-key"), new_key()?)
             .await?;
-        let index = self.account_index(account).await?;
-        let sequence = self
-            .records
-            .increment(&format!("cws:uid-seq:{account}"))
-            .await?
-            - 1;
-        let uid = u32::try_from(sequence)
-            .ok()
-            .and_then(|sequence| research_uid(index, sequence))
-            .ok_or_else(|| PortError::Rejected {
-                code: "UidRangeExhausted".to_owned(),
-                message: format!("account {account} has used all 1,000 of its research-user UIDs"),
-            })?;
+        let uid = self.next_uid(account).await?;
         let username = self.claim_username(account, username, collaborator).await?;
         let user = ResearchUser {
             username,
@@ -615,19 +603,7 @@ impl State {
         if let Some(uid) = self.records.get(&key).await? {
             return uid.parse().map_err(|e| corrupt(&key, e));
         }
-        let index = self.account_index(account).await?;
-        let sequence = self
-            .records
-            .increment(&format!("cws:uid-seq:{account}"))
-            .await?
-            - 1;
-        let uid = u32::try_from(sequence)
-            .ok()
-            .and_then(|sequence| research_uid(index, sequence))
-            .ok_or_else(|| PortError::Rejected {
-                code: "UidRangeExhausted".to_owned(),
-                message: format!("account {account} has used all 1,000 of its research-user UIDs"),
-            })?;
+        let uid = self.next_uid(account).await?;
         let stands = self.text_or_write(&key, &uid.to_string()).await?;
         stands.parse().map_err(|e| corrupt(&key, e))
     }
@@ -688,6 +664,23 @@ impl State {
     }
 
     /// The account's place in the order accounts were first seen (0, 1, 2, …).
+    /// The account's next UID, never handed out before.
+    async fn next_uid(&self, account: &str) -> Result<u32, PortError> {
+        let index = self.account_index(account).await?;
+        let sequence = self
+            .records
+            .increment(&format!("cws:uid-seq:{account}"))
+            .await?
+            - 1;
+        u32::try_from(sequence)
+            .ok()
+            .and_then(|sequence| research_uid(index, sequence))
+            .ok_or_else(|| PortError::Rejected {
+                code: "UidRangeExhausted".to_owned(),
+                message: format!("account {account} has used all 1,000 of its research-user UIDs"),
+            })
+    }
+
     async fn account_index(&self, account: &str) -> Result<u32, PortError> {
         let key = format!("cws:account-index:{account}");
         if let Some(index) = self.records.get(&key).await? {
