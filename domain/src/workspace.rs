@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::job::JobKey;
-use crate::launch::{Attribution, LaunchPlan, ROOT_VOLUME_GB};
+use crate::launch::{
+    Attribution, LaunchPlan, ROOT_VOLUME_GB, TAG_COLLABORATOR, TAG_INSTITUTION, TAG_INVITATION,
+    TAG_PROJECT, TAG_PURPOSE, TAG_USER, TAG_WORKSPACE,
+};
 use crate::ledger::{LedgerEvent, LedgerEventKind};
 use crate::ports::InstanceState;
 use crate::pricing::Money;
@@ -42,6 +45,24 @@ fn default_root_volume() -> u32 {
 }
 
 impl Workspace {
+    /// The tags of a snapshot of this workspace's disks: its attribution, whose work it holds
+    /// (`collaborator`, a [`crate::profile::Collaborator`] key) and why it was made.
+    pub fn snapshot_tags(&self, collaborator: &str, purpose: &str) -> Vec<(String, String)> {
+        let a = &self.attribution;
+        [
+            (TAG_PROJECT, a.project.as_str()),
+            (TAG_USER, a.user.as_str()),
+            (TAG_INSTITUTION, a.institution.as_str()),
+            (TAG_INVITATION, a.invitation.as_str()),
+            (TAG_WORKSPACE, self.name.as_str()),
+            (TAG_COLLABORATOR, collaborator),
+            (TAG_PURPOSE, purpose),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
     /// The ledger line for something that happened to this workspace at `at`.
     pub fn ledger_event(&self, kind: LedgerEventKind, at: OffsetDateTime) -> LedgerEvent {
         LedgerEvent {

@@ -3,7 +3,6 @@
 //! each closed day's links are archived to the object store, once.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use domain::audit::archive::{archive_key, day_lines, days_to_archive};
 use domain::audit::chain::{self, Link};
@@ -17,11 +16,8 @@ use domain::message::{self, ExportLink};
 use domain::ports::PortError;
 use domain::project::Project;
 
-use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
-
-/// How long an export's download link works, as for chargeback statements.
-const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
+use crate::jobs::{CommandEnv, LINK_VALID};
 
 /// `audit verify PROJECT`: intact, or the first event edited, inserted or removed.
 pub(crate) async fn command_audit_verify(

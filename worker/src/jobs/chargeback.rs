@@ -3,8 +3,6 @@
 //! one row per user and institution) in S3 and a link in its channel, exactly once; and
 //! `project reconcile` sets the ledger beside AWS Cost Explorer.
 
-use std::time::Duration;
-
 use domain::audit::{AuditAction, AuditEvent};
 use domain::budget::month_bounds;
 use domain::chargeback::{Chargeback, reconcile, statement_csv, statement_key};
@@ -15,13 +13,10 @@ use domain::message::{self, Statement};
 use domain::ports::PortError;
 use domain::project::Project;
 
-use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
 use crate::jobs::cost::month_report;
 use crate::jobs::project::{SettingsChange, change_settings};
-
-/// How long a statement's download link works: long enough to reach a grants office.
-const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
+use crate::jobs::{CommandEnv, LINK_VALID};
 
 pub(crate) async fn command_project_chargeback(
     env: &CommandEnv,

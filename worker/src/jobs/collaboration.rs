@@ -2,18 +2,13 @@
 //! happens to collaborators' work), `collaboration export` and `transfer-snapshots` (a
 //! collaborator preserves their work), and `collaboration report [--final]`.
 
-use std::time::Duration;
-
 use domain::audit::{AuditAction, AuditEvent};
 use domain::command::{CollaborationEnd, CollaborationExport, CollaborationReport};
 use domain::expiry::{END_STEPS, start_of};
 use domain::identity::Permission;
 use domain::invitation::{Invitation, InvitationStatus};
 use domain::job::CommandJob;
-use domain::launch::{
-    TAG_COLLABORATOR, TAG_INSTITUTION, TAG_INVITATION, TAG_PROJECT, TAG_PURPOSE, TAG_USER,
-    TAG_WORKSPACE,
-};
+use domain::launch::{TAG_COLLABORATOR, TAG_PROJECT};
 use domain::ledger::{LedgerEventKind, cost_report};
 use domain::message::{self, Cleanup, CollaborationSummary, Ending, Exported, Participant};
 use domain::ports::{InstanceState, PortError};
@@ -23,13 +18,10 @@ use domain::time_text;
 use domain::workspace::Workspace;
 use serde_json::json;
 
-use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::expiry::institution_of;
 use crate::jobs::profiles::profile_unknown;
-
-/// How long an export manifest's download link works.
-const LINK_VALID: Duration = Duration::from_secs(7 * 24 * 3600);
+use crate::jobs::{CommandEnv, LINK_VALID};
 
 /// The attribution tag value of workspaces an owner launched.
 const OWNER_INVITATION: &str = "owner";
@@ -218,19 +210,7 @@ pub(crate) async fn command_export(
         if command.include_snapshots {
             // The job's key: a re-delivered job finds the snapshots it made.
             let key = format!("export:{}:{}", job.key, workspace.name);
-            let a = &workspace.attribution;
-            let tags: Vec<(String, String)> = [
-                (TAG_PROJECT, a.project.as_str()),
-                (TAG_USER, a.user.as_str()),
-                (TAG_INSTITUTION, a.institution.as_str()),
-                (TAG_INVITATION, a.invitation.as_str()),
-                (TAG_WORKSPACE, workspace.name.as_str()),
-                (TAG_COLLABORATOR, collaborator.as_str()),
-                (TAG_PURPOSE, "export"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+            let tags = workspace.snapshot_tags(&collaborator, "export");
             for snapshot in env
                 .launch
                 .cloud

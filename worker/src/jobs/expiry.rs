@@ -15,10 +15,7 @@ use domain::audit::{AuditAction, AuditEvent};
 use domain::expiry::{EndStep, GRACE, Stage, Timeline};
 use domain::identity::ChatIdentity;
 use domain::invitation::Invitation;
-use domain::launch::{
-    TAG_COLLABORATOR, TAG_INSTITUTION, TAG_INVITATION, TAG_PROJECT, TAG_PURPOSE, TAG_USER,
-    TAG_WORKSPACE,
-};
+use domain::launch::{TAG_COLLABORATOR, TAG_PURPOSE, TAG_WORKSPACE};
 use domain::message::{self, Ended, Holdings, KeptSnapshot};
 use domain::ports::{InstanceState, PortError, Snapshot};
 use domain::profile::Collaborator;
@@ -29,15 +26,12 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::jobs::workspaces::{Change, change_state};
-use crate::jobs::{CommandEnv, mail_user};
+use crate::jobs::{CommandEnv, LINK_VALID, mail_user};
 
 const JOB: &str = "expiry";
 
 /// Invitations advanced at once: each stage waits mostly on Redis, Slack and SMTP round trips.
 const SWEEP_CONCURRENCY: usize = 32;
-
-/// How long the manifest link in the end's messages stays valid.
-const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// One sweep: every invitation with a stage due now. Returns how many it looked at; one
 /// invitation's failure does not hold up the others, and is tried again by the next sweep.
@@ -323,26 +317,6 @@ fn list(names: &[String]) -> String {
     }
 }
 
-fn snapshot_tags(
-    invitation: &Invitation,
-    workspace: &Workspace,
-    purpose: &str,
-) -> Vec<(String, String)> {
-    let a = &workspace.attribution;
-    [
-        (TAG_PROJECT, a.project.as_str()),
-        (TAG_USER, a.user.as_str()),
-        (TAG_INSTITUTION, a.institution.as_str()),
-        (TAG_INVITATION, a.invitation.as_str()),
-        (TAG_WORKSPACE, workspace.name.as_str()),
-        (TAG_COLLABORATOR, collaborator_key(invitation).as_str()),
-        (TAG_PURPOSE, purpose),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
 /// Snapshots every volume of every workspace, once: the key names the invitation and the
 /// workspace, so a resumed end finds the snapshots made before the crash.
 async fn snapshot(
@@ -353,7 +327,7 @@ async fn snapshot(
     let mut made = Vec::new();
     for workspace in workspaces {
         let key = format!("end:{}:{}", invitation.id, workspace.name);
-        let tags = snapshot_tags(invitation, workspace, "collaboration-end");
+        let tags = workspace.snapshot_tags(&collaborator_key(invitation), "collaboration-end");
         for snapshot in env
             .launch
             .cloud

@@ -42,6 +42,10 @@ use crate::jobs::access::Context;
 use crate::jobs::launch::LaunchEnv;
 use crate::state::State;
 
+/// How long a download link posted in chat works (statements, exports, archive manifests):
+/// long enough to reach a grants office or a collaborator's IT.
+pub(crate) const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// The ports and settings command and button jobs use.
 pub struct CommandEnv {
     pub chat: Arc<dyn Chat>,
