@@ -32,7 +32,7 @@ use domain::audit::AuditEvent;
 use domain::audit::chain::{Head, Link};
 use domain::budget::{Reservations, month_bounds};
 use domain::exception::{Decision, ExceptionId, ExceptionRequest};
-use domain::expiry::{ExpiryRecord, Timeline};
+use domain::expiry::{ExpiryRecord, Stage, Timeline};
 use domain::identity::ChatIdentity;
 use domain::idle::IdleWatch;
 use domain::invitation::Invitation;
@@ -95,6 +95,10 @@ fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
         code: "CorruptRecord".to_owned(),
         message: format!("{key}: {error}"),
     }
+}
+
+fn volume_key(volume: &Volume) -> String {
+    format!("cws:volume:{}:{}", volume.project, volume.name)
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -386,11 +390,20 @@ impl State {
     /// Puts the invitation in the expiry schedule at its next stage (counting the clean-up,
     /// which the sweep skips for projects that keep their snapshots), or takes it out.
     pub async fn schedule_expiry(&self, invitation: &Invitation) -> Result<(), PortError> {
-        let record = self.expiry_record(invitation.id).await?;
+        let done = self.expiry_record(invitation.id).await?.done;
+        self.schedule_expiry_after(invitation, done).await
+    }
+
+    /// [`State::schedule_expiry`] for a caller that knows the last stage done.
+    pub async fn schedule_expiry_after(
+        &self,
+        invitation: &Invitation,
+        done: Option<Stage>,
+    ) -> Result<(), PortError> {
         let timeline = Timeline {
             created_at: invitation.created_at,
             ends_at: invitation.ends_at(),
-            done: record.done,
+            done,
             cleanup: true,
         };
         let id = invitation.id.to_string();
@@ -566,10 +579,10 @@ impl State {
         username: &str,
         new_key: impl FnOnce() -> Result<KeyPair, PortError>,
     ) -> Result<ResearchUser, PortError> {
-        let key = format!("cws:research-user:{}", collaborator.key());
-        if let Some(existing) = self.read(&key).await? {
+        if let Some(existing) = self.research_user(collaborator).await? {
             return Ok(existing);
         }
+        let key = format!("cws:research-user:{}", collaborator.key());
         let pair = self
             .first_stored(&format!("{key}:pending-key"), new_key()?)
             .await?;
@@ -612,12 +625,7 @@ impl State {
 
     /// Stores a new volume unless the project has one by that name; returns that one then.
     pub async fn create_volume(&self, volume: &Volume) -> Result<Result<(), Volume>, PortError> {
-        let created = self
-            .create(
-                &format!("cws:volume:{}:{}", volume.project, volume.name),
-                volume,
-            )
-            .await?;
+        let created = self.create(&volume_key(volume), volume).await?;
         if created.is_ok() {
             self.records
                 .add_member(
@@ -631,10 +639,7 @@ impl State {
 
     pub async fn put_volume(&self, volume: &Volume) -> Result<(), PortError> {
         self.records
-            .put(
-                &format!("cws:volume:{}:{}", volume.project, volume.name),
-                &to_json(volume),
-            )
+            .put(&volume_key(volume), &to_json(volume))
             .await
     }
 
@@ -663,7 +668,6 @@ impl State {
             .await
     }
 
-    /// The account's place in the order accounts were first seen (0, 1, 2, …).
     /// The account's next UID, never handed out before.
     async fn next_uid(&self, account: &str) -> Result<u32, PortError> {
         let index = self.account_index(account).await?;
@@ -681,6 +685,7 @@ impl State {
             })
     }
 
+    /// The account's place in the order accounts were first seen (0, 1, 2, …).
     async fn account_index(&self, account: &str) -> Result<u32, PortError> {
         let key = format!("cws:account-index:{account}");
         if let Some(index) = self.records.get(&key).await? {

@@ -406,48 +406,42 @@ pub(crate) async fn command_report(
         role: domain::identity::Role::Owner,
         status: "Owner".to_owned(),
     }];
-    let mut cleanup_rows = Vec::new();
+    // One listing of the project's snapshots, counted per collaborator below.
+    let snapshots = env
+        .launch
+        .cloud
+        .snapshots_tagged(TAG_PROJECT, &project.name)
+        .await?;
     let mut transferred = 0;
-    let mut records = Vec::new();
+    let mut known = Vec::new();
     for invitation in &invitations {
-        records.push(env.state.expiry_record(invitation.id).await?);
         transferred += env.state.shares(invitation.id).await?.len();
+        known.push((
+            env.state.expiry_record(invitation.id).await?,
+            institution_of(env, project, invitation).await?,
+        ));
     }
-    let mut institutions = Vec::new();
-    for invitation in &invitations {
-        institutions.push(institution_of(env, project, invitation).await?);
-    }
-    for ((invitation, record), institution) in invitations.iter().zip(&records).zip(&institutions) {
+    let mut cleanup_rows = Vec::new();
+    for (invitation, (record, institution)) in invitations.iter().zip(&known) {
         participants.push(Participant {
             name: invitation.invitee.as_deref().unwrap_or(&invitation.name),
             institution,
             role: invitation.role,
             status: status_text(invitation, now),
         });
-        let ended = (invitation.ends_at() <= now).then(|| invitation.ends_at());
+        let collaborator = domain::profile::Collaborator::Invitation(invitation.id).key();
         cleanup_rows.push(Cleanup {
             invitation: &invitation.name,
             institution,
-            ended,
+            ended: (invitation.ends_at() <= now).then(|| invitation.ends_at()),
             steps_done: record.end_steps.len(),
             steps: END_STEPS.len(),
-            snapshots: env
-                .launch
-                .cloud
-                .snapshots_tagged(
-                    TAG_COLLABORATOR,
-                    &domain::profile::Collaborator::Invitation(invitation.id).key(),
-                )
-                .await?
-                .len(),
+            snapshots: snapshots
+                .iter()
+                .filter(|s| s.tags.get(TAG_COLLABORATOR) == Some(&collaborator))
+                .count(),
         });
     }
-    let snapshots = env
-        .launch
-        .cloud
-        .snapshots_tagged(TAG_PROJECT, &project.name)
-        .await?
-        .len();
     let audit_events = env.state.audit_events(&project.name).await?;
     let count = |action: AuditAction| audit_events.iter().filter(|e| e.action == action).count();
     let reply = message::collaboration_report(&CollaborationSummary {
@@ -458,7 +452,7 @@ pub(crate) async fn command_report(
         report: &report,
         participants: &participants,
         launched,
-        snapshots,
+        snapshots: snapshots.len(),
         snapshots_transferred: transferred,
         violations: count(AuditAction::PolicyViolation),
         unauthorized: count(AuditAction::Refused),

@@ -97,7 +97,7 @@ async fn advance(
     if (Timeline { done, ..timeline }).next().is_none() {
         env.state.unschedule_expiry(id).await
     } else {
-        env.state.schedule_expiry(&invitation).await
+        env.state.schedule_expiry_after(&invitation, done).await
     }
 }
 
