@@ -110,7 +110,7 @@ impl CommandJob {
     /// Whether workers run this command (as a `CommandJob`); the bot answers help itself,
     /// queues launches on their own queue, and says the rest are not available yet.
     pub fn runs(command: &Command) -> bool {
-        use crate::command::{PolicyCommand, ProfilesCommand, VolumeCommand};
+        use crate::command::{PolicyCommand, ProfilesCommand};
         matches!(
             command,
             Command::Workspace(_)
@@ -127,7 +127,7 @@ impl CommandJob {
                 )
                 | Command::Policy(PolicyCommand::Show | PolicyCommand::Test(_))
                 | Command::Collaboration(_)
-                | Command::Volume(VolumeCommand::Create(_))
+                | Command::Volume(_)
         )
     }
 }

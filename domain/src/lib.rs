@@ -26,6 +26,7 @@ pub mod profile;
 pub mod project;
 pub mod retry;
 pub mod settings;
+mod shell;
 pub mod slack_signature;
 pub mod template;
 pub mod time_text;

@@ -147,6 +147,40 @@ pub trait FileSystems: Send + Sync {
     async fn put_policy(&self, file_system_id: &str, policy: &str) -> Result<(), PortError>;
 }
 
+/// How a script run on an instance ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptOutcome {
+    Succeeded,
+    /// `status` is the service's own (`Failed`, `TimedOut`, `Undeliverable`…); `output` the
+    /// end of what the script printed to stderr, else stdout.
+    Failed {
+        status: String,
+        output: String,
+    },
+}
+
+/// A script run as root on an instance, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptRun {
+    /// The service's id for the run, for an operator who wants its full output.
+    pub command_id: String,
+    pub outcome: ScriptOutcome,
+}
+
+/// Scripts run as root on running instances (SSM Run Command on AWS): how volumes are mounted
+/// without a restart.
+#[async_trait]
+pub trait InstanceCommands: Send + Sync {
+    /// Runs `script` on the instance and waits until it ends (the script's own timeout
+    /// included). `comment` tells an operator looking at the service why it ran.
+    async fn run_script(
+        &self,
+        instance_id: &str,
+        comment: &str,
+        script: &str,
+    ) -> Result<ScriptRun, PortError>;
+}
+
 /// IAM in the consortium's other accounts, through STS AssumeRole.
 #[async_trait]
 pub trait AccountPolicies: Send + Sync {

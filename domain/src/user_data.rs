@@ -2,7 +2,7 @@
 //!
 //! The script comes from `templates/user-data.sh.hbs`. Values land in a shell script run as
 //! root, so each one is checked here against a strict pattern and then single-quoted by the
-//! template's `quote` helper. A value that fails its check is dropped, never repaired, because a
+//! template's `quote` helper ([`crate::shell`]). A value that fails its check is dropped, never repaired, because a
 //! guessed repair would provision something nobody asked for:
 //!
 //! - a username other than `^[a-z][a-z0-9_]{0,31}$`: no research user, so no SSH key, extra
@@ -12,15 +12,10 @@
 //! - an EFS DNS name other than `^[a-z0-9][a-z0-9.-]*$`: no EFS mount;
 //! - a service this module has no command for (only `jupyter` and `rstudio`): that service.
 
-use std::sync::LazyLock;
-
-use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
-};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::profile::ResearchUser;
+use crate::shell;
 use crate::template::Template;
 
 /// Everything the script is made from.
@@ -36,51 +31,7 @@ pub struct UserDataInput<'a> {
 
 /// The user data script for one launch.
 pub fn render_user_data(input: &UserDataInput<'_>) -> String {
-    REGISTRY
-        .render(TEMPLATE_NAME, &script_data(input))
-        .expect("the user data template is compiled in and rendered by the tests")
-}
-
-const TEMPLATE_NAME: &str = "user-data";
-
-static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
-    let mut registry = Handlebars::new();
-    registry.set_strict_mode(true);
-    // A shell script, not HTML: safety comes from validation and `quote`.
-    registry.register_escape_fn(handlebars::no_escape);
-    registry.register_helper("quote", Box::new(quote_helper));
-    registry
-        .register_template_string(
-            TEMPLATE_NAME,
-            include_str!("../../templates/user-data.sh.hbs"),
-        )
-        .expect("the user data template is compiled in and rendered by the tests");
-    registry
-});
-
-/// `{{quote value}}`: the value as one single-quoted shell word.
-fn quote_helper(
-    helper: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let value = helper
-        .param(0)
-        .ok_or(RenderErrorReason::ParamNotFoundForIndex("quote", 0))?
-        .value();
-    let text = match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    };
-    out.write(&shell_quote(&text))?;
-    Ok(())
-}
-
-/// Single quotes keep everything literal except `'` itself, which closes, escapes and reopens.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+    shell::render(shell::Script::UserData, &script_data(input))
 }
 
 #[derive(Serialize)]

@@ -30,6 +30,86 @@ pub struct Volume {
     pub created_at: OffsetDateTime,
     pub file_system: Option<FileSystem>,
     pub grants: Vec<VolumeGrant>,
+    /// The lead account's own door, made at its first mount: the owner's identity, read-write.
+    #[serde(default)]
+    pub lead_access_point: Option<AccessPoint>,
+}
+
+/// Where every volume is mounted on a workspace.
+pub fn mount_point(volume: &str) -> String {
+    format!("/mnt/{volume}")
+}
+
+/// A volume mounted on a workspace, as the state keeps it (one per volume and workspace; a
+/// later mount with another mode replaces it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeMount {
+    pub volume: String,
+    pub workspace: String,
+    pub instance_id: String,
+    /// The institution whose grant the mount uses (the lead's for the lead's own people).
+    pub institution: String,
+    pub mode: AccessMode,
+    pub by: ChatIdentity,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The run command that mounted it, for the operator who wants its output.
+    pub command_id: String,
+}
+
+/// The script that mounts `file_system` through `access_point` at [`mount_point`]: the `efs`
+/// mount type with TLS and IAM authorization, `ro` for a read-only mount (EFS refuses writes
+/// without `ClientWrite` anyway; `ro` makes the refusal immediate and clear), and `_netdev` so
+/// the `/etc/fstab` line waits for the network at boot.
+pub fn mount_script(
+    volume: &str,
+    file_system_id: &str,
+    access_point_id: &str,
+    mode: AccessMode,
+) -> String {
+    let mut options = format!("_netdev,tls,iam,accesspoint={access_point_id}");
+    if mode == AccessMode::ReadOnly {
+        options.push_str(",ro");
+    }
+    crate::shell::render(
+        crate::shell::Script::MountVolume,
+        &json!({
+            "file_system": file_system_id,
+            "mount_point": mount_point(volume),
+            "options": options,
+        }),
+    )
+}
+
+/// One institution's mounts of a volume, for `volume status` and `volume list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstitutionMounts {
+    pub institution: String,
+    pub mode: AccessMode,
+    pub workspaces: Vec<String>,
+}
+
+/// The mounts grouped by institution and mode, institutions in name order.
+pub fn mounts_by_institution(mounts: &[VolumeMount]) -> Vec<InstitutionMounts> {
+    let mut groups: Vec<InstitutionMounts> = Vec::new();
+    for mount in mounts {
+        match groups
+            .iter_mut()
+            .find(|g| g.institution == mount.institution && g.mode == mount.mode)
+        {
+            Some(group) => group.workspaces.push(mount.workspace.clone()),
+            None => groups.push(InstitutionMounts {
+                institution: mount.institution.clone(),
+                mode: mount.mode,
+                workspaces: vec![mount.workspace.clone()],
+            }),
+        }
+    }
+    for group in &mut groups {
+        group.workspaces.sort();
+    }
+    groups.sort_by(|a, b| (&a.institution, a.mode as u8).cmp(&(&b.institution, b.mode as u8)));
+    groups
 }
 
 /// One account's access to a volume, as made.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_iam::config::Credentials;
 
-use crate::harness::{JOHNSON, SMITH, Slash, TestEnv};
+use crate::harness::{JOHNSON, LEE, Person, SMITH, Slash, TestEnv};
 
 const PROJECT: &str = "nih-neuro-consortium";
 const ACCOUNTS: (&str, &str) = (
@@ -181,5 +181,205 @@ async fn the_seed_volume_grants_mit_read_only_and_berkeley_read_write_and_nothin
             .len(),
         1
     );
+    env.finish();
+}
+
+/// A researcher from an institution the volume was not shared with.
+const HARVARD: Person = Person {
+    user_id: "U0HARVARD",
+    user_name: "jane.doe",
+    team_domain: "harvard-med",
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn launch(env: &TestEnv, person: Person, name: &str) {
+    env.slash(
+        &Slash::new(&format!(
+            r#"launch "R Research Environment" {name} --size M"#
+        ))
+        .by(person),
+    )
+    .await;
+    env.slack
+        .expect(name, WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
+        })
+        .await;
+}
+
+/// The scripts SSM was asked to run, with the comment naming the workspace. (moto lists every
+/// command with the instance ids of the last one sent, so the comment tells them apart.)
+async fn mount_scripts(env: &TestEnv) -> Vec<(String, String)> {
+    let ssm = aws_sdk_ssm::Client::new(&env.moto.sdk_config().await);
+    let listed = ssm.list_commands().send().await.unwrap();
+    listed
+        .commands()
+        .iter()
+        .map(|command| {
+            let script = command.parameters().unwrap()["commands"].join("\n");
+            (command.comment().unwrap().to_owned(), script)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninvited() {
+    let mut env = TestEnv::start("volume-mounts", 53).await;
+    env.start_worker_with_env(&[ACCOUNTS]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    for (person, invitation) in [
+        (JOHNSON, "mit-collaboration"),
+        (LEE, "berkeley-collaboration"),
+        (HARVARD, "harvard-collaboration"),
+    ] {
+        env.join(
+            SMITH,
+            person,
+            &format!("{invitation} --type read_write --valid-days 540"),
+            "stanford-collab",
+        )
+        .await;
+    }
+    env.slash(
+        &Slash::new(
+            "volume create neuro-dataset --size 50000 --cross-account-access \
+             mit-csail:read-only,berkeley-neuroscience:read-write",
+        )
+        .by(SMITH),
+    )
+    .await;
+    env.reply_containing("EFS created: neuro-dataset").await;
+    for (person, workspace) in [
+        (JOHNSON, "mit-algorithm-dev"),
+        (LEE, "berkeley-analysis"),
+        (HARVARD, "harvard-notebook"),
+        (SMITH, "stanford-pipeline"),
+    ] {
+        launch(&env, person, workspace).await;
+    }
+    env.wait_for_done_launch_jobs(4).await;
+
+    env.slash(&Slash::new("volume mount neuro-dataset mit-algorithm-dev").by(JOHNSON))
+        .await;
+    env.reply_containing(
+        "Mounted neuro-dataset on mit-algorithm-dev at /mnt/neuro-dataset (read-only, cross-account)",
+    )
+    .await;
+    env.slash(
+        &Slash::new("volume mount neuro-dataset mit-algorithm-dev --mode read-write").by(JOHNSON),
+    )
+    .await;
+    env.reply_containing(
+        "Not mounted: mit-csail has read-only access to neuro-dataset; a read-write mount needs \
+         a read-write grant",
+    )
+    .await;
+    env.slash(&Slash::new("volume mount neuro-dataset berkeley-analysis").by(LEE))
+        .await;
+    env.reply_containing(
+        "Mounted neuro-dataset on berkeley-analysis at /mnt/neuro-dataset (read-write, cross-account)",
+    )
+    .await;
+    env.slash(&Slash::new("volume mount neuro-dataset harvard-notebook").by(HARVARD))
+        .await;
+    env.reply_containing("Not mounted: harvard-med has no grant on neuro-dataset")
+        .await;
+    env.slash(&Slash::new("volume mount neuro-dataset stanford-pipeline").by(SMITH))
+        .await;
+    env.reply_containing(
+        "Mounted neuro-dataset on stanford-pipeline at /mnt/neuro-dataset (read-write).",
+    )
+    .await;
+
+    // What reached the instances: each through its own account's access point, MIT's `ro`.
+    let efs = aws_sdk_efs::Client::new(&env.moto.sdk_config().await);
+    let fs_id = efs
+        .describe_file_systems()
+        .send()
+        .await
+        .unwrap()
+        .file_systems()[0]
+        .file_system_id()
+        .to_owned();
+    let points = efs
+        .describe_access_points()
+        .file_system_id(&fs_id)
+        .send()
+        .await
+        .unwrap();
+    let point_of = |account: &str| {
+        let key = format!("{PROJECT}:neuro-dataset:{account}");
+        points
+            .access_points()
+            .iter()
+            .find(|p| p.tags().iter().any(|t| t.value() == key))
+            .unwrap_or_else(|| panic!("no access point for {account}"))
+            .access_point_id()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(points.access_points().len(), 3, "two grants and the lead's");
+    let scripts = mount_scripts(&env).await;
+    assert_eq!(scripts.len(), 3, "refused mounts run nothing");
+    let script_on = |name: &str| {
+        let comment = format!("cws volume mount neuro-dataset {name} ({PROJECT})");
+        scripts
+            .iter()
+            .find(|(said, _)| *said == comment)
+            .unwrap_or_else(|| panic!("no script ran on {name}: {scripts:?}"))
+            .1
+            .clone()
+    };
+    let mit = script_on("mit-algorithm-dev");
+    assert!(
+        mit.contains(&format!(
+            "OPTIONS='_netdev,tls,iam,accesspoint={},ro'",
+            point_of("mit-csail")
+        )),
+        "{mit}"
+    );
+    assert!(mit.contains(&format!("FILE_SYSTEM='{fs_id}'")), "{mit}");
+    let berkeley = script_on("berkeley-analysis");
+    assert!(
+        berkeley.contains(&format!(
+            "OPTIONS='_netdev,tls,iam,accesspoint={}'",
+            point_of("berkeley-neuroscience")
+        )),
+        "{berkeley}"
+    );
+
+    // A stopped workspace is not mounted on.
+    env.slash(&Slash::new("stop mit-algorithm-dev").by(JOHNSON))
+        .await;
+    env.slack
+        .expect("the stop", WAIT, |p| p.text().contains("stopped"))
+        .await;
+    env.slash(&Slash::new("volume mount neuro-dataset mit-algorithm-dev").by(JOHNSON))
+        .await;
+    env.reply_containing(
+        "mit-algorithm-dev is stopped: a volume is mounted on a running workspace",
+    )
+    .await;
+
+    env.slash(&Slash::new("volume status neuro-dataset").by(SMITH))
+        .await;
+    let status = env
+        .reply_containing("neuro-dataset: 50TB, 3 active mount(s)")
+        .await;
+    let blocks = status.body["blocks"].to_string();
+    for line in [
+        "mit-csail: 1 read-only (mit-algorithm-dev)",
+        "berkeley-neuroscience: 1 read-write (berkeley-analysis)",
+        "stanford-neuroscience: 1 read-write (stanford-pipeline)",
+    ] {
+        assert!(blocks.contains(line), "{line}: {blocks}");
+    }
+    env.slash(&Slash::new("volume list").by(LEE)).await;
+    env.reply_containing(
+        "Shared volumes of nih-neuro-consortium: neuro-dataset (50TB, 3 mount(s));",
+    )
+    .await;
     env.finish();
 }

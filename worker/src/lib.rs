@@ -16,8 +16,8 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob};
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, Mailer, Metrics, ObjectStore,
-    Records, WorkspaceStore,
+    AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, InstanceCommands, Mailer, Metrics,
+    ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 
@@ -36,8 +36,11 @@ use crate::adapters::redis_records::RedisRecords;
 use crate::adapters::redis_store::RedisStore;
 use crate::adapters::s3::S3Store;
 use crate::adapters::simulated_cloud::SimulatedCloud;
-use crate::adapters::simulated_efs::{NoAccountPolicies, SimulatedFileSystems};
+use crate::adapters::simulated_efs::{
+    NoAccountPolicies, SimulatedFileSystems, SimulatedInstanceCommands,
+};
 use crate::adapters::slack::SlackWebApi;
+use crate::adapters::ssm::Ssm;
 use crate::adapters::terminal_chat::TerminalChat;
 pub use crate::jobs::CommandEnv;
 pub use crate::jobs::launch::LaunchEnv;
@@ -66,6 +69,7 @@ struct AwsPorts {
     cloud: Arc<dyn Cloud>,
     file_systems: Arc<dyn FileSystems>,
     account_policies: Arc<dyn AccountPolicies>,
+    instance_commands: Arc<dyn InstanceCommands>,
     objects: Arc<dyn ObjectStore>,
     billing: Arc<dyn Billing>,
     metrics: Arc<dyn Metrics>,
@@ -84,6 +88,7 @@ pub async fn command_env(
                 cloud: Arc::new(Ec2Cloud::new(&config)),
                 file_systems: Arc::new(Efs::new(&config)),
                 account_policies: Arc::new(Iam::new(&config)),
+                instance_commands: Arc::new(Ssm::new(&config)),
                 objects: Arc::new(S3Store::new(
                     &config,
                     &settings.archive_bucket,
@@ -97,6 +102,7 @@ pub async fn command_env(
             cloud: Arc::new(SimulatedCloud::default()),
             file_systems: Arc::new(SimulatedFileSystems::default()),
             account_policies: Arc::new(NoAccountPolicies),
+            instance_commands: Arc::new(SimulatedInstanceCommands),
             objects: Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
             billing: Arc::new(NoBilling),
             metrics: Arc::new(NoMetrics),
@@ -155,6 +161,7 @@ pub async fn command_env(
         accounts: settings.accounts.clone(),
         file_systems: aws.file_systems,
         account_policies: aws.account_policies,
+        instance_commands: aws.instance_commands,
     })
 }
 

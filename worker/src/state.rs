@@ -11,6 +11,7 @@
 //! - `cws:username:{account}:{username}` → collaborator holding the username
 //! - `cws:reserved-uid:{account}:{holder}` → a UID of the account's range held for a volume grant
 //! - `cws:volume:{project}:{name}` → shared volume; `cws:project:{p}:volumes` → set of names
+//! - `cws:volume:{project}:{name}:mount:{workspace}` → a mount; `…:{name}:mounts` → set of workspaces
 //! - `cws:exception:{id}` → request; `…:requested` → set once sent; `…:decision` → the decision
 //! - `cws:token-key` → the generated token key, when `CWS_TOKEN_KEY` is not set
 //! - `cws:schedule:{job}` → the last round of a scheduled job that some worker claimed
@@ -43,7 +44,7 @@ use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
-use domain::volume::Volume;
+use domain::volume::{Volume, VolumeMount};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::format_description::BorrowedFormatItem;
@@ -97,8 +98,8 @@ fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
     }
 }
 
-fn volume_key(volume: &Volume) -> String {
-    format!("cws:volume:{}:{}", volume.project, volume.name)
+fn volume_key(project: &str, name: &str) -> String {
+    format!("cws:volume:{project}:{name}")
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -138,6 +139,17 @@ impl State {
                 .map(Some)
                 .map_err(|e| corrupt(key, e)),
         }
+    }
+
+    /// The records under `keys` that exist, in the same order, in one round trip.
+    async fn read_many<T: DeserializeOwned>(&self, keys: &[String]) -> Result<Vec<T>, PortError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for (key, json) in keys.iter().zip(self.records.get_many(keys).await?) {
+            if let Some(json) = json {
+                found.push(serde_json::from_str(&json).map_err(|e| corrupt(key, e))?);
+            }
+        }
+        Ok(found)
     }
 
     /// Writes `value` under `key` unless something is there already; returns what is there.
@@ -259,13 +271,7 @@ impl State {
         let mut names = self.records.members("cws:projects").await?;
         names.sort();
         let keys: Vec<String> = names.iter().map(|n| format!("cws:project:{n}")).collect();
-        let mut projects = Vec::with_capacity(keys.len());
-        for (key, json) in keys.iter().zip(self.records.get_many(&keys).await?) {
-            if let Some(json) = json {
-                projects.push(serde_json::from_str(&json).map_err(|e| corrupt(key, e))?);
-            }
-        }
-        Ok(projects)
+        self.read_many(&keys).await
     }
 
     pub async fn update_project<R, E>(
@@ -331,12 +337,7 @@ impl State {
             .iter()
             .map(|id| format!("cws:invitation:{id}"))
             .collect();
-        let mut invitations = Vec::new();
-        for (key, json) in keys.iter().zip(self.records.get_many(&keys).await?) {
-            if let Some(json) = json {
-                invitations.push(serde_json::from_str(&json).map_err(|e| corrupt(key, e))?);
-            }
-        }
+        let mut invitations: Vec<Invitation> = self.read_many(&keys).await?;
         invitations.sort_by(|a: &Invitation, b| a.name.cmp(&b.name));
         Ok(invitations)
     }
@@ -625,7 +626,9 @@ impl State {
 
     /// Stores a new volume unless the project has one by that name; returns that one then.
     pub async fn create_volume(&self, volume: &Volume) -> Result<Result<(), Volume>, PortError> {
-        let created = self.create(&volume_key(volume), volume).await?;
+        let created = self
+            .create(&volume_key(&volume.project, &volume.name), volume)
+            .await?;
         if created.is_ok() {
             self.records
                 .add_member(
@@ -639,8 +642,49 @@ impl State {
 
     pub async fn put_volume(&self, volume: &Volume) -> Result<(), PortError> {
         self.records
-            .put(&volume_key(volume), &to_json(volume))
+            .put(&volume_key(&volume.project, &volume.name), &to_json(volume))
             .await
+    }
+
+    pub async fn volume(&self, project: &str, name: &str) -> Result<Option<Volume>, PortError> {
+        self.read(&volume_key(project, name)).await
+    }
+
+    /// The project's volumes, by name.
+    pub async fn volumes(&self, project: &str) -> Result<Vec<Volume>, PortError> {
+        let mut names = self
+            .records
+            .members(&format!("cws:project:{project}:volumes"))
+            .await?;
+        names.sort();
+        let keys: Vec<String> = names.iter().map(|name| volume_key(project, name)).collect();
+        self.read_many(&keys).await
+    }
+
+    /// Records a mount, replacing the one of the same volume on the same workspace.
+    pub async fn put_mount(&self, project: &str, mount: &VolumeMount) -> Result<(), PortError> {
+        let prefix = volume_key(project, &mount.volume);
+        self.records
+            .put(
+                &format!("{prefix}:mount:{}", mount.workspace),
+                &to_json(mount),
+            )
+            .await?;
+        self.records
+            .add_member(&format!("{prefix}:mounts"), &mount.workspace)
+            .await
+    }
+
+    /// A volume's mounts, by workspace.
+    pub async fn mounts(&self, project: &str, volume: &str) -> Result<Vec<VolumeMount>, PortError> {
+        let prefix = volume_key(project, volume);
+        let mut workspaces = self.records.members(&format!("{prefix}:mounts")).await?;
+        workspaces.sort();
+        let keys: Vec<String> = workspaces
+            .iter()
+            .map(|workspace| format!("{prefix}:mount:{workspace}"))
+            .collect();
+        self.read_many(&keys).await
     }
 
     /// The private key of `user` still waiting for its direct message. A pending key that does

@@ -268,8 +268,8 @@ mod tests {
             Revoke an invitation, ending the access it gave.
         /cws volume create NAME --size GB [--cross-account-access ACCOUNT[:MODE]...] [--read-only-for LIST] [--read-write-for LIST]
             Create a shared EFS volume, optionally mountable from other AWS accounts.
-        /cws volume mount NAME WORKSPACE
-            Mount a volume on a workspace, at /mnt/NAME.
+        /cws volume mount NAME WORKSPACE [--mode read-only|read-write]
+            Mount a volume on a running workspace, at /mnt/NAME.
         /cws volume list
             List shared volumes.
         /cws volume status NAME

@@ -152,6 +152,7 @@ fn command_lines() -> Vec<(String, Command)> {
             Volume(VolumeCommand::Mount {
                 volume: "neuro-dataset".into(),
                 workspace: name("mit-algorithm-dev"),
+                mode: None,
             }),
         ),
         (
@@ -159,6 +160,7 @@ fn command_lines() -> Vec<(String, Command)> {
             Volume(VolumeCommand::Mount {
                 volume: "neuro-dataset".into(),
                 workspace: name("berkeley-analysis"),
+                mode: None,
             }),
         ),
         (

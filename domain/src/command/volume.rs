@@ -2,7 +2,8 @@
 //!
 //! - `volume create NAME --size GB [--cross-account-access ACCOUNT[:MODE]...]
 //!   [--read-only-for LIST] [--read-write-for LIST]`
-//! - `volume mount NAME WORKSPACE`, `volume list`, `volume status NAME`
+//! - `volume mount NAME WORKSPACE [--mode read-only|read-write]`, `volume list`,
+//!   `volume status NAME`
 //!
 //! The seeds grant cross-account access two ways, and both normalise to the same list:
 //! `--cross-account-access mit-csail,berkeley-neuroscience --read-only-for mit-csail
@@ -23,6 +24,8 @@ pub enum VolumeCommand {
     Mount {
         volume: String,
         workspace: WorkspaceName,
+        /// `None`: the mode the caller's grant gives.
+        mode: Option<AccessMode>,
     },
     List,
     Status {
@@ -101,6 +104,23 @@ pub(crate) const CREATE: CommandSpec = CommandSpec {
     parse: create,
 };
 
+/// A volume's name becomes a directory (`/mnt/NAME`, the access points' root `/NAME`) and part
+/// of AWS names, so it is held to the shape of a workspace name.
+pub(crate) fn volume_name(s: &str) -> Result<String, InvalidReason> {
+    let valid = (1..=63).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err(InvalidReason::Format {
+            expected: "a volume name: up to 63 lowercase letters, digits and hyphens, \
+                       starting with a letter or digit",
+        })
+    }
+}
+
 /// 10 PB: EFS grows without a fixed limit, so this only catches typos such as extra zeros.
 const MAX_SIZE_GB: u64 = 10_000_000;
 
@@ -110,7 +130,7 @@ const ACCESS_MODES: &[(&str, AccessMode)] = &[
 ];
 
 fn create(args: &mut Args) -> Result<Command, ParseError> {
-    let name = args.positional("NAME", text)?;
+    let name = args.positional("NAME", volume_name)?;
     let size_gb = args.required("size", |s| number(s, 1, MAX_SIZE_GB))?;
     // Every grant as (account, mode if known, flag it came from), in the order typed.
     let mut grants = Vec::new();
@@ -174,8 +194,8 @@ fn create(args: &mut Args) -> Result<Command, ParseError> {
 
 pub(crate) const MOUNT: CommandSpec = CommandSpec {
     name: "volume mount",
-    usage: "/cws volume mount NAME WORKSPACE",
-    summary: "Mount a volume on a workspace, at /mnt/NAME.",
+    usage: "/cws volume mount NAME WORKSPACE [--mode read-only|read-write]",
+    summary: "Mount a volume on a running workspace, at /mnt/NAME.",
     arguments: &[
         ArgSpec {
             name: "NAME",
@@ -186,12 +206,17 @@ pub(crate) const MOUNT: CommandSpec = CommandSpec {
             doc: "Workspace name.",
         },
     ],
-    flags: &[],
+    flags: &[FlagSpec {
+        name: FlagName::Exact("mode"),
+        value: FlagValue::One("MODE"),
+        doc: "read-only or read-write; by default the mode your account was granted.",
+    }],
     takes_body: false,
     parse: |args| {
         Ok(Command::Volume(VolumeCommand::Mount {
-            volume: args.positional("NAME", text)?,
+            volume: args.positional("NAME", volume_name)?,
             workspace: args.positional("WORKSPACE", workspace_name)?,
+            mode: args.value("mode", |s| choice(s, "access mode", ACCESS_MODES))?,
         }))
     },
 };
@@ -215,7 +240,7 @@ pub(crate) const STATUS: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Volume(VolumeCommand::Status {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", volume_name)?,
         }))
     },
 };
@@ -312,13 +337,43 @@ mod tests {
     }
 
     #[test]
-    fn mount_validates_the_workspace() {
-        assert_eq!(
-            parse("volume mount neuro-dataset mit-algorithm-dev"),
-            Ok(Command::Volume(VolumeCommand::Mount {
-                volume: "neuro-dataset".into(),
-                workspace: "mit-algorithm-dev".parse().unwrap(),
-            }))
+    fn mount_validates_the_workspace_and_the_mode() {
+        for (text, mode) in [
+            ("volume mount neuro-dataset mit-algorithm-dev", None),
+            (
+                "volume mount neuro-dataset mit-algorithm-dev --mode read-write",
+                Some(AccessMode::ReadWrite),
+            ),
+            (
+                "volume mount neuro-dataset mit-algorithm-dev --mode READ-ONLY",
+                Some(AccessMode::ReadOnly),
+            ),
+        ] {
+            assert_eq!(
+                parse(text),
+                Ok(Command::Volume(VolumeCommand::Mount {
+                    volume: "neuro-dataset".into(),
+                    workspace: "mit-algorithm-dev".parse().unwrap(),
+                    mode,
+                })),
+                "{text}"
+            );
+        }
+        crate::command::tests::assert_errors(
+            &[
+                (
+                    "volume mount neuro-dataset mit-algorithm-dev --mode write",
+                    "unknown access mode `write`: choose one of read-only, read-write",
+                    Some("write"),
+                ),
+                (
+                    "volume mount ../etc mit-algorithm-dev",
+                    "NAME expects a volume name: up to 63 lowercase letters, digits and hyphens, \
+                 starting with a letter or digit, got `../etc`",
+                    Some("../etc"),
+                ),
+            ],
+            MOUNT.usage,
         );
         let error = parse("volume mount neuro-dataset <instance-name>").unwrap_err();
         assert!(matches!(

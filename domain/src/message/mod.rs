@@ -67,6 +67,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/volume_refused.json.hbs"),
     ),
     (
+        "volume_mounted",
+        include_str!("../../../message-templates/slack/volume_mounted.json.hbs"),
+    ),
+    (
+        "volume_mount_failed",
+        include_str!("../../../message-templates/slack/volume_mount_failed.json.hbs"),
+    ),
+    (
+        "volume_list",
+        include_str!("../../../message-templates/slack/volume_list.json.hbs"),
+    ),
+    (
+        "volume_status",
+        include_str!("../../../message-templates/slack/volume_status.json.hbs"),
+    ),
+    (
         "collaboration_report",
         include_str!("../../../message-templates/slack/collaboration_report.json.hbs"),
     ),

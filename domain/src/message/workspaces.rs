@@ -7,7 +7,8 @@ use crate::ports::InstanceState;
 use crate::pricing::Money;
 use crate::workspace::Workspace;
 
-pub(super) fn state_name(state: InstanceState) -> &'static str {
+/// A state as chat names it.
+pub fn state_name(state: InstanceState) -> &'static str {
     match state {
         InstanceState::Pending => "starting",
         InstanceState::Running => "running",

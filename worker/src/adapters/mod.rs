@@ -16,6 +16,7 @@ pub mod s3;
 pub mod simulated_cloud;
 pub mod simulated_efs;
 pub mod slack;
+pub mod ssm;
 pub mod terminal_chat;
 
 use domain::ports::Clock;

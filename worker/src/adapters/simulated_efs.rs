@@ -1,5 +1,6 @@
 //! The embedded mode's shared file systems: made in memory, each once per creation token or
-//! key, as EFS makes them. Without AWS there are no other accounts to create policies in.
+//! key, as EFS makes them. Without AWS there are no other accounts to create policies in, and
+//! no instance to run a mount script on.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,7 +8,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use domain::account::Account;
 use domain::ports::{
-    AccessPoint, AccountPolicies, FileSystem, FileSystems, PortError, PosixIdentity,
+    AccessPoint, AccountPolicies, FileSystem, FileSystems, InstanceCommands, PortError,
+    PosixIdentity, ScriptOutcome, ScriptRun,
 };
 
 const ARN_PREFIX: &str = "arn:aws:elasticfilesystem:local:000000000000";
@@ -82,5 +84,25 @@ impl AccountPolicies for NoAccountPolicies {
         _document: &str,
     ) -> Result<Option<String>, PortError> {
         Ok(None)
+    }
+}
+
+/// The embedded mode's instances run nothing: a script "succeeds" and is logged, so a mount in
+/// the simulated cloud goes through the whole flow.
+pub struct SimulatedInstanceCommands;
+
+#[async_trait]
+impl InstanceCommands for SimulatedInstanceCommands {
+    async fn run_script(
+        &self,
+        instance_id: &str,
+        comment: &str,
+        _script: &str,
+    ) -> Result<ScriptRun, PortError> {
+        tracing::info!(instance_id, comment, "simulated cloud: script not run");
+        Ok(ScriptRun {
+            command_id: format!("simulated-{instance_id}"),
+            outcome: ScriptOutcome::Succeeded,
+        })
     }
 }

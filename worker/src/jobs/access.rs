@@ -114,6 +114,32 @@ impl Request for ActionJob {
     }
 }
 
+/// Audits what `member` did to `resource` through `request`.
+pub(crate) async fn audit_member(
+    env: &impl Context,
+    request: &impl Request,
+    member: &Member,
+    resource: &str,
+    action: AuditAction,
+    outcome: &str,
+    detail: String,
+) -> Result<(), PortError> {
+    env.state()
+        .audit(
+            &member.project.name,
+            &AuditEvent {
+                action,
+                who: request.requester().identity(),
+                institution: member.profile.institution.clone(),
+                resource: resource.to_owned(),
+                outcome: outcome.to_owned(),
+                detail: Some(detail),
+                at: env.clock().now(),
+            },
+        )
+        .await
+}
+
 /// A member who passed the permission check for one action.
 pub(crate) struct Member {
     pub profile: Profile,

@@ -2,7 +2,7 @@
 //! happens to collaborators' work), `collaboration export` and `transfer-snapshots` (a
 //! collaborator preserves their work), and `collaboration report [--final]`.
 
-use domain::audit::{AuditAction, AuditEvent};
+use domain::audit::AuditAction;
 use domain::command::{CollaborationEnd, CollaborationExport, CollaborationReport};
 use domain::expiry::{END_STEPS, start_of};
 use domain::identity::Permission;
@@ -18,37 +18,13 @@ use domain::time_text;
 use domain::workspace::Workspace;
 use serde_json::json;
 
-use crate::jobs::access::{Context, Member, authorize};
+use crate::jobs::access::{Context, Member, audit_member, authorize};
 use crate::jobs::expiry::institution_of;
 use crate::jobs::profiles::profile_unknown;
 use crate::jobs::{CommandEnv, LINK_VALID};
 
 /// The attribution tag value of workspaces an owner launched.
 const OWNER_INVITATION: &str = "owner";
-
-async fn audit(
-    env: &CommandEnv,
-    job: &CommandJob,
-    member: &Member,
-    action: AuditAction,
-    outcome: &str,
-    detail: String,
-) -> Result<(), PortError> {
-    env.state
-        .audit(
-            &member.project.name,
-            &AuditEvent {
-                action,
-                who: job.requester.identity(),
-                institution: member.profile.institution.clone(),
-                resource: member.project.name.clone(),
-                outcome: outcome.to_owned(),
-                detail: Some(detail),
-                at: env.clock.now(),
-            },
-        )
-        .await
-}
 
 pub(crate) async fn command_end(
     env: &CommandEnv,
@@ -124,10 +100,11 @@ pub(crate) async fn command_end(
             was: *was,
         })
         .collect();
-    audit(
+    audit_member(
         env,
         job,
         &member,
+        &member.project.name,
         AuditAction::Expiry,
         "end scheduled",
         format!(
@@ -263,10 +240,11 @@ pub(crate) async fn command_export(
         .put(&key, body, "application/json", LINK_VALID)
         .await?;
     let snapshot_count: usize = exported.iter().map(|e| e.snapshots.len()).sum();
-    audit(
+    audit_member(
         env,
         job,
         &member,
+        &member.project.name,
         AuditAction::Export,
         "exported",
         format!(
@@ -309,10 +287,11 @@ pub(crate) async fn command_transfer_snapshots(
         Some(_) => None,
     };
     let Some(target) = env.accounts.named(account).filter(|_| refusal.is_none()) else {
-        audit(
+        audit_member(
             env,
             job,
             &member,
+            &member.project.name,
             AuditAction::Refused,
             "refused",
             format!("snapshot transfer to {account}"),
@@ -337,10 +316,11 @@ pub(crate) async fn command_transfer_snapshots(
                 .await?;
         }
     }
-    audit(
+    audit_member(
         env,
         job,
         &member,
+        &member.project.name,
         AuditAction::Export,
         "snapshots shared",
         format!(

@@ -97,6 +97,15 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Volume(VolumeCommand::Create(create)) => {
             volumes::command_volume_create(env, job, create).await
         }
+        Command::Volume(VolumeCommand::Mount {
+            volume,
+            workspace,
+            mode,
+        }) => volumes::command_volume_mount(env, job, volume, workspace, *mode).await,
+        Command::Volume(VolumeCommand::List) => volumes::command_volume_list(env, job).await,
+        Command::Volume(VolumeCommand::Status { name }) => {
+            volumes::command_volume_status(env, job, name).await
+        }
         Command::Audit(AuditCommand::Verify { project }) => {
             audit::command_audit_verify(env, job, project).await
         }

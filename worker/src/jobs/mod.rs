@@ -33,8 +33,8 @@ use domain::job::{JobKey, ReplyTo};
 use domain::message;
 use domain::message::MailText;
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, FileSystems, Mail, Mailer, Metrics, ObjectStore,
-    PortError,
+    AccountPolicies, Billing, Chat, Clock, FileSystems, InstanceCommands, Mail, Mailer, Metrics,
+    ObjectStore, PortError,
 };
 use domain::retry::Backoff;
 
@@ -71,6 +71,8 @@ pub struct CommandEnv {
     pub file_systems: Arc<dyn FileSystems>,
     /// IAM in the collaborators' accounts, for their mount policies.
     pub account_policies: Arc<dyn AccountPolicies>,
+    /// Scripts on running workspaces: volume mounts.
+    pub instance_commands: Arc<dyn InstanceCommands>,
 }
 
 impl Context for CommandEnv {

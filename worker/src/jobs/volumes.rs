@@ -6,24 +6,31 @@
 //! Every step is safe to repeat (creation token, access point keys, policy names), and the
 //! volume record is written as the steps complete, so a job run again after a crash continues
 //! and never makes a second file system.
+//!
+//! `volume mount`: runs the mount script on the running workspace through the instance
+//! commands port (SSM Run Command), through the access point of the caller's account, in the
+//! mode its grant allows; the lead's own people mount read-write through the lead's access
+//! point, made at the first such mount. `volume list` and `volume status` show mounts per
+//! institution.
 
 use domain::audit::{AuditAction, AuditEvent};
-use domain::command::VolumeCreate;
+use domain::command::{AccessMode, VolumeCreate, WorkspaceName};
 use domain::identity::Permission;
 use domain::job::CommandJob;
 use domain::launch::TAG_PROJECT;
 use domain::message;
-use domain::ports::{PortError, PosixIdentity};
+use domain::ports::{AccessPoint, InstanceState, PortError, PosixIdentity, ScriptOutcome};
 use domain::profile::Collaborator;
 use domain::project::Project;
 use domain::volume::{
-    BoundGrant, ResolvedGrant, Volume, VolumeGrant, file_system_policy, mount_policy,
-    resolve_grants,
+    BoundGrant, ResolvedGrant, Volume, VolumeGrant, VolumeMount, file_system_policy, mount_mode,
+    mount_policy, mount_script, resolve_grants,
 };
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::{Context, authorize};
+use crate::jobs::access::{Context, audit_member, authorize};
 use crate::jobs::expiry::institution_of;
+use crate::jobs::workspaces::workspace_for;
 
 /// On a file system and its access points: the volume's name.
 const TAG_VOLUME: &str = "cws:volume";
@@ -71,6 +78,7 @@ pub(crate) async fn command_volume_create(
         created_at: now,
         file_system: None,
         grants: Vec::new(),
+        lead_access_point: None,
     };
     let mut volume = match env.state.create_volume(&fresh).await? {
         Ok(()) => fresh,
@@ -100,7 +108,7 @@ pub(crate) async fn command_volume_create(
         .ensure_mount_targets(&file_system.id)
         .await?;
     let owner = owner_identity(env, project).await?;
-    let root = format!("/{}", create.name);
+    let root = access_point_root(&create.name);
     let mut made = Vec::new();
     for grant in &grants {
         let user = account_identity(env, project, grant).await?;
@@ -108,7 +116,7 @@ pub(crate) async fn command_volume_create(
             .file_systems
             .create_access_point(
                 &file_system.id,
-                &format!("{}:{}:{}", project.name, create.name, grant.account.name),
+                &access_point_key(project, &create.name, &grant.account.name),
                 user,
                 (&root, owner),
                 &tags,
@@ -228,4 +236,239 @@ async fn account_identity(
         )
         .await?;
     Ok(PosixIdentity { uid, gid: uid })
+}
+
+/// Every access point of a volume is rooted at `/NAME`, so all accounts see the same tree.
+fn access_point_root(volume: &str) -> String {
+    format!("/{volume}")
+}
+
+/// The key an access point is made once for: per project, volume and account.
+fn access_point_key(project: &Project, volume: &str, account: &str) -> String {
+    format!("{}:{volume}:{account}", project.name)
+}
+
+pub(crate) async fn command_volume_mount(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+    workspace: &WorkspaceName,
+    wanted: Option<AccessMode>,
+) -> Result<(), PortError> {
+    let Some((workspace, member)) = workspace_for(
+        env,
+        job,
+        workspace.as_str(),
+        Permission::MountVolumes,
+        Permission::ManageAnyWorkspace,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let project = &member.project;
+    let refuse = |reason: String| async move {
+        env.answer(
+            &job.reply,
+            &job.requester,
+            &message::volume_refused(&reason),
+        )
+        .await
+    };
+    if !member.profile.role.may(Permission::MountVolumes) {
+        let refusal =
+            message::not_permitted(member.profile.role, Permission::MountVolumes, project);
+        return env.answer(&job.reply, &job.requester, &refusal).await;
+    }
+    let Some(mut volume) = env.state.volume(&project.name, name).await? else {
+        return refuse(format!(
+            "{} has no volume named `{name}`: `/cws volume list` shows its volumes.",
+            project.name
+        ))
+        .await;
+    };
+    let Some(file_system) = volume.file_system.clone() else {
+        return refuse(format!(
+            "`{name}` is still being created; mount it once `volume create` has answered."
+        ))
+        .await;
+    };
+    let institution = member.profile.institution.clone();
+    let is_lead = institution == project.institution;
+    let grants: Vec<_> = volume
+        .grants
+        .iter()
+        .filter_map(|grant| Some((env.accounts.named(&grant.account)?, grant.mode)))
+        .collect();
+    let mode = match mount_mode(name, &grants, &institution, is_lead, wanted) {
+        Ok(mode) => mode,
+        Err(refusal) => {
+            audit_member(
+                env,
+                job,
+                &member,
+                name,
+                AuditAction::VolumeMount,
+                "refused",
+                format!("{refusal} (workspace {})", workspace.name),
+            )
+            .await?;
+            return refuse(format!("Not mounted: {refusal}.")).await;
+        }
+    };
+    let live = env.launch.cloud.describe(&workspace.instance_id).await?;
+    let state = live.map_or(InstanceState::Terminated, |live| live.state);
+    if state != InstanceState::Running {
+        return refuse(format!(
+            "{} is {}: a volume is mounted on a running workspace. \
+             `/cws start {}`, then mount again.",
+            workspace.name,
+            message::state_name(state),
+            workspace.name
+        ))
+        .await;
+    }
+    let access_point = if is_lead {
+        lead_access_point(env, project, &mut volume, &file_system.id).await?
+    } else {
+        let grant = volume
+            .grants
+            .iter()
+            .find(|grant| {
+                env.accounts
+                    .named(&grant.account)
+                    .is_some_and(|account| account.belongs_to(&institution))
+            })
+            .expect("mount_mode found this institution's grant");
+        grant.access_point.clone()
+    };
+    let script = mount_script(name, &file_system.id, &access_point.id, mode);
+    let run = env
+        .instance_commands
+        .run_script(
+            &workspace.instance_id,
+            &format!(
+                "cws volume mount {name} {} ({})",
+                workspace.name, project.name
+            ),
+            &script,
+        )
+        .await?;
+    if let ScriptOutcome::Failed { status, output } = &run.outcome {
+        audit_member(
+            env,
+            job,
+            &member,
+            name,
+            AuditAction::VolumeMount,
+            "failed",
+            format!("{} on {}: {status}", run.command_id, workspace.name),
+        )
+        .await?;
+        let reply =
+            message::volume_mount_failed(name, &workspace.name, status, output, &run.command_id);
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    }
+    let mount = VolumeMount {
+        volume: name.to_owned(),
+        workspace: workspace.name.clone(),
+        instance_id: workspace.instance_id.clone(),
+        institution,
+        mode,
+        by: job.requester.identity(),
+        at: env.clock.now(),
+        command_id: run.command_id.clone(),
+    };
+    env.state.put_mount(&project.name, &mount).await?;
+    audit_member(
+        env,
+        job,
+        &member,
+        name,
+        AuditAction::VolumeMount,
+        "mounted",
+        format!(
+            "{} {:?} through {} ({})",
+            workspace.name, mode, access_point.id, run.command_id
+        ),
+    )
+    .await?;
+    let reply = message::volume_mounted(&volume, &mount, !is_lead);
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// The lead account's access point, made at its first mount: the owner's identity, so files
+/// the lead's people write belong to the project as the collaborators' do.
+async fn lead_access_point(
+    env: &CommandEnv,
+    project: &Project,
+    volume: &mut Volume,
+    file_system_id: &str,
+) -> Result<AccessPoint, PortError> {
+    if let Some(point) = &volume.lead_access_point {
+        return Ok(point.clone());
+    }
+    let owner = owner_identity(env, project).await?;
+    let point = env
+        .file_systems
+        .create_access_point(
+            file_system_id,
+            &access_point_key(project, &volume.name, &project.account),
+            owner,
+            (&access_point_root(&volume.name), owner),
+            &[
+                (TAG_PROJECT.to_owned(), project.name.clone()),
+                (TAG_VOLUME.to_owned(), volume.name.clone()),
+            ],
+        )
+        .await?;
+    volume.lead_access_point = Some(point.clone());
+    env.state.put_volume(volume).await?;
+    Ok(point)
+}
+
+/// `volume list`: the active project's volumes with their mounts.
+pub(crate) async fn command_volume_list(
+    env: &CommandEnv,
+    job: &CommandJob,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, None, Permission::View).await? else {
+        return Ok(());
+    };
+    let project = &member.project.name;
+    let mut volumes = Vec::new();
+    for volume in env.state.volumes(project).await? {
+        let mounts = env.state.mounts(project, &volume.name).await?;
+        volumes.push((volume, mounts));
+    }
+    let reply = message::volume_list(project, &volumes);
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// `volume status NAME`: who may mount it, and its mounts per institution.
+pub(crate) async fn command_volume_status(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, None, Permission::View).await? else {
+        return Ok(());
+    };
+    let project = &member.project;
+    let Some(volume) = env.state.volume(&project.name, name).await? else {
+        let reason = format!(
+            "{} has no volume named `{name}`: `/cws volume list` shows its volumes.",
+            project.name
+        );
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::volume_refused(&reason),
+            )
+            .await;
+    };
+    let mounts = env.state.mounts(&project.name, name).await?;
+    let reply = message::volume_status(&volume, &mounts, &project.institution);
+    env.answer(&job.reply, &job.requester, &reply).await
 }

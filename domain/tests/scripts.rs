@@ -1,12 +1,15 @@
-//! Every builtin template's user data passes `bash -n` and ShellCheck: the script only runs on a
-//! fresh instance, where a syntax error would go unseen until someone cannot log in.
+//! The scripts the system runs as root on workspaces pass `bash -n` and ShellCheck: every
+//! builtin template's user data, which only runs on a fresh instance, where a syntax error would
+//! go unseen until someone cannot log in, and the volume mount in both modes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cws_domain::command::AccessMode;
 use cws_domain::profile::ResearchUser;
 use cws_domain::template::Catalog;
 use cws_domain::user_data::{UserDataInput, render_user_data};
+use cws_domain::volume::mount_script;
 
 #[test]
 fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
@@ -28,7 +31,10 @@ fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
                 efs_home,
             });
             let case = format!("{} (efs_home {efs_home:?})", template.name);
-            let path = write_script(&template.slug, efs_home.is_some(), &script);
+            let path = write_script(
+                &format!("{}-efs-{}", template.slug, efs_home.is_some()),
+                &script,
+            );
             check(&case, &path, "bash", &["-n"]);
             check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
             std::fs::remove_file(&path).unwrap();
@@ -36,11 +42,33 @@ fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
     }
 }
 
-fn write_script(slug: &str, efs: bool, script: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "cws-user-data-{}-{slug}-efs-{efs}.sh",
-        std::process::id()
-    ));
+#[test]
+fn the_volume_mount_script_passes_in_both_modes_and_mounts_read_only_only_when_asked() {
+    for (mode, read_only) in [(AccessMode::ReadOnly, true), (AccessMode::ReadWrite, false)] {
+        let script = mount_script("neuro-dataset", "fs-0123", "fsap-0456", mode);
+        let fstab_options = script
+            .lines()
+            .find_map(|line| line.strip_prefix("OPTIONS="))
+            .unwrap();
+        assert_eq!(
+            fstab_options,
+            if read_only {
+                "'_netdev,tls,iam,accesspoint=fsap-0456,ro'"
+            } else {
+                "'_netdev,tls,iam,accesspoint=fsap-0456'"
+            }
+        );
+        assert!(script.contains("MOUNT_POINT='/mnt/neuro-dataset'"));
+        let case = format!("mount {mode:?}");
+        let path = write_script(&format!("mount-{mode:?}"), &script);
+        check(&case, &path, "bash", &["-n"]);
+        check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+fn write_script(case: &str, script: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("cws-script-{}-{case}.sh", std::process::id()));
     std::fs::write(&path, script).unwrap();
     path
 }
@@ -50,14 +78,14 @@ fn check(case: &str, script: &Path, program: &str, args: &[&str]) {
     let output = match Command::new(program).args(args).arg(script).output() {
         Ok(output) => output,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`{program}` is not installed; it checks the launch user data \
+            "`{program}` is not installed; it checks the scripts run on workspaces \
              (Debian/Ubuntu: apt-get install {program})"
         ),
         Err(err) => panic!("running `{program}`: {err}"),
     };
     assert!(
         output.status.success(),
-        "{program} rejected the user data for {case}, left at {}:\n{}{}",
+        "{program} rejected the script for {case}, left at {}:\n{}{}",
         script.display(),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
