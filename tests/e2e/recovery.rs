@@ -28,7 +28,7 @@ async fn a_worker_killed_mid_launch_is_replaced_and_the_launch_happens_once() {
     env.worker(doomed).kill();
 
     let moto = env.moto.url();
-    env.start_worker_with_endpoint(&moto);
+    env.start_worker_with_endpoint(&moto, &[]);
     let posted = env
         .slack
         .expect(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_iam::config::Credentials;
 
-use crate::harness::{JOHNSON, LEE, Person, SMITH, Slash, TestEnv};
+use crate::harness::{Fault, JOHNSON, LEE, Person, SMITH, Slash, TestEnv, eventually};
 
 const PROJECT: &str = "nih-neuro-consortium";
 const ACCOUNTS: (&str, &str) = (
@@ -381,5 +381,68 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
         "Shared volumes of nih-neuro-consortium: neuro-dataset (50TB, 3 mount(s));",
     )
     .await;
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_dying_between_file_system_and_access_points_leaves_one_file_system() {
+    let mut env = TestEnv::start("volume-crash", 54).await;
+    env.aws_front.set_fault(Fault::HoldAfterCreateFileSystem);
+    let doomed = env.start_worker_with_env(&[ACCOUNTS]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    env.slash(
+        &Slash::new(
+            "volume create neuro-dataset --size 50000 --cross-account-access \
+             mit-csail:read-only,berkeley-neuroscience:read-write",
+        )
+        .by(SMITH),
+    )
+    .await;
+    let efs = aws_sdk_efs::Client::new(&env.moto.sdk_config().await);
+    let fs_id = eventually("EFS made the file system", WAIT, || async {
+        let systems = efs.describe_file_systems().send().await.unwrap();
+        systems
+            .file_systems()
+            .first()
+            .map(|fs| fs.file_system_id().to_owned())
+    })
+    .await;
+    // The worker never heard the file system's id, and made no access point: it dies now.
+    env.worker(doomed).kill();
+    let points = |efs: aws_sdk_efs::Client, fs_id: String| async move {
+        efs.describe_access_points()
+            .file_system_id(fs_id)
+            .send()
+            .await
+            .unwrap()
+            .access_points()
+            .len()
+    };
+    assert_eq!(points(efs.clone(), fs_id.clone()).await, 0);
+
+    let moto = env.moto.url();
+    env.start_worker_with_endpoint(&moto, &[ACCOUNTS]);
+    env.slack
+        .expect("the re-run's answer", Duration::from_secs(90), |p| {
+            p.text().contains("EFS created: neuro-dataset")
+        })
+        .await;
+    let systems = efs.describe_file_systems().send().await.unwrap();
+    assert_eq!(
+        systems.file_systems().len(),
+        1,
+        "the re-run found the file system by its creation token"
+    );
+    assert_eq!(systems.file_systems()[0].file_system_id(), fs_id);
+    assert_eq!(points(efs.clone(), fs_id.clone()).await, 2);
+    let policy = efs
+        .describe_file_system_policy()
+        .file_system_id(&fs_id)
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
     env.finish();
 }

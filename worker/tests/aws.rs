@@ -598,3 +598,35 @@ async fn a_mount_policy_is_created_in_the_collaborators_account_through_its_role
         None
     );
 }
+
+#[tokio::test]
+async fn a_script_runs_through_ssm_run_command_and_its_end_is_awaited() {
+    use domain::ports::{InstanceCommands, ScriptOutcome};
+    use worker::adapters::ssm::Ssm;
+
+    test_credentials();
+    let moto = Moto::start().await;
+    let config = config(&moto).await;
+    let run = Ssm::new(&config)
+        .run_script(
+            "i-0123456789abcdef0",
+            "cws volume mount neuro-dataset mit-algorithm-dev (nih)",
+            "#!/bin/bash\nmount /mnt/neuro-dataset\n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, ScriptOutcome::Succeeded);
+    let sent = aws_sdk_ssm::Client::new(&config)
+        .list_commands()
+        .command_id(&run.command_id)
+        .send()
+        .await
+        .unwrap();
+    let command = &sent.commands()[0];
+    assert_eq!(command.document_name(), Some("AWS-RunShellScript"));
+    assert_eq!(
+        command.parameters().unwrap()["commands"],
+        ["#!/bin/bash\nmount /mnt/neuro-dataset\n"]
+    );
+    assert_eq!(command.parameters().unwrap()["executionTimeout"], ["600"]);
+}

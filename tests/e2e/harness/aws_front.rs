@@ -1,6 +1,6 @@
 //! A front for moto that forwards every AWS request unchanged, but can hold or fail
-//! `RunInstances` (or hold `CreateSnapshot`): that is how tests catch a launch "in flight" or
-//! make AWS refuse, with the real SDK and the real wire format on both sides. It also counts
+//! `RunInstances` (or hold `CreateSnapshot` or EFS `CreateFileSystem`): that is how tests catch
+//! a launch "in flight" or make AWS refuse, with the real SDK and the real wire format on both sides. It also counts
 //! requests by method and path, which tells how often an S3 object was written.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +22,9 @@ pub enum Fault {
     /// Forward the first CreateSnapshot (so the snapshot exists) but never answer it, nor
     /// anything after it: a worker stuck there is one that died in the middle of a step.
     HoldAfterCreateSnapshot,
+    /// Forward EFS CreateFileSystem (so the file system exists) but never answer it: the
+    /// worker dies between the file system and its access points.
+    HoldAfterCreateFileSystem,
     /// Answer the next `times` RunInstances with this EC2 error instead of forwarding.
     FailRunInstances {
         times: usize,
@@ -129,6 +132,7 @@ async fn forward(
         .push((method.clone(), uri.path().to_owned()));
     let is_run_instances = body.windows(19).any(|w| w == b"Action=RunInstances");
     let is_create_snapshot = body.windows(22).any(|w| w == b"Action=CreateSnapshot&");
+    let is_create_file_system = method == Method::POST && uri.path() == "/2015-02-01/file-systems";
     let fault = front.fault.lock().unwrap().clone();
     if let (
         true,
@@ -166,7 +170,9 @@ async fn forward(
     let status = upstream.status();
     let content_type = upstream.headers().get("content-type").cloned();
     let bytes = upstream.bytes().await.unwrap_or_default();
-    if is_create_snapshot && fault == Fault::HoldAfterCreateSnapshot {
+    if (is_create_snapshot && fault == Fault::HoldAfterCreateSnapshot)
+        || (is_create_file_system && fault == Fault::HoldAfterCreateFileSystem)
+    {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
     if is_run_instances {

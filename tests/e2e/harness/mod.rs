@@ -229,7 +229,7 @@ impl TestEnv {
     /// Starts `cws worker` as its own process, reaching AWS through the fault-injecting front.
     pub fn start_worker(&mut self) -> usize {
         let endpoint = self.aws_front.url();
-        self.start_worker_with_endpoint(&endpoint)
+        self.start_worker_with_endpoint(&endpoint, &[])
     }
 
     /// Starts a worker with extra settings, e.g. `[("CWS_RECONCILE_SECS", "1")]` or
@@ -245,8 +245,12 @@ impl TestEnv {
         self.spawn_worker(&endpoint, &[("CWS_CLOCK_OFFSET", offset)])
     }
 
-    pub fn start_worker_with_endpoint(&mut self, aws_endpoint: &str) -> usize {
-        self.spawn_worker(aws_endpoint, &[])
+    pub fn start_worker_with_endpoint(
+        &mut self,
+        aws_endpoint: &str,
+        extra: &[(&str, &str)],
+    ) -> usize {
+        self.spawn_worker(aws_endpoint, extra)
     }
 
     /// The `cws` binary with the settings every worker here gets, then `extra`.
