@@ -150,6 +150,7 @@ async fn main() {
                 invitee: Some(format!("Collaborator {n}")),
                 require_verified_identity: false,
                 require_domain: None,
+                launch_account: None,
                 revoked_at: None,
                 devices: vec![ChatIdentity::slack("T2", &format!("U{n:06}"))],
             };

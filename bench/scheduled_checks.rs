@@ -245,6 +245,7 @@ async fn main() {
                 hibernation: true,
                 owner_user_id: Some("ULEE".into()),
                 storage_gb: 30,
+                account: None,
             };
             let store = &store;
             let state = &env.state;

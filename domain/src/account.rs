@@ -114,6 +114,39 @@ impl Accounts {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The account an invitation may launch its workspaces in: configured, and with a role,
+    /// since workers launch there as that role.
+    pub fn launch_account(&self, name: &str) -> Result<&Account, LaunchAccountRefusal> {
+        let account = self
+            .named(name)
+            .ok_or_else(|| LaunchAccountRefusal::Unknown {
+                name: name.to_owned(),
+                known: if self.is_empty() {
+                    "none: set CWS_ACCOUNTS".to_owned()
+                } else {
+                    self.names().join(", ")
+                },
+            })?;
+        if account.role_arn.is_none() {
+            return Err(LaunchAccountRefusal::NoRole {
+                name: account.name.clone(),
+            });
+        }
+        Ok(account)
+    }
+}
+
+/// Why an invitation cannot launch in the account it names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchAccountRefusal {
+    #[error("account `{name}` is not configured (configured: {known})")]
+    Unknown { name: String, known: String },
+    #[error(
+        "account `{name}` has no role in CWS_ACCOUNTS: workspaces launch there only through a \
+         role the workers may assume (NAME=arn:aws:iam::ID:role/ROLE)"
+    )]
+    NoRole { name: String },
 }
 
 impl fmt::Display for Accounts {
@@ -125,6 +158,28 @@ impl fmt::Display for Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invitation_launches_only_in_a_configured_account_with_a_role() {
+        let accounts: Accounts =
+            "mit-csail=111111111111, berkeley-neuroscience=arn:aws:iam::222222222222:role/cws"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            accounts.launch_account("berkeley-neuroscience").unwrap().id,
+            "222222222222"
+        );
+        assert_eq!(
+            accounts.launch_account("mit-csail").unwrap_err(),
+            LaunchAccountRefusal::NoRole {
+                name: "mit-csail".into()
+            }
+        );
+        assert_eq!(
+            accounts.launch_account("harvard").unwrap_err().to_string(),
+            "account `harvard` is not configured (configured: mit-csail, berkeley-neuroscience)"
+        );
+    }
 
     #[test]
     fn accounts_parse_from_ids_and_role_arns() {

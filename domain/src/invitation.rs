@@ -37,6 +37,9 @@ pub struct Invitation {
     pub invitee: Option<String>,
     pub require_verified_identity: bool,
     pub require_domain: Option<String>,
+    /// The configured account the invitee's workspaces launch in; `None`: the project's.
+    #[serde(default)]
+    pub launch_account: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     /// Chat identities bound by accepting, in the order they accepted. Each is a device.
@@ -70,6 +73,7 @@ impl Invitation {
             invitee: None,
             require_verified_identity: command.require_verified_identity,
             require_domain: command.require_domain.clone(),
+            launch_account: command.launch_account.clone(),
             revoked_at: None,
             devices: Vec::new(),
         }

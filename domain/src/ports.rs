@@ -99,6 +99,17 @@ pub trait Cloud: Send + Sync {
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
 }
 
+/// The cloud as seen from the consortium's other accounts: collaborators whose invitation
+/// says so launch in their own account.
+#[async_trait]
+pub trait AccountClouds: Send + Sync {
+    /// The cloud acting in `account` (through its role, for EC2).
+    async fn cloud_in(
+        &self,
+        account: &crate::account::Account,
+    ) -> Result<std::sync::Arc<dyn Cloud>, PortError>;
+}
+
 /// An EFS file system the system made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSystem {

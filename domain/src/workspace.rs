@@ -38,6 +38,10 @@ pub struct Workspace {
     /// Root volume, GB, charged per GB-month while the workspace exists.
     #[serde(default = "default_root_volume")]
     pub storage_gb: u32,
+    /// The configured account (`CWS_ACCOUNTS` name) it runs and is billed in, when its
+    /// invitation said so; `None`: the project's own account.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 fn default_root_volume() -> u32 {
@@ -109,6 +113,7 @@ impl Workspace {
             hibernation: plan.hibernation,
             owner_user_id: Some(owner_user_id.to_owned()),
             storage_gb: plan.root_volume_gb,
+            account: None,
         }
     }
 }

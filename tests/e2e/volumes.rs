@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_iam::config::Credentials;
 
-use crate::harness::{Fault, JOHNSON, LEE, Person, SMITH, Slash, TestEnv, eventually};
+use crate::harness::{Fault, JOHNSON, LEE, Person, SMITH, Slash, TestEnv, eventually, tag};
 
 const PROJECT: &str = "nih-neuro-consortium";
 const ACCOUNTS: (&str, &str) = (
@@ -15,8 +15,8 @@ const ACCOUNTS: (&str, &str) = (
     "mit-csail=arn:aws:iam::111111111111:role/cws,berkeley-neuroscience=222222222222",
 );
 
-/// IAM as the role in MIT's account sees it.
-async fn iam_in_mits_account(env: &TestEnv) -> aws_sdk_iam::Client {
+/// The SDK configuration of the role in MIT's account: clients act in that account.
+async fn config_in_mits_account(env: &TestEnv) -> aws_config::SdkConfig {
     let config = env.moto.sdk_config().await;
     let assumed = aws_sdk_sts::Client::new(&config)
         .assume_role()
@@ -33,11 +33,17 @@ async fn iam_in_mits_account(env: &TestEnv) -> aws_sdk_iam::Client {
         None,
         "e2e",
     );
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&config)
-            .credentials_provider(credentials)
-            .build(),
-    )
+    config
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build()
+}
+
+/// IAM as the role in MIT's account sees it.
+async fn iam_in_mits_account(env: &TestEnv) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&config_in_mits_account(env).await)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -444,5 +450,78 @@ async fn a_worker_dying_between_file_system_and_access_points_leaves_one_file_sy
         .unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
     assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_project() {
+    let mut env = TestEnv::start("launch-account", 59).await;
+    env.start_worker_with_env(&[ACCOUNTS]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    // Berkeley's account has no role: workers cannot launch there.
+    env.slash(
+        &Slash::new(
+            "profiles invitations create berkeley-collaboration --type read_write \
+             --valid-days 540 --launch-account berkeley-neuroscience",
+        )
+        .by(SMITH),
+    )
+    .await;
+    env.reply_containing("account `berkeley-neuroscience` has no role in CWS_ACCOUNTS")
+        .await;
+    env.join(
+        SMITH,
+        JOHNSON,
+        "mit-collaboration --type read_write --valid-days 540 --launch-account mit-csail",
+        "stanford-collab",
+    )
+    .await;
+    launch(&env, JOHNSON, "mit-algorithm-dev").await;
+    env.wait_for_done_launch_jobs(1).await;
+
+    let ec2_at_mit = aws_sdk_ec2::Client::new(&config_in_mits_account(&env).await);
+    let in_mit = |ec2: aws_sdk_ec2::Client| async move {
+        let found = ec2.describe_instances().send().await.unwrap();
+        found
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances().to_vec())
+            .collect::<Vec<_>>()
+    };
+    let instances = in_mit(ec2_at_mit.clone()).await;
+    assert_eq!(instances.len(), 1, "the workspace runs in MIT's account");
+    for (key, value) in [
+        ("cws:project", PROJECT),
+        ("cws:user", "michael_johnson"),
+        ("Name", "mit-algorithm-dev"),
+    ] {
+        assert_eq!(tag(&instances[0], key), Some(value), "{key}");
+    }
+    assert!(tag(&instances[0], "cws:invitation").is_some());
+    assert!(
+        env.all_instances().await.is_empty(),
+        "nothing runs in the project's own account"
+    );
+
+    // Lifecycle commands and the reconcile round reach it there.
+    env.slash(&Slash::new("stop mit-algorithm-dev").by(JOHNSON))
+        .await;
+    env.slack
+        .expect("the stop", WAIT, |p| p.text().contains("stopped"))
+        .await;
+    let state = in_mit(ec2_at_mit.clone()).await[0]
+        .state()
+        .unwrap()
+        .name()
+        .unwrap()
+        .clone();
+    assert_eq!(state, aws_sdk_ec2::types::InstanceStateName::Stopped);
+    env.run_once("reconcile", &[ACCOUNTS]).await;
+    assert_eq!(
+        env.ledger_kinds(PROJECT).await,
+        ["launched", "stopped"],
+        "reconcile saw the instance in MIT's account, so did not take it for terminated"
+    );
     env.finish();
 }

@@ -16,16 +16,17 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob};
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, InstanceCommands, Mailer, Metrics,
-    ObjectStore, Records, WorkspaceStore,
+    AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, InstanceCommands,
+    Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 
 use crate::adapters::SystemClock;
+use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::cloudwatch::{CloudWatch, NoMetrics};
 use crate::adapters::cost_explorer::{CostExplorer, NoBilling};
-use crate::adapters::ec2::Ec2Cloud;
+use crate::adapters::ec2::{Ec2AccountClouds, Ec2Cloud};
 use crate::adapters::efs::Efs;
 use crate::adapters::folder_store::{ARCHIVE_FOLDER, FolderStore};
 use crate::adapters::iam::Iam;
@@ -35,7 +36,7 @@ use crate::adapters::memory_store::MemoryStore;
 use crate::adapters::redis_records::RedisRecords;
 use crate::adapters::redis_store::RedisStore;
 use crate::adapters::s3::S3Store;
-use crate::adapters::simulated_cloud::SimulatedCloud;
+use crate::adapters::simulated_cloud::{OneCloud, SimulatedCloud};
 use crate::adapters::simulated_efs::{
     NoAccountPolicies, SimulatedFileSystems, SimulatedInstanceCommands,
 };
@@ -67,6 +68,7 @@ pub enum WorkerError {
 /// What AWS gives the workers, or the embedded stand-ins.
 struct AwsPorts {
     cloud: Arc<dyn Cloud>,
+    account_clouds: Arc<dyn AccountClouds>,
     file_systems: Arc<dyn FileSystems>,
     account_policies: Arc<dyn AccountPolicies>,
     instance_commands: Arc<dyn InstanceCommands>,
@@ -84,10 +86,12 @@ pub async fn command_env(
     let aws = match &settings.aws {
         Some(aws) => {
             let config = sdk_config(aws).await;
+            let roles = Arc::new(AssumedRoles::new(&config));
             AwsPorts {
                 cloud: Arc::new(Ec2Cloud::new(&config)),
+                account_clouds: Arc::new(Ec2AccountClouds::new(roles.clone())),
                 file_systems: Arc::new(Efs::new(&config)),
-                account_policies: Arc::new(Iam::new(&config)),
+                account_policies: Arc::new(Iam::new(roles)),
                 instance_commands: Arc::new(Ssm::new(&config)),
                 objects: Arc::new(S3Store::new(
                     &config,
@@ -98,15 +102,19 @@ pub async fn command_env(
                 metrics: Arc::new(CloudWatch::new(&config)),
             }
         }
-        None => AwsPorts {
-            cloud: Arc::new(SimulatedCloud::default()),
-            file_systems: Arc::new(SimulatedFileSystems::default()),
-            account_policies: Arc::new(NoAccountPolicies),
-            instance_commands: Arc::new(SimulatedInstanceCommands),
-            objects: Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
-            billing: Arc::new(NoBilling),
-            metrics: Arc::new(NoMetrics),
-        },
+        None => {
+            let cloud: Arc<dyn Cloud> = Arc::new(SimulatedCloud::default());
+            AwsPorts {
+                account_clouds: Arc::new(OneCloud(cloud.clone())),
+                cloud,
+                file_systems: Arc::new(SimulatedFileSystems::default()),
+                account_policies: Arc::new(NoAccountPolicies),
+                instance_commands: Arc::new(SimulatedInstanceCommands),
+                objects: Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
+                billing: Arc::new(NoBilling),
+                metrics: Arc::new(NoMetrics),
+            }
+        }
     };
     let cloud = aws.cloud;
     let mailer: Arc<dyn Mailer> = Arc::new(match &settings.smtp_url {
@@ -132,6 +140,8 @@ pub async fn command_env(
     let backoff = settings.worker.backoff;
     let launch = Arc::new(LaunchEnv {
         cloud,
+        account_clouds: aws.account_clouds,
+        accounts: settings.accounts.clone(),
         chat: chat.clone(),
         store,
         state: state.clone(),

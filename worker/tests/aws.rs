@@ -558,7 +558,9 @@ async fn a_mount_policy_is_created_in_the_collaborators_account_through_its_role
         "mit-csail=arn:aws:iam::111111111111:role/cws@MIT,berkeley-neuroscience=222222222222"
             .parse()
             .unwrap();
-    let iam = Iam::new(&config);
+    let iam = Iam::new(std::sync::Arc::new(
+        worker::adapters::assume_role::AssumedRoles::new(&config),
+    ));
     let document = domain::volume::mount_policy(
         "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1",
         "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1",

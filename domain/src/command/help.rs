@@ -198,7 +198,7 @@ mod tests {
         insta::assert_snapshot!(help_text(Some("profiles invitations")).unwrap(), @r"
         `/cws profiles invitations` commands:
 
-        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN]
+        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN] [--launch-account ACCOUNT]
             Invite someone to use this profile's AWS account, for a limited time.
         /cws profiles invitations create-collaboration --csv-file FILE [--project PROJECT] [--output FILE]
             Create one invitation per collaborator listed in a CSV; paste the CSV on the lines below the command.
@@ -256,7 +256,7 @@ mod tests {
             List your profiles and when invitation profiles expire.
         /cws profiles verify
             Verify your research identity through Globus Auth, your home institution's login.
-        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN]
+        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN] [--launch-account ACCOUNT]
             Invite someone to use this profile's AWS account, for a limited time.
         /cws profiles invitations create-collaboration --csv-file FILE [--project PROJECT] [--output FILE]
             Create one invitation per collaborator listed in a CSV; paste the CSV on the lines below the command.

@@ -48,6 +48,9 @@ pub struct InvitationCreate {
     pub require_verified_identity: bool,
     /// The invitee's e-mail must be at this domain (lowercase), e.g. `mit.edu`.
     pub require_domain: Option<String>,
+    /// The configured account (`CWS_ACCOUNTS` name) the invitee's workspaces launch in;
+    /// `None`: the project's own account.
+    pub launch_account: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -148,7 +151,7 @@ pub(crate) const INVITATIONS_CREATE: CommandSpec = CommandSpec {
             --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] \
             [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] \
             [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] \
-            [--require-domain DOMAIN]",
+            [--require-domain DOMAIN] [--launch-account ACCOUNT]",
     summary: "Invite someone to use this profile's AWS account, for a limited time.",
     arguments: &[ArgSpec {
         name: "NAME",
@@ -215,6 +218,12 @@ pub(crate) const INVITATIONS_CREATE: CommandSpec = CommandSpec {
             value: FlagValue::One("DOMAIN"),
             doc: "The invitee's e-mail must be at this domain, e.g. mit.edu.",
         },
+        FlagSpec {
+            name: FlagName::Exact("launch-account"),
+            value: FlagValue::One("ACCOUNT"),
+            doc: "Launch the invitee's workspaces in this configured account (their own, billed \
+                  there, still attributed to the project) instead of the project's.",
+        },
     ],
     takes_body: false,
     parse: invitation_create,
@@ -278,6 +287,7 @@ fn invitation_create(args: &mut Args) -> Result<Command, ParseError> {
             restrictions,
             require_verified_identity: args.enabled("require-verified-identity")?,
             require_domain: args.value("require-domain", domain)?,
+            launch_account: args.value("launch-account", text)?,
         },
     )))
 }

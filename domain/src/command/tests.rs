@@ -39,6 +39,7 @@ fn invitation(name: &str, invitation_type: InvitationType) -> InvitationCreate {
         restrictions: None,
         require_verified_identity: false,
         require_domain: None,
+        launch_account: None,
     }
 }
 
@@ -115,6 +116,14 @@ fn command_lines() -> Vec<(String, Command)> {
                 device_bound: Some(true),
                 max_devices: Some(2),
                 ..invitation("berkeley-collaboration", InvitationType::ReadWrite)
+            })),
+        ),
+        (
+            "profiles invitations create mit-collaboration --type read_write --valid-days 540 \
+             --launch-account mit-csail",
+            Profiles(ProfilesCommand::InvitationCreate(InvitationCreate {
+                launch_account: Some("mit-csail".into()),
+                ..invitation("mit-collaboration", InvitationType::ReadWrite)
             })),
         ),
         (
@@ -489,6 +498,7 @@ fn command_lines() -> Vec<(String, Command)> {
                 valid_days: 90,
                 require_verified_identity: true,
                 require_domain: Some("stanford.edu".into()),
+                launch_account: None,
                 ..invitation("auditor", InvitationType::ReadOnly)
             })),
         ),

@@ -656,6 +656,7 @@ pub(crate) mod tests {
             hibernation: true,
             owner_user_id: Some("U1".into()),
             storage_gb: 30,
+            account: None,
         }
     }
 

@@ -1,5 +1,8 @@
 //! EC2 through the official AWS SDK.
 
+use std::sync::Arc;
+
+use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::classify;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -11,8 +14,11 @@ use aws_sdk_ec2::types::{
     ResourceType, Tag, TagSpecification, VolumeType,
 };
 use base64::Engine;
+use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN, TAG_PROJECT, TAG_SNAPSHOT_KEY};
-use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot};
+use domain::ports::{
+    AccountClouds, Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot,
+};
 use time::OffsetDateTime;
 
 pub struct Ec2Cloud {
@@ -472,5 +478,35 @@ impl Cloud for Ec2Cloud {
             Err(error) if error.code() == Some(SNAPSHOT_NOT_FOUND) => Ok(()),
             Err(error) => Err(classify(error)),
         }
+    }
+}
+
+/// EC2 in the consortium's other accounts, through each account's role.
+pub struct Ec2AccountClouds {
+    roles: Arc<AssumedRoles>,
+}
+
+impl Ec2AccountClouds {
+    pub fn new(roles: Arc<AssumedRoles>) -> Ec2AccountClouds {
+        Ec2AccountClouds { roles }
+    }
+}
+
+#[async_trait]
+impl AccountClouds for Ec2AccountClouds {
+    async fn cloud_in(&self, account: &Account) -> Result<Arc<dyn Cloud>, PortError> {
+        let role_arn = account
+            .role_arn
+            .as_deref()
+            .ok_or_else(|| PortError::Rejected {
+                code: "NoRole".to_owned(),
+                message: format!(
+                    "no role is configured for account {} ({}): workers act in another account \
+                     only through a role ARN in CWS_ACCOUNTS",
+                    account.name, account.id
+                ),
+            })?;
+        let config = self.roles.config_for(role_arn).await?;
+        Ok(Arc::new(Ec2Cloud::new(&config)))
     }
 }

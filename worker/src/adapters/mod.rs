@@ -1,5 +1,6 @@
 //! One real adapter per port, plus the embedded stand-ins used when nothing is configured.
 
+pub mod assume_role;
 pub mod aws;
 pub mod cloudwatch;
 pub mod cost_explorer;

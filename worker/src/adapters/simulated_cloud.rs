@@ -3,11 +3,14 @@
 //! state at once, and are refused where EC2 refuses them, with EC2's codes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_SNAPSHOT_KEY};
-use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot};
+use domain::ports::{
+    AccountClouds, Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot,
+};
 
 use crate::adapters::ec2::{
     incorrect_instance_state, instance_not_found, snapshot_not_found, unsupported_hibernation,
@@ -208,6 +211,16 @@ impl Cloud for SimulatedCloud {
             .expect("simulated cloud lock")
             .remove(snapshot_id);
         Ok(())
+    }
+}
+
+/// The embedded mode has one simulated cloud: every account sees it.
+pub struct OneCloud(pub Arc<dyn Cloud>);
+
+#[async_trait]
+impl AccountClouds for OneCloud {
+    async fn cloud_in(&self, _account: &Account) -> Result<Arc<dyn Cloud>, PortError> {
+        Ok(self.0.clone())
     }
 }
 

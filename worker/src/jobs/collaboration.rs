@@ -190,14 +190,15 @@ pub(crate) async fn command_export(
             let tags = workspace.snapshot_tags(&collaborator, "export");
             for snapshot in env
                 .launch
-                .cloud
+                .cloud_of(workspace)
+                .await?
                 .snapshot_volumes(&workspace.instance_id, &key, &tags)
                 .await?
             {
                 snapshots.push(snapshot.snapshot_id);
             }
         }
-        let status = env.launch.cloud.describe(&workspace.instance_id).await?;
+        let status = env.launch.live(workspace).await?;
         if let Some(status) = status.filter(|s| s.state == InstanceState::Running)
             && let Some(address) = status.public_ip.or(status.private_ip)
         {

@@ -136,6 +136,8 @@ fn collaborator_key(invitation: &Invitation) -> String {
     Collaborator::Invitation(invitation.id).key()
 }
 
+/// The collaborator's snapshots in the project's account. Those of workspaces that ran in
+/// their own account are in that account already, theirs to keep: nothing to share or delete.
 async fn their_snapshots(
     env: &CommandEnv,
     invitation: &Invitation,
@@ -293,12 +295,7 @@ async fn stop(
     let who = ChatIdentity::system(JOB);
     let mut stopped = Vec::new();
     for workspace in workspaces.iter_mut() {
-        let live = env
-            .launch
-            .cloud
-            .describe(&workspace.instance_id)
-            .await?
-            .map(|status| status.state);
+        let live = env.launch.live(workspace).await?.map(|status| status.state);
         if matches!(live, Some(InstanceState::Running | InstanceState::Pending)) {
             change_state(env, workspace, Change::Stop, &who, institution).await?;
             stopped.push(workspace.name.clone());
@@ -330,7 +327,8 @@ async fn snapshot(
         let tags = workspace.snapshot_tags(&collaborator_key(invitation), "collaboration-end");
         for snapshot in env
             .launch
-            .cloud
+            .cloud_of(workspace)
+            .await?
             .snapshot_volumes(&workspace.instance_id, &key, &tags)
             .await?
         {

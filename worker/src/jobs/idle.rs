@@ -214,7 +214,7 @@ async fn step(
                 return Ok(());
             }
             env.state.forget_idle_watch(&workspace.name).await?;
-            let live = env.launch.cloud.describe(&workspace.instance_id).await?;
+            let live = env.launch.live(&workspace).await?;
             if !matches!(live.map(|s| s.state), Some(InstanceState::Running)) {
                 return Ok(());
             }

@@ -50,6 +50,12 @@ pub(crate) async fn command_invitation_create(
         let reply = message::invite_refused(&member.project.name, &refusal.to_string());
         return env.answer(&job.reply, &job.requester, &reply).await;
     }
+    if let Some(name) = &create.launch_account
+        && let Err(refusal) = env.accounts.launch_account(name)
+    {
+        let reply = message::invite_refused(&member.project.name, &refusal.to_string());
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    }
     let invitation = Invitation::create(
         create,
         NewInvitation {
@@ -165,6 +171,7 @@ pub(crate) async fn command_invitation_create_collaboration(
             restrictions: Some(row.restrictions.clone()),
             require_verified_identity: false,
             require_domain: None,
+            launch_account: None,
         };
         let mut invitation = Invitation::create(
             &command,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
+use domain::account::Accounts;
 use domain::audit::{AuditAction, AuditEvent};
 use domain::budget::BudgetPosition;
 use domain::command::PolicyRestrictions;
@@ -16,7 +17,9 @@ use domain::launch::{LaunchPlan, plan_launch};
 use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
-use domain::ports::{Chat, Clock, Cloud, Mailer, NameClaim, PortError, WorkspaceStore};
+use domain::ports::{
+    AccountClouds, Chat, Clock, Cloud, InstanceStatus, Mailer, NameClaim, PortError, WorkspaceStore,
+};
 use domain::pricing::{Money, PricingTable};
 use domain::retry::Backoff;
 use domain::template::Catalog;
@@ -31,7 +34,11 @@ use crate::state::State;
 
 /// The ports and facts the launch job uses, and nothing else.
 pub struct LaunchEnv {
+    /// The project's own account.
     pub cloud: Arc<dyn Cloud>,
+    /// Collaborators' accounts, for workspaces their invitation launches there.
+    pub account_clouds: Arc<dyn AccountClouds>,
+    pub accounts: Accounts,
     pub chat: Arc<dyn Chat>,
     pub store: Arc<dyn WorkspaceStore>,
     pub state: State,
@@ -42,6 +49,36 @@ pub struct LaunchEnv {
     pub exception_ttl: time::Duration,
     /// Budget alerts go by e-mail as well as by DM.
     pub mailer: Arc<dyn Mailer>,
+}
+
+impl LaunchEnv {
+    /// The cloud a workspace lives in: its account's (`CWS_ACCOUNTS` name), else the project's.
+    pub async fn cloud_for(&self, account: Option<&str>) -> Result<Arc<dyn Cloud>, PortError> {
+        let Some(name) = account else {
+            return Ok(self.cloud.clone());
+        };
+        let account = self
+            .accounts
+            .named(name)
+            .ok_or_else(|| PortError::Rejected {
+                code: "UnknownAccount".to_owned(),
+                message: format!("account {name} is no longer configured in CWS_ACCOUNTS"),
+            })?;
+        self.account_clouds.cloud_in(account).await
+    }
+
+    /// The cloud `workspace` lives in.
+    pub async fn cloud_of(&self, workspace: &Workspace) -> Result<Arc<dyn Cloud>, PortError> {
+        self.cloud_for(workspace.account.as_deref()).await
+    }
+
+    /// What the cloud `workspace` lives in says about it now.
+    pub async fn live(&self, workspace: &Workspace) -> Result<Option<InstanceStatus>, PortError> {
+        self.cloud_of(workspace)
+            .await?
+            .describe(&workspace.instance_id)
+            .await
+    }
 }
 
 impl Context for LaunchEnv {
@@ -254,6 +291,13 @@ async fn launch_once(
                     return env.answer(&job.reply, &job.requester, &reply).await;
                 }
             };
+            // The invitation may launch in the collaborator's own account (billed there,
+            // attributed here); that account's cloud is reached before anything is reserved.
+            let account = member
+                .invitation
+                .as_ref()
+                .and_then(|invitation| invitation.launch_account.clone());
+            let cloud = env.cloud_for(account.as_deref()).await?;
             if let Some(refused) = check_and_reserve(env, job, &member, &plan, approval).await? {
                 return refused;
             }
@@ -271,7 +315,7 @@ async fn launch_once(
                 return env.answer(&job.reply, &job.requester, &reply).await;
             }
             plan.user_data = user_data(&member, &plan);
-            let instance = env.cloud.run_instance(&plan).await?;
+            let instance = cloud.run_instance(&plan).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {
                     code: "NoInstanceId".into(),
@@ -279,14 +323,17 @@ async fn launch_once(
                 });
             }
             tracing::info!(job = %job.key, instance = %instance.instance_id, "instance launched");
-            let workspace = Workspace::launched(
-                &plan,
-                &job.key,
-                instance.instance_id,
-                attribution,
-                env.clock.now(),
-                &job.requester.user_id,
-            );
+            let workspace = Workspace {
+                account,
+                ..Workspace::launched(
+                    &plan,
+                    &job.key,
+                    instance.instance_id,
+                    attribution,
+                    env.clock.now(),
+                    &job.requester.user_id,
+                )
+            };
             env.store.record(&workspace).await?;
             env.state
                 .append_ledger(

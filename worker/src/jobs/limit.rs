@@ -122,8 +122,7 @@ pub(crate) async fn enforce(env: &CommandEnv, project: &Project) -> Result<(), P
         // Stopped in the console since the record was written: nothing to do.
         let live = env
             .launch
-            .cloud
-            .describe(&workspace.instance_id)
+            .live(&workspace)
             .await?
             .map(|status| status.state);
         if !matches!(live, Some(InstanceState::Running | InstanceState::Pending)) {

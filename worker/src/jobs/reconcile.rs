@@ -1,6 +1,6 @@
 //! The reconcile job: notices state changes made outside the bot (the AWS console, the CLI,
 //! EC2 itself) by describing every tagged instance at once (one DescribeInstances page per
-//! 1,000) and comparing each workspace not known to be terminated, and records what it sees in
+//! 1,000, in each account that has workspaces) and comparing each workspace not known to be terminated, and records what it sees in
 //! the workspace record, the usage ledger (from the moment it saw it) and the audit trail.
 //! Every worker runs the schedule; each round is claimed by exactly one of them.
 
@@ -20,16 +20,29 @@ const JOB: &str = "reconcile";
 /// One round: returns how many workspaces had changed.
 pub(crate) async fn reconcile_once(env: &CommandEnv) -> Result<usize, PortError> {
     let now = env.clock.now();
-    let seen_by_id: HashMap<String, InstanceState> = env
-        .launch
-        .cloud
-        .describe_tagged()
-        .await?
-        .into_iter()
-        .map(|status| (status.instance_id, status.state))
-        .collect();
+    let workspaces = env.launch.store.all().await?;
+    // One listing per account that has live workspaces: the project's, and each collaborator
+    // account an invitation launches in.
+    let mut accounts: Vec<Option<&str>> = vec![None];
+    for workspace in &workspaces {
+        let account = workspace.account.as_deref();
+        if workspace.state != InstanceState::Terminated && !accounts.contains(&account) {
+            accounts.push(account);
+        }
+    }
+    let mut seen_by_id: HashMap<String, InstanceState> = HashMap::new();
+    for account in accounts {
+        let cloud = env.launch.cloud_for(account).await?;
+        seen_by_id.extend(
+            cloud
+                .describe_tagged()
+                .await?
+                .into_iter()
+                .map(|status| (status.instance_id, status.state)),
+        );
+    }
     let mut changed = 0;
-    for mut workspace in env.launch.store.all().await? {
+    for mut workspace in workspaces {
         if workspace.state == InstanceState::Terminated {
             continue;
         }

@@ -316,7 +316,7 @@ pub(crate) async fn command_volume_mount(
             return refuse(format!("Not mounted: {refusal}.")).await;
         }
     };
-    let live = env.launch.cloud.describe(&workspace.instance_id).await?;
+    let live = env.launch.live(&workspace).await?;
     let state = live.map_or(InstanceState::Terminated, |live| live.state);
     if state != InstanceState::Running {
         return refuse(format!(

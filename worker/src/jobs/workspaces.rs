@@ -116,7 +116,7 @@ pub(crate) async fn command_status(
         return Ok(());
     };
     let now = env.clock.now();
-    let live = env.launch.cloud.describe(&workspace.instance_id).await?;
+    let live = env.launch.live(&workspace).await?;
     let state = live
         .as_ref()
         .map_or(InstanceState::Terminated, |live| live.state);
@@ -243,7 +243,7 @@ pub(crate) async fn apply_change(
     else {
         return Ok(());
     };
-    let cloud = &env.launch.cloud;
+    let cloud = env.launch.cloud_of(&workspace).await?;
     let current = cloud
         .describe(&workspace.instance_id)
         .await?
@@ -314,7 +314,7 @@ pub(crate) async fn change_state(
     who: &ChatIdentity,
     institution: &str,
 ) -> Result<Changed, PortError> {
-    let cloud = &env.launch.cloud;
+    let cloud = env.launch.cloud_of(workspace).await?;
     let mut fell_back = false;
     let (state, kind, verb) = match change {
         Change::Start => {
