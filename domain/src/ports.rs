@@ -64,6 +64,9 @@ pub struct InstanceStatus {
     pub private_ip: Option<String>,
     /// When it last started running.
     pub launched_at: Option<OffsetDateTime>,
+    /// Its availability zone's id (`use1-az1`): the same physical zone in every account,
+    /// unlike zone names.
+    pub zone_id: Option<String>,
 }
 
 #[async_trait]
@@ -124,6 +127,13 @@ pub struct AccessPoint {
     pub arn: String,
 }
 
+/// One mount target of a file system: its address in one availability zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountTarget {
+    pub ip_address: String,
+    pub zone_id: Option<String>,
+}
+
 /// The POSIX identity an access point forces on every file operation through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PosixIdentity {
@@ -154,6 +164,9 @@ pub trait FileSystems: Send + Sync {
         root: (&str, PosixIdentity),
         tags: &[(String, String)],
     ) -> Result<AccessPoint, PortError>;
+    /// The file system's mount targets: where an instance in another account (whose DNS cannot
+    /// resolve the file system's name) connects.
+    async fn mount_targets(&self, file_system_id: &str) -> Result<Vec<MountTarget>, PortError>;
     /// Replaces the file system's resource policy.
     async fn put_policy(&self, file_system_id: &str, policy: &str) -> Result<(), PortError>;
 }

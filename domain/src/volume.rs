@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::account::{Account, Accounts};
 use crate::command::{AccessMode, CrossAccountAccess};
 use crate::identity::ChatIdentity;
-use crate::ports::{AccessPoint, FileSystem, PosixIdentity};
+use crate::ports::{AccessPoint, FileSystem, MountTarget, PosixIdentity};
 
 /// A shared volume as the state keeps it. Built up step by step by the job that creates it,
 /// so a retried job continues where the first one stopped.
@@ -61,15 +61,23 @@ pub struct VolumeMount {
 /// mount type with TLS and IAM authorization, `ro` for a read-only mount (EFS refuses writes
 /// without `ClientWrite` anyway; `ro` makes the refusal immediate and clear), and `_netdev` so
 /// the `/etc/fstab` line waits for the network at boot.
+///
+/// `mount_target_ip` is for a workspace in another account: the file system's DNS name does
+/// not resolve there, so it connects to a mount target's address (over VPC peering or a transit
+/// gateway) instead.
 pub fn mount_script(
     volume: &str,
     file_system_id: &str,
     access_point_id: &str,
     mode: AccessMode,
+    mount_target_ip: Option<&str>,
 ) -> String {
     let mut options = format!("_netdev,tls,iam,accesspoint={access_point_id}");
     if mode == AccessMode::ReadOnly {
         options.push_str(",ro");
+    }
+    if let Some(ip) = mount_target_ip {
+        options.push_str(&format!(",mounttargetip={ip}"));
     }
     crate::shell::render(
         crate::shell::Script::MountVolume,
@@ -79,6 +87,18 @@ pub fn mount_script(
             "options": options,
         }),
     )
+}
+
+/// The mount target an instance in zone `zone_id` connects to: the one in its own zone (no
+/// cross-zone traffic), else the first.
+pub fn nearest_mount_target<'a>(
+    targets: &'a [MountTarget],
+    zone_id: Option<&str>,
+) -> Option<&'a MountTarget> {
+    targets
+        .iter()
+        .find(|target| zone_id.is_some() && target.zone_id.as_deref() == zone_id)
+        .or_else(|| targets.first())
 }
 
 /// One institution's mounts of a volume, for `volume status` and `volume list`.
@@ -388,6 +408,34 @@ mod tests {
         assert_eq!(
             mount_mode("neuro", &grants, "stanford", true, None),
             Ok(AccessMode::ReadWrite)
+        );
+    }
+
+    #[test]
+    fn an_instance_elsewhere_connects_to_the_mount_target_in_its_own_zone() {
+        let target = |ip: &str, zone: &str| MountTarget {
+            ip_address: ip.into(),
+            zone_id: Some(zone.into()),
+        };
+        let targets = [
+            target("10.0.1.5", "use1-az1"),
+            target("10.0.2.5", "use1-az2"),
+        ];
+        let ip = |zone| nearest_mount_target(&targets, zone).map(|t| t.ip_address.as_str());
+        assert_eq!(ip(Some("use1-az2")), Some("10.0.2.5"));
+        assert_eq!(ip(Some("use1-az6")), Some("10.0.1.5"));
+        assert_eq!(ip(None), Some("10.0.1.5"));
+        assert_eq!(nearest_mount_target(&[], None), None);
+        let script = mount_script(
+            "neuro",
+            "fs-1",
+            "fsap-1",
+            AccessMode::ReadWrite,
+            Some("10.0.2.5"),
+        );
+        assert!(
+            script.contains("OPTIONS='_netdev,tls,iam,accesspoint=fsap-1,mounttargetip=10.0.2.5'"),
+            "{script}"
         );
     }
 }

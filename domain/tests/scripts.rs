@@ -45,7 +45,7 @@ fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
 #[test]
 fn the_volume_mount_script_passes_in_both_modes_and_mounts_read_only_only_when_asked() {
     for (mode, read_only) in [(AccessMode::ReadOnly, true), (AccessMode::ReadWrite, false)] {
-        let script = mount_script("neuro-dataset", "fs-0123", "fsap-0456", mode);
+        let script = mount_script("neuro-dataset", "fs-0123", "fsap-0456", mode, None);
         let fstab_options = script
             .lines()
             .find_map(|line| line.strip_prefix("OPTIONS="))

@@ -504,6 +504,45 @@ async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_pr
         "nothing runs in the project's own account"
     );
 
+    // The lead's volume, mounted from MIT's account: through a mount target's address, since
+    // the file system's DNS name does not resolve there.
+    env.slash(
+        &Slash::new("volume create neuro-dataset --size 50000 --read-only-for mit-csail").by(SMITH),
+    )
+    .await;
+    env.reply_containing("EFS created: neuro-dataset").await;
+    env.slash(&Slash::new("volume mount neuro-dataset mit-algorithm-dev").by(JOHNSON))
+        .await;
+    env.reply_containing("(read-only, cross-account)").await;
+    let efs = aws_sdk_efs::Client::new(&env.moto.sdk_config().await);
+    let fs_id = efs
+        .describe_file_systems()
+        .send()
+        .await
+        .unwrap()
+        .file_systems()[0]
+        .file_system_id()
+        .to_owned();
+    let targets = efs
+        .describe_mount_targets()
+        .file_system_id(fs_id)
+        .send()
+        .await
+        .unwrap();
+    let ips: Vec<&str> = targets
+        .mount_targets()
+        .iter()
+        .filter_map(|t| t.ip_address())
+        .collect();
+    let scripts = mount_scripts(&env).await;
+    assert_eq!(scripts.len(), 1);
+    assert!(
+        ips.iter()
+            .any(|ip| scripts[0].1.contains(&format!(",ro,mounttargetip={ip}'"))),
+        "{ips:?}: {}",
+        scripts[0].1
+    );
+
     // Lifecycle commands and the reconcile round reach it there.
     env.slash(&Slash::new("stop mit-algorithm-dev").by(JOHNSON))
         .await;

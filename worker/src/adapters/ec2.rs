@@ -143,6 +143,10 @@ fn status(instance: &Instance) -> Result<InstanceStatus, PortError> {
         launched_at: instance
             .launch_time()
             .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok()),
+        zone_id: instance
+            .placement()
+            .and_then(|p| p.availability_zone_id())
+            .map(str::to_owned),
     })
 }
 

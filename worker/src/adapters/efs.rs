@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::Filter;
 use aws_sdk_efs::Client;
 use aws_sdk_efs::error::ProvideErrorMetadata;
 use aws_sdk_efs::types::{CreationInfo, PerformanceMode, PosixUser, RootDirectory, Tag};
-use domain::ports::{AccessPoint, FileSystem, FileSystems, PortError, PosixIdentity};
+use domain::ports::{AccessPoint, FileSystem, FileSystems, MountTarget, PortError, PosixIdentity};
 
 use crate::adapters::aws::classify;
 
@@ -209,6 +209,26 @@ impl FileSystems for Efs {
             id: made.access_point_id().unwrap_or_default().to_owned(),
             arn: made.access_point_arn().unwrap_or_default().to_owned(),
         })
+    }
+
+    async fn mount_targets(&self, file_system_id: &str) -> Result<Vec<MountTarget>, PortError> {
+        let listed = self
+            .efs
+            .describe_mount_targets()
+            .file_system_id(file_system_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(listed
+            .mount_targets()
+            .iter()
+            .filter_map(|target| {
+                Some(MountTarget {
+                    ip_address: target.ip_address()?.to_owned(),
+                    zone_id: target.availability_zone_id().map(str::to_owned),
+                })
+            })
+            .collect())
     }
 
     async fn put_policy(&self, file_system_id: &str, policy: &str) -> Result<(), PortError> {

@@ -100,6 +100,7 @@ impl Cloud for SimulatedCloud {
             public_ip: None,
             private_ip: Some(PRIVATE_IP.to_owned()),
             launched_at: None,
+            zone_id: None,
         }))
     }
 

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use domain::account::Account;
 use domain::ports::{
-    AccessPoint, AccountPolicies, FileSystem, FileSystems, InstanceCommands, PortError,
-    PosixIdentity, ScriptOutcome, ScriptRun,
+    AccessPoint, AccountPolicies, FileSystem, FileSystems, InstanceCommands, MountTarget,
+    PortError, PosixIdentity, ScriptOutcome, ScriptRun,
 };
 
 const ARN_PREFIX: &str = "arn:aws:elasticfilesystem:local:000000000000";
@@ -65,6 +65,13 @@ impl FileSystems for SimulatedFileSystems {
                 }
             })
             .clone())
+    }
+
+    async fn mount_targets(&self, _file_system_id: &str) -> Result<Vec<MountTarget>, PortError> {
+        Ok(vec![MountTarget {
+            ip_address: "10.0.0.20".to_owned(),
+            zone_id: None,
+        }])
     }
 
     async fn put_policy(&self, _file_system_id: &str, _policy: &str) -> Result<(), PortError> {

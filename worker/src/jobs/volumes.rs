@@ -24,7 +24,7 @@ use domain::profile::Collaborator;
 use domain::project::Project;
 use domain::volume::{
     BoundGrant, ResolvedGrant, Volume, VolumeGrant, VolumeMount, file_system_policy, mount_mode,
-    mount_policy, mount_script, resolve_grants,
+    mount_policy, mount_script, nearest_mount_target, resolve_grants,
 };
 
 use crate::jobs::CommandEnv;
@@ -317,7 +317,9 @@ pub(crate) async fn command_volume_mount(
         }
     };
     let live = env.launch.live(&workspace).await?;
-    let state = live.map_or(InstanceState::Terminated, |live| live.state);
+    let state = live
+        .as_ref()
+        .map_or(InstanceState::Terminated, |live| live.state);
     if state != InstanceState::Running {
         return refuse(format!(
             "{} is {}: a volume is mounted on a running workspace. \
@@ -342,7 +344,25 @@ pub(crate) async fn command_volume_mount(
             .expect("mount_mode found this institution's grant");
         grant.access_point.clone()
     };
-    let script = mount_script(name, &file_system.id, &access_point.id, mode);
+    // A workspace in the collaborator's own account cannot resolve the file system's name.
+    let mount_target_ip = match workspace.account {
+        None => None,
+        Some(_) => {
+            let targets = env.file_systems.mount_targets(&file_system.id).await?;
+            let zone = live.as_ref().and_then(|live| live.zone_id.as_deref());
+            let Some(target) = nearest_mount_target(&targets, zone) else {
+                return refuse(format!("`{name}` has no mount target to connect to yet.")).await;
+            };
+            Some(target.ip_address.clone())
+        }
+    };
+    let script = mount_script(
+        name,
+        &file_system.id,
+        &access_point.id,
+        mode,
+        mount_target_ip.as_deref(),
+    );
     let run = env
         .instance_commands
         .run_script(
