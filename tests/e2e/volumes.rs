@@ -387,6 +387,14 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
         "Shared volumes of nih-neuro-consortium: neuro-dataset (50TB, 3 mount(s));",
     )
     .await;
+    env.slash(&Slash::new(&format!("project status {PROJECT} --detail")).by(SMITH))
+        .await;
+    let status = env.reply_containing("nih-neuro-consortium Status").await;
+    let blocks = status.body["blocks"].to_string();
+    assert!(
+        blocks.contains("*Shared Data Access:*\\n- neuro-dataset: 3 active mount(s)"),
+        "{blocks}"
+    );
     env.finish();
 }
 

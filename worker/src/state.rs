@@ -661,6 +661,19 @@ impl State {
         self.read_many(&keys).await
     }
 
+    /// The project's volumes, each with its mounts.
+    pub async fn volumes_with_mounts(
+        &self,
+        project: &str,
+    ) -> Result<Vec<(Volume, Vec<VolumeMount>)>, PortError> {
+        let mut found = Vec::new();
+        for volume in self.volumes(project).await? {
+            let mounts = self.mounts(project, &volume.name).await?;
+            found.push((volume, mounts));
+        }
+        Ok(found)
+    }
+
     /// Records a mount, replacing the one of the same volume on the same workspace.
     pub async fn put_mount(&self, project: &str, mount: &VolumeMount) -> Result<(), PortError> {
         let prefix = volume_key(project, &mount.volume);

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::cost::institution_rows;
+use super::volume::institution_lines;
 use super::{ChatMessage, render};
 use crate::budget::BudgetPosition;
 use crate::command::YearMonth;
 use crate::ledger::CostReport;
 use crate::ports::InstanceState;
 use crate::pricing::Money;
+use crate::volume::{Volume, VolumeMount, mounts_by_institution};
 use crate::workspace::Workspace;
 
 /// What the status shows besides the month's cost report.
@@ -19,6 +21,8 @@ pub struct ProjectNow<'a> {
     /// The project's workspaces that are not terminated.
     pub workspaces: &'a [Workspace],
     pub violations: usize,
+    /// Shared volumes with their mounts, for `--detail`.
+    pub volumes: &'a [(Volume, Vec<VolumeMount>)],
 }
 
 pub fn project_status(
@@ -42,6 +46,17 @@ pub fn project_status(
         })
         .collect();
     let institutions = institution_rows(report);
+    let volumes: Vec<_> = now
+        .volumes
+        .iter()
+        .map(|(volume, mounts)| {
+            json!({
+                "name": volume.name,
+                "mounts": mounts.len(),
+                "institutions": institution_lines(&mounts_by_institution(mounts)),
+            })
+        })
+        .collect();
     let running = now
         .workspaces
         .iter()
@@ -67,6 +82,7 @@ pub fn project_status(
             "detail": detail,
             "groups": groups,
             "institutions": institutions,
+            "volumes": volumes,
         }),
     )
 }
@@ -77,6 +93,7 @@ mod tests {
 
     use super::*;
     use crate::budget::month_bounds;
+    use crate::command::AccessMode;
     use crate::ledger::cost_report;
 
     #[test]
@@ -91,10 +108,37 @@ mod tests {
         );
         let budget = BudgetPosition::new(Money::from_cents(500_000), Money::ZERO, now);
         let month: YearMonth = "2026-06".parse().unwrap();
+        let mount = |workspace: &str, institution: &str, mode| VolumeMount {
+            volume: "neuro-dataset".into(),
+            workspace: workspace.into(),
+            instance_id: format!("i-{workspace}"),
+            institution: institution.into(),
+            mode,
+            by: crate::identity::ChatIdentity::slack("T1", "U1"),
+            at: datetime!(2026-06-01 10:00 UTC),
+            command_id: "c-1".into(),
+        };
+        let volume = Volume {
+            name: "neuro-dataset".into(),
+            project: "nih".into(),
+            size_gb: 50_000,
+            created_by: crate::identity::ChatIdentity::slack("T1", "USMITH"),
+            job: "slack:T1:1".into(),
+            created_at: datetime!(2026-01-05 10:00 UTC),
+            file_system: None,
+            grants: Vec::new(),
+            lead_access_point: None,
+        };
+        let mounts = vec![
+            mount("stanford-viz-3", "Stanford", AccessMode::ReadWrite),
+            mount("mit-test-1", "MIT", AccessMode::ReadOnly),
+            mount("mit-algorithm-dev", "MIT", AccessMode::ReadOnly),
+        ];
         let now = ProjectNow {
             budget: &budget,
             workspaces: &[],
             violations: 0,
+            volumes: &[(volume, mounts)],
         };
         let message = project_status("nih", month, &report, &now, true);
         insta::assert_snapshot!(message.text, @"📊 nih Status - 2026-06: $0.00 / $5,000.00 (0%); 0 workspace(s) running; 0 policy violation(s) this month.");

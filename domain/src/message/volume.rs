@@ -112,7 +112,7 @@ pub fn volume_mount_failed(
     )
 }
 
-fn institution_lines(groups: &[InstitutionMounts]) -> Vec<Value> {
+pub(super) fn institution_lines(groups: &[InstitutionMounts]) -> Vec<Value> {
     groups
         .iter()
         .map(|group| {

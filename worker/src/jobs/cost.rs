@@ -65,6 +65,11 @@ pub(crate) async fn command_project_status(
         .iter()
         .filter(|event| event.action == AuditAction::PolicyViolation && event.at >= start)
         .count();
+    let volumes = if status.detail {
+        env.state.volumes_with_mounts(&project.name).await?
+    } else {
+        Vec::new()
+    };
     let reply = message::project_status(
         &project.name,
         month,
@@ -73,6 +78,7 @@ pub(crate) async fn command_project_status(
             budget: &budget,
             workspaces: &workspaces,
             violations,
+            volumes: &volumes,
         },
         status.detail,
     );

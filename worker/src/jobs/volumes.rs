@@ -456,11 +456,7 @@ pub(crate) async fn command_volume_list(
         return Ok(());
     };
     let project = &member.project.name;
-    let mut volumes = Vec::new();
-    for volume in env.state.volumes(project).await? {
-        let mounts = env.state.mounts(project, &volume.name).await?;
-        volumes.push((volume, mounts));
-    }
+    let volumes = env.state.volumes_with_mounts(project).await?;
     let reply = message::volume_list(project, &volumes);
     env.answer(&job.reply, &job.requester, &reply).await
 }
