@@ -190,6 +190,10 @@ async fn the_seed_volume_grants_mit_read_only_and_berkeley_read_write_and_nothin
     env.finish();
 }
 
+/// The seed's volume, in the spelling with modes attached to the accounts.
+const SEED_VOLUME: &str = "volume create neuro-dataset --size 50000 --cross-account-access \
+                           mit-csail:read-only,berkeley-neuroscience:read-write";
+
 /// A researcher from an institution the volume was not shared with.
 const HARVARD: Person = Person {
     user_id: "U0HARVARD",
@@ -248,14 +252,7 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
         )
         .await;
     }
-    env.slash(
-        &Slash::new(
-            "volume create neuro-dataset --size 50000 --cross-account-access \
-             mit-csail:read-only,berkeley-neuroscience:read-write",
-        )
-        .by(SMITH),
-    )
-    .await;
+    env.slash(&Slash::new(SEED_VOLUME).by(SMITH)).await;
     env.reply_containing("EFS created: neuro-dataset").await;
     for (person, workspace) in [
         (JOHNSON, "mit-algorithm-dev"),
@@ -405,14 +402,7 @@ async fn a_worker_dying_between_file_system_and_access_points_leaves_one_file_sy
     let doomed = env.start_worker_with_env(&[ACCOUNTS]);
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
-    env.slash(
-        &Slash::new(
-            "volume create neuro-dataset --size 50000 --cross-account-access \
-             mit-csail:read-only,berkeley-neuroscience:read-write",
-        )
-        .by(SMITH),
-    )
-    .await;
+    env.slash(&Slash::new(SEED_VOLUME).by(SMITH)).await;
     let efs = aws_sdk_efs::Client::new(&env.moto.sdk_config().await);
     let fs_id = eventually("EFS made the file system", WAIT, || async {
         let systems = efs.describe_file_systems().send().await.unwrap();

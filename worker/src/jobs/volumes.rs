@@ -44,27 +44,23 @@ pub(crate) async fn command_volume_create(
         return Ok(());
     };
     let project = &member.project;
-    let refuse = |reason: String| async move {
-        env.answer(
-            &job.reply,
-            &job.requester,
-            &message::volume_refused(&reason),
-        )
-        .await
-    };
     let grants = match resolve_grants(&create.access, &env.accounts) {
         Ok(grants) => grants,
         Err(unknown) => {
             let known = env.accounts.names();
-            return refuse(format!(
-                "Nothing was created: {unknown}. Volumes are shared only with configured \
-                 accounts ({}).",
-                if known.is_empty() {
-                    "none: set CWS_ACCOUNTS".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            ))
+            return refuse(
+                env,
+                job,
+                format!(
+                    "Nothing was created: {unknown}. Volumes are shared only with configured \
+                     accounts ({}).",
+                    if known.is_empty() {
+                        "none: set CWS_ACCOUNTS".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            )
             .await;
         }
     };
@@ -84,12 +80,16 @@ pub(crate) async fn command_volume_create(
         Ok(()) => fresh,
         Err(existing) if existing.job == fresh.job => existing,
         Err(existing) => {
-            return refuse(format!(
-                "A volume named `{}` already exists in {} (created {}). Pick another name.",
-                existing.name,
-                project.name,
-                domain::time_text::date(existing.created_at)
-            ))
+            return refuse(
+                env,
+                job,
+                format!(
+                    "A volume named `{}` already exists in {} (created {}). Pick another name.",
+                    existing.name,
+                    project.name,
+                    domain::time_text::date(existing.created_at)
+                ),
+            )
             .await;
         }
     };
@@ -182,6 +182,22 @@ pub(crate) async fn command_volume_create(
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
+async fn refuse(env: &CommandEnv, job: &CommandJob, reason: String) -> Result<(), PortError> {
+    env.answer(
+        &job.reply,
+        &job.requester,
+        &message::volume_refused(&reason),
+    )
+    .await
+}
+
+fn no_such_volume(project: &Project, name: &str) -> String {
+    format!(
+        "{} has no volume named `{name}`: `/cws volume list` shows its volumes.",
+        project.name
+    )
+}
+
 /// The owner's research user owns each access point's root directory.
 async fn owner_identity(env: &CommandEnv, project: &Project) -> Result<PosixIdentity, PortError> {
     let owner = Collaborator::Owner {
@@ -267,30 +283,20 @@ pub(crate) async fn command_volume_mount(
         return Ok(());
     };
     let project = &member.project;
-    let refuse = |reason: String| async move {
-        env.answer(
-            &job.reply,
-            &job.requester,
-            &message::volume_refused(&reason),
-        )
-        .await
-    };
     if !member.profile.role.may(Permission::MountVolumes) {
         let refusal =
             message::not_permitted(member.profile.role, Permission::MountVolumes, project);
         return env.answer(&job.reply, &job.requester, &refusal).await;
     }
     let Some(mut volume) = env.state.volume(&project.name, name).await? else {
-        return refuse(format!(
-            "{} has no volume named `{name}`: `/cws volume list` shows its volumes.",
-            project.name
-        ))
-        .await;
+        return refuse(env, job, no_such_volume(project, name)).await;
     };
     let Some(file_system) = volume.file_system.clone() else {
-        return refuse(format!(
-            "`{name}` is still being created; mount it once `volume create` has answered."
-        ))
+        return refuse(
+            env,
+            job,
+            format!("`{name}` is still being created; mount it once `volume create` has answered."),
+        )
         .await;
     };
     let institution = member.profile.institution.clone();
@@ -313,7 +319,7 @@ pub(crate) async fn command_volume_mount(
                 format!("{refusal} (workspace {})", workspace.name),
             )
             .await?;
-            return refuse(format!("Not mounted: {refusal}.")).await;
+            return refuse(env, job, format!("Not mounted: {refusal}.")).await;
         }
     };
     let live = env.launch.live(&workspace).await?;
@@ -321,13 +327,17 @@ pub(crate) async fn command_volume_mount(
         .as_ref()
         .map_or(InstanceState::Terminated, |live| live.state);
     if state != InstanceState::Running {
-        return refuse(format!(
-            "{} is {}: a volume is mounted on a running workspace. \
+        return refuse(
+            env,
+            job,
+            format!(
+                "{} is {}: a volume is mounted on a running workspace. \
              `/cws start {}`, then mount again.",
-            workspace.name,
-            message::state_name(state),
-            workspace.name
-        ))
+                workspace.name,
+                message::state_name(state),
+                workspace.name
+            ),
+        )
         .await;
     }
     let access_point = if is_lead {
@@ -351,7 +361,12 @@ pub(crate) async fn command_volume_mount(
             let targets = env.file_systems.mount_targets(&file_system.id).await?;
             let zone = live.as_ref().and_then(|live| live.zone_id.as_deref());
             let Some(target) = nearest_mount_target(&targets, zone) else {
-                return refuse(format!("`{name}` has no mount target to connect to yet.")).await;
+                return refuse(
+                    env,
+                    job,
+                    format!("`{name}` has no mount target to connect to yet."),
+                )
+                .await;
             };
             Some(target.ip_address.clone())
         }
@@ -472,17 +487,7 @@ pub(crate) async fn command_volume_status(
     };
     let project = &member.project;
     let Some(volume) = env.state.volume(&project.name, name).await? else {
-        let reason = format!(
-            "{} has no volume named `{name}`: `/cws volume list` shows its volumes.",
-            project.name
-        );
-        return env
-            .answer(
-                &job.reply,
-                &job.requester,
-                &message::volume_refused(&reason),
-            )
-            .await;
+        return refuse(env, job, no_such_volume(project, name)).await;
     };
     let mounts = env.state.mounts(&project.name, name).await?;
     let reply = message::volume_status(&volume, &mounts, &project.institution);
