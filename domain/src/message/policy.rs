@@ -331,10 +331,7 @@ mod tests {
                 user_id: "U0BERKLEE".into(),
                 user_name: "sarah.lee".into(),
             },
-            reply: ReplyTo {
-                channel_id: "C1".into(),
-                response_url: None,
-            },
+            reply: ReplyTo::slack("C1", None),
             launch,
         }
     }

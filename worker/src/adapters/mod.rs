@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod cloudwatch;
 pub mod cost_explorer;
+pub mod discord;
 pub mod ec2;
 pub mod efs;
 pub mod folder_store;
@@ -10,6 +11,7 @@ pub mod iam;
 pub mod mail;
 pub mod memory_records;
 pub mod memory_store;
+pub mod platform_chat;
 pub mod redis_records;
 pub mod redis_store;
 pub mod s3;

@@ -1,0 +1,164 @@
+//! Discord's REST API through serenity's HTTP client: follow-ups on an interaction's webhook
+//! (`/webhooks/{application_id}/{token}`, valid 15 minutes), channel messages, and direct
+//! messages (`/users/@me/channels`, then the DM channel's messages). serenity's rate limiter
+//! reads Discord's `X-RateLimit-*` headers; against a local stand-in (`DISCORD_API_URL`) it is
+//! off, and a 429 is a transient failure the job retries.
+
+use async_trait::async_trait;
+use domain::command::discord_command;
+use domain::job::ReplyTo;
+use domain::message::ChatMessage;
+use domain::message::discord::{DiscordMessage, EPHEMERAL, discord_messages};
+use domain::ports::{Chat, PortError, SharedFile};
+use domain::settings::DiscordSettings;
+use serde_json::json;
+use serenity::http::{Http, HttpBuilder, HttpError};
+use serenity::model::id::{ApplicationId, ChannelId, GuildId};
+
+pub struct DiscordRest {
+    http: Http,
+}
+
+impl DiscordRest {
+    /// `None` without a bot token or application id: there is nothing to post as.
+    pub fn new(settings: &DiscordSettings) -> Option<DiscordRest> {
+        let token = settings.bot_token.as_deref()?;
+        let application_id = settings.application_id?;
+        let mut builder =
+            HttpBuilder::new(token).application_id(ApplicationId::new(application_id));
+        if let Some(proxy) = settings.proxy() {
+            // serenity sends to a proxy only with its own rate limiter off.
+            builder = builder.proxy(proxy).ratelimiter_disabled(true);
+        }
+        Some(DiscordRest {
+            http: builder.build(),
+        })
+    }
+
+    /// Registers `/cws` ([`discord_command`], generated from the grammar) in one server, where
+    /// it shows at once, or globally. Replaces the application's commands there, so running
+    /// it again after an upgrade leaves exactly the current grammar. Returns their names.
+    pub async fn register_commands(&self, guild: Option<u64>) -> Result<Vec<String>, PortError> {
+        let commands = json!([discord_command()]);
+        let registered = match guild {
+            Some(guild) => {
+                self.http
+                    .create_guild_commands(GuildId::new(guild), &commands)
+                    .await
+            }
+            None => self.http.create_global_commands(&commands).await,
+        }
+        .map_err(|e| port_error("command registration", e))?;
+        Ok(registered.into_iter().map(|command| command.name).collect())
+    }
+
+    async fn followup(&self, token: &str, part: &DiscordMessage) -> Result<(), PortError> {
+        self.http
+            .create_followup_message(token, part, Vec::new())
+            .await
+            .map(drop)
+            .map_err(|e| port_error("follow-up", e))
+    }
+
+    async fn channel_message(
+        &self,
+        channel_id: &str,
+        part: &DiscordMessage,
+    ) -> Result<(), PortError> {
+        let channel = channel_id_of(channel_id)?;
+        self.http
+            .send_message(channel, Vec::new(), part)
+            .await
+            .map(drop)
+            .map_err(|e| port_error("channel message", e))
+    }
+}
+
+fn channel_id_of(id: &str) -> Result<ChannelId, PortError> {
+    id.parse::<u64>()
+        .ok()
+        .filter(|id| *id != 0)
+        .map(ChannelId::new)
+        .ok_or_else(|| PortError::Rejected {
+            code: "invalid_channel".to_owned(),
+            message: format!("`{id}` is not a Discord channel id"),
+        })
+}
+
+/// Throttling, server errors and connection failures clear up; anything else Discord refused
+/// stays refused, with Discord's own error code.
+fn port_error(what: &str, error: serenity::Error) -> PortError {
+    match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            if status == 429 || status >= 500 {
+                PortError::Transient(format!("Discord {what}: HTTP {status}"))
+            } else {
+                PortError::Rejected {
+                    code: format!("discord_{}", response.error.code),
+                    message: format!("Discord refused the {what}: {}", response.error.message),
+                }
+            }
+        }
+        other => PortError::Transient(format!("Discord {what}: {other}")),
+    }
+}
+
+#[async_trait]
+impl Chat for DiscordRest {
+    /// Through the interaction's webhook while the request is fresh, so the answer takes the
+    /// place of "thinking…"; to the channel otherwise.
+    async fn post(&self, to: &ReplyTo, message: &ChatMessage) -> Result<(), PortError> {
+        for part in discord_messages(message) {
+            match &to.interaction_token {
+                Some(token) => self.followup(token, &part).await?,
+                None => self.channel_message(&to.channel_id, &part).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// An ephemeral follow-up; without an interaction (a notice long after the request) a
+    /// direct message, the only other message one person alone sees.
+    async fn post_ephemeral(
+        &self,
+        to: &ReplyTo,
+        user_id: &str,
+        message: &ChatMessage,
+    ) -> Result<(), PortError> {
+        let Some(token) = &to.interaction_token else {
+            return self.post_direct(user_id, message).await;
+        };
+        for mut part in discord_messages(message) {
+            part.flags = Some(EPHEMERAL);
+            self.followup(token, &part).await?;
+        }
+        Ok(())
+    }
+
+    /// Discord answers the same DM channel for the same user, so it is opened every time.
+    async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
+        let opened = self
+            .http
+            .create_private_channel(&json!({ "recipient_id": user_id }))
+            .await
+            .map_err(|e| port_error("DM channel", e))?;
+        for part in discord_messages(message) {
+            self.http
+                .send_message(opened.id, Vec::new(), &part)
+                .await
+                .map_err(|e| port_error("direct message", e))?;
+        }
+        Ok(())
+    }
+
+    /// Slash commands carry no channel files here; the collaborators CSV is pasted instead.
+    async fn shared_file(&self, _: &str, _: &str) -> Result<Option<SharedFile>, PortError> {
+        Ok(None)
+    }
+
+    /// Discord shows bots no e-mail addresses: notices go by DM alone.
+    async fn email_of(&self, _: &str) -> Result<Option<String>, PortError> {
+        Ok(None)
+    }
+}
