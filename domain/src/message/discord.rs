@@ -115,7 +115,7 @@ fn content_of(message: &ChatMessage) -> String {
                     lines.push(discord_markdown(&text(&block["text"])));
                 }
                 for field in block["fields"].as_array().into_iter().flatten() {
-                    lines.push(discord_markdown(&text(field)));
+                    lines.push(discord_markdown(&field_line(&text(field))));
                 }
                 paragraphs.push(lines.join("\n"));
             }
@@ -141,6 +141,19 @@ fn content_of(message: &ChatMessage) -> String {
     }
     paragraphs.retain(|p| !p.trim().is_empty());
     paragraphs.join("\n\n")
+}
+
+/// A Slack field is a bold label above its value, laid out in columns; Discord has no
+/// columns, so each becomes one line: `*Type*\n`t3.large`` → `*Type*: `t3.large``.
+fn field_line(field: &str) -> String {
+    match field.split_once('\n') {
+        Some((label, value))
+            if label.len() > 2 && label.starts_with('*') && label.ends_with('*') =>
+        {
+            format!("{label}: {value}")
+        }
+        _ => field.to_owned(),
+    }
 }
 
 /// Slack buttons as Discord action rows; the second value counts buttons left out because

@@ -701,6 +701,10 @@ pub(crate) mod tests {
         let message = launch_succeeded(&workspace(), "U1", &budget);
         insta::assert_snapshot!(message.text, @"✅ <@U1> launched *mit-algorithm-dev* (i-0123456789abcdef0): Python Machine Learning, t3.large in us-east-1 at $0.0832/h. At the project's current burn ($0.0832/h), this month's budget lasts until March 13, 2026.");
         insta::assert_json_snapshot!(message.blocks);
+        insta::assert_json_snapshot!(
+            "launch_succeeded_on_discord",
+            discord::discord_messages(&message)
+        );
     }
 
     #[test]

@@ -60,6 +60,26 @@ impl DiscordRest {
             .map_err(|e| port_error("follow-up", e))
     }
 
+    /// Sends `part` on the interaction's webhook; `false` when there is no token, or Discord
+    /// says it has expired.
+    async fn followup_while_fresh(
+        &self,
+        token: Option<&str>,
+        part: &DiscordMessage,
+    ) -> Result<bool, PortError> {
+        let Some(token) = token else {
+            return Ok(false);
+        };
+        match self.followup(token, part).await {
+            Ok(()) => Ok(true),
+            Err(error) if is_token_expired(&error) => {
+                tracing::info!(%error, "the interaction token has expired; posting elsewhere");
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     async fn channel_message(
         &self,
         channel_id: &str,
@@ -85,6 +105,14 @@ fn channel_id_of(id: &str) -> Result<ChannelId, PortError> {
         })
 }
 
+/// Discord's codes for an interaction token past its 15 minutes (Invalid Webhook Token) or
+/// unknown to it (Unknown Webhook).
+const EXPIRED_TOKEN_CODES: &[&str] = &["discord_50027", "discord_10015"];
+
+fn is_token_expired(error: &PortError) -> bool {
+    matches!(error, PortError::Rejected { code, .. } if EXPIRED_TOKEN_CODES.contains(&code.as_str()))
+}
+
 /// Throttling, server errors and connection failures clear up; anything else Discord refused
 /// stays refused, with Discord's own error code.
 fn port_error(what: &str, error: serenity::Error) -> PortError {
@@ -107,12 +135,12 @@ fn port_error(what: &str, error: serenity::Error) -> PortError {
 #[async_trait]
 impl Chat for DiscordRest {
     /// Through the interaction's webhook while the request is fresh, so the answer takes the
-    /// place of "thinking…"; to the channel otherwise.
+    /// place of "thinking…"; to the channel otherwise, or once the token has expired.
     async fn post(&self, to: &ReplyTo, message: &ChatMessage) -> Result<(), PortError> {
         for part in discord_messages(message) {
-            match &to.interaction_token {
-                Some(token) => self.followup(token, &part).await?,
-                None => self.channel_message(&to.channel_id, &part).await?,
+            let token = to.interaction_token.as_deref();
+            if !self.followup_while_fresh(token, &part).await? {
+                self.channel_message(&to.channel_id, &part).await?;
             }
         }
         Ok(())
@@ -126,12 +154,12 @@ impl Chat for DiscordRest {
         user_id: &str,
         message: &ChatMessage,
     ) -> Result<(), PortError> {
-        let Some(token) = &to.interaction_token else {
-            return self.post_direct(user_id, message).await;
-        };
         for mut part in discord_messages(message) {
             part.flags = Some(EPHEMERAL);
-            self.followup(token, &part).await?;
+            let token = to.interaction_token.as_deref();
+            if !self.followup_while_fresh(token, &part).await? {
+                return self.post_direct(user_id, message).await;
+            }
         }
         Ok(())
     }
