@@ -1,8 +1,9 @@
 //! `POST /discord/interactions`: Discord's interactions endpoint. Every request is checked
 //! with serenity's Ed25519 [`Verifier`] and a 5-minute timestamp window (Discord sends forged
 //! signatures on purpose, and drops an endpoint that accepts one). PINGs get PONG; `/cws`
-//! commands and button clicks become the same jobs as Slack's, acknowledged with a deferred
-//! response well inside Discord's 3 s; the worker answers through the interaction's webhook.
+//! commands, button clicks and the reason modal of Approve and Deny become the same jobs as
+//! Slack's, acknowledged with a deferred response well inside Discord's 3 s; the worker
+//! answers through the interaction's webhook.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,9 +14,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::command::{Command, Launch, discord_command_line, parse};
-use domain::job::{ActionJob, CommandJob, Job, JobKey, LaunchJob, Platform, ReplyTo, Requester};
+use domain::job::{
+    Action, ActionJob, CommandJob, Job, JobKey, LaunchJob, Platform, ReplyTo, Requester,
+};
 use domain::launch::check_launch_request;
-use domain::message::discord::{EPHEMERAL, action_from_custom_id, discord_messages};
+use domain::message::discord::{
+    EPHEMERAL, action_from_custom_id, asks_for_reason, discord_messages, exception_reason_modal,
+};
 use domain::message::{self, ChatMessage};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -31,9 +36,11 @@ const TIMESTAMP_WINDOW_SECS: i64 = 300;
 const PING: u8 = 1;
 const APPLICATION_COMMAND: u8 = 2;
 const MESSAGE_COMPONENT: u8 = 3;
+const MODAL_SUBMIT: u8 = 5;
 const PONG: u8 = 1;
 const CHANNEL_MESSAGE: u8 = 4;
 const DEFERRED_CHANNEL_MESSAGE: u8 = 5;
+const MODAL: u8 = 9;
 
 /// An interaction, the fields we use.
 #[derive(Debug, Deserialize)]
@@ -75,9 +82,26 @@ struct Data {
     /// Commands: the subcommand chosen, with its `args`.
     #[serde(default)]
     options: Vec<CommandOption>,
-    /// Buttons.
+    /// Buttons and modals.
     #[serde(default)]
     custom_id: Option<String>,
+    /// A submitted modal's rows of text inputs.
+    #[serde(default)]
+    components: Vec<ModalRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModalRow {
+    #[serde(default)]
+    components: Vec<ModalInput>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModalInput {
+    #[serde(default)]
+    custom_id: String,
+    #[serde(default)]
+    value: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +156,7 @@ pub(crate) async fn interaction(
         PING => Json(json!({ "type": PONG })).into_response(),
         APPLICATION_COMMAND => command(&bot, interaction).await,
         MESSAGE_COMPONENT => click(&bot, interaction).await,
+        MODAL_SUBMIT => click(&bot, interaction).await,
         other => {
             tracing::info!(kind = other, "Discord interaction kind with no handler");
             StatusCode::BAD_REQUEST.into_response()
@@ -189,9 +214,8 @@ impl Interaction {
         )
     }
 
-    fn key(&self) -> Result<JobKey, Response> {
-        JobKey::for_discord(&self.id)
-            .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()).into_response())
+    fn key(&self) -> Result<JobKey, (StatusCode, String)> {
+        JobKey::for_discord(&self.id).map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()))
     }
 
     /// `/cws SUBCOMMAND args: …` as the command line Slack would have sent.
@@ -257,7 +281,7 @@ async fn command(bot: &Bot, interaction: Interaction) -> Response {
     };
     let key = match interaction.key() {
         Ok(key) => key,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let reply = interaction.reply();
     match parse(&line) {
@@ -301,21 +325,32 @@ async fn command_launch(
     enqueue(bot, &key, job, false).await
 }
 
+/// A button, or the reason modal it opened. Approve and Deny ask for the reason first (the
+/// modal carries the button's `custom_id`); every other click is queued at once.
 async fn click(bot: &Bot, interaction: Interaction) -> Response {
-    let custom_id = interaction
-        .data
-        .as_ref()
+    let data = interaction.data.as_ref();
+    let custom_id = data
         .and_then(|data| data.custom_id.as_deref())
         .unwrap_or_default();
-    let Some(action) = action_from_custom_id(custom_id) else {
+    let reason = data
+        .into_iter()
+        .flat_map(|data| &data.components)
+        .flat_map(|row| &row.components)
+        .find(|input| input.custom_id == Action::REASON_INPUT)
+        .and_then(|input| input.value.as_deref());
+    let Some(action) = action_from_custom_id(custom_id, reason) else {
         return ephemeral(message::button_invalid());
     };
+    if interaction.kind == MESSAGE_COMPONENT && asks_for_reason(&action) {
+        let modal = exception_reason_modal(custom_id, &action);
+        return Json(json!({ "type": MODAL, "data": modal })).into_response();
+    }
     let Some(requester) = interaction.requester() else {
         return (StatusCode::BAD_REQUEST, "an interaction without a user").into_response();
     };
     let key = match interaction.key() {
         Ok(key) => key,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let job = Job::Action(ActionJob {
         key: key.clone(),

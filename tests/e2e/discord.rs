@@ -263,8 +263,12 @@ async fn on_discord_only_the_owner_approves_an_exception() {
     let approve = asked.button("Approve");
     asked.button("Deny");
 
-    // A read_write member is refused, and nothing is launched.
-    let (_, token) = env.discord_click(JOHNSON_ON_DISCORD, &approve).await;
+    // Approve asks for the optional reason first; submitting it is the click. A read_write
+    // member is refused, and nothing is launched.
+    let (modal, _) = env.discord_click(JOHNSON_ON_DISCORD, &approve).await;
+    assert_eq!(modal.json()["type"], 9, "{}", modal.body);
+    assert_eq!(modal.json()["data"]["custom_id"], approve.as_str());
+    let (_, token) = env.discord_submit(JOHNSON_ON_DISCORD, &approve, None).await;
     let refused = env
         .discord
         .followup_containing(&token, "may not approve")
@@ -277,7 +281,9 @@ async fn on_discord_only_the_owner_approves_an_exception() {
     assert!(refused.ephemeral());
     assert_eq!(env.aws_front.run_instances_calls(), 0);
 
-    let (_, token) = env.discord_click(SMITH_ON_DISCORD, &approve).await;
+    let (_, token) = env
+        .discord_submit(SMITH_ON_DISCORD, &approve, Some("Grant deadline"))
+        .await;
     env.discord
         .followup_containing(&token, "You approved")
         .await;
@@ -287,6 +293,11 @@ async fn on_discord_only_the_owner_approves_an_exception() {
         .await;
     assert!(
         told.content().contains("approved your exception"),
+        "{}",
+        told.content()
+    );
+    assert!(
+        told.content().contains("Grant deadline"),
         "{}",
         told.content()
     );

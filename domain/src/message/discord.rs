@@ -95,10 +95,32 @@ pub fn discord_custom_id(action_id: &str, value: &str) -> String {
     )
 }
 
-/// The action a clicked Discord button stands for (Discord has no reason box beside it).
-pub fn action_from_custom_id(custom_id: &str) -> Option<Action> {
+/// The action a clicked Discord button stands for, with the reason typed in its modal.
+pub fn action_from_custom_id(custom_id: &str, reason: Option<&str>) -> Option<Action> {
     let (action, value) = custom_id.split_once(':')?;
-    Action::from_button(&format!("cws_{action}"), value, None)
+    Action::from_button(&format!("cws_{action}"), value, reason)
+}
+
+/// Whether the action asks for a reason first. Discord messages hold no text boxes, so where
+/// Slack shows a reason box beside Approve and Deny, Discord opens a modal on the click.
+pub fn asks_for_reason(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::ApproveException { .. } | Action::DenyException { .. }
+    )
+}
+
+/// The modal that asks for the reason of an approval or denial; it carries the button's
+/// `custom_id`, so its submission is the click.
+pub fn exception_reason_modal(custom_id: &str, action: &Action) -> Value {
+    super::render_discord(
+        "exception_reason",
+        &json!({
+            "custom_id": custom_id,
+            "approve": matches!(action, Action::ApproveException { .. }),
+            "reason_input": Action::REASON_INPUT,
+        }),
+    )
 }
 
 fn content_of(message: &ChatMessage) -> String {
@@ -485,13 +507,21 @@ mod tests {
         let custom_id = parts[0].components[0]["components"][0]["custom_id"]
             .as_str()
             .unwrap();
+        let action = action_from_custom_id(custom_id, Some(" Grant deadline ")).unwrap();
         assert_eq!(
-            action_from_custom_id(custom_id),
-            Some(Action::ApproveException {
+            action,
+            Action::ApproveException {
                 signed: "exc-0123456789abcdef.0123456789012345678901234567890123456789012".into(),
-                reason: None
-            })
+                reason: Some("Grant deadline".into())
+            }
         );
+        assert!(asks_for_reason(&action));
+        let modal = exception_reason_modal(custom_id, &action);
+        assert_eq!(modal["custom_id"], custom_id);
+        assert_eq!(modal["title"], "Approve the exception");
+        let input = &modal["components"][0]["components"][0];
+        assert_eq!(input["custom_id"], Action::REASON_INPUT);
+        assert!(input["label"].as_str().unwrap().chars().count() <= 45);
     }
 
     #[test]
@@ -510,8 +540,8 @@ mod tests {
 
     #[test]
     fn unknown_custom_ids_are_no_action() {
-        assert_eq!(action_from_custom_id("nonsense"), None);
-        assert_eq!(action_from_custom_id("launch_rockets:x"), None);
+        assert_eq!(action_from_custom_id("nonsense", None), None);
+        assert_eq!(action_from_custom_id("launch_rockets:x", None), None);
     }
 
     #[test]

@@ -384,10 +384,16 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// Discord renderings of messages whose Discord form is not their Slack form converted:
 /// `{content, embeds}`, with values escaped for JSON only (Discord markdown has no entities).
-const DISCORD_TEMPLATES: &[(&str, &str)] = &[(
-    "weekly_digest",
-    include_str!("../../../message-templates/discord/weekly_digest.json.hbs"),
-)];
+const DISCORD_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "weekly_digest",
+        include_str!("../../../message-templates/discord/weekly_digest.json.hbs"),
+    ),
+    (
+        "exception_reason",
+        include_str!("../../../message-templates/discord/exception_reason.json.hbs"),
+    ),
+];
 
 /// Pieces several templates share.
 const PARTIALS: &[(&str, &str)] = &[
@@ -470,16 +476,18 @@ fn escape_json(raw: &str) -> String {
     quoted[1..quoted.len() - 1].to_owned()
 }
 
+/// A Discord-only rendering, e.g. a modal.
+fn render_discord(template: &str, data: &Value) -> Value {
+    let json = DISCORD_REGISTRY
+        .render(template, data)
+        .expect("message data is typed, and every template is rendered by the snapshot tests");
+    serde_json::from_str(&json).expect("Discord templates render valid JSON (snapshot tests)")
+}
+
 /// The Slack rendering with the Discord one from `message-templates/discord/` beside it.
 fn render_for_both(template: &str, data: &Value) -> ChatMessage {
     let mut message = render(template, data);
-    let discord = DISCORD_REGISTRY
-        .render(template, data)
-        .expect("message data is typed, and every template is rendered by the snapshot tests");
-    message.discord = Some(
-        serde_json::from_str(&discord)
-            .expect("Discord templates render valid JSON (snapshot tests)"),
-    );
+    message.discord = Some(render_discord(template, data));
     message
 }
 

@@ -719,6 +719,23 @@ impl TestEnv {
         self.discord_interaction(person, 3, data).await
     }
 
+    /// Submits the reason modal a button opened (`custom_id` is the button's), as Discord
+    /// reports it; `reason` is what was typed, if anything.
+    pub async fn discord_submit(
+        &self,
+        person: DiscordPerson,
+        custom_id: &str,
+        reason: Option<&str>,
+    ) -> (Answer, String) {
+        let data = serde_json::json!({
+            "custom_id": custom_id,
+            "components": [{ "type": 1, "components": [
+                { "type": 4, "custom_id": "cws_exception_reason", "value": reason.unwrap_or_default() }
+            ] }],
+        });
+        self.discord_interaction(person, 5, data).await
+    }
+
     async fn discord_interaction(
         &self,
         person: DiscordPerson,
