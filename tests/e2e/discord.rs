@@ -58,16 +58,20 @@ async fn joined(
         .discord
         .followup_containing(&token, "Invitation created")
         .await;
-    let invitation_token = token_in(created.content());
-    let (_, token) = env
+    accepted(env, person, &token_in(created.content()), profile).await;
+}
+
+/// `person` accepts the invitation `token` on Discord as `profile`; the key arrives by DM.
+async fn accepted(env: &TestEnv, person: DiscordPerson, token: &str, profile: &str) {
+    let (_, interaction) = env
         .discord_slash(
             person,
             "profiles",
-            &format!("invitations accept {invitation_token} {profile}"),
+            &format!("invitations accept {token} {profile}"),
         )
         .await;
     env.discord
-        .followup_containing(&token, "Profile created")
+        .followup_containing(&interaction, "Profile created")
         .await;
     env.discord.expect_dm(person.user_id, "the SSH key").await;
 }
@@ -208,11 +212,33 @@ async fn on_discord_only_the_owner_approves_an_exception() {
         "stanford-collab",
     )
     .await;
-    joined(
+    // MIT joins from the collaborators CSV shared in the channel.
+    env.discord.share_file(
+        DISCORD_CHANNEL_ID,
+        "collaborators.csv",
+        "Name,Institution,Type,ValidDays,TemplateWhitelist,MaxInstanceType,MaxHourlyCost\n\
+         Dr. Michael Johnson,MIT,read_write,540,\"Python Machine Learning\",t3.large,0.50\n",
+    );
+    let (_, interaction) = env
+        .discord_slash(
+            SMITH_ON_DISCORD,
+            "profiles",
+            "invitations create-collaboration --csv-file collaborators.csv",
+        )
+        .await;
+    let created = env
+        .discord
+        .followup_containing(&interaction, "1 collaboration invitation(s) created")
+        .await;
+    assert!(
+        created.content().contains("mit-collaboration"),
+        "{}",
+        created.content()
+    );
+    accepted(
         &env,
-        SMITH_ON_DISCORD,
         JOHNSON_ON_DISCORD,
-        "mit-collaboration --type read_write --valid-days 540",
+        &token_in(created.content()),
         "stanford-collab",
     )
     .await;

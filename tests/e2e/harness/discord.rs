@@ -1,6 +1,7 @@
 //! A fake Discord REST API (`/api/v10`), answering in Discord's wire format and recording
 //! what it receives: follow-ups on an interaction's webhook, channel messages, direct messages
 //! (`POST /users/@me/channels` opens the DM channel, not recorded) and command registrations.
+//! Files shared in a channel are listed in its history and served from a CDN path.
 //! It checks the bot token on every call but the webhook, which Discord authorizes by its
 //! token alone.
 
@@ -12,7 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -21,6 +22,8 @@ pub const DISCORD_APPLICATION_ID: &str = "1100000000000000001";
 pub const DISCORD_GUILD_ID: &str = "1100000000000000002";
 pub const DISCORD_CHANNEL_ID: &str = "1100000000000000003";
 const BOT_USER_ID: &str = "1100000000000000004";
+/// Who shares files in the channel.
+const LEE_USER_ID: &str = "200000000000000002";
 /// DM channels get ids from here up, one per person.
 const FIRST_DM_CHANNEL: u64 = 1_200_000_000_000_000_000;
 
@@ -57,9 +60,14 @@ impl Sent {
     }
 }
 
+/// A file someone shared in a channel: (channel, name, content).
+type SharedFile = (String, String, String);
+
 #[derive(Default)]
 struct DiscordState {
     sent: Mutex<Vec<(Sent, bool)>>,
+    files: Mutex<Vec<SharedFile>>,
+    url: Mutex<String>,
     /// DM channel id → recipient's user id.
     dm_channels: Mutex<HashMap<String, String>>,
     changed: Notify,
@@ -170,6 +178,55 @@ async fn channel_message(
     Json(answer).into_response()
 }
 
+/// `GET /channels/{id}/messages`: the channel's messages, newest first; here, one per file
+/// shared there, each carrying it as an attachment on the CDN.
+async fn channel_history(
+    State(state): State<Arc<DiscordState>>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    let base = state.url.lock().unwrap().clone();
+    let messages: Vec<Value> = state
+        .files
+        .lock()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, (channel, _, _))| *channel == channel_id)
+        .map(|(index, (_, name, content))| {
+            let url = format!("{base}/attachments/{channel_id}/{index}/{name}");
+            let mut shared = message(&channel_id, &json!({ "content": "" }), false);
+            shared["id"] = json!(format!("13000000000000001{index:02}"));
+            shared["author"] = user(LEE_USER_ID, "sarah.lee");
+            shared["attachments"] = json!([{
+                "id": format!("16000000000000000{index:02}"),
+                "filename": name,
+                "size": content.len(),
+                "url": url,
+                "proxy_url": url,
+                "content_type": "text/csv; charset=utf-8",
+            }]);
+            shared
+        })
+        .collect();
+    Json(Value::Array(messages)).into_response()
+}
+
+/// An attachment on the CDN: its URL is the whole authorization.
+async fn attachment(
+    State(state): State<Arc<DiscordState>>,
+    Path((_channel, index, _name)): Path<(String, usize, String)>,
+) -> Response {
+    match state.files.lock().unwrap().get(index) {
+        Some((_, _, content)) => content.clone().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn open_dm(
     State(state): State<Arc<DiscordState>>,
     headers: HeaderMap,
@@ -266,8 +323,9 @@ impl FakeDiscord {
             .route("/api/v10/webhooks/{application_id}/{token}", post(followup))
             .route(
                 "/api/v10/channels/{channel_id}/messages",
-                post(channel_message),
+                post(channel_message).get(channel_history),
             )
+            .route("/attachments/{channel}/{index}/{name}", get(attachment))
             .route("/api/v10/users/@me/channels", post(open_dm))
             .route(
                 "/api/v10/applications/{application_id}/commands",
@@ -281,7 +339,17 @@ impl FakeDiscord {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
+        *state.url.lock().unwrap() = url.clone();
         FakeDiscord { url, state }
+    }
+
+    /// Someone shares a file called `name` in `channel`.
+    pub fn share_file(&self, channel: &str, name: &str, content: &str) {
+        self.state.files.lock().unwrap().push((
+            channel.to_owned(),
+            name.to_owned(),
+            content.to_owned(),
+        ));
     }
 
     /// `DISCORD_API_URL` for the worker.

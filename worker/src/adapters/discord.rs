@@ -1,6 +1,7 @@
 //! Discord's REST API through serenity's HTTP client: follow-ups on an interaction's webhook
-//! (`/webhooks/{application_id}/{token}`, valid 15 minutes), channel messages, and direct
-//! messages (`/users/@me/channels`, then the DM channel's messages). serenity's rate limiter
+//! (`/webhooks/{application_id}/{token}`, valid 15 minutes), channel messages, direct
+//! messages (`/users/@me/channels`, then the DM channel's messages), and files shared in a
+//! channel (its recent messages' attachments). serenity's rate limiter
 //! reads Discord's `X-RateLimit-*` headers; against a local stand-in (`DISCORD_API_URL`) it is
 //! off, and a 429 is a transient failure the job retries.
 
@@ -9,7 +10,7 @@ use domain::command::discord_command;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
 use domain::message::discord::{DiscordMessage, EPHEMERAL, discord_messages};
-use domain::ports::{Chat, PortError, SharedFile};
+use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 use domain::settings::DiscordSettings;
 use serde_json::json;
 use serenity::http::{Http, HttpBuilder, HttpError};
@@ -17,6 +18,8 @@ use serenity::model::id::{ApplicationId, ChannelId, GuildId};
 
 pub struct DiscordRest {
     http: Http,
+    /// Downloads attachments, which live on Discord's CDN, not behind the REST API.
+    files: reqwest::Client,
 }
 
 impl DiscordRest {
@@ -32,6 +35,10 @@ impl DiscordRest {
         }
         Some(DiscordRest {
             http: builder.build(),
+            files: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("a TLS provider is installed at start-up"),
         })
     }
 
@@ -180,9 +187,49 @@ impl Chat for DiscordRest {
         Ok(())
     }
 
-    /// Slash commands carry no channel files here; the collaborators CSV is pasted instead.
-    async fn shared_file(&self, _: &str, _: &str) -> Result<Option<SharedFile>, PortError> {
-        Ok(None)
+    /// The newest attachment called `name` among the channel's last 100 messages (Discord
+    /// lists them newest first; the bot needs Read Message History there).
+    async fn shared_file(
+        &self,
+        channel_id: &str,
+        name: &str,
+    ) -> Result<Option<SharedFile>, PortError> {
+        let messages = self
+            .http
+            .get_messages(channel_id_of(channel_id)?, None, Some(100))
+            .await
+            .map_err(|e| port_error("channel history", e))?;
+        let Some(attachment) = messages
+            .iter()
+            .flat_map(|message| &message.attachments)
+            .find(|attachment| attachment.filename == name)
+        else {
+            return Ok(None);
+        };
+        let bytes = u64::from(attachment.size);
+        if bytes > SHARED_FILE_LIMIT {
+            return Ok(Some(SharedFile::TooLarge { bytes }));
+        }
+        let response = self
+            .files
+            .get(&attachment.url)
+            .send()
+            .await
+            .map_err(|e| PortError::Transient(format!("attachment download: {e}")))?;
+        if !response.status().is_success() {
+            return Err(PortError::Transient(format!(
+                "attachment download: HTTP {}",
+                response.status()
+            )));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| PortError::Transient(format!("attachment download: {e}")))?;
+        Ok(Some(match String::from_utf8(body.to_vec()) {
+            Ok(text) => SharedFile::Text(text),
+            Err(_) => SharedFile::NotText,
+        }))
     }
 
     /// Discord shows bots no e-mail addresses: notices go by DM alone.
