@@ -206,6 +206,9 @@ fn print_banner(settings: &Settings) {
     let listen = settings.listen;
     if embedded.is_empty() {
         println!("cws: bot and worker on http://{listen}, fully configured.");
+        if settings.discord.is_some() {
+            println!("Discord interactions endpoint: POST http://{listen}/discord/interactions");
+        }
         return;
     }
     println!("==================================================================");

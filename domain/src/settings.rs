@@ -314,9 +314,13 @@ impl Settings {
         if self.aws.is_none() {
             embedded.push("simulated cloud (set AWS_REGION and credentials)");
         }
-        if self.slack_web_api().is_none() {
+        let discord_posts = self
+            .discord
+            .as_ref()
+            .is_some_and(|d| d.bot_token.is_some() && d.application_id.is_some());
+        if self.slack_web_api().is_none() && !discord_posts {
             embedded.push(
-                "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
+                "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN, or the DISCORD_ settings)",
             );
         }
         if self.smtp_url.is_none() {
