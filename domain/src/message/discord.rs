@@ -302,8 +302,13 @@ pub fn split_content(content: &str, limit: usize) -> Vec<String> {
     let mut in_block = false;
     let len = |s: &str| s.chars().count();
     for line in pieces(content, limit - 2 * (FENCE.len() + 1)) {
-        // Room for this line plus the fence that closes an open block.
-        let closing = if in_block { FENCE.len() + 1 } else { 0 };
+        // Room for this line plus the fence that closes the block open after it.
+        let toggles = line.matches(FENCE).count() % 2 == 1;
+        let closing = if in_block != toggles {
+            FENCE.len() + 1
+        } else {
+            0
+        };
         let separator = usize::from(!part.is_empty());
         if !part.is_empty() && len(&part) + separator + len(&line) + closing > limit {
             if in_block {
@@ -319,9 +324,7 @@ pub fn split_content(content: &str, limit: usize) -> Vec<String> {
             part.push('\n');
         }
         part.push_str(&line);
-        if line.matches(FENCE).count() % 2 == 1 {
-            in_block = !in_block;
-        }
+        in_block ^= toggles;
     }
     parts.push(part);
     parts
@@ -448,6 +451,17 @@ mod tests {
             assert_eq!(part.matches("```").count() % 2, 0, "balanced: {part}");
         }
         assert!(parts.last().unwrap().ends_with("done"));
+    }
+
+    #[test]
+    fn a_block_opening_at_the_limit_still_has_room_to_close() {
+        for filler in 1_980..2_000 {
+            let content = format!("{}\n```\nrow\n```", "x".repeat(filler));
+            for part in split_content(&content, 2_000) {
+                assert!(part.chars().count() <= 2_000, "{filler}: {}", part.len());
+                assert_eq!(part.matches("```").count() % 2, 0, "{filler}");
+            }
+        }
     }
 
     #[test]
