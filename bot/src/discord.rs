@@ -115,14 +115,10 @@ struct CommandOption {
 
 /// Parses the application's public key (64 hex digits, checked by the settings).
 pub(crate) fn verifier(public_key_hex: &str) -> Result<Verifier, String> {
-    let bytes: Vec<u8> = (0..public_key_hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(public_key_hex.get(i..i + 2).unwrap_or("zz"), 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| "DISCORD_PUBLIC_KEY: expected 64 hex digits".to_owned())?;
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| "DISCORD_PUBLIC_KEY: expected 64 hex digits".to_owned())?;
+    let key: [u8; 32] = hex::decode(public_key_hex)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| "DISCORD_PUBLIC_KEY: expected 64 hex digits".to_owned())?;
     Verifier::try_new(key).map_err(|error| format!("DISCORD_PUBLIC_KEY: {error}"))
 }
 
