@@ -36,6 +36,13 @@ enum Mode {
     /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle or
     /// expiry-sweep, under the same once-only rules as the schedule.
     RunOnce { round: worker::Round },
+    /// Register the `/cws` command with Discord (needs DISCORD_PUBLIC_KEY, DISCORD_BOT_TOKEN
+    /// and DISCORD_APPLICATION_ID), generated from the same grammar as `/cws help`.
+    RegisterDiscordCommands {
+        /// A server (guild) id: the command shows there at once. Without it, globally.
+        #[arg(long)]
+        guild: Option<u64>,
+    },
     /// Send a signed slash command to a running bot, exactly as Slack would.
     Say {
         /// The command, e.g. '/cws launch "Python Machine Learning" demo --size M'.
@@ -76,6 +83,17 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", worker::run_once(&env, round).await?);
             Ok(())
         }
+        Mode::RegisterDiscordCommands { guild } => {
+            let rest = settings
+                .discord
+                .as_ref()
+                .and_then(worker::adapters::discord::DiscordRest::new)
+                .context("registering needs DISCORD_PUBLIC_KEY, DISCORD_BOT_TOKEN and DISCORD_APPLICATION_ID")?;
+            let names = rest.register_commands(guild).await?;
+            let place = guild.map_or("globally".to_owned(), |g| format!("in server {g}"));
+            println!("Registered /{} {place}.", names.join(", /"));
+            Ok(())
+        }
         Mode::Say {
             text,
             url,
@@ -113,13 +131,24 @@ async fn connect_redis(
 }
 
 async fn serve_bot(settings: &Settings, queue: Arc<dyn JobQueue>) -> anyhow::Result<()> {
-    if settings.slack.is_none() && !settings.listen.ip().is_loopback() {
-        bail!(
-            "SLACK_SIGNING_SECRET is required to listen on {}: without it only loopback is safe",
+    let bot = match (&settings.slack, &settings.discord) {
+        (None, None) if !settings.listen.ip().is_loopback() => bail!(
+            "SLACK_SIGNING_SECRET or DISCORD_PUBLIC_KEY is required to listen on {}: without them only loopback is safe",
             settings.listen
-        );
-    }
-    let slack = settings.slack_or_embedded();
+        ),
+        (None, Some(discord)) if !settings.listen.ip().is_loopback() => {
+            bot::Bot::discord_only(&discord.public_key, queue).map_err(anyhow::Error::msg)?
+        }
+        (_, discord) => {
+            let bot = bot::Bot::new(&settings.slack_or_embedded().signing_secret, queue);
+            match discord {
+                Some(discord) => bot
+                    .with_discord(&discord.public_key)
+                    .map_err(anyhow::Error::msg)?,
+                None => bot,
+            }
+        }
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| {
@@ -128,7 +157,6 @@ async fn serve_bot(settings: &Settings, queue: Arc<dyn JobQueue>) -> anyhow::Res
                 settings.listen
             )
         })?;
-    let bot = bot::Bot::new(&slack.signing_secret, queue);
     axum::serve(listener, bot::router(bot))
         .await
         .context("serving HTTP")
@@ -178,6 +206,9 @@ fn print_banner(settings: &Settings) {
     let listen = settings.listen;
     if embedded.is_empty() {
         println!("cws: bot and worker on http://{listen}, fully configured.");
+        if settings.discord.is_some() {
+            println!("Discord interactions endpoint: POST http://{listen}/discord/interactions");
+        }
         return;
     }
     println!("==================================================================");

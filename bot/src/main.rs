@@ -17,17 +17,20 @@ async fn main() -> anyhow::Result<()> {
         .redis_url
         .clone()
         .context("cws-bot needs REDIS_URL: its jobs go to workers in other processes")?;
-    let slack = settings
-        .slack
-        .clone()
-        .context("cws-bot needs SLACK_SIGNING_SECRET")?;
     let connection = apalis_redis::connect(redis_url)
         .await
         .context("connecting to Redis")?;
-    let bot = bot::Bot::new(
-        &slack.signing_secret,
-        Arc::new(RedisJobQueue::new(connection)),
-    );
+    let queue = Arc::new(RedisJobQueue::new(connection));
+    let bot = match (&settings.slack, &settings.discord) {
+        (Some(slack), None) => bot::Bot::new(&slack.signing_secret, queue),
+        (Some(slack), Some(discord)) => bot::Bot::new(&slack.signing_secret, queue)
+            .with_discord(&discord.public_key)
+            .map_err(anyhow::Error::msg)?,
+        (None, Some(discord)) => {
+            bot::Bot::discord_only(&discord.public_key, queue).map_err(anyhow::Error::msg)?
+        }
+        (None, None) => anyhow::bail!("cws-bot needs SLACK_SIGNING_SECRET or DISCORD_PUBLIC_KEY"),
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {}", settings.listen))?;

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::InvitationType;
 
-/// A person as one chat platform knows them: `slack:TEAM:USER`. One collaborator may have
-/// several (Slack and Discord); each counts as a device of their invitation.
+/// A person as one chat platform knows them: `slack:TEAM:USER` or `discord:USER` (Discord user
+/// ids are global, not per server). One collaborator may have several (Slack and Discord);
+/// each counts as a device of their invitation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ChatIdentity(String);
@@ -18,6 +19,10 @@ pub struct ChatIdentity(String);
 impl ChatIdentity {
     pub fn slack(team_id: &str, user_id: &str) -> ChatIdentity {
         ChatIdentity(format!("slack:{team_id}:{user_id}"))
+    }
+
+    pub fn discord(user_id: &str) -> ChatIdentity {
+        ChatIdentity(format!("discord:{user_id}"))
     }
 
     /// The system itself acting, e.g. `system:reconcile`, for the audit trail.
@@ -29,12 +34,26 @@ impl ChatIdentity {
         &self.0
     }
 
-    /// The user id direct messages go to (`USER` of `slack:TEAM:USER`); `None` for the system.
+    /// The user id direct messages go to (`USER` of `slack:TEAM:USER` or `discord:USER`);
+    /// `None` for the system.
     pub fn chat_user_id(&self) -> Option<&str> {
+        if let Some(user) = self.0.strip_prefix("discord:") {
+            return Some(user);
+        }
         self.0
             .strip_prefix("slack:")
             .and_then(|rest| rest.split_once(':'))
             .map(|(_, user)| user)
+    }
+
+    /// The platform this identity lives on; the system's own is reported as Slack's, which
+    /// never matters: nothing is sent to it.
+    pub fn platform(&self) -> crate::job::Platform {
+        if self.0.starts_with("discord:") {
+            crate::job::Platform::Discord
+        } else {
+            crate::job::Platform::Slack
+        }
     }
 }
 
@@ -244,6 +263,18 @@ mod tests {
         }
         let listed: Vec<Permission> = TABLE.iter().map(|row| row.0).collect();
         assert_eq!(listed, ALL);
+    }
+
+    #[test]
+    fn slack_and_discord_identities_name_their_user_and_platform() {
+        let slack = ChatIdentity::slack("T1", "U1");
+        let discord = ChatIdentity::discord("80351110224678912");
+        assert_eq!(slack.chat_user_id(), Some("U1"));
+        assert_eq!(discord.as_str(), "discord:80351110224678912");
+        assert_eq!(discord.chat_user_id(), Some("80351110224678912"));
+        assert_eq!(slack.platform(), crate::job::Platform::Slack);
+        assert_eq!(discord.platform(), crate::job::Platform::Discord);
+        assert_eq!(ChatIdentity::system("reconcile").chat_user_id(), None);
     }
 
     #[test]

@@ -25,6 +25,11 @@ impl JobKey {
         JobKey::try_from(format!("slack:{team_id}:{trigger_id}"))
     }
 
+    /// The key of a Discord interaction: its id is a snowflake, unique across Discord.
+    pub fn for_discord(interaction_id: &str) -> Result<JobKey, InvalidJobKey> {
+        JobKey::try_from(format!("discord:{interaction_id}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -54,10 +59,26 @@ impl fmt::Display for JobKey {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
+    /// Records written before Discord existed carry no platform: they are Slack's.
+    #[default]
     Slack,
+    Discord,
+}
+
+impl Platform {
+    /// The platform a bare user or channel id belongs to. Discord ids are snowflakes (decimal
+    /// digits only); Slack's always begin with a letter (`U…`, `W…`, `C…`, `D…`). Records
+    /// that keep only a user id (a project's owner, a workspace's launcher) are routed by this.
+    pub fn of_id(id: &str) -> Platform {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            Platform::Discord
+        } else {
+            Platform::Slack
+        }
+    }
 }
 
 /// Who asked, as the chat platform identified them.
@@ -75,6 +96,7 @@ impl Requester {
     pub fn identity(&self) -> ChatIdentity {
         match self.platform {
             Platform::Slack => ChatIdentity::slack(&self.team_id, &self.user_id),
+            Platform::Discord => ChatIdentity::discord(&self.user_id),
         }
     }
 }
@@ -82,8 +104,46 @@ impl Requester {
 /// Where the outcome of a job is posted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyTo {
+    #[serde(default)]
+    pub platform: Platform,
     pub channel_id: String,
+    /// Slack: the request's `response_url` (5 posts within 30 minutes).
     pub response_url: Option<String>,
+    /// Discord: the interaction's token, for follow-ups on its webhook (15 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction_token: Option<String>,
+}
+
+impl ReplyTo {
+    /// A Slack channel, with the request's `response_url` when there is one.
+    pub fn slack(channel_id: &str, response_url: Option<String>) -> ReplyTo {
+        ReplyTo {
+            platform: Platform::Slack,
+            channel_id: channel_id.to_owned(),
+            response_url,
+            interaction_token: None,
+        }
+    }
+
+    /// A Discord channel, with the interaction's token when there is one.
+    pub fn discord(channel_id: &str, interaction_token: Option<String>) -> ReplyTo {
+        ReplyTo {
+            platform: Platform::Discord,
+            channel_id: channel_id.to_owned(),
+            response_url: None,
+            interaction_token,
+        }
+    }
+
+    /// The same channel without the request's short-lived reply handle: for answers that
+    /// may come long after the request (an exception approved days later).
+    pub fn channel_only(&self) -> ReplyTo {
+        ReplyTo {
+            response_url: None,
+            interaction_token: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// Launch a workspace. Queue `cws:queue:launch`.
@@ -297,6 +357,24 @@ mod tests {
             key.as_str(),
             "slack:T01:13345224609.738474920.8088930838d88f008e0"
         );
+    }
+
+    #[test]
+    fn discord_ids_are_told_from_slack_ids_by_their_digits() {
+        assert_eq!(Platform::of_id("80351110224678912"), Platform::Discord);
+        assert_eq!(Platform::of_id("U0SMITH"), Platform::Slack);
+        assert_eq!(Platform::of_id("W012A3CDE"), Platform::Slack);
+        assert_eq!(Platform::of_id("U-TERMINAL"), Platform::Slack);
+        assert_eq!(Platform::of_id(""), Platform::Slack);
+    }
+
+    #[test]
+    fn replies_recorded_before_discord_are_slack_replies() {
+        let old: ReplyTo =
+            serde_json::from_str(r#"{"channel_id":"C1","response_url":null}"#).unwrap();
+        assert_eq!(old, ReplyTo::slack("C1", None));
+        let discord = ReplyTo::discord("123", Some("tok".into()));
+        assert_eq!(discord.channel_only(), ReplyTo::discord("123", None));
     }
 
     #[test]

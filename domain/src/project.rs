@@ -76,9 +76,9 @@ impl Project {
     /// The channel the project was created in, for posts no command answers: exception
     /// requests, digests, statements, enforcement notices.
     pub fn channel(&self) -> ReplyTo {
-        ReplyTo {
-            channel_id: self.channel_id.clone(),
-            response_url: None,
+        match self.owner.platform() {
+            crate::job::Platform::Slack => ReplyTo::slack(&self.channel_id, None),
+            crate::job::Platform::Discord => ReplyTo::discord(&self.channel_id, None),
         }
     }
 

@@ -21,6 +21,34 @@ pub struct SlackSettings {
     pub api_url: String,
 }
 
+/// The Discord application. Present when `DISCORD_PUBLIC_KEY` is set: the bot then serves
+/// `POST /discord/interactions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordSettings {
+    /// The application's Ed25519 public key, 64 hex digits: verifies interactions.
+    pub public_key: String,
+    /// Posts follow-ups, channel messages and DMs (workers); registers commands.
+    pub bot_token: Option<String>,
+    pub application_id: Option<u64>,
+    /// The REST base, ending in `/api/v10` (tests point it at a local fake).
+    pub api_url: String,
+}
+
+/// Discord's REST base; serenity builds every route on it.
+pub const DISCORD_API_URL: &str = "https://discord.com/api/v10";
+
+impl DiscordSettings {
+    /// Where serenity should send REST calls instead of `https://discord.com`: the configured
+    /// base without its `/api/v10`, or `None` for Discord itself.
+    pub fn proxy(&self) -> Option<&str> {
+        (self.api_url != DISCORD_API_URL).then(|| {
+            self.api_url
+                .strip_suffix("/api/v10")
+                .expect("checked when the settings were loaded")
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
     pub region: String,
@@ -40,6 +68,7 @@ pub struct WorkerSettings {
 pub struct Settings {
     pub redis_url: Option<String>,
     pub slack: Option<SlackSettings>,
+    pub discord: Option<DiscordSettings>,
     pub aws: Option<AwsSettings>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
@@ -147,6 +176,10 @@ impl Settings {
                 bot_token: sources.get("SLACK_BOT_TOKEN"),
                 api_url: slack_api_url(sources.get("SLACK_API_URL")),
             });
+        let discord = match sources.get("DISCORD_PUBLIC_KEY") {
+            None => None,
+            Some(public_key) => Some(discord_settings(sources, public_key)?),
+        };
         let region = sources
             .get("AWS_REGION")
             .or_else(|| sources.get("AWS_DEFAULT_REGION"));
@@ -219,6 +252,7 @@ impl Settings {
         Ok(Settings {
             redis_url: sources.get("REDIS_URL"),
             slack,
+            discord,
             aws,
             smtp_url: sources.get("SMTP_URL"),
             mail_from: sources.get("MAIL_FROM"),
@@ -280,9 +314,13 @@ impl Settings {
         if self.aws.is_none() {
             embedded.push("simulated cloud (set AWS_REGION and credentials)");
         }
-        if self.slack_web_api().is_none() {
+        let discord_posts = self
+            .discord
+            .as_ref()
+            .is_some_and(|d| d.bot_token.is_some() && d.application_id.is_some());
+        if self.slack_web_api().is_none() && !discord_posts {
             embedded.push(
-                "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN)",
+                "chat printed to this terminal (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN, or the DISCORD_ settings)",
             );
         }
         if self.smtp_url.is_none() {
@@ -290,6 +328,45 @@ impl Settings {
         }
         embedded
     }
+}
+
+fn discord_settings(
+    sources: &Sources<'_>,
+    public_key: String,
+) -> Result<DiscordSettings, SettingsError> {
+    let public_key = public_key.trim().to_ascii_lowercase();
+    if public_key.len() != 64 || !public_key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SettingsError::Invalid {
+            key: "DISCORD_PUBLIC_KEY",
+            value: public_key,
+            reason: "expected the application's public key: 64 hex digits",
+        });
+    }
+    let application_id = match sources.get("DISCORD_APPLICATION_ID") {
+        None => None,
+        Some(value) => Some(value.trim().parse().map_err(|_| SettingsError::Invalid {
+            key: "DISCORD_APPLICATION_ID",
+            value,
+            reason: "expected the application's id, a number",
+        })?),
+    };
+    let api_url = sources
+        .get("DISCORD_API_URL")
+        .map(|url| url.trim().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| DISCORD_API_URL.to_owned());
+    if !api_url.ends_with("/api/v10") {
+        return Err(SettingsError::Invalid {
+            key: "DISCORD_API_URL",
+            value: api_url,
+            reason: "expected a base ending in /api/v10, e.g. https://discord.com/api/v10",
+        });
+    }
+    Ok(DiscordSettings {
+        public_key,
+        bot_token: sources.get("DISCORD_BOT_TOKEN"),
+        application_id,
+        api_url,
+    })
 }
 
 /// `+510d`, `+12h`, `+30m`, `+45s` (the `+` is optional).
@@ -348,6 +425,48 @@ mod tests {
         let settings = load(&[("REDIS_URL", "redis://env:6379")], Some(file)).unwrap();
         assert_eq!(settings.redis_url.as_deref(), Some("redis://env:6379"));
         assert_eq!(settings.default_region, "eu-west-1");
+    }
+
+    #[test]
+    fn discord_is_off_without_its_public_key_and_checked_with_it() {
+        assert_eq!(load(&[], None).unwrap().discord, None);
+        let key = "ab".repeat(32);
+        let discord = load(
+            &[
+                ("DISCORD_PUBLIC_KEY", &key),
+                ("DISCORD_APPLICATION_ID", "1100000000000000001"),
+                ("DISCORD_BOT_TOKEN", "bot-token"),
+            ],
+            None,
+        )
+        .unwrap()
+        .discord
+        .unwrap();
+        assert_eq!(discord.api_url, "https://discord.com/api/v10");
+        assert_eq!(discord.proxy(), None);
+        assert_eq!(discord.application_id, Some(1_100_000_000_000_000_001));
+        let local = load(
+            &[
+                ("DISCORD_PUBLIC_KEY", &key),
+                ("DISCORD_API_URL", "http://127.0.0.1:9/api/v10/"),
+            ],
+            None,
+        )
+        .unwrap()
+        .discord
+        .unwrap();
+        assert_eq!(local.proxy(), Some("http://127.0.0.1:9"));
+        assert!(load(&[("DISCORD_PUBLIC_KEY", "not-hex")], None).is_err());
+        assert!(
+            load(
+                &[
+                    ("DISCORD_PUBLIC_KEY", &key),
+                    ("DISCORD_API_URL", "http://127.0.0.1:9/")
+                ],
+                None
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -28,10 +28,7 @@ fn job(n: usize) -> Job {
             user_id: "U".into(),
             user_name: "u".into(),
         },
-        reply: ReplyTo {
-            channel_id: "C".into(),
-            response_url: None,
-        },
+        reply: ReplyTo::slack("C", None),
         launch,
     })
 }

@@ -26,6 +26,7 @@ use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::cloudwatch::{CloudWatch, NoMetrics};
 use crate::adapters::cost_explorer::{CostExplorer, NoBilling};
+use crate::adapters::discord::DiscordRest;
 use crate::adapters::ec2::{Ec2AccountClouds, Ec2Cloud};
 use crate::adapters::efs::Efs;
 use crate::adapters::folder_store::{ARCHIVE_FOLDER, FolderStore};
@@ -33,6 +34,7 @@ use crate::adapters::iam::Iam;
 use crate::adapters::mail::{LettreMailer, MAIL_FOLDER, MailSetupError};
 use crate::adapters::memory_records::MemoryRecords;
 use crate::adapters::memory_store::MemoryStore;
+use crate::adapters::platform_chat::PlatformChat;
 use crate::adapters::redis_records::RedisRecords;
 use crate::adapters::redis_store::RedisStore;
 use crate::adapters::s3::S3Store;
@@ -121,10 +123,16 @@ pub async fn command_env(
         Some(url) => LettreMailer::smtp(url, settings.mail_from.as_deref())?,
         None => LettreMailer::folder(MAIL_FOLDER.into(), settings.mail_from.as_deref())?,
     });
-    let chat: Arc<dyn Chat> = match settings.slack_web_api() {
+    let slack: Arc<dyn Chat> = match settings.slack_web_api() {
         Some((api_url, token)) => Arc::new(SlackWebApi::new(api_url, token)),
         None => Arc::new(TerminalChat),
     };
+    let discord = settings
+        .discord
+        .as_ref()
+        .and_then(DiscordRest::new)
+        .map(|rest| Arc::new(rest) as Arc<dyn Chat>);
+    let chat: Arc<dyn Chat> = Arc::new(PlatformChat::new(slack, discord));
     let (store, records): (Arc<dyn WorkspaceStore>, Arc<dyn Records>) = match redis {
         Some(connection) => (
             Arc::new(RedisStore::new(connection.clone())),

@@ -52,7 +52,7 @@ pub(crate) async fn command_slash(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = verify_request(&bot.signing_secret, &headers, &body) {
+    if let Err(refusal) = verify_request(bot.signing_secret.as_deref(), &headers, &body) {
         return refusal.into_response();
     }
     let form: SlashCommand = match serde_urlencoded::from_bytes(&body) {
@@ -94,10 +94,7 @@ impl SlashCommand {
     }
 
     fn reply(&self) -> ReplyTo {
-        ReplyTo {
-            channel_id: self.channel_id.clone(),
-            response_url: self.response_url.clone(),
-        }
+        ReplyTo::slack(&self.channel_id, self.response_url.clone())
     }
 }
 

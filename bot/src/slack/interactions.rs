@@ -100,7 +100,7 @@ pub(crate) async fn interaction_click(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = verify_request(&bot.signing_secret, &headers, &body) {
+    if let Err(refusal) = verify_request(bot.signing_secret.as_deref(), &headers, &body) {
         return refusal.into_response();
     }
     let Some(payload) = serde_urlencoded::from_bytes::<InteractionForm>(&body)
@@ -145,10 +145,7 @@ pub(crate) async fn interaction_click(
             user_id: payload.user.id.clone(),
             user_name: payload.user.username.clone(),
         },
-        reply: ReplyTo {
-            channel_id,
-            response_url: payload.response_url.clone(),
-        },
+        reply: ReplyTo::slack(&channel_id, payload.response_url.clone()),
         action,
     });
     if enqueue_in_time(&bot, job).await {

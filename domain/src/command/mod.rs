@@ -11,6 +11,7 @@
 mod args;
 mod audit;
 mod collaboration;
+mod discord;
 mod error;
 mod help;
 mod launch;
@@ -34,6 +35,7 @@ pub use audit::{AuditCollaboration, AuditCommand, AuditExport, ExportFormat};
 pub use collaboration::{
     CollaborationCommand, CollaborationEnd, CollaborationExport, CollaborationReport,
 };
+pub use discord::{DISCORD_ARGS_OPTION, DISCORD_COMMAND, discord_command, discord_command_line};
 pub use error::{InvalidReason, ParseError, ParseErrorKind};
 pub use help::{Help, help_text};
 pub use launch::Launch;

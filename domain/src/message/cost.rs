@@ -125,4 +125,50 @@ mod tests {
                 .any(|b| b.to_string().contains("By institution"))
         );
     }
+
+    #[test]
+    fn a_long_cost_table_reaches_discord_in_messages_within_its_limits() {
+        let events: Vec<LedgerEvent> = (0..120)
+            .map(|n| {
+                launched(
+                    &format!("ws-{n}"),
+                    &format!("collaborator_{n:03}"),
+                    &format!("institution-{}", n % 7),
+                    "0.0832",
+                )
+            })
+            .collect();
+        let report = cost_report(
+            &events,
+            month_bounds(datetime!(2026-06-15 00:00 UTC)),
+            Money::from_cents(500_000),
+            Money::ZERO,
+            |_| Money::ZERO,
+        );
+        let message = project_cost("nih", "2026-06".parse().unwrap(), &report, None);
+        let parts = crate::message::discord::discord_messages(&message);
+
+        assert!(parts.len() > 1, "the table is longer than one message");
+        for part in &parts {
+            assert!(part.content.chars().count() <= 2_000, "{}", part.content);
+            assert_eq!(
+                part.content.matches("```").count() % 2,
+                0,
+                "{}",
+                part.content
+            );
+        }
+        let all: String = parts.iter().map(|p| p.content.as_str()).collect();
+        for n in 0..120 {
+            assert!(
+                all.contains(&format!("collaborator_{n:03}")),
+                "row {n} kept"
+            );
+        }
+        assert!(
+            parts[0]
+                .content
+                .starts_with("📊 **nih - Cost Attribution (2026-06)**")
+        );
+    }
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::cost::institution_rows;
 use super::mail::{MailText, render_mail};
-use super::{ChatMessage, render};
+use super::{ChatMessage, render_for_both};
 use crate::alert::percent_committed;
 use crate::budget::Runway;
 use crate::chargeback::Reconciled;
@@ -80,7 +80,7 @@ pub fn weekly_digest(
     digest: &WeeklyDigest,
     billed: &[Reconciled],
 ) -> ChatMessage {
-    render("weekly_digest", &digest_data(project, digest, billed))
+    render_for_both("weekly_digest", &digest_data(project, digest, billed))
 }
 
 /// The owner's weekly e-mail, with the same figures.
@@ -164,6 +164,10 @@ pub(crate) mod tests {
         let post = weekly_digest(&project(), &digest, &billed);
         insta::assert_snapshot!(post.text);
         insta::assert_json_snapshot!(post.blocks);
+        insta::assert_json_snapshot!(
+            "weekly_digest_on_discord",
+            crate::message::discord::discord_messages(&post)
+        );
         let mail = weekly_digest_mail(&project(), &digest, &billed);
         insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
     }

@@ -9,6 +9,7 @@ mod audit;
 mod chargeback;
 mod cost;
 mod digest;
+pub mod discord;
 mod expiry;
 mod idle;
 mod limit;
@@ -49,12 +50,17 @@ pub use volume::*;
 pub use workspaces::*;
 
 /// A message ready for any chat adapter: `text` stands alone (terminal, notifications),
-/// `blocks` is the rich Slack rendering.
+/// `blocks` is the rich Slack rendering, which Discord receives converted
+/// ([`discord::discord_messages`]) unless the message has a Discord rendering of its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub text: String,
     #[serde(default)]
     pub blocks: Vec<Value>,
+    /// `{content, embeds}` from `message-templates/discord/`, for messages whose Discord form
+    /// is not their Slack form converted (the weekly digest's embed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discord: Option<Value>,
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -392,6 +398,19 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Discord renderings of messages whose Discord form is not their Slack form converted:
+/// `{content, embeds}`, with values escaped for JSON only (Discord markdown has no entities).
+const DISCORD_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "weekly_digest",
+        include_str!("../../../message-templates/discord/weekly_digest.json.hbs"),
+    ),
+    (
+        "exception_reason",
+        include_str!("../../../message-templates/discord/exception_reason.json.hbs"),
+    ),
+];
+
 /// Pieces several templates share.
 const PARTIALS: &[(&str, &str)] = &[
     (
@@ -419,6 +438,18 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         registry
             .register_template_string(name, *source)
             .expect("message templates are compiled in and rendered by the snapshot tests");
+    }
+    registry
+});
+
+static DISCORD_REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
+    let mut registry = Handlebars::new();
+    registry.set_strict_mode(true);
+    registry.register_escape_fn(escape_json);
+    for (name, source) in DISCORD_TEMPLATES {
+        registry
+            .register_template_string(name, *source)
+            .expect("Discord templates are compiled in and rendered by the snapshot tests");
     }
     registry
 });
@@ -454,6 +485,26 @@ fn escape_slack_json(raw: &str) -> String {
         .replace('>', "&gt;");
     let quoted = Value::String(slack).to_string();
     quoted[1..quoted.len() - 1].to_owned()
+}
+
+fn escape_json(raw: &str) -> String {
+    let quoted = Value::String(raw.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// A Discord-only rendering, e.g. a modal.
+fn render_discord(template: &str, data: &Value) -> Value {
+    let json = DISCORD_REGISTRY
+        .render(template, data)
+        .expect("message data is typed, and every template is rendered by the snapshot tests");
+    serde_json::from_str(&json).expect("Discord templates render valid JSON (snapshot tests)")
+}
+
+/// The Slack rendering with the Discord one from `message-templates/discord/` beside it.
+fn render_for_both(template: &str, data: &Value) -> ChatMessage {
+    let mut message = render(template, data);
+    message.discord = Some(render_discord(template, data));
+    message
 }
 
 fn render(template: &str, data: &Value) -> ChatMessage {
@@ -675,6 +726,10 @@ pub(crate) mod tests {
         let message = launch_succeeded(&workspace(), "U1", &budget);
         insta::assert_snapshot!(message.text, @"✅ <@U1> launched *mit-algorithm-dev* (i-0123456789abcdef0): Python Machine Learning, t3.large in us-east-1 at $0.0832/h. At the project's current burn ($0.0832/h), this month's budget lasts until March 13, 2026.");
         insta::assert_json_snapshot!(message.blocks);
+        insta::assert_json_snapshot!(
+            "launch_succeeded_on_discord",
+            discord::discord_messages(&message)
+        );
     }
 
     #[test]

@@ -295,6 +295,10 @@ mod tests {
         let message = policy_violation("expensive-gpu", &check, &project(), "abc.sig");
         insta::assert_snapshot!(message.text);
         insta::assert_json_snapshot!(message.blocks);
+        insta::assert_json_snapshot!(
+            "policy_violation_on_discord",
+            crate::message::discord::discord_messages(&message)
+        );
         let test = policy_test(&check);
         assert!(
             test.text
@@ -314,6 +318,10 @@ mod tests {
         };
         let ask = exception_request(&request, &check, "berkeley-neuroscience", "abc.sig");
         insta::assert_json_snapshot!(ask.blocks);
+        insta::assert_json_snapshot!(
+            "exception_request_on_discord",
+            crate::message::discord::discord_messages(&ask)
+        );
     }
 
     fn launch_job() -> LaunchJob {
@@ -331,10 +339,7 @@ mod tests {
                 user_id: "U0BERKLEE".into(),
                 user_name: "sarah.lee".into(),
             },
-            reply: ReplyTo {
-                channel_id: "C1".into(),
-                response_url: None,
-            },
+            reply: ReplyTo::slack("C1", None),
             launch,
         }
     }

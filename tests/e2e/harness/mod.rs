@@ -4,6 +4,7 @@
 //! Slack message unexamined.
 
 pub mod aws_front;
+pub mod discord;
 pub mod moto;
 pub mod slack;
 pub mod smtp;
@@ -19,6 +20,9 @@ use domain::slack_signature;
 use redis::AsyncCommands;
 
 pub use self::aws_front::{AwsFront, Fault};
+pub use self::discord::{
+    DISCORD_APPLICATION_ID, DISCORD_BOT_TOKEN, DISCORD_CHANNEL_ID, DISCORD_GUILD_ID, FakeDiscord,
+};
 pub use self::moto::Moto;
 pub use self::slack::{FakeSlack, Posted, email_of};
 pub use self::smtp::SmtpSink;
@@ -65,6 +69,26 @@ pub const fn colleague(user_id: &'static str) -> Person {
         team_domain: "berkeley-neuroscience",
     }
 }
+
+/// Someone in the consortium's Discord server: a snowflake user id and a username.
+#[derive(Debug, Clone, Copy)]
+pub struct DiscordPerson {
+    pub user_id: &'static str,
+    pub username: &'static str,
+}
+
+pub const SMITH_ON_DISCORD: DiscordPerson = DiscordPerson {
+    user_id: "200000000000000001",
+    username: "jennifer.smith",
+};
+pub const LEE_ON_DISCORD: DiscordPerson = DiscordPerson {
+    user_id: "200000000000000002",
+    username: "sarah.lee",
+};
+pub const JOHNSON_ON_DISCORD: DiscordPerson = DiscordPerson {
+    user_id: "200000000000000003",
+    username: "michael.johnson",
+};
 
 /// A slash command as a person types it, before signing.
 pub struct Slash<'a> {
@@ -118,6 +142,22 @@ impl<'a> Slash<'a> {
     }
 }
 
+/// A fresh Ed25519 key for the test's Discord application.
+pub fn discord_signing_key() -> ed25519_dalek::SigningKey {
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+}
+
+/// Discord's signature: Ed25519 over timestamp + body, hex-encoded.
+pub fn discord_signature(key: &ed25519_dalek::SigningKey, timestamp: &str, body: &str) -> String {
+    use ed25519_dalek::Signer;
+    let mut signed = timestamp.as_bytes().to_vec();
+    signed.extend_from_slice(body.as_bytes());
+    hex::encode(key.sign(&signed).to_bytes())
+}
+
 pub fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -152,6 +192,9 @@ pub struct TestEnv {
     pub moto: Moto,
     pub aws_front: AwsFront,
     pub slack: FakeSlack,
+    pub discord: FakeDiscord,
+    /// The Discord application's key: the test signs interactions as Discord does.
+    pub discord_key: ed25519_dalek::SigningKey,
     pub smtp: SmtpSink,
     pub bot_url: String,
     http: reqwest::Client,
@@ -199,6 +242,8 @@ impl TestEnv {
         let moto = Moto::start().await;
         let aws_front = AwsFront::start(moto.url()).await;
         let slack = FakeSlack::start().await;
+        let discord = FakeDiscord::start().await;
+        let discord_key = discord_signing_key();
         let smtp = SmtpSink::start().await;
 
         let connection = apalis_redis::connect(redis_url.as_str())
@@ -207,7 +252,9 @@ impl TestEnv {
         let bot = bot::Bot::new(
             SIGNING_SECRET,
             Arc::new(queue::RedisJobQueue::new(connection)),
-        );
+        )
+        .with_discord(&hex::encode(discord_key.verifying_key().as_bytes()))
+        .expect("a valid public key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, bot::router(bot)).await });
@@ -218,6 +265,8 @@ impl TestEnv {
             moto,
             aws_front,
             slack,
+            discord,
+            discord_key,
             smtp,
             bot_url: format!("http://{addr}"),
             http: reqwest::Client::new(),
@@ -269,6 +318,13 @@ impl TestEnv {
             .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
             .env("SLACK_BOT_TOKEN", "xoxb-e2e-token")
             .env("SLACK_API_URL", self.slack.api_url())
+            .env(
+                "DISCORD_PUBLIC_KEY",
+                hex::encode(self.discord_key.verifying_key().as_bytes()),
+            )
+            .env("DISCORD_BOT_TOKEN", DISCORD_BOT_TOKEN)
+            .env("DISCORD_APPLICATION_ID", DISCORD_APPLICATION_ID)
+            .env("DISCORD_API_URL", self.discord.api_url())
             .env("CWS_WORKER_HEARTBEAT_SECS", "1")
             .env("CWS_WORKER_MISSED_HEARTBEATS", "4")
             .env("CWS_RETRY_FIRST_DELAY_MS", "100")
@@ -336,6 +392,23 @@ impl TestEnv {
         assert!(
             output.status.success(),
             "cws run-once {round} failed: {printed}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        printed
+    }
+
+    /// Runs `cws ARGS…` to its end with every worker's settings; returns what it printed.
+    pub async fn run_cws(&self, args: &[&str]) -> String {
+        let mut command = self.cws_command(&self.aws_front.url(), &[]);
+        command.args(args);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("cws joins")
+            .expect("the cws binary starts");
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "cws {args:?} failed: {printed}{}",
             String::from_utf8_lossy(&output.stderr)
         );
         printed
@@ -622,8 +695,125 @@ impl TestEnv {
             .collect()
     }
 
-    /// Fails the test if Slack received anything it did not examine; prints worker logs on failure.
+    /// Sends a `/cws SUBCOMMAND args: ARGS` interaction signed as Discord signs it; returns
+    /// the bot's answer and the interaction's token, on which follow-ups arrive.
+    pub async fn discord_slash(
+        &self,
+        person: DiscordPerson,
+        subcommand: &str,
+        args: &str,
+    ) -> (Answer, String) {
+        let options = if args.is_empty() {
+            serde_json::json!([])
+        } else {
+            serde_json::json!([{ "type": 3, "name": "args", "value": args }])
+        };
+        let data = serde_json::json!({
+            "id": "1400000000000000001",
+            "name": "cws",
+            "type": 1,
+            "options": [{ "type": 1, "name": subcommand, "options": options }],
+        });
+        self.discord_interaction(person, 2, data).await
+    }
+
+    /// Presses the button whose `custom_id` is given, as Discord reports the click.
+    pub async fn discord_click(&self, person: DiscordPerson, custom_id: &str) -> (Answer, String) {
+        let data = serde_json::json!({ "custom_id": custom_id, "component_type": 2 });
+        self.discord_interaction(person, 3, data).await
+    }
+
+    /// Submits the reason modal a button opened (`custom_id` is the button's), as Discord
+    /// reports it; `reason` is what was typed, if anything.
+    pub async fn discord_submit(
+        &self,
+        person: DiscordPerson,
+        custom_id: &str,
+        reason: Option<&str>,
+    ) -> (Answer, String) {
+        let data = serde_json::json!({
+            "custom_id": custom_id,
+            "components": [{ "type": 1, "components": [
+                { "type": 4, "custom_id": "cws_exception_reason", "value": reason.unwrap_or_default() }
+            ] }],
+        });
+        self.discord_interaction(person, 5, data).await
+    }
+
+    async fn discord_interaction(
+        &self,
+        person: DiscordPerson,
+        kind: u8,
+        data: serde_json::Value,
+    ) -> (Answer, String) {
+        let token = format!("aW50ZXJhY3Rpb24-{}", uuid::Uuid::new_v4().simple());
+        let id = 1_500_000_000_000_000_000u64 + u64::from(uuid::Uuid::new_v4().as_fields().0);
+        let body = serde_json::json!({
+            "type": kind,
+            "id": id.to_string(),
+            "application_id": DISCORD_APPLICATION_ID,
+            "token": token,
+            "version": 1,
+            "guild_id": DISCORD_GUILD_ID,
+            "channel_id": DISCORD_CHANNEL_ID,
+            "channel": { "id": DISCORD_CHANNEL_ID, "type": 0 },
+            "member": {
+                "user": { "id": person.user_id, "username": person.username, "discriminator": "0", "global_name": null, "avatar": null },
+                "roles": [], "joined_at": "2026-01-05T12:00:00.000000+00:00", "deaf": false, "mute": false, "permissions": "2248473465835073"
+            },
+            "data": data,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": "2248473465835073",
+        })
+        .to_string();
+        (
+            self.post_discord_signed(body, &self.discord_key).await,
+            token,
+        )
+    }
+
+    /// Signs `body` with `key` now, as Discord signs interactions, and posts it.
+    pub async fn post_discord_signed(
+        &self,
+        body: String,
+        key: &ed25519_dalek::SigningKey,
+    ) -> Answer {
+        let timestamp = now_unix().to_string();
+        let signature = discord_signature(key, &timestamp, &body);
+        self.post_discord(body, &timestamp, &signature).await
+    }
+
+    /// Posts to the Discord endpoint with whatever timestamp and signature the test chooses.
+    pub async fn post_discord(&self, body: String, timestamp: &str, signature: &str) -> Answer {
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(format!("{}/discord/interactions", self.bot_url))
+            .header("content-type", "application/json")
+            .header("x-signature-ed25519", signature)
+            .header("x-signature-timestamp", timestamp)
+            .body(body)
+            .send()
+            .await
+            .expect("the bot answers");
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        Answer {
+            status,
+            body,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// Fails the test if Slack or Discord received anything it did not examine; prints worker
+    /// logs on failure.
     pub fn finish(self) {
+        let unexamined = self.discord.unexamined();
+        assert!(
+            unexamined.is_empty(),
+            "Discord received messages the test never looked at: {unexamined:#?}"
+        );
         let unexamined = self.slack.unexamined();
         let all: Vec<String> = self
             .slack

@@ -227,11 +227,11 @@ pub(crate) async fn action_decide_exception(
     }
     if decision.verdict == Verdict::Approved {
         // The same job (same key, same client token), but its replies go through the channel:
-        // the original command's response_url expires after 30 minutes, long before most
-        // decisions. The launch reports its own outcome there; its failure is already
-        // explained, so it does not fail this click.
+        // the original command's response_url (Slack, 30 minutes) or interaction token
+        // (Discord, 15 minutes) expires long before most decisions. The launch reports its
+        // own outcome there; its failure is already explained, so it does not fail this click.
         let mut launch = request.launch.clone();
-        launch.reply.response_url = None;
+        launch.reply = launch.reply.channel_only();
         if run_launch(&env.launch, &launch, Approval::Exception)
             .await
             .is_err()
