@@ -336,6 +336,10 @@ pub fn profiles_list(profiles: &[ListedProfile<'_>], now: OffsetDateTime) -> Cha
                 "role": profile.role.as_str(),
                 "active": listed.active,
                 "expiry": expiry,
+                "institution": profile.institution,
+                "verified": profile.verified_identity.as_ref().map(|verified| {
+                    format!("{}, {}", verified.username, verified.institution())
+                }),
             })
         })
         .collect();
@@ -350,6 +354,7 @@ mod tests {
     use crate::identity::ChatIdentity;
     use crate::profile::{Collaborator, ResearchUser};
     use crate::token::InvitationId;
+    use crate::verified_identity::VerifiedIdentity;
 
     fn profile(expires_at: Option<OffsetDateTime>) -> Profile {
         Profile {
@@ -369,6 +374,7 @@ mod tests {
             },
             created_at: datetime!(2026-01-01 00:00 UTC),
             expires_at,
+            verified_identity: None,
         }
     }
 
@@ -384,7 +390,40 @@ mod tests {
             }],
             now,
         );
-        insta::assert_snapshot!(message.text, @"Profiles: stanford-collab (invitation, active) - expires in 18 months;");
+        insta::assert_snapshot!(message.text, @"Profiles: stanford-collab (invitation, active) - expires in 18 months - berkeley (self-declared);");
+    }
+
+    #[test]
+    fn profiles_list_marks_the_institution_verified_or_self_declared() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let declared = profile(None);
+        let verified = Profile {
+            name: "berkeley".into(),
+            verified_identity: Some(VerifiedIdentity {
+                subject: "b1f5".into(),
+                username: "sarah.lee@berkeley.edu".into(),
+                name: None,
+                email: None,
+                organization: Some("University of California, Berkeley".into()),
+                identity_provider: None,
+                linked: Vec::new(),
+                verified_at: now,
+            }),
+            ..profile(None)
+        };
+        let listed = |profile| ListedProfile {
+            profile,
+            active: false,
+            invitation: None,
+        };
+        let message = profiles_list(&[listed(&declared), listed(&verified)], now);
+        insta::assert_snapshot!(message.blocks[0]["text"]["text"].as_str().unwrap(), @r"
+        *Profiles:*
+        • *stanford-collab* (invitation) · project nih-neuro-consortium · read_write
+           berkeley (self-declared; `/cws profiles verify` to verify)
+        • *berkeley* (invitation) · project nih-neuro-consortium · read_write
+           ✔ verified: sarah.lee@berkeley.edu, University of California, Berkeley
+        ");
     }
 
     #[test]

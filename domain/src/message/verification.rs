@@ -1,0 +1,121 @@
+//! Research identity verification: the link `profiles verify` answers with, the outcome the
+//! callback sends, and the pages the person's browser lands on.
+
+use serde_json::json;
+
+use super::{ChatMessage, render};
+use crate::job::ProviderAnswer;
+use crate::verified_identity::{VerificationFailure, VerifiedIdentity};
+
+/// The private answer to `profiles verify`: the provider's sign-in link.
+pub fn verification_link(url: &str) -> ChatMessage {
+    render("verification_link", &json!({ "url": url }))
+}
+
+/// Sent by direct message once the provider vouched for the person.
+pub fn identity_verified(identity: &VerifiedIdentity) -> ChatMessage {
+    let linked: Vec<&str> = identity
+        .linked
+        .iter()
+        .map(|linked| linked.username.as_str())
+        .collect();
+    render(
+        "identity_verified",
+        &json!({
+            "username": identity.username,
+            "institution": identity.organization.as_ref().or(identity.identity_provider.as_ref()),
+            "name": identity.name,
+            "email": identity.email,
+            "linked": linked,
+        }),
+    )
+}
+
+/// Why nothing was verified (also the answer when verification is not configured).
+pub fn verification_failed(failure: &VerificationFailure) -> ChatMessage {
+    render(
+        "verification_failed",
+        &json!({ "reason": failure.to_string() }),
+    )
+}
+
+/// The page the provider's redirect lands on; the outcome itself goes to chat.
+pub fn verification_callback_page(answer: Option<&ProviderAnswer>) -> &'static str {
+    match answer {
+        Some(ProviderAnswer::Code(_)) => {
+            include_str!("../../../message-templates/web/verification_received.html")
+        }
+        Some(ProviderAnswer::Error { .. }) => {
+            include_str!("../../../message-templates/web/verification_cancelled.html")
+        }
+        None => include_str!("../../../message-templates/web/verification_incomplete.html"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::verified_identity::LinkedIdentity;
+
+    #[test]
+    fn the_link_is_offered_privately_with_its_window() {
+        insta::assert_snapshot!(
+            verification_link("https://auth.globus.org/v2/oauth2/authorize?state=abc&x=<y>").text,
+            @"🔐 Verify your research identity with your home institution's login: https://auth.globus.org/v2/oauth2/authorize?state=abc&amp;x=&lt;y&gt; (the link is yours alone and works once, for 10 minutes)."
+        );
+    }
+
+    #[test]
+    fn a_verified_identity_names_login_institution_and_links() {
+        let identity = VerifiedIdentity {
+            subject: "b1f5".into(),
+            username: "sarah.lee@berkeley.edu".into(),
+            name: Some("Sarah Lee".into()),
+            email: Some("slee@berkeley.edu".into()),
+            organization: Some("University of California, Berkeley".into()),
+            identity_provider: None,
+            linked: vec![LinkedIdentity {
+                subject: "0000-0002".into(),
+                username: "0000-0002-1825-0097@orcid.org".into(),
+                organization: None,
+            }],
+            verified_at: datetime!(2026-01-01 00:00 UTC),
+        };
+        insta::assert_json_snapshot!(identity_verified(&identity), @r#"
+        {
+          "text": "✅ Research identity verified: sarah.lee@berkeley.edu (University of California, Berkeley). Invitations that require a verified identity now accept you.",
+          "blocks": [
+            {
+              "text": {
+                "text": "✅ Research identity verified: *sarah.lee@berkeley.edu* (University of California, Berkeley), Sarah Lee, slee@berkeley.edu.\nLinked identities: 0000-0002-1825-0097@orcid.org.\nInvitations that require a verified identity now accept you; `/cws profiles list` shows it.",
+                "type": "mrkdwn"
+              },
+              "type": "section"
+            }
+          ]
+        }
+        "#);
+    }
+
+    #[test]
+    fn failures_say_nothing_was_stored() {
+        insta::assert_snapshot!(
+            verification_failed(&VerificationFailure::Cancelled).text,
+            @"❌ Research identity not verified: you cancelled the sign-in at the identity provider. Nothing was stored."
+        );
+        insta::assert_snapshot!(
+            verification_failed(&VerificationFailure::NotConfigured).text,
+            @"❌ Research identity not verified: identity verification is not configured on this deployment (it needs GLOBUS_CLIENT_ID and GLOBUS_CLIENT_SECRET). Nothing was stored."
+        );
+    }
+
+    #[test]
+    fn the_callback_page_never_echoes_what_the_provider_sent() {
+        let page = verification_callback_page(Some(&ProviderAnswer::Code("c0de".into())));
+        assert!(page.contains("Return to Slack"));
+        assert!(!page.contains("c0de"));
+        assert!(verification_callback_page(None).contains("incomplete"));
+    }
+}
