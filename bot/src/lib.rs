@@ -2,6 +2,7 @@
 //! a typed command, answers what needs no state at once, and queues everything else for the
 //! workers. It holds no business rules and no state, so any number of copies can run.
 
+mod oauth;
 mod slack;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use domain::ports::JobQueue;
 use domain::template::Catalog;
+use domain::verified_identity::CALLBACK_PATH;
 
 /// What every request handler may use.
 pub struct Bot {
@@ -35,6 +37,7 @@ pub fn router(bot: Bot) -> Router {
             "/slack/interactions",
             post(slack::interactions::interaction_click),
         )
+        .route(CALLBACK_PATH, get(oauth::oauth_callback))
         .route("/healthz", get(healthz))
         .with_state(Arc::new(bot))
 }

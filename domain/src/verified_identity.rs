@@ -12,6 +12,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::job::{ReplyTo, Requester};
 
+/// Where the bot serves the provider's redirect, under `CWS_PUBLIC_URL`.
+pub const CALLBACK_PATH: &str = "/oauth/globus/callback";
+
 /// How long the link `profiles verify` answers with stays usable.
 pub const VERIFICATION_WINDOW: Duration = Duration::minutes(10);
 

@@ -7,7 +7,8 @@
 //! - `cws:profile:{identity}:{name}` → profile; `cws:profiles:{identity}` → set of names
 //! - `cws:active-profile:{identity}` → profile name; `cws:member:{p}:{identity}` → profile name
 //! - `cws:verified-identity:{identity}` → the identity `profiles verify` proved
-//! - `cws:verification:{sha256 of state}` → a verification awaiting its callback (10 min TTL)
+//! - `cws:verification:{sha256 of state}` → a verification awaiting its callback (10 min TTL);
+//!   `…:used` → who used it (a day), to answer a replay
 //! - `cws:research-user:{collaborator}` → research user; `…:pending-key` → key awaiting its DM
 //! - `cws:account-index:{account}`, `cws:account-count`, `cws:uid-seq:{account}` → UID ranges
 //! - `cws:username:{account}:{username}` → collaborator holding the username
@@ -38,7 +39,7 @@ use domain::expiry::{ExpiryRecord, Stage, Timeline};
 use domain::identity::ChatIdentity;
 use domain::idle::IdleWatch;
 use domain::invitation::Invitation;
-use domain::job::JobKey;
+use domain::job::{JobKey, Requester};
 use domain::ledger::LedgerEvent;
 use domain::ports::{PortError, Records};
 use domain::pricing::Money;
@@ -647,6 +648,28 @@ impl State {
                 .map(Some)
                 .map_err(|e| corrupt(&key, e)),
         }
+    }
+
+    /// Remembers for a day who used `state`, so that a replayed callback can be refused to
+    /// that person's face rather than only in the log.
+    pub async fn mark_verification_used(
+        &self,
+        state: &str,
+        requester: &Requester,
+    ) -> Result<(), PortError> {
+        self.records
+            .put_expiring(
+                &format!("{}:used", verification_key(state)),
+                &to_json(requester),
+                std::time::Duration::from_secs(24 * 3600),
+            )
+            .await
+    }
+
+    /// Who used `state`, if it was used within the last day.
+    pub async fn verification_used_by(&self, state: &str) -> Result<Option<Requester>, PortError> {
+        self.read(&format!("{}:used", verification_key(state)))
+            .await
     }
 
     // Research users.

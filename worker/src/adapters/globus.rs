@@ -9,7 +9,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use domain::ports::{AuthorizationRequest, IdentityProvider};
 use domain::settings::GlobusSettings;
-use domain::verified_identity::{LinkedIdentity, VerificationFailure, VerifiedIdentity};
+use domain::verified_identity::{CALLBACK_PATH, LinkedIdentity, VerificationFailure, VerifiedIdentity};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm,
     CoreProviderMetadata,
@@ -22,9 +22,6 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
-
-/// Where the bot serves the provider's redirect, under `CWS_PUBLIC_URL`.
-pub const CALLBACK_PATH: &str = "/oauth/globus/callback";
 
 /// Globus' scope for the identities a person linked to their account.
 const VIEW_IDENTITY_SET: &str = "urn:globus:auth:scope:auth.globus.org:view_identity_set";

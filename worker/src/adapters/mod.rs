@@ -6,6 +6,7 @@ pub mod cost_explorer;
 pub mod ec2;
 pub mod efs;
 pub mod folder_store;
+pub mod globus;
 pub mod iam;
 pub mod mail;
 pub mod memory_records;

@@ -22,6 +22,7 @@ mod project;
 pub(crate) mod reconcile;
 pub(crate) mod schedule;
 mod volumes;
+pub(crate) mod verification;
 mod workspaces;
 
 use std::sync::Arc;
@@ -33,8 +34,8 @@ use domain::job::{JobKey, ReplyTo};
 use domain::message;
 use domain::message::MailText;
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, FileSystems, Mail, Mailer, Metrics, ObjectStore,
-    PortError,
+    AccountPolicies, Billing, Chat, Clock, FileSystems, IdentityProvider, Mail, Mailer, Metrics,
+    ObjectStore, PortError,
 };
 use domain::retry::Backoff;
 
@@ -71,6 +72,8 @@ pub struct CommandEnv {
     pub file_systems: Arc<dyn FileSystems>,
     /// IAM in the collaborators' accounts, for their mount policies.
     pub account_policies: Arc<dyn AccountPolicies>,
+    /// Globus Auth, when configured: `profiles verify` says so otherwise.
+    pub identity_provider: Option<Arc<dyn IdentityProvider>>,
 }
 
 impl Context for CommandEnv {
