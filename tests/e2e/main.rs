@@ -16,4 +16,5 @@ mod money;
 mod policy;
 mod recovery;
 mod signatures;
+mod verification;
 mod volumes;
