@@ -323,7 +323,10 @@ pub const REGISTERED: &[(&str, &str)] = &[
     (LaunchJob::NAME, LaunchJob::QUEUE),
     (CommandJob::NAME, CommandJob::QUEUE),
     (ActionJob::NAME, ActionJob::QUEUE),
-    (VerificationCallbackJob::NAME, VerificationCallbackJob::QUEUE),
+    (
+        VerificationCallbackJob::NAME,
+        VerificationCallbackJob::QUEUE,
+    ),
 ];
 
 #[cfg(test)]

@@ -326,9 +326,8 @@ impl Settings {
             embedded.push("mail written to ./cws-mail/ (set SMTP_URL)");
         }
         if self.globus.is_none() {
-            embedded.push(
-                "identity verification off (set GLOBUS_CLIENT_ID and GLOBUS_CLIENT_SECRET)",
-            );
+            embedded
+                .push("identity verification off (set GLOBUS_CLIENT_ID and GLOBUS_CLIENT_SECRET)");
         }
         embedded
     }
@@ -442,7 +441,10 @@ mod tests {
 
     #[test]
     fn globus_needs_a_client_and_defaults_to_globus_auth() {
-        assert_eq!(load(&[("GLOBUS_CLIENT_ID", "id")], None).unwrap().globus, None);
+        assert_eq!(
+            load(&[("GLOBUS_CLIENT_ID", "id")], None).unwrap().globus,
+            None
+        );
         let globus = load(
             &[
                 ("GLOBUS_CLIENT_ID", "id"),

@@ -50,8 +50,7 @@ impl RedisJobQueue {
             launch: RedisStorage::new(connection.clone()).with_config(redis_config::<LaunchJob>()),
             command: RedisStorage::new(connection.clone())
                 .with_config(redis_config::<CommandJob>()),
-            action: RedisStorage::new(connection.clone())
-                .with_config(redis_config::<ActionJob>()),
+            action: RedisStorage::new(connection.clone()).with_config(redis_config::<ActionJob>()),
             verification: RedisStorage::new(connection)
                 .with_config(redis_config::<VerificationCallbackJob>()),
         }

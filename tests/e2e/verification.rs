@@ -84,7 +84,13 @@ impl World {
     /// No access or ID token reached a chat message or the worker's log.
     fn no_token_leaked(&self) {
         let log = self.env.worker_log(self.worker);
-        let said: Vec<String> = self.env.slack.all().iter().map(|p| p.body.to_string()).collect();
+        let said: Vec<String> = self
+            .env
+            .slack
+            .all()
+            .iter()
+            .map(|p| p.body.to_string())
+            .collect();
         for token in self.provider.tokens_issued() {
             assert!(!log.contains(&token), "a token in the worker log");
             assert!(!said.iter().any(|s| s.contains(&token)), "a token in chat");
@@ -121,14 +127,20 @@ async fn sarah_verifies_through_berkeley_login_and_her_profile_shows_it() {
         .await;
     let refused = w.env.accept(LEE, &token, "berkeley-collab").await;
     assert!(
-        refused.text().contains("requires a verified research identity"),
+        refused
+            .text()
+            .contains("requires a verified research identity"),
         "{}",
         refused.text()
     );
 
     let signed_in = w.env.sign_in(LEE).await;
     assert_eq!(signed_in.page.status, 200);
-    assert!(signed_in.page.body.contains("Return to Slack"), "{}", signed_in.page.body);
+    assert!(
+        signed_in.page.body.contains("Return to Slack"),
+        "{}",
+        signed_in.page.body
+    );
     let verified = w.dm(LEE, "Research identity verified").await;
     assert!(
         verified.contains("sarah.lee@berkeley.edu (University of California, Berkeley)"),
@@ -136,7 +148,11 @@ async fn sarah_verifies_through_berkeley_login_and_her_profile_shows_it() {
     );
 
     let accepted = w.env.accept(LEE, &token, "berkeley-collab").await;
-    assert!(accepted.text().contains("Profile created"), "{}", accepted.text());
+    assert!(
+        accepted.text().contains("Profile created"),
+        "{}",
+        accepted.text()
+    );
     // The research user is named from the institutional login (seed 002).
     assert!(accepted.text().contains("sarah_lee"), "{}", accepted.text());
     w.env
@@ -156,7 +172,10 @@ async fn sarah_verifies_through_berkeley_login_and_her_profile_shows_it() {
         serde_json::from_str(&w.stored_identity().await.expect("stored")).unwrap();
     assert_eq!(stored["subject"], SARAH_AT_BERKELEY.subject);
     assert_eq!(stored["email"], SARAH_AT_BERKELEY.email);
-    assert_eq!(stored["linked"][0]["username"], "0000-0002-1825-0097@orcid.org");
+    assert_eq!(
+        stored["linked"][0]["username"],
+        "0000-0002-1825-0097@orcid.org"
+    );
     let audit = w.identity_audit().await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].0, "verified");
@@ -223,7 +242,8 @@ async fn a_token_for_another_audience_is_refused() {
     let w = world("verify-audience", 5).await;
     w.provider.fault_next(TokenFault::WrongAudience);
     w.env.sign_in(LEE).await;
-    w.refused("ID token did not check out (Invalid audiences").await;
+    w.refused("ID token did not check out (Invalid audiences")
+        .await;
     w.env.finish();
 }
 
@@ -241,7 +261,8 @@ async fn a_token_signed_with_a_foreign_key_is_refused() {
     let w = world("verify-signature", 7).await;
     w.provider.fault_next(TokenFault::ForeignKey);
     w.env.sign_in(LEE).await;
-    w.refused("ID token did not check out (Signature verification failed").await;
+    w.refused("ID token did not check out (Signature verification failed")
+        .await;
     w.env.finish();
 }
 

@@ -16,8 +16,8 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob, VerificationCallbackJob};
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, Mailer, Metrics, ObjectStore,
-    IdentityProvider, Records, WorkspaceStore,
+    AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, IdentityProvider, Mailer, Metrics,
+    ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 

@@ -104,7 +104,10 @@ fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
 
 /// A `state` is random text from the callback's query string: hashed, it cannot shape the key.
 fn verification_key(state: &str) -> String {
-    format!("cws:verification:{}", hex::encode(Sha256::digest(state.as_bytes())))
+    format!(
+        "cws:verification:{}",
+        hex::encode(Sha256::digest(state.as_bytes()))
+    )
 }
 
 fn volume_key(volume: &Volume) -> String {

@@ -370,7 +370,11 @@ impl TestEnv {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let at_provider = browser.get(&link).send().await.expect("the provider answers");
+        let at_provider = browser
+            .get(&link)
+            .send()
+            .await
+            .expect("the provider answers");
         assert!(
             at_provider.status().is_redirection(),
             "{}",

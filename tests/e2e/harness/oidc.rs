@@ -19,8 +19,8 @@ use openidconnect::core::{
     CoreJwsSigningAlgorithm,
 };
 use openidconnect::{
-    Audience, EmptyAdditionalClaims, EndUserEmail, EndUserUsername, IssuerUrl, JsonWebKeyId,
-    Nonce, PrivateSigningKey, StandardClaims, SubjectIdentifier,
+    Audience, EmptyAdditionalClaims, EndUserEmail, EndUserUsername, IssuerUrl, JsonWebKeyId, Nonce,
+    PrivateSigningKey, StandardClaims, SubjectIdentifier,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -172,7 +172,9 @@ async fn discovery(State(state): State<Arc<Provider>>) -> Json<Value> {
 }
 
 async fn jwks(State(state): State<Arc<Provider>>) -> Json<CoreJsonWebKeySet> {
-    Json(CoreJsonWebKeySet::new(vec![state.key.as_verification_key()]))
+    Json(CoreJsonWebKeySet::new(vec![
+        state.key.as_verification_key(),
+    ]))
 }
 
 #[derive(Deserialize)]
@@ -196,7 +198,11 @@ async fn authorize(
     {
         return (StatusCode::BAD_REQUEST, "unsupported authorization request").into_response();
     }
-    let separator = if query.redirect_uri.contains('?') { '&' } else { '?' };
+    let separator = if query.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
     if std::mem::take(&mut *state.cancel.lock().unwrap()) {
         let back = format!(
             "{}{separator}error=access_denied&error_description=The+user+declined&state={}",
@@ -243,7 +249,10 @@ async fn token(
         STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
     );
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid_client" })))
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_client" })),
+        )
             .into_response();
     }
     let Some(issued) = state.codes.lock().unwrap().remove(&form.code) else {
@@ -294,10 +303,11 @@ async fn token(
         .lock()
         .unwrap()
         .insert(access_token.clone(), login.clone());
-    state.tokens_issued.lock().unwrap().extend([
-        access_token.clone(),
-        id_token.as_str().unwrap().to_owned(),
-    ]);
+    state
+        .tokens_issued
+        .lock()
+        .unwrap()
+        .extend([access_token.clone(), id_token.as_str().unwrap().to_owned()]);
     Json(json!({
         "access_token": access_token,
         "token_type": "Bearer",

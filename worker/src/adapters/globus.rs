@@ -9,7 +9,9 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use domain::ports::{AuthorizationRequest, IdentityProvider};
 use domain::settings::GlobusSettings;
-use domain::verified_identity::{CALLBACK_PATH, LinkedIdentity, VerificationFailure, VerifiedIdentity};
+use domain::verified_identity::{
+    CALLBACK_PATH, LinkedIdentity, VerificationFailure, VerifiedIdentity,
+};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm,
     CoreProviderMetadata,
@@ -246,10 +248,7 @@ impl<'c> AsyncHttpClient<'c> for OidcHttp {
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let response = self
-                .0
-                .execute(reqwest::Request::try_from(request)?)
-                .await?;
+            let response = self.0.execute(reqwest::Request::try_from(request)?).await?;
             let mut answer = openidconnect::http::Response::builder().status(response.status());
             for (name, value) in response.headers() {
                 answer = answer.header(name, value);

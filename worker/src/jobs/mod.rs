@@ -21,8 +21,8 @@ mod profiles;
 mod project;
 pub(crate) mod reconcile;
 pub(crate) mod schedule;
-mod volumes;
 pub(crate) mod verification;
+mod volumes;
 mod workspaces;
 
 use std::sync::Arc;

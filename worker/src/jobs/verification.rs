@@ -102,7 +102,9 @@ async fn callback(env: &CommandEnv, job: &VerificationCallbackJob) -> Result<(),
         (ProviderAnswer::Error { error, .. }, _) if error == ACCESS_DENIED => {
             Err(VerificationFailure::Cancelled)
         }
-        (ProviderAnswer::Error { error, .. }, _) => Err(VerificationFailure::Refused(error.clone())),
+        (ProviderAnswer::Error { error, .. }, _) => {
+            Err(VerificationFailure::Refused(error.clone()))
+        }
         (ProviderAnswer::Code(_), None) => Err(VerificationFailure::NotConfigured),
         (ProviderAnswer::Code(code), Some(provider)) => {
             provider
@@ -146,7 +148,10 @@ async fn audit(
     detail: Option<String>,
 ) -> Result<(), PortError> {
     let now = env.clock.now();
-    let who = requester.map_or_else(|| ChatIdentity::system("oauth-callback"), Requester::identity);
+    let who = requester.map_or_else(
+        || ChatIdentity::system("oauth-callback"),
+        Requester::identity,
+    );
     let event = |institution: String| AuditEvent {
         action: AuditAction::IdentityVerification,
         who: who.clone(),
