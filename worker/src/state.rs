@@ -590,7 +590,9 @@ impl State {
             .await
     }
 
-    /// Records a verified identity for the chat identity and on each of its profiles.
+    /// Records a verified identity for the chat identity and on each of its profiles. A
+    /// collaborator's institution becomes the verified one from now on (the ledger's past
+    /// events keep theirs); an owner's stays the project's.
     pub async fn set_verified_identity(
         &self,
         identity: &ChatIdentity,
@@ -610,10 +612,13 @@ impl State {
             self.update(
                 &format!("cws:profile:{identity}:{name}"),
                 |profile: &Profile| {
-                    let verified = Some(verified.clone());
                     Ok::<_, std::convert::Infallible>((
                         Profile {
-                            verified_identity: verified,
+                            institution: match profile.invitation() {
+                                Some(_) => verified.institution(),
+                                None => profile.institution.clone(),
+                            },
+                            verified_identity: Some(verified.clone()),
                             ..profile.clone()
                         },
                         (),

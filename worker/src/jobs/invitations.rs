@@ -11,6 +11,7 @@ use domain::ports::{PortError, SharedFile};
 use domain::profile::{Collaborator, Profile, research_username};
 use domain::template::Catalog;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
+use domain::verified_identity::VerifiedIdentity;
 use sha2::{Digest, Sha256};
 
 use crate::jobs::CommandEnv;
@@ -282,9 +283,11 @@ pub(crate) async fn command_invitation_accept(
         collaborator,
         role: invitation.role,
         can_invite: invitation.can_invite,
-        institution: invitation
-            .institution
-            .clone()
+        // A verified institution outranks what the inviter or the chat workspace said.
+        institution: verified
+            .as_ref()
+            .map(VerifiedIdentity::institution)
+            .or_else(|| invitation.institution.clone())
             .unwrap_or_else(|| requester.team_domain.clone()),
         research_user: user,
         created_at: now,
