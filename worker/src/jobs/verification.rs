@@ -6,7 +6,7 @@
 //! [`VerificationCallbackJob`], which takes that record once (GETDEL), so any worker can finish
 //! any verification and no `state` works twice.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
@@ -69,35 +69,50 @@ pub(crate) async fn command_profiles_verify(
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
+/// Three steps, so that a retry never repeats one that cannot be repeated: taking the pending
+/// record (retried), the code exchange (once: a code works once), and recording and telling
+/// the outcome (retried).
 pub(crate) async fn job_verification_callback(
     job: VerificationCallbackJob,
     env: Data<Arc<CommandEnv>>,
 ) -> Result<(), AbortError> {
     let env = &**env;
-    with_retries(&job.key, &env.backoff, || callback(env, &job))
-        .await
-        .map_err(|gave_up| dead_letter(&job.key, gave_up))
-}
-
-async fn callback(env: &CommandEnv, job: &VerificationCallbackJob) -> Result<(), PortError> {
-    let now = env.clock.now();
-    let Some(pending) = env.state.take_verification(&job.state).await? else {
-        // Unknown, expired or replayed: only a replay of a used `state` names someone.
-        let used_by = env.state.verification_used_by(&job.state).await?;
-        let failure = VerificationFailure::UnknownState;
-        audit(env, used_by.as_ref(), "refused", Some(failure.to_string())).await?;
-        tracing::warn!(job = %job.key, replay = used_by.is_some(), "a verification callback with an unknown state");
-        if let Some(requester) = used_by {
-            env.chat
-                .post_direct(&requester.user_id, &message::verification_failed(&failure))
+    let taken = Mutex::new(None);
+    with_retries(&job.key, &env.backoff, || async {
+        let pending = env.state.take_verification(&job.state).await?;
+        if let Some(pending) = &pending {
+            env.state
+                .mark_verification_used(&job.state, &pending.requester)
                 .await?;
         }
-        return Ok(());
+        *taken.lock().expect("taken lock") = Some(pending);
+        Ok(())
+    })
+    .await
+    .map_err(|gave_up| dead_letter(&job.key, gave_up))?;
+    let pending = taken.into_inner().expect("taken lock").flatten();
+    let outcome = match &pending {
+        Some(pending) => Some(outcome(env, &job, pending).await),
+        None => None,
     };
-    env.state
-        .mark_verification_used(&job.state, &pending.requester)
-        .await?;
-    let outcome = match (&job.answer, &env.identity_provider) {
+    with_retries(&job.key, &env.backoff, || async {
+        match (&pending, &outcome) {
+            (Some(pending), Some(outcome)) => record(env, &pending.requester, outcome).await,
+            _ => unknown_state(env, &job).await,
+        }
+    })
+    .await
+    .map_err(|gave_up| dead_letter(&job.key, gave_up))
+}
+
+/// What the provider's answer proves, if anything.
+async fn outcome(
+    env: &CommandEnv,
+    job: &VerificationCallbackJob,
+    pending: &PendingVerification,
+) -> Result<VerifiedIdentity, VerificationFailure> {
+    let now = env.clock.now();
+    match (&job.answer, &env.identity_provider) {
         _ if pending.is_expired(now) => Err(VerificationFailure::UnknownState),
         (ProviderAnswer::Error { error, .. }, _) if error == ACCESS_DENIED => {
             Err(VerificationFailure::Cancelled)
@@ -111,22 +126,46 @@ async fn callback(env: &CommandEnv, job: &VerificationCallbackJob) -> Result<(),
                 .verify(code, &pending.pkce_verifier, &pending.nonce, now)
                 .await
         }
-    };
-    let requester = &pending.requester;
+    }
+}
+
+/// Stores a verified identity (nothing on failure), audits the attempt, and tells the person.
+async fn record(
+    env: &CommandEnv,
+    requester: &Requester,
+    outcome: &Result<VerifiedIdentity, VerificationFailure>,
+) -> Result<(), PortError> {
     let reply = match outcome {
         Ok(verified) => {
             env.state
-                .set_verified_identity(&requester.identity(), &verified)
+                .set_verified_identity(&requester.identity(), verified)
                 .await?;
-            audit(env, Some(requester), "verified", Some(described(&verified))).await?;
-            message::identity_verified(&verified)
+            audit(env, Some(requester), "verified", Some(described(verified))).await?;
+            message::identity_verified(verified)
         }
         Err(failure) => {
             audit(env, Some(requester), "refused", Some(failure.to_string())).await?;
-            message::verification_failed(&failure)
+            message::verification_failed(failure)
         }
     };
     env.chat.post_direct(&requester.user_id, &reply).await
+}
+
+/// A `state` with no pending verification: unknown, expired or replayed. Only a replay of a
+/// used one names someone to tell.
+async fn unknown_state(env: &CommandEnv, job: &VerificationCallbackJob) -> Result<(), PortError> {
+    let used_by = env.state.verification_used_by(&job.state).await?;
+    let failure = VerificationFailure::UnknownState;
+    audit(env, used_by.as_ref(), "refused", Some(failure.to_string())).await?;
+    tracing::warn!(job = %job.key, replay = used_by.is_some(), "a verification callback with an unknown state");
+    match used_by {
+        Some(requester) => {
+            env.chat
+                .post_direct(&requester.user_id, &message::verification_failed(&failure))
+                .await
+        }
+        None => Ok(()),
+    }
 }
 
 /// The audit detail of a verified identity: the login and its institution, never a token.
