@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use domain::job::{Job, JobKey, ProviderAnswer, VerificationCallbackJob};
-use domain::message;
+use domain::message::{self, CallbackPage};
 use serde::Deserialize;
 
 use crate::Bot;
@@ -46,11 +46,13 @@ pub(crate) async fn oauth_callback(
     let Some((state, answer)) = redirect.answer() else {
         return (
             StatusCode::BAD_REQUEST,
-            Html(message::verification_callback_page(None)),
+            Html(message::verification_callback_page(
+                CallbackPage::Incomplete,
+            )),
         )
             .into_response();
     };
-    let page = message::verification_callback_page(Some(&answer));
+    let page = message::verification_callback_page(CallbackPage::Queued(&answer));
     // Every redirect is its own job, a replayed one included: the worker refuses it.
     let key = JobKey::try_from(format!("oauth:{}", uuid::Uuid::new_v4().simple()))
         .expect("a uuid makes a valid job key");
@@ -60,7 +62,9 @@ pub(crate) async fn oauth_callback(
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Html(message::verification_callback_page(None)),
+            Html(message::verification_callback_page(
+                CallbackPage::Unavailable,
+            )),
         )
             .into_response()
     }

@@ -39,16 +39,32 @@ pub fn verification_failed(failure: &VerificationFailure) -> ChatMessage {
     )
 }
 
-/// The page the provider's redirect lands on; the outcome itself goes to chat.
-pub fn verification_callback_page(answer: Option<&ProviderAnswer>) -> &'static str {
-    match answer {
-        Some(ProviderAnswer::Code(_)) => {
+/// What the browser is told after the provider's redirect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackPage<'a> {
+    /// The answer is queued; the outcome goes to chat.
+    Queued(&'a ProviderAnswer),
+    /// Neither a `state` with a code nor an error: not a redirect the provider makes.
+    Incomplete,
+    /// The queue could not take the answer.
+    Unavailable,
+}
+
+/// The page the provider's redirect lands on (static: nothing it received is echoed).
+pub fn verification_callback_page(page: CallbackPage<'_>) -> &'static str {
+    match page {
+        CallbackPage::Queued(ProviderAnswer::Code(_)) => {
             include_str!("../../../message-templates/web/verification_received.html")
         }
-        Some(ProviderAnswer::Error { .. }) => {
+        CallbackPage::Queued(ProviderAnswer::Error { .. }) => {
             include_str!("../../../message-templates/web/verification_cancelled.html")
         }
-        None => include_str!("../../../message-templates/web/verification_incomplete.html"),
+        CallbackPage::Incomplete => {
+            include_str!("../../../message-templates/web/verification_incomplete.html")
+        }
+        CallbackPage::Unavailable => {
+            include_str!("../../../message-templates/web/verification_unavailable.html")
+        }
     }
 }
 
@@ -113,9 +129,13 @@ mod tests {
 
     #[test]
     fn the_callback_page_never_echoes_what_the_provider_sent() {
-        let page = verification_callback_page(Some(&ProviderAnswer::Code("c0de".into())));
+        let code = ProviderAnswer::Code("c0de".into());
+        let page = verification_callback_page(CallbackPage::Queued(&code));
         assert!(page.contains("Return to Slack"));
         assert!(!page.contains("c0de"));
-        assert!(verification_callback_page(None).contains("incomplete"));
+        assert!(verification_callback_page(CallbackPage::Incomplete).contains("incomplete"));
+        assert!(
+            verification_callback_page(CallbackPage::Unavailable).contains("nothing was stored")
+        );
     }
 }
