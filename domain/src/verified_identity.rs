@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::job::{ReplyTo, Requester};
+use crate::job::Requester;
 
 /// Where the bot serves the provider's redirect, under `CWS_PUBLIC_URL`.
 pub const CALLBACK_PATH: &str = "/oauth/globus/callback";
@@ -141,10 +141,10 @@ pub enum VerificationFailure {
 /// answer is for, and the secrets the provider's answer must match. Taken once, then gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingVerification {
-    /// Who ran `profiles verify`: the identity is bound to them, whoever's browser comes back.
+    /// Who ran `profiles verify`: the identity is bound to them, whoever's browser comes back,
+    /// and the outcome goes to them by direct message (the command's response URL may have
+    /// run out by then).
     pub requester: Requester,
-    /// Where the outcome goes (the command's channel and response URL).
-    pub reply: ReplyTo,
     /// The PKCE code verifier: only its hash went to the provider.
     pub pkce_verifier: String,
     /// Must come back inside the ID token, so a token minted for another login is refused.
@@ -248,10 +248,6 @@ mod tests {
                 team_domain: "berkeley".into(),
                 user_id: "U".into(),
                 user_name: "sarah.lee".into(),
-            },
-            reply: ReplyTo {
-                channel_id: "C".into(),
-                response_url: None,
             },
             pkce_verifier: "v".into(),
             nonce: "n".into(),

@@ -48,7 +48,6 @@ pub(crate) async fn command_profiles_verify(
     };
     let pending = PendingVerification {
         requester: job.requester.clone(),
-        reply: job.reply.clone(),
         pkce_verifier: random_token(),
         nonce: random_token(),
         expires_at: env.clock.now() + VERIFICATION_WINDOW,
