@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use domain::ports::{AuthorizationRequest, IdentityProvider};
@@ -23,7 +24,10 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
+
+/// How long the discovery document and JWKS are trusted before they are fetched again.
+const METADATA_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// Globus' scope for the identities a person linked to their account.
 const VIEW_IDENTITY_SET: &str = "urn:globus:auth:scope:auth.globus.org:view_identity_set";
@@ -40,8 +44,8 @@ pub struct GlobusAuth {
     settings: GlobusSettings,
     redirect_url: RedirectUrl,
     http: OidcHttp,
-    /// The discovery document and keys, fetched on first use.
-    metadata: OnceCell<CoreProviderMetadata>,
+    /// The discovery document and keys, with when they were fetched.
+    metadata: Mutex<Option<(Instant, CoreProviderMetadata)>>,
 }
 
 impl GlobusAuth {
@@ -59,22 +63,28 @@ impl GlobusAuth {
             settings,
             redirect_url,
             http: OidcHttp(client),
-            metadata: OnceCell::new(),
+            metadata: Mutex::new(None),
         })
     }
 
-    async fn metadata(&self) -> Result<&CoreProviderMetadata, VerificationFailure> {
-        self.metadata
-            .get_or_try_init(|| async {
-                let issuer = IssuerUrl::new(self.settings.issuer_url.clone())
-                    .map_err(|e| VerificationFailure::Unreachable(format!("issuer URL: {e}")))?;
-                CoreProviderMetadata::discover_async(issuer, &self.http)
-                    .await
-                    .map_err(|e| {
-                        VerificationFailure::Unreachable(format!("discovery: {}", error_chain(&e)))
-                    })
-            })
+    /// The provider's metadata and keys, fetched again once an hour so that rotated signing
+    /// keys are picked up.
+    async fn metadata(&self) -> Result<CoreProviderMetadata, VerificationFailure> {
+        let mut cached = self.metadata.lock().await;
+        if let Some((fetched, metadata)) = &*cached
+            && fetched.elapsed() < METADATA_MAX_AGE
+        {
+            return Ok(metadata.clone());
+        }
+        let issuer = IssuerUrl::new(self.settings.issuer_url.clone())
+            .map_err(|e| VerificationFailure::Unreachable(format!("issuer URL: {e}")))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
+            .map_err(|e| {
+                VerificationFailure::Unreachable(format!("discovery: {}", error_chain(&e)))
+            })?;
+        *cached = Some((Instant::now(), metadata.clone()));
+        Ok(metadata)
     }
 
     async fn client(
@@ -90,7 +100,7 @@ impl GlobusAuth {
         >,
         VerificationFailure,
     > {
-        let metadata = self.metadata().await?.clone();
+        let metadata = self.metadata().await?;
         Ok(CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.settings.client_id.clone()),
