@@ -4,6 +4,7 @@
 //! workers. It holds no business rules and no state, so any number of copies can run.
 
 mod discord;
+mod oauth;
 mod slack;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use domain::ports::JobQueue;
 use domain::template::Catalog;
+use domain::verified_identity::CALLBACK_PATH;
 use serenity::interactions_endpoint::Verifier;
 
 /// What every request handler may use.
@@ -61,6 +63,7 @@ pub fn router(bot: Bot) -> Router {
             post(slack::interactions::interaction_click),
         )
         .route("/discord/interactions", post(discord::interaction))
+        .route(CALLBACK_PATH, get(oauth::oauth_callback))
         .route("/healthz", get(healthz))
         .with_state(Arc::new(bot))
 }

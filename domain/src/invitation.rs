@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use crate::command::{InvitationCreate, PolicyRestrictions};
 use crate::identity::{ChatIdentity, Role};
 use crate::token::InvitationId;
+use crate::verified_identity::{IdentityShortfall, VerifiedIdentity, meets_requirement};
 
 /// Devices an invitation allows when `--max-devices` is not given.
 pub const DEFAULT_MAX_DEVICES: u8 = 3;
@@ -97,11 +98,13 @@ impl Invitation {
         }
     }
 
-    /// Decides whether `identity` may accept now. Accepting again from a bound identity is
-    /// allowed (and changes nothing); a new identity is one more device.
+    /// Decides whether `identity`, verified as `verified` if at all, may accept now.
+    /// Accepting again from a bound identity is allowed (and changes nothing); a new identity
+    /// is one more device.
     pub fn check_accept(
         &self,
         identity: &ChatIdentity,
+        verified: Option<&VerifiedIdentity>,
         now: OffsetDateTime,
     ) -> Result<Acceptance, AcceptRefusal> {
         match self.status(now) {
@@ -113,7 +116,7 @@ impl Invitation {
             return Ok(Acceptance::AlreadyBound);
         }
         if self.require_verified_identity || self.require_domain.is_some() {
-            return Err(AcceptRefusal::VerificationRequired);
+            meets_requirement(verified, self.require_domain.as_deref())?;
         }
         if self.device_bound && self.devices.len() >= usize::from(self.max_devices) {
             return Err(AcceptRefusal::TooManyDevices {
@@ -127,9 +130,10 @@ impl Invitation {
     pub fn accepted_by(
         &self,
         identity: &ChatIdentity,
+        verified: Option<&VerifiedIdentity>,
         now: OffsetDateTime,
     ) -> Result<(Invitation, Acceptance), AcceptRefusal> {
-        let acceptance = self.check_accept(identity, now)?;
+        let acceptance = self.check_accept(identity, verified, now)?;
         let mut accepted = self.clone();
         if acceptance == Acceptance::NewDevice {
             accepted.devices.push(identity.clone());
@@ -162,10 +166,8 @@ pub enum AcceptRefusal {
         "this invitation is already used on its maximum of {max} devices (each chat account counts as one); ask the inviter for another"
     )]
     TooManyDevices { max: u8 },
-    #[error(
-        "this invitation requires a verified research identity (/cws profiles verify), which this deployment does not offer yet; ask the inviter for one without that requirement"
-    )]
-    VerificationRequired,
+    #[error(transparent)]
+    Identity(#[from] IdentityShortfall),
 }
 
 #[cfg(test)]
@@ -212,16 +214,16 @@ mod tests {
         );
         let now = datetime!(2026-01-02 00:00 UTC);
         for n in 1..=3 {
-            let (accepted, acceptance) = invitation.accepted_by(&device(n), now).unwrap();
+            let (accepted, acceptance) = invitation.accepted_by(&device(n), None, now).unwrap();
             assert_eq!(acceptance, Acceptance::NewDevice);
             invitation = accepted;
         }
         assert_eq!(
-            invitation.check_accept(&device(4), now),
+            invitation.check_accept(&device(4), None, now),
             Err(AcceptRefusal::TooManyDevices { max: 3 })
         );
         assert_eq!(
-            invitation.check_accept(&device(2), now),
+            invitation.check_accept(&device(2), None, now),
             Ok(Acceptance::AlreadyBound)
         );
     }
@@ -232,12 +234,12 @@ mod tests {
             invitation("profiles invitations create x --type read_only --valid-days 1");
         let expired = datetime!(2026-01-02 00:00 UTC);
         assert!(matches!(
-            invitation.check_accept(&device(1), expired),
+            invitation.check_accept(&device(1), None, expired),
             Err(AcceptRefusal::Expired { .. })
         ));
         invitation.revoked_at = Some(datetime!(2026-01-01 12:00 UTC));
         let refusal = invitation
-            .check_accept(&device(1), datetime!(2026-01-01 13:00 UTC))
+            .check_accept(&device(1), None, datetime!(2026-01-01 13:00 UTC))
             .unwrap_err();
         assert_eq!(
             refusal.to_string(),
@@ -252,8 +254,43 @@ mod tests {
         );
         let now = datetime!(2026-01-02 00:00 UTC);
         for n in 1..=3 {
-            invitation = invitation.accepted_by(&device(n), now).unwrap().0;
+            invitation = invitation.accepted_by(&device(n), None, now).unwrap().0;
         }
         assert_eq!(invitation.devices.len(), 3);
+    }
+
+    #[test]
+    fn a_domain_bound_invitation_waits_for_a_verified_login_at_that_domain() {
+        let invitation = invitation(
+            "profiles invitations create mit --type read_only --valid-days 9 --require-domain mit.edu",
+        );
+        let now = datetime!(2026-01-02 00:00 UTC);
+        let verified = |username: &str| VerifiedIdentity {
+            subject: "sub".into(),
+            username: username.into(),
+            name: None,
+            email: None,
+            organization: None,
+            identity_provider: None,
+            linked: Vec::new(),
+            verified_at: now,
+        };
+        assert_eq!(
+            invitation.check_accept(&device(1), None, now),
+            Err(AcceptRefusal::Identity(IdentityShortfall::NotVerified))
+        );
+        let berkeley = verified("sarah.lee@berkeley.edu");
+        assert_eq!(
+            invitation
+                .check_accept(&device(1), Some(&berkeley), now)
+                .unwrap_err()
+                .to_string(),
+            "this invitation requires an identity at mit.edu, and your verified identity is sarah.lee@berkeley.edu"
+        );
+        let mit = verified("michael.johnson@mit.edu");
+        assert_eq!(
+            invitation.check_accept(&device(1), Some(&mit), now),
+            Ok(Acceptance::NewDevice)
+        );
     }
 }

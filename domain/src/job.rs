@@ -179,6 +179,7 @@ impl CommandJob {
                 | Command::Profiles(
                     ProfilesCommand::Use { .. }
                         | ProfilesCommand::List
+                        | ProfilesCommand::Verify
                         | ProfilesCommand::InvitationCreate(_)
                         | ProfilesCommand::InvitationCreateCollaboration(_)
                         | ProfilesCommand::InvitationAccept { .. }
@@ -271,6 +272,43 @@ impl Action {
     }
 }
 
+/// The identity provider's redirect back to the bot after `profiles verify`, as the bot
+/// received it. Queue `cws:queue:verification`. Every redirect is its own job, so a replayed
+/// one reaches the worker and is refused there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationCallbackJob {
+    pub key: JobKey,
+    /// The `state` the provider echoed: it names the pending verification, if any.
+    pub state: String,
+    pub answer: ProviderAnswer,
+}
+
+/// What the provider's redirect carried besides `state`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProviderAnswer {
+    /// The authorization code, good for one exchange.
+    Code(String),
+    /// `error` (e.g. `access_denied` when the person cancelled) and its description.
+    Error {
+        error: String,
+        description: Option<String>,
+    },
+}
+
+/// The code stays out of logs.
+impl fmt::Debug for ProviderAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProviderAnswer::Code(_) => f.write_str("Code(..)"),
+            ProviderAnswer::Error { error, description } => f
+                .debug_struct("Error")
+                .field("error", error)
+                .field("description", description)
+                .finish(),
+        }
+    }
+}
+
 /// What every job type declares about itself. Names and queues are part of the wire format
 /// between bot and worker processes of different versions: never rename a shipped one.
 pub trait JobKind: Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static {
@@ -303,12 +341,21 @@ impl JobKind for ActionJob {
     }
 }
 
+impl JobKind for VerificationCallbackJob {
+    const NAME: &'static str = "verification";
+    const QUEUE: &'static str = "cws:queue:verification";
+    fn key(&self) -> &JobKey {
+        &self.key
+    }
+}
+
 /// Any job, as the bot enqueues it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Job {
     Launch(LaunchJob),
     Command(CommandJob),
     Action(ActionJob),
+    VerificationCallback(VerificationCallbackJob),
 }
 
 impl Job {
@@ -317,6 +364,7 @@ impl Job {
             Job::Launch(_) => LaunchJob::NAME,
             Job::Command(_) => CommandJob::NAME,
             Job::Action(_) => ActionJob::NAME,
+            Job::VerificationCallback(_) => VerificationCallbackJob::NAME,
         }
     }
 
@@ -325,6 +373,7 @@ impl Job {
             Job::Launch(job) => job.key(),
             Job::Command(job) => job.key(),
             Job::Action(job) => job.key(),
+            Job::VerificationCallback(job) => job.key(),
         }
     }
 }
@@ -334,6 +383,10 @@ pub const REGISTERED: &[(&str, &str)] = &[
     (LaunchJob::NAME, LaunchJob::QUEUE),
     (CommandJob::NAME, CommandJob::QUEUE),
     (ActionJob::NAME, ActionJob::QUEUE),
+    (
+        VerificationCallbackJob::NAME,
+        VerificationCallbackJob::QUEUE,
+    ),
 ];
 
 #[cfg(test)]
@@ -375,6 +428,16 @@ mod tests {
         assert_eq!(old, ReplyTo::slack("C1", None));
         let discord = ReplyTo::discord("123", Some("tok".into()));
         assert_eq!(discord.channel_only(), ReplyTo::discord("123", None));
+    }
+
+    #[test]
+    fn an_authorization_code_never_shows_in_debug_output() {
+        let job = VerificationCallbackJob {
+            key: JobKey::try_from("oauth:1".to_owned()).unwrap(),
+            state: "s".into(),
+            answer: ProviderAnswer::Code("secret-code".into()),
+        };
+        assert!(!format!("{job:?}").contains("secret-code"));
     }
 
     #[test]

@@ -32,5 +32,6 @@ pub mod template;
 pub mod time_text;
 pub mod token;
 pub mod user_data;
+pub mod verified_identity;
 pub mod volume;
 pub mod workspace;

@@ -9,6 +9,7 @@ use crate::job::{Job, JobKey, ReplyTo};
 use crate::launch::LaunchPlan;
 use crate::message::ChatMessage;
 use crate::pricing::Money;
+use crate::verified_identity::{VerificationFailure, VerifiedIdentity};
 use crate::workspace::Workspace;
 
 /// How an adapter call failed, which decides whether the job tries again.
@@ -26,6 +27,35 @@ impl PortError {
     pub fn is_transient(&self) -> bool {
         matches!(self, PortError::Transient(_))
     }
+}
+
+/// What a verification's authorization link carries: the random `state` that brings the
+/// callback back to its pending record, the nonce the ID token must repeat, and the PKCE
+/// verifier whose hash goes to the provider.
+pub struct AuthorizationRequest<'a> {
+    pub state: &'a str,
+    pub nonce: &'a str,
+    pub pkce_verifier: &'a str,
+}
+
+/// An OpenID Connect provider (Globus Auth) that vouches for a person's institutional login.
+#[async_trait]
+pub trait IdentityProvider: Send + Sync {
+    /// The provider's authorization URL for the authorization code flow with PKCE.
+    async fn authorization_url(
+        &self,
+        request: &AuthorizationRequest<'_>,
+    ) -> Result<String, VerificationFailure>;
+    /// Exchanges the callback's `code` (with the PKCE verifier), checks the ID token —
+    /// signature against the provider's keys, issuer, audience, expiry, `nonce` — and reads
+    /// the user info. Never retried: a code works once.
+    async fn verify(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedIdentity, VerificationFailure>;
 }
 
 /// Puts jobs on their queues. Enqueuing a job whose key was seen before does nothing.
@@ -360,6 +390,15 @@ pub trait Records: Send + Sync {
     async fn swap(&self, key: &str, expected: Option<&str>, value: &str)
     -> Result<bool, PortError>;
     async fn delete(&self, key: &str) -> Result<(), PortError>;
+    /// Writes `value` under `key` for `ttl`, after which the key is gone.
+    async fn put_expiring(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: std::time::Duration,
+    ) -> Result<(), PortError>;
+    /// Reads and removes `key` in one step (GETDEL): of callers racing, one gets the value.
+    async fn take(&self, key: &str) -> Result<Option<String>, PortError>;
     /// Adds one to a counter (an absent counter is 0) and returns the new value.
     async fn increment(&self, key: &str) -> Result<u64, PortError>;
     async fn add_member(&self, set: &str, member: &str) -> Result<(), PortError>;

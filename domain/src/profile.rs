@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::identity::{ChatIdentity, Role};
 use crate::token::InvitationId;
+use crate::verified_identity::VerifiedIdentity;
 
 /// The first UID of the first account's range.
 pub const UID_BASE: u32 = 5000;
@@ -56,8 +57,12 @@ pub struct Profile {
     pub role: Role,
     /// Whether this member may invite others (always true for owners).
     pub can_invite: bool,
-    /// The member's institution, used in cost attribution.
+    /// The member's institution as self-declared (the chat workspace, or the inviter's CSV),
+    /// used in cost attribution.
     pub institution: String,
+    /// Who the member is according to their home institution's login (`profiles verify`).
+    #[serde(default)]
+    pub verified_identity: Option<VerifiedIdentity>,
     pub research_user: ResearchUser,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -55,6 +55,27 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
 }
 
+/// Globus Auth's issuer: its discovery document is under `/.well-known/openid-configuration`.
+pub const GLOBUS_ISSUER_URL: &str = "https://auth.globus.org";
+
+/// The OpenID Connect client that verifies research identities (`profiles verify`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct GlobusSettings {
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// The secret stays out of logs and panics.
+impl std::fmt::Debug for GlobusSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobusSettings")
+            .field("issuer_url", &self.issuer_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerSettings {
     pub concurrency: usize,
@@ -74,6 +95,9 @@ pub struct Settings {
     pub mail_from: Option<String>,
     pub listen: SocketAddr,
     pub public_url: String,
+    /// `None` unless both `GLOBUS_CLIENT_ID` and `GLOBUS_CLIENT_SECRET` are set: then
+    /// `profiles verify` says verification is not configured.
+    pub globus: Option<GlobusSettings>,
     pub worker: WorkerSettings,
     /// The region launches use when the command names none.
     pub default_region: String,
@@ -260,6 +284,19 @@ impl Settings {
             public_url: sources
                 .get("CWS_PUBLIC_URL")
                 .unwrap_or_else(|| format!("http://{listen}")),
+            globus: match (
+                sources.get("GLOBUS_CLIENT_ID"),
+                sources.get("GLOBUS_CLIENT_SECRET"),
+            ) {
+                (Some(client_id), Some(client_secret)) => Some(GlobusSettings {
+                    issuer_url: sources
+                        .get("GLOBUS_ISSUER_URL")
+                        .unwrap_or_else(|| GLOBUS_ISSUER_URL.to_owned()),
+                    client_id,
+                    client_secret,
+                }),
+                _ => None,
+            },
             worker: WorkerSettings {
                 concurrency,
                 heartbeat: Duration::from_secs(heartbeat_secs.max(1)),
@@ -325,6 +362,10 @@ impl Settings {
         }
         if self.smtp_url.is_none() {
             embedded.push("mail written to ./cws-mail/ (set SMTP_URL)");
+        }
+        if self.globus.is_none() {
+            embedded
+                .push("identity verification off (set GLOBUS_CLIENT_ID and GLOBUS_CLIENT_SECRET)");
         }
         embedded
     }
@@ -411,7 +452,7 @@ mod tests {
         let settings = load(&[], None).unwrap();
         assert_eq!(settings.redis_url, None);
         assert_eq!(settings.aws, None);
-        assert_eq!(settings.embedded_components().len(), 4);
+        assert_eq!(settings.embedded_components().len(), 5);
         assert_eq!(settings.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(
             settings.slack_or_embedded().signing_secret,
@@ -515,5 +556,25 @@ mod tests {
             load(&[("CWS_SCHEDULE", "off")], None).unwrap().schedule,
             None
         );
+    }
+
+    #[test]
+    fn globus_needs_a_client_and_defaults_to_globus_auth() {
+        assert_eq!(
+            load(&[("GLOBUS_CLIENT_ID", "id")], None).unwrap().globus,
+            None
+        );
+        let globus = load(
+            &[
+                ("GLOBUS_CLIENT_ID", "id"),
+                ("GLOBUS_CLIENT_SECRET", "hunter2"),
+            ],
+            None,
+        )
+        .unwrap()
+        .globus
+        .unwrap();
+        assert_eq!(globus.issuer_url, "https://auth.globus.org");
+        assert!(!format!("{globus:?}").contains("hunter2"));
     }
 }

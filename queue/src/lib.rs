@@ -12,7 +12,7 @@ use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use async_trait::async_trait;
-use domain::job::{ActionJob, CommandJob, Job, JobKind, LaunchJob};
+use domain::job::{ActionJob, CommandJob, Job, JobKind, LaunchJob, VerificationCallbackJob};
 use domain::ports::{JobQueue, PortError};
 use futures::lock::Mutex;
 use futures::{SinkExt, StreamExt};
@@ -41,6 +41,7 @@ pub struct RedisJobQueue {
     launch: RedisStorage<LaunchJob>,
     command: RedisStorage<CommandJob>,
     action: RedisStorage<ActionJob>,
+    verification: RedisStorage<VerificationCallbackJob>,
 }
 
 impl RedisJobQueue {
@@ -49,7 +50,9 @@ impl RedisJobQueue {
             launch: RedisStorage::new(connection.clone()).with_config(redis_config::<LaunchJob>()),
             command: RedisStorage::new(connection.clone())
                 .with_config(redis_config::<CommandJob>()),
-            action: RedisStorage::new(connection).with_config(redis_config::<ActionJob>()),
+            action: RedisStorage::new(connection.clone()).with_config(redis_config::<ActionJob>()),
+            verification: RedisStorage::new(connection)
+                .with_config(redis_config::<VerificationCallbackJob>()),
         }
     }
 }
@@ -66,6 +69,7 @@ impl JobQueue for RedisJobQueue {
             Job::Launch(job) => self.launch.clone().push_task(task(job)).await,
             Job::Command(job) => self.command.clone().push_task(task(job)).await,
             Job::Action(job) => self.action.clone().push_task(task(job)).await,
+            Job::VerificationCallback(job) => self.verification.clone().push_task(task(job)).await,
         };
         result.map_err(|error| PortError::Transient(format!("redis queue: {error}")))
     }
@@ -78,6 +82,7 @@ pub struct MemoryJobQueue {
     launch: Mutex<MemorySink<LaunchJob>>,
     command: Mutex<MemorySink<CommandJob>>,
     action: Mutex<MemorySink<ActionJob>>,
+    verification: Mutex<MemorySink<VerificationCallbackJob>>,
 }
 
 /// The consumer side of the in-memory queues, one storage per job kind.
@@ -85,6 +90,7 @@ pub struct MemoryStorages {
     pub launch: MemoryStorage<LaunchJob>,
     pub command: MemoryStorage<CommandJob>,
     pub action: MemoryStorage<ActionJob>,
+    pub verification: MemoryStorage<VerificationCallbackJob>,
 }
 
 /// A connected producer and consumer for the embedded mode.
@@ -92,16 +98,19 @@ pub fn memory_queues() -> (Arc<MemoryJobQueue>, MemoryStorages) {
     let (launch_sink, launch) = memory_channel::<LaunchJob>();
     let (command_sink, command) = memory_channel::<CommandJob>();
     let (action_sink, action) = memory_channel::<ActionJob>();
+    let (verification_sink, verification) = memory_channel::<VerificationCallbackJob>();
     (
         Arc::new(MemoryJobQueue {
             launch: Mutex::new(launch_sink),
             command: Mutex::new(command_sink),
             action: Mutex::new(action_sink),
+            verification: Mutex::new(verification_sink),
         }),
         MemoryStorages {
             launch,
             command,
             action,
+            verification,
         },
     )
 }
@@ -129,6 +138,7 @@ impl JobQueue for MemoryJobQueue {
             Job::Launch(job) => self.launch.lock().await.send(task(job)).await,
             Job::Command(job) => self.command.lock().await.send(task(job)).await,
             Job::Action(job) => self.action.lock().await.send(task(job)).await,
+            Job::VerificationCallback(job) => self.verification.lock().await.send(task(job)).await,
         };
         result.map_err(|error| PortError::Transient(format!("in-memory queue: {error}")))
     }

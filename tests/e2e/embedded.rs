@@ -7,7 +7,8 @@ use tokio::process::Command;
 use crate::harness::moto::free_port;
 
 /// `cargo run` with nothing configured: the banner says so, and a command sent with `cws say`
-/// is launched on the simulated cloud and announced on the terminal.
+/// is launched on the simulated cloud and announced on the terminal; identity verification
+/// says it is not configured.
 #[tokio::test(flavor = "multi_thread")]
 async fn with_nothing_configured_cws_runs_embedded_and_launches_on_the_simulated_cloud() {
     let listen = format!("127.0.0.1:{}", free_port());
@@ -63,4 +64,13 @@ async fn with_nothing_configured_cws_runs_embedded_and_launches_on_the_simulated
     let announced = read_until(&mut terminal, "launched *berkeley-analysis*").await;
     assert!(announced.starts_with("[#C-TERMINAL] ✅"), "{announced}");
     assert!(announced.contains("$0.252/h"), "{announced}");
+
+    // No Globus client configured: verification says so instead of offering a link.
+    let verify = say("/cws profiles verify").await;
+    assert!(verify.status.success());
+    read_until(
+        &mut terminal,
+        "identity verification is not configured on this deployment",
+    )
+    .await;
 }

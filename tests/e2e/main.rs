@@ -17,4 +17,5 @@ mod money;
 mod policy;
 mod recovery;
 mod signatures;
+mod verification;
 mod volumes;

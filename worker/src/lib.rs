@@ -14,10 +14,10 @@ use apalis_core::worker::builder::WorkerBuilder;
 use apalis_cron::CronScheduler;
 use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
-use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob};
+use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob, VerificationCallbackJob};
 use domain::ports::{
-    AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, InstanceCommands,
-    Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
+    AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, IdentityProvider,
+    InstanceCommands, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 
@@ -30,6 +30,7 @@ use crate::adapters::discord::DiscordRest;
 use crate::adapters::ec2::{Ec2AccountClouds, Ec2Cloud};
 use crate::adapters::efs::Efs;
 use crate::adapters::folder_store::{ARCHIVE_FOLDER, FolderStore};
+use crate::adapters::globus::GlobusAuth;
 use crate::adapters::iam::Iam;
 use crate::adapters::mail::{LettreMailer, MAIL_FOLDER, MailSetupError};
 use crate::adapters::memory_records::MemoryRecords;
@@ -65,6 +66,8 @@ pub enum WorkerError {
     Mail(#[from] MailSetupError),
     #[error("CWS_SCHEDULE: {0}")]
     Schedule(String),
+    #[error("identity verification: {0}")]
+    Globus(String),
 }
 
 /// What AWS gives the workers, or the embedded stand-ins.
@@ -143,6 +146,12 @@ pub async fn command_env(
             Arc::new(MemoryRecords::default()),
         ),
     };
+    let identity_provider: Option<Arc<dyn IdentityProvider>> = match &settings.globus {
+        Some(globus) => Some(Arc::new(
+            GlobusAuth::new(globus.clone(), &settings.public_url).map_err(WorkerError::Globus)?,
+        )),
+        None => None,
+    };
     let state = State::new(records, settings.token_key.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::shifted(settings.clock_offset));
     let backoff = settings.worker.backoff;
@@ -180,6 +189,7 @@ pub async fn command_env(
         file_systems: aws.file_systems,
         account_policies: aws.account_policies,
         instance_commands: aws.instance_commands,
+        identity_provider,
     })
 }
 
@@ -292,7 +302,8 @@ pub async fn stop_requested() -> std::io::Result<()> {
 /// rather than a generic function because it serves both the Redis and the memory storages,
 /// and apalis' bounds for "any storage a worker can consume" run to a page.
 macro_rules! consume {
-    ($env:expr, $concurrency:expr, $schedule:expr, $launch:expr, $command:expr, $action:expr) => {{
+    ($env:expr, $concurrency:expr, $schedule:expr, $launch:expr, $command:expr, $action:expr,
+     $verification:expr) => {{
         let env: Arc<CommandEnv> = $env;
         let schedule: Option<cron::Schedule> = $schedule;
         let tick_env = env.clone();
@@ -324,10 +335,16 @@ macro_rules! consume {
         let actions = WorkerBuilder::new(worker_name(ActionJob::NAME))
             .backend($action)
             .concurrency($concurrency)
-            .data(env)
+            .data(env.clone())
             .build(jobs::action::job_action)
             .run_until(stop_requested());
-        tokio::try_join!(ticks, launches, commands, actions)
+        let verifications = WorkerBuilder::new(worker_name(VerificationCallbackJob::NAME))
+            .backend($verification)
+            .concurrency($concurrency)
+            .data(env)
+            .build(jobs::verification::job_verification_callback)
+            .run_until(stop_requested());
+        tokio::try_join!(ticks, launches, commands, actions, verifications)
             .map(drop)
             .map_err(|e| WorkerError::Run(e.to_string()))
     }};
@@ -355,13 +372,23 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 .with_config(storage(queue::redis_config::<LaunchJob>()));
             let command = RedisStorage::<CommandJob>::new(connection.clone())
                 .with_config(storage(queue::redis_config::<CommandJob>()));
-            let action = RedisStorage::<ActionJob>::new(connection)
+            let action = RedisStorage::<ActionJob>::new(connection.clone())
                 .with_config(storage(queue::redis_config::<ActionJob>()));
+            let verification = RedisStorage::<VerificationCallbackJob>::new(connection)
+                .with_config(storage(queue::redis_config::<VerificationCallbackJob>()));
             let reconciler = tokio::spawn(jobs::reconcile::reconcile_every(
                 env.clone(),
                 settings.reconcile_every,
             ));
-            let consumed = consume!(env, concurrency, schedule, launch, command, action);
+            let consumed = consume!(
+                env,
+                concurrency,
+                schedule,
+                launch,
+                command,
+                action,
+                verification
+            );
             reconciler.abort();
             consumed
         }
@@ -377,7 +404,8 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 schedule,
                 storages.launch,
                 storages.command,
-                storages.action
+                storages.action,
+                storages.verification
             );
             reconciler.abort();
             consumed

@@ -6,6 +6,9 @@
 //! - `cws:project:{p}:invitations` → set of invitation ids; `cws:invitation:{id}` → invitation
 //! - `cws:profile:{identity}:{name}` → profile; `cws:profiles:{identity}` → set of names
 //! - `cws:active-profile:{identity}` → profile name; `cws:member:{p}:{identity}` → profile name
+//! - `cws:verified-identity:{identity}` → the identity `profiles verify` proved
+//! - `cws:verification:{sha256 of state}` → a verification awaiting its callback (10 min TTL);
+//!   `…:used` → who used it (a day), to answer a replay
 //! - `cws:research-user:{collaborator}` → research user; `…:pending-key` → key awaiting its DM
 //! - `cws:account-index:{account}`, `cws:account-count`, `cws:uid-seq:{account}` → UID ranges
 //! - `cws:username:{account}:{username}` → collaborator holding the username
@@ -37,16 +40,18 @@ use domain::expiry::{ExpiryRecord, Stage, Timeline};
 use domain::identity::ChatIdentity;
 use domain::idle::IdleWatch;
 use domain::invitation::Invitation;
-use domain::job::JobKey;
+use domain::job::{JobKey, Requester};
 use domain::ledger::LedgerEvent;
 use domain::ports::{PortError, Records};
 use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
+use domain::verified_identity::{PendingVerification, VERIFICATION_WINDOW, VerifiedIdentity};
 use domain::volume::{Volume, VolumeMount};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
@@ -96,6 +101,14 @@ fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
         code: "CorruptRecord".to_owned(),
         message: format!("{key}: {error}"),
     }
+}
+
+/// A `state` is random text from the callback's query string: hashed, it cannot shape the key.
+fn verification_key(state: &str) -> String {
+    format!(
+        "cws:verification:{}",
+        hex::encode(Sha256::digest(state.as_bytes()))
+    )
 }
 
 fn volume_key(project: &str, name: &str) -> String {
@@ -564,6 +577,107 @@ impl State {
         name: &str,
     ) -> Result<bool, PortError> {
         self.claim(&format!("cws:active-profile:{identity}"), name)
+            .await
+    }
+
+    // Verified identities.
+
+    /// The identity `profiles verify` proved for this chat identity, if any.
+    pub async fn verified_identity(
+        &self,
+        identity: &ChatIdentity,
+    ) -> Result<Option<VerifiedIdentity>, PortError> {
+        self.read(&format!("cws:verified-identity:{identity}"))
+            .await
+    }
+
+    /// Records a verified identity for the chat identity and on each of its profiles. A
+    /// collaborator's institution becomes the verified one from now on (the ledger's past
+    /// events keep theirs); an owner's stays the project's.
+    pub async fn set_verified_identity(
+        &self,
+        identity: &ChatIdentity,
+        verified: &VerifiedIdentity,
+    ) -> Result<(), PortError> {
+        self.records
+            .put(
+                &format!("cws:verified-identity:{identity}"),
+                &to_json(verified),
+            )
+            .await?;
+        for name in self
+            .records
+            .members(&format!("cws:profiles:{identity}"))
+            .await?
+        {
+            self.update(
+                &format!("cws:profile:{identity}:{name}"),
+                |profile: &Profile| {
+                    Ok::<_, std::convert::Infallible>((
+                        Profile {
+                            institution: match profile.invitation() {
+                                Some(_) => verified.institution(),
+                                None => profile.institution.clone(),
+                            },
+                            verified_identity: Some(verified.clone()),
+                            ..profile.clone()
+                        },
+                        (),
+                    ))
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps what the callback of a verification started now will need, under its `state`,
+    /// for the verification window.
+    pub async fn start_verification(
+        &self,
+        state: &str,
+        pending: &PendingVerification,
+    ) -> Result<(), PortError> {
+        let window = std::time::Duration::try_from(VERIFICATION_WINDOW)
+            .expect("the verification window is positive");
+        self.records
+            .put_expiring(&verification_key(state), &to_json(pending), window)
+            .await
+    }
+
+    /// The verification started under `state`, taken so that no second callback finds it.
+    pub async fn take_verification(
+        &self,
+        state: &str,
+    ) -> Result<Option<PendingVerification>, PortError> {
+        let key = verification_key(state);
+        match self.records.take(&key).await? {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| corrupt(&key, e)),
+        }
+    }
+
+    /// Remembers for a day who used `state`, so that a replayed callback can be refused to
+    /// that person's face rather than only in the log.
+    pub async fn mark_verification_used(
+        &self,
+        state: &str,
+        requester: &Requester,
+    ) -> Result<(), PortError> {
+        self.records
+            .put_expiring(
+                &format!("{}:used", verification_key(state)),
+                &to_json(requester),
+                std::time::Duration::from_secs(24 * 3600),
+            )
+            .await
+    }
+
+    /// Who used `state`, if it was used within the last day.
+    pub async fn verification_used_by(&self, state: &str) -> Result<Option<Requester>, PortError> {
+        self.read(&format!("{}:used", verification_key(state)))
             .await
     }
 

@@ -42,6 +42,31 @@ async fn contract(records: Arc<dyn Records>) {
     get_many_answers_in_order_with_absent_keys(&*records).await;
     entries_come_back_oldest_first(&*records).await;
     delete_removes_records_sets_and_logs(&*records).await;
+    take_hands_a_record_to_one_racer_only(records.clone()).await;
+}
+
+async fn take_hands_a_record_to_one_racer_only(records: Arc<dyn Records>) {
+    records
+        .put_expiring("cws:t:once", "secret", std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(RACERS as usize));
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let records = records.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                records.take("cws:t:once").await.unwrap()
+            })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for racer in racers {
+        taken.extend(racer.await.unwrap());
+    }
+    assert_eq!(taken, ["secret"]);
+    assert_eq!(records.get("cws:t:once").await.unwrap(), None);
 }
 
 async fn swap_writes_an_absent_key_only_when_absent_was_expected(records: &dyn Records) {

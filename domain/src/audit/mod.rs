@@ -44,6 +44,9 @@ pub enum AuditAction {
     /// A step of the end of a collaboration: a warning, revocation, stop, snapshot, archive,
     /// snapshot transfer or clean-up.
     Expiry,
+    /// A research identity verification through the identity provider (Globus Auth):
+    /// verified, or refused with the reason.
+    IdentityVerification,
 }
 
 impl AuditAction {
@@ -68,6 +71,7 @@ impl AuditAction {
             AuditAction::VolumeMount => "Volume Mount",
             AuditAction::Export => "Export",
             AuditAction::Expiry => "Expiry",
+            AuditAction::IdentityVerification => "Identity Verification",
         }
     }
 

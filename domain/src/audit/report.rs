@@ -19,6 +19,8 @@ pub struct Person {
     pub name: String,
     /// The invitation they joined through; `None` for the owner.
     pub invitation: Option<String>,
+    /// The institution their verified research identity vouches for, if they verified one.
+    pub verified_institution: Option<String>,
 }
 
 /// One event of the trail with its place in the chain.
@@ -54,6 +56,9 @@ pub struct Row {
     pub user: String,
     pub identity: String,
     pub institution: String,
+    /// `verified` when the person's verified identity vouches for the institution, else
+    /// `self-declared`.
+    pub institution_check: &'static str,
     pub invitation: String,
     pub action: String,
     pub resource: String,
@@ -160,6 +165,10 @@ fn row(entry: &Entry, people: &HashMap<ChatIdentity, Person>) -> Row {
         user: person.map_or_else(|| event.who.to_string(), |p| p.name.clone()),
         identity: event.who.to_string(),
         institution: event.institution.clone(),
+        institution_check: match person.and_then(|p| p.verified_institution.as_deref()) {
+            Some(verified) if verified == event.institution => "verified",
+            _ => "self-declared",
+        },
         invitation: person
             .and_then(|p| p.invitation.clone())
             .unwrap_or_default(),
@@ -241,6 +250,7 @@ mod tests {
                 Person {
                     name: "Dr. Johnson".to_owned(),
                     invitation: Some("mit-collaboration".to_owned()),
+                    verified_institution: Some("MIT".to_owned()),
                 },
             ),
             (
@@ -248,6 +258,7 @@ mod tests {
                 Person {
                     name: "jsmith".to_owned(),
                     invitation: None,
+                    verified_institution: None,
                 },
             ),
         ])
@@ -381,8 +392,8 @@ mod tests {
             &[],
         );
         insta::assert_snapshot!(report.to_csv(), @r#"
-        seq,at,user,identity,institution,invitation,action,resource,outcome,detail,hash
-        1,2026-01-15T09:00:00Z,Dr. Johnson,slack:T1:UMIT,MIT,mit-collaboration,Workspace Launch,neuro-dataset,ok,"with, a comma",h1
+        seq,at,user,identity,institution,institution_check,invitation,action,resource,outcome,detail,hash
+        1,2026-01-15T09:00:00Z,Dr. Johnson,slack:T1:UMIT,MIT,verified,mit-collaboration,Workspace Launch,neuro-dataset,ok,"with, a comma",h1
         "#);
     }
 }

@@ -46,7 +46,8 @@ pub struct InvitationCreate {
     /// restriction flag is given: a restriction flag alone already asks for enforcement.
     pub restrictions: Option<PolicyRestrictions>,
     pub require_verified_identity: bool,
-    /// The invitee's e-mail must be at this domain (lowercase), e.g. `mit.edu`.
+    /// The invitee's verified institutional login must be at this domain (lowercase) or one of
+    /// its subdomains, e.g. `mit.edu`; implies `require_verified_identity`.
     pub require_domain: Option<String>,
     /// The configured account (`CWS_ACCOUNTS` name) the invitee's workspaces launch in;
     /// `None`: the project's own account.
@@ -211,12 +212,12 @@ pub(crate) const INVITATIONS_CREATE: CommandSpec = CommandSpec {
         FlagSpec {
             name: FlagName::Exact("require-verified-identity"),
             value: FlagValue::Switch,
-            doc: "The invitee must verify their identity before accepting.",
+            doc: "The invitee must verify their identity (/cws profiles verify) before accepting.",
         },
         FlagSpec {
             name: FlagName::Exact("require-domain"),
             value: FlagValue::One("DOMAIN"),
-            doc: "The invitee's e-mail must be at this domain, e.g. mit.edu.",
+            doc: "The invitee's verified login must be at this domain or a subdomain, e.g. mit.edu.",
         },
         FlagSpec {
             name: FlagName::Exact("launch-account"),

@@ -116,8 +116,19 @@ pub fn invitation_created(invitation: &Invitation, token: &str, valid_days: u16)
             "role_meaning": invitation.role.describe(),
             "can_invite": invitation.can_invite,
             "restrictions": restriction_phrases(invitation.restrictions.as_ref()),
+            "identity": identity_requirement(invitation),
         }),
     )
+}
+
+/// What the invitee must prove before accepting, in words; `None` when nothing.
+fn identity_requirement(invitation: &Invitation) -> Option<String> {
+    match &invitation.require_domain {
+        Some(domain) => Some(format!("a verified identity at {domain}")),
+        None => invitation
+            .require_verified_identity
+            .then(|| "a verified identity".to_owned()),
+    }
 }
 
 pub fn invitation_name_taken(project: &str, name: &str) -> ChatMessage {
@@ -336,6 +347,10 @@ pub fn profiles_list(profiles: &[ListedProfile<'_>], now: OffsetDateTime) -> Cha
                 "role": profile.role.as_str(),
                 "active": listed.active,
                 "expiry": expiry,
+                "institution": profile.institution,
+                "verified": profile.verified_identity.as_ref().map(|verified| {
+                    format!("{}, {}", verified.username, verified.institution())
+                }),
             })
         })
         .collect();
@@ -347,9 +362,12 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::command::{Command, ProfilesCommand, parse};
     use crate::identity::ChatIdentity;
+    use crate::invitation::NewInvitation;
     use crate::profile::{Collaborator, ResearchUser};
     use crate::token::InvitationId;
+    use crate::verified_identity::VerifiedIdentity;
 
     fn profile(expires_at: Option<OffsetDateTime>) -> Profile {
         Profile {
@@ -369,6 +387,7 @@ mod tests {
             },
             created_at: datetime!(2026-01-01 00:00 UTC),
             expires_at,
+            verified_identity: None,
         }
     }
 
@@ -384,7 +403,61 @@ mod tests {
             }],
             now,
         );
-        insta::assert_snapshot!(message.text, @"Profiles: stanford-collab (invitation, active) - expires in 18 months;");
+        insta::assert_snapshot!(message.text, @"Profiles: stanford-collab (invitation, active) - expires in 18 months - berkeley (self-declared);");
+    }
+
+    #[test]
+    fn an_identity_bound_invitation_says_what_the_invitee_must_prove() {
+        let Ok(Command::Profiles(ProfilesCommand::InvitationCreate(create))) = parse(
+            "profiles invitations create mit-only --type read_only --valid-days 30 --require-domain mit.edu",
+        ) else {
+            panic!("parses")
+        };
+        let invitation = Invitation::create(
+            &create,
+            NewInvitation {
+                id: InvitationId::from_bytes([4; 16]),
+                project: "nih".into(),
+                created_by: ChatIdentity::slack("T1", "UOWNER"),
+                now: datetime!(2026-01-01 00:00 UTC),
+            },
+        );
+        let message = invitation_created(&invitation, "inv-abc", 30);
+        let text = message.blocks[0]["text"]["text"].as_str().unwrap();
+        insta::assert_snapshot!(text.lines().nth(6).unwrap(), @"🪪 Requires: a verified identity at mit.edu (`/cws profiles verify` before accepting)");
+    }
+
+    #[test]
+    fn profiles_list_marks_the_institution_verified_or_self_declared() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let declared = profile(None);
+        let verified = Profile {
+            name: "berkeley".into(),
+            verified_identity: Some(VerifiedIdentity {
+                subject: "b1f5".into(),
+                username: "sarah.lee@berkeley.edu".into(),
+                name: None,
+                email: None,
+                organization: Some("University of California, Berkeley".into()),
+                identity_provider: None,
+                linked: Vec::new(),
+                verified_at: now,
+            }),
+            ..profile(None)
+        };
+        let listed = |profile| ListedProfile {
+            profile,
+            active: false,
+            invitation: None,
+        };
+        let message = profiles_list(&[listed(&declared), listed(&verified)], now);
+        insta::assert_snapshot!(message.blocks[0]["text"]["text"].as_str().unwrap(), @r"
+        *Profiles:*
+        • *stanford-collab* (invitation) · project nih-neuro-consortium · read_write
+           berkeley (self-declared; `/cws profiles verify` to verify)
+        • *berkeley* (invitation) · project nih-neuro-consortium · read_write
+           ✔ verified: sarah.lee@berkeley.edu, University of California, Berkeley
+        ");
     }
 
     #[test]

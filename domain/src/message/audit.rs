@@ -262,6 +262,7 @@ mod tests {
             Person {
                 name: "Dr. Johnson".into(),
                 invitation: Some("mit-collaboration".into()),
+                verified_institution: None,
             },
         )]);
         let report = compliance_report(

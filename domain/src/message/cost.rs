@@ -1,5 +1,7 @@
 //! Money reports: `/cws project cost`.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 use super::{ChatMessage, render};
@@ -26,12 +28,15 @@ pub(super) fn institution_rows(report: &CostReport) -> Vec<Value> {
 
 /// The seed's cost attribution: totals against the budget with rollover, effective rate,
 /// savings, and the by-collaborator and by-institution tables (`breakdown` picks one; `None`
-/// shows both). Each table's cents add up to the total shown.
+/// shows both). Each table's cents add up to the total shown. An institution is marked
+/// verified when it is in `verified` (a member's verified identity vouches for it), else
+/// self-declared.
 pub fn project_cost(
     project: &str,
     month: YearMonth,
     report: &CostReport,
     breakdown: Option<CostBreakdown>,
+    verified: &BTreeSet<String>,
 ) -> ChatMessage {
     let user_cents = report.user_cents();
     let users: Vec<_> = report
@@ -48,7 +53,14 @@ pub fn project_cost(
             })
         })
         .collect();
-    let institutions = institution_rows(report);
+    let institutions: Vec<Value> = institution_rows(report)
+        .into_iter()
+        .map(|mut row| {
+            let name = row["institution"].as_str().unwrap_or_default();
+            row["verified"] = json!(verified.contains(name));
+            row
+        })
+        .collect();
     let show_users = breakdown != Some(CostBreakdown::ByInstitution);
     let show_institutions = breakdown != Some(CostBreakdown::ByUser);
     render(
@@ -114,10 +126,17 @@ mod tests {
             |_| Money::ZERO,
         );
         let month: YearMonth = "2026-06".parse().unwrap();
-        let both = project_cost("nih", month, &report, None);
+        let verified = BTreeSet::from(["mit-csail".to_owned()]);
+        let both = project_cost("nih", month, &report, None, &verified);
         insta::assert_snapshot!(both.text);
         insta::assert_json_snapshot!(both.blocks);
-        let users_only = project_cost("nih", month, &report, Some(CostBreakdown::ByUser));
+        let users_only = project_cost(
+            "nih",
+            month,
+            &report,
+            Some(CostBreakdown::ByUser),
+            &verified,
+        );
         assert!(
             !users_only
                 .blocks
@@ -145,7 +164,13 @@ mod tests {
             Money::ZERO,
             |_| Money::ZERO,
         );
-        let message = project_cost("nih", "2026-06".parse().unwrap(), &report, None);
+        let message = project_cost(
+            "nih",
+            "2026-06".parse().unwrap(),
+            &report,
+            None,
+            &BTreeSet::new(),
+        );
         let parts = crate::message::discord::discord_messages(&message);
 
         assert!(parts.len() > 1, "the table is longer than one message");

@@ -16,6 +16,7 @@ mod limit;
 mod mail;
 mod policy;
 mod status;
+mod verification;
 mod volume;
 mod workspaces;
 
@@ -46,6 +47,7 @@ pub use limit::*;
 pub use mail::MailText;
 pub use policy::*;
 pub use status::*;
+pub use verification::*;
 pub use volume::*;
 pub use workspaces::*;
 
@@ -64,6 +66,18 @@ pub struct ChatMessage {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "verification_link",
+        include_str!("../../../message-templates/slack/verification_link.json.hbs"),
+    ),
+    (
+        "identity_verified",
+        include_str!("../../../message-templates/slack/identity_verified.json.hbs"),
+    ),
+    (
+        "verification_failed",
+        include_str!("../../../message-templates/slack/verification_failed.json.hbs"),
+    ),
     (
         "volume_created",
         include_str!("../../../message-templates/slack/volume_created.json.hbs"),

@@ -6,6 +6,7 @@
 pub mod aws_front;
 pub mod discord;
 pub mod moto;
+pub mod oidc;
 pub mod slack;
 pub mod smtp;
 
@@ -24,6 +25,7 @@ pub use self::discord::{
     DISCORD_APPLICATION_ID, DISCORD_BOT_TOKEN, DISCORD_CHANNEL_ID, DISCORD_GUILD_ID, FakeDiscord,
 };
 pub use self::moto::Moto;
+pub use self::oidc::{FakeOidc, SARAH_AT_BERKELEY, TokenFault};
 pub use self::slack::{FakeSlack, Posted, email_of};
 pub use self::smtp::SmtpSink;
 
@@ -183,6 +185,12 @@ impl Answer {
         assert_eq!(json["response_type"], "ephemeral", "{json}");
         json["text"].as_str().expect("text").to_owned()
     }
+}
+
+/// Where a sign-in at the identity provider sent the browser, and what it showed there.
+pub struct SignIn {
+    pub callback: String,
+    pub page: Answer,
 }
 
 /// One test's world. Each test takes its own Redis database so tests run in parallel.
@@ -414,8 +422,60 @@ impl TestEnv {
         printed
     }
 
+    /// What worker `index` has logged so far.
+    pub fn worker_log(&self, index: usize) -> String {
+        std::fs::read_to_string(&self.workers[index].log).unwrap_or_default()
+    }
+
     pub fn worker(&mut self, index: usize) -> &mut WorkerProcess {
         &mut self.workers[index]
+    }
+
+    /// `person` runs `/cws profiles verify` and follows the link to the provider, which
+    /// redirects their browser to the bot's callback. Returns that callback URL (to replay
+    /// it) and the page the browser showed.
+    pub async fn sign_in(&self, person: Person) -> SignIn {
+        self.slash(&Slash::new("profiles verify").by(person)).await;
+        let offered = self.reply_containing("Verify your research identity").await;
+        let link = offered
+            .text()
+            .split_whitespace()
+            .find(|word| word.starts_with("http"))
+            .expect("a sign-in link")
+            .replace("&amp;", "&");
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let at_provider = browser
+            .get(&link)
+            .send()
+            .await
+            .expect("the provider answers");
+        assert!(
+            at_provider.status().is_redirection(),
+            "{}",
+            at_provider.status()
+        );
+        let callback = at_provider.headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(callback.starts_with(&self.bot_url), "{callback}");
+        let page = self.open_callback(&callback).await;
+        SignIn { callback, page }
+    }
+
+    /// The person's browser opens `url` on the bot; returns the page.
+    pub async fn open_callback(&self, url: &str) -> Answer {
+        let started = Instant::now();
+        let response = self.http.get(url).send().await.expect("the bot answers");
+        let status = response.status().as_u16();
+        Answer {
+            status,
+            body: response.text().await.unwrap(),
+            elapsed: started.elapsed(),
+        }
     }
 
     /// Sends a correctly signed slash command, as Slack does.

@@ -46,6 +46,21 @@ impl Records for MemoryRecords {
         Ok(())
     }
 
+    /// Kept until taken: whoever reads an expiring record here (one process, short-lived)
+    /// also checks the expiry the record carries.
+    async fn put_expiring(
+        &self,
+        key: &str,
+        value: &str,
+        _ttl: std::time::Duration,
+    ) -> Result<(), PortError> {
+        self.put(key, value).await
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, PortError> {
+        Ok(self.state().values.remove(key))
+    }
+
     async fn swap(
         &self,
         key: &str,

@@ -8,6 +8,7 @@ pub mod discord;
 pub mod ec2;
 pub mod efs;
 pub mod folder_store;
+pub mod globus;
 pub mod iam;
 pub mod mail;
 pub mod memory_records;

@@ -68,6 +68,24 @@ impl Records for RedisRecords {
         redis.set(key, value).await.map_err(unavailable)
     }
 
+    async fn put_expiring(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: std::time::Duration,
+    ) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis
+            .set_ex(key, value, ttl.as_secs().max(1))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, PortError> {
+        let mut redis = self.connection.clone();
+        redis.get_del(key).await.map_err(unavailable)
+    }
+
     async fn swap(
         &self,
         key: &str,

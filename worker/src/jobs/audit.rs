@@ -14,7 +14,9 @@ use domain::invitation::Invitation;
 use domain::job::CommandJob;
 use domain::message::{self, ExportLink};
 use domain::ports::PortError;
+use domain::profile::Profile;
 use domain::project::Project;
+use domain::verified_identity::VerifiedIdentity;
 
 use crate::jobs::access::{Context, authorize};
 use crate::jobs::{CommandEnv, LINK_VALID};
@@ -112,40 +114,48 @@ fn entry(link: &Link) -> Option<Entry> {
 }
 
 /// Who each chat identity in the project is: every device of every invitation (the invitee's
-/// name when the inviter gave one, else their research username), and the owner.
+/// name when the inviter gave one, else their research username), and the owner, with the
+/// institution a verified identity vouches for.
 async fn people(
     env: &CommandEnv,
     project: &Project,
     invitations: &[Invitation],
 ) -> Result<HashMap<ChatIdentity, Person>, PortError> {
-    let research_user = |identity: &ChatIdentity| {
+    let profile = |identity: &ChatIdentity| {
         let identity = identity.clone();
-        async move {
-            let profile = env.state.member_profile(&project.name, &identity).await?;
-            Ok::<_, PortError>(profile.map(|p| p.research_user.username))
-        }
+        async move { env.state.member_profile(&project.name, &identity).await }
+    };
+    let verified_institution = |profile: &Option<Profile>| {
+        profile
+            .as_ref()
+            .and_then(|p| p.verified_identity.as_ref())
+            .map(VerifiedIdentity::institution)
     };
     let mut people = HashMap::new();
     for invitation in invitations {
         for device in &invitation.devices {
-            let name = match &invitation.invitee {
-                Some(name) => name.clone(),
-                None => research_user(device)
-                    .await?
-                    .unwrap_or_else(|| device.to_string()),
+            let profile = profile(device).await?;
+            let name = match (&invitation.invitee, &profile) {
+                (Some(name), _) => name.clone(),
+                (None, Some(profile)) => profile.research_user.username.clone(),
+                (None, None) => device.to_string(),
             };
             let person = Person {
                 name,
                 invitation: Some(invitation.name.clone()),
+                verified_institution: verified_institution(&profile),
             };
             people.insert(device.clone(), person);
         }
     }
+    let owner_profile = profile(&project.owner).await?;
     let owner = Person {
-        name: research_user(&project.owner)
-            .await?
-            .unwrap_or_else(|| project.owner_name.clone()),
+        name: owner_profile.as_ref().map_or_else(
+            || project.owner_name.clone(),
+            |p| p.research_user.username.clone(),
+        ),
         invitation: None,
+        verified_institution: verified_institution(&owner_profile),
     };
     people.insert(project.owner.clone(), owner);
     Ok(people)

@@ -16,7 +16,7 @@ use crate::jobs::access::Context;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
     CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, profiles,
-    project, run_to_end, volumes,
+    project, run_to_end, verification, volumes,
 };
 
 pub(crate) async fn job_command(
@@ -63,6 +63,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
             profiles::command_profiles_use(env, job, profile).await
         }
         Command::Profiles(ProfilesCommand::List) => profiles::command_profiles_list(env, job).await,
+        Command::Profiles(ProfilesCommand::Verify) => {
+            verification::command_profiles_verify(env, job).await
+        }
         Command::Profiles(ProfilesCommand::InvitationCreate(create)) => {
             invitations::command_invitation_create(env, job, create).await
         }

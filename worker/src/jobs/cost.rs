@@ -2,6 +2,8 @@
 //! `project status NAME [--detail]`: the month's cost attribution and where the project stands,
 //! computed from the usage ledger by the pure maths in `domain::ledger`.
 
+use std::collections::BTreeSet;
+
 use domain::audit::AuditAction;
 use domain::budget::month_bounds;
 use domain::command::{ProjectCost, ProjectStatus, YearMonth};
@@ -32,8 +34,37 @@ pub(crate) async fn command_project_cost(
     let now = env.clock.now();
     let month = cost.month.unwrap_or_else(|| YearMonth::of(now));
     let report = month_report(&env.state, &member.project, month, now).await?;
-    let reply = message::project_cost(&member.project.name, month, &report, cost.breakdown);
+    let verified = verified_institutions(&env.state, &member.project).await?;
+    let reply = message::project_cost(
+        &member.project.name,
+        month,
+        &report,
+        cost.breakdown,
+        &verified,
+    );
     env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// The institutions a member's verified identity vouches for: the member's profile carries
+/// the identity and the institution it names.
+async fn verified_institutions(
+    state: &State,
+    project: &Project,
+) -> Result<BTreeSet<String>, PortError> {
+    let mut members = vec![project.owner.clone()];
+    for invitation in state.invitations(&project.name).await? {
+        members.extend(invitation.devices);
+    }
+    let mut verified = BTreeSet::new();
+    for identity in members {
+        if let Some(profile) = state.member_profile(&project.name, &identity).await?
+            && let Some(identity) = &profile.verified_identity
+            && profile.institution == identity.institution()
+        {
+            verified.insert(profile.institution);
+        }
+    }
+    Ok(verified)
 }
 
 pub(crate) async fn command_project_status(

@@ -11,6 +11,7 @@ use domain::ports::{PortError, SharedFile};
 use domain::profile::{Collaborator, Profile, research_username};
 use domain::template::Catalog;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
+use domain::verified_identity::VerifiedIdentity;
 use sha2::{Digest, Sha256};
 
 use crate::jobs::CommandEnv;
@@ -237,9 +238,12 @@ pub(crate) async fn command_invitation_accept(
         let reply = message::already_member(&existing);
         return env.answer(&job.reply, requester, &reply).await;
     }
+    let verified = env.state.verified_identity(&identity).await?;
     let invitation = match env
         .state
-        .update_invitation(id, |current| current.accepted_by(&identity, now))
+        .update_invitation(id, |current| {
+            current.accepted_by(&identity, verified.as_ref(), now)
+        })
         .await?
     {
         Updated::Done(_) => env.state.invitation(id).await?.unwrap_or(invitation),
@@ -263,9 +267,12 @@ pub(crate) async fn command_invitation_accept(
         Updated::Missing => return refuse("this invitation no longer exists".to_owned()).await,
     };
     let collaborator = Collaborator::Invitation(id);
-    let hint = invitation
-        .invitee
-        .clone()
+    // The institutional login names the research user when there is one (seed 002), then the
+    // inviter's name for the invitee, then the chat name.
+    let hint = verified
+        .as_ref()
+        .map(|verified| verified.login_name().to_owned())
+        .or_else(|| invitation.invitee.clone())
         .unwrap_or_else(|| requester.user_name.clone());
     let user = env
         .state
@@ -283,13 +290,16 @@ pub(crate) async fn command_invitation_accept(
         collaborator,
         role: invitation.role,
         can_invite: invitation.can_invite,
-        institution: invitation
-            .institution
-            .clone()
+        // A verified institution outranks what the inviter or the chat workspace said.
+        institution: verified
+            .as_ref()
+            .map(VerifiedIdentity::institution)
+            .or_else(|| invitation.institution.clone())
             .unwrap_or_else(|| requester.team_domain.clone()),
         research_user: user,
         created_at: now,
         expires_at: Some(invitation.expires_at),
+        verified_identity: verified,
     };
     let profile = match env.state.create_profile(&profile).await? {
         Ok(()) => profile,

@@ -21,6 +21,7 @@ mod profiles;
 mod project;
 pub(crate) mod reconcile;
 pub(crate) mod schedule;
+pub(crate) mod verification;
 mod volumes;
 mod workspaces;
 
@@ -33,8 +34,8 @@ use domain::job::{JobKey, ReplyTo};
 use domain::message;
 use domain::message::MailText;
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, FileSystems, InstanceCommands, Mail, Mailer, Metrics,
-    ObjectStore, PortError,
+    AccountPolicies, Billing, Chat, Clock, FileSystems, IdentityProvider, InstanceCommands, Mail,
+    Mailer, Metrics, ObjectStore, PortError,
 };
 use domain::retry::Backoff;
 
@@ -73,6 +74,8 @@ pub struct CommandEnv {
     pub account_policies: Arc<dyn AccountPolicies>,
     /// Scripts on running workspaces: volume mounts.
     pub instance_commands: Arc<dyn InstanceCommands>,
+    /// Globus Auth, when configured: `profiles verify` says so otherwise.
+    pub identity_provider: Option<Arc<dyn IdentityProvider>>,
 }
 
 impl Context for CommandEnv {

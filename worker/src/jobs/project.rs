@@ -71,6 +71,7 @@ pub(crate) async fn command_project_create(
         research_user: user,
         created_at: now,
         expires_at: None,
+        verified_identity: env.state.verified_identity(&identity).await?,
     };
     let profile = match env.state.create_profile(&profile).await? {
         Ok(()) => profile,
