@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
+
+use super::inbox::Inbox;
 
 pub const DISCORD_BOT_TOKEN: &str = "e2e-discord-bot-token";
 pub const DISCORD_APPLICATION_ID: &str = "1100000000000000001";
@@ -63,14 +64,12 @@ impl Sent {
 /// A file someone shared in a channel: (channel, name, content).
 type SharedFile = (String, String, String);
 
-#[derive(Default)]
 struct DiscordState {
-    sent: Mutex<Vec<(Sent, bool)>>,
+    inbox: Inbox<Sent>,
     files: Mutex<Vec<SharedFile>>,
     url: Mutex<String>,
     /// DM channel id → recipient's user id.
     dm_channels: Mutex<HashMap<String, String>>,
-    changed: Notify,
 }
 
 pub struct FakeDiscord {
@@ -123,8 +122,7 @@ fn message(channel_id: &str, body: &Value, webhook: bool) -> Value {
 }
 
 fn record(state: &DiscordState, sent: Sent) {
-    state.sent.lock().unwrap().push((sent, false));
-    state.changed.notify_waiters();
+    state.inbox.record(sent);
 }
 
 async fn followup(
@@ -318,7 +316,12 @@ async fn guild_commands(
 
 impl FakeDiscord {
     pub async fn start() -> FakeDiscord {
-        let state = Arc::new(DiscordState::default());
+        let state = Arc::new(DiscordState {
+            inbox: Inbox::new("Discord"),
+            files: Mutex::default(),
+            url: Mutex::default(),
+            dm_channels: Mutex::default(),
+        });
         let app = axum::Router::new()
             .route("/api/v10/webhooks/{application_id}/{token}", post(followup))
             .route(
@@ -364,29 +367,7 @@ impl FakeDiscord {
         timeout: Duration,
         matches: impl Fn(&Sent) -> bool,
     ) -> Sent {
-        let wait = async {
-            loop {
-                let changed = self.state.changed.notified();
-                {
-                    let mut sent = self.state.sent.lock().unwrap();
-                    if let Some((found, examined)) = sent
-                        .iter_mut()
-                        .find(|(s, examined)| !*examined && matches(s))
-                    {
-                        *examined = true;
-                        return found.clone();
-                    }
-                }
-                changed.await;
-            }
-        };
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(found) => found,
-            Err(_) => panic!(
-                "no Discord message {what} within {timeout:?}; received: {:#?}",
-                self.all()
-            ),
-        }
+        self.state.inbox.expect(what, timeout, matches).await
     }
 
     /// The next follow-up on the interaction `token` whose content contains `wanted`.
@@ -405,19 +386,7 @@ impl FakeDiscord {
         .await
     }
 
-    pub fn all(&self) -> Vec<Sent> {
-        self.sent(|_| true)
-    }
-
     pub fn unexamined(&self) -> Vec<Sent> {
-        self.sent(|examined| !examined)
-    }
-
-    fn sent(&self, keep: impl Fn(bool) -> bool) -> Vec<Sent> {
-        let sent = self.state.sent.lock().unwrap();
-        sent.iter()
-            .filter(|(_, examined)| keep(*examined))
-            .map(|(s, _)| s.clone())
-            .collect()
+        self.state.inbox.unexamined()
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod aws_front;
 pub mod discord;
+pub mod inbox;
 pub mod moto;
 pub mod oidc;
 pub mod slack;
@@ -585,24 +586,15 @@ impl TestEnv {
         timestamp: &str,
         signature: &str,
     ) -> Answer {
-        let started = Instant::now();
-        let response = self
-            .http
-            .post(format!("{}{path}", self.bot_url))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-slack-request-timestamp", timestamp)
-            .header("x-slack-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .expect("the bot answers");
-        let status = response.status().as_u16();
-        let body = response.text().await.unwrap();
-        Answer {
-            status,
-            body,
-            elapsed: started.elapsed(),
-        }
+        answered(
+            self.http
+                .post(format!("{}{path}", self.bot_url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-slack-request-timestamp", timestamp)
+                .header("x-slack-signature", signature)
+                .body(body),
+        )
+        .await
     }
 
     /// How many launch jobs were ever queued.
@@ -846,24 +838,15 @@ impl TestEnv {
 
     /// Posts to the Discord endpoint with whatever timestamp and signature the test chooses.
     pub async fn post_discord(&self, body: String, timestamp: &str, signature: &str) -> Answer {
-        let started = Instant::now();
-        let response = self
-            .http
-            .post(format!("{}/discord/interactions", self.bot_url))
-            .header("content-type", "application/json")
-            .header("x-signature-ed25519", signature)
-            .header("x-signature-timestamp", timestamp)
-            .body(body)
-            .send()
-            .await
-            .expect("the bot answers");
-        let status = response.status().as_u16();
-        let body = response.text().await.unwrap();
-        Answer {
-            status,
-            body,
-            elapsed: started.elapsed(),
-        }
+        answered(
+            self.http
+                .post(format!("{}/discord/interactions", self.bot_url))
+                .header("content-type", "application/json")
+                .header("x-signature-ed25519", signature)
+                .header("x-signature-timestamp", timestamp)
+                .body(body),
+        )
+        .await
     }
 
     /// Fails the test if Slack or Discord received anything it did not examine; prints worker
@@ -900,6 +883,19 @@ impl Drop for TestEnv {
 }
 
 /// Waits for `check` to return `Some`, polling quickly; panics with `what` after `timeout`.
+/// Sends a request to the bot and times its answer.
+async fn answered(request: reqwest::RequestBuilder) -> Answer {
+    let started = Instant::now();
+    let response = request.send().await.expect("the bot answers");
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    Answer {
+        status,
+        body,
+        elapsed: started.elapsed(),
+    }
+}
+
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,

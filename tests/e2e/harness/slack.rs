@@ -14,7 +14,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
+
+use super::inbox::Inbox;
 
 /// One message Slack accepted.
 #[derive(Debug, Clone)]
@@ -31,22 +32,15 @@ impl Posted {
     }
 }
 
-#[derive(Default)]
-struct Recorded {
-    posted: Vec<(Posted, bool)>,
-}
-
 /// A file someone shared in a channel: (channel, name, content).
 type SharedFile = (String, String, String);
 
-#[derive(Default)]
 struct SlackState {
-    recorded: Mutex<Recorded>,
+    inbox: Inbox<Posted>,
     files: Mutex<Vec<SharedFile>>,
     url: Mutex<String>,
     rate_limit_next: AtomicUsize,
     rate_limited: AtomicUsize,
-    changed: Notify,
 }
 
 pub struct FakeSlack {
@@ -181,13 +175,18 @@ async fn response_url(State(state): State<Arc<SlackState>>, Json(body): Json<Val
 }
 
 fn record(state: &SlackState, posted: Posted) {
-    state.recorded.lock().unwrap().posted.push((posted, false));
-    state.changed.notify_waiters();
+    state.inbox.record(posted);
 }
 
 impl FakeSlack {
     pub async fn start() -> FakeSlack {
-        let state = Arc::new(SlackState::default());
+        let state = Arc::new(SlackState {
+            inbox: Inbox::new("Slack"),
+            files: Mutex::default(),
+            url: Mutex::default(),
+            rate_limit_next: AtomicUsize::default(),
+            rate_limited: AtomicUsize::default(),
+        });
         let app = axum::Router::new()
             .route("/api/files.list", get(files_list))
             .route("/api/users.info", get(users_info))
@@ -235,30 +234,7 @@ impl FakeSlack {
         timeout: Duration,
         matches: impl Fn(&Posted) -> bool,
     ) -> Posted {
-        let wait = async {
-            loop {
-                let changed = self.state.changed.notified();
-                {
-                    let mut recorded = self.state.recorded.lock().unwrap();
-                    if let Some((posted, examined)) = recorded
-                        .posted
-                        .iter_mut()
-                        .find(|(p, examined)| !*examined && matches(p))
-                    {
-                        *examined = true;
-                        return posted.clone();
-                    }
-                }
-                changed.await;
-            }
-        };
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(posted) => posted,
-            Err(_) => panic!(
-                "no Slack message {what} within {timeout:?}; received: {:#?}",
-                self.all()
-            ),
-        }
+        self.state.inbox.expect(what, timeout, matches).await
     }
 
     /// Waits for a direct message to `user_id`: a `chat.postMessage` to the channel that
@@ -272,20 +248,10 @@ impl FakeSlack {
     }
 
     pub fn all(&self) -> Vec<Posted> {
-        self.posted(|_| true)
+        self.state.inbox.all()
     }
 
     pub fn unexamined(&self) -> Vec<Posted> {
-        self.posted(|examined| !examined)
-    }
-
-    fn posted(&self, keep: impl Fn(bool) -> bool) -> Vec<Posted> {
-        let recorded = self.state.recorded.lock().unwrap();
-        recorded
-            .posted
-            .iter()
-            .filter(|(_, examined)| keep(*examined))
-            .map(|(p, _)| p.clone())
-            .collect()
+        self.state.inbox.unexamined()
     }
 }

@@ -11,6 +11,8 @@ use domain::job::ReplyTo;
 use domain::message::ChatMessage;
 use domain::message::discord::{DiscordMessage, EPHEMERAL, discord_messages};
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
+
+use crate::adapters::download_shared_file;
 use domain::settings::DiscordSettings;
 use serde_json::json;
 use serenity::http::{Http, HttpBuilder, HttpError};
@@ -210,26 +212,7 @@ impl Chat for DiscordRest {
         if bytes > SHARED_FILE_LIMIT {
             return Ok(Some(SharedFile::TooLarge { bytes }));
         }
-        let response = self
-            .files
-            .get(&attachment.url)
-            .send()
-            .await
-            .map_err(|e| PortError::Transient(format!("attachment download: {e}")))?;
-        if !response.status().is_success() {
-            return Err(PortError::Transient(format!(
-                "attachment download: HTTP {}",
-                response.status()
-            )));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| PortError::Transient(format!("attachment download: {e}")))?;
-        Ok(Some(match String::from_utf8(body.to_vec()) {
-            Ok(text) => SharedFile::Text(text),
-            Err(_) => SharedFile::NotText,
-        }))
+        download_shared_file(self.files.get(&attachment.url), "attachment download").await
     }
 
     /// Discord shows bots no e-mail addresses: notices go by DM alone.

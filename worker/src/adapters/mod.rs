@@ -23,8 +23,38 @@ pub mod slack;
 pub mod ssm;
 pub mod terminal_chat;
 
-use domain::ports::Clock;
+use domain::ports::{Clock, PortError, SharedFile};
 use time::OffsetDateTime;
+
+/// Downloads a file someone shared in chat (a collaborators CSV) and reads it as text. A
+/// server error may pass, so it is retried; any other refusal is not.
+pub(crate) async fn download_shared_file(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<Option<SharedFile>, PortError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
+    let status = response.status();
+    if status.is_server_error() {
+        return Err(PortError::Transient(format!("{what}: HTTP {status}")));
+    }
+    if !status.is_success() {
+        return Err(PortError::Rejected {
+            code: format!("HTTP {}", status.as_u16()),
+            message: format!("{what} refused"),
+        });
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
+    Ok(Some(match String::from_utf8(body.to_vec()) {
+        Ok(text) => SharedFile::Text(text),
+        Err(_) => SharedFile::NotText,
+    }))
+}
 
 /// The machine's clock, moved forward by `CWS_CLOCK_OFFSET` for demos and acceptance runs.
 pub struct SystemClock {

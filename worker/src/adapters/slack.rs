@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
+
+use crate::adapters::download_shared_file;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -186,27 +188,7 @@ impl Chat for SlackWebApi {
         else {
             return Ok(None);
         };
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| PortError::Transient(format!("file download: {e}")))?;
-        if response.status().is_server_error() {
-            return Err(PortError::Transient(format!(
-                "file download: HTTP {}",
-                response.status()
-            )));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| PortError::Transient(format!("file download: {e}")))?;
-        Ok(Some(match String::from_utf8(body.to_vec()) {
-            Ok(text) => SharedFile::Text(text),
-            Err(_) => SharedFile::NotText,
-        }))
+        download_shared_file(self.http.get(url).bearer_auth(&self.token), "file download").await
     }
 
     /// Needs the `users:read.email` scope; a profile without an e-mail is `None`, not an error.
