@@ -19,18 +19,17 @@ use domain::job::{
 };
 use domain::launch::check_launch_request;
 use domain::message::discord::{
-    EPHEMERAL, action_from_custom_id, asks_for_reason, discord_messages, exception_reason_modal,
+    EMBED_TOTAL, EPHEMERAL, action_from_custom_id, asks_for_reason, discord_messages,
+    exception_reason_modal,
 };
 use domain::message::{self, ChatMessage};
+use domain::slack_signature::MAX_AGE_SECS;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use serenity::interactions_endpoint::Verifier;
 
 use crate::Bot;
 use crate::slack::enqueue_in_time;
-
-/// The same window as Slack's: older (or future) timestamps are replays.
-const TIMESTAMP_WINDOW_SECS: i64 = 300;
 
 /// Interaction types Discord sends, and the response types we answer with.
 const PING: u8 = 1;
@@ -177,7 +176,8 @@ fn verify_request(verifier: &Verifier, headers: &HeaderMap, body: &[u8]) -> Resu
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    if (now - sent).abs() > TIMESTAMP_WINDOW_SECS {
+    // The same window as Slack's: older (or future) timestamps are replays.
+    if (now - sent).abs() > MAX_AGE_SECS {
         return Err("the timestamp is outside the 5-minute window".to_owned());
     }
     verifier
@@ -227,15 +227,12 @@ impl Interaction {
     }
 }
 
-/// Characters all embeds of one message may hold together.
-const EMBEDS_TOTAL: usize = 6_000;
-
 /// An answer shown at once, only to the caller. Discord's content holds 2,000 characters; a
 /// longer answer (the full help) continues in embeds, which hold 6,000 more together.
 fn ephemeral(message: ChatMessage) -> Response {
     let mut parts = discord_messages(&message).into_iter();
     let mut first = parts.next().expect("at least one part");
-    let mut room = EMBEDS_TOTAL;
+    let mut room = EMBED_TOTAL;
     for part in parts {
         let size = part.content.chars().count();
         if size > room {

@@ -28,7 +28,7 @@ const EMBED_FIELDS: usize = 25;
 const EMBED_FIELD_NAME: usize = 256;
 const EMBED_FIELD_VALUE: usize = 1_024;
 const EMBED_FOOTER: usize = 2_048;
-const EMBED_TOTAL: usize = 6_000;
+pub const EMBED_TOTAL: usize = 6_000;
 
 /// The `flags` bit that shows a message only to the person who asked.
 pub const EPHEMERAL: u64 = 1 << 6;
