@@ -19,10 +19,35 @@ pub fn free_port() -> u16 {
 }
 
 impl Moto {
+    /// A moto server that answers. The free port is only free when it was picked: if another
+    /// process takes it first, moto exits, and it is started again on another port.
     pub async fn start() -> Moto {
         let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let http = reqwest::Client::new();
+        loop {
+            let mut moto = Moto::spawn(&program);
+            loop {
+                let ready = http.get(format!("{}/moto-api/", moto.url())).send().await;
+                if matches!(ready, Ok(ref r) if r.status().is_success()) {
+                    return moto;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "moto_server did not start on port {}",
+                    moto.port
+                );
+                if moto.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    fn spawn(program: &str) -> Moto {
         let port = free_port();
-        let child = Command::new(&program)
+        let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -30,20 +55,7 @@ impl Moto {
             .unwrap_or_else(|e| {
                 panic!("{program} must be installed (pip install 'moto[server]'): {e}")
             });
-        let moto = Moto { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let http = reqwest::Client::new();
-        loop {
-            let ready = http.get(format!("{}/moto-api/", moto.url())).send().await;
-            if matches!(ready, Ok(ref r) if r.status().is_success()) {
-                return moto;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start on port {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        Moto { child, port }
     }
 
     pub fn url(&self) -> String {
