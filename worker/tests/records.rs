@@ -25,7 +25,7 @@ async fn redis_records_keep_the_contract() {
     let mut connection = client
         .get_connection_manager()
         .await
-        .expect("Redis is running with 64 databases (see scripts/test)");
+        .expect("Redis is running with 128 databases (see scripts/test)");
     redis::cmd("FLUSHDB")
         .exec_async(&mut connection)
         .await
