@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use domain::ports::JobQueue;
-use domain::settings::{Settings, Sources};
+use domain::settings::{EMBEDDED_USER_ID, Settings, Sources};
 use queue::RedisJobQueue;
 use tokio::io::AsyncBufReadExt;
 
@@ -51,7 +51,7 @@ enum Mode {
         #[arg(long)]
         url: Option<String>,
         /// The Slack user id to send as.
-        #[arg(long, default_value = "U-TERMINAL")]
+        #[arg(long, default_value = EMBEDDED_USER_ID)]
         user: String,
         /// The channel id the command comes from.
         #[arg(long, default_value = "C-TERMINAL")]
@@ -234,7 +234,7 @@ async fn read_commands(url: String, secret: String) {
         if line.trim().is_empty() {
             continue;
         }
-        match say::send(&url, &secret, &line, "U-TERMINAL", "C-TERMINAL").await {
+        match say::send(&url, &secret, &line, EMBEDDED_USER_ID, "C-TERMINAL").await {
             Ok(reply) => println!("{reply}"),
             Err(error) => eprintln!("could not send: {error:#}"),
         }

@@ -23,7 +23,7 @@ pub async fn send(
     let body = serde_urlencoded::to_string([
         ("command", "/cws"),
         ("text", text),
-        ("team_id", "T-LOCAL"),
+        ("team_id", domain::settings::EMBEDDED_TEAM_ID),
         ("team_domain", "local"),
         ("channel_id", channel),
         ("channel_name", "terminal"),

@@ -16,20 +16,27 @@ use crate::policy::{LaunchFacts, Violation};
 /// How long a request may wait for a decision when the deployment does not say.
 pub const DEFAULT_EXCEPTION_TTL: Duration = Duration::hours(72);
 
-/// 128 random bits as 32 hex digits, the same shape as invitation ids.
+/// An exception request's or a project request's id: 32 hex digits, the same shape as
+/// invitation ids, derived from the job that asked, so a re-run finds the same request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ExceptionId(String);
+pub struct RequestId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an exception request id")]
-pub struct InvalidExceptionId(pub String);
+#[error("`{0}` is not a request id")]
+pub struct InvalidRequestId(pub String);
 
-impl ExceptionId {
+impl RequestId {
     /// The request of a refused launch: one per launch job, so a re-run finds the same one.
-    pub fn for_launch(key: &JobKey) -> ExceptionId {
+    pub fn for_launch(key: &JobKey) -> RequestId {
         let digest = Sha256::digest(format!("exception:{key}").as_bytes());
-        ExceptionId(hex::encode(&digest[..16]))
+        RequestId(hex::encode(&digest[..16]))
+    }
+
+    /// The request for a project that `project create` asked the deployment's admins for.
+    pub fn for_project_request(key: &JobKey) -> RequestId {
+        let digest = Sha256::digest(format!("project-request:{key}").as_bytes());
+        RequestId(hex::encode(&digest[..16]))
     }
 
     pub fn as_str(&self) -> &str {
@@ -37,8 +44,8 @@ impl ExceptionId {
     }
 }
 
-impl TryFrom<String> for ExceptionId {
-    type Error = InvalidExceptionId;
+impl TryFrom<String> for RequestId {
+    type Error = InvalidRequestId;
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
         let valid = text.len() == 32
@@ -46,20 +53,20 @@ impl TryFrom<String> for ExceptionId {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if valid {
-            Ok(ExceptionId(text))
+            Ok(RequestId(text))
         } else {
-            Err(InvalidExceptionId(text))
+            Err(InvalidRequestId(text))
         }
     }
 }
 
-impl From<ExceptionId> for String {
-    fn from(id: ExceptionId) -> String {
+impl From<RequestId> for String {
+    fn from(id: RequestId) -> String {
         id.0
     }
 }
 
-impl fmt::Display for ExceptionId {
+impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -69,7 +76,7 @@ impl fmt::Display for ExceptionId {
 /// The launch job is kept whole: approving runs it with its own idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExceptionRequest {
-    pub id: ExceptionId,
+    pub id: RequestId,
     pub project: String,
     pub launch: LaunchJob,
     /// The requester's institution, as their profile says.
@@ -94,6 +101,16 @@ impl ExceptionRequest {
 pub enum Verdict {
     Approved,
     Denied,
+}
+
+impl Verdict {
+    /// What deciding so is called: `approval`, `denial`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approved => "approval",
+            Verdict::Denied => "denial",
+        }
+    }
 }
 
 /// The one decision on a request. Stored only if none exists, so the first click wins.

@@ -57,6 +57,34 @@ impl ChatIdentity {
     }
 }
 
+/// An identity written in configuration that names no person: the text and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a chat identity: expected slack:TEAM:USER (e.g. slack:T0123:U0456) or discord:USER (digits)"
+)]
+pub struct InvalidChatIdentity(pub String);
+
+/// Parses a person's identity as configuration names it (`CWS_ADMINS`): Slack's team and user
+/// ids are letters and digits, Discord's user id digits. The system's own identity is never
+/// a person.
+impl std::str::FromStr for ChatIdentity {
+    type Err = InvalidChatIdentity;
+
+    fn from_str(text: &str) -> Result<ChatIdentity, InvalidChatIdentity> {
+        let id = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        let valid = match text.split(':').collect::<Vec<_>>().as_slice() {
+            ["slack", team, user] => id(team) && id(user),
+            ["discord", user] => id(user) && user.bytes().all(|b| b.is_ascii_digit()),
+            _ => false,
+        };
+        if valid {
+            Ok(ChatIdentity(text.to_owned()))
+        } else {
+            Err(InvalidChatIdentity(text.to_owned()))
+        }
+    }
+}
+
 impl fmt::Display for ChatIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

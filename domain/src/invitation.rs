@@ -31,8 +31,9 @@ pub struct Invitation {
     pub max_devices: u8,
     /// Launch restrictions; `None` means only the project budget limits launches.
     pub restrictions: Option<PolicyRestrictions>,
-    /// The invitee's institution when the inviter named it (CSV); otherwise the accepting
-    /// chat workspace is used.
+    /// The invitee's institution when the inviter named it (`--institution`, the CSV):
+    /// their costs are attributed to it and they hold its volume grants. Never taken from the
+    /// chat workspace, which anyone in it shares.
     pub institution: Option<String>,
     /// The invitee's name when the inviter gave it (CSV).
     pub invitee: Option<String>,
@@ -70,7 +71,7 @@ impl Invitation {
             device_bound: command.device_bound.unwrap_or(true),
             max_devices: command.max_devices.unwrap_or(DEFAULT_MAX_DEVICES),
             restrictions: command.restrictions.clone(),
-            institution: None,
+            institution: command.institution.clone().map(String::from),
             invitee: None,
             require_verified_identity: command.require_verified_identity,
             require_domain: command.require_domain.clone(),

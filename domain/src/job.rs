@@ -217,6 +217,15 @@ pub enum Action {
         signed: String,
         reason: Option<String>,
     },
+    /// A deployment admin approves a project someone asked for.
+    ApproveProject {
+        signed: String,
+        reason: Option<String>,
+    },
+    DenyProject {
+        signed: String,
+        reason: Option<String>,
+    },
     /// The confirmation `terminate` asks for; the value names the workspace.
     ConfirmTerminate {
         signed: String,
@@ -235,6 +244,8 @@ impl Action {
     pub const REQUEST_EXCEPTION: &'static str = "cws_request_exception";
     pub const APPROVE_EXCEPTION: &'static str = "cws_approve_exception";
     pub const DENY_EXCEPTION: &'static str = "cws_deny_exception";
+    pub const APPROVE_PROJECT: &'static str = "cws_approve_project";
+    pub const DENY_PROJECT: &'static str = "cws_deny_project";
     pub const CONFIRM_TERMINATE: &'static str = "cws_confirm_terminate";
     pub const KEEP_RUNNING: &'static str = "cws_idle_keep";
     pub const HIBERNATE_NOW: &'static str = "cws_idle_hibernate";
@@ -247,6 +258,8 @@ impl Action {
             Action::RequestException { .. } => "request exception",
             Action::ApproveException { .. } => "approve exception",
             Action::DenyException { .. } => "deny exception",
+            Action::ApproveProject { .. } => "approve project",
+            Action::DenyProject { .. } => "deny project",
             Action::ConfirmTerminate { .. } => "confirm terminate",
             Action::KeepRunning { .. } => "keep running",
             Action::HibernateNow { .. } => "hibernate now",
@@ -264,6 +277,8 @@ impl Action {
             Action::REQUEST_EXCEPTION => Some(Action::RequestException { signed }),
             Action::APPROVE_EXCEPTION => Some(Action::ApproveException { signed, reason }),
             Action::DENY_EXCEPTION => Some(Action::DenyException { signed, reason }),
+            Action::APPROVE_PROJECT => Some(Action::ApproveProject { signed, reason }),
+            Action::DENY_PROJECT => Some(Action::DenyProject { signed, reason }),
             Action::CONFIRM_TERMINATE => Some(Action::ConfirmTerminate { signed }),
             Action::KEEP_RUNNING => Some(Action::KeepRunning { signed }),
             Action::HIBERNATE_NOW => Some(Action::HibernateNow { signed }),

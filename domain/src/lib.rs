@@ -8,6 +8,7 @@ pub mod audit;
 pub mod budget;
 pub mod chargeback;
 pub mod command;
+pub mod deployment;
 pub mod digest;
 pub mod exception;
 pub mod expiry;

@@ -281,6 +281,9 @@ pub trait Chat: Send + Sync {
     /// The e-mail address on `user_id`'s chat profile, if it shows one (Slack: `users.info`,
     /// scope `users:read.email`).
     async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError>;
+    /// Whether `user_id` is in the Slack user group `group_id` (`usergroups.users.list`, scope
+    /// `usergroups:read`); always `false` on Discord, which has no such groups.
+    async fn in_user_group(&self, group_id: &str, user_id: &str) -> Result<bool, PortError>;
 }
 
 /// How busy an instance was over a window: the busiest 5 minutes of each measure.

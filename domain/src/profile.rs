@@ -14,6 +14,10 @@ use crate::verified_identity::VerifiedIdentity;
 
 /// The first UID of the first account's range.
 pub const UID_BASE: u32 = 5000;
+
+/// A collaborator's institution when neither the invitation nor a verified identity names
+/// one: attributed as such in reports and tags, and holding no institution's volume grants.
+pub const UNSTATED_INSTITUTION: &str = "unstated";
 /// UIDs per account.
 pub const UID_RANGE: u32 = 1000;
 /// Unix usernames are at most 32 bytes.

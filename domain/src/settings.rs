@@ -7,12 +7,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::account::{Accounts, AccountsError};
+use crate::deployment::{DeploymentRoles, InvalidRoles};
 use crate::digest::DigestTime;
+use crate::identity::ChatIdentity;
 use crate::retry::Backoff;
 
 /// Used only when no signing secret is configured, so the embedded mode can sign its own
 /// requests; the bot then listens on loopback only.
 pub const EMBEDDED_SLACK_SECRET: &str = "cws-embedded-mode-local-secret";
+
+/// The Slack team and user the terminal prompt and `cws say` sign as in the embedded mode.
+pub const EMBEDDED_TEAM_ID: &str = "T-LOCAL";
+pub const EMBEDDED_USER_ID: &str = "U-TERMINAL";
+/// The lead institution of the embedded mode's projects.
+pub const EMBEDDED_INSTITUTION: &str = "local";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackSettings {
@@ -121,6 +129,12 @@ pub struct Settings {
     pub schedule: Option<String>,
     /// The consortium's AWS accounts by name (`CWS_ACCOUNTS`), for snapshot transfers.
     pub accounts: Accounts,
+    /// Who runs the deployment (`CWS_ADMINS`) and who may ask for projects
+    /// (`CWS_PROJECT_REQUESTERS`).
+    pub deployment: DeploymentRoles,
+    /// The institution projects are led by when `project create` names none
+    /// (`CWS_INSTITUTION`): the one that runs the deployment.
+    pub institution: Option<String>,
 }
 
 /// Every minute: a budget alert or enforcement is never more than a minute late.
@@ -138,6 +152,8 @@ pub enum SettingsError {
     File(String),
     #[error("CWS_ACCOUNTS: {0}")]
     Accounts(#[from] AccountsError),
+    #[error(transparent)]
+    Roles(#[from] InvalidRoles),
 }
 
 /// Reads keys from the environment first, then from `cws.toml`.
@@ -273,6 +289,19 @@ impl Settings {
             Some(expression) => Some(expression),
             None => Some(DEFAULT_SCHEDULE.to_owned()),
         };
+        let mut deployment = DeploymentRoles::parse(
+            &sources.get("CWS_ADMINS").unwrap_or_default(),
+            &sources.get("CWS_PROJECT_REQUESTERS").unwrap_or_default(),
+        )?;
+        // With no chat platform configured, only this machine can sign requests (the bot then
+        // listens on loopback): its terminal user runs the deployment.
+        let embedded_chat = slack.is_none() && discord.is_none();
+        if embedded_chat && deployment.admins().is_empty() {
+            deployment = DeploymentRoles::single_admin(ChatIdentity::slack(
+                EMBEDDED_TEAM_ID,
+                EMBEDDED_USER_ID,
+            ));
+        }
         Ok(Settings {
             redis_url: sources.get("REDIS_URL"),
             slack,
@@ -322,6 +351,20 @@ impl Settings {
             accounts: match sources.get("CWS_ACCOUNTS") {
                 Some(text) => text.parse()?,
                 None => Accounts::default(),
+            },
+            deployment,
+            institution: match sources.get("CWS_INSTITUTION") {
+                None if embedded_chat => Some(EMBEDDED_INSTITUTION.to_owned()),
+                None => None,
+                Some(value) => Some(
+                    crate::command::Institution::from_str(value.trim())
+                        .map_err(|_| SettingsError::Invalid {
+                            key: "CWS_INSTITUTION",
+                            value,
+                            reason: crate::command::INSTITUTION_RULE,
+                        })?
+                        .into(),
+                ),
             },
         })
     }

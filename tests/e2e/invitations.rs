@@ -253,7 +253,8 @@ async fn members_without_the_right_role_are_refused() {
     env.reply_containing("may not create invitations").await;
     env.slash(&Slash::new(r#"launch "R Research Environment" nobody-box"#).by(JOHNSON))
         .await;
-    env.reply_containing("You have no profile yet").await;
+    env.reply_containing("You are not a member of any project")
+        .await;
     assert!(env.all_instances().await.is_empty());
     env.finish();
 }

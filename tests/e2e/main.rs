@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod bad_input;
 mod cost;
+mod deployment;
 mod discord;
 mod embedded;
 mod expiry;

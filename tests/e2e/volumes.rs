@@ -203,6 +203,13 @@ const HARVARD: Person = Person {
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// A visiting student at MIT, in the lead's Slack workspace.
+const MIT_VISITOR: Person = Person {
+    user_id: "U0VISITOR",
+    user_name: "visiting.student",
+    team_domain: "stanford-neuroscience",
+};
+
 async fn launch(env: &TestEnv, person: Person, name: &str) {
     env.slash(
         &Slash::new(&format!(
@@ -239,15 +246,16 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
     env.start_worker_with_env(&[ACCOUNTS]);
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
-    for (person, invitation) in [
-        (JOHNSON, "mit-collaboration"),
-        (LEE, "berkeley-collaboration"),
-        (HARVARD, "harvard-collaboration"),
+    for (person, invitation, institution) in [
+        (JOHNSON, "mit-collaboration", "mit-csail"),
+        (LEE, "berkeley-collaboration", "berkeley-neuroscience"),
+        (HARVARD, "harvard-collaboration", "harvard-med"),
+        (MIT_VISITOR, "mit-visitor", "mit-csail"),
     ] {
         env.join(
             SMITH,
             person,
-            &format!("{invitation} --type read_write --valid-days 540"),
+            &format!("{invitation} --type read_write --valid-days 540 --institution {institution}"),
             "stanford-collab",
         )
         .await;
@@ -259,10 +267,26 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
         (LEE, "berkeley-analysis"),
         (HARVARD, "harvard-notebook"),
         (SMITH, "stanford-pipeline"),
+        (MIT_VISITOR, "visitor-notebook"),
     ] {
         launch(&env, person, workspace).await;
     }
-    env.wait_for_done_launch_jobs(4).await;
+    env.wait_for_done_launch_jobs(5).await;
+
+    // In the owner's own Slack workspace, but invited for MIT: MIT's grant, nothing more.
+    env.slash(&Slash::new("volume mount neuro-dataset visitor-notebook").by(MIT_VISITOR))
+        .await;
+    env.reply_containing(
+        "Mounted neuro-dataset on visitor-notebook at /mnt/neuro-dataset (read-only, cross-account)",
+    )
+    .await;
+    env.slash(
+        &Slash::new("volume mount neuro-dataset visitor-notebook --mode read-write")
+            .by(MIT_VISITOR),
+    )
+    .await;
+    env.reply_containing("Not mounted: mit-csail has read-only access to neuro-dataset")
+        .await;
 
     env.slash(&Slash::new("volume mount neuro-dataset mit-algorithm-dev").by(JOHNSON))
         .await;
@@ -325,7 +349,7 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
     };
     assert_eq!(points.access_points().len(), 3, "two grants and the lead's");
     let scripts = mount_scripts(&env).await;
-    assert_eq!(scripts.len(), 3, "refused mounts run nothing");
+    assert_eq!(scripts.len(), 4, "refused mounts run nothing");
     let script_on = |name: &str| {
         let comment = format!("cws volume mount neuro-dataset {name} ({PROJECT})");
         scripts
@@ -369,11 +393,11 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
     env.slash(&Slash::new("volume status neuro-dataset").by(SMITH))
         .await;
     let status = env
-        .reply_containing("neuro-dataset: 50TB, 3 active mount(s)")
+        .reply_containing("neuro-dataset: 50TB, 4 active mount(s)")
         .await;
     let blocks = status.body["blocks"].to_string();
     for line in [
-        "mit-csail: 1 read-only (mit-algorithm-dev)",
+        "mit-csail: 2 read-only (mit-algorithm-dev, visitor-notebook)",
         "berkeley-neuroscience: 1 read-write (berkeley-analysis)",
         "stanford-neuroscience: 1 read-write (stanford-pipeline)",
     ] {
@@ -381,7 +405,7 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
     }
     env.slash(&Slash::new("volume list").by(LEE)).await;
     env.reply_containing(
-        "Shared volumes of nih-neuro-consortium: neuro-dataset (50TB, 3 mount(s));",
+        "Shared volumes of nih-neuro-consortium: neuro-dataset (50TB, 4 mount(s));",
     )
     .await;
     env.slash(&Slash::new(&format!("project status {PROJECT} --detail")).by(SMITH))
@@ -389,7 +413,7 @@ async fn mit_mounts_read_only_berkeley_read_write_and_neither_more_nor_the_uninv
     let status = env.reply_containing("nih-neuro-consortium Status").await;
     let blocks = status.body["blocks"].to_string();
     assert!(
-        blocks.contains("*Shared Data Access:*\\n- neuro-dataset: 3 active mount(s)"),
+        blocks.contains("*Shared Data Access:*\\n- neuro-dataset: 4 active mount(s)"),
         "{blocks}"
     );
     env.finish();

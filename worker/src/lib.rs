@@ -190,6 +190,8 @@ pub async fn command_env(
         account_policies: aws.account_policies,
         instance_commands: aws.instance_commands,
         identity_provider,
+        deployment: settings.deployment.clone(),
+        institution: settings.institution.clone(),
     })
 }
 

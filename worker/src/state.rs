@@ -16,6 +16,7 @@
 //! - `cws:volume:{project}:{name}` → shared volume; `cws:project:{p}:volumes` → set of names
 //! - `cws:volume:{project}:{name}:mount:{workspace}` → a mount; `…:{name}:mounts` → set of workspaces
 //! - `cws:exception:{id}` → request; `…:requested` → set once sent; `…:decision` → the decision
+//! - `cws:project-request:{id}` → a project asked of the deployment's admins (`project_requests`)
 //! - `cws:token-key` → the generated token key, when `CWS_TOKEN_KEY` is not set
 //! - `cws:schedule:{job}` → the last round of a scheduled job that some worker claimed
 //! - `cws:ledger:{project}` → stream of lifecycle events (the usage ledger)
@@ -29,13 +30,15 @@
 //! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
 
+mod project_requests;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use domain::audit::AuditEvent;
 use domain::audit::chain::{Head, Link};
 use domain::budget::{Reservations, month_bounds};
-use domain::exception::{Decision, ExceptionId, ExceptionRequest};
+use domain::exception::{Decision, ExceptionRequest, RequestId};
 use domain::expiry::{ExpiryRecord, Stage, Timeline};
 use domain::identity::ChatIdentity;
 use domain::idle::IdleWatch;
@@ -899,30 +902,26 @@ impl State {
             .await
     }
 
-    pub async fn exception(&self, id: &ExceptionId) -> Result<Option<ExceptionRequest>, PortError> {
+    pub async fn exception(&self, id: &RequestId) -> Result<Option<ExceptionRequest>, PortError> {
         self.read(&format!("cws:exception:{id}")).await
     }
 
     /// Marks the request as sent to the owner; `false` if it already was by another job.
     pub async fn mark_exception_requested(
         &self,
-        id: &ExceptionId,
+        id: &RequestId,
         job: &str,
     ) -> Result<bool, PortError> {
         self.claim(&format!("cws:exception:{id}:requested"), job)
             .await
     }
 
-    pub async fn decision(&self, id: &ExceptionId) -> Result<Option<Decision>, PortError> {
+    pub async fn decision(&self, id: &RequestId) -> Result<Option<Decision>, PortError> {
         self.read(&format!("cws:exception:{id}:decision")).await
     }
 
     /// Records the decision unless one exists; returns the one that stands.
-    pub async fn decide(
-        &self,
-        id: &ExceptionId,
-        decision: &Decision,
-    ) -> Result<Decision, PortError> {
+    pub async fn decide(&self, id: &RequestId, decision: &Decision) -> Result<Decision, PortError> {
         self.first_stored(&format!("cws:exception:{id}:decision"), decision.clone())
             .await
     }

@@ -47,6 +47,10 @@ pub enum AuditAction {
     /// A research identity verification through the identity provider (Globus Auth):
     /// verified, or refused with the reason.
     IdentityVerification,
+    /// Someone asked the deployment's admins for a project.
+    ProjectRequest,
+    /// A deployment admin approved or denied a project request.
+    ProjectRequestDecision,
 }
 
 impl AuditAction {
@@ -72,6 +76,8 @@ impl AuditAction {
             AuditAction::Export => "Export",
             AuditAction::Expiry => "Expiry",
             AuditAction::IdentityVerification => "Identity Verification",
+            AuditAction::ProjectRequest => "Project Request",
+            AuditAction::ProjectRequestDecision => "Project Request Decision",
         }
     }
 

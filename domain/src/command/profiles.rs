@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
-use super::error::{ParseError, ParseErrorKind};
+use super::error::{InvalidReason, ParseError, ParseErrorKind};
 use super::values::{
-    HourlyRate, boolean, choice, domain, hourly_rate, instance_type, number, region, text,
+    HourlyRate, Institution, boolean, choice, domain, hourly_rate, instance_type, number, region,
+    text,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,10 @@ pub struct InvitationCreate {
     /// The configured account (`CWS_ACCOUNTS` name) the invitee's workspaces launch in;
     /// `None`: the project's own account.
     pub launch_account: Option<String>,
+    /// The invitee's institution: what their workspaces are attributed to and which volume
+    /// grants they hold. `None`: their verified identity's, once they verify.
+    #[serde(default)]
+    pub institution: Option<Institution>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -152,7 +157,7 @@ pub(crate) const INVITATIONS_CREATE: CommandSpec = CommandSpec {
             --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] \
             [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] \
             [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] \
-            [--require-domain DOMAIN] [--launch-account ACCOUNT]",
+            [--require-domain DOMAIN] [--launch-account ACCOUNT] [--institution NAME]",
     summary: "Invite someone to use this profile's AWS account, for a limited time.",
     arguments: &[ArgSpec {
         name: "NAME",
@@ -225,6 +230,12 @@ pub(crate) const INVITATIONS_CREATE: CommandSpec = CommandSpec {
             doc: "Launch the invitee's workspaces in this configured account (their own, billed \
                   there, still attributed to the project) instead of the project's.",
         },
+        FlagSpec {
+            name: FlagName::Exact("institution"),
+            value: FlagValue::One("NAME"),
+            doc: "The invitee's institution, e.g. mit-csail: their costs are attributed to it \
+                  and they hold its shared-volume grants. Without it, their verified identity's.",
+        },
     ],
     takes_body: false,
     parse: invitation_create,
@@ -289,6 +300,9 @@ fn invitation_create(args: &mut Args) -> Result<Command, ParseError> {
             require_verified_identity: args.enabled("require-verified-identity")?,
             require_domain: args.value("require-domain", domain)?,
             launch_account: args.value("launch-account", text)?,
+            institution: args.value("institution", |s| {
+                s.parse::<Institution>().map_err(InvalidReason::from)
+            })?,
         },
     )))
 }

@@ -1,7 +1,8 @@
 //! Projects: budgets that workspaces are charged to.
 //!
 //! - `project create NAME --budget USD [--description TEXT] [--alert-threshold PCT]
-//!   [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ]`
+//!   [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ]
+//!   [--institution NAME]`
 //! - `project status NAME [--detail]`
 //! - `project cost NAME [--by-user | --by-institution] [--month YYYY-MM]`
 //! - `project chargeback NAME --enable [--mode report|aws|hybrid] [--INSTITUTION-account ID]...`
@@ -19,8 +20,8 @@ use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError, ParseErrorKind};
 use super::values::{
-    AwsAccountId, Months, TimeZoneName, UsdCents, YearMonth, choice, months, number, text,
-    usd_cents,
+    AwsAccountId, Institution, Months, TimeZoneName, UsdCents, YearMonth, choice, months, number,
+    text, usd_cents,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +129,9 @@ pub struct ProjectCreate {
     pub account: Option<AwsAccountId>,
     /// Where the project's weekly digest is timed; `None` is UTC.
     pub time_zone: Option<TimeZoneName>,
+    /// The lead institution; `None` is the deployment's (`CWS_INSTITUTION`).
+    #[serde(default)]
+    pub institution: Option<Institution>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -212,8 +216,9 @@ const NAME: &[ArgSpec] = &[ArgSpec {
 pub(crate) const CREATE: CommandSpec = CommandSpec {
     name: "project create",
     usage: "/cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] \
-            [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ]",
-    summary: "Create a project with a monthly budget.",
+            [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ] \
+            [--institution NAME]",
+    summary: "Create a project with a monthly budget (deployment admins; others ask them).",
     arguments: NAME,
     flags: &[
         FlagSpec {
@@ -251,6 +256,11 @@ pub(crate) const CREATE: CommandSpec = CommandSpec {
             value: FlagValue::One("TZ"),
             doc: "IANA time zone of the weekly digest, e.g. America/Los_Angeles; defaults to UTC.",
         },
+        FlagSpec {
+            name: FlagName::Exact("institution"),
+            value: FlagValue::One("NAME"),
+            doc: "The lead institution, e.g. Stanford; defaults to the deployment's.",
+        },
     ],
     takes_body: false,
     parse: create,
@@ -271,6 +281,9 @@ fn create(args: &mut Args) -> Result<Command, ParseError> {
         })?,
         time_zone: args.value("timezone", |s| {
             s.parse::<TimeZoneName>().map_err(InvalidReason::from)
+        })?,
+        institution: args.value("institution", |s| {
+            s.parse::<Institution>().map_err(InvalidReason::from)
         })?,
     })))
 }

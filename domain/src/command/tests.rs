@@ -40,6 +40,7 @@ fn invitation(name: &str, invitation_type: InvitationType) -> InvitationCreate {
         require_verified_identity: false,
         require_domain: None,
         launch_account: None,
+        institution: None,
     }
 }
 
@@ -90,6 +91,7 @@ fn command_lines() -> Vec<(String, Command)> {
                 duration: None,
                 account: None,
                 time_zone: None,
+                institution: None,
             })),
         ),
         (
@@ -274,6 +276,7 @@ fn command_lines() -> Vec<(String, Command)> {
                 duration: Some(Months(18)),
                 account: None,
                 time_zone: None,
+                institution: None,
             })),
         ),
         (
@@ -490,6 +493,21 @@ fn command_lines() -> Vec<(String, Command)> {
                 duration: None,
                 account: None,
                 time_zone: Some("America/Los_Angeles".parse().unwrap()),
+                institution: None,
+            })),
+        ),
+        (
+            "project create nih --budget 500 --institution Stanford",
+            Project(ProjectCommand::Create(ProjectCreate {
+                name: "nih".into(),
+                budget: UsdCents(50_000),
+                description: None,
+                alert_threshold: None,
+                project_type: None,
+                duration: None,
+                account: None,
+                time_zone: None,
+                institution: Some("Stanford".parse().unwrap()),
             })),
         ),
         (

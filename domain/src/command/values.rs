@@ -572,6 +572,62 @@ impl From<AwsAccountId> for String {
     }
 }
 
+/// What an institution name may be, for refusals and the settings error.
+pub const INSTITUTION_RULE: &str = "an institution: 1 to 64 letters, digits, spaces, `-`, `_` or `.`, starting with a letter or digit, e.g. mit-csail or Stanford";
+
+/// An institution as an inviter, a project's creator or the deployment names it. It becomes an
+/// AWS tag value, a report heading and a spreadsheet cell, so it starts with a letter or digit
+/// (a leading `=`, `+`, `-` or `@` is a formula to a spreadsheet) and holds nothing a tag
+/// refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Institution(String);
+
+impl Institution {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Institution {
+    type Err = InvalidFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let allowed = |c: char| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.');
+        let valid = s.chars().count() <= 64
+            && s.chars().next().is_some_and(char::is_alphanumeric)
+            && s.chars().all(allowed);
+        if valid {
+            Ok(Institution(s.to_owned()))
+        } else {
+            Err(InvalidFormat {
+                text: s.to_owned(),
+                expected: INSTITUTION_RULE,
+            })
+        }
+    }
+}
+
+impl TryFrom<String> for Institution {
+    type Error = InvalidFormat;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Institution> for String {
+    fn from(institution: Institution) -> Self {
+        institution.0
+    }
+}
+
+impl fmt::Display for Institution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An IANA time zone name (`America/Los_Angeles`, `UTC`) from the tz database compiled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -106,7 +106,10 @@ pub fn action_from_custom_id(custom_id: &str, reason: Option<&str>) -> Option<Ac
 pub fn asks_for_reason(action: &Action) -> bool {
     matches!(
         action,
-        Action::ApproveException { .. } | Action::DenyException { .. }
+        Action::ApproveException { .. }
+            | Action::DenyException { .. }
+            | Action::ApproveProject { .. }
+            | Action::DenyProject { .. }
     )
 }
 
@@ -117,8 +120,19 @@ pub fn exception_reason_modal(custom_id: &str, action: &Action) -> Value {
         "exception_reason",
         &json!({
             "custom_id": custom_id,
-            "approve": matches!(action, Action::ApproveException { .. }),
+            "approve": matches!(
+                action,
+                Action::ApproveException { .. } | Action::ApproveProject { .. }
+            ),
             "reason_input": Action::REASON_INPUT,
+            "what": if matches!(
+                action,
+                Action::ApproveProject { .. } | Action::DenyProject { .. }
+            ) {
+                "project request"
+            } else {
+                "exception"
+            },
         }),
     )
 }

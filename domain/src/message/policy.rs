@@ -239,7 +239,7 @@ mod tests {
 
     use super::*;
     use crate::command::{Command, parse};
-    use crate::exception::ExceptionId;
+    use crate::exception::RequestId;
     use crate::identity::ChatIdentity;
     use crate::job::{JobKey, LaunchJob, Platform, ReplyTo, Requester};
     use crate::policy::tests::berkeley;
@@ -306,7 +306,7 @@ mod tests {
         );
 
         let request = ExceptionRequest {
-            id: ExceptionId::for_launch(&launch_job().key),
+            id: RequestId::for_launch(&launch_job().key),
             project: "nih-neuro-consortium".into(),
             launch: launch_job(),
             institution: "berkeley-neuroscience".into(),

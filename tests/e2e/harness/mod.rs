@@ -64,6 +64,28 @@ pub const LEE: Person = Person {
     team_domain: "berkeley-neuroscience",
 };
 
+/// Someone in the consortium's Slack whom nobody invited and the deployment does not know.
+pub const STRANGER: Person = Person {
+    user_id: "U0STRANGER",
+    user_name: "free.loader",
+    team_domain: "stanford-neuroscience",
+};
+
+/// A PI at the lead institution who may ask the deployment's admins for a project.
+pub const CHEN: Person = Person {
+    user_id: "U0CHEN",
+    user_name: "wei.chen",
+    team_domain: "stanford-neuroscience",
+};
+
+/// The deployment's admins as `CWS_ADMINS` names them: the lead PIs who own the tests'
+/// projects, on Slack and Discord. Tests of who may create projects use other people.
+pub const DEPLOYMENT_ADMINS: &str = "slack:T0CONSORTIUM:U0SMITH,slack:T0CONSORTIUM:U0MITJOHNSON,\
+slack:T0CONSORTIUM:U0BERKLEE,discord:200000000000000001,discord:200000000000000003";
+
+/// The lead institution of the tests' projects, unless `project create` names another.
+pub const LEAD_INSTITUTION: &str = "stanford-neuroscience";
+
 /// Another chat account at Berkeley, for tests that need more devices than personas.
 pub const fn colleague(user_id: &'static str) -> Person {
     Person {
@@ -341,6 +363,8 @@ impl TestEnv {
             .env("SMTP_URL", self.smtp.url())
             .env("MAIL_FROM", "cws chat-ops <cws@consortium.example>")
             .env("CWS_ARCHIVE_BUCKET", "cws-e2e-archive")
+            .env("CWS_ADMINS", DEPLOYMENT_ADMINS)
+            .env("CWS_INSTITUTION", LEAD_INSTITUTION)
             // Scheduled checks run only in the tests that start a worker with a schedule, so
             // no other test meets a digest it did not ask for.
             .env("CWS_SCHEDULE", "off")

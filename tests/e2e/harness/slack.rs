@@ -1,7 +1,7 @@
 //! A fake Slack Web API: accepts `chat.postMessage`, `chat.postEphemeral` and `response_url`
 //! posts in Slack's wire format, records them, and can rate-limit like Slack (429 +
-//! Retry-After). `conversations.open` answers the DM channel `D{user_id}` and `users.info` the
-//! address [`email_of`], neither recorded.
+//! Retry-After). `conversations.open` answers the DM channel `D{user_id}`, `users.info` the
+//! address [`email_of`] and `usergroups.users.list` the groups a test set up, none recorded.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +41,8 @@ struct SlackState {
     url: Mutex<String>,
     rate_limit_next: AtomicUsize,
     rate_limited: AtomicUsize,
+    /// User groups by id, with their members' user ids.
+    user_groups: Mutex<HashMap<String, Vec<String>>>,
 }
 
 pub struct FakeSlack {
@@ -146,6 +148,22 @@ async fn files_list(
     Json(json!({"ok": true, "files": files})).into_response()
 }
 
+/// `usergroups.users.list?usergroup=S…`, as Slack answers it with the `usergroups:read` scope.
+async fn user_group_members(
+    State(state): State<Arc<SlackState>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if bearer(&headers) != Some(BOT_TOKEN) {
+        return Json(json!({"ok": false, "error": "not_authed"})).into_response();
+    }
+    let groups = state.user_groups.lock().unwrap();
+    match query.get("usergroup").and_then(|group| groups.get(group)) {
+        Some(users) => Json(json!({"ok": true, "users": users})).into_response(),
+        None => Json(json!({"ok": false, "error": "no_such_subteam"})).into_response(),
+    }
+}
+
 /// A private file URL: only the bot token opens it.
 async fn file_download(
     State(state): State<Arc<SlackState>>,
@@ -186,10 +204,12 @@ impl FakeSlack {
             url: Mutex::default(),
             rate_limit_next: AtomicUsize::default(),
             rate_limited: AtomicUsize::default(),
+            user_groups: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/api/files.list", get(files_list))
             .route("/api/users.info", get(users_info))
+            .route("/api/usergroups.users.list", get(user_group_members))
             .route("/files/{name}", get(file_download))
             .route("/api/{method}", post(web_api))
             .route("/response/{*rest}", post(response_url))
@@ -216,6 +236,14 @@ impl FakeSlack {
             name.to_owned(),
             content.to_owned(),
         ));
+    }
+
+    /// A Slack user group `group` whose members are `users`.
+    pub fn add_user_group(&self, group: &str, users: &[&str]) {
+        self.state.user_groups.lock().unwrap().insert(
+            group.to_owned(),
+            users.iter().map(|user| (*user).to_owned()).collect(),
+        );
     }
 
     /// Answer the next `n` Web API calls with 429 and `Retry-After: 1`.

@@ -219,4 +219,8 @@ impl Chat for DiscordRest {
     async fn email_of(&self, _: &str) -> Result<Option<String>, PortError> {
         Ok(None)
     }
+
+    async fn in_user_group(&self, _: &str, _: &str) -> Result<bool, PortError> {
+        Ok(false)
+    }
 }

@@ -66,4 +66,10 @@ impl Chat for PlatformChat {
     async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError> {
         self.on(Platform::of_id(user_id))?.email_of(user_id).await
     }
+
+    async fn in_user_group(&self, group_id: &str, user_id: &str) -> Result<bool, PortError> {
+        self.on(Platform::of_id(user_id))?
+            .in_user_group(group_id, user_id)
+            .await
+    }
 }

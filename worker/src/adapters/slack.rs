@@ -204,4 +204,16 @@ impl Chat for SlackWebApi {
             .filter(|email| !email.is_empty())
             .map(str::to_owned))
     }
+
+    async fn in_user_group(&self, group_id: &str, user_id: &str) -> Result<bool, PortError> {
+        let request = self
+            .http
+            .get(format!("{}usergroups.users.list", self.api_url))
+            .bearer_auth(&self.token)
+            .query(&[("usergroup", group_id)]);
+        let listed = self.send(request, "usergroups.users.list").await?;
+        Ok(listed["users"]
+            .as_array()
+            .is_some_and(|users| users.iter().any(|user| user == user_id)))
+    }
 }

@@ -62,4 +62,8 @@ impl Chat for TerminalChat {
     async fn email_of(&self, user_id: &str) -> Result<Option<String>, PortError> {
         Ok(Some(format!("{user_id}@localhost")))
     }
+
+    async fn in_user_group(&self, _: &str, _: &str) -> Result<bool, PortError> {
+        Ok(false)
+    }
 }

@@ -148,6 +148,24 @@ pub(crate) struct Member {
     pub invitation: Option<Invitation>,
 }
 
+impl Member {
+    /// The institution whose grants (shared volumes) the member holds: the owner's is the
+    /// project's; a collaborator's is what their invitation says, or else what their verified
+    /// identity says. What the inviter decided outranks who the person turns out to be, and
+    /// the chat workspace decides nothing.
+    pub fn grant_institution(&self) -> String {
+        match &self.invitation {
+            None => self.project.institution.clone(),
+            Some(invitation) => invitation.institution.clone().unwrap_or_else(|| {
+                self.profile
+                    .verified_identity
+                    .as_ref()
+                    .map_or_else(String::new, |verified| verified.institution())
+            }),
+        }
+    }
+}
+
 /// Resolves the caller's profile (the one for `project` if named, else the active one),
 /// checks that it still grants access and that its role allows `permission`. On refusal the
 /// caller is told why, the attempt is audited, and `None` comes back; a member let through is

@@ -9,7 +9,7 @@ use domain::job::{Action, ActionJob};
 use domain::ports::PortError;
 
 use crate::jobs::exception::{DecisionClick, action_decide_exception, action_request_exception};
-use crate::jobs::{CommandEnv, idle, run_to_end, workspaces};
+use crate::jobs::{CommandEnv, idle, project, run_to_end, workspaces};
 
 pub(crate) async fn job_action(
     job: ActionJob,
@@ -37,6 +37,22 @@ async fn dispatch(env: &CommandEnv, job: &ActionJob) -> Result<(), PortError> {
                 reason: reason.as_deref(),
             };
             action_decide_exception(env, job, click).await
+        }
+        Action::ApproveProject { signed, reason } => {
+            let click = DecisionClick {
+                verdict: Verdict::Approved,
+                signed,
+                reason: reason.as_deref(),
+            };
+            project::action_decide_project(env, job, click).await
+        }
+        Action::DenyProject { signed, reason } => {
+            let click = DecisionClick {
+                verdict: Verdict::Denied,
+                signed,
+                reason: reason.as_deref(),
+            };
+            project::action_decide_project(env, job, click).await
         }
         Action::ConfirmTerminate { signed } => {
             workspaces::action_confirm_terminate(env, job, signed).await

@@ -5,11 +5,12 @@
 //! approval runs the original launch job (same idempotency key, same EC2 client token).
 
 use domain::audit::{AuditAction, AuditEvent};
-use domain::exception::{Decision, ExceptionId, ExceptionRequest, Verdict};
-use domain::identity::Permission;
+use domain::exception::{Decision, ExceptionRequest, RequestId, Verdict};
+use domain::identity::{ChatIdentity, Permission};
 use domain::job::ActionJob;
 use domain::message::{self, LaunchCheck};
 use domain::ports::PortError;
+use domain::project::Project;
 use domain::token::{sign_button_value, verify_button_value};
 
 use crate::jobs::CommandEnv;
@@ -23,6 +24,10 @@ pub(crate) struct DecisionClick<'a> {
     pub signed: &'a str,
     pub reason: Option<&'a str>,
 }
+
+/// The institution the audit trail names for a deployment admin deciding: they act for the
+/// deployment, not for an institution of the project.
+const DEPLOYMENT_ADMIN: &str = "deployment admin";
 
 const OWNER_NOTIFIED: &str = "exception-owner-notified";
 const DECIDER_TOLD: &str = "exception-decider-told";
@@ -38,7 +43,7 @@ async fn request_of(
     let key = env.state.token_key().await?;
     let request = match verify_button_value(&key, signed)
         .ok()
-        .and_then(|value| ExceptionId::try_from(value.to_owned()).ok())
+        .and_then(|value| RequestId::try_from(value.to_owned()).ok())
     {
         Some(id) => env.state.exception(&id).await?,
         None => None,
@@ -118,7 +123,9 @@ pub(crate) async fn action_request_exception(
             &request.institution,
             &sign_button_value(&key, request.id.as_str()),
         );
-        env.chat.post_direct(&project.owner_user_id, &ask).await?;
+        for user_id in deciders_to_ask(env, &project, &request) {
+            env.chat.post_direct(user_id, &ask).await?;
+        }
         env.chat.post(&project.channel(), &ask).await?;
         store.mark_notice_sent(&job.key, OWNER_NOTIFIED).await?;
         env.state
@@ -144,8 +151,27 @@ pub(crate) async fn action_request_exception(
     .await
 }
 
-/// Approve or Deny: owners and admins of the request's project only; the first decision
-/// stands; approving launches.
+/// Who is asked by direct message: the owner; for the owner's own request, which the owner
+/// may not decide, the deployment's admins. The project's channel sees every request.
+fn deciders_to_ask<'a>(
+    env: &'a CommandEnv,
+    project: &'a Project,
+    request: &ExceptionRequest,
+) -> Vec<&'a str> {
+    let requester = request.launch.requester.identity();
+    if project.owner != requester {
+        return vec![project.owner_user_id.as_str()];
+    }
+    env.deployment
+        .admins()
+        .iter()
+        .filter(|admin| **admin != requester)
+        .filter_map(ChatIdentity::chat_user_id)
+        .collect()
+}
+
+/// Approve or Deny, four eyes: never the requester; the project's owner and admins; for the
+/// owner's own request also a deployment admin. The first decision stands; approving launches.
 pub(crate) async fn action_decide_exception(
     env: &CommandEnv,
     job: &ActionJob,
@@ -154,15 +180,53 @@ pub(crate) async fn action_decide_exception(
     let Some(request) = request_of(env, job, click.signed).await? else {
         return Ok(());
     };
-    let Some(decider) = authorize(
-        env,
-        job,
-        Some(&request.project),
-        Permission::DecideExceptions,
-    )
-    .await?
-    else {
-        return Ok(());
+    let Some(project) = env.state.project(&request.project).await? else {
+        return env
+            .answer(
+                &job.reply,
+                &job.requester,
+                &message::not_member(&request.project),
+            )
+            .await;
+    };
+    let clicker = job.requester.identity();
+    let requester = request.launch.requester.identity();
+    let by_owner = project.owner == requester;
+    if clicker == requester {
+        env.state
+            .audit(
+                &project.name,
+                &AuditEvent {
+                    action: AuditAction::Refused,
+                    who: clicker,
+                    institution: request.institution.clone(),
+                    resource: request.launch.launch.name.to_string(),
+                    outcome: "refused".to_owned(),
+                    detail: Some(format!(
+                        "{} of their own exception request",
+                        click.verdict.as_str()
+                    )),
+                    at: env.clock.now(),
+                },
+            )
+            .await?;
+        let reply = message::exception_own_request(&request, by_owner);
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    }
+    let decider_institution = if by_owner && env.deployment.is_admin(&clicker) {
+        DEPLOYMENT_ADMIN.to_owned()
+    } else {
+        let Some(decider) = authorize(
+            env,
+            job,
+            Some(&request.project),
+            Permission::DecideExceptions,
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        decider.profile.institution
     };
     let now = env.clock.now();
     let proposed = Decision {
@@ -200,7 +264,7 @@ pub(crate) async fn action_decide_exception(
                 &AuditEvent {
                     action: AuditAction::ExceptionDecision,
                     who: decision.by.clone(),
-                    institution: decider.profile.institution.clone(),
+                    institution: decider_institution.clone(),
                     resource: request.launch.launch.name.to_string(),
                     outcome: format!("{:?}", decision.verdict).to_lowercase(),
                     detail: decision.reason.clone(),

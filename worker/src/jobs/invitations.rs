@@ -8,7 +8,7 @@ use domain::invitation::{Invitation, NewInvitation};
 use domain::job::{CommandJob, JobKey};
 use domain::message::{self, CreatedFromRow, RowProblem};
 use domain::ports::{PortError, SharedFile};
-use domain::profile::{Collaborator, Profile, research_username};
+use domain::profile::{Collaborator, Profile, UNSTATED_INSTITUTION, research_username};
 use domain::template::Catalog;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
 use domain::verified_identity::VerifiedIdentity;
@@ -173,6 +173,7 @@ pub(crate) async fn command_invitation_create_collaboration(
             require_verified_identity: false,
             require_domain: None,
             launch_account: None,
+            institution: None,
         };
         let mut invitation = Invitation::create(
             &command,
@@ -254,7 +255,7 @@ pub(crate) async fn command_invitation_accept(
                     &AuditEvent {
                         action: AuditAction::InvitationAccept,
                         who: identity.clone(),
-                        institution: requester.team_domain.clone(),
+                        institution: invitation.institution.clone().unwrap_or_default(),
                         resource: invitation.name.clone(),
                         outcome: "refused".to_owned(),
                         detail: Some(refusal.to_string()),
@@ -290,12 +291,13 @@ pub(crate) async fn command_invitation_accept(
         collaborator,
         role: invitation.role,
         can_invite: invitation.can_invite,
-        // A verified institution outranks what the inviter or the chat workspace said.
+        // A verified institution outranks what the inviter said; the chat workspace, which
+        // everyone in it shares, says nothing.
         institution: verified
             .as_ref()
             .map(VerifiedIdentity::institution)
             .or_else(|| invitation.institution.clone())
-            .unwrap_or_else(|| requester.team_domain.clone()),
+            .unwrap_or_else(|| UNSTATED_INSTITUTION.to_owned()),
         research_user: user,
         created_at: now,
         expires_at: Some(invitation.expires_at),

@@ -10,7 +10,7 @@ use domain::account::Accounts;
 use domain::audit::{AuditAction, AuditEvent};
 use domain::budget::BudgetPosition;
 use domain::command::PolicyRestrictions;
-use domain::exception::{ExceptionId, ExceptionRequest};
+use domain::exception::{ExceptionRequest, RequestId};
 use domain::identity::Permission;
 use domain::job::LaunchJob;
 use domain::launch::{LaunchPlan, plan_launch};
@@ -164,7 +164,7 @@ async fn refuse_by_policy(
     let request = env
         .state
         .save_exception(&ExceptionRequest {
-            id: ExceptionId::for_launch(&job.key),
+            id: RequestId::for_launch(&job.key),
             project: member.project.name.clone(),
             launch: job.clone(),
             institution: member.profile.institution.clone(),

@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use domain::account::Accounts;
+use domain::deployment::DeploymentRoles;
 use domain::digest::DigestTime;
 use domain::job::{JobKey, ReplyTo};
 use domain::message;
@@ -76,6 +77,10 @@ pub struct CommandEnv {
     pub instance_commands: Arc<dyn InstanceCommands>,
     /// Globus Auth, when configured: `profiles verify` says so otherwise.
     pub identity_provider: Option<Arc<dyn IdentityProvider>>,
+    /// Who runs the deployment and who may ask it for projects.
+    pub deployment: DeploymentRoles,
+    /// The lead institution of projects that name none (`CWS_INSTITUTION`).
+    pub institution: Option<String>,
 }
 
 impl Context for CommandEnv {

@@ -1,18 +1,31 @@
-//! `project create`: the caller becomes the owner, with a profile and research user of their own.
+//! `project create`: a project spends the lead account's money, so a deployment admin
+//! (`CWS_ADMINS`) creates one at once and owns it; an allowed requester's project waits for an
+//! admin's Approve (never their own); anyone else is told whom to ask, and nothing is stored.
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::command::ProjectCreate;
-use domain::identity::Role;
-use domain::job::CommandJob;
-use domain::message;
+use domain::deployment::{ProjectCreation, ProjectRequest};
+use domain::exception::{Decision, RequestId, Verdict};
+use domain::identity::{ChatIdentity, Role};
+use domain::job::{ActionJob, CommandJob, Platform, ReplyTo, Requester};
+use domain::message::{self, ChatMessage, ProjectRequestRefusal};
 use domain::ports::PortError;
 use domain::profile::{Collaborator, Profile, research_username};
 use domain::project::{Project, ProjectOwner};
+use domain::token::sign_button_value;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, Member};
+use crate::jobs::exception::DecisionClick;
 use crate::jobs::profiles::{new_key_pair, send_private_key};
 use crate::state::Updated;
+
+/// The deployment's own audit chain: project requests and their decisions, which belong to
+/// no project (yet).
+pub(crate) const DEPLOYMENT_AUDIT_CHAIN: &str = "~deployment";
+
+/// What a project-request button's signed value starts with.
+const REQUEST_BUTTON: &str = "project-request:";
 
 pub(crate) async fn command_project_create(
     env: &CommandEnv,
@@ -20,23 +33,115 @@ pub(crate) async fn command_project_create(
     create: &ProjectCreate,
 ) -> Result<(), PortError> {
     let requester = &job.requester;
-    let identity = requester.identity();
-    let now = env.clock.now();
+    let in_group = in_requester_group(env, requester).await?;
+    let creation = env.deployment.project_creation(requester, in_group);
+    if let ProjectCreation::Refused(refusal) = creation {
+        audit_deployment(
+            env,
+            requester.identity(),
+            AuditAction::Refused,
+            &create.name,
+            "refused",
+            format!("project create: {refusal}"),
+        )
+        .await?;
+        let reply = message::project_create_refused(refusal, env.deployment.admins());
+        return env.answer(&job.reply, requester, &reply).await;
+    }
+    let verified = env.state.verified_identity(&requester.identity()).await?;
+    let institution = create
+        .institution
+        .clone()
+        .map(String::from)
+        .or_else(|| env.institution.clone())
+        .or_else(|| verified.as_ref().map(|v| v.institution()));
+    let Some(institution) = institution else {
+        let reply = message::project_institution_needed(&create.name);
+        return env.answer(&job.reply, requester, &reply).await;
+    };
     let account = create
         .account
         .as_ref()
         .map(|account| account.as_str().to_owned())
         .unwrap_or_else(|| env.default_account.clone());
-    let project = Project::create(
+    let new = NewProject {
         create,
+        owner: requester,
+        channel: &job.reply,
+        account,
+        institution,
+        approved_by: None,
+    };
+    match creation {
+        ProjectCreation::AskAdmins => ask_admins(env, job, new).await,
+        _ => create_project(env, new, Some(&job.reply)).await,
+    }
+}
+
+/// Whether one of the requester groups (Slack user groups) holds the person; asked of Slack
+/// only when the settings do not already decide.
+async fn in_requester_group(env: &CommandEnv, requester: &Requester) -> Result<bool, PortError> {
+    let roles = &env.deployment;
+    if requester.platform != Platform::Slack
+        || roles.is_admin(&requester.identity())
+        || roles.names_requester(requester)
+    {
+        return Ok(false);
+    }
+    for group in roles.requester_groups() {
+        if env.chat.in_user_group(group, &requester.user_id).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A project about to be created: by an admin's command, or an approved request.
+struct NewProject<'a> {
+    create: &'a ProjectCreate,
+    owner: &'a Requester,
+    /// Where it was asked: the project's channel.
+    channel: &'a ReplyTo,
+    account: String,
+    institution: String,
+    /// The admin whose click approved the request, for the audit trail.
+    approved_by: Option<ChatIdentity>,
+}
+
+/// Tells the owner: privately in the channel while the command is fresh (`reply`), or by
+/// direct message when an admin's approval creates the project later.
+async fn tell_owner(
+    env: &CommandEnv,
+    reply: Option<&ReplyTo>,
+    owner: &Requester,
+    message: &ChatMessage,
+) -> Result<(), PortError> {
+    match reply {
+        Some(reply) => env.answer(reply, owner, message).await,
+        None => env.chat.post_direct(&owner.user_id, message).await,
+    }
+}
+
+/// Creates the project with its owner's profile and research user. A re-run finds what it
+/// made; a name someone else took is refused.
+async fn create_project(
+    env: &CommandEnv,
+    new: NewProject<'_>,
+    reply: Option<&ReplyTo>,
+) -> Result<(), PortError> {
+    let requester = new.owner;
+    let identity = requester.identity();
+    let now = env.clock.now();
+    let project = Project::create(
+        new.create,
         ProjectOwner {
             identity: identity.clone(),
             user_id: &requester.user_id,
             user_name: &requester.user_name,
-            institution: &requester.team_domain,
-            channel_id: &job.reply.channel_id,
+            institution: &new.institution,
+            channel_id: &new.channel.channel_id,
         },
-        &account,
+        &new.account,
         now,
     );
     let project = match env.state.create_project(&project).await? {
@@ -44,8 +149,8 @@ pub(crate) async fn command_project_create(
         // A re-run of this very job finds its own project; anyone else finds it taken.
         Err(existing) if existing.owner == identity => existing,
         Err(existing) => {
-            let reply = message::project_exists(&existing);
-            return env.answer(&job.reply, requester, &reply).await;
+            let reply_message = message::project_exists(&existing);
+            return tell_owner(env, reply, requester, &reply_message).await;
         }
     };
     let collaborator = Collaborator::Owner {
@@ -77,8 +182,8 @@ pub(crate) async fn command_project_create(
         Ok(()) => profile,
         Err(existing) if existing.project == profile.project => existing,
         Err(existing) => {
-            let reply = message::profile_name_taken(&existing);
-            return env.answer(&job.reply, requester, &reply).await;
+            let reply_message = message::profile_name_taken(&existing);
+            return tell_owner(env, reply, requester, &reply_message).await;
         }
     };
     env.state
@@ -94,13 +199,219 @@ pub(crate) async fn command_project_create(
                 institution: project.institution.clone(),
                 resource: project.name.clone(),
                 outcome: "created".to_owned(),
-                detail: None,
+                detail: new
+                    .approved_by
+                    .map(|admin| format!("approved by deployment admin {admin}")),
                 at: now,
             },
         )
         .await?;
-    let reply = message::project_created(&project, &profile, key_sent);
-    env.answer(&job.reply, requester, &reply).await
+    let reply_message = message::project_created(&project, &profile, key_sent);
+    tell_owner(env, reply, requester, &reply_message).await
+}
+
+/// Audits a deployment-level event: project requests, their decisions, refusals.
+async fn audit_deployment(
+    env: &CommandEnv,
+    who: ChatIdentity,
+    action: AuditAction,
+    resource: &str,
+    outcome: &str,
+    detail: String,
+) -> Result<(), PortError> {
+    env.state
+        .audit(
+            DEPLOYMENT_AUDIT_CHAIN,
+            &AuditEvent {
+                action,
+                who,
+                institution: String::new(),
+                resource: resource.to_owned(),
+                outcome: outcome.to_owned(),
+                detail: Some(detail),
+                at: env.clock.now(),
+            },
+        )
+        .await
+}
+
+/// Keeps the request and sends it to every deployment admin with Approve and Deny. Each admin
+/// is told once, however often the job re-runs.
+async fn ask_admins(
+    env: &CommandEnv,
+    job: &CommandJob,
+    new: NewProject<'_>,
+) -> Result<(), PortError> {
+    let now = env.clock.now();
+    let request = env
+        .state
+        .save_project_request(&ProjectRequest {
+            id: RequestId::for_project_request(&job.key),
+            create: new.create.clone(),
+            requester: new.owner.clone(),
+            channel: new.channel.channel_only(),
+            account: new.account,
+            institution: new.institution,
+            created_at: now,
+            expires_at: now + env.launch.exception_ttl,
+        })
+        .await?;
+    let key = env.state.token_key().await?;
+    let value = sign_button_value(&key, &format!("{REQUEST_BUTTON}{}", request.id));
+    let ask = message::project_request(&request, &value);
+    let store = &env.launch.store;
+    for (index, admin) in env.deployment.admins().iter().enumerate() {
+        let notice = format!("project-request-admin-{index}");
+        let Some(user_id) = admin.chat_user_id() else {
+            continue;
+        };
+        if !store.notice_sent(&job.key, &notice).await? {
+            env.chat.post_direct(user_id, &ask).await?;
+            store.mark_notice_sent(&job.key, &notice).await?;
+        }
+    }
+    audit_deployment(
+        env,
+        job.requester.identity(),
+        AuditAction::ProjectRequest,
+        &request.create.name,
+        "requested",
+        format!(
+            "{} a month in account {}, led by {}",
+            domain::pricing::Money::from_cents(request.create.budget.0 as i64),
+            request.account,
+            request.institution
+        ),
+    )
+    .await?;
+    let reply = message::project_requested(&request, env.deployment.admins());
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// Approve or Deny on a project request: deployment admins only, never the requester; the
+/// first decision stands; approving creates the project with the requester as its owner.
+pub(crate) async fn action_decide_project(
+    env: &CommandEnv,
+    job: &ActionJob,
+    click: DecisionClick<'_>,
+) -> Result<(), PortError> {
+    let Some(id) = env
+        .button_names(&job.reply, &job.requester, click.signed, REQUEST_BUTTON)
+        .await?
+    else {
+        return Ok(());
+    };
+    let request = match RequestId::try_from(id) {
+        Ok(id) => env.state.project_request(&id).await?,
+        Err(_) => None,
+    };
+    let Some(request) = request else {
+        return env
+            .answer(&job.reply, &job.requester, &message::button_invalid())
+            .await;
+    };
+    let decider = job.requester.identity();
+    let refuse = |refusal: ProjectRequestRefusal<'_>| {
+        let reply = message::project_request_refused(&request, refusal);
+        async move { env.answer(&job.reply, &job.requester, &reply).await }
+    };
+    let refusal = if !env.deployment.is_admin(&decider) {
+        Some((ProjectRequestRefusal::NotAdmin, "not a deployment admin"))
+    } else if decider == request.requester.identity() {
+        Some((ProjectRequestRefusal::Own, "their own request"))
+    } else {
+        None
+    };
+    if let Some((refusal, why)) = refusal {
+        audit_deployment(
+            env,
+            decider,
+            AuditAction::Refused,
+            &request.create.name,
+            "refused",
+            format!("deciding a project request: {why}"),
+        )
+        .await?;
+        return refuse(refusal).await;
+    }
+    let now = env.clock.now();
+    if request.is_expired(now)
+        && env
+            .state
+            .project_request_decision(&request.id)
+            .await?
+            .is_none()
+    {
+        return refuse(ProjectRequestRefusal::Expired).await;
+    }
+    let proposed = Decision {
+        verdict: click.verdict,
+        by: decider,
+        by_user_id: job.requester.user_id.clone(),
+        reason: click.reason.map(str::to_owned),
+        job: job.key.to_string(),
+        at: now,
+    };
+    let decision = env
+        .state
+        .decide_project_request(&request.id, &proposed)
+        .await?;
+    if decision.job != job.key.as_str() {
+        return refuse(ProjectRequestRefusal::AlreadyDecided(&decision)).await;
+    }
+    let store = &env.launch.store;
+    if !store
+        .notice_sent(&job.key, "project-request-decided")
+        .await?
+    {
+        audit_deployment(
+            env,
+            decision.by.clone(),
+            AuditAction::ProjectRequestDecision,
+            &request.create.name,
+            match decision.verdict {
+                Verdict::Approved => "approved",
+                Verdict::Denied => "denied",
+            },
+            format!(
+                "requested by {}{}",
+                request.requester.identity(),
+                decision
+                    .reason
+                    .as_deref()
+                    .map(|reason| format!(": {reason}"))
+                    .unwrap_or_default()
+            ),
+        )
+        .await?;
+        env.answer(
+            &job.reply,
+            &job.requester,
+            &message::project_request_recorded(&request, decision.verdict),
+        )
+        .await?;
+        env.chat
+            .post_direct(
+                &request.requester.user_id,
+                &message::project_request_decided(&request, &decision),
+            )
+            .await?;
+        store
+            .mark_notice_sent(&job.key, "project-request-decided")
+            .await?;
+    }
+    if decision.verdict == Verdict::Denied {
+        return Ok(());
+    }
+    let new = NewProject {
+        create: &request.create,
+        owner: &request.requester,
+        channel: &request.channel,
+        account: request.account.clone(),
+        institution: request.institution.clone(),
+        approved_by: Some(decision.by.clone()),
+    };
+    create_project(env, new, None).await
 }
 
 /// What a settings change did, for the audit trail: `chargeback on`, with its details.

@@ -208,8 +208,8 @@ async fn audit(
             .audit(&profile.project, &event(profile.institution.clone()))
             .await?;
     }
-    let institution = requester.map_or_else(String::new, |r| r.team_domain.clone());
+    // The deployment's chain names no institution: the chat workspace does not tell one.
     env.state
-        .audit(IDENTITY_AUDIT_CHAIN, &event(institution))
+        .audit(IDENTITY_AUDIT_CHAIN, &event(String::new()))
         .await
 }

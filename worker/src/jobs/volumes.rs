@@ -299,7 +299,7 @@ pub(crate) async fn command_volume_mount(
         )
         .await;
     };
-    let institution = member.profile.institution.clone();
+    let institution = member.grant_institution();
     let is_lead = institution == project.institution;
     let grants: Vec<_> = volume
         .grants
