@@ -122,6 +122,7 @@ async fn main() {
         limit: Default::default(),
         idle: None,
         collaboration_end: None,
+        approvers: Vec::new(),
     };
     env.state.create_project(&project).await.unwrap().unwrap();
 

@@ -186,6 +186,7 @@ async fn main() {
             ..IdlePolicy::default()
         }),
         collaboration_end: None,
+        approvers: Vec::new(),
     };
     env.state.create_project(&project).await.unwrap().unwrap();
     let ec2 = aws_sdk_ec2::Client::new(

@@ -49,6 +49,9 @@ pub struct Project {
     /// Set by `collaboration end`.
     #[serde(default)]
     pub collaboration_end: Option<EndPlan>,
+    /// Who decides exception requests besides the owner and admins (`project approvers`).
+    #[serde(default)]
+    pub approvers: Vec<ChatIdentity>,
 }
 
 /// How the owner said the collaboration ends.
@@ -114,6 +117,7 @@ impl Project {
             limit: BudgetLimit::default(),
             idle: None,
             collaboration_end: None,
+            approvers: Vec::new(),
         }
     }
 }

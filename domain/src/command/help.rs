@@ -198,7 +198,7 @@ mod tests {
         insta::assert_snapshot!(help_text(Some("profiles invitations")).unwrap(), @r"
         `/cws profiles invitations` commands:
 
-        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN] [--launch-account ACCOUNT]
+        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN] [--launch-account ACCOUNT] [--institution NAME]
             Invite someone to use this profile's AWS account, for a limited time.
         /cws profiles invitations create-collaboration --csv-file FILE [--project PROJECT] [--output FILE]
             Create one invitation per collaborator listed in a CSV; paste the CSV on the lines below the command.
@@ -236,8 +236,8 @@ mod tests {
             Delete a workspace and its disk for good.
         /cws ssh NAME
             Show how to connect to a workspace over SSH.
-        /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ]
-            Create a project with a monthly budget.
+        /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ] [--institution NAME]
+            Create a project with a monthly budget (deployment admins; others ask them).
         /cws project status NAME [--detail]
             Show a project's budget, spending and workspaces.
         /cws project cost NAME [--by-user | --by-institution] [--month YYYY-MM]
@@ -250,13 +250,15 @@ mod tests {
             Show or change how a project's budget is enforced.
         /cws project idle NAME [--cpu-below PCT] [--after-minutes N] [--grace-minutes N] [--action notify|hibernate|stop] [--off]
             Show or change how a project's idle workspaces are found and put to sleep.
+        /cws project approvers NAME [--add WHO] [--remove WHO]
+            Show or change who decides exception requests besides the owner and admins.
         /cws profiles use PROFILE
             Switch to another profile, such as one created by accepting an invitation.
         /cws profiles list
             List your profiles and when invitation profiles expire.
         /cws profiles verify
             Verify your research identity through Globus Auth, your home institution's login.
-        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN] [--launch-account ACCOUNT]
+        /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN] [--launch-account ACCOUNT] [--institution NAME]
             Invite someone to use this profile's AWS account, for a limited time.
         /cws profiles invitations create-collaboration --csv-file FILE [--project PROJECT] [--output FILE]
             Create one invitation per collaborator listed in a CSV; paste the CSV on the lines below the command.

@@ -45,9 +45,9 @@ pub use profiles::{
     ProfilesCommand,
 };
 pub use project::{
-    ChargebackMode, CostBreakdown, IdleAction, InstitutionAccount, LimitAction, ProjectBudget,
-    ProjectChargeback, ProjectCommand, ProjectCost, ProjectCreate, ProjectIdle, ProjectReconcile,
-    ProjectStatus, ProjectType,
+    ChargebackMode, CostBreakdown, IdleAction, InstitutionAccount, LimitAction, PersonRef,
+    ProjectApprovers, ProjectBudget, ProjectChargeback, ProjectCommand, ProjectCost, ProjectCreate,
+    ProjectIdle, ProjectReconcile, ProjectStatus, ProjectType,
 };
 pub use values::{
     AwsAccountId, Date, HourlyRate, INSTITUTION_RULE, Institution, InvalidFormat,
@@ -114,6 +114,7 @@ static COMMANDS: &[&CommandSpec] = &[
     &project::RECONCILE,
     &project::BUDGET,
     &project::IDLE,
+    &project::APPROVERS,
     &profiles::USE,
     &profiles::LIST,
     &profiles::VERIFY,

@@ -13,6 +13,7 @@
 //!   [--action notify|hibernate|stop] [--off]`
 //! - `project budget NAME [--amount USD] [--hard-limit USD]
 //!   [--action prevent_launch|hibernate_all|stop_all] [--lift]`
+//! - `project approvers NAME [--add WHO] [--remove WHO]`
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,7 @@ use super::values::{
     AwsAccountId, Institution, Months, TimeZoneName, UsdCents, YearMonth, choice, months, number,
     text, usd_cents,
 };
+use crate::identity::ChatIdentity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProjectCommand {
@@ -33,6 +35,40 @@ pub enum ProjectCommand {
     Reconcile(ProjectReconcile),
     Budget(ProjectBudget),
     Idle(ProjectIdle),
+    Approvers(ProjectApprovers),
+}
+
+/// Who decides exceptions besides the owner and admins: `project approvers NAME [--add WHO]
+/// [--remove WHO]`; with no flag, shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectApprovers {
+    pub name: String,
+    pub add: Vec<PersonRef>,
+    pub remove: Vec<PersonRef>,
+}
+
+/// A person named in a command: a chat mention (`<@U0456>`, `<@U0456|jane>`), which means
+/// someone on the caller's own platform and workspace, or a full chat identity
+/// (`slack:T0123:U0456`, `discord:1234`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PersonRef {
+    Mention(String),
+    Identity(ChatIdentity),
+}
+
+fn person(s: &str) -> Result<PersonRef, InvalidReason> {
+    const EXPECTED: &str =
+        "a person: a mention such as <@U0456>, or slack:TEAM:USER or discord:USER";
+    if let Some(inner) = s.strip_prefix("<@").and_then(|rest| rest.strip_suffix('>')) {
+        let user = inner.split_once('|').map_or(inner, |(user, _)| user);
+        if !user.is_empty() && user.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(PersonRef::Mention(user.to_owned()));
+        }
+        return Err(InvalidReason::Format { expected: EXPECTED });
+    }
+    s.parse()
+        .map(PersonRef::Identity)
+        .map_err(|_| InvalidReason::Format { expected: EXPECTED })
 }
 
 /// Idle detection: `project idle NAME [--cpu-below PCT] [--after-minutes N]
@@ -204,6 +240,7 @@ impl ProjectCommand {
             ProjectCommand::Reconcile(_) => &RECONCILE,
             ProjectCommand::Budget(_) => &BUDGET,
             ProjectCommand::Idle(_) => &IDLE,
+            ProjectCommand::Approvers(_) => &APPROVERS,
         }
     }
 }
@@ -448,6 +485,36 @@ pub(crate) const IDLE: CommandSpec = CommandSpec {
             action: args.value("action", |s| choice(s, "idle action", IDLE_ACTIONS))?,
             off: args.enabled("off")?,
         })))
+    },
+};
+
+pub(crate) const APPROVERS: CommandSpec = CommandSpec {
+    name: "project approvers",
+    usage: "/cws project approvers NAME [--add WHO] [--remove WHO]",
+    summary: "Show or change who decides exception requests besides the owner and admins.",
+    arguments: NAME,
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("add"),
+            value: FlagValue::One("WHO"),
+            doc: "People who may approve or deny exceptions (never their own): mentions such \
+                  as @jane, or slack:TEAM:USER / discord:USER, comma-separated.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("remove"),
+            value: FlagValue::One("WHO"),
+            doc: "People who no longer decide exceptions.",
+        },
+    ],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Project(ProjectCommand::Approvers(
+            ProjectApprovers {
+                name: args.positional("NAME", text)?,
+                add: args.list("add", person)?,
+                remove: args.list("remove", person)?,
+            },
+        )))
     },
 };
 

@@ -497,6 +497,17 @@ fn command_lines() -> Vec<(String, Command)> {
             })),
         ),
         (
+            "project approvers nih --add <@U0456|jane>,discord:1234 --remove slack:T0123:U0789",
+            Project(ProjectCommand::Approvers(ProjectApprovers {
+                name: "nih".into(),
+                add: vec![
+                    PersonRef::Mention("U0456".into()),
+                    PersonRef::Identity("discord:1234".parse().unwrap()),
+                ],
+                remove: vec![PersonRef::Identity("slack:T0123:U0789".parse().unwrap())],
+            })),
+        ),
+        (
             "project create nih --budget 500 --institution Stanford",
             Project(ProjectCommand::Create(ProjectCreate {
                 name: "nih".into(),

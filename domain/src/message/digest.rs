@@ -124,6 +124,7 @@ pub(crate) mod tests {
             limit: Default::default(),
             idle: None,
             collaboration_end: None,
+            approvers: Vec::new(),
         }
     }
 

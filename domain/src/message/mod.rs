@@ -185,6 +185,42 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/project_exists.json.hbs"),
     ),
     (
+        "project_create_refused",
+        include_str!("../../../message-templates/slack/project_create_refused.json.hbs"),
+    ),
+    (
+        "project_institution_needed",
+        include_str!("../../../message-templates/slack/project_institution_needed.json.hbs"),
+    ),
+    (
+        "project_request",
+        include_str!("../../../message-templates/slack/project_request.json.hbs"),
+    ),
+    (
+        "project_requested",
+        include_str!("../../../message-templates/slack/project_requested.json.hbs"),
+    ),
+    (
+        "project_request_decided",
+        include_str!("../../../message-templates/slack/project_request_decided.json.hbs"),
+    ),
+    (
+        "project_request_recorded",
+        include_str!("../../../message-templates/slack/project_request_recorded.json.hbs"),
+    ),
+    (
+        "project_request_refused",
+        include_str!("../../../message-templates/slack/project_request_refused.json.hbs"),
+    ),
+    (
+        "exception_own_request",
+        include_str!("../../../message-templates/slack/exception_own_request.json.hbs"),
+    ),
+    (
+        "project_approvers",
+        include_str!("../../../message-templates/slack/project_approvers.json.hbs"),
+    ),
+    (
         "no_profile",
         include_str!("../../../message-templates/slack/no_profile.json.hbs"),
     ),

@@ -265,6 +265,7 @@ mod tests {
             limit: Default::default(),
             idle: None,
             collaboration_end: None,
+            approvers: Vec::new(),
         }
     }
 

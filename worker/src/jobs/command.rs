@@ -59,6 +59,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Project(ProjectCommand::Idle(command)) => {
             idle::command_project_idle(env, job, command).await
         }
+        Command::Project(ProjectCommand::Approvers(command)) => {
+            project::command_project_approvers(env, job, command).await
+        }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await
         }

@@ -28,6 +28,8 @@ pub(crate) struct DecisionClick<'a> {
 /// The institution the audit trail names for a deployment admin deciding: they act for the
 /// deployment, not for an institution of the project.
 const DEPLOYMENT_ADMIN: &str = "deployment admin";
+/// Likewise for someone `project approvers` named.
+const NAMED_APPROVER: &str = "named approver";
 
 const OWNER_NOTIFIED: &str = "exception-owner-notified";
 const DECIDER_TOLD: &str = "exception-decider-told";
@@ -151,27 +153,34 @@ pub(crate) async fn action_request_exception(
     .await
 }
 
-/// Who is asked by direct message: the owner; for the owner's own request, which the owner
-/// may not decide, the deployment's admins. The project's channel sees every request.
+/// Who is asked by direct message: the owner and the named approvers; for the owner's own
+/// request, which the owner may not decide, the approvers and the deployment's admins. The
+/// project's channel sees every request.
 fn deciders_to_ask<'a>(
     env: &'a CommandEnv,
     project: &'a Project,
     request: &ExceptionRequest,
 ) -> Vec<&'a str> {
     let requester = request.launch.requester.identity();
-    if project.owner != requester {
-        return vec![project.owner_user_id.as_str()];
+    let by_owner = project.owner == requester;
+    let mut asked: Vec<&ChatIdentity> = project.approvers.iter().collect();
+    if by_owner {
+        asked.extend(env.deployment.admins());
+    } else {
+        asked.push(&project.owner);
     }
-    env.deployment
-        .admins()
-        .iter()
-        .filter(|admin| **admin != requester)
+    let mut user_ids: Vec<&str> = asked
+        .into_iter()
+        .filter(|person| **person != requester)
         .filter_map(ChatIdentity::chat_user_id)
-        .collect()
+        .collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    user_ids
 }
 
-/// Approve or Deny, four eyes: never the requester; the project's owner and admins; for the
-/// owner's own request also a deployment admin. The first decision stands; approving launches.
+/// Approve or Deny, four eyes: never the requester; the project's owner, admins and named
+/// approvers; for the owner's own request also a deployment admin. The first decision stands; approving launches.
 pub(crate) async fn action_decide_exception(
     env: &CommandEnv,
     job: &ActionJob,
@@ -213,7 +222,9 @@ pub(crate) async fn action_decide_exception(
         let reply = message::exception_own_request(&request, by_owner);
         return env.answer(&job.reply, &job.requester, &reply).await;
     }
-    let decider_institution = if by_owner && env.deployment.is_admin(&clicker) {
+    let decider_institution = if project.approvers.contains(&clicker) {
+        NAMED_APPROVER.to_owned()
+    } else if by_owner && env.deployment.is_admin(&clicker) {
         DEPLOYMENT_ADMIN.to_owned()
     } else {
         let Some(decider) = authorize(

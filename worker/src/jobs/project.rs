@@ -3,10 +3,10 @@
 //! admin's Approve (never their own); anyone else is told whom to ask, and nothing is stored.
 
 use domain::audit::{AuditAction, AuditEvent};
-use domain::command::ProjectCreate;
+use domain::command::{PersonRef, ProjectApprovers, ProjectCreate};
 use domain::deployment::{ProjectCreation, ProjectRequest};
 use domain::exception::{Decision, RequestId, Verdict};
-use domain::identity::{ChatIdentity, Role};
+use domain::identity::{ChatIdentity, Permission, Role};
 use domain::job::{ActionJob, CommandJob, Platform, ReplyTo, Requester};
 use domain::message::{self, ChatMessage, ProjectRequestRefusal};
 use domain::ports::PortError;
@@ -15,7 +15,7 @@ use domain::project::{Project, ProjectOwner};
 use domain::token::sign_button_value;
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::{Context, Member};
+use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::exception::DecisionClick;
 use crate::jobs::profiles::{new_key_pair, send_private_key};
 use crate::state::Updated;
@@ -458,4 +458,70 @@ pub(crate) async fn change_settings(
         )
         .await?;
     Ok(Some(project))
+}
+
+/// `project approvers NAME [--add WHO] [--remove WHO]`: the owner names who else decides
+/// exception requests; anyone in the project sees the list.
+pub(crate) async fn command_project_approvers(
+    env: &CommandEnv,
+    job: &CommandJob,
+    command: &ProjectApprovers,
+) -> Result<(), PortError> {
+    let changes = !command.add.is_empty() || !command.remove.is_empty();
+    let permission = if changes {
+        Permission::ManageProject
+    } else {
+        Permission::View
+    };
+    let Some(member) = authorize(env, job, Some(&command.name), permission).await? else {
+        return Ok(());
+    };
+    let mut project = member.project.clone();
+    if changes {
+        let resolve = |people: &[PersonRef]| -> Vec<ChatIdentity> {
+            people
+                .iter()
+                .map(|person| match person {
+                    PersonRef::Identity(identity) => identity.clone(),
+                    PersonRef::Mention(user) => match job.requester.platform {
+                        Platform::Slack => ChatIdentity::slack(&job.requester.team_id, user),
+                        Platform::Discord => ChatIdentity::discord(user),
+                    },
+                })
+                .collect()
+        };
+        let (add, remove) = (resolve(&command.add), resolve(&command.remove));
+        let change = |current: &Project| {
+            let mut next = current.clone();
+            next.approvers.retain(|approver| !remove.contains(approver));
+            for approver in &add {
+                if !next.approvers.contains(approver) {
+                    next.approvers.push(approver.clone());
+                }
+            }
+            next
+        };
+        let audited = |changed: &Project| SettingsChange {
+            outcome: "approvers changed".to_owned(),
+            detail: Some(format!(
+                "exception approvers: {}",
+                changed
+                    .approvers
+                    .iter()
+                    .map(ChatIdentity::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+        match change_settings(env, job, &member, change, audited).await? {
+            Some(changed) => project = changed,
+            None => return Ok(()),
+        }
+    }
+    env.answer(
+        &job.reply,
+        &job.requester,
+        &message::project_approvers(&project),
+    )
+    .await
 }
