@@ -128,18 +128,18 @@ async fn an_allowed_requesters_project_exists_only_after_an_admin_approves() {
         told.text()
     );
     assert!(told.text().contains("R01 funded"), "{}", told.text());
-    let created = env
-        .slack
-        .expect_dm(CHEN.user_id, "the project created", WAIT)
-        .await;
-    assert!(
-        created.text().contains("Project *chen-lab* created"),
-        "{}",
-        created.text()
-    );
-    env.slack
-        .expect_dm(CHEN.user_id, "Chen's SSH key", WAIT)
-        .await;
+    for (what, wanted) in [
+        ("the project created", "Project *chen-lab* created"),
+        ("Chen's SSH key", "SSH private key"),
+    ] {
+        env.slack
+            .expect(what, WAIT, |p| {
+                p.method == "chat.postMessage"
+                    && p.body["channel"] == "DU0CHEN"
+                    && p.text().contains(wanted)
+            })
+            .await;
+    }
 
     let project: serde_json::Value = {
         let mut redis = env.redis.clone();

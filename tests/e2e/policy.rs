@@ -6,7 +6,7 @@ use base64::Engine;
 
 use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, button_value, tag};
 
-const BERKELEY_INVITATION: &str = r#"berkeley-collaboration --type read_write --valid-days 540 --template-whitelist "R Research Environment,Python Machine Learning" --max-instance-types "t3.large,r5.xlarge" --max-hourly-cost 0.50 --forbidden-regions "us-west-1,eu-west-1""#;
+const BERKELEY_INVITATION: &str = r#"berkeley-collaboration --type read_write --valid-days 540 --institution berkeley-neuroscience --template-whitelist "R Research Environment,Python Machine Learning" --max-instance-types "t3.large,r5.xlarge" --max-hourly-cost 0.50 --forbidden-regions "us-west-1,eu-west-1""#;
 
 /// Dr. Smith's consortium with Dr. Lee (Berkeley) on the seed's restricted invitation. The
 /// budget is large enough that only the invitation's restrictions refuse the GPU.
