@@ -96,7 +96,7 @@ impl Project {
         now: OffsetDateTime,
     ) -> Project {
         Project {
-            name: command.name.clone(),
+            name: command.name.to_string(),
             owner: owner.identity,
             owner_user_id: owner.user_id.to_owned(),
             owner_name: owner.user_name.to_owned(),

@@ -3,7 +3,7 @@
 
 use crate::template::UnknownSize;
 
-use super::values::{Date, InvalidWorkspaceName};
+use super::values::{Date, InvalidName};
 
 /// Why the text after `/cws` is not a command. `Display` is a one-line message for the user
 /// that names the bad token; the bot shows [`ParseError::usage`] under it.
@@ -76,7 +76,8 @@ pub enum InvalidReason {
         what: &'static str,
         choices: Vec<&'static str>,
     },
-    WorkspaceName(InvalidWorkspaceName),
+    /// A workspace, project, profile or invitation name that breaks the naming rule.
+    Name(InvalidName),
     Size(UnknownSize),
     /// A cross-account access entry names an account without saying read-only or read-write.
     MissingAccessMode,
@@ -191,7 +192,7 @@ impl InvalidReason {
                     choices.join(", ")
                 )
             }
-            InvalidReason::WorkspaceName(error) => error.to_string(),
+            InvalidReason::Name(error) => error.to_string(),
             InvalidReason::Size(error) => error.to_string(),
             InvalidReason::MissingAccessMode => format!(
                 "account `{token}` has no access mode: write `{token}:read-only` or \

@@ -19,8 +19,8 @@ use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError, ParseErrorKind};
 use super::values::{
-    AwsAccountId, Months, TimeZoneName, UsdCents, YearMonth, choice, months, number, text,
-    usd_cents,
+    AwsAccountId, Months, ProjectName, TimeZoneName, UsdCents, YearMonth, choice, months, number,
+    project_name, text, usd_cents,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ pub enum ProjectCommand {
 /// [--grace-minutes N] [--action notify|hibernate|stop] [--off]`; with no flag, shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectIdle {
-    pub name: String,
+    pub name: ProjectName,
     pub cpu_below: Option<u8>,
     pub after_minutes: Option<u32>,
     pub grace_minutes: Option<u32>,
@@ -73,7 +73,7 @@ impl IdleAction {
 /// [--action prevent_launch|hibernate_all|stop_all] [--lift]`; with no flag, shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectBudget {
-    pub name: String,
+    pub name: ProjectName,
     /// A new monthly budget (raising or lowering the cap launches are checked against).
     pub amount: Option<UsdCents>,
     /// The month's spend at which the action runs; the monthly budget when never set.
@@ -109,14 +109,14 @@ impl LimitAction {
 /// The ledger against the cloud provider's bill, per user and institution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectReconcile {
-    pub name: String,
+    pub name: ProjectName,
     /// `None` means the current month.
     pub month: Option<YearMonth>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectCreate {
-    pub name: String,
+    pub name: ProjectName,
     /// Monthly budget, as in the seeds' "$5,000/month".
     pub budget: UsdCents,
     pub description: Option<String>,
@@ -139,13 +139,13 @@ pub enum ProjectType {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectStatus {
-    pub name: String,
+    pub name: ProjectName,
     pub detail: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectCost {
-    pub name: String,
+    pub name: ProjectName,
     pub breakdown: Option<CostBreakdown>,
     /// `None` means the current month.
     pub month: Option<YearMonth>,
@@ -160,7 +160,7 @@ pub enum CostBreakdown {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectChargeback {
-    pub name: String,
+    pub name: ProjectName,
     /// `--enable` turns chargeback on, `--enable false` turns it off; `None` (only with
     /// `--month`) leaves the settings as they are.
     pub enable: Option<bool>,
@@ -260,7 +260,7 @@ const PROJECT_TYPES: &[(&str, ProjectType)] = &[("collaboration", ProjectType::C
 
 fn create(args: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Project(ProjectCommand::Create(ProjectCreate {
-        name: args.positional("NAME", text)?,
+        name: args.positional("NAME", project_name)?,
         budget: args.required("budget", usd_cents)?,
         description: args.value("description", text)?,
         alert_threshold: args.value("alert-threshold", |s| number(s, 1, 100))?,
@@ -288,7 +288,7 @@ pub(crate) const STATUS: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Status(ProjectStatus {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", project_name)?,
             detail: args.enabled("detail")?,
         })))
     },
@@ -321,7 +321,7 @@ pub(crate) const COST: CommandSpec = CommandSpec {
 };
 
 fn cost(args: &mut Args) -> Result<Command, ParseError> {
-    let name = args.positional("NAME", text)?;
+    let name = args.positional("NAME", project_name)?;
     args.exclusive("by-user", "by-institution")?;
     let breakdown = if args.enabled("by-user")? {
         Some(CostBreakdown::ByUser)
@@ -377,7 +377,7 @@ pub(crate) const BUDGET: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Budget(ProjectBudget {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", project_name)?,
             amount: args.value("amount", usd_cents)?,
             hard_limit: args.value("hard-limit", usd_cents)?,
             action: args.value("action", |s| choice(s, "limit action", LIMIT_ACTIONS))?,
@@ -428,7 +428,7 @@ pub(crate) const IDLE: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Idle(ProjectIdle {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", project_name)?,
             cpu_below: args.value("cpu-below", |s| number(s, 1, 100))?,
             after_minutes: args.value("after-minutes", |s| number(s, 5, 10_080))?,
             grace_minutes: args.value("grace-minutes", |s| number(s, 0, 1_440))?,
@@ -452,7 +452,7 @@ pub(crate) const RECONCILE: CommandSpec = CommandSpec {
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Reconcile(
             ProjectReconcile {
-                name: args.positional("NAME", text)?,
+                name: args.positional("NAME", project_name)?,
                 month: args.value("month", |s| {
                     s.parse::<YearMonth>().map_err(InvalidReason::from)
                 })?,
@@ -506,7 +506,7 @@ const CHARGEBACK_MODES: &[(&str, ChargebackMode)] = &[
 ];
 
 fn chargeback(args: &mut Args) -> Result<Command, ParseError> {
-    let name = args.positional("NAME", text)?;
+    let name = args.positional("NAME", project_name)?;
     let enable = args.switch("enable")?;
     let month = args.value("month", |s| {
         s.parse::<YearMonth>().map_err(InvalidReason::from)
