@@ -28,6 +28,7 @@ pub mod retry;
 pub mod settings;
 mod shell;
 pub mod slack_signature;
+pub mod spreadsheet;
 pub mod template;
 pub mod time_text;
 pub mod token;
