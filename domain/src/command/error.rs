@@ -67,6 +67,11 @@ pub enum InvalidReason {
         min: u64,
         max: u64,
     },
+    /// A money amount above the most that is accepted; `max` as the message shows it,
+    /// e.g. `$1,000,000.00`.
+    AboveMaximum {
+        max: String,
+    },
     /// A money amount with more decimal places than its unit can hold.
     TooManyDecimals {
         max: u8,
@@ -182,6 +187,9 @@ impl InvalidReason {
             }
             InvalidReason::OutOfRange { min, max } => {
                 format!("{subject} must be between {min} and {max}, got `{token}`")
+            }
+            InvalidReason::AboveMaximum { max } => {
+                format!("{subject} is at most {max}, got `{token}`")
             }
             InvalidReason::TooManyDecimals { max } => {
                 format!("{subject} takes at most {max} decimal places, got `{token}`")

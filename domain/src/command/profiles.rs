@@ -460,6 +460,11 @@ mod tests {
                 Some("abc"),
             ),
             (
+                "profiles invitations create x --type admin --valid-days 1 --max-hourly-cost 5000",
+                "--max-hourly-cost is at most $1,000.00/h, got `5000`",
+                Some("5000"),
+            ),
+            (
                 "profiles invitations create x --type admin --valid-days 1 --max-instance-types t3.large,huge",
                 "--max-instance-types expects an EC2 instance type such as t3.large, got `huge`",
                 Some("huge"),

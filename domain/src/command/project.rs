@@ -592,8 +592,31 @@ mod tests {
                 "flag `--budget` needs a value",
                 Some("--budget"),
             ),
+            (
+                "project create nih --budget 1000000000",
+                "--budget is at most $1,000,000.00, got `1000000000`",
+                Some("1000000000"),
+            ),
+            (
+                "project create nih --budget 18446744073709551615",
+                "--budget expects a dollar amount such as 5000 or 12.50, got `18446744073709551615`",
+                Some("18446744073709551615"),
+            ),
         ];
         crate::command::tests::assert_errors(&cases, CREATE.usage);
+        let cases = [
+            (
+                "project budget nih --amount 1000000.01",
+                "--amount is at most $1,000,000.00, got `1000000.01`",
+                Some("1000000.01"),
+            ),
+            (
+                "project budget nih --hard-limit 9999999999",
+                "--hard-limit is at most $1,000,000.00, got `9999999999`",
+                Some("9999999999"),
+            ),
+        ];
+        crate::command::tests::assert_errors(&cases, BUDGET.usage);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::error::InvalidReason;
+use crate::pricing::Money;
 
 /// The longest name accepted for a workspace, project, profile or invitation: a DNS label,
 /// because workspace names end up in hostnames, and the other names in the same AWS tags,
@@ -274,29 +275,63 @@ impl InvalidName {
 }
 
 /// An amount of US dollars in whole cents, so sums and comparisons are exact. Typed with at
-/// most two decimals (`5000`, `12.50`, `$99.99`).
+/// most two decimals (`5000`, `12.50`, `$99.99`), at most [`UsdCents::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UsdCents(pub u64);
 
+impl UsdCents {
+    /// The largest monthly budget or limit accepted: $1,000,000. A consortium's whole AWS
+    /// footprint is far below it (a month of the largest EC2 instance is about $160,000),
+    /// so anything above is a typo, and every sum and product of budgets, rates and hours
+    /// stays far inside the ledger's 64-bit micro-dollars.
+    pub const MAX: UsdCents = UsdCents(100_000_000);
+
+    pub fn to_money(self) -> Money {
+        Money::from_cents(i64::try_from(self.0).unwrap_or(i64::MAX))
+    }
+}
+
 /// A cost per hour in micro-dollars (`0.50` is `500_000`), the unit of `crate::pricing`, so a
 /// limit compares exactly with a listed price. Typed with at most four decimals, the precision
-/// of EC2 on-demand list prices such as `0.0416`; more is taken for a typo.
+/// of EC2 on-demand list prices such as `0.0416`; more is taken for a typo. At most
+/// [`HourlyRate::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HourlyRate(pub u64);
+
+impl HourlyRate {
+    /// The largest hourly cap accepted: $1,000 an hour, several times the most expensive
+    /// EC2 on-demand instance (about $400/h), so a real cap always fits and a typo does not.
+    pub const MAX: HourlyRate = HourlyRate(1_000_000_000);
+
+    pub fn to_money(self) -> Money {
+        Money::from_micros(i64::try_from(self.0).unwrap_or(i64::MAX))
+    }
+}
 
 const AMOUNT: &str = "a dollar amount such as 5000 or 12.50";
 const HOURLY: &str = "a dollar amount per hour such as 0.50";
 
 pub(crate) fn usd_cents(s: &str) -> Result<UsdCents, InvalidReason> {
-    fixed_point(s, 2, AMOUNT).map(UsdCents)
+    let cents = fixed_point(s, 2, AMOUNT)?;
+    if cents > UsdCents::MAX.0 {
+        return Err(InvalidReason::AboveMaximum {
+            max: UsdCents::MAX.to_money().to_string(),
+        });
+    }
+    Ok(UsdCents(cents))
 }
 
 pub(crate) fn hourly_rate(s: &str) -> Result<HourlyRate, InvalidReason> {
     const MICROS_PER_TEN_THOUSANDTH: u64 = 100;
-    fixed_point(s, 4, HOURLY)?
+    let micros = fixed_point(s, 4, HOURLY)?
         .checked_mul(MICROS_PER_TEN_THOUSANDTH)
-        .map(HourlyRate)
-        .ok_or(InvalidReason::Format { expected: HOURLY })
+        .unwrap_or(u64::MAX);
+    if micros > HourlyRate::MAX.0 {
+        return Err(InvalidReason::AboveMaximum {
+            max: format!("{}/h", HourlyRate::MAX.to_money()),
+        });
+    }
+    Ok(HourlyRate(micros))
 }
 
 /// Parses `[$]digits[.digits]` into an integer count of `10^-decimals` units.
@@ -830,6 +865,17 @@ mod tests {
                 "{bad}"
             );
         }
+        fn above<T>(max: &str) -> Result<T, InvalidReason> {
+            Err(InvalidReason::AboveMaximum {
+                max: max.to_owned(),
+            })
+        }
+        assert_eq!(usd_cents("1000000"), Ok(UsdCents::MAX));
+        assert_eq!(usd_cents("1000000.01"), above("$1,000,000.00"));
+        assert_eq!(usd_cents("99999999999999999"), above("$1,000,000.00"));
+        assert_eq!(hourly_rate("1000"), Ok(HourlyRate::MAX));
+        assert_eq!(hourly_rate("1000.0001"), above("$1,000.00/h"));
+        assert_eq!(hourly_rate("184467440737095.5"), above("$1,000.00/h"));
         assert_eq!(hourly_rate("0.50"), Ok(HourlyRate(500_000)));
         assert_eq!(hourly_rate("0.0416"), Ok(HourlyRate(41_600)));
         assert_eq!(

@@ -483,6 +483,7 @@ fn optional<T>(
             format!("{column} takes at most {max} decimal places, got `{cell}`")
         }
         InvalidReason::Format { expected } => format!("{column} expects {expected}, got `{cell}`"),
+        InvalidReason::AboveMaximum { max } => format!("{column} is at most {max}, got `{cell}`"),
         _ => format!("{column} cannot be `{cell}`"),
     })
 }
