@@ -323,9 +323,7 @@ pub(crate) fn usd_cents(s: &str) -> Result<UsdCents, InvalidReason> {
 
 pub(crate) fn hourly_rate(s: &str) -> Result<HourlyRate, InvalidReason> {
     const MICROS_PER_TEN_THOUSANDTH: u64 = 100;
-    let micros = fixed_point(s, 4, HOURLY)?
-        .checked_mul(MICROS_PER_TEN_THOUSANDTH)
-        .unwrap_or(u64::MAX);
+    let micros = fixed_point(s, 4, HOURLY)?.saturating_mul(MICROS_PER_TEN_THOUSANDTH);
     if micros > HourlyRate::MAX.0 {
         return Err(InvalidReason::AboveMaximum {
             max: format!("{}/h", HourlyRate::MAX.to_money()),
@@ -818,7 +816,10 @@ mod tests {
         assert_eq!(problem("My_Box"), NameProblem::BadChar('M'));
         assert_eq!(problem("my box"), NameProblem::BadChar(' '));
         assert_eq!(problem("-box"), NameProblem::BadStart('-'));
-        assert_eq!(problem(&"a".repeat(64)), NameProblem::TooLong { length: 64 });
+        assert_eq!(
+            problem(&"a".repeat(64)),
+            NameProblem::TooLong { length: 64 }
+        );
         assert!("help".parse::<WorkspaceName>().is_ok());
     }
 
