@@ -32,6 +32,7 @@ pub mod spreadsheet;
 pub mod template;
 pub mod time_text;
 pub mod token;
+pub mod url_prefix;
 pub mod user_data;
 pub mod verified_identity;
 pub mod volume;
