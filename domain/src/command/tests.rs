@@ -801,44 +801,106 @@ fn names_are_refused_with_the_rule() {
     let long = "a".repeat(200);
     let rules = [
         // No hint: `identity` is reserved.
-        ("~identity", "`~` is not allowed, use lowercase letters, digits and '-'"),
-        ("a:b", "`:` is not allowed, use lowercase letters, digits and '-' (try `a-b`)"),
-        ("=HYPERLINK(1)", "`=` is not allowed, use lowercase letters, digits and '-' (try `hyperlink-1`)"),
-        ("UPPER", "`U` is not allowed, use lowercase letters, digits and '-' (try `upper`)"),
-        ("-lab", "it must start with a lowercase letter or digit, not `-`"),
-        (long.as_str(), "it is 200 characters long, at most 63 are allowed"),
-        ("identity", "is reserved for the system's own use: choose another name"),
-        ("owner", "is reserved for the system's own use: choose another name"),
+        (
+            "~identity",
+            "`~` is not allowed, use lowercase letters, digits and '-'",
+        ),
+        (
+            "a:b",
+            "`:` is not allowed, use lowercase letters, digits and '-' (try `a-b`)",
+        ),
+        (
+            "=HYPERLINK(1)",
+            "`=` is not allowed, use lowercase letters, digits and '-' (try `hyperlink-1`)",
+        ),
+        (
+            "UPPER",
+            "`U` is not allowed, use lowercase letters, digits and '-' (try `upper`)",
+        ),
+        (
+            "-lab",
+            "it must start with a lowercase letter or digit, not `-`",
+        ),
+        (
+            long.as_str(),
+            "it is 200 characters long, at most 63 are allowed",
+        ),
+        (
+            "identity",
+            "is reserved for the system's own use: choose another name",
+        ),
+        (
+            "owner",
+            "is reserved for the system's own use: choose another name",
+        ),
     ];
     let commands = [
-        ("project create {} --budget 5000", "project", project::CREATE.usage),
+        (
+            "project create {} --budget 5000",
+            "project",
+            project::CREATE.usage,
+        ),
         ("project status {}", "project", project::STATUS.usage),
         ("audit verify {}", "project", audit::VERIFY.usage),
-        ("launch python-ml box --project {}", "project", launch::LAUNCH.usage),
+        (
+            "launch python-ml box --project {}",
+            "project",
+            launch::LAUNCH.usage,
+        ),
         ("profiles use {}", "profile", profiles::USE.usage),
-        ("profiles invitations accept inv-token {}", "profile", profiles::INVITATIONS_ACCEPT.usage),
-        ("collaboration export {}", "profile", collaboration::EXPORT.usage),
+        (
+            "profiles invitations accept inv-token {}",
+            "profile",
+            profiles::INVITATIONS_ACCEPT.usage,
+        ),
+        (
+            "collaboration export {}",
+            "profile",
+            collaboration::EXPORT.usage,
+        ),
         (
             "profiles invitations create {} --type read_only --valid-days 30",
             "invitation",
             profiles::INVITATIONS_CREATE.usage,
         ),
-        ("profiles invitations revoke {}", "invitation", profiles::INVITATIONS_REVOKE.usage),
+        (
+            "profiles invitations revoke {}",
+            "invitation",
+            profiles::INVITATIONS_REVOKE.usage,
+        ),
     ];
     for (template, kind, usage) in commands {
         for (name, rule) in rules {
             let text = template.replace("{}", name);
             let error = parse(&text).unwrap_err();
             let message = error.to_string();
-            assert!(message.contains(kind) && message.contains(rule), "{text}: {message}");
-            assert_eq!((error.token(), error.usage()), (Some(name), Some(usage)), "{text}");
+            assert!(
+                message.contains(kind) && message.contains(rule),
+                "{text}: {message}"
+            );
+            assert_eq!(
+                (error.token(), error.usage()),
+                (Some(name), Some(usage)),
+                "{text}"
+            );
         }
     }
     // The names of the seeds and of the system's own making are names.
-    for ok in ["nih-neuro-consortium", "stanford-collab", "berkeley-collaboration", "mit-collaboration-2"] {
-        assert!(parse(&format!("project create {ok} --budget 5")).is_ok(), "{ok}");
+    for ok in [
+        "nih-neuro-consortium",
+        "stanford-collab",
+        "berkeley-collaboration",
+        "mit-collaboration-2",
+    ] {
+        assert!(
+            parse(&format!("project create {ok} --budget 5")).is_ok(),
+            "{ok}"
+        );
         assert!(parse(&format!("profiles use {ok}")).is_ok(), "{ok}");
-        assert!(parse(&format!("profiles invitations revoke {ok}")).is_ok(), "{ok}");
+        assert!(
+            parse(&format!("profiles invitations revoke {ok}")).is_ok(),
+            "{ok}"
+        );
     }
     // Workspaces reserve nothing: the name only ever stands for the workspace.
     assert!(parse("launch python-ml help").is_ok());

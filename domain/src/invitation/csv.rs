@@ -507,7 +507,11 @@ fn invitation_name(institution: &str, taken: &mut HashSet<InvitationName>) -> In
             n => format!("collaboration-{n}"),
         };
         let room = NAME_MAX_LEN.saturating_sub(suffix.len() + 1);
-        let name = match slug.get(..room.min(slug.len())).unwrap_or("").trim_end_matches('-') {
+        let name = match slug
+            .get(..room.min(slug.len()))
+            .unwrap_or("")
+            .trim_end_matches('-')
+        {
             "" => suffix,
             slug => format!("{slug}-{suffix}"),
         };
