@@ -65,7 +65,7 @@ impl BudgetPosition {
         let to_month_end = sum(running.iter().map(|hourly| cost_between(*hourly, now, end)));
         BudgetPosition {
             monthly_budget,
-            committed: Money::from_micros(spent.micros() + to_month_end.micros()),
+            committed: spent + to_month_end,
             spent,
             burn_hourly,
             now,
@@ -74,7 +74,7 @@ impl BudgetPosition {
 
     /// When this month's budget runs out if the running workspaces keep running.
     pub fn runway(&self) -> Runway {
-        let left = self.monthly_budget.micros() - self.spent.micros();
+        let left = (self.monthly_budget - self.spent).micros();
         if left <= 0 {
             return Runway::Spent;
         }
@@ -93,7 +93,7 @@ impl BudgetPosition {
 
     /// What is left of this month's budget after the commitment; never below zero.
     pub fn remaining(&self) -> Money {
-        Money::from_micros((self.monthly_budget.micros() - self.committed.micros()).max(0))
+        (self.monthly_budget - self.committed).max(Money::ZERO)
     }
 
     /// What a workspace at `hourly` costs if started now and run to the end of the month.
@@ -103,7 +103,7 @@ impl BudgetPosition {
 }
 
 fn sum(amounts: impl Iterator<Item = Money>) -> Money {
-    Money::from_micros(amounts.map(Money::micros).sum())
+    amounts.sum()
 }
 
 /// Launches between the policy's yes and their `Launched` ledger event, counted against the
@@ -165,7 +165,7 @@ impl Reservations {
 /// to the micro-dollar.
 pub fn cost_between(hourly: Money, from: OffsetDateTime, to: OffsetDateTime) -> Money {
     let seconds = (to - from).whole_seconds().max(0) as i128;
-    Money::from_micros((i128::from(hourly.micros()) * seconds / 3600) as i64)
+    Money::from_wide_micros(i128::from(hourly.micros()) * seconds / 3600)
 }
 
 /// The first instant of `now`'s month and of the next, in UTC.

@@ -7,6 +7,7 @@ use crate::command::{ChargebackMode, InstitutionAccount, YearMonth};
 use crate::ledger::CostReport;
 use crate::ports::BilledCost;
 use crate::pricing::Money;
+use crate::spreadsheet::SpreadsheetCsv;
 
 /// A project's chargeback arrangement, as `project chargeback --enable` set it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,32 +56,27 @@ pub fn statement_csv(
     chargeback: &Chargeback,
 ) -> String {
     let cents = report.user_cents();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(STATEMENT_HEADER)
-        .expect("writing to memory cannot fail");
+    let mut csv = SpreadsheetCsv::new();
+    csv.row(STATEMENT_HEADER);
     let mode = match chargeback.mode {
         ChargebackMode::Report => "report",
         ChargebackMode::Aws => "aws",
         ChargebackMode::Hybrid => "hybrid",
     };
     for (user, cost) in report.by_user.iter().zip(cents) {
-        writer
-            .write_record([
-                month.to_string().as_str(),
-                project,
-                &user.user,
-                &user.institution,
-                chargeback.account_for(&user.institution, project_account),
-                mode,
-                &user.instances.to_string(),
-                &user.hours.to_string(),
-                &cost.cents_rounded().to_string(),
-            ])
-            .expect("writing to memory cannot fail");
+        csv.row([
+            month.to_string().as_str(),
+            project,
+            &user.user,
+            &user.institution,
+            chargeback.account_for(&user.institution, project_account),
+            mode,
+            &user.instances.to_string(),
+            &user.hours.to_string(),
+            &cost.cents_rounded().to_string(),
+        ]);
     }
-    String::from_utf8(writer.into_inner().expect("writing to memory cannot fail"))
-        .expect("every field is UTF-8")
+    csv.finish()
 }
 
 /// Where a statement is kept: one object per project and month, replaced if written again.
@@ -224,6 +220,21 @@ mod tests {
         let mit = rows.iter().find(|r| &r[2] == "michael_johnson").unwrap();
         assert_eq!(&mit[4], "222222222222");
         assert_eq!(&mit[7], "744");
+    }
+
+    #[test]
+    fn a_formula_in_an_institution_is_written_as_text() {
+        let report = october(&[launched("a", "@jennifer", "=1+1", "0.10")]);
+        let text = statement_csv(
+            "nih",
+            "111111111111",
+            "2026-10".parse().unwrap(),
+            &report,
+            &chargeback(),
+        );
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!((&row[2], &row[3], &row[8]), ("'@jennifer", "'=1+1", "7440"));
     }
 
     #[test]

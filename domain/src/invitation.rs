@@ -61,7 +61,7 @@ impl Invitation {
     pub fn create(command: &InvitationCreate, new: NewInvitation) -> Invitation {
         Invitation {
             id: new.id,
-            name: command.name.clone(),
+            name: command.name.to_string(),
             project: new.project,
             role: command.invitation_type.into(),
             created_by: new.created_by,

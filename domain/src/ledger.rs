@@ -301,7 +301,7 @@ impl WorkspaceUsage {
         let gb_month =
             i128::from(appeared.storage_gb) * i128::from(ebs_rate(&self.region).micros());
         let micros = gb_month * seconds / i128::from(STORAGE_MONTH.whole_seconds());
-        self.storage = plus(self.storage, Money::from_micros(micros as i64));
+        self.storage = plus(self.storage, Money::from_wide_micros(micros));
     }
 }
 
@@ -444,7 +444,7 @@ pub fn cost_report(
         institution.percent = percent;
     }
 
-    let available = Money::from_micros(monthly_budget.micros() - total.micros());
+    let available = monthly_budget - total;
     CostReport {
         total,
         compute,
@@ -462,10 +462,10 @@ pub fn cost_report(
         running_seconds,
         compute_hours: whole_hours(running_seconds),
         effective_hourly: (running_seconds > 0).then(|| {
-            Money::from_micros(div_round(
+            Money::from_wide_micros(div_round(
                 i128::from(compute.micros()) * 3600,
                 running_seconds.into(),
-            ) as i64)
+            ))
         }),
         always_on_hourly: usage
             .iter()

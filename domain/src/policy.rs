@@ -79,7 +79,7 @@ pub fn evaluate(
             });
         }
         if let Some(cap) = rules.max_hourly_cost {
-            let cap = Money::from_micros(cap.0 as i64);
+            let cap = cap.to_money();
             if launch.hourly > cap {
                 violations.push(Violation::HourlyCostAboveCap {
                     hourly: launch.hourly,

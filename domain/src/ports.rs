@@ -367,6 +367,11 @@ pub enum SharedFile {
         bytes: u64,
     },
     NotText,
+    /// Listed with an address outside the platform's file host (`SLACK_FILES_URL`,
+    /// `DISCORD_CDN_URL`), so it was not downloaded.
+    ForeignHost {
+        host: String,
+    },
 }
 
 /// Files larger than this are not read: a collaborators CSV is a few kilobytes.

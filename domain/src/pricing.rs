@@ -8,7 +8,9 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-/// An amount of US dollars in millionths of a dollar.
+/// An amount of US dollars in millionths of a dollar. Arithmetic saturates at about ±$9.2
+/// trillion rather than wrapping or panicking; the grammar bounds every amount and rate typed
+/// far below that, so saturation only guards against a corrupted record.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
@@ -24,7 +26,12 @@ impl Money {
     }
 
     pub const fn from_cents(cents: i64) -> Money {
-        Money(cents * 10_000)
+        Money(cents.saturating_mul(10_000))
+    }
+
+    /// A wide intermediate result (rate × seconds, sums of many events), saturated.
+    pub fn from_wide_micros(micros: i128) -> Money {
+        Money(i64::try_from(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX }))
     }
 
     pub const fn micros(self) -> i64 {
@@ -34,7 +41,7 @@ impl Money {
     /// Whole cents, rounded half away from zero: what invoices and chargeback rows show.
     pub fn cents_rounded(self) -> i64 {
         let half = if self.0 >= 0 { 5_000 } else { -5_000 };
-        (self.0 + half) / 10_000
+        self.0.saturating_add(half) / 10_000
     }
 
     /// A rate with as many decimals as it needs (at least two): `$0.0832`, `$12.24`.
@@ -53,14 +60,14 @@ impl Money {
 impl std::ops::Add for Money {
     type Output = Money;
     fn add(self, other: Money) -> Money {
-        Money(self.0 + other.0)
+        Money(self.0.saturating_add(other.0))
     }
 }
 
 impl std::ops::Sub for Money {
     type Output = Money;
     fn sub(self, other: Money) -> Money {
-        Money(self.0 - other.0)
+        Money(self.0.saturating_sub(other.0))
     }
 }
 
@@ -92,12 +99,11 @@ impl fmt::Display for Money {
 /// gets its cents rounded down, and the cents left over go to the largest remainders (ties to
 /// the earlier part). What every table with a total uses, so the rows always add up.
 pub fn cents_adding_up(parts: &[Money]) -> Vec<Money> {
-    let total: i64 = parts.iter().map(|part| part.0).sum();
-    let target = Money(total).cents_rounded();
+    let target = parts.iter().copied().sum::<Money>().cents_rounded();
     let mut cents: Vec<i64> = parts.iter().map(|part| part.0.div_euclid(10_000)).collect();
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(parts[i].0.rem_euclid(10_000)));
-    let mut left = target - cents.iter().sum::<i64>();
+    let mut left = target.saturating_sub(cents.iter().fold(0, |a: i64, b| a.saturating_add(*b)));
     for &i in order.iter().cycle().take(left.unsigned_abs() as usize) {
         cents[i] += left.signum();
         left -= left.signum();

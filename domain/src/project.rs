@@ -99,12 +99,12 @@ impl Project {
         now: OffsetDateTime,
     ) -> Project {
         Project {
-            name: command.name.clone(),
+            name: command.name.to_string(),
             owner: owner.identity,
             owner_user_id: owner.user_id.to_owned(),
             owner_name: owner.user_name.to_owned(),
             institution: owner.institution.to_owned(),
-            monthly_budget: Money::from_cents(command.budget.0 as i64),
+            monthly_budget: command.budget.to_money(),
             description: command.description.clone(),
             alert_threshold: command.alert_threshold.unwrap_or(DEFAULT_ALERT_THRESHOLD),
             kind: command.project_type,

@@ -11,6 +11,7 @@ use crate::deployment::{DeploymentRoles, InvalidRoles};
 use crate::digest::DigestTime;
 use crate::identity::ChatIdentity;
 use crate::retry::Backoff;
+use crate::url_prefix::UrlPrefix;
 
 /// Used only when no signing secret is configured, so the embedded mode can sign its own
 /// requests; the bot then listens on loopback only.
@@ -27,7 +28,16 @@ pub struct SlackSettings {
     pub signing_secret: String,
     pub bot_token: Option<String>,
     pub api_url: String,
+    /// Where a slash command's `response_url` may point (`SLACK_HOOKS_URL`); workers answer
+    /// any other through `chat.postEphemeral` instead.
+    pub hooks_url: UrlPrefix,
+    /// Where a shared file may be downloaded from with the bot token (`SLACK_FILES_URL`).
+    pub files_url: UrlPrefix,
 }
+
+/// Slack's hosts for slash command responses and private files.
+pub const SLACK_HOOKS_URL: &str = "https://hooks.slack.com/";
+pub const SLACK_FILES_URL: &str = "https://files.slack.com/";
 
 /// The Discord application. Present when `DISCORD_PUBLIC_KEY` is set: the bot then serves
 /// `POST /discord/interactions`.
@@ -40,7 +50,12 @@ pub struct DiscordSettings {
     pub application_id: Option<u64>,
     /// The REST base, ending in `/api/v10` (tests point it at a local fake).
     pub api_url: String,
+    /// Where attachments may be downloaded from (`DISCORD_CDN_URL`).
+    pub cdn_url: UrlPrefix,
 }
+
+/// Discord's CDN, where attachments live.
+pub const DISCORD_CDN_URL: &str = "https://cdn.discordapp.com/";
 
 /// Discord's REST base; serenity builds every route on it.
 pub const DISCORD_API_URL: &str = "https://discord.com/api/v10";
@@ -209,13 +224,16 @@ impl<'a> Sources<'a> {
 
 impl Settings {
     pub fn load(sources: &Sources<'_>) -> Result<Settings, SettingsError> {
-        let slack = sources
-            .get("SLACK_SIGNING_SECRET")
-            .map(|signing_secret| SlackSettings {
+        let slack = match sources.get("SLACK_SIGNING_SECRET") {
+            None => None,
+            Some(signing_secret) => Some(SlackSettings {
                 signing_secret,
                 bot_token: sources.get("SLACK_BOT_TOKEN"),
                 api_url: slack_api_url(sources.get("SLACK_API_URL")),
-            });
+                hooks_url: url_prefix(sources, "SLACK_HOOKS_URL", SLACK_HOOKS_URL)?,
+                files_url: url_prefix(sources, "SLACK_FILES_URL", SLACK_FILES_URL)?,
+            }),
+        };
         let discord = match sources.get("DISCORD_PUBLIC_KEY") {
             None => None,
             Some(public_key) => Some(discord_settings(sources, public_key)?),
@@ -375,14 +393,16 @@ impl Settings {
             signing_secret: EMBEDDED_SLACK_SECRET.to_owned(),
             bot_token: None,
             api_url: slack_api_url(None),
+            hooks_url: UrlPrefix::parse(SLACK_HOOKS_URL).expect("a valid prefix"),
+            files_url: UrlPrefix::parse(SLACK_FILES_URL).expect("a valid prefix"),
         })
     }
 
-    /// The Slack Web API base URL and bot token, when results are to be posted to Slack
-    /// rather than printed to the terminal.
-    pub fn slack_web_api(&self) -> Option<(&str, &str)> {
+    /// The Slack settings with the bot token, when results are to be posted to Slack rather
+    /// than printed to the terminal.
+    pub fn slack_web_api(&self) -> Option<(&SlackSettings, &str)> {
         let slack = self.slack.as_ref()?;
-        Some((slack.api_url.as_str(), slack.bot_token.as_deref()?))
+        Some((slack, slack.bot_token.as_deref()?))
     }
 
     /// Components running on their embedded stand-in, for the start-up banner.
@@ -450,6 +470,20 @@ fn discord_settings(
         bot_token: sources.get("DISCORD_BOT_TOKEN"),
         application_id,
         api_url,
+        cdn_url: url_prefix(sources, "DISCORD_CDN_URL", DISCORD_CDN_URL)?,
+    })
+}
+
+fn url_prefix(
+    sources: &Sources<'_>,
+    key: &'static str,
+    default: &str,
+) -> Result<UrlPrefix, SettingsError> {
+    let value = sources.get(key).unwrap_or_else(|| default.to_owned());
+    UrlPrefix::parse(&value).map_err(|_| SettingsError::Invalid {
+        key,
+        value,
+        reason: "expected an http or https URL prefix such as https://hooks.slack.com/",
     })
 }
 
@@ -564,6 +598,49 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.slack.unwrap().api_url, "http://127.0.0.1:9/api/");
+    }
+
+    #[test]
+    fn hooks_files_and_cdn_default_to_the_platforms_hosts() {
+        let key = "ab".repeat(32);
+        let pairs = [
+            ("SLACK_SIGNING_SECRET", "s"),
+            ("DISCORD_PUBLIC_KEY", key.as_str()),
+        ];
+        let settings = load(&pairs, None).unwrap();
+        let slack = settings.slack.unwrap();
+        assert_eq!(slack.hooks_url.to_string(), SLACK_HOOKS_URL);
+        assert_eq!(slack.files_url.to_string(), SLACK_FILES_URL);
+        assert_eq!(
+            settings.discord.unwrap().cdn_url.to_string(),
+            DISCORD_CDN_URL
+        );
+        let moved = load(
+            &[
+                ("SLACK_SIGNING_SECRET", "s"),
+                ("SLACK_HOOKS_URL", "http://127.0.0.1:9/response"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            moved.slack.unwrap().hooks_url.to_string(),
+            "http://127.0.0.1:9/response/"
+        );
+        let error = load(
+            &[
+                ("SLACK_SIGNING_SECRET", "s"),
+                ("SLACK_FILES_URL", "files.slack.com"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("SLACK_FILES_URL=files.slack.com"),
+            "{error}"
+        );
     }
 
     #[test]

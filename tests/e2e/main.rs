@@ -17,6 +17,7 @@ mod lifecycle;
 mod money;
 mod policy;
 mod recovery;
+mod safety;
 mod signatures;
 mod verification;
 mod volumes;

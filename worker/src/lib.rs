@@ -127,7 +127,7 @@ pub async fn command_env(
         None => LettreMailer::folder(MAIL_FOLDER.into(), settings.mail_from.as_deref())?,
     });
     let slack: Arc<dyn Chat> = match settings.slack_web_api() {
-        Some((api_url, token)) => Arc::new(SlackWebApi::new(api_url, token)),
+        Some((slack, token)) => Arc::new(SlackWebApi::new(slack, token)),
         None => Arc::new(TerminalChat),
     };
     let discord = settings

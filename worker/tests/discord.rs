@@ -13,6 +13,7 @@ use domain::job::ReplyTo;
 use domain::message::ChatMessage;
 use domain::ports::{Chat, PortError};
 use domain::settings::DiscordSettings;
+use domain::url_prefix::UrlPrefix;
 use serde_json::{Value, json};
 use worker::adapters::discord::DiscordRest;
 
@@ -92,6 +93,7 @@ async fn discord() -> (DiscordRest, Received) {
         bot_token: Some("token".into()),
         application_id: Some(1_100_000_000_000_000_001),
         api_url: url,
+        cdn_url: UrlPrefix::parse(domain::settings::DISCORD_CDN_URL).unwrap(),
     };
     (DiscordRest::new(&settings).unwrap(), received)
 }

@@ -6,11 +6,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use super::{AuditAction, AuditEvent};
 use crate::command::{AuditExport, ExportFormat};
 use crate::identity::ChatIdentity;
+use crate::spreadsheet::SpreadsheetCsv;
 
 /// Who an identity is, as far as the project knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +67,43 @@ pub struct Row {
     pub outcome: String,
     pub detail: String,
     pub hash: String,
+}
+
+impl Row {
+    /// The CSV export's header, in the order of [`Row::cells`].
+    const COLUMNS: [&'static str; 12] = [
+        "seq",
+        "at",
+        "user",
+        "identity",
+        "institution",
+        "institution_check",
+        "invitation",
+        "action",
+        "resource",
+        "outcome",
+        "detail",
+        "hash",
+    ];
+
+    fn cells(&self) -> [String; 12] {
+        [
+            self.seq.to_string(),
+            self.at
+                .format(&Rfc3339)
+                .unwrap_or_else(|_| self.at.to_string()),
+            self.user.clone(),
+            self.identity.clone(),
+            self.institution.clone(),
+            self.institution_check.to_owned(),
+            self.invitation.clone(),
+            self.action.clone(),
+            self.resource.clone(),
+            self.outcome.clone(),
+            self.detail.clone(),
+            self.hash.clone(),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -211,14 +250,15 @@ impl ComplianceReport {
         serde_json::to_string_pretty(self).expect("the report serializes")
     }
 
-    /// The export as CSV: a header, then one row per event.
+    /// The export as CSV: a header, then one row per event, with the JSON export's field
+    /// names as columns.
     pub fn to_csv(&self) -> String {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut csv = SpreadsheetCsv::new();
+        csv.row(Row::COLUMNS);
         for row in &self.events {
-            writer.serialize(row).expect("rows serialize");
+            csv.row(row.cells());
         }
-        String::from_utf8(writer.into_inner().expect("a Vec takes every write"))
-            .expect("csv of strings is UTF-8")
+        csv.finish()
     }
 }
 
@@ -395,5 +435,28 @@ mod tests {
         seq,at,user,identity,institution,institution_check,invitation,action,resource,outcome,detail,hash
         1,2026-01-15T09:00:00Z,Dr. Johnson,slack:T1:UMIT,MIT,verified,mit-collaboration,Workspace Launch,neuro-dataset,ok,"with, a comma",h1
         "#);
+    }
+
+    #[test]
+    fn the_csv_export_runs_no_formula() {
+        let mut launch = entry(
+            1,
+            "UMIT",
+            AuditAction::Launch,
+            datetime!(2026-01-15 9:00 UTC),
+        );
+        launch.event.institution = "=1+1".into();
+        launch.event.detail = Some("@SUM(A1)".into());
+        let report = compliance_report(
+            "p",
+            (date!(2026 - 01 - 01), date!(2026 - 01 - 31)),
+            &[launch],
+            &people(),
+            &[],
+        );
+        let csv = report.to_csv();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!((&row[4], &row[10]), ("'=1+1", "'@SUM(A1)"));
     }
 }

@@ -10,17 +10,17 @@ use serde::{Deserialize, Serialize};
 use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue, invalid};
 use super::error::{InvalidReason, ParseError};
-use super::values::{Date, text};
+use super::values::{Date, ProjectName, project_name};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditCommand {
     Collaboration(AuditCollaboration),
-    Verify { project: String },
+    Verify { project: ProjectName },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditCollaboration {
-    pub project: String,
+    pub project: ProjectName,
     pub start_date: Date,
     /// Not before `start_date`.
     pub end_date: Date,
@@ -87,7 +87,7 @@ fn date(s: &str) -> Result<Date, InvalidReason> {
 }
 
 fn collaboration(args: &mut Args) -> Result<Command, ParseError> {
-    let project = args.positional("PROJECT", text)?;
+    let project = args.positional("PROJECT", project_name)?;
     let start_date = args.required("start-date", date)?;
     let end_date = args.required("end-date", date)?;
     if end_date < start_date {
@@ -139,7 +139,7 @@ pub(crate) const VERIFY: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Audit(AuditCommand::Verify {
-            project: args.positional("PROJECT", text)?,
+            project: args.positional("PROJECT", project_name)?,
         }))
     },
 };

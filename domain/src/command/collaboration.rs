@@ -13,19 +13,22 @@ use serde::{Deserialize, Serialize};
 use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError, ParseErrorKind};
-use super::values::{Date, text};
+use super::values::{Date, ProfileName, ProjectName, profile_name, project_name, text};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CollaborationCommand {
     End(CollaborationEnd),
     Export(CollaborationExport),
     Report(CollaborationReport),
-    TransferSnapshots { profile: String, account: String },
+    TransferSnapshots {
+        profile: ProfileName,
+        account: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollaborationEnd {
-    pub project: String,
+    pub project: ProjectName,
     /// The day collaborator access ends.
     pub date: Date,
     pub archive_collaborator_work: bool,
@@ -35,14 +38,14 @@ pub struct CollaborationEnd {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollaborationExport {
-    pub profile: String,
+    pub profile: ProfileName,
     pub output: Option<String>,
     pub include_snapshots: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollaborationReport {
-    pub project: String,
+    pub project: ProjectName,
     /// `--final`: the closing report of a finished collaboration.
     pub final_report: bool,
 }
@@ -90,7 +93,7 @@ pub(crate) const END: CommandSpec = CommandSpec {
     parse: |args| {
         Ok(Command::Collaboration(CollaborationCommand::End(
             CollaborationEnd {
-                project: args.positional("PROJECT", text)?,
+                project: args.positional("PROJECT", project_name)?,
                 date: args.required("date", |s| s.parse::<Date>().map_err(InvalidReason::from))?,
                 archive_collaborator_work: args.enabled("archive-collaborator-work")?,
                 transfer_snapshots: args.list("transfer-snapshots", text)?,
@@ -130,7 +133,7 @@ pub(crate) const EXPORT: CommandSpec = CommandSpec {
 };
 
 fn export(args: &mut Args) -> Result<Command, ParseError> {
-    let profile = args.positional("PROFILE", text)?;
+    let profile = args.positional("PROFILE", profile_name)?;
     let path = args.optional_positional("PATH", text)?;
     let output = match (path, args.value("output", text)?) {
         (Some(path), Some(_)) => {
@@ -166,7 +169,7 @@ pub(crate) const REPORT: CommandSpec = CommandSpec {
     parse: |args| {
         Ok(Command::Collaboration(CollaborationCommand::Report(
             CollaborationReport {
-                project: args.positional("PROJECT", text)?,
+                project: args.positional("PROJECT", project_name)?,
                 final_report: args.enabled("final")?,
             },
         )))
@@ -192,7 +195,7 @@ pub(crate) const TRANSFER_SNAPSHOTS: CommandSpec = CommandSpec {
     parse: |args| {
         Ok(Command::Collaboration(
             CollaborationCommand::TransferSnapshots {
-                profile: args.positional("PROFILE", text)?,
+                profile: args.positional("PROFILE", profile_name)?,
                 account: args.positional("ACCOUNT", text)?,
             },
         ))

@@ -3,7 +3,7 @@
 
 use crate::template::UnknownSize;
 
-use super::values::{Date, InvalidWorkspaceName};
+use super::values::{Date, InvalidName};
 
 /// Why the text after `/cws` is not a command. `Display` is a one-line message for the user
 /// that names the bad token; the bot shows [`ParseError::usage`] under it.
@@ -67,6 +67,11 @@ pub enum InvalidReason {
         min: u64,
         max: u64,
     },
+    /// A money amount above the most that is accepted; `max` as the message shows it,
+    /// e.g. `$1,000,000.00`.
+    AboveMaximum {
+        max: String,
+    },
     /// A money amount with more decimal places than its unit can hold.
     TooManyDecimals {
         max: u8,
@@ -76,7 +81,8 @@ pub enum InvalidReason {
         what: &'static str,
         choices: Vec<&'static str>,
     },
-    WorkspaceName(InvalidWorkspaceName),
+    /// A workspace, project, profile or invitation name that breaks the naming rule.
+    Name(InvalidName),
     Size(UnknownSize),
     /// A cross-account access entry names an account without saying read-only or read-write.
     MissingAccessMode,
@@ -182,6 +188,9 @@ impl InvalidReason {
             InvalidReason::OutOfRange { min, max } => {
                 format!("{subject} must be between {min} and {max}, got `{token}`")
             }
+            InvalidReason::AboveMaximum { max } => {
+                format!("{subject} is at most {max}, got `{token}`")
+            }
             InvalidReason::TooManyDecimals { max } => {
                 format!("{subject} takes at most {max} decimal places, got `{token}`")
             }
@@ -191,7 +200,7 @@ impl InvalidReason {
                     choices.join(", ")
                 )
             }
-            InvalidReason::WorkspaceName(error) => error.to_string(),
+            InvalidReason::Name(error) => error.to_string(),
             InvalidReason::Size(error) => error.to_string(),
             InvalidReason::MissingAccessMode => format!(
                 "account `{token}` has no access mode: write `{token}:read-only` or \

@@ -13,7 +13,7 @@ use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError};
 use super::lexer::quote;
-use super::values::{WorkspaceName, region, text, workspace_name};
+use super::values::{ProjectName, WorkspaceName, project_name, region, text, workspace_name};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Launch {
@@ -24,7 +24,7 @@ pub struct Launch {
     /// An AWS region such as `us-east-1`; `None` means the profile's default region.
     pub region: Option<String>,
     /// The project whose budget pays for the workspace.
-    pub project: Option<String>,
+    pub project: Option<ProjectName>,
 }
 
 /// Renders the command line (without `/cws`) that parses back to this launch, so a bot can
@@ -91,7 +91,7 @@ pub(crate) fn launch_args(args: &mut Args) -> Result<Launch, ParseError> {
         name: args.positional("NAME", workspace_name)?,
         size: args.value("size", |s| s.parse().map_err(InvalidReason::Size))?,
         region: args.value("region", region)?,
-        project: args.value("project", text)?,
+        project: args.value("project", project_name)?,
     })
 }
 
@@ -135,11 +135,11 @@ mod tests {
     #[test]
     fn renders_a_line_that_parses_back() {
         let parsed = launch(
-            r#"launch "R \"Research\" Environment" b --size M --region us-east-1 --project "p q""#,
+            r#"launch "R \"Research\" Environment" b --size M --region us-east-1 --project "p-q""#,
         );
         assert_eq!(
             parsed.to_string(),
-            r#"launch "R \"Research\" Environment" b --size M --region us-east-1 --project "p q""#
+            r#"launch "R \"Research\" Environment" b --size M --region us-east-1 --project p-q"#
         );
         assert_eq!(launch(&parsed.to_string()), parsed);
     }

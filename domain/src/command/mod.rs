@@ -50,9 +50,9 @@ pub use project::{
     ProjectIdle, ProjectReconcile, ProjectStatus, ProjectType,
 };
 pub use values::{
-    AwsAccountId, Date, HourlyRate, INSTITUTION_RULE, Institution, InvalidFormat,
-    InvalidWorkspaceName, Months, TimeZoneName, UsdCents, WORKSPACE_NAME_MAX_LEN, WorkspaceName,
-    WorkspaceNameProblem, YearMonth,
+    AwsAccountId, Date, HourlyRate, INSTITUTION_RULE, Institution, InvalidFormat, InvalidName,
+    InvitationName, Months, NAME_MAX_LEN, NameKind, NameProblem, ProfileName, ProjectName,
+    RESERVED_NAMES, TimeZoneName, UsdCents, WorkspaceName, YearMonth,
 };
 /// Value readers the collaborators CSV shares with the flags it mirrors.
 pub(crate) use values::{hourly_rate, instance_type};

@@ -18,25 +18,25 @@ use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError, ParseErrorKind};
 use super::values::{
-    HourlyRate, Institution, boolean, choice, domain, hourly_rate, instance_type, number, region,
-    text,
+    HourlyRate, Institution, InvitationName, ProfileName, ProjectName, boolean, choice, domain,
+    hourly_rate, instance_type, invitation_name, number, profile_name, project_name, region, text,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProfilesCommand {
-    Use { profile: String },
+    Use { profile: ProfileName },
     List,
     Verify,
     InvitationCreate(InvitationCreate),
     InvitationCreateCollaboration(InvitationCreateCollaboration),
-    InvitationAccept { token: String, profile: String },
+    InvitationAccept { token: String, profile: ProfileName },
     InvitationList,
-    InvitationRevoke { name: String },
+    InvitationRevoke { name: InvitationName },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationCreate {
-    pub name: String,
+    pub name: InvitationName,
     pub invitation_type: InvitationType,
     pub valid_days: u16,
     /// `None` leaves the invitation system's default.
@@ -80,7 +80,7 @@ pub struct PolicyRestrictions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationCreateCollaboration {
     pub csv_file: String,
-    pub project: Option<String>,
+    pub project: Option<ProjectName>,
     pub output: Option<String>,
     /// The CSV pasted on the lines after the command, verbatim apart from surrounding
     /// whitespace (its `;`-separated cells are CSV content, not flags).
@@ -132,7 +132,7 @@ pub(crate) const USE: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Profiles(ProfilesCommand::Use {
-            profile: args.positional("PROFILE", text)?,
+            profile: args.positional("PROFILE", profile_name)?,
         }))
     },
 };
@@ -257,7 +257,7 @@ const RESTRICTION_FLAGS: [&str; 4] = [
 ];
 
 fn invitation_create(args: &mut Args) -> Result<Command, ParseError> {
-    let name = args.positional("NAME", text)?;
+    let name = args.positional("NAME", invitation_name)?;
     let invitation_type =
         args.required("type", |s| choice(s, "invitation type", INVITATION_TYPES))?;
     let valid_days = args.required("valid-days", |s| number(s, 1, 3650))?;
@@ -337,7 +337,7 @@ pub(crate) const INVITATIONS_CREATE_COLLABORATION: CommandSpec = CommandSpec {
         Ok(Command::Profiles(
             ProfilesCommand::InvitationCreateCollaboration(InvitationCreateCollaboration {
                 csv_file: args.required("csv-file", text)?,
-                project: args.value("project", text)?,
+                project: args.value("project", project_name)?,
                 output: args.value("output", text)?,
                 csv: args.body(),
             }),
@@ -364,7 +364,7 @@ pub(crate) const INVITATIONS_ACCEPT: CommandSpec = CommandSpec {
     parse: |args| {
         Ok(Command::Profiles(ProfilesCommand::InvitationAccept {
             token: args.positional("TOKEN", text)?,
-            profile: args.positional("PROFILE", text)?,
+            profile: args.positional("PROFILE", profile_name)?,
         }))
     },
 };
@@ -388,7 +388,7 @@ pub(crate) const INVITATIONS_REVOKE: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Profiles(ProfilesCommand::InvitationRevoke {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", invitation_name)?,
         }))
     },
 };
@@ -417,7 +417,7 @@ mod tests {
         assert_eq!(
             profiles("profile use lab"),
             ProfilesCommand::Use {
-                profile: "lab".into()
+                profile: "lab".parse().unwrap()
             }
         );
         assert_eq!(parse("profile list").unwrap().name(), "profiles list");
@@ -473,6 +473,11 @@ mod tests {
                 Some("abc"),
             ),
             (
+                "profiles invitations create x --type admin --valid-days 1 --max-hourly-cost 5000",
+                "--max-hourly-cost is at most $1,000.00/h, got `5000`",
+                Some("5000"),
+            ),
+            (
                 "profiles invitations create x --type admin --valid-days 1 --max-instance-types t3.large,huge",
                 "--max-instance-types expects an EC2 instance type such as t3.large, got `huge`",
                 Some("huge"),
@@ -517,7 +522,7 @@ mod tests {
             profiles("profiles invitations accept\ninv-123\nlab"),
             ProfilesCommand::InvitationAccept {
                 token: "inv-123".into(),
-                profile: "lab".into()
+                profile: "lab".parse().unwrap()
             }
         );
     }

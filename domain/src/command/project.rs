@@ -21,8 +21,8 @@ use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError, ParseErrorKind};
 use super::values::{
-    AwsAccountId, Institution, Months, TimeZoneName, UsdCents, YearMonth, choice, months, number,
-    text, usd_cents,
+    AwsAccountId, Institution, Months, ProjectName, TimeZoneName, UsdCents, YearMonth, choice,
+    months, number, project_name, text, usd_cents,
 };
 use crate::identity::ChatIdentity;
 
@@ -42,7 +42,7 @@ pub enum ProjectCommand {
 /// [--remove WHO]`; with no flag, shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectApprovers {
-    pub name: String,
+    pub name: ProjectName,
     pub add: Vec<PersonRef>,
     pub remove: Vec<PersonRef>,
 }
@@ -75,7 +75,7 @@ fn person(s: &str) -> Result<PersonRef, InvalidReason> {
 /// [--grace-minutes N] [--action notify|hibernate|stop] [--off]`; with no flag, shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectIdle {
-    pub name: String,
+    pub name: ProjectName,
     pub cpu_below: Option<u8>,
     pub after_minutes: Option<u32>,
     pub grace_minutes: Option<u32>,
@@ -110,7 +110,7 @@ impl IdleAction {
 /// [--action prevent_launch|hibernate_all|stop_all] [--lift]`; with no flag, shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectBudget {
-    pub name: String,
+    pub name: ProjectName,
     /// A new monthly budget (raising or lowering the cap launches are checked against).
     pub amount: Option<UsdCents>,
     /// The month's spend at which the action runs; the monthly budget when never set.
@@ -146,14 +146,14 @@ impl LimitAction {
 /// The ledger against the cloud provider's bill, per user and institution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectReconcile {
-    pub name: String,
+    pub name: ProjectName,
     /// `None` means the current month.
     pub month: Option<YearMonth>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectCreate {
-    pub name: String,
+    pub name: ProjectName,
     /// Monthly budget, as in the seeds' "$5,000/month".
     pub budget: UsdCents,
     pub description: Option<String>,
@@ -179,13 +179,13 @@ pub enum ProjectType {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectStatus {
-    pub name: String,
+    pub name: ProjectName,
     pub detail: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectCost {
-    pub name: String,
+    pub name: ProjectName,
     pub breakdown: Option<CostBreakdown>,
     /// `None` means the current month.
     pub month: Option<YearMonth>,
@@ -200,7 +200,7 @@ pub enum CostBreakdown {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectChargeback {
-    pub name: String,
+    pub name: ProjectName,
     /// `--enable` turns chargeback on, `--enable false` turns it off; `None` (only with
     /// `--month`) leaves the settings as they are.
     pub enable: Option<bool>,
@@ -307,7 +307,7 @@ const PROJECT_TYPES: &[(&str, ProjectType)] = &[("collaboration", ProjectType::C
 
 fn create(args: &mut Args) -> Result<Command, ParseError> {
     Ok(Command::Project(ProjectCommand::Create(ProjectCreate {
-        name: args.positional("NAME", text)?,
+        name: args.positional("NAME", project_name)?,
         budget: args.required("budget", usd_cents)?,
         description: args.value("description", text)?,
         alert_threshold: args.value("alert-threshold", |s| number(s, 1, 100))?,
@@ -338,7 +338,7 @@ pub(crate) const STATUS: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Status(ProjectStatus {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", project_name)?,
             detail: args.enabled("detail")?,
         })))
     },
@@ -371,7 +371,7 @@ pub(crate) const COST: CommandSpec = CommandSpec {
 };
 
 fn cost(args: &mut Args) -> Result<Command, ParseError> {
-    let name = args.positional("NAME", text)?;
+    let name = args.positional("NAME", project_name)?;
     args.exclusive("by-user", "by-institution")?;
     let breakdown = if args.enabled("by-user")? {
         Some(CostBreakdown::ByUser)
@@ -427,7 +427,7 @@ pub(crate) const BUDGET: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Budget(ProjectBudget {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", project_name)?,
             amount: args.value("amount", usd_cents)?,
             hard_limit: args.value("hard-limit", usd_cents)?,
             action: args.value("action", |s| choice(s, "limit action", LIMIT_ACTIONS))?,
@@ -478,7 +478,7 @@ pub(crate) const IDLE: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Idle(ProjectIdle {
-            name: args.positional("NAME", text)?,
+            name: args.positional("NAME", project_name)?,
             cpu_below: args.value("cpu-below", |s| number(s, 1, 100))?,
             after_minutes: args.value("after-minutes", |s| number(s, 5, 10_080))?,
             grace_minutes: args.value("grace-minutes", |s| number(s, 0, 1_440))?,
@@ -510,7 +510,7 @@ pub(crate) const APPROVERS: CommandSpec = CommandSpec {
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Approvers(
             ProjectApprovers {
-                name: args.positional("NAME", text)?,
+                name: args.positional("NAME", project_name)?,
                 add: args.list("add", person)?,
                 remove: args.list("remove", person)?,
             },
@@ -532,7 +532,7 @@ pub(crate) const RECONCILE: CommandSpec = CommandSpec {
     parse: |args| {
         Ok(Command::Project(ProjectCommand::Reconcile(
             ProjectReconcile {
-                name: args.positional("NAME", text)?,
+                name: args.positional("NAME", project_name)?,
                 month: args.value("month", |s| {
                     s.parse::<YearMonth>().map_err(InvalidReason::from)
                 })?,
@@ -586,7 +586,7 @@ const CHARGEBACK_MODES: &[(&str, ChargebackMode)] = &[
 ];
 
 fn chargeback(args: &mut Args) -> Result<Command, ParseError> {
-    let name = args.positional("NAME", text)?;
+    let name = args.positional("NAME", project_name)?;
     let enable = args.switch("enable")?;
     let month = args.value("month", |s| {
         s.parse::<YearMonth>().map_err(InvalidReason::from)
@@ -672,8 +672,31 @@ mod tests {
                 "flag `--budget` needs a value",
                 Some("--budget"),
             ),
+            (
+                "project create nih --budget 1000000000",
+                "--budget is at most $1,000,000.00, got `1000000000`",
+                Some("1000000000"),
+            ),
+            (
+                "project create nih --budget 18446744073709551615",
+                "--budget expects a dollar amount such as 5000 or 12.50, got `18446744073709551615`",
+                Some("18446744073709551615"),
+            ),
         ];
         crate::command::tests::assert_errors(&cases, CREATE.usage);
+        let cases = [
+            (
+                "project budget nih --amount 1000000.01",
+                "--amount is at most $1,000,000.00, got `1000000.01`",
+                Some("1000000.01"),
+            ),
+            (
+                "project budget nih --hard-limit 9999999999",
+                "--hard-limit is at most $1,000,000.00, got `9999999999`",
+                Some("9999999999"),
+            ),
+        ];
+        crate::command::tests::assert_errors(&cases, BUDGET.usage);
     }
 
     #[test]

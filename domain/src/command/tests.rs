@@ -30,7 +30,7 @@ fn launch(template: &str, workspace: &str, size: Option<Size>) -> Launch {
 
 fn invitation(name: &str, invitation_type: InvitationType) -> InvitationCreate {
     InvitationCreate {
-        name: name.into(),
+        name: name.parse().unwrap(),
         invitation_type,
         valid_days: 540,
         can_invite: None,
@@ -74,7 +74,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "profile use stanford-neuroscience",
             Profiles(ProfilesCommand::Use {
-                profile: "stanford-neuroscience".into(),
+                profile: "stanford-neuroscience".parse().unwrap(),
             }),
         ),
         (
@@ -83,7 +83,7 @@ fn command_lines() -> Vec<(String, Command)> {
              --description \"NIH R01: Multi-site neuroimaging analysis\" \\\n\
              --alert-threshold 75",
             Project(ProjectCommand::Create(ProjectCreate {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 budget: UsdCents(500_000),
                 description: Some("NIH R01: Multi-site neuroimaging analysis".into()),
                 alert_threshold: Some(75),
@@ -132,14 +132,14 @@ fn command_lines() -> Vec<(String, Command)> {
             "profiles invitations accept <STANFORD-INVITATION-TOKEN> stanford-collab",
             Profiles(ProfilesCommand::InvitationAccept {
                 token: "<STANFORD-INVITATION-TOKEN>".into(),
-                profile: "stanford-collab".into(),
+                profile: "stanford-collab".parse().unwrap(),
             }),
         ),
         ("profiles list", Profiles(ProfilesCommand::List)),
         (
             "profiles use stanford-collab",
             Profiles(ProfilesCommand::Use {
-                profile: "stanford-collab".into(),
+                profile: "stanford-collab".parse().unwrap(),
             }),
         ),
         (
@@ -177,7 +177,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project cost nih-neuro-consortium --by-user",
             Project(ProjectCommand::Cost(ProjectCost {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 breakdown: Some(CostBreakdown::ByUser),
                 month: None,
             })),
@@ -188,7 +188,7 @@ fn command_lines() -> Vec<(String, Command)> {
              --mit-account 123456789012 \\\n\
              --berkeley-account 987654321098",
             Project(ProjectCommand::Chargeback(ProjectChargeback {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 enable: Some(true),
                 mode: None,
                 accounts: vec![
@@ -240,7 +240,7 @@ fn command_lines() -> Vec<(String, Command)> {
              --end-date 2026-06-30 \\\n\
              --export compliance_audit_h1_2026.json",
             Audit(AuditCommand::Collaboration(AuditCollaboration {
-                project: "nih-neuro-consortium".into(),
+                project: "nih-neuro-consortium".parse().unwrap(),
                 start_date: date("2026-01-01"),
                 end_date: date("2026-06-30"),
                 export: Some(AuditExport {
@@ -255,7 +255,7 @@ fn command_lines() -> Vec<(String, Command)> {
              --archive-collaborator-work \\\n\
              --transfer-snapshots mit-csail,berkeley-neuroscience",
             Collaboration(CollaborationCommand::End(CollaborationEnd {
-                project: "nih-neuro-consortium".into(),
+                project: "nih-neuro-consortium".parse().unwrap(),
                 date: date("2027-06-01"),
                 archive_collaborator_work: true,
                 transfer_snapshots: strings(&["mit-csail", "berkeley-neuroscience"]),
@@ -268,7 +268,7 @@ fn command_lines() -> Vec<(String, Command)> {
              --duration 18-months \\\n\
              --description \"NIH R01: Multi-site neuroimaging analysis\"",
             Project(ProjectCommand::Create(ProjectCreate {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 budget: UsdCents(500_000),
                 description: Some("NIH R01: Multi-site neuroimaging analysis".into()),
                 alert_threshold: None,
@@ -295,7 +295,7 @@ fn command_lines() -> Vec<(String, Command)> {
             Profiles(ProfilesCommand::InvitationCreateCollaboration(
                 InvitationCreateCollaboration {
                     csv_file: "collaborators.csv".into(),
-                    project: Some("nih-neuro-consortium".into()),
+                    project: Some("nih-neuro-consortium".parse().unwrap()),
                     output: Some("invitations.csv".into()),
                     csv: None,
                 },
@@ -305,7 +305,7 @@ fn command_lines() -> Vec<(String, Command)> {
             "profiles invitations accept <STANFORD-TOKEN> stanford-collab",
             Profiles(ProfilesCommand::InvitationAccept {
                 token: "<STANFORD-TOKEN>".into(),
-                profile: "stanford-collab".into(),
+                profile: "stanford-collab".parse().unwrap(),
             }),
         ),
         (
@@ -323,14 +323,14 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project status nih-neuro-consortium --detail",
             Project(ProjectCommand::Status(ProjectStatus {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 detail: true,
             })),
         ),
         (
             "collaboration export stanford-collab ~/mit-stanford-work/",
             Collaboration(CollaborationCommand::Export(CollaborationExport {
-                profile: "stanford-collab".into(),
+                profile: "stanford-collab".parse().unwrap(),
                 output: Some("~/mit-stanford-work/".into()),
                 include_snapshots: false,
             })),
@@ -340,7 +340,7 @@ fn command_lines() -> Vec<(String, Command)> {
              --output ~/mit-stanford-final/ \\\n\
              --include-snapshots",
             Collaboration(CollaborationCommand::Export(CollaborationExport {
-                profile: "stanford-collab".into(),
+                profile: "stanford-collab".parse().unwrap(),
                 output: Some("~/mit-stanford-final/".into()),
                 include_snapshots: true,
             })),
@@ -348,14 +348,14 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "collaboration transfer-snapshots stanford-collab mit-csail",
             Collaboration(CollaborationCommand::TransferSnapshots {
-                profile: "stanford-collab".into(),
+                profile: "stanford-collab".parse().unwrap(),
                 account: "mit-csail".into(),
             }),
         ),
         (
             "collaboration report nih-neuro-consortium --final",
             Collaboration(CollaborationCommand::Report(CollaborationReport {
-                project: "nih-neuro-consortium".into(),
+                project: "nih-neuro-consortium".parse().unwrap(),
                 final_report: true,
             })),
         ),
@@ -369,14 +369,14 @@ fn command_lines() -> Vec<(String, Command)> {
             "launch \"Python Machine Learning\" mit-dev --size L --region us-east-1 --project nih-neuro-consortium",
             Launch(super::Launch {
                 region: Some("us-east-1".into()),
-                project: Some("nih-neuro-consortium".into()),
+                project: Some("nih-neuro-consortium".parse().unwrap()),
                 ..launch("Python Machine Learning", "mit-dev", Some(Size::L))
             }),
         ),
         (
             "list --project nih-neuro-consortium --mine",
             Workspace(WorkspaceCommand::List(WorkspaceList {
-                project: Some("nih-neuro-consortium".into()),
+                project: Some("nih-neuro-consortium".parse().unwrap()),
                 mine: true,
             })),
         ),
@@ -419,7 +419,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project cost nih-neuro-consortium --by-institution --month 2026-06",
             Project(ProjectCommand::Cost(ProjectCost {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 breakdown: Some(CostBreakdown::ByInstitution),
                 month: Some("2026-06".parse().unwrap()),
             })),
@@ -427,7 +427,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project chargeback nih-neuro-consortium --enable --mode aws",
             Project(ProjectCommand::Chargeback(ProjectChargeback {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 enable: Some(true),
                 mode: Some(ChargebackMode::Aws),
                 accounts: Vec::new(),
@@ -437,7 +437,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project chargeback nih-neuro-consortium --month 2026-10",
             Project(ProjectCommand::Chargeback(ProjectChargeback {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 enable: None,
                 mode: None,
                 accounts: Vec::new(),
@@ -447,7 +447,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project budget nih-neuro-consortium --hard-limit 5500 --action hibernate_all",
             Project(ProjectCommand::Budget(ProjectBudget {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 amount: None,
                 hard_limit: Some(UsdCents(550_000)),
                 action: Some(LimitAction::HibernateAll),
@@ -457,7 +457,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project idle nih-neuro-consortium --cpu-below 5 --after-minutes 60 --grace-minutes 30 --action hibernate",
             Project(ProjectCommand::Idle(ProjectIdle {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 cpu_below: Some(5),
                 after_minutes: Some(60),
                 grace_minutes: Some(30),
@@ -468,7 +468,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project budget nih-neuro-consortium --amount 6000 --lift",
             Project(ProjectCommand::Budget(ProjectBudget {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 amount: Some(UsdCents(600_000)),
                 hard_limit: None,
                 action: None,
@@ -478,14 +478,14 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project reconcile nih-neuro-consortium --month 2026-10",
             Project(ProjectCommand::Reconcile(ProjectReconcile {
-                name: "nih-neuro-consortium".into(),
+                name: "nih-neuro-consortium".parse().unwrap(),
                 month: Some("2026-10".parse().unwrap()),
             })),
         ),
         (
             "project create nih --budget 500 --timezone America/Los_Angeles",
             Project(ProjectCommand::Create(ProjectCreate {
-                name: "nih".into(),
+                name: "nih".parse().unwrap(),
                 budget: UsdCents(50_000),
                 description: None,
                 alert_threshold: None,
@@ -499,7 +499,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project approvers nih --add <@U0456|jane>,discord:1234 --remove slack:T0123:U0789",
             Project(ProjectCommand::Approvers(ProjectApprovers {
-                name: "nih".into(),
+                name: "nih".parse().unwrap(),
                 add: vec![
                     PersonRef::Mention("U0456".into()),
                     PersonRef::Identity("discord:1234".parse().unwrap()),
@@ -510,7 +510,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "project create nih --budget 500 --institution Stanford",
             Project(ProjectCommand::Create(ProjectCreate {
-                name: "nih".into(),
+                name: "nih".parse().unwrap(),
                 budget: UsdCents(50_000),
                 description: None,
                 alert_threshold: None,
@@ -538,7 +538,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "profiles invitations revoke mit-collaboration",
             Profiles(ProfilesCommand::InvitationRevoke {
-                name: "mit-collaboration".into(),
+                name: "mit-collaboration".parse().unwrap(),
             }),
         ),
         ("profiles verify", Profiles(ProfilesCommand::Verify)),
@@ -556,7 +556,7 @@ fn command_lines() -> Vec<(String, Command)> {
         (
             "audit verify nih-neuro-consortium",
             Audit(AuditCommand::Verify {
-                project: "nih-neuro-consortium".into(),
+                project: "nih-neuro-consortium".parse().unwrap(),
             }),
         ),
         ("policy show", Policy(PolicyCommand::Show)),
@@ -591,7 +591,7 @@ fn command_lines() -> Vec<(String, Command)> {
         format!("profiles invitations create-collaboration --csv-file collaborators.csv --project nih-neuro-consortium\n{CSV}\n"),
         Profiles(ProfilesCommand::InvitationCreateCollaboration(InvitationCreateCollaboration {
             csv_file: "collaborators.csv".into(),
-            project: Some("nih-neuro-consortium".into()),
+            project: Some("nih-neuro-consortium".parse().unwrap()),
             output: None,
             csv: Some(CSV.into()),
         })),
@@ -734,9 +734,10 @@ fn errors_name_the_token_and_carry_the_usage() {
             "launch python-ml My_Box",
             ParseErrorKind::InvalidArgument {
                 name: "NAME",
-                reason: InvalidReason::WorkspaceName(InvalidWorkspaceName {
+                reason: InvalidReason::Name(InvalidName {
+                    kind: NameKind::Workspace,
                     name: "My_Box".into(),
-                    problem: WorkspaceNameProblem::BadChar('M'),
+                    problem: NameProblem::BadChar('M'),
                 }),
             },
             Some("My_Box"),
@@ -819,6 +820,119 @@ fn error_messages_read_well() {
     insta::assert_snapshot!(message("launch \"Python Machine Learning\" My_Box"), @"invalid workspace name `My_Box`: `M` is not allowed, use lowercase letters, digits and '-' (try `my-box`)");
     insta::assert_snapshot!(message("lanch \"Python Machine Learning\" box"), @"unknown command `lanch`: did you mean `/cws launch`?");
     insta::assert_snapshot!(message("launch “Python Machine Learning box --size L"), @"unterminated quote in `“Python Machine Learning box --size L` (the quote at character 8 is never closed)");
+}
+
+/// Project, profile and invitation names, wherever a command takes one, follow the naming
+/// rule, and the refusal says which rule: a name is a value, never a key fragment, a formula
+/// or the deployment's own.
+#[test]
+fn names_are_refused_with_the_rule() {
+    let long = "a".repeat(200);
+    let rules = [
+        // No hint: `identity` is reserved.
+        (
+            "~identity",
+            "`~` is not allowed, use lowercase letters, digits and '-'",
+        ),
+        (
+            "a:b",
+            "`:` is not allowed, use lowercase letters, digits and '-' (try `a-b`)",
+        ),
+        (
+            "=HYPERLINK(1)",
+            "`=` is not allowed, use lowercase letters, digits and '-' (try `hyperlink-1`)",
+        ),
+        (
+            "UPPER",
+            "`U` is not allowed, use lowercase letters, digits and '-' (try `upper`)",
+        ),
+        (
+            "-lab",
+            "it must start with a lowercase letter or digit, not `-`",
+        ),
+        (
+            long.as_str(),
+            "it is 200 characters long, at most 63 are allowed",
+        ),
+        (
+            "identity",
+            "is reserved for the system's own use: choose another name",
+        ),
+        (
+            "owner",
+            "is reserved for the system's own use: choose another name",
+        ),
+    ];
+    let commands = [
+        (
+            "project create {} --budget 5000",
+            "project",
+            project::CREATE.usage,
+        ),
+        ("project status {}", "project", project::STATUS.usage),
+        ("audit verify {}", "project", audit::VERIFY.usage),
+        (
+            "launch python-ml box --project {}",
+            "project",
+            launch::LAUNCH.usage,
+        ),
+        ("profiles use {}", "profile", profiles::USE.usage),
+        (
+            "profiles invitations accept inv-token {}",
+            "profile",
+            profiles::INVITATIONS_ACCEPT.usage,
+        ),
+        (
+            "collaboration export {}",
+            "profile",
+            collaboration::EXPORT.usage,
+        ),
+        (
+            "profiles invitations create {} --type read_only --valid-days 30",
+            "invitation",
+            profiles::INVITATIONS_CREATE.usage,
+        ),
+        (
+            "profiles invitations revoke {}",
+            "invitation",
+            profiles::INVITATIONS_REVOKE.usage,
+        ),
+    ];
+    for (template, kind, usage) in commands {
+        for (name, rule) in rules {
+            let text = template.replace("{}", name);
+            let error = parse(&text).unwrap_err();
+            let message = error.to_string();
+            assert!(
+                message.contains(kind) && message.contains(rule),
+                "{text}: {message}"
+            );
+            assert_eq!(
+                (error.token(), error.usage()),
+                (Some(name), Some(usage)),
+                "{text}"
+            );
+        }
+    }
+    // The names of the seeds and of the system's own making are names.
+    for ok in [
+        "nih-neuro-consortium",
+        "stanford-collab",
+        "berkeley-collaboration",
+        "mit-collaboration-2",
+    ] {
+        assert!(
+            parse(&format!("project create {ok} --budget 5")).is_ok(),
+            "{ok}"
+        );
+        assert!(parse(&format!("profiles use {ok}")).is_ok(), "{ok}");
+        assert!(
+            parse(&format!("profiles invitations revoke {ok}")).is_ok(),
+            "{ok}"
+        );
+    }
+    // Workspaces reserve nothing: the name only ever stands for the workspace.
+    assert!(parse("launch python-ml help").is_ok());
 }
 
 #[test]
@@ -1004,7 +1118,9 @@ proptest! {
         workspace in "[a-z0-9][a-z0-9-]{0,62}",
         size in prop::option::of(prop::sample::select(Size::ALL.to_vec())),
         region in prop::option::of("[a-z]{2}-[a-z]{4,9}-[1-9]"),
-        project in prop::option::of("\\PC{1,20}"),
+        project in prop::option::of(
+            "[a-z0-9][a-z0-9-]{0,40}".prop_filter_map("a project name", |p| p.parse::<ProjectName>().ok())
+        ),
     ) {
         let launch = Launch { template, name: name(&workspace), size, region, project };
         prop_assert_eq!(parse(&launch.to_string()), Ok(Command::Launch(launch.clone())));

@@ -9,132 +9,256 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::error::InvalidReason;
+use crate::pricing::Money;
 
-/// A workspace name: lowercase ASCII letters, digits and `-`, starting with a letter or digit,
-/// 1 to 63 characters (a DNS label, because names end up in hostnames and AWS tags).
-/// Only constructed through validation, including when deserialized.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct WorkspaceName(String);
+/// The longest name accepted for a workspace, project, profile or invitation: a DNS label,
+/// because workspace names end up in hostnames, and the other names in the same AWS tags,
+/// S3 keys and Redis keys.
+pub const NAME_MAX_LEN: usize = 63;
 
-/// The longest workspace name accepted.
-pub const WORKSPACE_NAME_MAX_LEN: usize = 63;
-
-impl WorkspaceName {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+/// What a name names. Every kind follows one rule (lowercase ASCII letters, digits and `-`,
+/// starting with a letter or digit, at most [`NAME_MAX_LEN`] characters), so a name can never
+/// carry a key separator (`:`), a formula (`=`), or text that reads as the deployment's own
+/// (`~identity`); projects, profiles and invitations also refuse [`RESERVED_NAMES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameKind {
+    Workspace,
+    Project,
+    Profile,
+    Invitation,
 }
 
-impl fmt::Display for WorkspaceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for WorkspaceName {
-    type Err = InvalidWorkspaceName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let problem = if s.is_empty() {
-            Some(WorkspaceNameProblem::Empty)
-        } else if let Some(c) = s.chars().find(|c| !is_name_char(*c)) {
-            Some(WorkspaceNameProblem::BadChar(c))
-        } else if s.starts_with('-') {
-            Some(WorkspaceNameProblem::BadStart('-'))
-        } else if s.len() > WORKSPACE_NAME_MAX_LEN {
-            Some(WorkspaceNameProblem::TooLong { length: s.len() })
-        } else {
-            None
-        };
-        match problem {
-            None => Ok(WorkspaceName(s.to_owned())),
-            Some(problem) => Err(InvalidWorkspaceName {
-                name: s.to_owned(),
-                problem,
-            }),
+impl NameKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameKind::Workspace => "workspace",
+            NameKind::Project => "project",
+            NameKind::Profile => "profile",
+            NameKind::Invitation => "invitation",
         }
     }
 }
 
-impl TryFrom<&str> for WorkspaceName {
-    type Error = InvalidWorkspaceName;
+/// Names a project, profile or invitation may not take, because the system already gives
+/// them a meaning and a collaborator's name would be read as the system's:
+/// - `identity`, `system`, `deployment`, `cws`: the deployment's own records (its identity
+///   audit chain is `~identity`; tags and keys start with `cws`);
+/// - `owner`: the `cws:invitation` tag of an owner's own workspaces, so an invitation of that
+///   name would be billed as the owner in Cost Explorer;
+/// - `admin`, `lead`, `member`: roles and the default account name, which a profile or
+///   invitation named so would seem to grant;
+/// - `all`, `any`, `none`, `default`, `help`: words that read as a selector or a request
+///   rather than as one name.
+pub const RESERVED_NAMES: &[&str] = &[
+    "identity",
+    "system",
+    "deployment",
+    "cws",
+    "owner",
+    "admin",
+    "lead",
+    "member",
+    "all",
+    "any",
+    "none",
+    "default",
+    "help",
+];
 
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        s.parse()
+/// Checks `s` against the rule for `kind`.
+fn check_name(kind: NameKind, s: &str) -> Result<(), InvalidName> {
+    let problem = if s.is_empty() {
+        Some(NameProblem::Empty)
+    } else if let Some(c) = s.chars().find(|c| !is_name_char(*c)) {
+        Some(NameProblem::BadChar(c))
+    } else if s.starts_with('-') {
+        Some(NameProblem::BadStart('-'))
+    } else if s.len() > NAME_MAX_LEN {
+        Some(NameProblem::TooLong { length: s.len() })
+    } else if kind != NameKind::Workspace && RESERVED_NAMES.contains(&s) {
+        Some(NameProblem::Reserved)
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(InvalidName {
+            kind,
+            name: s.to_owned(),
+            problem,
+        }),
     }
 }
 
-impl TryFrom<String> for WorkspaceName {
-    type Error = InvalidWorkspaceName;
+/// A name type: only constructed through [`check_name`], including when deserialized.
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $kind:expr, $reader:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
 
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                check_name($kind, s).map(|()| $name(s.to_owned()))
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = InvalidName;
+
+            fn try_from(s: &str) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidName;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                check_name($kind, &s).map(|()| $name(s))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(name: $name) -> Self {
+                name.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        /// An argument or flag value of this kind.
+        pub(crate) fn $reader(s: &str) -> Result<$name, InvalidReason> {
+            s.parse().map_err(InvalidReason::Name)
+        }
+    };
 }
 
-impl From<WorkspaceName> for String {
-    fn from(name: WorkspaceName) -> Self {
-        name.0
-    }
-}
-
-/// A [`WorkspaceName`] argument or flag value.
-pub(crate) fn workspace_name(s: &str) -> Result<WorkspaceName, InvalidReason> {
-    s.parse().map_err(InvalidReason::WorkspaceName)
-}
+name_type!(
+    /// A workspace name (see [`NameKind`]); no name is reserved, since a workspace name
+    /// only ever stands for that workspace.
+    WorkspaceName,
+    NameKind::Workspace,
+    workspace_name
+);
+name_type!(
+    /// A project name (see [`NameKind`]): part of Redis keys, S3 keys, AWS tags and every
+    /// chargeback statement.
+    ProjectName,
+    NameKind::Project,
+    project_name
+);
+name_type!(
+    /// A profile name (see [`NameKind`]); a project's owner gets a profile named after the
+    /// project, so the two follow the same rule.
+    ProfileName,
+    NameKind::Profile,
+    profile_name
+);
+name_type!(
+    /// An invitation name (see [`NameKind`]), typed or made from an institution in the
+    /// collaborators CSV.
+    InvitationName,
+    NameKind::Invitation,
+    invitation_name
+);
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
 }
 
-/// A string that is not a valid [`WorkspaceName`].
+/// A string that is not a valid name of its kind; the message states the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.message())]
-pub struct InvalidWorkspaceName {
+pub struct InvalidName {
+    pub kind: NameKind,
     pub name: String,
-    pub problem: WorkspaceNameProblem,
+    pub problem: NameProblem,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WorkspaceNameProblem {
+pub enum NameProblem {
     Empty,
-    /// Length in characters; every accepted character is one byte.
+    /// Length in bytes; every accepted character is one byte.
     TooLong {
         length: usize,
     },
     BadStart(char),
     BadChar(char),
+    /// One of [`RESERVED_NAMES`].
+    Reserved,
 }
 
-impl InvalidWorkspaceName {
+impl InvalidName {
     fn message(&self) -> String {
-        let name = &self.name;
+        let (kind, name) = (self.kind.as_str(), &self.name);
         match self.problem {
-            WorkspaceNameProblem::Empty => "workspace name must not be empty".to_owned(),
-            WorkspaceNameProblem::TooLong { length } => format!(
-                "invalid workspace name `{name}`: it is {length} characters long, \
-                 at most {WORKSPACE_NAME_MAX_LEN} are allowed"
+            NameProblem::Empty => format!("{kind} name must not be empty"),
+            NameProblem::TooLong { length } => format!(
+                "invalid {kind} name: it is {length} characters long, \
+                 at most {NAME_MAX_LEN} are allowed"
             ),
-            WorkspaceNameProblem::BadStart(c) => format!(
-                "invalid workspace name `{name}`: it must start with a lowercase letter or digit, not `{c}`"
+            NameProblem::BadStart(c) => format!(
+                "invalid {kind} name `{name}`: it must start with a lowercase letter or digit, not `{c}`"
             ),
-            WorkspaceNameProblem::BadChar(c) => {
+            NameProblem::BadChar(c) => {
                 let hint = self
                     .fixed()
                     .map(|fixed| format!(" (try `{fixed}`)"))
                     .unwrap_or_default();
                 format!(
-                    "invalid workspace name `{name}`: `{c}` is not allowed, \
+                    "invalid {kind} name `{name}`: `{c}` is not allowed, \
                      use lowercase letters, digits and '-'{hint}"
                 )
             }
+            NameProblem::Reserved => format!(
+                "{kind} name `{name}` is reserved for the system's own use: choose another name"
+            ),
         }
     }
 
     /// The name lowercased with each run of other characters turned into one `-`, when that
     /// yields a valid name: `My_Box` → `my-box`. Offered as a hint, never applied silently.
-    fn fixed(&self) -> Option<WorkspaceName> {
+    fn fixed(&self) -> Option<String> {
         let mut fixed = String::new();
         for c in self.name.chars().map(|c| c.to_ascii_lowercase()) {
             if is_name_char(c) && c != '-' {
@@ -143,34 +267,69 @@ impl InvalidWorkspaceName {
                 fixed.push('-');
             }
         }
-        fixed.trim_end_matches('-').parse().ok()
+        let fixed = fixed.trim_end_matches('-');
+        check_name(self.kind, fixed)
+            .is_ok()
+            .then(|| fixed.to_owned())
     }
 }
 
 /// An amount of US dollars in whole cents, so sums and comparisons are exact. Typed with at
-/// most two decimals (`5000`, `12.50`, `$99.99`).
+/// most two decimals (`5000`, `12.50`, `$99.99`), at most [`UsdCents::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UsdCents(pub u64);
 
+impl UsdCents {
+    /// The largest monthly budget or limit accepted: $1,000,000. A consortium's whole AWS
+    /// footprint is far below it (a month of the largest EC2 instance is about $160,000),
+    /// so anything above is a typo, and every sum and product of budgets, rates and hours
+    /// stays far inside the ledger's 64-bit micro-dollars.
+    pub const MAX: UsdCents = UsdCents(100_000_000);
+
+    pub fn to_money(self) -> Money {
+        Money::from_cents(i64::try_from(self.0).unwrap_or(i64::MAX))
+    }
+}
+
 /// A cost per hour in micro-dollars (`0.50` is `500_000`), the unit of `crate::pricing`, so a
 /// limit compares exactly with a listed price. Typed with at most four decimals, the precision
-/// of EC2 on-demand list prices such as `0.0416`; more is taken for a typo.
+/// of EC2 on-demand list prices such as `0.0416`; more is taken for a typo. At most
+/// [`HourlyRate::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HourlyRate(pub u64);
+
+impl HourlyRate {
+    /// The largest hourly cap accepted: $1,000 an hour, several times the most expensive
+    /// EC2 on-demand instance (about $400/h), so a real cap always fits and a typo does not.
+    pub const MAX: HourlyRate = HourlyRate(1_000_000_000);
+
+    pub fn to_money(self) -> Money {
+        Money::from_micros(i64::try_from(self.0).unwrap_or(i64::MAX))
+    }
+}
 
 const AMOUNT: &str = "a dollar amount such as 5000 or 12.50";
 const HOURLY: &str = "a dollar amount per hour such as 0.50";
 
 pub(crate) fn usd_cents(s: &str) -> Result<UsdCents, InvalidReason> {
-    fixed_point(s, 2, AMOUNT).map(UsdCents)
+    let cents = fixed_point(s, 2, AMOUNT)?;
+    if cents > UsdCents::MAX.0 {
+        return Err(InvalidReason::AboveMaximum {
+            max: UsdCents::MAX.to_money().to_string(),
+        });
+    }
+    Ok(UsdCents(cents))
 }
 
 pub(crate) fn hourly_rate(s: &str) -> Result<HourlyRate, InvalidReason> {
     const MICROS_PER_TEN_THOUSANDTH: u64 = 100;
-    fixed_point(s, 4, HOURLY)?
-        .checked_mul(MICROS_PER_TEN_THOUSANDTH)
-        .map(HourlyRate)
-        .ok_or(InvalidReason::Format { expected: HOURLY })
+    let micros = fixed_point(s, 4, HOURLY)?.saturating_mul(MICROS_PER_TEN_THOUSANDTH);
+    if micros > HourlyRate::MAX.0 {
+        return Err(InvalidReason::AboveMaximum {
+            max: format!("{}/h", HourlyRate::MAX.to_money()),
+        });
+    }
+    Ok(HourlyRate(micros))
 }
 
 /// Parses `[$]digits[.digits]` into an integer count of `10^-decimals` units.
@@ -709,14 +868,15 @@ mod tests {
             assert_eq!(ok.parse::<WorkspaceName>().unwrap().as_str(), ok);
         }
         let problem = |s: &str| s.parse::<WorkspaceName>().unwrap_err().problem;
-        assert_eq!(problem(""), WorkspaceNameProblem::Empty);
-        assert_eq!(problem("My_Box"), WorkspaceNameProblem::BadChar('M'));
-        assert_eq!(problem("my box"), WorkspaceNameProblem::BadChar(' '));
-        assert_eq!(problem("-box"), WorkspaceNameProblem::BadStart('-'));
+        assert_eq!(problem(""), NameProblem::Empty);
+        assert_eq!(problem("My_Box"), NameProblem::BadChar('M'));
+        assert_eq!(problem("my box"), NameProblem::BadChar(' '));
+        assert_eq!(problem("-box"), NameProblem::BadStart('-'));
         assert_eq!(
             problem(&"a".repeat(64)),
-            WorkspaceNameProblem::TooLong { length: 64 }
+            NameProblem::TooLong { length: 64 }
         );
+        assert!("help".parse::<WorkspaceName>().is_ok());
     }
 
     #[test]
@@ -762,6 +922,17 @@ mod tests {
                 "{bad}"
             );
         }
+        fn above<T>(max: &str) -> Result<T, InvalidReason> {
+            Err(InvalidReason::AboveMaximum {
+                max: max.to_owned(),
+            })
+        }
+        assert_eq!(usd_cents("1000000"), Ok(UsdCents::MAX));
+        assert_eq!(usd_cents("1000000.01"), above("$1,000,000.00"));
+        assert_eq!(usd_cents("99999999999999999"), above("$1,000,000.00"));
+        assert_eq!(hourly_rate("1000"), Ok(HourlyRate::MAX));
+        assert_eq!(hourly_rate("1000.0001"), above("$1,000.00/h"));
+        assert_eq!(hourly_rate("184467440737095.5"), above("$1,000.00/h"));
         assert_eq!(hourly_rate("0.50"), Ok(HourlyRate(500_000)));
         assert_eq!(hourly_rate("0.0416"), Ok(HourlyRate(41_600)));
         assert_eq!(

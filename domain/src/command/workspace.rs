@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::ParseError;
-use super::values::{WorkspaceName, text, workspace_name};
+use super::values::{ProjectName, WorkspaceName, project_name, workspace_name};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkspaceCommand {
@@ -27,7 +27,7 @@ pub enum WorkspaceCommand {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceList {
-    pub project: Option<String>,
+    pub project: Option<ProjectName>,
     /// Only the caller's own workspaces.
     pub mine: bool,
 }
@@ -67,7 +67,7 @@ pub(crate) const LIST: CommandSpec = CommandSpec {
     takes_body: false,
     parse: |args| {
         Ok(Command::Workspace(WorkspaceCommand::List(WorkspaceList {
-            project: args.value("project", text)?,
+            project: args.value("project", project_name)?,
             mine: args.enabled("mine")?,
         })))
     },
@@ -212,7 +212,7 @@ mod tests {
             (
                 "list --project nih --mine",
                 WorkspaceCommand::List(WorkspaceList {
-                    project: Some("nih".into()),
+                    project: Some("nih".parse().unwrap()),
                     mine: true,
                 }),
             ),

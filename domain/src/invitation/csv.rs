@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 
-use crate::command::{HourlyRate, InvalidReason, PolicyRestrictions};
+use crate::command::{HourlyRate, InvalidReason, InvitationName, NAME_MAX_LEN, PolicyRestrictions};
 use crate::identity::Role;
 use crate::template::{Catalog, Template};
 
@@ -37,7 +37,7 @@ pub struct CollaboratorRow {
     pub institution: String,
     pub email: Option<String>,
     /// Unique among the rows of this CSV: institution slug + `-collaboration`, then `-2`, `-3`.
-    pub invitation_name: String,
+    pub invitation_name: InvitationName,
     pub role: Role,
     pub valid_days: u16,
     /// Whitelisted templates hold full catalog names, so the launch policy compares exactly.
@@ -252,7 +252,7 @@ impl Layout {
         record: &csv::StringRecord,
         line: usize,
         catalog: &Catalog,
-        taken: &mut HashSet<String>,
+        taken: &mut HashSet<InvitationName>,
     ) -> Result<CollaboratorRow, RowError> {
         if record.len() != self.width {
             // Cells would land in the wrong columns, so checking them would only confuse.
@@ -483,12 +483,15 @@ fn optional<T>(
             format!("{column} takes at most {max} decimal places, got `{cell}`")
         }
         InvalidReason::Format { expected } => format!("{column} expects {expected}, got `{cell}`"),
+        InvalidReason::AboveMaximum { max } => format!("{column} is at most {max}, got `{cell}`"),
         _ => format!("{column} cannot be `{cell}`"),
     })
 }
 
-/// `berkeley-collaboration`, or the first of `-2`, `-3`… not yet taken by an earlier row.
-fn invitation_name(institution: &str, taken: &mut HashSet<String>) -> String {
+/// `berkeley-collaboration`, or the first of `-2`, `-3`… not yet taken by an earlier row. The
+/// institution's slug is shortened so the name keeps within the naming rule whatever the
+/// institution is called.
+fn invitation_name(institution: &str, taken: &mut HashSet<InvitationName>) -> InvitationName {
     let mut slug = String::new();
     for c in institution.chars() {
         if c.is_ascii_alphanumeric() {
@@ -497,17 +500,29 @@ fn invitation_name(institution: &str, taken: &mut HashSet<String>) -> String {
             slug.push('-');
         }
     }
-    let base = match slug.trim_end_matches('-') {
-        "" => "collaboration".to_owned(),
-        slug => format!("{slug}-collaboration"),
-    };
-    let mut name = base.clone();
     let mut n = 1;
-    while !taken.insert(name.clone()) {
+    loop {
+        let suffix = match n {
+            1 => "collaboration".to_owned(),
+            n => format!("collaboration-{n}"),
+        };
+        let room = NAME_MAX_LEN.saturating_sub(suffix.len() + 1);
+        let name = match slug
+            .get(..room.min(slug.len()))
+            .unwrap_or("")
+            .trim_end_matches('-')
+        {
+            "" => suffix,
+            slug => format!("{slug}-{suffix}"),
+        };
+        let name: InvitationName = name
+            .parse()
+            .expect("an ASCII slug and a numbered suffix within the length make a valid name");
+        if taken.insert(name.clone()) {
+            return name;
+        }
         n += 1;
-        name = format!("{base}-{n}");
     }
-    name
 }
 
 #[cfg(test)]
@@ -538,7 +553,7 @@ mod tests {
                     name: "Dr. Michael Johnson".into(),
                     institution: "MIT".into(),
                     email: None,
-                    invitation_name: "mit-collaboration".into(),
+                    invitation_name: "mit-collaboration".parse().unwrap(),
                     role: Role::Admin,
                     valid_days: 540,
                     restrictions: PolicyRestrictions {
@@ -556,7 +571,7 @@ mod tests {
                     name: "Dr. Sarah Lee".into(),
                     institution: "Berkeley".into(),
                     email: None,
-                    invitation_name: "berkeley-collaboration".into(),
+                    invitation_name: "berkeley-collaboration".parse().unwrap(),
                     role: Role::ReadWrite,
                     valid_days: 540,
                     restrictions: PolicyRestrictions {
@@ -746,7 +761,7 @@ mod tests {
                     D,Texas A&M,read_only,30";
         let names: Vec<String> = parse(text)
             .into_iter()
-            .map(|row| row.unwrap().invitation_name)
+            .map(|row| row.unwrap().invitation_name.into())
             .collect();
         assert_eq!(
             names,
@@ -757,6 +772,32 @@ mod tests {
                 "texas-a-m-collaboration"
             ]
         );
+    }
+
+    #[test]
+    fn any_institution_gives_a_valid_invitation_name() {
+        let long = "Massachusetts Institute of Technology ".repeat(4);
+        let text = format!(
+            "Name,Institution,Type,ValidDays\n\
+             A,=1+1,admin,30\n\
+             B,{long},read_only,30\n\
+             C,{long},read_only,30\n\
+             D,~identity,read_only,30"
+        );
+        let names: Vec<String> = parse(&text)
+            .into_iter()
+            .map(|row| row.unwrap().invitation_name.into())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "1-1-collaboration",
+                "massachusetts-institute-of-technology-massachuset-collaboration",
+                "massachusetts-institute-of-technology-massachus-collaboration-2",
+                "identity-collaboration",
+            ]
+        );
+        assert!(names.iter().all(|name| name.len() <= NAME_MAX_LEN));
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn restriction_phrases(restrictions: Option<&PolicyRestrictions>) -> Vec<String>
         phrases.push(format!("max types {}", rules.max_instance_types.join(", ")));
     }
     if let Some(cap) = rules.max_hourly_cost {
-        let cap = crate::pricing::Money::from_micros(cap.0 as i64);
+        let cap = cap.to_money();
         phrases.push(format!("{}/hr cap", cap.display_rate()));
     }
     if !rules.forbidden_regions.is_empty() {

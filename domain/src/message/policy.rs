@@ -9,7 +9,6 @@ use crate::budget::BudgetPosition;
 use crate::command::PolicyRestrictions;
 use crate::exception::{Decision, ExceptionRequest, Verdict};
 use crate::policy::{LaunchFacts, Violation};
-use crate::pricing::Money;
 use crate::profile::Profile;
 use crate::project::Project;
 use crate::time_text;
@@ -32,7 +31,7 @@ fn restrictions_data(restrictions: Option<&PolicyRestrictions>) -> Value {
             "types": rules.max_instance_types,
             "cap": rules
                 .max_hourly_cost
-                .map(|cap| Money::from_micros(cap.0 as i64).display_rate()),
+                .map(|cap| cap.to_money().display_rate()),
             "forbidden": rules.forbidden_regions,
         }),
     }
@@ -244,6 +243,7 @@ mod tests {
     use crate::job::{JobKey, LaunchJob, Platform, ReplyTo, Requester};
     use crate::policy::tests::berkeley;
     use crate::policy::{PolicyDecision, evaluate};
+    use crate::pricing::Money;
 
     fn project() -> Project {
         Project {

@@ -356,6 +356,11 @@ impl FakeDiscord {
     }
 
     /// `DISCORD_API_URL` for the worker.
+    /// What workers take as `DISCORD_CDN_URL`: where this fake's attachments live.
+    pub fn cdn_url(&self) -> String {
+        format!("{}/attachments/", self.url)
+    }
+
     pub fn api_url(&self) -> String {
         format!("{}/api/v10", self.url)
     }

@@ -10,6 +10,7 @@ pub mod moto;
 pub mod oidc;
 pub mod slack;
 pub mod smtp;
+pub mod stranger;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub use self::moto::Moto;
 pub use self::oidc::{FakeOidc, SARAH_AT_BERKELEY, TokenFault};
 pub use self::slack::{FakeSlack, Posted, email_of};
 pub use self::smtp::SmtpSink;
+pub use self::stranger::Stranger;
 
 pub const SIGNING_SECRET: &str = "e2e-signing-secret-0123456789abcdef";
 pub const LAUNCH_QUEUE_DATA: &str = "cws:queue:launch:data";
@@ -252,13 +254,24 @@ impl Drop for WorkerProcess {
     }
 }
 
-fn redis_base() -> String {
+pub fn redis_base() -> String {
     std::env::var("CWS_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 impl TestEnv {
     /// Starts moto, the AWS front, the fake Slack and the bot. Workers start with `start_worker`.
     pub async fn start(name: &'static str, redis_db: u8) -> TestEnv {
+        let redis_url = format!("{}/{redis_db}", redis_base());
+        TestEnv::start_with_bot_redis(name, redis_db, &redis_url).await
+    }
+
+    /// Like [`TestEnv::start`], with the bot connecting to Redis at `bot_redis_url` (the same
+    /// database, e.g. as a Redis ACL user) while the test and the workers use the default user.
+    pub async fn start_with_bot_redis(
+        name: &'static str,
+        redis_db: u8,
+        bot_redis_url: &str,
+    ) -> TestEnv {
         install_tls_provider();
         let redis_url = format!("{}/{redis_db}", redis_base());
         let client = redis::Client::open(redis_url.as_str()).expect("redis url");
@@ -277,9 +290,7 @@ impl TestEnv {
         let discord_key = discord_signing_key();
         let smtp = SmtpSink::start().await;
 
-        let connection = apalis_redis::connect(redis_url.as_str())
-            .await
-            .expect("redis");
+        let connection = apalis_redis::connect(bot_redis_url).await.expect("redis");
         let bot = bot::Bot::new(
             SIGNING_SECRET,
             Arc::new(queue::RedisJobQueue::new(connection)),
@@ -349,6 +360,9 @@ impl TestEnv {
             .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
             .env("SLACK_BOT_TOKEN", "xoxb-e2e-token")
             .env("SLACK_API_URL", self.slack.api_url())
+            .env("SLACK_HOOKS_URL", self.slack.hooks_url())
+            .env("SLACK_FILES_URL", self.slack.files_url())
+            .env("DISCORD_CDN_URL", self.discord.cdn_url())
             .env(
                 "DISCORD_PUBLIC_KEY",
                 hex::encode(self.discord_key.verifying_key().as_bytes()),
@@ -505,7 +519,13 @@ impl TestEnv {
 
     /// Sends a correctly signed slash command, as Slack does.
     pub async fn slash(&self, command: &Slash<'_>) -> Answer {
-        let body = command.form(&self.slack.response_url());
+        self.slash_answered_at(command, &self.slack.response_url())
+            .await
+    }
+
+    /// Sends a signed slash command whose `response_url` is `response_url`.
+    pub async fn slash_answered_at(&self, command: &Slash<'_>, response_url: &str) -> Answer {
+        let body = command.form(response_url);
         let timestamp = now_unix().to_string();
         let signature =
             slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
@@ -625,6 +645,12 @@ impl TestEnv {
     pub async fn queued_launch_jobs(&self) -> usize {
         let mut redis = self.redis.clone();
         redis.hlen(LAUNCH_QUEUE_DATA).await.unwrap()
+    }
+
+    /// How many command jobs (everything but launches and clicks) were ever queued.
+    pub async fn queued_command_jobs(&self) -> usize {
+        let mut redis = self.redis.clone();
+        redis.hlen("cws:queue:command:data").await.unwrap()
     }
 
     pub async fn dead_launch_jobs(&self) -> usize {

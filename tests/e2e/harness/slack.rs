@@ -33,7 +33,14 @@ impl Posted {
 }
 
 /// A file someone shared in a channel: (channel, name, content).
-type SharedFile = (String, String, String);
+/// A file shared in a channel: where, its name, its content, and the URL Slack lists it at
+/// (`None`: this fake's own `/files/NAME`).
+struct SharedFile {
+    channel: String,
+    name: String,
+    content: String,
+    url: Option<String>,
+}
 
 struct SlackState {
     inbox: Inbox<Posted>,
@@ -134,14 +141,15 @@ async fn files_list(
         .iter()
         .enumerate()
         .rev()
-        .filter(|(_, (channel, _, _))| query.get("channel") == Some(channel))
-        .map(|(index, (_, name, content))| {
+        .filter(|(_, file)| query.get("channel") == Some(&file.channel))
+        .map(|(index, file)| {
+            let name = &file.name;
             json!({
                 "id": format!("F{index:08}"),
                 "name": name,
                 "created": 1_767_225_600 + index as i64,
-                "size": content.len(),
-                "url_private_download": format!("{base}/files/{name}"),
+                "size": file.content.len(),
+                "url_private_download": file.url.clone().unwrap_or_else(|| format!("{base}/files/{name}")),
             })
         })
         .collect();
@@ -174,8 +182,8 @@ async fn file_download(
         return StatusCode::FORBIDDEN.into_response();
     }
     let files = state.files.lock().unwrap();
-    match files.iter().rev().find(|(_, file, _)| *file == name) {
-        Some((_, _, content)) => content.clone().into_response(),
+    match files.iter().rev().find(|file| file.name == name) {
+        Some(file) => file.content.clone().into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -229,13 +237,34 @@ impl FakeSlack {
         format!("{}/response/T0CONSORTIUM/1/e2e", self.url)
     }
 
+    /// What workers take as `SLACK_HOOKS_URL`: where this fake's response URLs live.
+    pub fn hooks_url(&self) -> String {
+        format!("{}/response/", self.url)
+    }
+
+    /// What workers take as `SLACK_FILES_URL`: where this fake's files live.
+    pub fn files_url(&self) -> String {
+        format!("{}/files/", self.url)
+    }
+
     /// Someone shares a file called `name` in `channel`.
     pub fn share_file(&self, channel: &str, name: &str, content: &str) {
-        self.state.files.lock().unwrap().push((
-            channel.to_owned(),
-            name.to_owned(),
-            content.to_owned(),
-        ));
+        self.state.files.lock().unwrap().push(SharedFile {
+            channel: channel.to_owned(),
+            name: name.to_owned(),
+            content: content.to_owned(),
+            url: None,
+        });
+    }
+
+    /// A file Slack lists with a download URL on another host (`url`).
+    pub fn share_file_at(&self, channel: &str, name: &str, url: &str) {
+        self.state.files.lock().unwrap().push(SharedFile {
+            channel: channel.to_owned(),
+            name: name.to_owned(),
+            content: String::new(),
+            url: Some(url.to_owned()),
+        });
     }
 
     /// A Slack user group `group` whose members are `users`.

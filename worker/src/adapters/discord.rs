@@ -14,6 +14,7 @@ use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 
 use crate::adapters::download_shared_file;
 use domain::settings::DiscordSettings;
+use domain::url_prefix::{UrlPrefix, host_of};
 use serde_json::json;
 use serenity::http::{Http, HttpBuilder, HttpError};
 use serenity::model::id::{ApplicationId, ChannelId, GuildId};
@@ -22,6 +23,8 @@ pub struct DiscordRest {
     http: Http,
     /// Downloads attachments, which live on Discord's CDN, not behind the REST API.
     files: reqwest::Client,
+    /// Where attachments may be downloaded from.
+    cdn_url: UrlPrefix,
 }
 
 impl DiscordRest {
@@ -39,8 +42,11 @@ impl DiscordRest {
             http: builder.build(),
             files: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
+                // A redirect could lead a checked URL anywhere.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a TLS provider is installed at start-up"),
+            cdn_url: settings.cdn_url.clone(),
         })
     }
 
@@ -212,7 +218,12 @@ impl Chat for DiscordRest {
         if bytes > SHARED_FILE_LIMIT {
             return Ok(Some(SharedFile::TooLarge { bytes }));
         }
-        download_shared_file(self.files.get(&attachment.url), "attachment download").await
+        let Some(url) = self.cdn_url.admit(&attachment.url) else {
+            let host = host_of(&attachment.url);
+            tracing::warn!(%host, allowed = %self.cdn_url, "attachment download refused: not under DISCORD_CDN_URL");
+            return Ok(Some(SharedFile::ForeignHost { host }));
+        };
+        download_shared_file(self.files.get(url), "attachment download").await
     }
 
     /// Discord shows bots no e-mail addresses: notices go by DM alone.

@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
+use domain::settings::SlackSettings;
+use domain::url_prefix::{UrlPrefix, host_of};
 
 use crate::adapters::download_shared_file;
 use reqwest::StatusCode;
@@ -20,6 +22,10 @@ pub struct SlackWebApi {
     http: reqwest::Client,
     api_url: String,
     token: String,
+    /// Where a `response_url` may point; others are not posted to.
+    hooks_url: UrlPrefix,
+    /// Where a file may be downloaded from with the bot token.
+    files_url: UrlPrefix,
 }
 
 /// Slack errors that clear up by themselves.
@@ -32,14 +38,18 @@ const TRANSIENT_ERRORS: &[&str] = &[
 ];
 
 impl SlackWebApi {
-    pub fn new(api_url: &str, token: &str) -> SlackWebApi {
+    pub fn new(settings: &SlackSettings, token: &str) -> SlackWebApi {
         SlackWebApi {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                // A redirect could lead a checked URL anywhere.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a TLS provider is installed at start-up"),
-            api_url: api_url.to_owned(),
+            api_url: settings.api_url.clone(),
             token: token.to_owned(),
+            hooks_url: settings.hooks_url.clone(),
+            files_url: settings.files_url.clone(),
         }
     }
 
@@ -119,15 +129,27 @@ impl Chat for SlackWebApi {
         self.post_message(&to.channel_id, message).await
     }
 
-    /// Uses the command's `response_url` when there is one: it works even where the bot is
-    /// not a channel member.
+    /// Uses the command's `response_url` when there is one under `SLACK_HOOKS_URL`: it works
+    /// even where the bot is not a channel member. Any other `response_url` is not posted to;
+    /// the answer goes through `chat.postEphemeral` instead.
     async fn post_ephemeral(
         &self,
         to: &ReplyTo,
         user_id: &str,
         message: &ChatMessage,
     ) -> Result<(), PortError> {
-        match &to.response_url {
+        let hook = to.response_url.as_deref().and_then(|url| {
+            let admitted = self.hooks_url.admit(url);
+            if admitted.is_none() {
+                tracing::warn!(
+                    host = %host_of(url),
+                    allowed = %self.hooks_url,
+                    "response_url refused: not under SLACK_HOOKS_URL; answering with chat.postEphemeral"
+                );
+            }
+            admitted
+        });
+        match hook {
             Some(url) => {
                 let body = json!({ "response_type": "ephemeral", "text": message.text, "blocks": message.blocks });
                 self.send(self.http.post(url).json(&body), "response_url")
@@ -157,7 +179,8 @@ impl Chat for SlackWebApi {
     }
 
     /// Needs the `files:read` scope. Files are listed newest first; the download carries the
-    /// bot token, as Slack's private URLs require.
+    /// bot token, as Slack's private URLs require, and so is made only under
+    /// `SLACK_FILES_URL`.
     async fn shared_file(
         &self,
         channel_id: &str,
@@ -187,6 +210,10 @@ impl Chat for SlackWebApi {
             .or_else(|| file["url_private"].as_str())
         else {
             return Ok(None);
+        };
+        let Some(url) = self.files_url.admit(url) else {
+            tracing::warn!(host = %host_of(url), allowed = %self.files_url, "file download refused: not under SLACK_FILES_URL");
+            return Ok(Some(SharedFile::ForeignHost { host: host_of(url) }));
         };
         download_shared_file(self.http.get(url).bearer_auth(&self.token), "file download").await
     }

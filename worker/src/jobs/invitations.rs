@@ -124,6 +124,10 @@ pub(crate) async fn command_invitation_create_collaboration(
                         create.csv_file
                     ),
                     Some(SharedFile::NotText) => format!("{} is not a text file", create.csv_file),
+                    Some(SharedFile::ForeignHost { host }) => format!(
+                        "{} is stored at {host}, not on the chat platform's file server, so it was not downloaded",
+                        create.csv_file
+                    ),
                     _ => format!(
                         "no file called {} was shared in this channel, and none was pasted below the command",
                         create.csv_file

@@ -10,7 +10,6 @@ use domain::job::CommandJob;
 use domain::limit::{limit_reached, projected_spend};
 use domain::message::{self, Enforced};
 use domain::ports::{InstanceState, PortError};
-use domain::pricing::Money;
 use domain::project::Project;
 
 use crate::jobs::access::{Context, authorize};
@@ -55,10 +54,10 @@ pub(crate) async fn command_project_budget(
         let change = |current: &Project| {
             let mut next = current.clone();
             if let Some(amount) = command.amount {
-                next.monthly_budget = Money::from_cents(amount.0 as i64);
+                next.monthly_budget = amount.to_money();
             }
             if let Some(limit) = command.hard_limit {
-                next.limit.hard_limit = Some(Money::from_cents(limit.0 as i64));
+                next.limit.hard_limit = Some(limit.to_money());
             }
             if let Some(action) = command.action {
                 next.limit.action = action;
