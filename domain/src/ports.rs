@@ -9,7 +9,7 @@ use crate::job::{Job, JobKey, ReplyTo};
 use crate::launch::LaunchPlan;
 use crate::message::ChatMessage;
 use crate::pricing::Money;
-use crate::verified_identity::{VerificationFailure, VerifiedIdentity};
+use crate::verified_identity::{SignInState, VerificationFailure, VerifiedIdentity};
 use crate::workspace::Workspace;
 
 /// How an adapter call failed, which decides whether the job tries again.
@@ -56,6 +56,14 @@ pub trait IdentityProvider: Send + Sync {
         nonce: &str,
         now: OffsetDateTime,
     ) -> Result<VerifiedIdentity, VerificationFailure>;
+}
+
+/// What the bot may read of the verifications `profiles verify` started: enough to refuse a
+/// `state` nobody issued before anything is stored or queued, and to show the person whom a
+/// sign-in will be bound to. Read-only, one lookup per call.
+#[async_trait]
+pub trait SignIns: Send + Sync {
+    async fn sign_in(&self, state: &str) -> Result<SignInState, PortError>;
 }
 
 /// Puts jobs on their queues. Enqueuing a job whose key was seen before does nothing.

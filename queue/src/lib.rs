@@ -3,6 +3,10 @@
 //! job key is the queue's idempotency key,
 //! so a request delivered twice becomes one job.
 
+mod sign_in;
+
+pub use sign_in::{RecordsSignIns, RedisSignIns};
+
 use std::sync::Arc;
 use std::time::Duration;
 

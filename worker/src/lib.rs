@@ -53,7 +53,9 @@ use crate::state::State;
 /// Where the worker takes its jobs from.
 pub enum Queues {
     Redis(ConnectionManager),
-    Memory(queue::MemoryStorages),
+    /// The embedded mode: the queues in memory, and the records the bot in the same process
+    /// reads too (pending sign-ins).
+    Memory(queue::MemoryStorages, Arc<dyn Records>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,16 @@ struct AwsPorts {
 pub async fn command_env(
     settings: &Settings,
     redis: Option<ConnectionManager>,
+) -> Result<CommandEnv, WorkerError> {
+    let memory: Arc<dyn Records> = Arc::new(MemoryRecords::default());
+    env_over(settings, redis, memory).await
+}
+
+/// [`command_env`] whose state, without Redis, is `memory`.
+async fn env_over(
+    settings: &Settings,
+    redis: Option<ConnectionManager>,
+    memory: Arc<dyn Records>,
 ) -> Result<CommandEnv, WorkerError> {
     let aws = match &settings.aws {
         Some(aws) => {
@@ -141,10 +153,7 @@ pub async fn command_env(
             Arc::new(RedisStore::new(connection.clone())),
             Arc::new(RedisRecords::new(connection)),
         ),
-        None => (
-            Arc::new(MemoryStore::default()),
-            Arc::new(MemoryRecords::default()),
-        ),
+        None => (Arc::new(MemoryStore::default()), memory),
     };
     let identity_provider: Option<Arc<dyn IdentityProvider>> = match &settings.globus {
         Some(globus) => Some(Arc::new(
@@ -190,6 +199,7 @@ pub async fn command_env(
         account_policies: aws.account_policies,
         instance_commands: aws.instance_commands,
         identity_provider,
+        public_url: settings.public_url.clone(),
     })
 }
 
@@ -392,8 +402,8 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
             reconciler.abort();
             consumed
         }
-        Queues::Memory(storages) => {
-            let env = Arc::new(command_env(settings, None).await?);
+        Queues::Memory(storages, records) => {
+            let env = Arc::new(env_over(settings, None, records).await?);
             let reconciler = tokio::spawn(jobs::reconcile::reconcile_every(
                 env.clone(),
                 settings.reconcile_every,

@@ -47,11 +47,12 @@ use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
-use domain::verified_identity::{PendingVerification, VERIFICATION_WINDOW, VerifiedIdentity};
+use domain::verified_identity::{
+    PendingVerification, VERIFICATION_WINDOW, VerifiedIdentity, pending_key, used_key,
+};
 use domain::volume::{Volume, VolumeMount};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
@@ -101,14 +102,6 @@ fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
         code: "CorruptRecord".to_owned(),
         message: format!("{key}: {error}"),
     }
-}
-
-/// A `state` is random text from the callback's query string: hashed, it cannot shape the key.
-fn verification_key(state: &str) -> String {
-    format!(
-        "cws:verification:{}",
-        hex::encode(Sha256::digest(state.as_bytes()))
-    )
 }
 
 fn volume_key(project: &str, name: &str) -> String {
@@ -641,7 +634,7 @@ impl State {
         let window = std::time::Duration::try_from(VERIFICATION_WINDOW)
             .expect("the verification window is positive");
         self.records
-            .put_expiring(&verification_key(state), &to_json(pending), window)
+            .put_expiring(&pending_key(state), &to_json(pending), window)
             .await
     }
 
@@ -650,7 +643,7 @@ impl State {
         &self,
         state: &str,
     ) -> Result<Option<PendingVerification>, PortError> {
-        let key = verification_key(state);
+        let key = pending_key(state);
         match self.records.take(&key).await? {
             None => Ok(None),
             Some(json) => serde_json::from_str(&json)
@@ -668,7 +661,7 @@ impl State {
     ) -> Result<(), PortError> {
         self.records
             .put_expiring(
-                &format!("{}:used", verification_key(state)),
+                &used_key(state),
                 &to_json(requester),
                 std::time::Duration::from_secs(24 * 3600),
             )
@@ -677,8 +670,7 @@ impl State {
 
     /// Who used `state`, if it was used within the last day.
     pub async fn verification_used_by(&self, state: &str) -> Result<Option<Requester>, PortError> {
-        self.read(&format!("{}:used", verification_key(state)))
-            .await
+        self.read(&used_key(state)).await
     }
 
     // Research users.

@@ -76,6 +76,8 @@ pub struct CommandEnv {
     pub instance_commands: Arc<dyn InstanceCommands>,
     /// Globus Auth, when configured: `profiles verify` says so otherwise.
     pub identity_provider: Option<Arc<dyn IdentityProvider>>,
+    /// The bot's public base URL (`CWS_PUBLIC_URL`): sign-in links lead to its pages.
+    pub public_url: String,
 }
 
 impl Context for CommandEnv {
