@@ -33,8 +33,8 @@ enum Mode {
     Bot,
     /// Only a worker: take jobs from Redis and do them (needs REDIS_URL).
     Worker,
-    /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle or
-    /// expiry-sweep, under the same once-only rules as the schedule.
+    /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle,
+    /// expiry-sweep or retention, under the same once-only rules as the schedule.
     RunOnce { round: worker::Round },
     /// Register the `/cws` command with Discord (needs DISCORD_PUBLIC_KEY, DISCORD_BOT_TOKEN
     /// and DISCORD_APPLICATION_ID), generated from the same grammar as `/cws help`.

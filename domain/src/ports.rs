@@ -66,6 +66,14 @@ pub trait SignIns: Send + Sync {
     async fn sign_in(&self, state: &str) -> Result<SignInState, PortError>;
 }
 
+/// The jobs the queues keep after they ran (done, or dead after their last attempt).
+#[async_trait]
+pub trait FinishedJobs: Send + Sync {
+    /// Forgets the jobs that ended at or before `before`: payloads, results and idempotency
+    /// keys. Returns their keys, so that markers kept per job can go too.
+    async fn forget_finished(&self, before: OffsetDateTime) -> Result<Vec<JobKey>, PortError>;
+}
+
 /// Puts jobs on their queues. Enqueuing a job whose key was seen before does nothing.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
@@ -459,6 +467,8 @@ pub trait WorkspaceStore: Send + Sync {
     /// marked after, so a crash in between repeats the message rather than losing it.
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError>;
     async fn mark_notice_sent(&self, key: &JobKey, notice: &str) -> Result<(), PortError>;
+    /// Forgets the notices of a job the queue forgot: it cannot run again.
+    async fn forget_notices(&self, key: &JobKey) -> Result<(), PortError>;
 }
 
 pub trait Clock: Send + Sync {

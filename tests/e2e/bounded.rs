@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::harness::TestEnv;
+use crate::harness::{SMITH, Slash, TestEnv};
 
 /// Requests in flight at once: a busy client, on loopback.
 const IN_FLIGHT: usize = 64;
@@ -164,5 +164,102 @@ async fn the_signed_routes_are_not_limited() {
         .await
         .unwrap();
     assert_eq!(healthz.status(), 200);
+    env.finish();
+}
+
+/// Every key of the test's database, sorted.
+async fn all_keys(env: &TestEnv) -> Vec<String> {
+    let mut redis = env.redis.clone();
+    let mut keys: Vec<String> = redis::AsyncCommands::keys(&mut redis, "*").await.unwrap();
+    keys.sort();
+    keys
+}
+
+/// What is kept per job: its payload and metadata in the queue, its idempotency key, the
+/// worker's "finished" and notice markers.
+fn per_job(key: &str) -> bool {
+    key.contains(":meta:")
+        || key.contains(":idempotency:")
+        || key.starts_with("cws:job-finished:")
+        || key.ends_with(":notices")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_jobs_are_forgotten_after_the_retention_period() {
+    let mut env = TestEnv::start("bounded-retention", 85).await;
+    env.start_worker();
+    env.create_project(SMITH, "nih-neuro-consortium --budget 5000")
+        .await;
+    for _ in 0..3 {
+        env.slash(&Slash::new("profiles list").by(SMITH)).await;
+        env.reply_containing("Profiles:").await;
+    }
+    env.slash(&Slash::new("launch \"Python Machine Learning\" kept-box --size S").by(SMITH))
+        .await;
+    env.slack
+        .expect("the launch", Duration::from_secs(30), |p| {
+            p.method == "chat.postMessage" && p.text().contains("kept-box")
+        })
+        .await;
+    env.wait_for_done_jobs("command", 4).await;
+    env.wait_for_done_jobs("launch", 1).await;
+    let before = all_keys(&env).await;
+    let jobs = before.iter().filter(|key| key.contains(":meta:")).count();
+    assert_eq!(jobs, 5, "{before:#?}");
+    assert!(
+        before.iter().any(|key| key.ends_with(":notices")),
+        "{before:#?}"
+    );
+
+    // Within the retention period (7 days) nothing goes.
+    let kept = env
+        .run_once("retention", &[("CWS_CLOCK_OFFSET", "+6d")])
+        .await;
+    assert!(kept.contains("retention: 0 finished job(s)"), "{kept}");
+    assert_eq!(all_keys(&env).await, before);
+
+    let swept = env
+        .run_once("retention", &[("CWS_CLOCK_OFFSET", "+8d")])
+        .await;
+    assert!(swept.contains("retention: 5 finished job(s)"), "{swept}");
+    let after = all_keys(&env).await;
+    let left: Vec<&String> = after.iter().filter(|key| per_job(key)).collect();
+    assert!(left.is_empty(), "{left:#?}");
+    let mut redis = env.redis.clone();
+    for queue in ["command", "launch"] {
+        let data: usize = redis::AsyncCommands::hlen(&mut redis, format!("cws:queue:{queue}:data"))
+            .await
+            .unwrap();
+        let done: usize =
+            redis::AsyncCommands::scard(&mut redis, format!("cws:queue:{queue}:done"))
+                .await
+                .unwrap();
+        assert_eq!((data, done), (0, 0), "{queue}");
+    }
+    // What must last is all still there.
+    for lasting in [
+        "cws:project:nih-neuro-consortium",
+        "cws:ledger:nih-neuro-consortium",
+        "cws:audit:nih-neuro-consortium",
+        "cws:workspace:kept-box",
+        "cws:profile:slack:T0CONSORTIUM:U0SMITH:nih-neuro-consortium",
+    ] {
+        assert!(
+            after.iter().any(|key| key == lasting),
+            "{lasting} kept: {after:#?}"
+        );
+    }
+    // Only the per-job keys went, and the queues' containers they emptied.
+    let emptied = |key: &str| {
+        key.starts_with("cws:queue:")
+            && [":data", ":done", ":finished"]
+                .iter()
+                .any(|container| key.ends_with(container))
+    };
+    let forgotten: Vec<&String> = before.iter().filter(|key| !after.contains(key)).collect();
+    assert!(
+        forgotten.iter().all(|key| per_job(key) || emptied(key)),
+        "{forgotten:#?}"
+    );
     env.finish();
 }

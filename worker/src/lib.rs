@@ -16,8 +16,8 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob, VerificationCallbackJob};
 use domain::ports::{
-    AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, IdentityProvider,
-    InstanceCommands, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
+    AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, FinishedJobs,
+    IdentityProvider, InstanceCommands, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 
@@ -148,12 +148,21 @@ async fn env_over(
         .and_then(DiscordRest::new)
         .map(|rest| Arc::new(rest) as Arc<dyn Chat>);
     let chat: Arc<dyn Chat> = Arc::new(PlatformChat::new(slack, discord));
-    let (store, records): (Arc<dyn WorkspaceStore>, Arc<dyn Records>) = match redis {
+    let (store, records, finished_jobs): (
+        Arc<dyn WorkspaceStore>,
+        Arc<dyn Records>,
+        Arc<dyn FinishedJobs>,
+    ) = match redis {
         Some(connection) => (
-            Arc::new(RedisStore::new(connection.clone())),
-            Arc::new(RedisRecords::new(connection)),
+            Arc::new(RedisStore::new(connection.clone(), settings.job_retention)),
+            Arc::new(RedisRecords::new(connection.clone())),
+            Arc::new(queue::RedisFinishedJobs::new(connection)),
         ),
-        None => (Arc::new(MemoryStore::default()), memory),
+        None => (
+            Arc::new(MemoryStore::default()),
+            memory,
+            Arc::new(queue::NothingRetained),
+        ),
     };
     let identity_provider: Option<Arc<dyn IdentityProvider>> = match &settings.globus {
         Some(globus) => Some(Arc::new(
@@ -200,6 +209,8 @@ async fn env_over(
         instance_commands: aws.instance_commands,
         identity_provider,
         public_url: settings.public_url.clone(),
+        finished_jobs,
+        retention: settings.job_retention,
     })
 }
 
@@ -226,18 +237,20 @@ pub async fn checks_round(env: &CommandEnv) {
 /// A scheduled round an operator can run once, now (`run-once ROUND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Round {
-    /// Budget enforcement, alerts, digests, statements, idle detection and the expiry sweep:
-    /// everything a tick does.
+    /// Budget enforcement, alerts, digests, statements, idle detection, the expiry sweep and
+    /// the retention sweep: everything a tick does.
     Checks,
     Reconcile,
     Idle,
     ExpirySweep,
+    /// Forgets finished jobs older than `CWS_JOB_RETENTION_DAYS`.
+    Retention,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error(
     "unknown round `{0}`: run-once takes checks (everything a scheduler tick does), reconcile, \
-     idle or expiry-sweep"
+     idle, expiry-sweep or retention"
 )]
 pub struct UnknownRound(String);
 
@@ -250,6 +263,7 @@ impl FromStr for Round {
             "reconcile" => Ok(Round::Reconcile),
             "idle" => Ok(Round::Idle),
             "expiry-sweep" => Ok(Round::ExpirySweep),
+            "retention" => Ok(Round::Retention),
             other => Err(UnknownRound(other.to_owned())),
         }
     }
@@ -274,6 +288,10 @@ pub async fn run_once(env: &CommandEnv, round: Round) -> Result<String, domain::
         Round::ExpirySweep => format!(
             "expiry sweep: {} invitation(s) had a stage due",
             jobs::expiry::sweep(env).await?
+        ),
+        Round::Retention => format!(
+            "retention: {} finished job(s) forgotten",
+            jobs::retention::sweep(env).await?
         ),
     })
 }

@@ -26,7 +26,8 @@
 //! - `cws:expiry-schedule` → invitations by when the expiry sweep next looks at them;
 //!   `cws:expiry:{invitation}` → the stages and end steps done; `…:shares` → snapshots shared
 //! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
-//! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
+//! - `cws:job-finished:{job key}` → set once a command or click job ran to its end (kept for
+//!   the job retention period)
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
 
 use std::collections::HashMap;
@@ -1008,9 +1009,22 @@ impl State {
             .is_some())
     }
 
-    pub async fn finish_job(&self, key: &JobKey) -> Result<(), PortError> {
+    /// Records that the command or click `key` ran to its end, for `retention` (the sweep of
+    /// finished jobs forgets it with its job; the expiry is the backstop).
+    pub async fn finish_job(
+        &self,
+        key: &JobKey,
+        retention: std::time::Duration,
+    ) -> Result<(), PortError> {
         self.records
-            .put(&format!("cws:job-finished:{key}"), "1")
+            .put_expiring(&format!("cws:job-finished:{key}"), "1", retention)
+            .await
+    }
+
+    /// Forgets that `key` ran: its job is gone from the queue, so it cannot come again.
+    pub async fn forget_job(&self, key: &JobKey) -> Result<(), PortError> {
+        self.records
+            .delete(&format!("cws:job-finished:{key}"))
             .await
     }
 
