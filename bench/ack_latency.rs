@@ -83,10 +83,11 @@ async fn main() {
     let bot = bot::Bot::new(
         SECRET,
         Arc::new(queue::RedisJobQueue::new(connection.clone())),
+        Arc::new(queue::RedisSignIns::new(connection.clone())),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/slack/commands", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, bot::router(bot)).await });
+    tokio::spawn(bot::serve(listener, bot));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()

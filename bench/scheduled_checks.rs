@@ -223,7 +223,10 @@ async fn main() {
                 .filter_map(|i| i.instance_id().map(str::to_owned)),
         );
     }
-    let store = RedisStore::new(connection.clone());
+    let store = RedisStore::new(
+        connection.clone(),
+        std::time::Duration::from_secs(7 * 86_400),
+    );
     futures::stream::iter(ids.iter().enumerate())
         .map(|(n, id)| {
             let workspace = Workspace {

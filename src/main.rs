@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use domain::ports::JobQueue;
+use domain::ports::{JobQueue, Records, SignIns};
 use domain::settings::{EMBEDDED_USER_ID, Settings, Sources};
-use queue::RedisJobQueue;
+use queue::{RecordsSignIns, RedisJobQueue, RedisSignIns};
 use tokio::io::AsyncBufReadExt;
 
 #[derive(Parser)]
@@ -33,8 +33,8 @@ enum Mode {
     Bot,
     /// Only a worker: take jobs from Redis and do them (needs REDIS_URL).
     Worker,
-    /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle or
-    /// expiry-sweep, under the same once-only rules as the schedule.
+    /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle,
+    /// expiry-sweep or retention, under the same once-only rules as the schedule.
     RunOnce { round: worker::Round },
     /// Register the `/cws` command with Discord (needs DISCORD_PUBLIC_KEY, DISCORD_BOT_TOKEN
     /// and DISCORD_APPLICATION_ID), generated from the same grammar as `/cws help`.
@@ -130,17 +130,26 @@ async fn connect_redis(
         .context("connecting to Redis")
 }
 
-async fn serve_bot(settings: &Settings, queue: Arc<dyn JobQueue>) -> anyhow::Result<()> {
+async fn serve_bot(
+    settings: &Settings,
+    queue: Arc<dyn JobQueue>,
+    sign_ins: Arc<dyn SignIns>,
+) -> anyhow::Result<()> {
     let bot = match (&settings.slack, &settings.discord) {
         (None, None) if !settings.listen.ip().is_loopback() => bail!(
             "SLACK_SIGNING_SECRET or DISCORD_PUBLIC_KEY is required to listen on {}: without them only loopback is safe",
             settings.listen
         ),
         (None, Some(discord)) if !settings.listen.ip().is_loopback() => {
-            bot::Bot::discord_only(&discord.public_key, queue).map_err(anyhow::Error::msg)?
+            bot::Bot::discord_only(&discord.public_key, queue, sign_ins)
+                .map_err(anyhow::Error::msg)?
         }
         (_, discord) => {
-            let bot = bot::Bot::new(&settings.slack_or_embedded().signing_secret, queue);
+            let bot = bot::Bot::new(
+                &settings.slack_or_embedded().signing_secret,
+                queue,
+                sign_ins,
+            );
             match discord {
                 Some(discord) => bot
                     .with_discord(&discord.public_key)
@@ -148,7 +157,11 @@ async fn serve_bot(settings: &Settings, queue: Arc<dyn JobQueue>) -> anyhow::Res
                 None => bot,
             }
         }
-    };
+    }
+    .with_rate_limit(bot::RateLimit {
+        per_minute: settings.web_rate_limit,
+        trusted_proxies: settings.trusted_proxies,
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| {
@@ -157,15 +170,18 @@ async fn serve_bot(settings: &Settings, queue: Arc<dyn JobQueue>) -> anyhow::Res
                 settings.listen
             )
         })?;
-    axum::serve(listener, bot::router(bot))
-        .await
-        .context("serving HTTP")
+    bot::serve(listener, bot).await.context("serving HTTP")
 }
 
 async fn run_bot(settings: Settings) -> anyhow::Result<()> {
     let connection = connect_redis(&settings, "bot").await?;
     tracing::info!("bot listening on http://{}", settings.listen);
-    serve_bot(&settings, Arc::new(RedisJobQueue::new(connection))).await
+    serve_bot(
+        &settings,
+        Arc::new(RedisJobQueue::new(connection.clone())),
+        Arc::new(RedisSignIns::new(connection)),
+    )
+    .await
 }
 
 async fn run_worker(settings: Settings) -> anyhow::Result<()> {
@@ -176,26 +192,35 @@ async fn run_worker(settings: Settings) -> anyhow::Result<()> {
 
 async fn run_all(settings: Settings) -> anyhow::Result<()> {
     print_banner(&settings);
-    let (queue, queues): (Arc<dyn JobQueue>, worker::Queues) = match &settings.redis_url {
-        Some(_) => {
-            let connection = connect_redis(&settings, "run").await?;
-            (
-                Arc::new(RedisJobQueue::new(connection.clone())),
-                worker::Queues::Redis(connection),
-            )
-        }
-        None => {
-            let (queue, storages) = queue::memory_queues();
-            (queue, worker::Queues::Memory(storages))
-        }
-    };
+    let (queue, sign_ins, queues): (Arc<dyn JobQueue>, Arc<dyn SignIns>, worker::Queues) =
+        match &settings.redis_url {
+            Some(_) => {
+                let connection = connect_redis(&settings, "run").await?;
+                (
+                    Arc::new(RedisJobQueue::new(connection.clone())),
+                    Arc::new(RedisSignIns::new(connection.clone())),
+                    worker::Queues::Redis(connection),
+                )
+            }
+            None => {
+                let (queue, storages) = queue::memory_queues();
+                // The bot reads the sign-ins the worker in this process starts.
+                let records: Arc<dyn Records> =
+                    Arc::new(worker::adapters::memory_records::MemoryRecords::default());
+                (
+                    queue,
+                    Arc::new(RecordsSignIns(records.clone())),
+                    worker::Queues::Memory(storages, records),
+                )
+            }
+        };
     let url = format!("http://{}", settings.listen);
     if std::io::stdin().is_terminal() {
         let secret = settings.slack_or_embedded().signing_secret;
         tokio::spawn(read_commands(url, secret));
     }
     tokio::select! {
-        served = serve_bot(&settings, queue) => served,
+        served = serve_bot(&settings, queue, sign_ins) => served,
         worked = worker::run(&settings, queues) => Ok(worked?),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }

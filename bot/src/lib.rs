@@ -5,16 +5,21 @@
 
 mod discord;
 mod oauth;
+mod rate_limit;
 mod slack;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use domain::ports::JobQueue;
+use domain::ports::{JobQueue, SignIns};
 use domain::template::Catalog;
-use domain::verified_identity::CALLBACK_PATH;
+use domain::verified_identity::{CALLBACK_PATH, START_PATH};
 use serenity::interactions_endpoint::Verifier;
+
+use crate::rate_limit::Limiter;
+pub use crate::rate_limit::RateLimit;
 
 /// What every request handler may use.
 pub struct Bot {
@@ -25,24 +30,35 @@ pub struct Bot {
     /// then answers 404).
     discord: Option<Verifier>,
     queue: Arc<dyn JobQueue>,
+    /// Pending verifications, read so that a made-up `state` is refused before anything is
+    /// queued.
+    sign_ins: Arc<dyn SignIns>,
+    /// Limits the routes anyone may call unsigned.
+    limiter: Limiter,
     catalog: &'static Catalog,
 }
 
 impl Bot {
-    pub fn new(signing_secret: &str, queue: Arc<dyn JobQueue>) -> Bot {
+    pub fn new(signing_secret: &str, queue: Arc<dyn JobQueue>, sign_ins: Arc<dyn SignIns>) -> Bot {
         Bot {
             signing_secret: Some(signing_secret.as_bytes().to_vec()),
             discord: None,
             queue,
+            sign_ins,
+            limiter: Limiter::new(RateLimit::default()),
             catalog: Catalog::builtin(),
         }
     }
 
     /// A bot for a consortium that lives on Discord only.
-    pub fn discord_only(public_key_hex: &str, queue: Arc<dyn JobQueue>) -> Result<Bot, String> {
+    pub fn discord_only(
+        public_key_hex: &str,
+        queue: Arc<dyn JobQueue>,
+        sign_ins: Arc<dyn SignIns>,
+    ) -> Result<Bot, String> {
         Bot {
             signing_secret: None,
-            ..Bot::new("", queue)
+            ..Bot::new("", queue, sign_ins)
         }
         .with_discord(public_key_hex)
     }
@@ -53,9 +69,29 @@ impl Bot {
         self.discord = Some(discord::verifier(public_key_hex)?);
         Ok(self)
     }
+
+    /// Limits the unsigned routes as `limit` says (`CWS_WEB_RATE_LIMIT`,
+    /// `CWS_TRUSTED_PROXIES`) instead of the defaults.
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> Bot {
+        self.limiter = Limiter::new(limit);
+        self
+    }
 }
 
+/// Every route. Serve it with [`serve`] (or with `ConnectInfo<SocketAddr>`), so that the rate
+/// limit tells clients apart.
 pub fn router(bot: Bot) -> Router {
+    let bot = Arc::new(bot);
+    let unsigned = Router::new()
+        .route(
+            START_PATH,
+            get(oauth::sign_in_page).post(oauth::sign_in_continue),
+        )
+        .route(CALLBACK_PATH, get(oauth::oauth_callback))
+        .route_layer(axum::middleware::from_fn_with_state(
+            bot.clone(),
+            rate_limit::limit_unauthenticated,
+        ));
     Router::new()
         .route("/slack/commands", post(slack::commands::command_slash))
         .route(
@@ -63,9 +99,19 @@ pub fn router(bot: Bot) -> Router {
             post(slack::interactions::interaction_click),
         )
         .route("/discord/interactions", post(discord::interaction))
-        .route(CALLBACK_PATH, get(oauth::oauth_callback))
         .route("/healthz", get(healthz))
-        .with_state(Arc::new(bot))
+        .merge(unsigned)
+        .with_state(bot)
+}
+
+/// Serves the bot on `listener` until the process ends, with each connection's peer address
+/// known to the rate limit.
+pub async fn serve(listener: tokio::net::TcpListener, bot: Bot) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(bot).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }
 
 async fn healthz() -> &'static str {

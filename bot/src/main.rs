@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use queue::RedisJobQueue;
+use queue::{RedisJobQueue, RedisSignIns};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,24 +20,26 @@ async fn main() -> anyhow::Result<()> {
     let connection = apalis_redis::connect(redis_url)
         .await
         .context("connecting to Redis")?;
-    let queue = Arc::new(RedisJobQueue::new(connection));
+    let queue = Arc::new(RedisJobQueue::new(connection.clone()));
+    let sign_ins = Arc::new(RedisSignIns::new(connection));
     let bot = match (&settings.slack, &settings.discord) {
-        (Some(slack), None) => bot::Bot::new(&slack.signing_secret, queue),
-        (Some(slack), Some(discord)) => bot::Bot::new(&slack.signing_secret, queue)
+        (Some(slack), None) => bot::Bot::new(&slack.signing_secret, queue, sign_ins),
+        (Some(slack), Some(discord)) => bot::Bot::new(&slack.signing_secret, queue, sign_ins)
             .with_discord(&discord.public_key)
             .map_err(anyhow::Error::msg)?,
-        (None, Some(discord)) => {
-            bot::Bot::discord_only(&discord.public_key, queue).map_err(anyhow::Error::msg)?
-        }
+        (None, Some(discord)) => bot::Bot::discord_only(&discord.public_key, queue, sign_ins)
+            .map_err(anyhow::Error::msg)?,
         (None, None) => anyhow::bail!("cws-bot needs SLACK_SIGNING_SECRET or DISCORD_PUBLIC_KEY"),
-    };
+    }
+    .with_rate_limit(bot::RateLimit {
+        per_minute: settings.web_rate_limit,
+        trusted_proxies: settings.trusted_proxies,
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     tracing::info!("cws-bot listening on http://{}", settings.listen);
-    axum::serve(listener, bot::router(bot))
-        .await
-        .context("serving")
+    bot::serve(listener, bot).await.context("serving")
 }
 
 fn domain_settings() -> anyhow::Result<domain::settings::Settings> {

@@ -9,7 +9,7 @@ use crate::job::{Job, JobKey, ReplyTo};
 use crate::launch::LaunchPlan;
 use crate::message::ChatMessage;
 use crate::pricing::Money;
-use crate::verified_identity::{VerificationFailure, VerifiedIdentity};
+use crate::verified_identity::{SignInState, VerificationFailure, VerifiedIdentity};
 use crate::workspace::Workspace;
 
 /// How an adapter call failed, which decides whether the job tries again.
@@ -56,6 +56,22 @@ pub trait IdentityProvider: Send + Sync {
         nonce: &str,
         now: OffsetDateTime,
     ) -> Result<VerifiedIdentity, VerificationFailure>;
+}
+
+/// What the bot may read of the verifications `profiles verify` started: enough to refuse a
+/// `state` nobody issued before anything is stored or queued, and to show the person whom a
+/// sign-in will be bound to. Read-only, one lookup per call.
+#[async_trait]
+pub trait SignIns: Send + Sync {
+    async fn sign_in(&self, state: &str) -> Result<SignInState, PortError>;
+}
+
+/// The jobs the queues keep after they ran (done, or dead after their last attempt).
+#[async_trait]
+pub trait FinishedJobs: Send + Sync {
+    /// Forgets the jobs that ended at or before `before`: payloads, results and idempotency
+    /// keys. Returns their keys, so that markers kept per job can go too.
+    async fn forget_finished(&self, before: OffsetDateTime) -> Result<Vec<JobKey>, PortError>;
 }
 
 /// Puts jobs on their queues. Enqueuing a job whose key was seen before does nothing.
@@ -459,6 +475,8 @@ pub trait WorkspaceStore: Send + Sync {
     /// marked after, so a crash in between repeats the message rather than losing it.
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError>;
     async fn mark_notice_sent(&self, key: &JobKey, notice: &str) -> Result<(), PortError>;
+    /// Forgets the notices of a job the queue forgot: it cannot run again.
+    async fn forget_notices(&self, key: &JobKey) -> Result<(), PortError>;
 }
 
 pub trait Clock: Send + Sync {

@@ -150,6 +150,15 @@ pub struct Settings {
     /// The institution projects are led by when `project create` names none
     /// (`CWS_INSTITUTION`): the one that runs the deployment.
     pub institution: Option<String>,
+    /// Requests per minute one client address may make to the bot's unsigned routes (the
+    /// sign-in pages and the identity provider's callback).
+    pub web_rate_limit: u32,
+    /// How many reverse proxies in front of the bot append to `X-Forwarded-For`; 0: none is
+    /// trusted, the TCP peer is the client.
+    pub trusted_proxies: usize,
+    /// How long finished jobs (payloads, idempotency keys, "finished" and notice markers) and
+    /// dead letters are kept, by the workers' clock.
+    pub job_retention: Duration,
 }
 
 /// Every minute: a budget alert or enforcement is never more than a minute late.
@@ -279,6 +288,28 @@ impl Settings {
             sources.parsed("CWS_EXCEPTION_TTL_HOURS", 72u64, "expected whole hours")?;
         let reconcile_secs =
             sources.parsed("CWS_RECONCILE_SECS", 300u64, "expected whole seconds")?;
+        let web_rate_limit = sources.parsed(
+            "CWS_WEB_RATE_LIMIT",
+            30u32,
+            "expected a whole number of requests per minute",
+        )?;
+        let trusted_proxies = sources.parsed(
+            "CWS_TRUSTED_PROXIES",
+            0usize,
+            "expected how many proxies in front of the bot append to X-Forwarded-For, e.g. 1",
+        )?;
+        let retention_days = sources.parsed(
+            "CWS_JOB_RETENTION_DAYS",
+            7u64,
+            "expected whole days, at least 1",
+        )?;
+        if retention_days == 0 {
+            return Err(SettingsError::Invalid {
+                key: "CWS_JOB_RETENTION_DAYS",
+                value: "0".into(),
+                reason: "a finished job is kept at least a day, longer than any platform retries a request",
+            });
+        }
         let clock_offset = match sources.get("CWS_CLOCK_OFFSET") {
             None => Duration::ZERO,
             Some(value) => clock_offset(&value).ok_or(SettingsError::Invalid {
@@ -384,6 +415,9 @@ impl Settings {
                         .into(),
                 ),
             },
+            web_rate_limit: web_rate_limit.max(1),
+            trusted_proxies,
+            job_retention: Duration::from_secs(retention_days * 86_400),
         })
     }
 
@@ -654,6 +688,25 @@ mod tests {
     }
 
     #[test]
+    fn retention_and_the_unsigned_routes_limit_have_defaults() {
+        let defaults = load(&[], None).unwrap();
+        assert_eq!(defaults.job_retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(defaults.web_rate_limit, 30);
+        assert_eq!(defaults.trusted_proxies, 0);
+        let set = load(
+            &[
+                ("CWS_JOB_RETENTION_DAYS", "30"),
+                ("CWS_WEB_RATE_LIMIT", "600"),
+                ("CWS_TRUSTED_PROXIES", "1"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(set.job_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!((set.web_rate_limit, set.trusted_proxies), (600, 1));
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         let error = load(&[("CWS_LISTEN", "nowhere")], None).unwrap_err();
         assert!(
@@ -661,6 +714,8 @@ mod tests {
             "{error}"
         );
         assert!(load(&[("CWS_WORKER_CONCURRENCY", "0")], None).is_err());
+        assert!(load(&[("CWS_JOB_RETENTION_DAYS", "0")], None).is_err());
+        assert!(load(&[("CWS_TRUSTED_PROXIES", "-1")], None).is_err());
         assert!(load(&[("CWS_SCHEDULE", "every minute")], None).is_err());
         assert!(load(&[("CWS_DIGEST_AT", "someday 09:00")], None).is_err());
         let settings = load(

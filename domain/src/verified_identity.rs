@@ -8,12 +8,66 @@
 //! that `state`, and the callback takes the pending record exactly once.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::job::Requester;
 
 /// Where the bot serves the provider's redirect, under `CWS_PUBLIC_URL`.
 pub const CALLBACK_PATH: &str = "/oauth/globus/callback";
+
+/// Where the link `profiles verify` answers with leads: a page on the bot that names the chat
+/// account the login will be bound to, and goes on to the provider only when the person
+/// presses Continue.
+pub const START_PATH: &str = "/oauth/globus/start";
+
+/// The link `profiles verify` answers with: the bot's confirmation page for `state`.
+pub fn start_link(public_url: &str, state: &str) -> String {
+    format!(
+        "{}{START_PATH}?state={state}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// Where a verification waits for its callback. A `state` is text from a query string: hashed,
+/// it cannot shape the key.
+pub fn pending_key(state: &str) -> String {
+    format!(
+        "cws:verification:{}",
+        hex::encode(Sha256::digest(state.as_bytes()))
+    )
+}
+
+/// Who used `state`, kept for a day so that a replay can be told apart from a made-up one.
+pub fn used_key(state: &str) -> String {
+    format!("{}:used", pending_key(state))
+}
+
+/// What is known of a `state` a browser brought to the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInState {
+    /// `profiles verify` issued it and its callback has not come yet.
+    Pending(Box<PendingVerification>),
+    /// Its callback came already (within the last day).
+    Used,
+    /// Never issued, or older than the verification window.
+    Unknown,
+}
+
+impl SignInState {
+    /// From the records under [`pending_key`] and [`used_key`], as stored. A record that does
+    /// not parse is not a verification anyone can finish.
+    pub fn from_records(pending: Option<&str>, used: Option<&str>) -> SignInState {
+        match (
+            pending.map(serde_json::from_str::<PendingVerification>),
+            used,
+        ) {
+            (Some(Ok(pending)), _) => SignInState::Pending(Box::new(pending)),
+            (_, Some(_)) => SignInState::Used,
+            _ => SignInState::Unknown,
+        }
+    }
+}
 
 /// How long the link `profiles verify` answers with stays usable.
 pub const VERIFICATION_WINDOW: Duration = Duration::minutes(10);
@@ -149,6 +203,8 @@ pub struct PendingVerification {
     pub pkce_verifier: String,
     /// Must come back inside the ID token, so a token minted for another login is refused.
     pub nonce: String,
+    /// The provider's authorization URL, where the confirmation page's Continue leads.
+    pub authorization_url: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -251,9 +307,41 @@ mod tests {
             },
             pkce_verifier: "v".into(),
             nonce: "n".into(),
+            authorization_url: "https://auth.globus.org/v2/oauth2/authorize?state=s".into(),
             expires_at: start + VERIFICATION_WINDOW,
         };
         assert!(!pending.is_expired(start + Duration::minutes(9)));
         assert!(pending.is_expired(start + Duration::minutes(10)));
+        let stored = serde_json::to_string(&pending).unwrap();
+        assert_eq!(
+            SignInState::from_records(Some(&stored), None),
+            SignInState::Pending(Box::new(pending))
+        );
+    }
+
+    #[test]
+    fn a_state_without_its_pending_record_is_used_or_unknown() {
+        assert_eq!(
+            SignInState::from_records(None, Some("{}")),
+            SignInState::Used
+        );
+        assert_eq!(SignInState::from_records(None, None), SignInState::Unknown);
+        assert_eq!(
+            SignInState::from_records(Some("not json"), None),
+            SignInState::Unknown
+        );
+    }
+
+    #[test]
+    fn the_keys_hash_the_state_and_the_link_carries_it() {
+        assert_eq!(
+            pending_key("abc"),
+            "cws:verification:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(used_key("abc"), format!("{}:used", pending_key("abc")));
+        assert_eq!(
+            start_link("https://cws.example.org/", "s-1_x"),
+            "https://cws.example.org/oauth/globus/start?state=s-1_x"
+        );
     }
 }

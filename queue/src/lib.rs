@@ -3,6 +3,12 @@
 //! job key is the queue's idempotency key,
 //! so a request delivered twice becomes one job.
 
+mod retention;
+mod sign_in;
+
+pub use retention::{NothingRetained, RedisFinishedJobs};
+pub use sign_in::{RecordsSignIns, RedisSignIns};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +23,9 @@ use domain::ports::{JobQueue, PortError};
 use futures::lock::Mutex;
 use futures::{SinkExt, StreamExt};
 
-/// How long a job key is remembered: far longer than any platform retries a request.
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a job key is remembered: far longer than any platform retries a request. The
+/// retention sweep forgets it with its job if that comes first.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The apalis-redis configuration of a job kind's queue, shared by producers and consumers.
 ///

@@ -5,6 +5,7 @@ mod harness;
 
 mod audit;
 mod bad_input;
+mod bounded;
 mod cost;
 mod deployment;
 mod discord;

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::harness::{FakeOidc, LEE, Person, SARAH_AT_BERKELEY, SMITH, Slash, TestEnv, TokenFault};
+use crate::harness::{
+    Confirmation, FakeOidc, LEE, Person, SARAH_AT_BERKELEY, SMITH, Slash, TestEnv, TokenFault,
+};
 
 /// The Redis databases these tests own; tests sharing one take turns.
 static DATABASES: [Mutex<()>; 4] = [
@@ -23,9 +25,16 @@ struct World {
     _turn: MutexGuard<'static, ()>,
 }
 
-/// A world whose worker verifies identities with the local provider; `db` is 5 to 8.
+/// The database of tests that have one to themselves.
+static OWN: Mutex<()> = Mutex::const_new(());
+
+/// A world whose worker verifies identities with the local provider; `db` is 5 to 8 (shared,
+/// taken in turns) or one of a test's own.
 async fn world(name: &'static str, db: u8) -> World {
-    let turn = DATABASES[usize::from(db - 5)].lock().await;
+    let turn = match DATABASES.get(usize::from(db).wrapping_sub(5)) {
+        Some(shared) => shared.lock().await,
+        None => OWN.lock().await,
+    };
     let mut env = TestEnv::start(name, db).await;
     let provider = FakeOidc::start().await;
     let settings = provider.worker_env(&env.bot_url);
@@ -190,40 +199,93 @@ async fn a_callback_replayed_after_success_is_refused() {
     w.dm(LEE, "Research identity verified").await;
     let stored = w.stored_identity().await;
 
+    w.env.wait_for_done_jobs("command", 1).await;
+    w.env.wait_for_done_jobs("verification", 1).await;
+    let keys = w.env.key_count().await;
+
+    // The replay is refused at the bot: nothing is queued, stored or audited.
     let replay = w.env.open_callback(&signed_in.callback).await;
-    assert_eq!(replay.status, 200);
-    let text = w.dm(LEE, "Research identity not verified").await;
-    assert!(text.contains("already used"), "{text}");
+    assert_eq!(replay.status, 410, "{}", replay.body);
+    assert!(replay.body.contains("already used"), "{}", replay.body);
+    assert_eq!(w.env.key_count().await, keys);
     assert_eq!(w.stored_identity().await, stored);
-    let audit = w.identity_audit().await;
-    assert_eq!(audit.len(), 2, "{audit:?}");
-    assert_eq!(audit[1].0, "refused");
+    assert_eq!(w.identity_audit().await.len(), 1);
     w.env.finish();
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_state_is_refused_and_audited() {
+async fn an_unknown_state_is_refused_at_the_bot_and_nothing_is_kept() {
     let w = world("verify-unknown-state", 7).await;
+    let keys = w.env.key_count().await;
     let forged = format!(
         "{}/oauth/globus/callback?code=whatever&state=never-issued",
         w.env.bot_url
     );
     let page = w.env.open_callback(&forged).await;
-    assert_eq!(page.status, 200);
-    crate::harness::eventually("the refusal audited", Duration::from_secs(30), || async {
-        let audit = w.identity_audit().await;
-        (!audit.is_empty()).then_some(())
-    })
-    .await;
-    let audit = w.identity_audit().await;
-    assert_eq!(audit[0].0, "refused");
-    assert!(audit[0].1.contains("unknown, already used"), "{audit:?}");
+    assert_eq!(page.status, 404);
+    assert!(
+        page.body.contains("unknown or has expired"),
+        "{}",
+        page.body
+    );
+    let start = w
+        .env
+        .open_sign_in_page(&format!(
+            "{}/oauth/globus/start?state=never-issued",
+            w.env.bot_url
+        ))
+        .await;
+    assert_eq!(start.page.status, 404);
+    assert!(start.cookie.is_empty(), "no cookie for a made-up link");
     let incomplete = w
         .env
         .open_callback(&format!("{}/oauth/globus/callback?code=x", w.env.bot_url))
         .await;
     assert_eq!(incomplete.status, 400);
+    assert_eq!(w.env.key_count().await, keys, "nothing stored or queued");
     assert_eq!(w.stored_identity().await, None);
+    assert!(w.identity_audit().await.is_empty());
+    w.env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_page_names_the_person_and_the_provider_waits_for_continue() {
+    let w = world("verify-confirm-page", 80).await;
+    let link = w.env.sign_in_link(LEE).await;
+    let confirmation = w.env.open_sign_in_page(&link).await;
+    assert_eq!(confirmation.page.status, 200);
+    let body = &confirmation.page.body;
+    assert!(
+        body.contains("Slack user <strong>sarah.lee</strong> (U0BERKLEE)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("in workspace <strong>berkeley-neuroscience (T0CONSORTIUM)</strong>"),
+        "{body}"
+    );
+    // A link scanner fetching the page, or the page opened twice, goes no further.
+    w.env.open_sign_in_page(&link).await;
+    assert_eq!(
+        w.provider.authorizations(),
+        0,
+        "the provider waits for Continue"
+    );
+
+    // Another site cannot press Continue for the person: its form carries no cookie of ours.
+    let forged = Confirmation {
+        cookie: String::new(),
+        ..confirmation
+    };
+    let refused = w.env.press_continue(&forged).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(w.provider.authorizations(), 0);
+
+    let confirmation = w.env.open_sign_in_page(&link).await;
+    let onwards = w.env.press_continue(&confirmation).await;
+    assert_eq!(onwards.status(), 303);
+    let location = onwards.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&w.provider.issuer()), "{location}");
+    assert_eq!(onwards.headers()["x-frame-options"], "DENY");
     w.env.finish();
 }
 

@@ -16,8 +16,8 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob, VerificationCallbackJob};
 use domain::ports::{
-    AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, IdentityProvider,
-    InstanceCommands, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
+    AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, FinishedJobs,
+    IdentityProvider, InstanceCommands, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 
@@ -53,7 +53,9 @@ use crate::state::State;
 /// Where the worker takes its jobs from.
 pub enum Queues {
     Redis(ConnectionManager),
-    Memory(queue::MemoryStorages),
+    /// The embedded mode: the queues in memory, and the records the bot in the same process
+    /// reads too (pending sign-ins).
+    Memory(queue::MemoryStorages, Arc<dyn Records>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,16 @@ struct AwsPorts {
 pub async fn command_env(
     settings: &Settings,
     redis: Option<ConnectionManager>,
+) -> Result<CommandEnv, WorkerError> {
+    let memory: Arc<dyn Records> = Arc::new(MemoryRecords::default());
+    env_over(settings, redis, memory).await
+}
+
+/// [`command_env`] whose state, without Redis, is `memory`.
+async fn env_over(
+    settings: &Settings,
+    redis: Option<ConnectionManager>,
+    memory: Arc<dyn Records>,
 ) -> Result<CommandEnv, WorkerError> {
     let aws = match &settings.aws {
         Some(aws) => {
@@ -136,14 +148,20 @@ pub async fn command_env(
         .and_then(DiscordRest::new)
         .map(|rest| Arc::new(rest) as Arc<dyn Chat>);
     let chat: Arc<dyn Chat> = Arc::new(PlatformChat::new(slack, discord));
-    let (store, records): (Arc<dyn WorkspaceStore>, Arc<dyn Records>) = match redis {
+    let (store, records, finished_jobs): (
+        Arc<dyn WorkspaceStore>,
+        Arc<dyn Records>,
+        Arc<dyn FinishedJobs>,
+    ) = match redis {
         Some(connection) => (
-            Arc::new(RedisStore::new(connection.clone())),
-            Arc::new(RedisRecords::new(connection)),
+            Arc::new(RedisStore::new(connection.clone(), settings.job_retention)),
+            Arc::new(RedisRecords::new(connection.clone())),
+            Arc::new(queue::RedisFinishedJobs::new(connection)),
         ),
         None => (
             Arc::new(MemoryStore::default()),
-            Arc::new(MemoryRecords::default()),
+            memory,
+            Arc::new(queue::NothingRetained),
         ),
     };
     let identity_provider: Option<Arc<dyn IdentityProvider>> = match &settings.globus {
@@ -192,6 +210,9 @@ pub async fn command_env(
         identity_provider,
         deployment: settings.deployment.clone(),
         institution: settings.institution.clone(),
+        public_url: settings.public_url.clone(),
+        finished_jobs,
+        retention: settings.job_retention,
     })
 }
 
@@ -218,18 +239,20 @@ pub async fn checks_round(env: &CommandEnv) {
 /// A scheduled round an operator can run once, now (`run-once ROUND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Round {
-    /// Budget enforcement, alerts, digests, statements, idle detection and the expiry sweep:
-    /// everything a tick does.
+    /// Budget enforcement, alerts, digests, statements, idle detection, the expiry sweep and
+    /// the retention sweep: everything a tick does.
     Checks,
     Reconcile,
     Idle,
     ExpirySweep,
+    /// Forgets finished jobs older than `CWS_JOB_RETENTION_DAYS`.
+    Retention,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error(
     "unknown round `{0}`: run-once takes checks (everything a scheduler tick does), reconcile, \
-     idle or expiry-sweep"
+     idle, expiry-sweep or retention"
 )]
 pub struct UnknownRound(String);
 
@@ -242,6 +265,7 @@ impl FromStr for Round {
             "reconcile" => Ok(Round::Reconcile),
             "idle" => Ok(Round::Idle),
             "expiry-sweep" => Ok(Round::ExpirySweep),
+            "retention" => Ok(Round::Retention),
             other => Err(UnknownRound(other.to_owned())),
         }
     }
@@ -266,6 +290,10 @@ pub async fn run_once(env: &CommandEnv, round: Round) -> Result<String, domain::
         Round::ExpirySweep => format!(
             "expiry sweep: {} invitation(s) had a stage due",
             jobs::expiry::sweep(env).await?
+        ),
+        Round::Retention => format!(
+            "retention: {} finished job(s) forgotten",
+            jobs::retention::sweep(env).await?
         ),
     })
 }
@@ -394,8 +422,8 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
             reconciler.abort();
             consumed
         }
-        Queues::Memory(storages) => {
-            let env = Arc::new(command_env(settings, None).await?);
+        Queues::Memory(storages, records) => {
+            let env = Arc::new(env_over(settings, None, records).await?);
             let reconciler = tokio::spawn(jobs::reconcile::reconcile_every(
                 env.clone(),
                 settings.reconcile_every,

@@ -1,6 +1,6 @@
 //! `cws-worker`: consumes the job queues in Redis. Run as many as you like, on any machines.
 //!
-//! `cws-worker run-once checks|reconcile|idle|expiry-sweep` runs one scheduled round now and exits: the
+//! `cws-worker run-once checks|reconcile|idle|expiry-sweep|retention` runs one scheduled round now and exits: the
 //! same work the schedule does, under the same once-only rules (a notice already sent is not
 //! sent again), for operators who do not want to wait for the next tick.
 
@@ -41,7 +41,9 @@ async fn main() -> anyhow::Result<()> {
             let env = worker::command_env(&settings, Some(connection)).await?;
             println!("{}", worker::run_once(&env, round).await?);
         }
-        _ => anyhow::bail!("usage: cws-worker [run-once checks|reconcile|idle|expiry-sweep]"),
+        _ => anyhow::bail!(
+            "usage: cws-worker [run-once checks|reconcile|idle|expiry-sweep|retention]"
+        ),
     }
     Ok(())
 }

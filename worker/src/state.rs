@@ -27,7 +27,8 @@
 //! - `cws:expiry-schedule` → invitations by when the expiry sweep next looks at them;
 //!   `cws:expiry:{invitation}` → the stages and end steps done; `…:shares` → snapshots shared
 //! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
-//! - `cws:job-finished:{job key}` → set once a command or click job ran to its end
+//! - `cws:job-finished:{job key}` → set once a command or click job ran to its end (kept for
+//!   the job retention period)
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
 
 mod project_requests;
@@ -50,11 +51,12 @@ use domain::pricing::Money;
 use domain::profile::{Collaborator, Profile, ResearchUser, research_uid, username_candidates};
 use domain::project::Project;
 use domain::token::{InvitationId, TokenKey};
-use domain::verified_identity::{PendingVerification, VERIFICATION_WINDOW, VerifiedIdentity};
+use domain::verified_identity::{
+    PendingVerification, VERIFICATION_WINDOW, VerifiedIdentity, pending_key, used_key,
+};
 use domain::volume::{Volume, VolumeMount};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
@@ -104,14 +106,6 @@ fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
         code: "CorruptRecord".to_owned(),
         message: format!("{key}: {error}"),
     }
-}
-
-/// A `state` is random text from the callback's query string: hashed, it cannot shape the key.
-fn verification_key(state: &str) -> String {
-    format!(
-        "cws:verification:{}",
-        hex::encode(Sha256::digest(state.as_bytes()))
-    )
 }
 
 fn volume_key(project: &str, name: &str) -> String {
@@ -644,7 +638,7 @@ impl State {
         let window = std::time::Duration::try_from(VERIFICATION_WINDOW)
             .expect("the verification window is positive");
         self.records
-            .put_expiring(&verification_key(state), &to_json(pending), window)
+            .put_expiring(&pending_key(state), &to_json(pending), window)
             .await
     }
 
@@ -653,7 +647,7 @@ impl State {
         &self,
         state: &str,
     ) -> Result<Option<PendingVerification>, PortError> {
-        let key = verification_key(state);
+        let key = pending_key(state);
         match self.records.take(&key).await? {
             None => Ok(None),
             Some(json) => serde_json::from_str(&json)
@@ -671,7 +665,7 @@ impl State {
     ) -> Result<(), PortError> {
         self.records
             .put_expiring(
-                &format!("{}:used", verification_key(state)),
+                &used_key(state),
                 &to_json(requester),
                 std::time::Duration::from_secs(24 * 3600),
             )
@@ -680,8 +674,7 @@ impl State {
 
     /// Who used `state`, if it was used within the last day.
     pub async fn verification_used_by(&self, state: &str) -> Result<Option<Requester>, PortError> {
-        self.read(&format!("{}:used", verification_key(state)))
-            .await
+        self.read(&used_key(state)).await
     }
 
     // Research users.
@@ -1015,9 +1008,22 @@ impl State {
             .is_some())
     }
 
-    pub async fn finish_job(&self, key: &JobKey) -> Result<(), PortError> {
+    /// Records that the command or click `key` ran to its end, for `retention` (the sweep of
+    /// finished jobs forgets it with its job; the expiry is the backstop).
+    pub async fn finish_job(
+        &self,
+        key: &JobKey,
+        retention: std::time::Duration,
+    ) -> Result<(), PortError> {
         self.records
-            .put(&format!("cws:job-finished:{key}"), "1")
+            .put_expiring(&format!("cws:job-finished:{key}"), "1", retention)
+            .await
+    }
+
+    /// Forgets that `key` ran: its job is gone from the queue, so it cannot come again.
+    pub async fn forget_job(&self, key: &JobKey) -> Result<(), PortError> {
+        self.records
+            .delete(&format!("cws:job-finished:{key}"))
             .await
     }
 

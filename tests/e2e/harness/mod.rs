@@ -212,6 +212,21 @@ impl Answer {
     }
 }
 
+/// The bot's confirmation page, with the cookie it set and the fields of its form.
+pub struct Confirmation {
+    pub page: Answer,
+    pub cookie: String,
+    pub form: Vec<(String, String)>,
+}
+
+/// A browser that shows each redirect instead of following it.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// Where a sign-in at the identity provider sent the browser, and what it showed there.
 pub struct SignIn {
     pub callback: String,
@@ -261,8 +276,7 @@ pub fn redis_base() -> String {
 impl TestEnv {
     /// Starts moto, the AWS front, the fake Slack and the bot. Workers start with `start_worker`.
     pub async fn start(name: &'static str, redis_db: u8) -> TestEnv {
-        let redis_url = format!("{}/{redis_db}", redis_base());
-        TestEnv::start_with_bot_redis(name, redis_db, &redis_url).await
+        TestEnv::start_with_bot(name, redis_db, |bot| bot).await
     }
 
     /// Like [`TestEnv::start`], with the bot connecting to Redis at `bot_redis_url` (the same
@@ -271,6 +285,24 @@ impl TestEnv {
         name: &'static str,
         redis_db: u8,
         bot_redis_url: &str,
+    ) -> TestEnv {
+        TestEnv::start_with(name, redis_db, Some(bot_redis_url), |bot| bot).await
+    }
+
+    /// [`TestEnv::start`] with the bot as `configure` makes it (a rate limit, say).
+    pub async fn start_with_bot(
+        name: &'static str,
+        redis_db: u8,
+        configure: impl FnOnce(bot::Bot) -> bot::Bot,
+    ) -> TestEnv {
+        TestEnv::start_with(name, redis_db, None, configure).await
+    }
+
+    async fn start_with(
+        name: &'static str,
+        redis_db: u8,
+        bot_redis_url: Option<&str>,
+        configure: impl FnOnce(bot::Bot) -> bot::Bot,
     ) -> TestEnv {
         install_tls_provider();
         let redis_url = format!("{}/{redis_db}", redis_base());
@@ -290,16 +322,19 @@ impl TestEnv {
         let discord_key = discord_signing_key();
         let smtp = SmtpSink::start().await;
 
-        let connection = apalis_redis::connect(bot_redis_url).await.expect("redis");
+        let connection = apalis_redis::connect(bot_redis_url.unwrap_or(&redis_url))
+            .await
+            .expect("redis");
         let bot = bot::Bot::new(
             SIGNING_SECRET,
-            Arc::new(queue::RedisJobQueue::new(connection)),
+            Arc::new(queue::RedisJobQueue::new(connection.clone())),
+            Arc::new(queue::RedisSignIns::new(connection)),
         )
         .with_discord(&hex::encode(discord_key.verifying_key().as_bytes()))
         .expect("a valid public key");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, bot::router(bot)).await });
+        tokio::spawn(bot::serve(listener, configure(bot)));
 
         TestEnv {
             redis_url,
@@ -470,24 +505,30 @@ impl TestEnv {
         &mut self.workers[index]
     }
 
-    /// `person` runs `/cws profiles verify` and follows the link to the provider, which
-    /// redirects their browser to the bot's callback. Returns that callback URL (to replay
-    /// it) and the page the browser showed.
+    /// `person` runs `/cws profiles verify` and opens the link: the bot's page, which must name
+    /// them. They press Continue, which leads to the provider, which redirects their browser to
+    /// the bot's callback. Returns that callback URL (to replay it) and the page the browser
+    /// showed there.
     pub async fn sign_in(&self, person: Person) -> SignIn {
-        self.slash(&Slash::new("profiles verify").by(person)).await;
-        let offered = self.reply_containing("Verify your research identity").await;
-        let link = offered
-            .text()
-            .split_whitespace()
-            .find(|word| word.starts_with("http"))
-            .expect("a sign-in link")
-            .replace("&amp;", "&");
-        let browser = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let at_provider = browser
-            .get(&link)
+        let link = self.sign_in_link(person).await;
+        let confirmation = self.open_sign_in_page(&link).await;
+        assert_eq!(confirmation.page.status, 200, "{}", confirmation.page.body);
+        assert!(
+            confirmation.page.body.contains(&format!(
+                "<strong>{}</strong> ({})",
+                person.user_name, person.user_id
+            )),
+            "the page names who the login is for: {}",
+            confirmation.page.body
+        );
+        let to_provider = self.press_continue(&confirmation).await;
+        assert_eq!(to_provider.status(), 303, "Continue leads on");
+        let provider = to_provider.headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let at_provider = browser()
+            .get(&provider)
             .send()
             .await
             .expect("the provider answers");
@@ -503,6 +544,79 @@ impl TestEnv {
         assert!(callback.starts_with(&self.bot_url), "{callback}");
         let page = self.open_callback(&callback).await;
         SignIn { callback, page }
+    }
+
+    /// `person` runs `/cws profiles verify`; returns the link they were given.
+    pub async fn sign_in_link(&self, person: Person) -> String {
+        self.slash(&Slash::new("profiles verify").by(person)).await;
+        let offered = self.reply_containing("Verify your research identity").await;
+        let link = offered
+            .text()
+            .split_whitespace()
+            .find(|word| word.starts_with("http"))
+            .expect("a sign-in link")
+            .replace("&amp;", "&");
+        assert!(
+            link.starts_with(&format!("{}/oauth/globus/start?state=", self.bot_url)),
+            "the link leads to the bot's page first: {link}"
+        );
+        link
+    }
+
+    /// A browser opens the sign-in link: the page, and the cookie and form it carries.
+    pub async fn open_sign_in_page(&self, link: &str) -> Confirmation {
+        let response = browser().get(link).send().await.expect("the bot answers");
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .map(|value| {
+                value
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        let field = |name: &str| {
+            let marker = format!(r#"name="{name}" value=""#);
+            body.find(&marker).map(|at| {
+                body[at + marker.len()..]
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+        };
+        let form = match (field("state"), field("confirm")) {
+            (Some(state), Some(confirm)) => {
+                vec![("state".to_owned(), state), ("confirm".to_owned(), confirm)]
+            }
+            _ => Vec::new(),
+        };
+        Confirmation {
+            page: Answer {
+                status,
+                body,
+                elapsed: Duration::ZERO,
+            },
+            cookie,
+            form,
+        }
+    }
+
+    /// Presses Continue on the confirmation page, in the browser that opened it.
+    pub async fn press_continue(&self, confirmation: &Confirmation) -> reqwest::Response {
+        browser()
+            .post(format!("{}/oauth/globus/start", self.bot_url))
+            .header("cookie", &confirmation.cookie)
+            .form(&confirmation.form)
+            .send()
+            .await
+            .expect("the bot answers")
     }
 
     /// The person's browser opens `url` on the bot; returns the page.
@@ -639,6 +753,12 @@ impl TestEnv {
                 .body(body),
         )
         .await
+    }
+
+    /// How many keys the test's Redis database holds (`DBSIZE`).
+    pub async fn key_count(&self) -> usize {
+        let mut redis = self.redis.clone();
+        redis::cmd("DBSIZE").query_async(&mut redis).await.unwrap()
     }
 
     /// How many launch jobs were ever queued.

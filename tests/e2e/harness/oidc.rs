@@ -76,6 +76,8 @@ struct Provider {
     /// Access token → who it was issued to.
     access: Mutex<HashMap<String, Login>>,
     tokens_issued: Mutex<Vec<String>>,
+    /// How many browsers came to the authorization endpoint.
+    authorizations: std::sync::atomic::AtomicUsize,
 }
 
 pub struct FakeOidc {
@@ -113,6 +115,7 @@ impl FakeOidc {
             codes: Mutex::default(),
             access: Mutex::default(),
             tokens_issued: Mutex::default(),
+            authorizations: Default::default(),
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -146,6 +149,13 @@ impl FakeOidc {
 
     pub fn fault_next(&self, fault: TokenFault) {
         *self.state.fault.lock().unwrap() = Some(fault);
+    }
+
+    /// How many times a browser opened the authorization endpoint.
+    pub fn authorizations(&self) -> usize {
+        self.state
+            .authorizations
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every access and ID token issued so far: tests check none leaked.
@@ -192,6 +202,9 @@ async fn authorize(
     State(state): State<Arc<Provider>>,
     Query(query): Query<AuthorizeQuery>,
 ) -> Response {
+    state
+        .authorizations
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     if query.response_type != "code"
         || query.client_id != CLIENT_ID
         || query.code_challenge_method != "S256"

@@ -3,6 +3,7 @@
 -- KEYS[3] = dead_jobs_set
 -- KEYS[4] = scheduled_jobs_set
 -- KEYS[5] = job_meta_hash
+-- KEYS[6] = finished_jobs_set (cws patch: done and dead tasks by when they ended)
 -- ARGV[1] = emit events
 -- ARGV[2..] = repeating groups of: task_id, timestamp, result_data, status, attempt
 local inflight_set = KEYS[1]
@@ -10,6 +11,7 @@ local done_jobs_set = KEYS[2]
 local dead_jobs_set = KEYS[3]
 local scheduled_jobs_set = KEYS[4]
 local job_meta_hash = KEYS[5]
+local finished_jobs_set = KEYS[6]
 local emit_events = ARGV[1] == "1"
 
 local args_per_task = 5
@@ -31,6 +33,9 @@ for i = 0, num_tasks - 1 do
 
     if status == 'Done' then
         redis.call('SADD', done_jobs_set, task_id)
+        -- cws patch: indexed by end time, so a retention sweep finds what expired without
+        -- reading every retained task.
+        redis.call('ZADD', finished_jobs_set, tonumber(timestamp), task_id)
         if emit_events then
             redis.call("publish", "tasks:" .. done_jobs_set, task_id)
         end
@@ -46,6 +51,7 @@ for i = 0, num_tasks - 1 do
         end
     else
         redis.call('SADD', dead_jobs_set, task_id)
+        redis.call('ZADD', finished_jobs_set, tonumber(timestamp), task_id) -- cws patch
         if emit_events then
             redis.call("publish", "tasks:" .. dead_jobs_set, task_id)
         end

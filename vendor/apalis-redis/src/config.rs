@@ -9,6 +9,8 @@ const ACTIVE_TASKS_LIST: &str = "{queue}:active";
 const WORKERS_SET: &str = "{queue}:workers";
 const DEAD_TASKS_SET: &str = "{queue}:dead";
 const DONE_TASKS_SET: &str = "{queue}:done";
+// cws patch: done and dead tasks by the unix time they ended.
+const FINISHED_TASKS_SET: &str = "{queue}:finished";
 const FAILED_TASKS_SET: &str = "{queue}:failed";
 const INFLIGHT_TASKS_SET: &str = "{queue}:inflight";
 const TASK_DATA_HASH: &str = "{queue}:data";
@@ -359,6 +361,12 @@ impl Config {
     /// A `String` representing the Redis key for the done jobs set.
     pub fn done_jobs_set(&self) -> String {
         DONE_TASKS_SET.replace("{queue}", self.queue.as_ref())
+    }
+
+    /// cws patch: the Redis key of the sorted set of finished tasks (done or dead), scored by
+    /// the unix time they ended: what a retention sweep reads.
+    pub fn finished_jobs_set(&self) -> String {
+        FINISHED_TASKS_SET.replace("{queue}", self.queue.as_ref())
     }
 
     /// Returns the Redis key for the set of failed jobs associated with the queue.

@@ -85,4 +85,9 @@ impl WorkspaceStore for MemoryStore {
             .insert((key.clone(), notice.to_owned()));
         Ok(())
     }
+
+    async fn forget_notices(&self, key: &JobKey) -> Result<(), PortError> {
+        self.state().notices.retain(|(job, _)| job != key);
+        Ok(())
+    }
 }

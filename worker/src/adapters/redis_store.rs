@@ -2,7 +2,8 @@
 //! - `cws:workspace-name:{name}` → job key holding the name (SET NX: one owner across workers)
 //! - `cws:workspace:{name}` → the workspace as JSON
 //! - `cws:job:{key}:workspace` → workspace name launched by a job
-//! - `cws:job:{key}:notice:{notice}` → set once that notice was posted
+//! - `cws:job:{key}:notices` → hash of the notices posted for the job (kept for the job
+//!   retention period)
 //! - `cws:workspaces` → set of all workspace names; `cws:instances` → instance id → name
 //!
 //! Recording a workspace again (a state change) overwrites it: the ledger, not this record,
@@ -15,18 +16,25 @@ use domain::workspace::Workspace;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-/// Notices are remembered long after any retry of their job could happen.
-const NOTICE_TTL_SECS: u64 = 30 * 24 * 3600;
-
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
+    /// How long a job's notices are kept: as long as the job itself (the retention sweep
+    /// forgets both; the expiry is the backstop).
+    retention: std::time::Duration,
 }
 
 impl RedisStore {
-    pub fn new(connection: ConnectionManager) -> RedisStore {
-        RedisStore { connection }
+    pub fn new(connection: ConnectionManager, retention: std::time::Duration) -> RedisStore {
+        RedisStore {
+            connection,
+            retention,
+        }
     }
+}
+
+fn notices_key(key: &JobKey) -> String {
+    format!("cws:job:{key}:notices")
 }
 
 fn unavailable(error: redis::RedisError) -> PortError {
@@ -130,16 +138,27 @@ impl WorkspaceStore for RedisStore {
     async fn notice_sent(&self, key: &JobKey, notice: &str) -> Result<bool, PortError> {
         let mut redis = self.connection.clone();
         redis
-            .exists(format!("cws:job:{key}:notice:{notice}"))
+            .hexists(notices_key(key), notice)
             .await
             .map_err(unavailable)
     }
 
     async fn mark_notice_sent(&self, key: &JobKey, notice: &str) -> Result<(), PortError> {
         let mut redis = self.connection.clone();
-        redis
-            .set_ex(format!("cws:job:{key}:notice:{notice}"), 1, NOTICE_TTL_SECS)
+        let notices = notices_key(key);
+        redis::pipe()
+            .atomic()
+            .hset(&notices, notice, 1)
+            .ignore()
+            .expire(&notices, self.retention.as_secs().max(1) as i64)
+            .ignore()
+            .exec_async(&mut redis)
             .await
             .map_err(unavailable)
+    }
+
+    async fn forget_notices(&self, key: &JobKey) -> Result<(), PortError> {
+        let mut redis = self.connection.clone();
+        redis.del(notices_key(key)).await.map_err(unavailable)
     }
 }

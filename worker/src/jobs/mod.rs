@@ -20,6 +20,7 @@ mod policy;
 mod profiles;
 mod project;
 pub(crate) mod reconcile;
+pub(crate) mod retention;
 pub(crate) mod schedule;
 pub(crate) mod verification;
 mod volumes;
@@ -35,8 +36,8 @@ use domain::job::{JobKey, ReplyTo};
 use domain::message;
 use domain::message::MailText;
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, FileSystems, IdentityProvider, InstanceCommands, Mail,
-    Mailer, Metrics, ObjectStore, PortError,
+    AccountPolicies, Billing, Chat, Clock, FileSystems, FinishedJobs, IdentityProvider,
+    InstanceCommands, Mail, Mailer, Metrics, ObjectStore, PortError,
 };
 use domain::retry::Backoff;
 
@@ -81,6 +82,12 @@ pub struct CommandEnv {
     pub deployment: DeploymentRoles,
     /// The lead institution of projects that name none (`CWS_INSTITUTION`).
     pub institution: Option<String>,
+    /// The bot's public base URL (`CWS_PUBLIC_URL`): sign-in links lead to its pages.
+    pub public_url: String,
+    /// The jobs the queues keep after they ran, forgotten after `retention`.
+    pub finished_jobs: Arc<dyn FinishedJobs>,
+    /// How long finished jobs and what is kept per job are remembered.
+    pub retention: std::time::Duration,
 }
 
 impl Context for CommandEnv {
@@ -146,7 +153,7 @@ where
     }
     match with_retries(key, &env.backoff, attempt).await {
         Ok(()) => {
-            if let Err(error) = env.state.finish_job(key).await {
+            if let Err(error) = env.state.finish_job(key, env.retention).await {
                 tracing::warn!(job = %key, %error, "could not record the job as finished");
             }
             Ok(())

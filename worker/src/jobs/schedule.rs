@@ -1,7 +1,8 @@
 //! The scheduler: apalis-cron ticks every worker on `CWS_SCHEDULE`; one worker claims each
 //! tick, sweeps invitations for due expiry stages, looks for idle workspaces and, for every
 //! project, whether its hard limit is reached, or a budget alert, a weekly digest, a month's
-//! chargeback statement or a closed day's audit archive is due. Each of those is a notice taken once, so a tick that another
+//! chargeback statement or a closed day's audit archive is due, and forgets finished jobs past
+//! their retention. Each of those is a notice taken once, so a tick that another
 //! worker also ran, or one that ran late, never sends anything twice, and a missed tick is
 //! caught up by the next.
 
@@ -11,7 +12,7 @@ use apalis_core::error::BoxDynError;
 use apalis_core::task::data::Data;
 use apalis_cron::Tick;
 
-use crate::jobs::{CommandEnv, alerts, audit, chargeback, digest, expiry, idle, limit};
+use crate::jobs::{CommandEnv, alerts, audit, chargeback, digest, expiry, idle, limit, retention};
 
 const JOB: &str = "tick";
 
@@ -38,6 +39,9 @@ pub(crate) async fn run_due(env: &CommandEnv) {
     }
     if let Err(error) = expiry::sweep(env).await {
         tracing::warn!(%error, "expiry sweep failed");
+    }
+    if let Err(error) = retention::sweep(env).await {
+        tracing::warn!(%error, "retention sweep failed");
     }
     for project in &projects {
         if let Err(error) = limit::enforce(env, project).await {

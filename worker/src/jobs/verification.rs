@@ -1,10 +1,13 @@
 //! `profiles verify` and the identity provider's callback: the person signs in with their home
 //! institution through Globus Auth, and the verified identity lands on their profiles.
 //!
-//! The command leaves the PKCE verifier and nonce in the store under a random `state` for 10
-//! minutes and answers with the sign-in link; the bot turns the provider's redirect into a
-//! [`VerificationCallbackJob`], which takes that record once (GETDEL), so any worker can finish
-//! any verification and no `state` works twice.
+//! The command leaves the PKCE verifier, nonce and the provider's authorization URL in the
+//! store under a random `state` for 10 minutes and answers with a link to the bot's
+//! confirmation page for that `state`, which names the chat account the login will be bound to
+//! and goes on to the provider only when the person presses Continue. The bot turns the
+//! provider's redirect into a [`VerificationCallbackJob`] (only for a `state` that is pending),
+//! which takes that record once (GETDEL), so any worker can finish any verification and no
+//! `state` works twice.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,7 +21,7 @@ use domain::job::{CommandJob, ProviderAnswer, Requester, VerificationCallbackJob
 use domain::message;
 use domain::ports::{AuthorizationRequest, PortError};
 use domain::verified_identity::{
-    PendingVerification, VERIFICATION_WINDOW, VerificationFailure, VerifiedIdentity,
+    PendingVerification, VERIFICATION_WINDOW, VerificationFailure, VerifiedIdentity, start_link,
 };
 
 use crate::jobs::access::Context;
@@ -46,22 +49,23 @@ pub(crate) async fn command_profiles_verify(
         let reply = message::verification_failed(&VerificationFailure::NotConfigured);
         return env.answer(&job.reply, &job.requester, &reply).await;
     };
-    let pending = PendingVerification {
-        requester: job.requester.clone(),
-        pkce_verifier: random_token(),
-        nonce: random_token(),
-        expires_at: env.clock.now() + VERIFICATION_WINDOW,
-    };
-    let state = random_token();
+    let (state, pkce_verifier, nonce) = (random_token(), random_token(), random_token());
     let request = AuthorizationRequest {
         state: &state,
-        nonce: &pending.nonce,
-        pkce_verifier: &pending.pkce_verifier,
+        nonce: &nonce,
+        pkce_verifier: &pkce_verifier,
     };
     let reply = match provider.authorization_url(&request).await {
-        Ok(url) => {
+        Ok(authorization_url) => {
+            let pending = PendingVerification {
+                requester: job.requester.clone(),
+                pkce_verifier,
+                nonce,
+                authorization_url,
+                expires_at: env.clock.now() + VERIFICATION_WINDOW,
+            };
             env.state.start_verification(&state, &pending).await?;
-            message::verification_link(&url)
+            message::verification_link(&start_link(&env.public_url, &state))
         }
         Err(failure) => message::verification_failed(&failure),
     };

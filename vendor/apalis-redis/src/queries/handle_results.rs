@@ -29,6 +29,8 @@ pub(crate) async fn handle_results<C: ConnectionLike>(
         .key(dead_jobs_set)
         .key(scheduled_jobs_set)
         .key(job_meta_hash)
+        // cws patch: the finished tasks by end time (lua/handle_results.lua).
+        .key(config.finished_jobs_set())
         .arg(config.emit_events);
 
     let timestamp = current_timestamp();
