@@ -99,7 +99,7 @@ pub(crate) async fn command_project_create(
             },
         )
         .await?;
-    let reply = message::project_created(&project, &profile, key_sent);
+    let reply = message::project_created(&project, &profile, &key_sent);
     env.answer(&job.reply, requester, &reply).await
 }
 
