@@ -421,6 +421,14 @@ pub trait Records: Send + Sync {
         value: &str,
         ttl: std::time::Duration,
     ) -> Result<(), PortError>;
+    /// Writes `value` under `key` for `ttl` only if the key is absent (SET NX EX); says
+    /// whether it wrote.
+    async fn create_expiring(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, PortError>;
     /// Reads and removes `key` in one step (GETDEL): of callers racing, one gets the value.
     async fn take(&self, key: &str) -> Result<Option<String>, PortError>;
     /// Adds one to a counter (an absent counter is 0) and returns the new value.

@@ -23,6 +23,16 @@ pub const UID_RANGE: u32 = 1000;
 /// Unix usernames are at most 32 bytes.
 const USERNAME_MAX: usize = 32;
 
+/// What became of a new research user's SSH private key, which only a direct message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyDelivery {
+    Sent,
+    /// None was waiting: the research user existed already, and its key went out before.
+    NotPending,
+    /// The chat refused the direct message (its reason): the key was deleted, not kept.
+    Undelivered(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResearchUser {
     pub username: String,

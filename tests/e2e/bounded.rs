@@ -263,3 +263,32 @@ async fn finished_jobs_are_forgotten_after_the_retention_period() {
     );
     env.finish();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_key_that_cannot_be_delivered_is_deleted_and_its_owner_told() {
+    let mut env = TestEnv::start("bounded-undelivered-key", 86).await;
+    env.start_worker();
+    env.slack.refuse_dms_to(SMITH.user_id);
+    env.slash(&Slash::new("project create nih-neuro-consortium --budget 5000").by(SMITH))
+        .await;
+    let created = env.reply_containing("created").await;
+    assert!(
+        created.text().contains(
+            "Your SSH private key could not be sent to you by direct message (user_not_visible), so it was deleted rather than kept"
+        ),
+        "{}",
+        created.text()
+    );
+    let keys = all_keys(&env).await;
+    assert!(
+        !keys.iter().any(|key| key.ends_with(":pending-key")),
+        "{keys:#?}"
+    );
+    assert!(
+        env.slack
+            .all()
+            .iter()
+            .all(|p| p.method != "chat.postMessage")
+    );
+    env.finish();
+}

@@ -10,6 +10,7 @@
 //! - `cws:verification:{sha256 of state}` → a verification awaiting its callback (10 min TTL);
 //!   `…:used` → who used it (a day), to answer a replay
 //! - `cws:research-user:{collaborator}` → research user; `…:pending-key` → key awaiting its DM
+//!   (an hour at most)
 //! - `cws:account-index:{account}`, `cws:account-count`, `cws:uid-seq:{account}` → UID ranges
 //! - `cws:username:{account}:{username}` → collaborator holding the username
 //! - `cws:reserved-uid:{account}:{holder}` → a UID of the account's range held for a volume grant
@@ -77,6 +78,10 @@ const DAY_FORMAT: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month
 
 /// How many times an audit writer looks for the chain's next free place before giving up.
 const AUDIT_ATTEMPTS: usize = 100;
+
+/// How long a new research user's private key waits for its direct message: a job retrying
+/// the message is done well within it, and a key nobody could deliver is not kept.
+pub const PENDING_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// How many usernames to try before giving up on a busy name (`sarah_lee`, `sarah_lee2`, …).
 const USERNAME_ATTEMPTS: usize = 1000;
@@ -694,9 +699,18 @@ impl State {
             return Ok(existing);
         }
         let key = format!("cws:research-user:{}", collaborator.key());
-        let pair = self
-            .first_stored(&format!("{key}:pending-key"), new_key()?)
-            .await?;
+        let pending = format!("{key}:pending-key");
+        let fresh = new_key()?;
+        let pair = if self
+            .records
+            .create_expiring(&pending, &to_json(&fresh), PENDING_KEY_TTL)
+            .await?
+        {
+            fresh
+        } else {
+            // A racing worker's pair stands; if it expired meanwhile, this one is used unsent.
+            self.read(&pending).await?.unwrap_or(fresh)
+        };
         let uid = self.next_uid(account).await?;
         let username = self.claim_username(account, username, collaborator).await?;
         let user = ResearchUser {

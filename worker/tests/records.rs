@@ -30,7 +30,12 @@ async fn redis_records_keep_the_contract() {
         .exec_async(&mut connection)
         .await
         .expect("flushdb");
-    contract(Arc::new(RedisRecords::new(connection))).await;
+    contract(Arc::new(RedisRecords::new(connection.clone()))).await;
+    // Only Redis forgets by itself: the pending key's hour is a real expiry there.
+    let ttl: i64 = redis::AsyncCommands::ttl(&mut connection, "cws:t:new-once")
+        .await
+        .unwrap();
+    assert!((1..=3600).contains(&ttl), "TTL {ttl}");
 }
 
 async fn contract(records: Arc<dyn Records>) {
@@ -43,6 +48,27 @@ async fn contract(records: Arc<dyn Records>) {
     entries_come_back_oldest_first(&*records).await;
     delete_removes_records_sets_and_logs(&*records).await;
     take_hands_a_record_to_one_racer_only(records.clone()).await;
+    create_expiring_writes_only_an_absent_key(&*records).await;
+}
+
+async fn create_expiring_writes_only_an_absent_key(records: &dyn Records) {
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(
+        records
+            .create_expiring("cws:t:new-once", "first", hour)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !records
+            .create_expiring("cws:t:new-once", "second", hour)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        records.get("cws:t:new-once").await.unwrap().as_deref(),
+        Some("first")
+    );
 }
 
 async fn take_hands_a_record_to_one_racer_only(records: Arc<dyn Records>) {

@@ -7,7 +7,7 @@ use super::{ChatMessage, render};
 use crate::command::PolicyRestrictions;
 use crate::identity::{Permission, Role};
 use crate::invitation::{Invitation, InvitationStatus};
-use crate::profile::Profile;
+use crate::profile::{KeyDelivery, Profile};
 use crate::project::Project;
 use crate::time_text;
 
@@ -33,7 +33,17 @@ fn restriction_phrases(restrictions: Option<&PolicyRestrictions>) -> Vec<String>
     phrases
 }
 
-pub fn project_created(project: &Project, profile: &Profile, key_sent: bool) -> ChatMessage {
+/// How a reply tells what became of the private key.
+fn key_fields(key: &KeyDelivery) -> (bool, Option<&str>) {
+    match key {
+        KeyDelivery::Sent => (true, None),
+        KeyDelivery::NotPending => (false, None),
+        KeyDelivery::Undelivered(reason) => (false, Some(reason.as_str())),
+    }
+}
+
+pub fn project_created(project: &Project, profile: &Profile, key: &KeyDelivery) -> ChatMessage {
+    let (key_sent, key_undelivered) = key_fields(key);
     render(
         "project_created",
         &json!({
@@ -48,6 +58,7 @@ pub fn project_created(project: &Project, profile: &Profile, key_sent: bool) -> 
             "username": profile.research_user.username,
             "uid": profile.research_user.uid,
             "key_sent": key_sent,
+            "key_undelivered": key_undelivered,
         }),
     )
 }
@@ -251,10 +262,11 @@ pub fn profile_created(
     profile: &Profile,
     project: &Project,
     now: OffsetDateTime,
-    key_sent: bool,
+    key: &KeyDelivery,
     active: bool,
 ) -> ChatMessage {
     let expires_at = profile.expires_at.unwrap_or(now);
+    let (key_sent, key_undelivered) = key_fields(key);
     render(
         "profile_created",
         &json!({
@@ -267,6 +279,7 @@ pub fn profile_created(
             "username": profile.research_user.username,
             "uid": profile.research_user.uid,
             "key_sent": key_sent,
+            "key_undelivered": key_undelivered,
             "active": active,
         }),
     )

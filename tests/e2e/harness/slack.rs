@@ -50,6 +50,8 @@ struct SlackState {
     rate_limited: AtomicUsize,
     /// User groups by id, with their members' user ids.
     user_groups: Mutex<HashMap<String, Vec<String>>>,
+    /// Users to whom the bot may not open a direct message.
+    no_dms: Mutex<Vec<String>>,
 }
 
 pub struct FakeSlack {
@@ -83,6 +85,10 @@ async fn web_api(
     if method == "conversations.open" {
         // Opening a DM is plumbing, not a message: answer it without recording it.
         let user_id = body["users"].as_str().unwrap_or_default();
+        if state.no_dms.lock().unwrap().iter().any(|u| u == user_id) {
+            // What Slack answers for a member of another organisation in a shared channel.
+            return Json(json!({"ok": false, "error": "user_not_visible"})).into_response();
+        }
         let channel = json!({ "id": format!("D{user_id}") });
         return Json(json!({"ok": true, "channel": channel})).into_response();
     }
@@ -213,6 +219,7 @@ impl FakeSlack {
             rate_limit_next: AtomicUsize::default(),
             rate_limited: AtomicUsize::default(),
             user_groups: Mutex::default(),
+            no_dms: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/api/files.list", get(files_list))
@@ -278,6 +285,11 @@ impl FakeSlack {
     /// Answer the next `n` Web API calls with 429 and `Retry-After: 1`.
     pub fn rate_limit_next(&self, n: usize) {
         self.state.rate_limit_next.store(n, Ordering::SeqCst);
+    }
+
+    /// The bot may no longer open a direct message to `user_id` (`user_not_visible`).
+    pub fn refuse_dms_to(&self, user_id: &str) {
+        self.state.no_dms.lock().unwrap().push(user_id.to_owned());
     }
 
     pub fn rate_limited_answers(&self) -> usize {

@@ -57,6 +57,16 @@ impl Records for MemoryRecords {
         self.put(key, value).await
     }
 
+    /// As [`Records::put_expiring`] here: kept until deleted.
+    async fn create_expiring(
+        &self,
+        key: &str,
+        value: &str,
+        _ttl: std::time::Duration,
+    ) -> Result<bool, PortError> {
+        self.swap(key, None, value).await
+    }
+
     async fn take(&self, key: &str) -> Result<Option<String>, PortError> {
         Ok(self.state().values.remove(key))
     }

@@ -81,6 +81,25 @@ impl Records for RedisRecords {
             .map_err(unavailable)
     }
 
+    async fn create_expiring(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, PortError> {
+        let mut redis = self.connection.clone();
+        let written: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl.as_secs().max(1))
+            .query_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
+        Ok(written.is_some())
+    }
+
     async fn take(&self, key: &str) -> Result<Option<String>, PortError> {
         let mut redis = self.connection.clone();
         redis.get_del(key).await.map_err(unavailable)

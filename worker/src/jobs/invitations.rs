@@ -335,7 +335,7 @@ pub(crate) async fn command_invitation_accept(
             },
         )
         .await?;
-    let reply = message::profile_created(&profile, &project, now, key_sent, active);
+    let reply = message::profile_created(&profile, &project, now, &key_sent, active);
     env.answer(&job.reply, requester, &reply).await
 }
 

@@ -6,7 +6,7 @@ use domain::identity::{ChatIdentity, Permission};
 use domain::job::CommandJob;
 use domain::message::{self, ChatMessage, ListedProfile};
 use domain::ports::PortError;
-use domain::profile::Profile;
+use domain::profile::{KeyDelivery, Profile};
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
@@ -25,24 +25,35 @@ pub(crate) fn new_key_pair(comment: &str) -> Result<KeyPair, PortError> {
 }
 
 /// Sends the profile's private key by direct message if it is still waiting, then forgets it.
-/// Says whether it sent one.
+/// A message the chat refuses for good forgets it too: the key is kept nowhere but in that
+/// message, and the caller's reply tells the person it did not arrive. A transient failure is
+/// retried with the job, the key still waiting (for an hour at most).
 pub(crate) async fn send_private_key(
     env: &CommandEnv,
     profile: &Profile,
     user_id: &str,
-) -> Result<bool, PortError> {
+) -> Result<KeyDelivery, PortError> {
     let Some(private_key) = env
         .state
         .pending_private_key(&profile.collaborator, &profile.research_user)
         .await?
     else {
-        return Ok(false);
+        return Ok(KeyDelivery::NotPending);
     };
-    env.chat
+    let delivery = match env
+        .chat
         .post_direct(user_id, &message::ssh_private_key(profile, &private_key))
-        .await?;
+        .await
+    {
+        Ok(()) => KeyDelivery::Sent,
+        Err(PortError::Rejected { code, .. }) => {
+            tracing::warn!(user_id, %code, "the SSH private key could not be delivered; deleted");
+            KeyDelivery::Undelivered(code)
+        }
+        Err(transient) => return Err(transient),
+    };
     env.state.forget_private_key(&profile.collaborator).await?;
-    Ok(true)
+    Ok(delivery)
 }
 
 pub(crate) async fn command_profiles_use(

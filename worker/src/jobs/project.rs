@@ -206,7 +206,7 @@ async fn create_project(
             },
         )
         .await?;
-    let reply_message = message::project_created(&project, &profile, key_sent);
+    let reply_message = message::project_created(&project, &profile, &key_sent);
     tell_owner(env, reply, requester, &reply_message).await
 }
 
