@@ -137,7 +137,7 @@ async fn an_export_of_ten_thousand_events_opens_with_pythons_csv_and_json() {
     env.join(
         SMITH,
         JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540",
+        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
         "stanford-collab",
     )
     .await;

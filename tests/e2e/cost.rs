@@ -13,11 +13,16 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
     let first = env.start_worker_shifted(&format!("+{day_one}s"));
     env.create_project(SMITH, "nih-neuro-consortium --budget 5000")
         .await;
-    for (person, name) in [(JOHNSON, "mit"), (LEE, "berkeley")] {
+    for (person, name, institution) in [
+        (JOHNSON, "mit", "mit-csail"),
+        (LEE, "berkeley", "berkeley-neuroscience"),
+    ] {
         let token = env
             .invite(
                 SMITH,
-                &format!("{name}-collaboration --type read_write --valid-days 540"),
+                &format!(
+                    "{name}-collaboration --type read_write --valid-days 540 --institution {institution}"
+                ),
             )
             .await;
         env.accept(person, &token, "stanford-collab").await;

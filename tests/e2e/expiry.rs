@@ -27,7 +27,7 @@ async fn johnson_at_work(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize {
     env.join(
         SMITH,
         JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540",
+        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
         "stanford-collab",
     )
     .await;

@@ -6,8 +6,11 @@ use crate::harness::{JOHNSON, LEE, Slash, TestEnv, eventually, tag};
 async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
     let mut env = TestEnv::start("launch-happy", 1).await;
     env.start_worker();
-    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
-        .await;
+    env.create_project(
+        JOHNSON,
+        "nih-neuro-consortium --budget 5000 --institution mit-csail",
+    )
+    .await;
 
     let answer = env
         .slash(&Slash::new(
@@ -76,8 +79,11 @@ async fn mit_launches_python_ml_and_the_channel_hears_the_instance() {
 async fn project_flag_and_default_size_reach_the_tags() {
     let mut env = TestEnv::start("launch-project", 2).await;
     env.start_worker();
-    env.create_project(LEE, "nih-neuro-consortium --budget 5000")
-        .await;
+    env.create_project(
+        LEE,
+        "nih-neuro-consortium --budget 5000 --institution berkeley-neuroscience",
+    )
+    .await;
 
     let answer = env
         .slash(

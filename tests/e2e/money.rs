@@ -74,7 +74,7 @@ async fn two_scheduled_workers_send_one_weekly_digest_by_channel_and_by_email() 
     let token = env
         .invite(
             SMITH,
-            "berkeley-collaboration --type read_write --valid-days 540",
+            "berkeley-collaboration --type read_write --valid-days 540 --institution berkeley-neuroscience",
         )
         .await;
     env.accept(LEE, &token, "stanford-collab").await;

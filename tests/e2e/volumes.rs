@@ -55,7 +55,7 @@ async fn the_seed_volume_grants_mit_read_only_and_berkeley_read_write_and_nothin
     env.join(
         SMITH,
         JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540",
+        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
         "stanford-collab",
     )
     .await;
@@ -495,7 +495,7 @@ async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_pr
     env.join(
         SMITH,
         JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --launch-account mit-csail",
+        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail --launch-account mit-csail",
         "stanford-collab",
     )
     .await;
