@@ -100,7 +100,7 @@ pub async fn command_env(
                 instance_commands: Arc::new(Ssm::new(&config)),
                 objects: Arc::new(S3Store::new(
                     &config,
-                    &settings.archive_bucket,
+                    settings.archive_bucket.as_deref(),
                     aws.endpoint_url.is_some(),
                 )),
                 billing: Arc::new(CostExplorer::new(&config)),
