@@ -7,6 +7,10 @@ use queue::{RedisJobQueue, RedisSignIns};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `rediss://` runs over rustls, and both ring and aws-lc-rs reach the dependency graph.
+    rustls::crypto::aws_lc_rs::default_provider()
+        .install_default()
+        .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -134,8 +134,9 @@ pub struct Settings {
     pub clock_offset: Duration,
     /// How often workers compare recorded workspaces with the cloud (one worker per round).
     pub reconcile_every: Duration,
-    /// The S3 bucket for chargeback statements and archives (`CWS_ARCHIVE_BUCKET`).
-    pub archive_bucket: String,
+    /// The S3 bucket for chargeback statements and archives (`CWS_ARCHIVE_BUCKET`); `None`:
+    /// `cws-archive-{account id}-{region}`, a name no other account can hold first.
+    pub archive_bucket: Option<String>,
     /// When each project's weekly digest goes out, in the project's time zone.
     pub digest_at: DigestTime,
     /// The cron expression (seconds first) of the scheduler's tick: budget checks, digests
@@ -392,9 +393,7 @@ impl Settings {
                 .unwrap_or_else(|| "lead".to_owned()),
             clock_offset,
             reconcile_every: Duration::from_secs(reconcile_secs.max(1)),
-            archive_bucket: sources
-                .get("CWS_ARCHIVE_BUCKET")
-                .unwrap_or_else(|| "cws-archive".to_owned()),
+            archive_bucket: sources.get("CWS_ARCHIVE_BUCKET"),
             digest_at,
             schedule,
             accounts: match sources.get("CWS_ACCOUNTS") {

@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
+use redis::AsyncCommands;
+
 use crate::harness::{
-    LEE, SMITH, Slash, Stranger, TestEnv, redis_base, to_mid_next_month, token_in,
+    LEE, SIGNING_SECRET, SMITH, Slash, Stranger, TestEnv, TlsRedis, eventually,
+    install_tls_provider, redis_base, slash_to, to_mid_next_month, token_in,
 };
 
 /// Each name is refused at once, with the rule it breaks and the usage line, wherever a
@@ -299,4 +302,62 @@ async fn the_bot_works_as_a_redis_acl_user_that_cannot_read_the_token_key() {
         .unwrap_err();
     assert_eq!(write.code(), Some("NOPERM"), "{write}");
     env.finish();
+}
+
+/// `rediss://`: the real `cws bot` process, trusting the test's CA through `SSL_CERT_FILE`,
+/// reaches a Redis that speaks only TLS and queues a signed command there.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bot_queues_through_redis_over_tls() {
+    install_tls_provider();
+    let redis = TlsRedis::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _bot = ChildProcess(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cws"))
+            .arg("bot")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("REDIS_URL", redis.url())
+            .env("SSL_CERT_FILE", redis.ca_file())
+            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+            .env("CWS_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CWS_CONFIG", "/nonexistent/cws.toml")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("cws bot starts"),
+    );
+    // The bot listens once it is connected to Redis.
+    eventually("the bot listening", Duration::from_secs(30), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+    })
+    .await;
+    let answer = slash_to(
+        &format!("http://127.0.0.1:{port}"),
+        &Slash::new("project create nih-neuro-consortium --budget 5000").by(SMITH),
+        "https://hooks.slack.com/commands/T0CONSORTIUM/1/e2e",
+    )
+    .await;
+    assert!(answer.text().contains("Working on"), "{}", answer.body);
+    let queued: usize = redis
+        .connection()
+        .await
+        .hlen("cws:queue:command:data")
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+}
+
+/// Kills the process when the test ends, however it ends.
+struct ChildProcess(std::process::Child);
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -112,7 +112,7 @@ async fn env_over(
                 instance_commands: Arc::new(Ssm::new(&config)),
                 objects: Arc::new(S3Store::new(
                     &config,
-                    &settings.archive_bucket,
+                    settings.archive_bucket.as_deref(),
                     aws.endpoint_url.is_some(),
                 )),
                 billing: Arc::new(CostExplorer::new(&config)),

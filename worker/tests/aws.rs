@@ -355,7 +355,7 @@ async fn unknown_instances_are_not_found() {
 async fn a_statement_lands_in_a_bucket_created_on_first_use_and_its_link_downloads_it() {
     test_credentials();
     let moto = Moto::start().await;
-    let store = S3Store::new(&config(&moto).await, "cws-archive-test", true);
+    let store = S3Store::new(&config(&moto).await, Some("cws-archive-test"), true);
     let csv = "month,project,user\n2026-10,nih,sarah_lee\n";
     let link = store
         .put(
@@ -371,7 +371,7 @@ async fn a_statement_lands_in_a_bucket_created_on_first_use_and_its_link_downloa
     assert!(downloaded.status().is_success(), "{}", downloaded.status());
     assert_eq!(downloaded.text().await.unwrap(), csv);
     // Written again (a re-run): replaced, and the bucket that already exists is no error.
-    let again = S3Store::new(&config(&moto).await, "cws-archive-test", true);
+    let again = S3Store::new(&config(&moto).await, Some("cws-archive-test"), true);
     again
         .put(
             "chargeback/nih/2026-10.csv",
@@ -390,6 +390,84 @@ async fn a_statement_lands_in_a_bucket_created_on_first_use_and_its_link_downloa
         Some(b"v2".as_slice())
     );
     assert_eq!(store.get("chargeback/nih/1999-01.csv").await.unwrap(), None);
+}
+
+/// Without `CWS_ARCHIVE_BUCKET` the bucket is named after the worker's account and region, so
+/// nobody else can have taken the name.
+#[tokio::test]
+async fn the_default_bucket_carries_the_account_and_region() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let store = S3Store::new(&config(&moto).await, None, true);
+    store
+        .put("a.csv", b"x".to_vec(), "text/csv", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config(&moto).await)
+            .force_path_style(true)
+            .build(),
+    );
+    let listed = s3
+        .list_objects_v2()
+        .bucket("cws-archive-123456789012-us-east-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(1));
+}
+
+/// A bucket of the configured name that another account created first is an error that says
+/// so, and nothing is written to it.
+#[tokio::test]
+async fn a_bucket_another_account_holds_is_refused_and_not_written() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let lead = config(&moto).await;
+    let stranger = worker::adapters::assume_role::AssumedRoles::new(&lead)
+        .config_for("arn:aws:iam::111111111111:role/stranger")
+        .await
+        .unwrap();
+    let strangers_s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stranger)
+            .force_path_style(true)
+            .build(),
+    );
+    strangers_s3
+        .create_bucket()
+        .bucket("consortium-archive")
+        .send()
+        .await
+        .unwrap();
+
+    let store = S3Store::new(&lead, Some("consortium-archive"), true);
+    let error = store
+        .put(
+            "chargeback/nih/2026-10.csv",
+            b"month,project\n".to_vec(),
+            "text/csv",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_err();
+    let PortError::Rejected { code, message } = error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(code, "BucketAlreadyExists");
+    assert!(
+        message.contains("consortium-archive belongs to another AWS account")
+            && message.contains("set CWS_ARCHIVE_BUCKET")
+            && message.contains("cws-archive-123456789012-us-east-1"),
+        "{message}"
+    );
+    assert!(store.get("chargeback/nih/2026-10.csv").await.is_err());
+    let listed = strangers_s3
+        .list_objects_v2()
+        .bucket("consortium-archive")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0));
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod slack;
 pub mod smtp;
 pub mod stranger;
+pub mod tls_redis;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ pub use self::oidc::{FakeOidc, SARAH_AT_BERKELEY, TokenFault};
 pub use self::slack::{FakeSlack, Posted, email_of};
 pub use self::smtp::SmtpSink;
 pub use self::stranger::Stranger;
+pub use self::tls_redis::TlsRedis;
 
 pub const SIGNING_SECRET: &str = "e2e-signing-secret-0123456789abcdef";
 pub const LAUNCH_QUEUE_DATA: &str = "cws:queue:launch:data";
@@ -639,12 +641,7 @@ impl TestEnv {
 
     /// Sends a signed slash command whose `response_url` is `response_url`.
     pub async fn slash_answered_at(&self, command: &Slash<'_>, response_url: &str) -> Answer {
-        let body = command.form(response_url);
-        let timestamp = now_unix().to_string();
-        let signature =
-            slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
-        self.post_signed("/slack/commands", body, &timestamp, &signature)
-            .await
+        slash_to(&self.bot_url, command, response_url).await
     }
 
     /// Sends a correctly signed `block_actions` click, as Slack does when someone presses a
@@ -1054,6 +1051,22 @@ impl Drop for TestEnv {
 
 /// Waits for `check` to return `Some`, polling quickly; panics with `what` after `timeout`.
 /// Sends a request to the bot and times its answer.
+/// Sends a slash command signed with [`SIGNING_SECRET`] to the bot at `bot_url`.
+pub async fn slash_to(bot_url: &str, command: &Slash<'_>, response_url: &str) -> Answer {
+    let body = command.form(response_url);
+    let timestamp = now_unix().to_string();
+    let signature = slack_signature::sign(SIGNING_SECRET.as_bytes(), &timestamp, body.as_bytes());
+    answered(
+        reqwest::Client::new()
+            .post(format!("{bot_url}/slack/commands"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", timestamp)
+            .header("x-slack-signature", signature)
+            .body(body),
+    )
+    .await
+}
+
 async fn answered(request: reqwest::RequestBuilder) -> Answer {
     let started = Instant::now();
     let response = request.send().await.expect("the bot answers");

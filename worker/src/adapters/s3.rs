@@ -1,5 +1,11 @@
 //! S3 as the object store: chargeback statements and archives go to `CWS_ARCHIVE_BUCKET`
 //! (created on first use), and people get presigned links instead of bucket access.
+//!
+//! Bucket names are global, so a name can belong to a stranger. The bucket must be the
+//! worker's own account's: its default name carries the account id and region
+//! (`cws-archive-123456789012-us-east-1`), creating a bucket another account holds is an error
+//! that says so, and every read and write passes the account as the expected bucket owner, so
+//! S3 refuses it should the bucket change hands.
 
 use std::time::Duration;
 
@@ -17,56 +23,88 @@ use crate::adapters::aws::classify;
 
 pub struct S3Store {
     client: Client,
-    bucket: String,
+    sts: aws_sdk_sts::Client,
+    /// `CWS_ARCHIVE_BUCKET`; `None` for the account's default bucket.
+    configured: Option<String>,
     region: String,
-    bucket_ready: OnceCell<()>,
+    bucket: OnceCell<Bucket>,
+}
+
+/// The bucket in use, checked to be the worker's account's.
+struct Bucket {
+    name: String,
+    owner: String,
 }
 
 impl S3Store {
     /// `path_style` for endpoints that are not AWS (a local moto has no per-bucket host names).
-    pub fn new(config: &SdkConfig, bucket: &str, path_style: bool) -> S3Store {
+    pub fn new(config: &SdkConfig, bucket: Option<&str>, path_style: bool) -> S3Store {
         let s3 = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
             .build();
         S3Store {
             client: Client::from_conf(s3),
-            bucket: bucket.to_owned(),
+            sts: aws_sdk_sts::Client::new(config),
+            configured: bucket.map(str::to_owned),
             region: config
                 .region()
                 .map_or_else(|| "us-east-1".to_owned(), ToString::to_string),
-            bucket_ready: OnceCell::new(),
+            bucket: OnceCell::new(),
         }
     }
 
-    async fn ensure_bucket(&self) -> Result<(), PortError> {
-        self.bucket_ready
+    /// The worker's account (STS `GetCallerIdentity`, once), and the bucket, created on first
+    /// use unless it is already the account's.
+    async fn bucket(&self) -> Result<&Bucket, PortError> {
+        self.bucket
             .get_or_try_init(|| async {
-                let mut create = self.client.create_bucket().bucket(&self.bucket);
-                // us-east-1 is the one region that must not be named as a constraint.
-                if self.region != "us-east-1" {
-                    create = create.create_bucket_configuration(
-                        CreateBucketConfiguration::builder()
-                            .location_constraint(BucketLocationConstraint::from(
-                                self.region.as_str(),
-                            ))
-                            .build(),
-                    );
-                }
-                match create.send().await {
-                    Ok(_) => Ok(()),
-                    Err(error)
-                        if matches!(
-                            error.code(),
-                            Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
-                        ) =>
-                    {
-                        Ok(())
-                    }
-                    Err(error) => Err(classify(error)),
-                }
+                let identity = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                let owner = identity
+                    .account()
+                    .ok_or_else(|| PortError::Rejected {
+                        code: "GetCallerIdentity".to_owned(),
+                        message: "STS named no account for the worker's credentials".to_owned(),
+                    })?
+                    .to_owned();
+                let name = match &self.configured {
+                    Some(name) => name.clone(),
+                    None => format!("cws-archive-{owner}-{}", self.region),
+                };
+                self.create(&name, &owner).await?;
+                Ok(Bucket { name, owner })
             })
             .await
-            .map(drop)
+    }
+
+    async fn create(&self, name: &str, owner: &str) -> Result<(), PortError> {
+        let mut create = self.client.create_bucket().bucket(name);
+        // us-east-1 is the one region that must not be named as a constraint.
+        if self.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(self.region.as_str()))
+                    .build(),
+            );
+        }
+        match create.send().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
+            Err(error) if error.code() == Some("BucketAlreadyExists") => Err(PortError::Rejected {
+                code: "BucketAlreadyExists".to_owned(),
+                message: format!(
+                    "the archive bucket {name} belongs to another AWS account, not to this \
+                         worker's account {owner}: set CWS_ARCHIVE_BUCKET to a bucket of account \
+                         {owner}, or leave it unset for cws-archive-{owner}-{}",
+                    self.region
+                ),
+            }),
+            Err(error) => Err(classify(error)),
+        }
     }
 }
 
@@ -79,10 +117,11 @@ impl ObjectStore for S3Store {
         content_type: &str,
         valid_for: Duration,
     ) -> Result<String, PortError> {
-        self.ensure_bucket().await?;
+        let bucket = self.bucket().await?;
         self.client
             .put_object()
-            .bucket(&self.bucket)
+            .bucket(&bucket.name)
+            .expected_bucket_owner(&bucket.owner)
             .key(key)
             .content_type(content_type)
             .body(ByteStream::from(body))
@@ -94,10 +133,11 @@ impl ObjectStore for S3Store {
                 code: "PresigningConfig".to_owned(),
                 message: e.to_string(),
             })?;
+        // No expected owner on the link: the browser that opens it sends no such header.
         let link = self
             .client
             .get_object()
-            .bucket(&self.bucket)
+            .bucket(&bucket.name)
             .key(key)
             .presigned(presigning)
             .await
@@ -106,10 +146,12 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
+        let bucket = self.bucket().await?;
         let object = match self
             .client
             .get_object()
-            .bucket(&self.bucket)
+            .bucket(&bucket.name)
+            .expected_bucket_owner(&bucket.owner)
             .key(key)
             .send()
             .await
@@ -121,7 +163,7 @@ impl ObjectStore for S3Store {
             Err(error) => return Err(classify(error)),
         };
         let bytes = object.body.collect().await.map_err(|e| {
-            PortError::Transient(format!("reading s3://{}/{key}: {e}", self.bucket))
+            PortError::Transient(format!("reading s3://{}/{key}: {e}", bucket.name))
         })?;
         Ok(Some(bytes.into_bytes().to_vec()))
     }
