@@ -397,6 +397,7 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                     .heartbeat_interval(settings.worker.heartbeat)
                     .missed_heartbeats(settings.worker.missed_heartbeats)
                     .batch_size(concurrency)
+                    .clock_offset(settings.clock_offset)
             };
             let launch = RedisStorage::<LaunchJob>::new(connection.clone())
                 .with_config(storage(queue::redis_config::<LaunchJob>()));

@@ -74,6 +74,12 @@ pub struct Config {
     /// When `Some(duration)`, the key expires after the configured duration.
     #[serde(default)]
     pub idempotency_ttl: Option<Duration>,
+
+    /// cws patch: added to the system clock when a task's end is recorded, so that a worker
+    /// whose clock is moved forward (`CWS_CLOCK_OFFSET`) dates what it finished by that clock,
+    /// the one its retention sweep reads too.
+    #[serde(default)]
+    pub clock_offset: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +94,7 @@ impl Default for Config {
             persist_results: true,
             emit_events: true,
             idempotency_ttl: None,
+            clock_offset: Duration::ZERO,
         }
     }
 }
@@ -306,6 +313,13 @@ impl Config {
     #[must_use]
     pub fn idempotency_ttl(mut self, ttl: Option<Duration>) -> Self {
         self.idempotency_ttl = ttl;
+        self
+    }
+
+    /// cws patch: moves the time a task's end is recorded at by `offset`.
+    #[must_use]
+    pub fn clock_offset(mut self, offset: Duration) -> Self {
+        self.clock_offset = offset;
         self
     }
 

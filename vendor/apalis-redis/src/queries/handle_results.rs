@@ -33,7 +33,8 @@ pub(crate) async fn handle_results<C: ConnectionLike>(
         .key(config.finished_jobs_set())
         .arg(config.emit_events);
 
-    let timestamp = current_timestamp();
+    // cws patch: the end is dated by the worker's clock (`Config::clock_offset`).
+    let timestamp = current_timestamp() + config.clock_offset.as_secs();
 
     for payload in ack_payloads {
         let status = payload.status().to_string();
