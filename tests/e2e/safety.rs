@@ -221,6 +221,7 @@ const BOT_ACL: &[&str] = &[
     "+del",
     "+lpush",
     "+get",
+    "+mget",
     "+exists",
 ];
 
@@ -301,6 +302,16 @@ async fn the_bot_works_as_a_redis_acl_user_that_cannot_read_the_token_key() {
         .await
         .unwrap_err();
     assert_eq!(write.code(), Some("NOPERM"), "{write}");
+
+    // The sign-in routes look pending verifications up (MGET) as this user: a made-up state is
+    // refused as unknown, not as a server error.
+    let page = env
+        .open_callback(&format!(
+            "{}/oauth/globus/callback?state=made-up&code=x",
+            env.bot_url
+        ))
+        .await;
+    assert_eq!(page.status, 404, "{}", page.body);
     env.finish();
 }
 
