@@ -323,3 +323,56 @@ async fn the_owner_cannot_approve_her_own_exception_a_deployment_admin_can() {
     assert_eq!(env.instances_named("smith-gpu").await.len(), 1);
     env.finish();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_approver_decides_without_being_a_member() {
+    let mut env = TestEnv::start("named-approver", 101).await;
+    env.start_worker();
+    env.create_project(SMITH, "nih-neuro-consortium --budget 20000")
+        .await;
+    env.join(SMITH, JOHNSON, JOHNSON_ADMIN, "stanford-collab")
+        .await;
+
+    // Only the owner names approvers.
+    env.slash(&Slash::new("project approvers nih-neuro-consortium --add <@U0CHEN>").by(JOHNSON))
+        .await;
+    env.reply_containing("may not change the project").await;
+    env.slash(
+        &Slash::new("project approvers nih-neuro-consortium --add <@U0CHEN|wei.chen>").by(SMITH),
+    )
+    .await;
+    let named = env.reply_containing("Exception requests in").await;
+    assert!(named.text().contains("<@U0CHEN>"), "{}", named.text());
+
+    let asked = gpu_exception(&env, JOHNSON, "johnson-gpu", SMITH).await;
+    let to_chen = env.slack.expect_dm(CHEN.user_id, "Chen's copy", WAIT).await;
+    assert_eq!(
+        button_value(&to_chen, "cws_approve_exception"),
+        button_value(&asked, "cws_approve_exception")
+    );
+    env.click(
+        CHEN,
+        "cws_approve_exception",
+        &button_value(&to_chen, "cws_approve_exception"),
+        Some("Covered by the equipment grant"),
+    )
+    .await;
+    env.reply_containing("You approved").await;
+    env.slack
+        .expect_dm(JOHNSON.user_id, "the approval", WAIT)
+        .await;
+    env.slack
+        .expect("the launch", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("launched *johnson-gpu*")
+        })
+        .await;
+    assert_eq!(env.instances_named("johnson-gpu").await.len(), 1);
+    let audit = env.stream("cws:audit:nih-neuro-consortium").await;
+    assert!(
+        audit.iter().any(|e| e.contains("exception_decision")
+            && e.contains("U0CHEN")
+            && e.contains("named approver")),
+        "{audit:#?}"
+    );
+    env.finish();
+}
