@@ -185,6 +185,16 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// What a command that shows or changes a project's settings needs: changing them is
+    /// managing the project, showing them is seeing it.
+    pub fn for_settings(changes: bool) -> Permission {
+        if changes {
+            Permission::ManageProject
+        } else {
+            Permission::View
+        }
+    }
+
     /// What the permission lets someone do, for refusals: "… may not {describe}".
     pub fn describe(self) -> &'static str {
         match self {

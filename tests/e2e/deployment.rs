@@ -221,6 +221,19 @@ async fn gpu_exception(
         .await
 }
 
+/// After an approval: the requester hears it by DM and the channel hears the launch, once.
+async fn approved_and_launched(env: &TestEnv, requester: crate::harness::Person, name: &str) {
+    env.slack
+        .expect_dm(requester.user_id, "the approval", WAIT)
+        .await;
+    env.slack
+        .expect("the launch", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
+        })
+        .await;
+    assert_eq!(env.instances_named(name).await.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restricted_admin_cannot_approve_his_own_exception_but_another_admin_can_once() {
     let mut env = TestEnv::start("four-eyes-admin", 99).await;
@@ -246,15 +259,7 @@ async fn a_restricted_admin_cannot_approve_his_own_exception_but_another_admin_c
     assert_eq!((first.status, second.status), (200, 200));
     env.reply_containing("You approved").await;
     env.reply_containing("already approved").await;
-    env.slack
-        .expect_dm(JOHNSON.user_id, "the approval", WAIT)
-        .await;
-    env.slack
-        .expect("the launch", WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains("launched *johnson-gpu*")
-        })
-        .await;
-    assert_eq!(env.instances_named("johnson-gpu").await.len(), 1);
+    approved_and_launched(&env, JOHNSON, "johnson-gpu").await;
     let audit = env.stream("cws:audit:nih-neuro-consortium").await;
     assert!(
         audit
@@ -358,15 +363,7 @@ async fn a_named_approver_decides_without_being_a_member() {
     )
     .await;
     env.reply_containing("You approved").await;
-    env.slack
-        .expect_dm(JOHNSON.user_id, "the approval", WAIT)
-        .await;
-    env.slack
-        .expect("the launch", WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains("launched *johnson-gpu*")
-        })
-        .await;
-    assert_eq!(env.instances_named("johnson-gpu").await.len(), 1);
+    approved_and_launched(&env, JOHNSON, "johnson-gpu").await;
     let audit = env.stream("cws:audit:nih-neuro-consortium").await;
     assert!(
         audit.iter().any(|e| e.contains("exception_decision")

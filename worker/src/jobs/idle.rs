@@ -36,11 +36,7 @@ pub(crate) async fn command_project_idle(
         || command.after_minutes.is_some()
         || command.grace_minutes.is_some()
         || command.action.is_some();
-    let permission = if changes {
-        Permission::ManageProject
-    } else {
-        Permission::View
-    };
+    let permission = Permission::for_settings(changes);
     let Some(member) = authorize(env, job, Some(&command.name), permission).await? else {
         return Ok(());
     };

@@ -39,11 +39,7 @@ pub(crate) async fn command_project_budget(
         || command.hard_limit.is_some()
         || command.action.is_some()
         || command.lift;
-    let permission = if changes {
-        Permission::ManageProject
-    } else {
-        Permission::View
-    };
+    let permission = Permission::for_settings(changes);
     let Some(member) = authorize(env, job, Some(&command.name), permission).await? else {
         return Ok(());
     };

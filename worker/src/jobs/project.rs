@@ -468,11 +468,7 @@ pub(crate) async fn command_project_approvers(
     command: &ProjectApprovers,
 ) -> Result<(), PortError> {
     let changes = !command.add.is_empty() || !command.remove.is_empty();
-    let permission = if changes {
-        Permission::ManageProject
-    } else {
-        Permission::View
-    };
+    let permission = Permission::for_settings(changes);
     let Some(member) = authorize(env, job, Some(&command.name), permission).await? else {
         return Ok(());
     };
