@@ -148,14 +148,15 @@ pub trait Cloud: Send + Sync {
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
 }
 
-/// The cloud as seen from the consortium's other accounts: collaborators whose invitation
-/// says so launch in their own account.
+/// The cloud per account and region: the project's own account (`None`) or a collaborator's
+/// whose invitation says so, in the region a workspace was launched in.
 #[async_trait]
 pub trait AccountClouds: Send + Sync {
-    /// The cloud acting in `account` (through its role, for EC2).
+    /// The cloud acting in `account` (through its role, for EC2), in `region`.
     async fn cloud_in(
         &self,
-        account: &crate::account::Account,
+        account: Option<&crate::account::Account>,
+        region: &str,
     ) -> Result<std::sync::Arc<dyn Cloud>, PortError>;
 }
 

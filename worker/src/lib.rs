@@ -106,7 +106,7 @@ async fn env_over(
             let roles = Arc::new(AssumedRoles::new(&config));
             AwsPorts {
                 cloud: Arc::new(Ec2Cloud::new(&config)),
-                account_clouds: Arc::new(Ec2AccountClouds::new(roles.clone())),
+                account_clouds: Arc::new(Ec2AccountClouds::new(&config, roles.clone())),
                 file_systems: Arc::new(Efs::new(&config)),
                 account_policies: Arc::new(Iam::new(roles)),
                 instance_commands: Arc::new(Ssm::new(&config)),

@@ -485,20 +485,47 @@ impl Cloud for Ec2Cloud {
     }
 }
 
-/// EC2 in the consortium's other accounts, through each account's role.
+/// EC2 per account and region: the lead account's clients are kept per region; another
+/// account's are made from its role's credentials, which `AssumedRoles` keeps until shortly
+/// before they expire (so a client is never held past its credentials).
 pub struct Ec2AccountClouds {
+    lead: SdkConfig,
     roles: Arc<AssumedRoles>,
+    lead_clouds: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Cloud>>>,
 }
 
 impl Ec2AccountClouds {
-    pub fn new(roles: Arc<AssumedRoles>) -> Ec2AccountClouds {
-        Ec2AccountClouds { roles }
+    pub fn new(lead: &SdkConfig, roles: Arc<AssumedRoles>) -> Ec2AccountClouds {
+        Ec2AccountClouds {
+            lead: lead.clone(),
+            roles,
+            lead_clouds: std::sync::Mutex::default(),
+        }
     }
+}
+
+/// `config`, acting in `region`.
+fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config
+        .to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build()
 }
 
 #[async_trait]
 impl AccountClouds for Ec2AccountClouds {
-    async fn cloud_in(&self, account: &Account) -> Result<Arc<dyn Cloud>, PortError> {
+    async fn cloud_in(
+        &self,
+        account: Option<&Account>,
+        region: &str,
+    ) -> Result<Arc<dyn Cloud>, PortError> {
+        let Some(account) = account else {
+            let mut clouds = self.lead_clouds.lock().expect("clouds lock");
+            let cloud = clouds.entry(region.to_owned()).or_insert_with(|| {
+                Arc::new(Ec2Cloud::new(&in_region(&self.lead, region))) as Arc<dyn Cloud>
+            });
+            return Ok(cloud.clone());
+        };
         let role_arn = account
             .role_arn
             .as_deref()
@@ -511,6 +538,6 @@ impl AccountClouds for Ec2AccountClouds {
                 ),
             })?;
         let config = self.roles.config_for(role_arn).await?;
-        Ok(Arc::new(Ec2Cloud::new(&config)))
+        Ok(Arc::new(Ec2Cloud::new(&in_region(&config, region))))
     }
 }

@@ -220,7 +220,11 @@ pub struct OneCloud(pub Arc<dyn Cloud>);
 
 #[async_trait]
 impl AccountClouds for OneCloud {
-    async fn cloud_in(&self, _account: &Account) -> Result<Arc<dyn Cloud>, PortError> {
+    async fn cloud_in(
+        &self,
+        _account: Option<&Account>,
+        _region: &str,
+    ) -> Result<Arc<dyn Cloud>, PortError> {
         Ok(self.0.clone())
     }
 }

@@ -11,7 +11,7 @@ use domain::job::CommandJob;
 use domain::launch::{TAG_COLLABORATOR, TAG_PROJECT};
 use domain::ledger::{LedgerEventKind, cost_report};
 use domain::message::{self, Cleanup, CollaborationSummary, Ending, Exported, Participant};
-use domain::ports::{InstanceState, PortError};
+use domain::ports::{InstanceState, PortError, Snapshot};
 use domain::pricing::PricingTable;
 use domain::project::{EndPlan, Project};
 use domain::time_text;
@@ -303,12 +303,10 @@ pub(crate) async fn command_transfer_snapshots(
     };
     let snapshots = env
         .launch
-        .cloud
-        .snapshots_tagged(TAG_COLLABORATOR, &member.profile.collaborator.key())
+        .snapshots_tagged_everywhere(TAG_COLLABORATOR, &member.profile.collaborator.key())
         .await?;
-    for snapshot in &snapshots {
-        env.launch
-            .cloud
+    for (cloud, snapshot) in &snapshots {
+        cloud
             .share_snapshot(&snapshot.snapshot_id, &target.id)
             .await?;
         if let Some(invitation) = &member.invitation {
@@ -332,8 +330,9 @@ pub(crate) async fn command_transfer_snapshots(
         ),
     )
     .await?;
+    let shared: Vec<Snapshot> = snapshots.into_iter().map(|(_, s)| s).collect();
     let reply =
-        message::snapshots_transferred(&member.profile.name, &target.name, &target.id, &snapshots);
+        message::snapshots_transferred(&member.profile.name, &target.name, &target.id, &shared);
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
@@ -388,11 +387,13 @@ pub(crate) async fn command_report(
         status: "Owner".to_owned(),
     }];
     // One listing of the project's snapshots, counted per collaborator below.
-    let snapshots = env
+    let snapshots: Vec<Snapshot> = env
         .launch
-        .cloud
-        .snapshots_tagged(TAG_PROJECT, &project.name)
-        .await?;
+        .snapshots_tagged_everywhere(TAG_PROJECT, &project.name)
+        .await?
+        .into_iter()
+        .map(|(_, snapshot)| snapshot)
+        .collect();
     let mut transferred = 0;
     let mut known = Vec::new();
     for invitation in &invitations {

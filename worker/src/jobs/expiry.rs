@@ -8,6 +8,7 @@
 //! the resumed end does only what is left.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures::StreamExt;
 
@@ -17,7 +18,7 @@ use domain::identity::ChatIdentity;
 use domain::invitation::Invitation;
 use domain::launch::{TAG_COLLABORATOR, TAG_PURPOSE, TAG_WORKSPACE};
 use domain::message::{self, Ended, Holdings, KeptSnapshot};
-use domain::ports::{InstanceState, PortError, Snapshot};
+use domain::ports::{Cloud, InstanceState, PortError, Snapshot};
 use domain::profile::Collaborator;
 use domain::project::Project;
 use domain::token::InvitationId;
@@ -136,15 +137,15 @@ fn collaborator_key(invitation: &Invitation) -> String {
     Collaborator::Invitation(invitation.id).key()
 }
 
-/// The collaborator's snapshots in the project's account. Those of workspaces that ran in
-/// their own account are in that account already, theirs to keep: nothing to share or delete.
+/// The collaborator's snapshots in the project's account, in every region, each with the
+/// cloud holding it. Those of workspaces that ran in their own account are in that account
+/// already, theirs to keep: nothing to share or delete.
 async fn their_snapshots(
     env: &CommandEnv,
     invitation: &Invitation,
-) -> Result<Vec<Snapshot>, PortError> {
+) -> Result<Vec<(Arc<dyn Cloud>, Snapshot)>, PortError> {
     env.launch
-        .cloud
-        .snapshots_tagged(TAG_COLLABORATOR, &collaborator_key(invitation))
+        .snapshots_tagged_everywhere(TAG_COLLABORATOR, &collaborator_key(invitation))
         .await
 }
 
@@ -176,7 +177,11 @@ async fn warn(
     days: u32,
     workspaces: &[Workspace],
 ) -> Result<(), PortError> {
-    let snapshots = their_snapshots(env, invitation).await?;
+    let snapshots: Vec<Snapshot> = their_snapshots(env, invitation)
+        .await?
+        .into_iter()
+        .map(|(_, snapshot)| snapshot)
+        .collect();
     let holdings = Holdings {
         workspaces,
         snapshots: &snapshots,
@@ -365,7 +370,7 @@ async fn archive(
             "disk_gb": w.storage_gb,
             "state": "stopped",
         })).collect::<Vec<_>>(),
-        "snapshots": snapshots.iter().map(|s| json!({
+        "snapshots": snapshots.iter().map(|(_, s)| json!({
             "snapshot_id": s.snapshot_id,
             "volume_id": s.volume_id,
             "size_gb": s.size_gb,
@@ -412,9 +417,8 @@ async fn transfer(
     }
     let snapshots = their_snapshots(env, invitation).await?;
     for account in &accounts {
-        for snapshot in &snapshots {
-            env.launch
-                .cloud
+        for (cloud, snapshot) in &snapshots {
+            cloud
                 .share_snapshot(&snapshot.snapshot_id, &account.id)
                 .await?;
             env.state
@@ -441,7 +445,7 @@ async fn notify(
     let shares = env.state.shares(invitation.id).await?;
     let kept: Vec<KeptSnapshot<'_>> = snapshots
         .iter()
-        .map(|snapshot| KeptSnapshot {
+        .map(|(_, snapshot)| KeptSnapshot {
             snapshot,
             workspace: snapshot.tags.get(TAG_WORKSPACE).map_or("", String::as_str),
             shared_with: shares.get(&snapshot.snapshot_id).map(String::as_str),
@@ -485,14 +489,11 @@ async fn cleanup(
     let shares: HashMap<String, String> = env.state.shares(invitation.id).await?;
     let snapshots = their_snapshots(env, invitation).await?;
     let mut deleted = Vec::new();
-    for snapshot in &snapshots {
+    for (cloud, snapshot) in &snapshots {
         if shares.contains_key(&snapshot.snapshot_id) {
             continue;
         }
-        env.launch
-            .cloud
-            .delete_snapshot(&snapshot.snapshot_id)
-            .await?;
+        cloud.delete_snapshot(&snapshot.snapshot_id).await?;
         deleted.push(snapshot.snapshot_id.clone());
     }
     let kept = snapshots.len() - deleted.len();

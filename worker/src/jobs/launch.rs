@@ -18,7 +18,8 @@ use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
 use domain::ports::{
-    AccountClouds, Chat, Clock, Cloud, InstanceStatus, Mailer, NameClaim, PortError, WorkspaceStore,
+    AccountClouds, Chat, Clock, Cloud, InstanceStatus, Mailer, NameClaim, PortError, Snapshot,
+    WorkspaceStore,
 };
 use domain::pricing::{Money, PricingTable};
 use domain::retry::Backoff;
@@ -52,24 +53,56 @@ pub struct LaunchEnv {
 }
 
 impl LaunchEnv {
-    /// The cloud a workspace lives in: its account's (`CWS_ACCOUNTS` name), else the project's.
-    pub async fn cloud_for(&self, account: Option<&str>) -> Result<Arc<dyn Cloud>, PortError> {
-        let Some(name) = account else {
-            return Ok(self.cloud.clone());
+    /// The cloud a workspace lives in: its account's (`CWS_ACCOUNTS` name), else the project's,
+    /// in its region.
+    pub async fn cloud_for(
+        &self,
+        account: Option<&str>,
+        region: &str,
+    ) -> Result<Arc<dyn Cloud>, PortError> {
+        let account = match account {
+            None if region == self.default_region => return Ok(self.cloud.clone()),
+            None => None,
+            Some(name) => Some(
+                self.accounts
+                    .named(name)
+                    .ok_or_else(|| PortError::Rejected {
+                        code: "UnknownAccount".to_owned(),
+                        message: format!("account {name} is no longer configured in CWS_ACCOUNTS"),
+                    })?,
+            ),
         };
-        let account = self
-            .accounts
-            .named(name)
-            .ok_or_else(|| PortError::Rejected {
-                code: "UnknownAccount".to_owned(),
-                message: format!("account {name} is no longer configured in CWS_ACCOUNTS"),
-            })?;
-        self.account_clouds.cloud_in(account).await
+        self.account_clouds.cloud_in(account, region).await
     }
 
-    /// The cloud `workspace` lives in.
+    /// The cloud `workspace` lives in: its account and the region it was launched in.
     pub async fn cloud_of(&self, workspace: &Workspace) -> Result<Arc<dyn Cloud>, PortError> {
-        self.cloud_for(workspace.account.as_deref()).await
+        self.cloud_for(workspace.account.as_deref(), &workspace.region)
+            .await
+    }
+
+    /// The project account's snapshots tagged `key` = `value` in every region a workspace was
+    /// launched in (snapshots stay in their instance's region), each with the cloud that holds
+    /// it. Snapshots of workspaces in a collaborator's own account are theirs, not listed here.
+    pub async fn snapshots_tagged_everywhere(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<(Arc<dyn Cloud>, Snapshot)>, PortError> {
+        let mut regions = vec![self.default_region.clone()];
+        for workspace in self.store.all().await? {
+            if workspace.account.is_none() && !regions.contains(&workspace.region) {
+                regions.push(workspace.region);
+            }
+        }
+        let mut found = Vec::new();
+        for region in &regions {
+            let cloud = self.cloud_for(None, region).await?;
+            for snapshot in cloud.snapshots_tagged(key, value).await? {
+                found.push((cloud.clone(), snapshot));
+            }
+        }
+        Ok(found)
     }
 
     /// What the cloud `workspace` lives in says about it now.
@@ -297,7 +330,7 @@ async fn launch_once(
                 .invitation
                 .as_ref()
                 .and_then(|invitation| invitation.launch_account.clone());
-            let cloud = env.cloud_for(account.as_deref()).await?;
+            let cloud = env.cloud_for(account.as_deref(), &plan.region).await?;
             if let Some(refused) = check_and_reserve(env, job, &member, &plan, approval).await? {
                 return refused;
             }

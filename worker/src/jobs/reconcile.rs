@@ -21,18 +21,18 @@ const JOB: &str = "reconcile";
 pub(crate) async fn reconcile_once(env: &CommandEnv) -> Result<usize, PortError> {
     let now = env.clock.now();
     let workspaces = env.launch.store.all().await?;
-    // One listing per account that has live workspaces: the project's, and each collaborator
-    // account an invitation launches in.
-    let mut accounts: Vec<Option<&str>> = vec![None];
+    // One listing per account and region that has live workspaces: the project's account in
+    // the default region, and each account and region a workspace was launched in.
+    let mut places: Vec<(Option<&str>, &str)> = vec![(None, env.launch.default_region.as_str())];
     for workspace in &workspaces {
-        let account = workspace.account.as_deref();
-        if workspace.state != InstanceState::Terminated && !accounts.contains(&account) {
-            accounts.push(account);
+        let place = (workspace.account.as_deref(), workspace.region.as_str());
+        if workspace.state != InstanceState::Terminated && !places.contains(&place) {
+            places.push(place);
         }
     }
     let mut seen_by_id: HashMap<String, InstanceState> = HashMap::new();
-    for account in accounts {
-        let cloud = env.launch.cloud_for(account).await?;
+    for (account, region) in places {
+        let cloud = env.launch.cloud_for(account, region).await?;
         seen_by_id.extend(
             cloud
                 .describe_tagged()
