@@ -58,6 +58,24 @@ async fn request_of(
     Ok(request)
 }
 
+/// The request's project, or `None` after telling the clicker it no longer exists.
+async fn project_of(
+    env: &CommandEnv,
+    job: &ActionJob,
+    request: &ExceptionRequest,
+) -> Result<Option<Project>, PortError> {
+    let project = env.state.project(&request.project).await?;
+    if project.is_none() {
+        env.answer(
+            &job.reply,
+            &job.requester,
+            &message::not_member(&request.project),
+        )
+        .await?;
+    }
+    Ok(project)
+}
+
 /// "Request exception": only the person whose launch was refused may ask, once.
 pub(crate) async fn action_request_exception(
     env: &CommandEnv,
@@ -86,14 +104,8 @@ pub(crate) async fn action_request_exception(
             )
             .await;
     }
-    let Some(project) = env.state.project(&request.project).await? else {
-        return env
-            .answer(
-                &job.reply,
-                &job.requester,
-                &message::not_member(&request.project),
-            )
-            .await;
+    let Some(project) = project_of(env, job, &request).await? else {
+        return Ok(());
     };
     if !env
         .state
@@ -189,14 +201,8 @@ pub(crate) async fn action_decide_exception(
     let Some(request) = request_of(env, job, click.signed).await? else {
         return Ok(());
     };
-    let Some(project) = env.state.project(&request.project).await? else {
-        return env
-            .answer(
-                &job.reply,
-                &job.requester,
-                &message::not_member(&request.project),
-            )
-            .await;
+    let Some(project) = project_of(env, job, &request).await? else {
+        return Ok(());
     };
     let clicker = job.requester.identity();
     let requester = request.launch.requester.identity();
