@@ -104,12 +104,71 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// What the request was: `approved`, `denied`.
+    pub fn decided(self) -> &'static str {
+        match self {
+            Verdict::Approved => "approved",
+            Verdict::Denied => "denied",
+        }
+    }
+
     /// What deciding so is called: `approval`, `denial`.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Approved => "approval",
             Verdict::Denied => "denial",
         }
+    }
+}
+
+/// Where someone clicking Approve or Deny stands, four eyes first. Project members' roles are
+/// checked by the access rule (`Permission::DecideExceptions`); the others decide without
+/// membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeciderStanding {
+    /// The requester: nobody decides their own request.
+    OwnRequest,
+    /// Named by `project approvers`.
+    NamedApprover,
+    /// A deployment admin, on a request the project's owner made (the owner may not decide it).
+    DeploymentAdmin,
+    /// Anyone else: decides only as the project's owner or an admin.
+    Member,
+}
+
+/// Who the project's people are, as far as deciding exceptions goes.
+pub struct Deciders<'a> {
+    pub owner: &'a ChatIdentity,
+    pub approvers: &'a [ChatIdentity],
+    pub deployment_admins: &'a [ChatIdentity],
+}
+
+impl Deciders<'_> {
+    pub fn standing(&self, clicker: &ChatIdentity, requester: &ChatIdentity) -> DeciderStanding {
+        if clicker == requester {
+            DeciderStanding::OwnRequest
+        } else if self.approvers.contains(clicker) {
+            DeciderStanding::NamedApprover
+        } else if requester == self.owner && self.deployment_admins.contains(clicker) {
+            DeciderStanding::DeploymentAdmin
+        } else {
+            DeciderStanding::Member
+        }
+    }
+
+    /// Who is asked by direct message: the owner and the named approvers; for the owner's own
+    /// request, the approvers and the deployment admins. Never the requester, each once.
+    pub fn to_ask(&self, requester: &ChatIdentity) -> Vec<&ChatIdentity> {
+        let mut asked: Vec<&ChatIdentity> = self.approvers.iter().collect();
+        if requester == self.owner {
+            asked.extend(self.deployment_admins);
+        } else {
+            asked.push(self.owner);
+        }
+        asked.retain(|person| *person != requester);
+        asked.sort_unstable();
+        asked.dedup();
+        asked
     }
 }
 
@@ -125,4 +184,45 @@ pub struct Decision {
     pub job: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod four_eyes_tests {
+    use super::*;
+
+    #[test]
+    fn nobody_decides_their_own_request_and_admins_only_the_owners() {
+        let (owner, admin, approver, member) = (
+            ChatIdentity::slack("T", "OWNER"),
+            ChatIdentity::slack("T", "ADMIN"),
+            ChatIdentity::slack("T", "APPROVER"),
+            ChatIdentity::slack("T", "MEMBER"),
+        );
+        let approvers = [approver.clone()];
+        let admins = [admin.clone(), owner.clone()];
+        let deciders = Deciders {
+            owner: &owner,
+            approvers: &approvers,
+            deployment_admins: &admins,
+        };
+        use DeciderStanding::*;
+        for (clicker, requester, wanted) in [
+            (&owner, &owner, OwnRequest),
+            (&approver, &approver, OwnRequest),
+            (&admin, &owner, DeploymentAdmin),
+            (&admin, &member, Member),
+            (&approver, &member, NamedApprover),
+            (&approver, &owner, NamedApprover),
+            (&owner, &member, Member),
+        ] {
+            assert_eq!(
+                deciders.standing(clicker, requester),
+                wanted,
+                "{clicker} on {requester}"
+            );
+        }
+        assert_eq!(deciders.to_ask(&member), [&approver, &owner]);
+        assert_eq!(deciders.to_ask(&owner), [&admin, &approver]);
+        assert_eq!(deciders.to_ask(&approver), [&owner]);
+    }
 }

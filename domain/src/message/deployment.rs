@@ -22,13 +22,6 @@ fn budget(request: &ProjectRequest) -> String {
     Money::from_cents(request.create.budget.0 as i64).to_string()
 }
 
-fn verdict(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Approved => "approved",
-        Verdict::Denied => "denied",
-    }
-}
-
 /// `project create` by someone who may not: whom to ask, or that nobody can approve yet.
 pub fn project_create_refused(refusal: CreationRefusal, admins: &[ChatIdentity]) -> ChatMessage {
     render(
@@ -126,7 +119,7 @@ pub fn project_request_refused(
             "not_admin": matches!(refusal, ProjectRequestRefusal::NotAdmin),
             "expired": matches!(refusal, ProjectRequestRefusal::Expired),
             "decided": decided.is_some(),
-            "verdict": decided.map(|d| verdict(d.verdict)),
+            "verdict": decided.map(|d| d.verdict.decided()),
             "by_user_id": decided.map(|d| d.by_user_id.as_str()),
             "name": request.create.name,
             "requester_user_id": request.requester.user_id,

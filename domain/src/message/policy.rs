@@ -199,10 +199,7 @@ pub fn exception_already_decided(request: &ExceptionRequest, decision: &Decision
         "exception_already_decided",
         &json!({
             "name": request.launch.launch.name.as_str(),
-            "verdict": match decision.verdict {
-                Verdict::Approved => "approved",
-                Verdict::Denied => "denied",
-            },
+            "verdict": decision.verdict.decided(),
             "by_user_id": decision.by_user_id,
         }),
     )

@@ -5,8 +5,10 @@
 //! approval runs the original launch job (same idempotency key, same EC2 client token).
 
 use domain::audit::{AuditAction, AuditEvent};
-use domain::exception::{Decision, ExceptionRequest, RequestId, Verdict};
-use domain::identity::{ChatIdentity, Permission};
+use domain::exception::{
+    DeciderStanding, Deciders, Decision, ExceptionRequest, RequestId, Verdict,
+};
+use domain::identity::Permission;
 use domain::job::ActionJob;
 use domain::message::{self, LaunchCheck};
 use domain::ports::PortError;
@@ -137,8 +139,11 @@ pub(crate) async fn action_request_exception(
             &request.institution,
             &sign_button_value(&key, request.id.as_str()),
         );
-        for user_id in deciders_to_ask(env, &project, &request) {
-            env.chat.post_direct(user_id, &ask).await?;
+        let requester = request.launch.requester.identity();
+        for person in deciders(env, &project).to_ask(&requester) {
+            if let Some(user_id) = person.chat_user_id() {
+                env.chat.post_direct(user_id, &ask).await?;
+            }
         }
         env.chat.post(&project.channel(), &ask).await?;
         store.mark_notice_sent(&job.key, OWNER_NOTIFIED).await?;
@@ -165,34 +170,19 @@ pub(crate) async fn action_request_exception(
     .await
 }
 
-/// Who is asked by direct message: the owner and the named approvers; for the owner's own
-/// request, which the owner may not decide, the approvers and the deployment's admins. The
-/// project's channel sees every request.
-fn deciders_to_ask<'a>(
-    env: &'a CommandEnv,
-    project: &'a Project,
-    request: &ExceptionRequest,
-) -> Vec<&'a str> {
-    let requester = request.launch.requester.identity();
-    let by_owner = project.owner == requester;
-    let mut asked: Vec<&ChatIdentity> = project.approvers.iter().collect();
-    if by_owner {
-        asked.extend(env.deployment.admins());
-    } else {
-        asked.push(&project.owner);
+/// The project's deciders: who is asked by direct message, and who may decide without being a
+/// member (the project's channel sees every request).
+fn deciders<'a>(env: &'a CommandEnv, project: &'a Project) -> Deciders<'a> {
+    Deciders {
+        owner: &project.owner,
+        approvers: &project.approvers,
+        deployment_admins: env.deployment.admins(),
     }
-    let mut user_ids: Vec<&str> = asked
-        .into_iter()
-        .filter(|person| **person != requester)
-        .filter_map(ChatIdentity::chat_user_id)
-        .collect();
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    user_ids
 }
 
-/// Approve or Deny, four eyes: never the requester; the project's owner, admins and named
-/// approvers; for the owner's own request also a deployment admin. The first decision stands; approving launches.
+/// Approve or Deny, four eyes ([`Deciders::standing`]): never the requester; the project's
+/// owner, admins and named approvers; for the owner's own request also a deployment admin.
+/// The first decision stands; approving launches.
 pub(crate) async fn action_decide_exception(
     env: &CommandEnv,
     job: &ActionJob,
@@ -207,7 +197,8 @@ pub(crate) async fn action_decide_exception(
     let clicker = job.requester.identity();
     let requester = request.launch.requester.identity();
     let by_owner = project.owner == requester;
-    if clicker == requester {
+    let standing = deciders(env, &project).standing(&clicker, &requester);
+    if standing == DeciderStanding::OwnRequest {
         env.state
             .audit(
                 &project.name,
@@ -228,22 +219,22 @@ pub(crate) async fn action_decide_exception(
         let reply = message::exception_own_request(&request, by_owner);
         return env.answer(&job.reply, &job.requester, &reply).await;
     }
-    let decider_institution = if project.approvers.contains(&clicker) {
-        NAMED_APPROVER.to_owned()
-    } else if by_owner && env.deployment.is_admin(&clicker) {
-        DEPLOYMENT_ADMIN.to_owned()
-    } else {
-        let Some(decider) = authorize(
-            env,
-            job,
-            Some(&request.project),
-            Permission::DecideExceptions,
-        )
-        .await?
-        else {
-            return Ok(());
-        };
-        decider.profile.institution
+    let decider_institution = match standing {
+        DeciderStanding::NamedApprover => NAMED_APPROVER.to_owned(),
+        DeciderStanding::DeploymentAdmin => DEPLOYMENT_ADMIN.to_owned(),
+        DeciderStanding::OwnRequest | DeciderStanding::Member => {
+            let Some(decider) = authorize(
+                env,
+                job,
+                Some(&request.project),
+                Permission::DecideExceptions,
+            )
+            .await?
+            else {
+                return Ok(());
+            };
+            decider.profile.institution
+        }
     };
     let now = env.clock.now();
     let proposed = Decision {
@@ -283,7 +274,7 @@ pub(crate) async fn action_decide_exception(
                     who: decision.by.clone(),
                     institution: decider_institution.clone(),
                     resource: request.launch.launch.name.to_string(),
-                    outcome: format!("{:?}", decision.verdict).to_lowercase(),
+                    outcome: decision.verdict.decided().to_owned(),
                     detail: decision.reason.clone(),
                     at: now,
                 },

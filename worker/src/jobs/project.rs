@@ -369,10 +369,7 @@ pub(crate) async fn action_decide_project(
             decision.by.clone(),
             AuditAction::ProjectRequestDecision,
             &request.create.name,
-            match decision.verdict {
-                Verdict::Approved => "approved",
-                Verdict::Denied => "denied",
-            },
+            decision.verdict.decided(),
             format!(
                 "requested by {}{}",
                 request.requester.identity(),
