@@ -7,7 +7,7 @@ use crate::command::{Launch, WorkspaceName};
 use crate::job::JobKey;
 use crate::pricing::{Money, PricingTable};
 use crate::profile::Profile;
-use crate::template::{Catalog, Size, UnknownTemplate};
+use crate::template::{Catalog, ImageSource, Size, UnknownTemplate};
 
 /// To whom a resource's cost belongs. Every resource is tagged with all four.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +82,8 @@ pub struct LaunchPlan {
     pub size: Size,
     pub region: String,
     pub instance_type: String,
-    pub ami: String,
+    /// Where the image comes from; the cloud resolves it in `region` at launch.
+    pub image: ImageSource,
     pub hourly: Money,
     pub hibernation: bool,
     /// Root volume, GB: [`root_volume`].
@@ -148,8 +149,8 @@ pub fn plan_launch(
         .instance_type(size)
         .expect("check_launch_request accepted this size");
     let region = launch.region.as_deref().unwrap_or(default_region);
-    let ami = template
-        .ami(region)
+    let image = template
+        .image_in(region)
         .ok_or_else(|| LaunchRefusal::RegionNotOffered {
             template: template.name.clone(),
             region: region.to_owned(),
@@ -183,7 +184,7 @@ pub fn plan_launch(
         size,
         region: region.to_owned(),
         instance_type: instance_type.to_owned(),
-        ami: ami.to_owned(),
+        image,
         hourly,
         hibernation,
         root_volume_gb,

@@ -20,6 +20,7 @@ pub mod launch;
 pub mod ledger;
 pub mod limit;
 pub mod message;
+pub mod network;
 pub mod policy;
 pub mod ports;
 pub mod pricing;

@@ -117,8 +117,23 @@ pub struct InstanceStatus {
 
 #[async_trait]
 pub trait Cloud: Send + Sync {
-    /// Starts the planned instance; with the same client token, returns the same instance.
-    async fn run_instance(&self, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError>;
+    /// What a launch of `workspace` for `project` needs here, each piece checked to exist: the
+    /// image `image` names in this region, a subnet, the project's security group (made and
+    /// tagged once, idempotently, with no inbound rule from the internet) and the instance
+    /// profile. A missing piece is refused with [`crate::network::NOT_SET_UP`] and what to set up.
+    async fn place(
+        &self,
+        project: &str,
+        workspace: &str,
+        image: &crate::template::ImageSource,
+    ) -> Result<crate::network::Placement, PortError>;
+    /// Starts the planned instance where `placement` says; with the same client token,
+    /// returns the same instance.
+    async fn run_instance(
+        &self,
+        plan: &LaunchPlan,
+        placement: &crate::network::Placement,
+    ) -> Result<LaunchedInstance, PortError>;
     /// `None` when the cloud does not know the instance (or forgot a terminated one).
     async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError>;
     /// Every instance carrying the attribution tags, in as few calls as the cloud allows:

@@ -10,6 +10,7 @@ use crate::account::{Accounts, AccountsError};
 use crate::deployment::{DeploymentRoles, InvalidRoles};
 use crate::digest::DigestTime;
 use crate::identity::ChatIdentity;
+use crate::network::{Cidr, NetworkSettings, SubnetId, parse_list};
 use crate::retry::Backoff;
 use crate::url_prefix::UrlPrefix;
 
@@ -76,6 +77,11 @@ impl DiscordSettings {
 pub struct AwsSettings {
     pub region: String,
     pub endpoint_url: Option<String>,
+    /// The instance profile, subnets and SSH ranges of every launch.
+    pub network: NetworkSettings,
+    /// Sent with every AssumeRole into a collaborator's account (`CWS_ROLE_EXTERNAL_ID`), as the
+    /// role's trust policy in the shipped collaborator stack requires.
+    pub external_id: Option<String>,
 }
 
 /// Globus Auth's issuer: its discovery document is under `/.well-known/openid-configuration`.
@@ -251,9 +257,27 @@ impl Settings {
         let region = sources
             .get("AWS_REGION")
             .or_else(|| sources.get("AWS_DEFAULT_REGION"));
+        let network = NetworkSettings {
+            instance_profile: sources
+                .get("CWS_INSTANCE_PROFILE")
+                .map(|v| v.trim().to_owned()),
+            subnets: listed::<SubnetId>(
+                sources,
+                "CWS_SUBNETS",
+                "expected subnet ids separated by commas, e.g. subnet-0123456789abcdef0",
+            )?,
+            ssh_cidrs: listed::<Cidr>(
+                sources,
+                "CWS_SSH_CIDRS",
+                "expected your sites' address ranges separated by commas, e.g. 171.64.0.0/14 \
+                 (never 0.0.0.0/0: everyone else connects through Session Manager)",
+            )?,
+        };
         let aws = region.clone().map(|region| AwsSettings {
             region,
             endpoint_url: sources.get("AWS_ENDPOINT_URL"),
+            network,
+            external_id: sources.get("CWS_ROLE_EXTERNAL_ID"),
         });
         let listen = sources.parsed(
             "CWS_LISTEN",
@@ -505,6 +529,20 @@ fn discord_settings(
         api_url,
         cdn_url: url_prefix(sources, "DISCORD_CDN_URL", DISCORD_CDN_URL)?,
     })
+}
+
+/// A comma-separated setting, every entry valid, or the setting named with the first bad one.
+fn listed<T: FromStr>(
+    sources: &Sources<'_>,
+    key: &'static str,
+    reason: &'static str,
+) -> Result<Vec<T>, SettingsError> {
+    match sources.get(key) {
+        None => Ok(Vec::new()),
+        Some(value) => {
+            parse_list(&value).map_err(|_| SettingsError::Invalid { key, value, reason })
+        }
+    }
 }
 
 fn url_prefix(

@@ -61,6 +61,35 @@ pub struct Service {
     pub port: u16,
 }
 
+/// A template's image: AMI ids are regional and replaced as images are patched, so a template
+/// names the public SSM parameter its publisher keeps current in every region (Canonical's,
+/// AWS's), read at launch; `pinned` fixes the id in a region where a site must.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    pub parameter: String,
+    #[serde(default)]
+    pub pinned: BTreeMap<String, String>,
+}
+
+/// Where one launch's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImageSource {
+    /// Read at launch from this public SSM parameter, in the launch's region.
+    Parameter(String),
+    /// This AMI id, as the template pins it for the region.
+    Pinned(String),
+}
+
+impl fmt::Display for ImageSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageSource::Parameter(name) => write!(f, "SSM parameter {name}"),
+            ImageSource::Pinned(ami) => write!(f, "pinned image {ami}"),
+        }
+    }
+}
+
 /// One workspace template, as written in `templates/*.yml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,8 +98,9 @@ pub struct Template {
     pub slug: String,
     pub description: String,
     pub os: String,
-    /// AMI id per region: AMI ids are regional, so a template is offered only where it has one.
-    pub ami: BTreeMap<String, String>,
+    pub image: ImageSpec,
+    /// Where the template is offered; a launch elsewhere is refused before any AWS call.
+    pub regions: Vec<String>,
     pub default_size: Size,
     pub sizes: BTreeMap<Size, String>,
     pub hibernation: bool,
@@ -87,8 +117,15 @@ impl Template {
         self.sizes.get(&size).map(String::as_str)
     }
 
-    pub fn ami(&self, region: &str) -> Option<&str> {
-        self.ami.get(region).map(String::as_str)
+    /// Where the image for `region` comes from, if the template is offered there.
+    pub fn image_in(&self, region: &str) -> Option<ImageSource> {
+        if !self.regions.iter().any(|r| r == region) {
+            return None;
+        }
+        Some(match self.image.pinned.get(region) {
+            Some(ami) => ImageSource::Pinned(ami.clone()),
+            None => ImageSource::Parameter(self.image.parameter.clone()),
+        })
     }
 
     pub fn offered_sizes(&self) -> Vec<Size> {
@@ -96,7 +133,7 @@ impl Template {
     }
 
     pub fn offered_regions(&self) -> Vec<&str> {
-        self.ami.keys().map(String::as_str).collect()
+        self.regions.iter().map(String::as_str).collect()
     }
 }
 
@@ -119,6 +156,8 @@ pub enum CatalogError {
     DefaultSizeMissing(String),
     #[error("template `{0}` is defined twice")]
     Duplicate(String),
+    #[error("template `{template}`: {problem}")]
+    Image { template: String, problem: String },
 }
 
 /// Every template this deployment offers.
@@ -153,6 +192,7 @@ impl Catalog {
             if !template.sizes.contains_key(&template.default_size) {
                 return Err(CatalogError::DefaultSizeMissing(template.name));
             }
+            check_image(&template)?;
             if templates
                 .iter()
                 .any(|t| t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug)
@@ -179,6 +219,47 @@ impl Catalog {
                 available: self.templates.iter().map(|t| t.name.clone()).collect(),
             })
     }
+}
+
+/// A parameter outside the publishers' public tree, or a pin that is no AMI id or names a region
+/// the template is not offered in, is a mistake found at start rather than at someone's launch.
+fn check_image(template: &Template) -> Result<(), CatalogError> {
+    let problem = |problem: String| CatalogError::Image {
+        template: template.name.clone(),
+        problem,
+    };
+    if !template.image.parameter.starts_with("/aws/service/") {
+        return Err(problem(format!(
+            "image parameter `{}` is not one of the public parameters under /aws/service/",
+            template.image.parameter
+        )));
+    }
+    if template.regions.is_empty() {
+        return Err(problem("lists no region".to_owned()));
+    }
+    for (region, ami) in &template.image.pinned {
+        if !template.regions.contains(region) {
+            return Err(problem(format!(
+                "pins an image in {region}, which it does not offer"
+            )));
+        }
+        if !is_ami_id(ami) {
+            return Err(problem(format!(
+                "`{ami}` pinned in {region} is not an AMI id"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `ami-` and 8 or 17 hexadecimal digits, as EC2 issues them.
+pub fn is_ami_id(text: &str) -> bool {
+    text.strip_prefix("ami-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
 }
 
 #[cfg(test)]
@@ -236,5 +317,68 @@ mod tests {
             Catalog::from_yaml_documents(&[doc, doc]),
             Err(CatalogError::Duplicate(_))
         ));
+    }
+
+    #[test]
+    fn a_template_offered_in_a_region_reads_its_parameter_there_unless_pinned() {
+        let doc = BUILTIN_TEMPLATES[0].replace(
+            "ebs-gp2/ami-id\n",
+            "ebs-gp2/ami-id\n  pinned: { us-west-2: ami-0123456789abcdef0 }\n",
+        );
+        let catalog = Catalog::from_yaml_documents(&[&doc]).unwrap();
+        let template = &catalog.templates()[0];
+        assert_eq!(
+            template.image_in("us-east-1"),
+            Some(ImageSource::Parameter(
+                "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(
+            template.image_in("us-west-2"),
+            Some(ImageSource::Pinned("ami-0123456789abcdef0".to_owned()))
+        );
+        assert_eq!(template.image_in("ap-south-1"), None);
+    }
+
+    #[test]
+    fn bad_images_are_refused_when_the_catalog_loads() {
+        let cases = [
+            (
+                "a private parameter",
+                "/aws/service/canonical",
+                "/team/ubuntu",
+            ),
+            (
+                "a pin that is no AMI id",
+                "ebs-gp2/ami-id\n",
+                "ebs-gp2/ami-id\n  pinned: { us-east-1: ubuntu }\n",
+            ),
+            (
+                "a pin in a region not offered",
+                "ebs-gp2/ami-id\n",
+                "ebs-gp2/ami-id\n  pinned: { ap-south-1: ami-0123456789abcdef0 }\n",
+            ),
+        ];
+        for (case, from, to) in cases {
+            let doc = BUILTIN_TEMPLATES[0].replace(from, to);
+            assert_ne!(doc, BUILTIN_TEMPLATES[0], "{case}");
+            assert!(
+                matches!(
+                    Catalog::from_yaml_documents(&[&doc]),
+                    Err(CatalogError::Image { .. })
+                ),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn ami_ids_have_ec2s_shape() {
+        assert!(is_ami_id("ami-0123456789abcdef0"));
+        assert!(is_ami_id("ami-12345678"));
+        assert!(!is_ami_id("ami-0123456789ABCDEF0"));
+        assert!(!is_ami_id("ami-123"));
+        assert!(!is_ami_id("snap-0123456789abcdef0"));
     }
 }

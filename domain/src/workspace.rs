@@ -42,6 +42,9 @@ pub struct Workspace {
     /// invitation said so; `None`: the project's own account.
     #[serde(default)]
     pub account: Option<String>,
+    /// The AMI it was launched from, as resolved for its region at launch.
+    #[serde(default)]
+    pub image_id: Option<String>,
 }
 
 fn default_root_volume() -> u32 {
@@ -114,6 +117,7 @@ impl Workspace {
             owner_user_id: Some(owner_user_id.to_owned()),
             storage_gb: plan.root_volume_gb,
             account: None,
+            image_id: None,
         }
     }
 }

@@ -70,7 +70,7 @@ async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
     assert!(
         status.body["blocks"]
             .to_string()
-            .contains("ssh -i ~/.ssh/cws-nih-neuro-consortium michael_johnson@"),
+            .contains("ssh -i ~/.ssh/cws-nih-neuro-consortium -o ProxyCommand="),
         "{}",
         status.body
     );

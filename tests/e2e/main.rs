@@ -16,6 +16,7 @@ mod invitations;
 mod launch;
 mod lifecycle;
 mod money;
+mod network;
 mod policy;
 mod recovery;
 mod regions;

@@ -1,5 +1,6 @@
-//! `--region` is honoured: the instance is in that region's EC2, with that region's image and
-//! price, and every later command and the reconcile round act there.
+//! `--region` is honoured: the instance is in that region's EC2, with the image the template's
+//! public parameter names there and that region's price, and every later command and the
+//! reconcile round act there.
 
 use std::time::Duration;
 
@@ -20,6 +21,27 @@ async fn ec2_in_oregon(env: &TestEnv) -> aws_sdk_ec2::Client {
         .region(aws_config::Region::new("us-west-2"))
         .build();
     aws_sdk_ec2::Client::new(&config)
+}
+
+/// What Canonical's Ubuntu 22.04 parameter holds in `region`.
+async fn public_image(env: &TestEnv, region: &str) -> String {
+    let config = env
+        .moto
+        .sdk_config()
+        .await
+        .to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build();
+    aws_sdk_ssm::Client::new(&config)
+        .get_parameter()
+        .name("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id")
+        .send()
+        .await
+        .unwrap()
+        .parameter()
+        .and_then(|p| p.value())
+        .unwrap()
+        .to_owned()
 }
 
 async fn named(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<Instance> {
@@ -56,10 +78,12 @@ async fn a_launch_in_us_west_2_lives_there_for_every_later_command_and_reconcile
     let oregon = ec2_in_oregon(&env).await;
     let instances = named(&oregon, "west-box").await;
     assert_eq!(instances.len(), 1, "{instances:#?}");
+    let oregons_ubuntu = public_image(&env, "us-west-2").await;
+    assert_ne!(oregons_ubuntu, public_image(&env, "us-east-1").await);
     assert_eq!(
         instances[0].image_id(),
-        Some("ami-05134c8ef96964280"),
-        "us-west-2's image of the template"
+        Some(oregons_ubuntu.as_str()),
+        "the image Canonical's parameter names in us-west-2"
     );
     assert!(
         env.instances_named("west-box").await.is_empty(),

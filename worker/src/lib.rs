@@ -27,7 +27,7 @@ use crate::adapters::aws::sdk_config;
 use crate::adapters::cloudwatch::{CloudWatch, NoMetrics};
 use crate::adapters::cost_explorer::{CostExplorer, NoBilling};
 use crate::adapters::discord::DiscordRest;
-use crate::adapters::ec2::{Ec2AccountClouds, Ec2Cloud};
+use crate::adapters::ec2::Ec2AccountClouds;
 use crate::adapters::efs::Efs;
 use crate::adapters::folder_store::{ARCHIVE_FOLDER, FolderStore};
 use crate::adapters::globus::GlobusAuth;
@@ -103,10 +103,14 @@ async fn env_over(
     let aws = match &settings.aws {
         Some(aws) => {
             let config = sdk_config(aws).await;
-            let roles = Arc::new(AssumedRoles::new(&config));
+            let roles = Arc::new(AssumedRoles::new(&config, aws.external_id.clone()));
+            let account_clouds = Ec2AccountClouds::new(&config, roles.clone(), aws.network.clone());
             AwsPorts {
-                cloud: Arc::new(Ec2Cloud::new(&config)),
-                account_clouds: Arc::new(Ec2AccountClouds::new(&config, roles.clone())),
+                cloud: account_clouds
+                    .cloud_in(None, &aws.region)
+                    .await
+                    .expect("the lead account's cloud needs no call to make"),
+                account_clouds: Arc::new(account_clouds),
                 file_systems: Arc::new(Efs::new(&config)),
                 account_policies: Arc::new(Iam::new(roles)),
                 instance_commands: Arc::new(Ssm::new(&config)),

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use domain::command::Launch;
 use domain::job::JobKey;
 use domain::launch::{Attribution, LaunchPlan, plan_launch};
-use domain::ports::{BilledCost, Billing, Cloud, InstanceState, ObjectStore, PortError};
+use domain::network::NetworkSettings;
+use domain::ports::{
+    BilledCost, Billing, Cloud, InstanceState, LaunchedInstance, ObjectStore, PortError,
+};
 use domain::pricing::PricingTable;
 use domain::settings::AwsSettings;
 use domain::template::Catalog;
@@ -28,13 +31,17 @@ struct Moto {
 
 impl Moto {
     async fn start() -> Moto {
-        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+        let program = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/standins/moto_server.py"
+        );
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(&program)
+        let child = Command::new("python3")
+            .arg(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -101,12 +108,41 @@ async fn config(moto: &Moto) -> aws_config::SdkConfig {
     sdk_config(&AwsSettings {
         region: "us-east-1".into(),
         endpoint_url: Some(moto.url.clone()),
+        network: NetworkSettings::default(),
+        external_id: None,
     })
     .await
 }
 
+/// The instance profile the deploy/ stacks make, made here as they would.
+const PROFILE: &str = "cws-workstation";
+
 async fn cloud(moto: &Moto) -> Ec2Cloud {
-    Ec2Cloud::new(&config(moto).await)
+    cloud_with(moto, NetworkSettings::default()).await
+}
+
+/// EC2 in us-east-1 with `network`, whose instance profile (if it names one) exists.
+async fn cloud_with(moto: &Moto, network: NetworkSettings) -> Ec2Cloud {
+    let config = config(moto).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    iam.create_instance_profile()
+        .instance_profile_name(PROFILE)
+        .send()
+        .await
+        .unwrap();
+    let network = NetworkSettings {
+        instance_profile: network.instance_profile.or(Some(PROFILE.to_owned())),
+        ..network
+    };
+    Ec2Cloud::new(&config, std::sync::Arc::new(network))
+}
+
+/// Places and launches `plan` for the project of the tests.
+async fn launch(cloud: &Ec2Cloud, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError> {
+    let placement = cloud
+        .place("nih-neuro-consortium", plan.workspace.as_str(), &plan.image)
+        .await?;
+    cloud.run_instance(plan, &placement).await
 }
 
 fn plan(template: &str, job: &str) -> LaunchPlan {
@@ -168,7 +204,7 @@ async fn a_workspace_runs_stops_starts_and_terminates() {
     let moto = Moto::start().await;
     let cloud = cloud(&moto).await;
     let plan = plan("GPU ML Workstation", "gpu-lifecycle");
-    let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+    let id = launch(&cloud, &plan).await.unwrap().instance_id;
     wait_for(&cloud, &id, InstanceState::Running).await;
     let status = cloud.describe(&id).await.unwrap().unwrap();
     assert_eq!(status.instance_type, plan.instance_type);
@@ -210,8 +246,7 @@ async fn a_workspace_is_snapshotted_once_per_key_shared_and_its_snapshot_deleted
     test_credentials();
     let moto = Moto::start().await;
     let cloud = cloud(&moto).await;
-    let id = cloud
-        .run_instance(&plan("Python Machine Learning", "snap-me"))
+    let id = launch(&cloud, &plan("Python Machine Learning", "snap-me"))
         .await
         .unwrap()
         .instance_id;
@@ -283,7 +318,7 @@ async fn a_workspace_launched_for_hibernation_hibernates() {
         Some(domain::template::Size::L),
     );
     assert!(plan.hibernation);
-    let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+    let id = launch(&cloud, &plan).await.unwrap().instance_id;
     wait_for(&cloud, &id, InstanceState::Running).await;
 
     let described = cloud
@@ -325,7 +360,7 @@ async fn hibernation_is_refused_without_hibernation_at_launch() {
     let cloud = cloud(&moto).await;
     let plan = plan("GPU ML Workstation", "gpu-no-hibernation");
     assert!(!plan.hibernation);
-    let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+    let id = launch(&cloud, &plan).await.unwrap().instance_id;
     wait_for(&cloud, &id, InstanceState::Running).await;
     assert_eq!(
         code(cloud.stop(&id, true).await.unwrap_err()),
@@ -424,10 +459,12 @@ async fn a_bucket_another_account_holds_is_refused_and_not_written() {
     test_credentials();
     let moto = Moto::start().await;
     let lead = config(&moto).await;
-    let stranger = worker::adapters::assume_role::AssumedRoles::new(&lead)
-        .config_for("arn:aws:iam::111111111111:role/stranger")
-        .await
-        .unwrap();
+    let stranger = std::sync::Arc::new(worker::adapters::assume_role::AssumedRoles::new(
+        &lead, None,
+    ))
+    .config_for("arn:aws:iam::111111111111:role/stranger")
+    .await
+    .unwrap();
     let strangers_s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&stranger)
             .force_path_style(true)
@@ -637,7 +674,7 @@ async fn a_mount_policy_is_created_in_the_collaborators_account_through_its_role
             .parse()
             .unwrap();
     let iam = Iam::new(std::sync::Arc::new(
-        worker::adapters::assume_role::AssumedRoles::new(&config),
+        worker::adapters::assume_role::AssumedRoles::new(&config, None),
     ));
     let document = domain::volume::mount_policy(
         "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1",

@@ -673,6 +673,10 @@ pub fn launch_failed(
         PortError::Transient(detail) => format!(
             "AWS stayed unavailable through {attempts} attempts ({detail}). Nothing was started; please try again later."
         ),
+        PortError::Rejected { code, message } if code == crate::network::NOT_SET_UP => format!(
+            "This deployment is not set up for it yet: {message}. Nothing was started; your \
+             administrator can check the whole setup with `cws doctor`."
+        ),
         PortError::Rejected { code, message } => {
             format!("AWS refused the launch: {code}: {message}. Nothing was started.")
         }
@@ -760,6 +764,7 @@ pub(crate) mod tests {
             owner_user_id: Some("U1".into()),
             storage_gb: 30,
             account: None,
+            image_id: Some("ami-0123456789abcdef0".into()),
         }
     }
 

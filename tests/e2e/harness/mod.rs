@@ -318,6 +318,7 @@ impl TestEnv {
             .await
             .expect("flushdb");
         let moto = Moto::start().await;
+        moto.create_instance_profile().await;
         let aws_front = AwsFront::start(moto.url()).await;
         let slack = FakeSlack::start().await;
         let discord = FakeDiscord::start().await;
@@ -416,6 +417,7 @@ impl TestEnv {
             .env("CWS_ARCHIVE_BUCKET", "cws-e2e-archive")
             .env("CWS_ADMINS", DEPLOYMENT_ADMINS)
             .env("CWS_INSTITUTION", LEAD_INSTITUTION)
+            .env("CWS_INSTANCE_PROFILE", moto::INSTANCE_PROFILE)
             // Scheduled checks run only in the tests that start a worker with a schedule, so
             // no other test meets a digest it did not ask for.
             .env("CWS_SCHEDULE", "off")

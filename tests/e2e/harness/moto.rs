@@ -5,6 +5,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::config::Credentials;
 
+/// moto, refusing what AWS refuses where moto alone would not (images per region) and
+/// carrying the public image parameters the templates name: `tests/standins/moto_server.py`.
+const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/moto_server.py");
+
+/// The instance profile every test deployment names (`CWS_INSTANCE_PROFILE`), as the shipped
+/// stacks create it.
+pub const INSTANCE_PROFILE: &str = "cws-workstation";
+
 pub struct Moto {
     child: Child,
     port: u16,
@@ -22,7 +30,7 @@ impl Moto {
     /// A moto server that answers. The free port is only free when it was picked: if another
     /// process takes it first, moto exits, and it is started again on another port.
     pub async fn start() -> Moto {
-        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+        let program = STANDIN;
         let deadline = Instant::now() + Duration::from_secs(20);
         let http = reqwest::Client::new();
         loop {
@@ -47,7 +55,8 @@ impl Moto {
 
     fn spawn(program: &str) -> Moto {
         let port = free_port();
-        let child = Command::new(program)
+        let child = Command::new("python3")
+            .arg(program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -69,6 +78,31 @@ impl Moto {
             .credentials_provider(Credentials::new("testing", "testing", None, None, "e2e"))
             .load()
             .await
+    }
+
+    /// The workstation role and instance profile in the lead account, as the deploy/ stack
+    /// makes them.
+    pub async fn create_instance_profile(&self) {
+        let iam = aws_sdk_iam::Client::new(&self.sdk_config().await);
+        iam.create_role()
+            .role_name(INSTANCE_PROFILE)
+            .assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            )
+            .send()
+            .await
+            .expect("moto makes the role");
+        iam.create_instance_profile()
+            .instance_profile_name(INSTANCE_PROFILE)
+            .send()
+            .await
+            .expect("moto makes the instance profile");
+        iam.add_role_to_instance_profile()
+            .instance_profile_name(INSTANCE_PROFILE)
+            .role_name(INSTANCE_PROFILE)
+            .send()
+            .await
+            .expect("moto adds the role");
     }
 
     pub async fn ec2(&self) -> aws_sdk_ec2::Client {

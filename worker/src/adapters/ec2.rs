@@ -1,6 +1,9 @@
-//! EC2 through the official AWS SDK.
+//! EC2 through the official AWS SDK, in one account and region: instances, snapshots, and what
+//! a launch stands on there (the image from SSM's public parameters, a subnet, the project's
+//! security group, the instance profile in IAM).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::classify;
@@ -10,19 +13,31 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, HibernationOptionsRequest, HttpTokensState,
-    Instance, InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, OperationType,
-    ResourceType, Tag, TagSpecification, VolumeType,
+    IamInstanceProfileSpecification, Instance, InstanceMetadataOptionsRequest, InstanceStateName,
+    InstanceType, IpPermission, IpRange, Ipv6Range, OperationType, ResourceType, Tag,
+    TagSpecification, VolumeType,
 };
 use base64::Engine;
 use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN, TAG_PROJECT, TAG_SNAPSHOT_KEY};
+use domain::network::{NOT_SET_UP, NetworkSettings, Placement, pick_subnet, security_group_name};
 use domain::ports::{
     AccountClouds, Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot,
 };
+use domain::template::{ImageSource, is_ami_id};
 use time::OffsetDateTime;
 
 pub struct Ec2Cloud {
     client: Client,
+    ssm: aws_sdk_ssm::Client,
+    iam: aws_sdk_iam::Client,
+    region: String,
+    network: Arc<NetworkSettings>,
+    /// What this account and region offer a launch, found once per process: subnets (with
+    /// their VPC), the instance profile's check, each project's security group.
+    subnets: tokio::sync::OnceCell<Vec<(String, String)>>,
+    profile_checked: tokio::sync::OnceCell<String>,
+    security_groups: Mutex<HashMap<(String, String), String>>,
 }
 
 /// EC2's answer for an instance id it does not know (or has forgotten since it terminated).
@@ -34,15 +49,74 @@ const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
 /// Where the Ubuntu AMIs every template uses keep their root volume.
 const ROOT_DEVICE: &str = "/dev/sda1";
 
+/// The tag on what cws made for itself (security groups), beside the project's.
+const TAG_MANAGED: &str = "cws:managed";
+
 impl Ec2Cloud {
-    pub fn new(config: &SdkConfig) -> Ec2Cloud {
+    /// EC2, SSM and IAM as `config` acts (its account, its region), with the deployment's
+    /// network settings.
+    pub fn new(config: &SdkConfig, network: Arc<NetworkSettings>) -> Ec2Cloud {
         Ec2Cloud {
             client: Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            region: config
+                .region()
+                .map(|r| r.as_ref().to_owned())
+                .unwrap_or_default(),
+            network,
+            subnets: tokio::sync::OnceCell::new(),
+            profile_checked: tokio::sync::OnceCell::new(),
+            security_groups: Mutex::default(),
         }
     }
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+fn filter(name: &str, values: Vec<String>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values))
+        .build()
+}
+
+/// TCP port 22 from `ranges` (IPv4 and IPv6 alike).
+fn ssh_permission(ranges: &[&String]) -> IpPermission {
+    let (v6, v4): (Vec<&&String>, Vec<&&String>) = ranges.iter().partition(|r| r.contains(':'));
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .set_ip_ranges(Some(
+            v4.iter()
+                .map(|r| {
+                    IpRange::builder()
+                        .cidr_ip(r.as_str())
+                        .description("CWS_SSH_CIDRS")
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_ipv6_ranges(Some(
+            v6.iter()
+                .map(|r| {
+                    Ipv6Range::builder()
+                        .cidr_ipv6(r.as_str())
+                        .description("CWS_SSH_CIDRS")
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+fn not_set_up(message: String) -> PortError {
+    PortError::Rejected {
+        code: NOT_SET_UP.to_owned(),
+        message,
     }
 }
 
@@ -179,6 +253,264 @@ fn snapshot(snapshot: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
 }
 
 impl Ec2Cloud {
+    /// The image `image` names here: a pinned id as it is, a public parameter as SSM reads it
+    /// in this region now.
+    async fn image_id(&self, image: &ImageSource) -> Result<String, PortError> {
+        let name = match image {
+            ImageSource::Pinned(ami) => return Ok(ami.clone()),
+            ImageSource::Parameter(name) => name,
+        };
+        let value = match self.ssm.get_parameter().name(name).send().await {
+            Ok(output) => output
+                .parameter()
+                .and_then(|p| p.value())
+                .map(str::to_owned),
+            Err(error) if error.code() == Some("ParameterNotFound") => {
+                return Err(not_set_up(format!(
+                    "the image parameter {name} does not exist in {}, so the template cannot \
+                     launch there",
+                    self.region
+                )));
+            }
+            Err(error) => return Err(classify(error)),
+        };
+        match value {
+            Some(ami) if is_ami_id(&ami) => Ok(ami),
+            other => Err(not_set_up(format!(
+                "the image parameter {name} in {} holds {other:?}, not an AMI id",
+                self.region
+            ))),
+        }
+    }
+
+    /// The subnets a launch may use here, each with its VPC: the configured ones in this
+    /// account and region, else the default VPC's default subnets. Kept once found; an empty
+    /// answer is not kept, so a fix is seen at the next launch.
+    async fn subnets(&self) -> Result<&[(String, String)], PortError> {
+        self.subnets
+            .get_or_try_init(|| async {
+                let configured: Vec<String> = self
+                    .network
+                    .subnets
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                let mut found = if configured.is_empty() {
+                    Vec::new()
+                } else {
+                    self.describe_subnets(vec![filter("subnet-id", configured)])
+                        .await?
+                };
+                if found.is_empty() {
+                    let vpcs = self
+                        .client
+                        .describe_vpcs()
+                        .filters(filter("is-default", vec!["true".to_owned()]))
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                    if let Some(vpc) = vpcs.vpcs().first().and_then(|v| v.vpc_id()) {
+                        found = self
+                            .describe_subnets(vec![
+                                filter("vpc-id", vec![vpc.to_owned()]),
+                                filter("default-for-az", vec!["true".to_owned()]),
+                            ])
+                            .await?;
+                    }
+                }
+                if found.is_empty() {
+                    return Err(not_set_up(format!(
+                        "there is no subnet to launch in {}: list subnets of this region in \
+                         CWS_SUBNETS, or keep the account's default VPC",
+                        self.region
+                    )));
+                }
+                found.sort();
+                Ok(found)
+            })
+            .await
+            .map(Vec::as_slice)
+    }
+
+    async fn describe_subnets(
+        &self,
+        filters: Vec<Filter>,
+    ) -> Result<Vec<(String, String)>, PortError> {
+        let output = self
+            .client
+            .describe_subnets()
+            .set_filters(Some(filters))
+            .filters(filter("state", vec!["available".to_owned()]))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .subnets()
+            .iter()
+            .filter_map(|s| Some((s.subnet_id()?.to_owned(), s.vpc_id()?.to_owned())))
+            .collect())
+    }
+
+    /// The configured instance profile, once IAM confirmed it exists in this account.
+    async fn instance_profile(&self) -> Result<String, PortError> {
+        let Some(name) = &self.network.instance_profile else {
+            return Err(not_set_up(
+                "no instance profile is configured: set CWS_INSTANCE_PROFILE to the workstation \
+                 profile the deploy/ stacks create. Without one the SSM agent never registers, \
+                 so nobody could connect to the workspace or mount a volume on it"
+                    .to_owned(),
+            ));
+        };
+        self.profile_checked
+            .get_or_try_init(|| async {
+                match self
+                    .iam
+                    .get_instance_profile()
+                    .instance_profile_name(name)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(name.clone()),
+                    Err(error) if error.code() == Some("NoSuchEntity") => Err(not_set_up(format!(
+                        "the instance profile {name} (CWS_INSTANCE_PROFILE) does not exist in \
+                         the account this workspace launches in: deploy the deploy/ stack there"
+                    ))),
+                    Err(error) => Err(classify(error)),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// The project's security group in `vpc`, made the first time, with port 22 open to
+    /// exactly the configured ranges and nothing else open.
+    async fn security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
+        let key = (project.to_owned(), vpc.to_owned());
+        if let Some(id) = self.security_groups.lock().expect("groups lock").get(&key) {
+            return Ok(id.clone());
+        }
+        let name = security_group_name(project);
+        let (id, permissions) = match self.find_group(&name, vpc).await? {
+            Some(found) => found,
+            None => {
+                let made = self
+                    .client
+                    .create_security_group()
+                    .group_name(&name)
+                    .description(format!(
+                        "cws workspaces of project {project}: no inbound rule except SSH from \
+                         CWS_SSH_CIDRS"
+                    ))
+                    .vpc_id(vpc)
+                    .tag_specifications(
+                        TagSpecification::builder()
+                            .resource_type(ResourceType::SecurityGroup)
+                            .tags(Tag::builder().key("Name").value(&name).build())
+                            .tags(Tag::builder().key(TAG_PROJECT).value(project).build())
+                            .tags(Tag::builder().key(TAG_MANAGED).value("true").build())
+                            .build(),
+                    )
+                    .send()
+                    .await;
+                match made {
+                    Ok(made) => (made.group_id().unwrap_or_default().to_owned(), Vec::new()),
+                    // Another worker made it first.
+                    Err(error) if error.code() == Some("InvalidGroup.Duplicate") => self
+                        .find_group(&name, vpc)
+                        .await?
+                        .ok_or_else(|| PortError::Transient(format!("{name} is being made")))?,
+                    Err(error) => return Err(classify(error)),
+                }
+            }
+        };
+        self.keep_ssh_ranges(&id, &permissions).await?;
+        self.security_groups
+            .lock()
+            .expect("groups lock")
+            .insert(key, id.clone());
+        Ok(id)
+    }
+
+    async fn find_group(
+        &self,
+        name: &str,
+        vpc: &str,
+    ) -> Result<Option<(String, Vec<IpPermission>)>, PortError> {
+        let output = self
+            .client
+            .describe_security_groups()
+            .filters(filter("group-name", vec![name.to_owned()]))
+            .filters(filter("vpc-id", vec![vpc.to_owned()]))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.security_groups().first().map(|group| {
+            (
+                group.group_id().unwrap_or_default().to_owned(),
+                group.ip_permissions().to_vec(),
+            )
+        }))
+    }
+
+    /// Opens port 22 to the configured ranges not yet allowed and closes it to ranges no
+    /// longer configured, so the group always says what `CWS_SSH_CIDRS` says.
+    async fn keep_ssh_ranges(
+        &self,
+        group_id: &str,
+        permissions: &[IpPermission],
+    ) -> Result<(), PortError> {
+        let wanted: Vec<String> = self
+            .network
+            .ssh_cidrs
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let ssh = permissions.iter().filter(|p| {
+            p.ip_protocol() == Some("tcp") && p.from_port() == Some(22) && p.to_port() == Some(22)
+        });
+        let present: Vec<String> = ssh
+            .clone()
+            .flat_map(|p| {
+                p.ip_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ip().map(str::to_owned))
+                    .chain(
+                        p.ipv6_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ipv6().map(str::to_owned)),
+                    )
+            })
+            .collect();
+        let missing: Vec<&String> = wanted.iter().filter(|c| !present.contains(c)).collect();
+        let extra: Vec<&String> = present.iter().filter(|c| !wanted.contains(c)).collect();
+        if !missing.is_empty() {
+            match self
+                .client
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(ssh_permission(&missing))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(error) if error.code() == Some("InvalidPermission.Duplicate") => {}
+                Err(error) => return Err(classify(error)),
+            }
+        }
+        if !extra.is_empty() {
+            self.client
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(ssh_permission(&extra))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+}
+
+impl Ec2Cloud {
     /// Our snapshots whose tag `key` has one of `values`.
     async fn find_snapshots(
         &self,
@@ -268,7 +600,38 @@ impl Cloud for Ec2Cloud {
     /// Looks before it launches: EC2's ClientToken already makes a repeated RunInstances return
     /// the same instance, and the lookup keeps that promise on AWS-compatible endpoints that
     /// ignore the token.
-    async fn run_instance(&self, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError> {
+    async fn place(
+        &self,
+        project: &str,
+        workspace: &str,
+        image: &ImageSource,
+    ) -> Result<Placement, PortError> {
+        let instance_profile = self.instance_profile().await?;
+        let image_id = self.image_id(image).await?;
+        let subnets = self.subnets().await?;
+        let ids: Vec<String> = subnets.iter().map(|(id, _)| id.clone()).collect();
+        let subnet_id = pick_subnet(&ids, workspace)
+            .expect("subnets() is never empty")
+            .to_owned();
+        let vpc = subnets
+            .iter()
+            .find(|(id, _)| *id == subnet_id)
+            .map(|(_, vpc)| vpc.clone())
+            .expect("the subnet was picked from these");
+        let security_group_id = self.security_group(project, &vpc).await?;
+        Ok(Placement {
+            image_id,
+            subnet_id,
+            security_group_id,
+            instance_profile,
+        })
+    }
+
+    async fn run_instance(
+        &self,
+        plan: &LaunchPlan,
+        placement: &Placement,
+    ) -> Result<LaunchedInstance, PortError> {
         if let Some(instance) = self.launched_by(&plan.client_token).await? {
             tracing::info!(instance = %instance.instance_id, "this launch already happened");
             return Ok(instance);
@@ -280,7 +643,14 @@ impl Cloud for Ec2Cloud {
         let output = self
             .client
             .run_instances()
-            .image_id(&plan.ami)
+            .image_id(&placement.image_id)
+            .subnet_id(&placement.subnet_id)
+            .security_group_ids(&placement.security_group_id)
+            .iam_instance_profile(
+                IamInstanceProfileSpecification::builder()
+                    .name(&placement.instance_profile)
+                    .build(),
+            )
             .set_user_data(user_data)
             .instance_type(InstanceType::from(plan.instance_type.as_str()))
             .min_count(1)
@@ -485,22 +855,48 @@ impl Cloud for Ec2Cloud {
     }
 }
 
-/// EC2 per account and region: the lead account's clients are kept per region; another
-/// account's are made from its role's credentials, which `AssumedRoles` keeps until shortly
-/// before they expire (so a client is never held past its credentials).
+/// EC2 per account and region, each client made once and kept: the lead account's with the
+/// workers' own credentials, another account's acting through its role, whose credentials
+/// [`AssumedRoles`] renews as they near their expiry (so a kept client never outlives them).
 pub struct Ec2AccountClouds {
     lead: SdkConfig,
     roles: Arc<AssumedRoles>,
-    lead_clouds: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Cloud>>>,
+    network: Arc<NetworkSettings>,
+    /// By (role ARN, `None` for the lead account; region).
+    clouds: Mutex<HashMap<(Option<String>, String), Arc<Ec2Cloud>>>,
 }
 
 impl Ec2AccountClouds {
-    pub fn new(lead: &SdkConfig, roles: Arc<AssumedRoles>) -> Ec2AccountClouds {
+    pub fn new(
+        lead: &SdkConfig,
+        roles: Arc<AssumedRoles>,
+        network: NetworkSettings,
+    ) -> Ec2AccountClouds {
         Ec2AccountClouds {
             lead: lead.clone(),
             roles,
-            lead_clouds: std::sync::Mutex::default(),
+            network: Arc::new(network),
+            clouds: Mutex::default(),
         }
+    }
+
+    fn kept(
+        &self,
+        role_arn: Option<&str>,
+        region: &str,
+        config: impl FnOnce() -> SdkConfig,
+    ) -> Arc<Ec2Cloud> {
+        self.clouds
+            .lock()
+            .expect("clouds lock")
+            .entry((role_arn.map(str::to_owned), region.to_owned()))
+            .or_insert_with(|| {
+                Arc::new(Ec2Cloud::new(
+                    &in_region(&config(), region),
+                    self.network.clone(),
+                ))
+            })
+            .clone()
     }
 }
 
@@ -520,11 +916,7 @@ impl AccountClouds for Ec2AccountClouds {
         region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {
         let Some(account) = account else {
-            let mut clouds = self.lead_clouds.lock().expect("clouds lock");
-            let cloud = clouds.entry(region.to_owned()).or_insert_with(|| {
-                Arc::new(Ec2Cloud::new(&in_region(&self.lead, region))) as Arc<dyn Cloud>
-            });
-            return Ok(cloud.clone());
+            return Ok(self.kept(None, region, || self.lead.clone()));
         };
         let role_arn = account
             .role_arn
@@ -537,7 +929,9 @@ impl AccountClouds for Ec2AccountClouds {
                     account.name, account.id
                 ),
             })?;
+        // Assumes the role (or finds its credentials still good) before anything else, so a
+        // role that cannot be assumed is refused with STS's reason.
         let config = self.roles.config_for(role_arn).await?;
-        Ok(Arc::new(Ec2Cloud::new(&in_region(&config, region))))
+        Ok(self.kept(Some(role_arn), region, || config))
     }
 }

@@ -8,13 +8,18 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_SNAPSHOT_KEY};
+use domain::network::{Placement, security_group_name};
 use domain::ports::{
     AccountClouds, Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot,
 };
+use domain::template::ImageSource;
 
 use crate::adapters::ec2::{
     incorrect_instance_state, instance_not_found, snapshot_not_found, unsupported_hibernation,
 };
+
+/// The image every public parameter resolves to here.
+const SIMULATED_IMAGE: &str = "ami-00000000";
 
 /// Every simulated instance has this address: nothing ever connects to it.
 const PRIVATE_IP: &str = "10.0.0.10";
@@ -71,7 +76,29 @@ fn is_gone(state: InstanceState) -> bool {
 
 #[async_trait]
 impl Cloud for SimulatedCloud {
-    async fn run_instance(&self, plan: &LaunchPlan) -> Result<LaunchedInstance, PortError> {
+    /// Everything is there: a pinned image is taken as it is, a parameter reads as one image.
+    async fn place(
+        &self,
+        project: &str,
+        _workspace: &str,
+        image: &ImageSource,
+    ) -> Result<Placement, PortError> {
+        Ok(Placement {
+            image_id: match image {
+                ImageSource::Pinned(ami) => ami.clone(),
+                ImageSource::Parameter(_) => SIMULATED_IMAGE.to_owned(),
+            },
+            subnet_id: "subnet-00000000".to_owned(),
+            security_group_id: format!("sg-{}", security_group_name(project)),
+            instance_profile: "cws-workstation".to_owned(),
+        })
+    }
+
+    async fn run_instance(
+        &self,
+        plan: &LaunchPlan,
+        _placement: &Placement,
+    ) -> Result<LaunchedInstance, PortError> {
         let instance_id = format!("i-{}", &plan.client_token[..17]);
         let mut instances = self.instances.lock().expect("simulated cloud lock");
         let instance = instances
@@ -265,6 +292,13 @@ mod tests {
         .unwrap()
     }
 
+    async fn placed(cloud: &SimulatedCloud, plan: &LaunchPlan) -> Placement {
+        cloud
+            .place("nih-neuro-consortium", plan.workspace.as_str(), &plan.image)
+            .await
+            .unwrap()
+    }
+
     async fn state(cloud: &SimulatedCloud, instance_id: &str) -> InstanceState {
         cloud.describe(instance_id).await.unwrap().unwrap().state
     }
@@ -280,8 +314,19 @@ mod tests {
     async fn an_instance_runs_stops_starts_and_terminates() {
         let cloud = SimulatedCloud::default();
         let plan = plan("Python Machine Learning", "ml-lifecycle");
-        let id = cloud.run_instance(&plan).await.unwrap().instance_id;
-        assert_eq!(cloud.run_instance(&plan).await.unwrap().instance_id, id);
+        let id = cloud
+            .run_instance(&plan, &placed(&cloud, &plan).await)
+            .await
+            .unwrap()
+            .instance_id;
+        assert_eq!(
+            cloud
+                .run_instance(&plan, &placed(&cloud, &plan).await)
+                .await
+                .unwrap()
+                .instance_id,
+            id
+        );
         let status = cloud.describe(&id).await.unwrap().unwrap();
         assert_eq!(status.state, InstanceState::Running);
         assert_eq!(status.instance_type, plan.instance_type);
@@ -314,7 +359,11 @@ mod tests {
         let cloud = SimulatedCloud::default();
         let plan = plan("GPU ML Workstation", "gpu-no-hibernation");
         assert!(!plan.hibernation);
-        let id = cloud.run_instance(&plan).await.unwrap().instance_id;
+        let id = cloud
+            .run_instance(&plan, &placed(&cloud, &plan).await)
+            .await
+            .unwrap()
+            .instance_id;
         assert_eq!(
             code(cloud.stop(&id, true).await.unwrap_err()),
             "UnsupportedHibernationConfiguration"

@@ -325,15 +325,33 @@ async fn launch_once(
                 }
             };
             // The invitation may launch in the collaborator's own account (billed there,
-            // attributed here); that account's cloud is reached before anything is reserved.
+            // attributed here).
             let account = member
                 .invitation
                 .as_ref()
                 .and_then(|invitation| invitation.launch_account.clone());
-            let cloud = env.cloud_for(account.as_deref(), &plan.region).await?;
+            // The policy (regions included) is checked before any AWS call is made for the
+            // launch; what it reserves is released if the cloud then cannot take it.
             if let Some(refused) = check_and_reserve(env, job, &member, &plan, approval).await? {
                 return refused;
             }
+            let placed = async {
+                let cloud = env.cloud_for(account.as_deref(), &plan.region).await?;
+                let placement = cloud
+                    .place(&member.project.name, plan.workspace.as_str(), &plan.image)
+                    .await?;
+                Ok::<_, PortError>((cloud, placement))
+            }
+            .await;
+            let (cloud, placement) = match placed {
+                Ok(placed) => placed,
+                Err(error) => {
+                    env.state
+                        .release_reservation(&member.project.name, job.key.as_str())
+                        .await?;
+                    return Err(error);
+                }
+            };
             // A refused launch never holds its name, so the name is claimed only now.
             if let NameClaim::Taken { by } = env
                 .store
@@ -348,7 +366,7 @@ async fn launch_once(
                 return env.answer(&job.reply, &job.requester, &reply).await;
             }
             plan.user_data = user_data(&member, &plan);
-            let instance = cloud.run_instance(&plan).await?;
+            let instance = cloud.run_instance(&plan, &placement).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {
                     code: "NoInstanceId".into(),
@@ -358,6 +376,7 @@ async fn launch_once(
             tracing::info!(job = %job.key, instance = %instance.instance_id, "instance launched");
             let workspace = Workspace {
                 account,
+                image_id: Some(placement.image_id),
                 ..Workspace::launched(
                     &plan,
                     &job.key,
@@ -392,10 +411,11 @@ async fn launch_once(
                     resource: workspace.name.clone(),
                     outcome: LAUNCHED.to_owned(),
                     detail: Some(format!(
-                        "{} ({}, {}) in {}, {}",
+                        "{} ({}, {}, image {}) in {}, {}",
                         workspace.template,
                         workspace.instance_type,
                         workspace.instance_id,
+                        workspace.image_id.as_deref().unwrap_or("unrecorded"),
                         workspace.region,
                         workspace.attribution.user
                     )),

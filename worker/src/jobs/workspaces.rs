@@ -12,6 +12,7 @@ use domain::identity::{ChatIdentity, Permission};
 use domain::job::{ActionJob, CommandJob};
 use domain::ledger::{LedgerEventKind, workspace_usage};
 use domain::message::{self, LiveStatus};
+use domain::network;
 use domain::ports::{InstanceState, PortError};
 use domain::pricing::PricingTable;
 use domain::template::Catalog;
@@ -129,11 +130,8 @@ pub(crate) async fn command_status(
     .find(|usage| usage.workspace == workspace.name)
     .map(|usage| usage.cost())
     .unwrap_or_default();
-    let address = live
-        .as_ref()
-        .and_then(|l| l.public_ip.clone().or_else(|| l.private_ip.clone()));
-    let connect = match (&address, state) {
-        (Some(address), InstanceState::Running) => connect_lines(&workspace, &member, address),
+    let connect = match state {
+        InstanceState::Running => connect_lines(&workspace, &member),
         _ => Vec::new(),
     };
     let uptime = match (state, live.as_ref().and_then(|l| l.launched_at)) {
@@ -154,22 +152,20 @@ pub(crate) async fn command_status(
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
-/// An SSH line as the research user with the key the profile's DM carried, and each of the
-/// template's services.
-fn connect_lines(workspace: &Workspace, member: &Member, address: &str) -> Vec<String> {
-    let mut lines = vec![format!(
-        "`ssh -i ~/.ssh/cws-{} {}@{address}`",
-        member.profile.name, workspace.attribution.user
-    )];
-    if let Ok(template) = Catalog::builtin().find(&workspace.template) {
-        lines.extend(
-            template
-                .services
-                .iter()
-                .map(|service| format!("{}: http://{address}:{}", service.name, service.port)),
-        );
-    }
-    lines
+/// How to reach the workspace through Session Manager: SSH as the research user with the
+/// key the profile's DM carried, and a port forward per template service.
+fn connect_lines(workspace: &Workspace, member: &Member) -> Vec<String> {
+    let services = Catalog::builtin()
+        .find(&workspace.template)
+        .map(|template| template.services.clone())
+        .unwrap_or_default();
+    network::connect_lines(&network::Connection {
+        instance_id: &workspace.instance_id,
+        region: &workspace.region,
+        username: &workspace.attribution.user,
+        key_file: &format!("~/.ssh/cws-{}", member.profile.name),
+        services: &services,
+    })
 }
 
 fn uptime(since: OffsetDateTime, now: OffsetDateTime) -> String {

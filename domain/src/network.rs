@@ -1,0 +1,292 @@
+//! Where a workspace starts and how people reach it, decided per account and region: the image
+//! resolved for the region, a subnet, the project's security group and the instance profile.
+//!
+//! Nobody reaches a workspace from the internet by default: the project's security group has
+//! no inbound rule, and people connect through SSM Session Manager, which needs the instance
+//! profile (the SSM agent registers with its credentials) and outbound HTTPS only. A site that
+//! wants plain SSH lists its ranges in `CWS_SSH_CIDRS`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What the deployment configures for every launch (`CWS_INSTANCE_PROFILE`, `CWS_SUBNETS`,
+/// `CWS_SSH_CIDRS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkSettings {
+    /// The instance profile every workspace gets; the same name in every account (the shipped
+    /// stacks create it). `None`: launches are refused until it is set.
+    pub instance_profile: Option<String>,
+    /// Subnets to launch in, in any region and account; where none of them is, the default
+    /// VPC's default subnets.
+    pub subnets: Vec<SubnetId>,
+    /// Ranges that may reach port 22 directly, beside Session Manager.
+    pub ssh_cidrs: Vec<Cidr>,
+}
+
+/// Where and as what one workspace starts, as the cloud resolved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub image_id: String,
+    pub subnet_id: String,
+    pub security_group_id: String,
+    pub instance_profile: String,
+}
+
+/// The `PortError::Rejected` code of a launch the deployment is not set up for (no instance
+/// profile, no subnet, an image parameter the region lacks): the operator's to fix, not the
+/// user's and not AWS's, and never retried.
+pub const NOT_SET_UP: &str = "DeploymentNotSetUp";
+
+/// The project's security group, one per project in each VPC it launches in.
+pub fn security_group_name(project: &str) -> String {
+    format!("cws-{project}")
+}
+
+/// The subnet a workspace starts in: the same for the same name, and spread over the subnets
+/// (and so the availability zones) the region offers.
+pub fn pick_subnet<'a>(subnets: &'a [String], workspace: &str) -> Option<&'a str> {
+    if subnets.is_empty() {
+        return None;
+    }
+    let digest = Sha256::digest(workspace.as_bytes());
+    let index = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) as usize;
+    Some(subnets[index % subnets.len()].as_str())
+}
+
+/// A subnet id as EC2 issues them: `subnet-` and 8 or 17 lowercase hexadecimal digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubnetId(String);
+
+impl SubnetId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SubnetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a subnet id (subnet- and 8 or 17 hexadecimal digits)")]
+pub struct BadSubnetId(pub String);
+
+impl FromStr for SubnetId {
+    type Err = BadSubnetId;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let valid = text.strip_prefix("subnet-").is_some_and(|hex| {
+            matches!(hex.len(), 8 | 17)
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        if valid {
+            Ok(SubnetId(text.to_owned()))
+        } else {
+            Err(BadSubnetId(text.to_owned()))
+        }
+    }
+}
+
+/// An address range allowed to reach port 22. The whole internet (`/0`) is refused: a site
+/// lists its own ranges, and everyone else uses Session Manager.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cidr {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn is_ipv6(&self) -> bool {
+        self.address.is_ipv6()
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadCidr {
+    #[error("`{0}` is not an address range like 171.64.0.0/14")]
+    Shape(String),
+    #[error("`{0}` opens SSH to the whole internet; list your sites' ranges instead")]
+    Everyone(String),
+}
+
+impl FromStr for Cidr {
+    type Err = BadCidr;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let shape = || BadCidr::Shape(text.to_owned());
+        let (address, prefix) = text.split_once('/').ok_or_else(shape)?;
+        let address: IpAddr = address.parse().map_err(|_| shape())?;
+        let prefix: u8 = prefix.parse().map_err(|_| shape())?;
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        if prefix > bits {
+            return Err(shape());
+        }
+        if prefix == 0 {
+            return Err(BadCidr::Everyone(text.to_owned()));
+        }
+        Ok(Cidr { address, prefix })
+    }
+}
+
+/// What the connection lines of one running workspace are made from.
+pub struct Connection<'a> {
+    pub instance_id: &'a str,
+    pub region: &'a str,
+    /// The research user, who owns the key.
+    pub username: &'a str,
+    /// Where the profile's DM told the person to save their private key.
+    pub key_file: &'a str,
+    pub services: &'a [crate::template::Service],
+}
+
+/// The lines `status` and `ssh` print: SSH through a Session Manager tunnel (no inbound port
+/// needed; the AWS CLI with the Session Manager plugin opens it), and a port forward per
+/// template service with the local address to open.
+pub fn connect_lines(connection: &Connection<'_>) -> Vec<String> {
+    let Connection {
+        instance_id,
+        region,
+        username,
+        key_file,
+        services,
+    } = connection;
+    let mut lines = vec![format!(
+        "SSH: `ssh -i {key_file} -o ProxyCommand=\"aws ssm start-session --target %h \
+         --document-name AWS-StartSSHSession --parameters portNumber=%p --region {region}\" \
+         {username}@{instance_id}`"
+    )];
+    lines.extend(services.iter().map(|service| {
+        let port = service.port;
+        format!(
+            "{}: `aws ssm start-session --target {instance_id} --region {region} \
+             --document-name AWS-StartPortForwardingSession \
+             --parameters portNumber={port},localPortNumber={port}`, then open \
+             http://localhost:{port}",
+            service.name
+        )
+    }));
+    lines
+}
+
+/// A comma-separated list of `T`, each entry trimmed, empty entries skipped.
+pub fn parse_list<T: FromStr>(text: &str) -> Result<Vec<T>, T::Err> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(str::parse)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_ranges_parse_and_the_whole_internet_is_refused() {
+        let cases: [(&str, Result<&str, fn(String) -> BadCidr>); 7] = [
+            ("171.64.0.0/14", Ok("171.64.0.0/14")),
+            (" 18.0.0.0/8 ", Ok("18.0.0.0/8")),
+            ("2607:f6d0::/32", Ok("2607:f6d0::/32")),
+            ("0.0.0.0/0", Err(BadCidr::Everyone)),
+            ("::/0", Err(BadCidr::Everyone)),
+            ("10.0.0.0/33", Err(BadCidr::Shape)),
+            ("campus", Err(BadCidr::Shape)),
+        ];
+        for (text, expected) in cases {
+            let parsed = text.parse::<Cidr>();
+            match expected {
+                Ok(shown) => assert_eq!(parsed.unwrap().to_string(), shown, "{text}"),
+                Err(error) => assert_eq!(parsed, Err(error(text.trim().to_owned())), "{text}"),
+            }
+        }
+    }
+
+    #[test]
+    fn subnet_ids_have_ec2s_shape() {
+        assert!("subnet-0123456789abcdef0".parse::<SubnetId>().is_ok());
+        assert!("subnet-12345678".parse::<SubnetId>().is_ok());
+        assert!("subnet-XYZ".parse::<SubnetId>().is_err());
+        assert!("sg-12345678".parse::<SubnetId>().is_err());
+        assert_eq!(
+            parse_list::<SubnetId>("subnet-12345678, ,subnet-87654321")
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_workspace_keeps_its_subnet_and_workspaces_spread_over_all() {
+        let subnets: Vec<String> = ["subnet-aaaaaaaa", "subnet-bbbbbbbb", "subnet-cccccccc"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(
+            pick_subnet(&subnets, "mit-algorithm-dev"),
+            pick_subnet(&subnets, "mit-algorithm-dev")
+        );
+        let used: std::collections::BTreeSet<&str> = (0..60)
+            .filter_map(|i| pick_subnet(&subnets, &format!("box-{i}")))
+            .collect();
+        assert_eq!(used.len(), 3);
+        assert_eq!(pick_subnet(&[], "box"), None);
+    }
+
+    #[test]
+    fn each_project_has_its_own_security_group() {
+        assert_eq!(
+            security_group_name("nih-neuro-consortium"),
+            "cws-nih-neuro-consortium"
+        );
+    }
+
+    #[test]
+    fn people_connect_through_session_manager_with_a_forward_per_service() {
+        let services = [
+            crate::template::Service {
+                name: "jupyter".to_owned(),
+                port: 8888,
+            },
+            crate::template::Service {
+                name: "rstudio".to_owned(),
+                port: 8787,
+            },
+        ];
+        let lines = connect_lines(&Connection {
+            instance_id: "i-0123456789abcdef0",
+            region: "us-west-2",
+            username: "sarah_lee",
+            key_file: "~/.ssh/cws-berkeley",
+            services: &services,
+        });
+        assert_eq!(
+            lines,
+            [
+                "SSH: `ssh -i ~/.ssh/cws-berkeley -o ProxyCommand=\"aws ssm start-session \
+                 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p \
+                 --region us-west-2\" sarah_lee@i-0123456789abcdef0`",
+                "jupyter: `aws ssm start-session --target i-0123456789abcdef0 --region us-west-2 \
+                 --document-name AWS-StartPortForwardingSession --parameters \
+                 portNumber=8888,localPortNumber=8888`, then open http://localhost:8888",
+                "rstudio: `aws ssm start-session --target i-0123456789abcdef0 --region us-west-2 \
+                 --document-name AWS-StartPortForwardingSession --parameters \
+                 portNumber=8787,localPortNumber=8787`, then open http://localhost:8787",
+            ]
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! What a launched workspace stands on, read back from moto: the configured instance profile
+//! (without it the SSM agent never registers), the project's own security group with nothing
+//! open to the internet, a subnet of the configured or default VPC, and connection lines
+//! through Session Manager. A deployment missing a piece refuses launches and says what to set.
+
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{Filter, SecurityGroup};
+
+use crate::harness::{SMITH, Slash, TestEnv, tag};
+
+const WAIT: Duration = Duration::from_secs(30);
+const PROJECT: &str = "nih-neuro-consortium";
+
+async fn launched(env: &TestEnv, template: &str, name: &str) {
+    env.slash(&Slash::new(&format!(r#"launch "{template}" {name} --size M"#)).by(SMITH))
+        .await;
+    env.slack
+        .expect("the launch", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
+        })
+        .await;
+}
+
+async fn groups_named(env: &TestEnv, name: &str) -> Vec<SecurityGroup> {
+    env.moto
+        .ec2()
+        .await
+        .describe_security_groups()
+        .filters(Filter::builder().name("group-name").values(name).build())
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .to_vec()
+}
+
+/// Every range a group lets in, on any port.
+fn ingress(group: &SecurityGroup) -> Vec<(Option<i32>, String)> {
+    group
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| {
+            p.ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip().map(str::to_owned))
+                .chain(
+                    p.ipv6_ranges()
+                        .iter()
+                        .filter_map(|r| r.cidr_ipv6().map(str::to_owned)),
+                )
+                .map(|range| (p.from_port(), range))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_workspace_has_the_instance_profile_the_projects_closed_group_and_a_default_subnet() {
+    let mut env = TestEnv::start("network-default", 103).await;
+    env.start_worker();
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    launched(&env, "Python Machine Learning", "ml-box").await;
+    launched(&env, "R Research Environment", "r-box").await;
+
+    let groups = groups_named(&env, "cws-nih-neuro-consortium").await;
+    assert_eq!(groups.len(), 1, "one group per project: {groups:#?}");
+    let group = &groups[0];
+    assert_eq!(ingress(group), [], "nothing may come in from anywhere");
+    assert_eq!(
+        group
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("cws:project"))
+            .and_then(|t| t.value()),
+        Some(PROJECT)
+    );
+
+    let ec2 = env.moto.ec2().await;
+    let default_vpc = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("is-default").values("true").build())
+        .send()
+        .await
+        .unwrap()
+        .vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    for name in ["ml-box", "r-box"] {
+        let instance = env.instances_named(name).await.remove(0);
+        assert_eq!(tag(&instance, "cws:project"), Some(PROJECT));
+        let profile = instance
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .unwrap_or_default();
+        assert!(
+            profile.ends_with(":instance-profile/cws-workstation"),
+            "{name}: {profile}"
+        );
+        let groups: Vec<_> = instance
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .collect();
+        assert_eq!(groups, [group.group_id().unwrap()], "{name}");
+        assert_eq!(instance.vpc_id(), Some(default_vpc.as_str()), "{name}");
+    }
+
+    env.slash(&Slash::new("status ml-box").by(SMITH)).await;
+    let status = env.reply_containing("ml-box: running").await;
+    let blocks = status.body["blocks"].to_string();
+    let instance_id = env.instances_named("ml-box").await[0]
+        .instance_id()
+        .unwrap()
+        .to_owned();
+    assert!(
+        blocks.contains("AWS-StartSSHSession") && blocks.contains(&format!("@{instance_id}")),
+        "{blocks}"
+    );
+    assert!(
+        blocks.contains("portNumber=8888,localPortNumber=8888")
+            && blocks.contains("http://localhost:8888"),
+        "{blocks}"
+    );
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configured_subnets_and_ssh_ranges_are_used_and_nothing_else_is_opened() {
+    let mut env = TestEnv::start("network-configured", 104).await;
+    let ec2 = env.moto.ec2().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.20.1.0/24")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    env.start_worker_with_env(&[
+        ("CWS_SUBNETS", subnet.as_str()),
+        ("CWS_SSH_CIDRS", "171.64.0.0/14, 2607:f6d0::/32"),
+    ]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    launched(&env, "Bioinformatics", "bio-box").await;
+
+    let instance = env.instances_named("bio-box").await.remove(0);
+    assert_eq!(instance.subnet_id(), Some(subnet.as_str()));
+    let groups = groups_named(&env, "cws-nih-neuro-consortium").await;
+    assert_eq!(groups.len(), 1, "{groups:#?}");
+    assert_eq!(groups[0].vpc_id(), Some(vpc.as_str()));
+    let mut allowed = ingress(&groups[0]);
+    allowed.sort();
+    assert_eq!(
+        allowed,
+        [
+            (Some(22), "171.64.0.0/14".to_owned()),
+            (Some(22), "2607:f6d0::/32".to_owned())
+        ]
+    );
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_without_an_instance_profile_refuses_launches_and_says_what_to_set() {
+    let mut env = TestEnv::start("network-no-profile", 105).await;
+    env.start_worker_with_env(&[("CWS_INSTANCE_PROFILE", "")]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    env.slash(&Slash::new(r#"launch "Python Machine Learning" no-profile"#).by(SMITH))
+        .await;
+    let refused = env
+        .slack
+        .expect("the refusal", WAIT, |p| {
+            p.text().contains("could not launch *no-profile*")
+        })
+        .await;
+    assert!(
+        refused.text().contains("not set up") && refused.text().contains("CWS_INSTANCE_PROFILE"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(env.aws_front.run_instances_calls(), 0);
+    assert!(env.instances_named("no-profile").await.is_empty());
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_missing_from_the_account_is_named_and_nothing_launches() {
+    let mut env = TestEnv::start("network-missing-profile", 106).await;
+    env.start_worker_with_env(&[("CWS_INSTANCE_PROFILE", "cws-typo")]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    env.slash(&Slash::new(r#"launch "Python Machine Learning" typo-box"#).by(SMITH))
+        .await;
+    let refused = env
+        .slack
+        .expect("the refusal", WAIT, |p| {
+            p.text().contains("could not launch *typo-box*")
+        })
+        .await;
+    assert!(
+        refused.text().contains("cws-typo") && refused.text().contains("does not exist"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(env.aws_front.run_instances_calls(), 0);
+    env.finish();
+}
