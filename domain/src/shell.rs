@@ -1,5 +1,6 @@
 //! Shell scripts the system runs as root on workspaces, rendered from `templates/*.sh.hbs`: the
-//! launch user data ([`crate::user_data`]) and the volume mount ([`crate::volume`]). A script is
+//! launch user data ([`crate::user_data`]) and the volume mount ([`crate::volume`]), which share
+//! the amazon-efs-utils install step ([`crate::efs_utils`]) as the partial `install-efs-utils`. A script is
 //! not HTML, so nothing is escaped; safety comes from each caller validating its values and from
 //! the `quote` helper, which makes every value one single-quoted shell word.
 
@@ -51,6 +52,12 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
             .register_template_string(script.name(), text)
             .expect("the scripts are compiled in and rendered by the tests");
     }
+    registry
+        .register_partial(
+            "install-efs-utils",
+            include_str!("../../templates/install-efs-utils.sh.hbs"),
+        )
+        .expect("the scripts are compiled in and rendered by the tests");
     registry
 });
 

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::efs_utils::EfsUtils;
+
 /// A workspace size, as typed after `--size`. Each template maps sizes to instance types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Size {
@@ -110,6 +112,9 @@ pub struct Template {
     pub services: Vec<Service>,
     #[serde(default)]
     pub ports: Vec<u16>,
+    /// How amazon-efs-utils gets onto its machines; unset: the usual way for its `os`.
+    #[serde(default)]
+    pub efs_utils: Option<EfsUtils>,
 }
 
 impl Template {
@@ -135,6 +140,13 @@ impl Template {
     pub fn offered_regions(&self) -> Vec<&str> {
         self.regions.iter().map(String::as_str).collect()
     }
+
+    /// Its own `efs_utils`, else the default for its `os` ([`EfsUtils::default_for`]).
+    pub fn efs_utils(&self) -> Option<EfsUtils> {
+        self.efs_utils
+            .clone()
+            .or_else(|| EfsUtils::default_for(&self.os))
+    }
 }
 
 /// The template asked for does not exist; carries what does, so the reply can list it.
@@ -158,6 +170,10 @@ pub enum CatalogError {
     Duplicate(String),
     #[error("template `{template}`: {problem}")]
     Image { template: String, problem: String },
+    #[error(
+        "template `{0}`: no known way to install amazon-efs-utils on its os `{1}`; give it `efs_utils`"
+    )]
+    NoEfsUtils(String, String),
 }
 
 /// Every template this deployment offers.
@@ -193,6 +209,11 @@ impl Catalog {
                 return Err(CatalogError::DefaultSizeMissing(template.name));
             }
             check_image(&template)?;
+            // Every volume mount needs the `efs` mount type, so a template without a way to it
+            // would launch workspaces no volume can be mounted on.
+            if template.efs_utils().is_none() {
+                return Err(CatalogError::NoEfsUtils(template.name, template.os));
+            }
             if templates
                 .iter()
                 .any(|t| t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug)
@@ -206,6 +227,12 @@ impl Catalog {
 
     pub fn templates(&self) -> &[Template] {
         &self.templates
+    }
+
+    /// How a workspace of template `template` (name or slug) gets amazon-efs-utils; `None` for
+    /// a template no longer in the catalog.
+    pub fn efs_utils(&self, template: &str) -> Option<EfsUtils> {
+        self.find(template).ok().and_then(Template::efs_utils)
     }
 
     /// Finds a template by its display name (any case) or its slug.
@@ -308,6 +335,37 @@ mod tests {
         assert_eq!("xl".parse::<Size>(), Ok(Size::XL));
         assert_eq!("M".parse::<Size>(), Ok(Size::M));
         assert_eq!("XXL".parse::<Size>(), Err(UnknownSize("XXL".to_owned())));
+    }
+
+    #[test]
+    fn a_template_gets_efs_utils_its_own_way_or_its_os_way_and_needs_one() {
+        let ubuntu = BUILTIN_TEMPLATES[0];
+        let catalog = Catalog::from_yaml_documents(&[ubuntu]).unwrap();
+        assert_eq!(
+            catalog.efs_utils("python-ml"),
+            EfsUtils::default_for("ubuntu-22.04")
+        );
+        assert_eq!(catalog.efs_utils("matlab"), None);
+
+        let own = format!("{ubuntu}\nefs_utils: {{ source: os-repositories }}\n");
+        let catalog = Catalog::from_yaml_documents(&[&own]).unwrap();
+        assert_eq!(
+            catalog.efs_utils("python-ml"),
+            Some(EfsUtils::OsRepositories {})
+        );
+
+        let unknown_field =
+            format!("{ubuntu}\nefs_utils: {{ source: os-repositories, via: s3 }}\n");
+        assert!(matches!(
+            Catalog::from_yaml_documents(&[&unknown_field]),
+            Err(CatalogError::Yaml { .. })
+        ));
+
+        let other_os = ubuntu.replace("os: ubuntu-22.04", "os: windows-2022");
+        assert!(matches!(
+            Catalog::from_yaml_documents(&[&other_os]),
+            Err(CatalogError::NoEfsUtils(_, os)) if os == "windows-2022"
+        ));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use serde::Serialize;
 
+use crate::efs_utils::EfsUtils;
 use crate::profile::ResearchUser;
 use crate::shell;
 use crate::template::Template;
@@ -41,6 +42,8 @@ struct ScriptData {
     packages: Vec<String>,
     efs_home: Option<String>,
     services: Vec<ServiceData>,
+    /// Installed for every machine, research user or not: it is the volume mounts' dependency.
+    efs_utils: Option<EfsUtils>,
 }
 
 #[derive(Serialize)]
@@ -72,6 +75,7 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
             packages: valid_names(&input.template.packages),
             efs_home: None,
             services: Vec::new(),
+            efs_utils: input.template.efs_utils(),
         };
     }
     let key = user.ssh_public_key.trim();
@@ -108,6 +112,7 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
         packages,
         efs_home: efs_home.map(str::to_owned),
         services,
+        efs_utils: input.template.efs_utils(),
     }
 }
 
@@ -240,7 +245,14 @@ mod tests {
     #[test]
     fn the_efs_home_is_mounted_only_when_given() {
         let without = render(&alice(), python_ml(), None);
-        for absent in ["EFS_HOME", "nfs4", "fstab", "mount", "nfs-common"] {
+        for absent in [
+            "EFS_HOME",
+            "WORKSPACE",
+            "nfs4",
+            "fstab",
+            "mountpoint",
+            "'nfs-common'",
+        ] {
             assert!(!without.contains(absent), "{absent}");
         }
 
@@ -260,7 +272,7 @@ mod tests {
         user.ssh_public_key = "ssh-ed25519 AAAA x'; rm -rf / #".to_owned();
         let script = render(&user, python_ml(), None);
         assert!(script.contains(r"SSH_PUBLIC_KEY='ssh-ed25519 AAAA x'\''; rm -rf / #'"));
-        assert_eq!(script.matches("rm -rf").count(), 1);
+        assert_eq!(script.matches("rm -rf /").count(), 1);
     }
 
     #[test]

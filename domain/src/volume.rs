@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::account::{Account, Accounts};
 use crate::command::{AccessMode, CrossAccountAccess};
+use crate::efs_utils::EfsUtils;
 use crate::identity::ChatIdentity;
 use crate::ports::{AccessPoint, FileSystem, MountTarget, PosixIdentity};
 
@@ -65,12 +66,17 @@ pub struct VolumeMount {
 /// `mount_target_ip` is for a workspace in another account: the file system's DNS name does
 /// not resolve there, so it connects to a mount target's address (over VPC peering or a transit
 /// gateway) instead.
+///
+/// The script first waits for the first boot, which installs amazon-efs-utils, and installs it
+/// itself, the `efs_utils` way (the workspace's template's: [`crate::template::Catalog::efs_utils`]),
+/// if it is still missing; with no way known, it mounts only where it is already installed.
 pub fn mount_script(
     volume: &str,
     file_system_id: &str,
     access_point_id: &str,
     mode: AccessMode,
     mount_target_ip: Option<&str>,
+    efs_utils: Option<&EfsUtils>,
 ) -> String {
     let mut options = format!("_netdev,tls,iam,accesspoint={access_point_id}");
     if mode == AccessMode::ReadOnly {
@@ -85,6 +91,7 @@ pub fn mount_script(
             "file_system": file_system_id,
             "mount_point": mount_point(volume),
             "options": options,
+            "efs_utils": efs_utils,
         }),
     )
 }
@@ -432,6 +439,7 @@ mod tests {
             "fsap-1",
             AccessMode::ReadWrite,
             Some("10.0.2.5"),
+            None,
         );
         assert!(
             script.contains("OPTIONS='_netdev,tls,iam,accesspoint=fsap-1,mounttargetip=10.0.2.5'"),

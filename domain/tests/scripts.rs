@@ -1,11 +1,13 @@
 //! The scripts the system runs as root on workspaces pass `bash -n` and ShellCheck: every
 //! builtin template's user data, which only runs on a fresh instance, where a syntax error would
-//! go unseen until someone cannot log in, and the volume mount in both modes.
+//! go unseen until someone cannot log in, and the volume mount in both modes, with each way of
+//! installing amazon-efs-utils. `script_sequence.rs` runs them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cws_domain::command::AccessMode;
+use cws_domain::efs_utils::EfsUtils;
 use cws_domain::profile::ResearchUser;
 use cws_domain::template::Catalog;
 use cws_domain::user_data::{UserDataInput, render_user_data};
@@ -44,26 +46,40 @@ fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
 
 #[test]
 fn the_volume_mount_script_passes_in_both_modes_and_mounts_read_only_only_when_asked() {
+    let ways = [
+        EfsUtils::default_for("ubuntu-22.04"),
+        Some(EfsUtils::OsRepositories {}),
+        None,
+    ];
     for (mode, read_only) in [(AccessMode::ReadOnly, true), (AccessMode::ReadWrite, false)] {
-        let script = mount_script("neuro-dataset", "fs-0123", "fsap-0456", mode, None);
-        let fstab_options = script
-            .lines()
-            .find_map(|line| line.strip_prefix("OPTIONS="))
-            .unwrap();
-        assert_eq!(
-            fstab_options,
-            if read_only {
-                "'_netdev,tls,iam,accesspoint=fsap-0456,ro'"
-            } else {
-                "'_netdev,tls,iam,accesspoint=fsap-0456'"
-            }
-        );
-        assert!(script.contains("MOUNT_POINT='/mnt/neuro-dataset'"));
-        let case = format!("mount {mode:?}");
-        let path = write_script(&format!("mount-{mode:?}"), &script);
-        check(&case, &path, "bash", &["-n"]);
-        check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
-        std::fs::remove_file(&path).unwrap();
+        for (way, efs_utils) in ways.iter().enumerate() {
+            let script = mount_script(
+                "neuro-dataset",
+                "fs-0123",
+                "fsap-0456",
+                mode,
+                None,
+                efs_utils.as_ref(),
+            );
+            let fstab_options = script
+                .lines()
+                .find_map(|line| line.strip_prefix("OPTIONS="))
+                .unwrap();
+            assert_eq!(
+                fstab_options,
+                if read_only {
+                    "'_netdev,tls,iam,accesspoint=fsap-0456,ro'"
+                } else {
+                    "'_netdev,tls,iam,accesspoint=fsap-0456'"
+                }
+            );
+            assert!(script.contains("MOUNT_POINT='/mnt/neuro-dataset'"));
+            let case = format!("mount {mode:?} {efs_utils:?}");
+            let path = write_script(&format!("mount-{mode:?}-{way}"), &script);
+            check(&case, &path, "bash", &["-n"]);
+            check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
+            std::fs::remove_file(&path).unwrap();
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use domain::message;
 use domain::ports::{AccessPoint, InstanceState, PortError, PosixIdentity, ScriptOutcome};
 use domain::profile::Collaborator;
 use domain::project::Project;
+use domain::template::Catalog;
 use domain::volume::{
     BoundGrant, ResolvedGrant, Volume, VolumeGrant, VolumeMount, file_system_policy, mount_mode,
     mount_policy, mount_script, nearest_mount_target, resolve_grants,
@@ -377,6 +378,7 @@ pub(crate) async fn command_volume_mount(
         &access_point.id,
         mode,
         mount_target_ip.as_deref(),
+        Catalog::builtin().efs_utils(&workspace.template).as_ref(),
     );
     let run = env
         .instance_commands
