@@ -250,6 +250,7 @@ async fn main() {
                 owner_user_id: Some("ULEE".into()),
                 storage_gb: 30,
                 account: None,
+                image_id: None,
             };
             let store = &store;
             let state = &env.state;
@@ -287,7 +288,10 @@ async fn main() {
     );
     let started = Instant::now();
     let peaks = env
-        .metrics
+        .launch
+        .metrics_in(None, "us-east-1")
+        .await
+        .unwrap()
         .activity(&ids, now - time::Duration::hours(2), now)
         .await
         .unwrap();

@@ -173,6 +173,19 @@ pub trait AccountClouds: Send + Sync {
         account: Option<&crate::account::Account>,
         region: &str,
     ) -> Result<std::sync::Arc<dyn Cloud>, PortError>;
+    /// Scripts on instances in `account` and `region` (SSM Run Command acts where the
+    /// instance is registered).
+    async fn commands_in(
+        &self,
+        account: Option<&crate::account::Account>,
+        region: &str,
+    ) -> Result<std::sync::Arc<dyn InstanceCommands>, PortError>;
+    /// The activity of instances in `account` and `region` (EC2 publishes its metrics there).
+    async fn metrics_in(
+        &self,
+        account: Option<&crate::account::Account>,
+        region: &str,
+    ) -> Result<std::sync::Arc<dyn Metrics>, PortError>;
 }
 
 /// An EFS file system the system made.

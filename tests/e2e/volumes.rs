@@ -499,10 +499,13 @@ async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_pr
         "stanford-collab",
     )
     .await;
+    // MIT deployed the collaborator stack: the role and the workstation profile.
+    let mit = config_in_mits_account(&env).await;
+    crate::harness::Moto::create_instance_profile_as(&mit).await;
     launch(&env, JOHNSON, "mit-algorithm-dev").await;
     env.wait_for_done_launch_jobs(1).await;
 
-    let ec2_at_mit = aws_sdk_ec2::Client::new(&config_in_mits_account(&env).await);
+    let ec2_at_mit = aws_sdk_ec2::Client::new(&mit);
     let in_mit = |ec2: aws_sdk_ec2::Client| async move {
         let found = ec2.describe_instances().send().await.unwrap();
         found
@@ -521,6 +524,11 @@ async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_pr
         assert_eq!(tag(&instances[0], key), Some(value), "{key}");
     }
     assert!(tag(&instances[0], "cws:invitation").is_some());
+    assert_eq!(
+        instances[0].iam_instance_profile().and_then(|p| p.arn()),
+        Some("arn:aws:iam::111111111111:instance-profile/cws-workstation"),
+        "MIT's own workstation profile"
+    );
     assert!(
         env.all_instances().await.is_empty(),
         "nothing runs in the project's own account"

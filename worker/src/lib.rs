@@ -17,14 +17,14 @@ use domain::exception::DEFAULT_EXCEPTION_TTL;
 use domain::job::{ActionJob, CommandJob, JobKind, LaunchJob, VerificationCallbackJob};
 use domain::ports::{
     AccountClouds, AccountPolicies, Billing, Chat, Clock, Cloud, FileSystems, FinishedJobs,
-    IdentityProvider, InstanceCommands, Mailer, Metrics, ObjectStore, Records, WorkspaceStore,
+    IdentityProvider, Mailer, ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
 
 use crate::adapters::SystemClock;
 use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::sdk_config;
-use crate::adapters::cloudwatch::{CloudWatch, NoMetrics};
+use crate::adapters::cloudwatch::NoMetrics;
 use crate::adapters::cost_explorer::{CostExplorer, NoBilling};
 use crate::adapters::discord::DiscordRest;
 use crate::adapters::ec2::Ec2AccountClouds;
@@ -44,7 +44,6 @@ use crate::adapters::simulated_efs::{
     NoAccountPolicies, SimulatedFileSystems, SimulatedInstanceCommands,
 };
 use crate::adapters::slack::SlackWebApi;
-use crate::adapters::ssm::Ssm;
 use crate::adapters::terminal_chat::TerminalChat;
 pub use crate::jobs::CommandEnv;
 pub use crate::jobs::launch::LaunchEnv;
@@ -78,10 +77,8 @@ struct AwsPorts {
     account_clouds: Arc<dyn AccountClouds>,
     file_systems: Arc<dyn FileSystems>,
     account_policies: Arc<dyn AccountPolicies>,
-    instance_commands: Arc<dyn InstanceCommands>,
     objects: Arc<dyn ObjectStore>,
     billing: Arc<dyn Billing>,
-    metrics: Arc<dyn Metrics>,
 }
 
 /// Every job's environment, built from settings: real adapters where configured, the embedded
@@ -113,27 +110,27 @@ async fn env_over(
                 account_clouds: Arc::new(account_clouds),
                 file_systems: Arc::new(Efs::new(&config)),
                 account_policies: Arc::new(Iam::new(roles)),
-                instance_commands: Arc::new(Ssm::new(&config)),
                 objects: Arc::new(S3Store::new(
                     &config,
                     settings.archive_bucket.as_deref(),
                     aws.endpoint_url.is_some(),
                 )),
                 billing: Arc::new(CostExplorer::new(&config)),
-                metrics: Arc::new(CloudWatch::new(&config)),
             }
         }
         None => {
             let cloud: Arc<dyn Cloud> = Arc::new(SimulatedCloud::default());
             AwsPorts {
-                account_clouds: Arc::new(OneCloud(cloud.clone())),
+                account_clouds: Arc::new(OneCloud {
+                    cloud: cloud.clone(),
+                    commands: Arc::new(SimulatedInstanceCommands),
+                    metrics: Arc::new(NoMetrics),
+                }),
                 cloud,
                 file_systems: Arc::new(SimulatedFileSystems::default()),
                 account_policies: Arc::new(NoAccountPolicies),
-                instance_commands: Arc::new(SimulatedInstanceCommands),
                 objects: Arc::new(FolderStore::new(ARCHIVE_FOLDER.into())),
                 billing: Arc::new(NoBilling),
-                metrics: Arc::new(NoMetrics),
             }
         }
     };
@@ -200,7 +197,6 @@ async fn env_over(
         launch,
         objects: aws.objects,
         billing: aws.billing,
-        metrics: aws.metrics,
         digest_at: settings.digest_at,
         check_every: settings
             .schedule
@@ -210,7 +206,6 @@ async fn env_over(
         accounts: settings.accounts.clone(),
         file_systems: aws.file_systems,
         account_policies: aws.account_policies,
-        instance_commands: aws.instance_commands,
         identity_provider,
         deployment: settings.deployment.clone(),
         institution: settings.institution.clone(),

@@ -83,7 +83,13 @@ impl Moto {
     /// The workstation role and instance profile in the lead account, as the deploy/ stack
     /// makes them.
     pub async fn create_instance_profile(&self) {
-        let iam = aws_sdk_iam::Client::new(&self.sdk_config().await);
+        Moto::create_instance_profile_as(&self.sdk_config().await).await;
+    }
+
+    /// The workstation role and instance profile in the account `config` acts in, as the
+    /// collaborator stack makes them there.
+    pub async fn create_instance_profile_as(config: &aws_config::SdkConfig) {
+        let iam = aws_sdk_iam::Client::new(config);
         iam.create_role()
             .role_name(INSTANCE_PROFILE)
             .assume_role_policy_document(

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::classify;
+use crate::adapters::cloudwatch::CloudWatch;
+use crate::adapters::ssm::Ssm;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_ec2::Client;
@@ -22,7 +24,8 @@ use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN, TAG_PROJECT, TAG_SNAPSHOT_KEY};
 use domain::network::{NOT_SET_UP, NetworkSettings, Placement, pick_subnet, security_group_name};
 use domain::ports::{
-    AccountClouds, Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot,
+    AccountClouds, Cloud, InstanceCommands, InstanceState, InstanceStatus, LaunchedInstance,
+    Metrics, PortError, Snapshot,
 };
 use domain::template::{ImageSource, is_ami_id};
 use time::OffsetDateTime;
@@ -855,16 +858,20 @@ impl Cloud for Ec2Cloud {
     }
 }
 
-/// EC2 per account and region, each client made once and kept: the lead account's with the
-/// workers' own credentials, another account's acting through its role, whose credentials
-/// [`AssumedRoles`] renews as they near their expiry (so a kept client never outlives them).
+/// EC2, SSM and CloudWatch per account and region, each client made once and kept: the lead
+/// account's with the workers' own credentials, another account's acting through its role, whose
+/// credentials [`AssumedRoles`] renews as they near their expiry (a kept client never outlives them).
 pub struct Ec2AccountClouds {
     lead: SdkConfig,
     roles: Arc<AssumedRoles>,
     network: Arc<NetworkSettings>,
     /// By (role ARN, `None` for the lead account; region).
-    clouds: Mutex<HashMap<(Option<String>, String), Arc<Ec2Cloud>>>,
+    clouds: Mutex<HashMap<Key, Arc<Ec2Cloud>>>,
+    commands: Mutex<HashMap<Key, Arc<Ssm>>>,
+    metrics: Mutex<HashMap<Key, Arc<CloudWatch>>>,
 }
+
+type Key = (Option<String>, String);
 
 impl Ec2AccountClouds {
     pub fn new(
@@ -877,27 +884,49 @@ impl Ec2AccountClouds {
             roles,
             network: Arc::new(network),
             clouds: Mutex::default(),
+            commands: Mutex::default(),
+            metrics: Mutex::default(),
         }
     }
 
-    fn kept(
+    /// The key and SDK configuration for `account` in `region`: the lead's, or its role's.
+    /// The role is assumed (or its credentials found still good) first, so a role that cannot
+    /// be assumed is refused with STS's reason.
+    async fn config_in(
         &self,
-        role_arn: Option<&str>,
+        account: Option<&Account>,
         region: &str,
-        config: impl FnOnce() -> SdkConfig,
-    ) -> Arc<Ec2Cloud> {
-        self.clouds
-            .lock()
-            .expect("clouds lock")
-            .entry((role_arn.map(str::to_owned), region.to_owned()))
-            .or_insert_with(|| {
-                Arc::new(Ec2Cloud::new(
-                    &in_region(&config(), region),
-                    self.network.clone(),
-                ))
-            })
-            .clone()
+    ) -> Result<(Key, SdkConfig), PortError> {
+        let Some(account) = account else {
+            return Ok(((None, region.to_owned()), in_region(&self.lead, region)));
+        };
+        let role_arn = account
+            .role_arn
+            .as_deref()
+            .ok_or_else(|| PortError::Rejected {
+                code: "NoRole".to_owned(),
+                message: format!(
+                    "no role is configured for account {} ({}): workers act in another account \
+                     only through a role ARN in CWS_ACCOUNTS",
+                    account.name, account.id
+                ),
+            })?;
+        let config = self.roles.config_for(role_arn).await?;
+        Ok((
+            (Some(role_arn.to_owned()), region.to_owned()),
+            in_region(&config, region),
+        ))
     }
+}
+
+/// The client kept under `key`, made from `config` the first time.
+fn kept<T>(clients: &Mutex<HashMap<Key, Arc<T>>>, key: Key, make: impl FnOnce() -> T) -> Arc<T> {
+    clients
+        .lock()
+        .expect("clients lock")
+        .entry(key)
+        .or_insert_with(|| Arc::new(make()))
+        .clone()
 }
 
 /// `config`, acting in `region`.
@@ -915,23 +944,30 @@ impl AccountClouds for Ec2AccountClouds {
         account: Option<&Account>,
         region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {
-        let Some(account) = account else {
-            return Ok(self.kept(None, region, || self.lead.clone()));
-        };
-        let role_arn = account
-            .role_arn
-            .as_deref()
-            .ok_or_else(|| PortError::Rejected {
-                code: "NoRole".to_owned(),
-                message: format!(
-                    "no role is configured for account {} ({}): workers act in another account \
-                     only through a role ARN in CWS_ACCOUNTS",
-                    account.name, account.id
-                ),
-            })?;
-        // Assumes the role (or finds its credentials still good) before anything else, so a
-        // role that cannot be assumed is refused with STS's reason.
-        let config = self.roles.config_for(role_arn).await?;
-        Ok(self.kept(Some(role_arn), region, || config))
+        let (key, config) = self.config_in(account, region).await?;
+        let cloud: Arc<Ec2Cloud> = kept(&self.clouds, key, || {
+            Ec2Cloud::new(&config, self.network.clone())
+        });
+        Ok(cloud)
+    }
+
+    async fn commands_in(
+        &self,
+        account: Option<&Account>,
+        region: &str,
+    ) -> Result<Arc<dyn InstanceCommands>, PortError> {
+        let (key, config) = self.config_in(account, region).await?;
+        let commands: Arc<Ssm> = kept(&self.commands, key, || Ssm::new(&config));
+        Ok(commands)
+    }
+
+    async fn metrics_in(
+        &self,
+        account: Option<&Account>,
+        region: &str,
+    ) -> Result<Arc<dyn Metrics>, PortError> {
+        let (key, config) = self.config_in(account, region).await?;
+        let metrics: Arc<CloudWatch> = kept(&self.metrics, key, || CloudWatch::new(&config));
+        Ok(metrics)
     }
 }

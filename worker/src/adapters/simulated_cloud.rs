@@ -10,7 +10,8 @@ use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_SNAPSHOT_KEY};
 use domain::network::{Placement, security_group_name};
 use domain::ports::{
-    AccountClouds, Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot,
+    AccountClouds, Cloud, InstanceCommands, InstanceState, InstanceStatus, LaunchedInstance,
+    Metrics, PortError, Snapshot,
 };
 use domain::template::ImageSource;
 
@@ -243,7 +244,11 @@ impl Cloud for SimulatedCloud {
 }
 
 /// The embedded mode has one simulated cloud: every account sees it.
-pub struct OneCloud(pub Arc<dyn Cloud>);
+pub struct OneCloud {
+    pub cloud: Arc<dyn Cloud>,
+    pub commands: Arc<dyn InstanceCommands>,
+    pub metrics: Arc<dyn Metrics>,
+}
 
 #[async_trait]
 impl AccountClouds for OneCloud {
@@ -252,7 +257,23 @@ impl AccountClouds for OneCloud {
         _account: Option<&Account>,
         _region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {
-        Ok(self.0.clone())
+        Ok(self.cloud.clone())
+    }
+
+    async fn commands_in(
+        &self,
+        _account: Option<&Account>,
+        _region: &str,
+    ) -> Result<Arc<dyn InstanceCommands>, PortError> {
+        Ok(self.commands.clone())
+    }
+
+    async fn metrics_in(
+        &self,
+        _account: Option<&Account>,
+        _region: &str,
+    ) -> Result<Arc<dyn Metrics>, PortError> {
+        Ok(self.metrics.clone())
     }
 }
 

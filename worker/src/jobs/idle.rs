@@ -131,18 +131,24 @@ pub(crate) async fn check(env: &CommandEnv, projects: &[Project]) -> Result<(), 
     if watched.is_empty() {
         return Ok(());
     }
-    // One batched metrics call per window length (usually one for all projects).
-    let mut by_window: HashMap<u32, Vec<String>> = HashMap::new();
+    // One batched metrics call per account, region and window length (usually one for all
+    // projects): EC2 publishes an instance's metrics in its own account and region.
+    let mut batches: HashMap<(Option<String>, String, u32), Vec<String>> = HashMap::new();
     for (workspace, _, policy) in &watched {
-        by_window
-            .entry(policy.after_minutes)
+        batches
+            .entry((
+                workspace.account.clone(),
+                workspace.region.clone(),
+                policy.after_minutes,
+            ))
             .or_default()
             .push(workspace.instance_id.clone());
     }
     let mut activity: HashMap<(u32, String), Activity> = HashMap::new();
-    for (minutes, ids) in by_window {
+    for ((account, region, minutes), ids) in batches {
         let from = now - time::Duration::minutes(i64::from(minutes));
-        for (id, seen) in env.metrics.activity(&ids, from, now).await? {
+        let metrics = env.launch.metrics_in(account.as_deref(), &region).await?;
+        for (id, seen) in metrics.activity(&ids, from, now).await? {
             activity.insert((minutes, id), seen);
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
-use domain::account::Accounts;
+use domain::account::{Account, Accounts};
 use domain::audit::{AuditAction, AuditEvent};
 use domain::budget::BudgetPosition;
 use domain::command::PolicyRestrictions;
@@ -18,8 +18,8 @@ use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
 use domain::ports::{
-    AccountClouds, Chat, Clock, Cloud, InstanceStatus, Mailer, NameClaim, PortError, Snapshot,
-    WorkspaceStore,
+    AccountClouds, Chat, Clock, Cloud, InstanceCommands, InstanceStatus, Mailer, Metrics,
+    NameClaim, PortError, Snapshot, WorkspaceStore,
 };
 use domain::pricing::{Money, PricingTable};
 use domain::retry::Backoff;
@@ -53,6 +53,20 @@ pub struct LaunchEnv {
 }
 
 impl LaunchEnv {
+    /// The configured account named `account` (`CWS_ACCOUNTS`); `None`: the project's own.
+    fn account_named(&self, account: Option<&str>) -> Result<Option<&Account>, PortError> {
+        account
+            .map(|name| {
+                self.accounts
+                    .named(name)
+                    .ok_or_else(|| PortError::Rejected {
+                        code: "UnknownAccount".to_owned(),
+                        message: format!("account {name} is no longer configured in CWS_ACCOUNTS"),
+                    })
+            })
+            .transpose()
+    }
+
     /// The cloud a workspace lives in: its account's (`CWS_ACCOUNTS` name), else the project's,
     /// in its region.
     pub async fn cloud_for(
@@ -60,19 +74,32 @@ impl LaunchEnv {
         account: Option<&str>,
         region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {
-        let account = match account {
-            None if region == self.default_region => return Ok(self.cloud.clone()),
-            None => None,
-            Some(name) => Some(
-                self.accounts
-                    .named(name)
-                    .ok_or_else(|| PortError::Rejected {
-                        code: "UnknownAccount".to_owned(),
-                        message: format!("account {name} is no longer configured in CWS_ACCOUNTS"),
-                    })?,
-            ),
-        };
+        if account.is_none() && region == self.default_region {
+            return Ok(self.cloud.clone());
+        }
+        let account = self.account_named(account)?;
         self.account_clouds.cloud_in(account, region).await
+    }
+
+    /// Scripts on `workspace`, through SSM in its account and region.
+    pub async fn commands_of(
+        &self,
+        workspace: &Workspace,
+    ) -> Result<Arc<dyn InstanceCommands>, PortError> {
+        let account = self.account_named(workspace.account.as_deref())?;
+        self.account_clouds
+            .commands_in(account, &workspace.region)
+            .await
+    }
+
+    /// CloudWatch's metrics of instances in `account` and `region`.
+    pub async fn metrics_in(
+        &self,
+        account: Option<&str>,
+        region: &str,
+    ) -> Result<Arc<dyn Metrics>, PortError> {
+        let account = self.account_named(account)?;
+        self.account_clouds.metrics_in(account, region).await
     }
 
     /// The cloud `workspace` lives in: its account and the region it was launched in.

@@ -36,8 +36,8 @@ use domain::job::{JobKey, ReplyTo};
 use domain::message;
 use domain::message::MailText;
 use domain::ports::{
-    AccountPolicies, Billing, Chat, Clock, FileSystems, FinishedJobs, IdentityProvider,
-    InstanceCommands, Mail, Mailer, Metrics, ObjectStore, PortError,
+    AccountPolicies, Billing, Chat, Clock, FileSystems, FinishedJobs, IdentityProvider, Mail,
+    Mailer, ObjectStore, PortError,
 };
 use domain::retry::Backoff;
 
@@ -63,8 +63,6 @@ pub struct CommandEnv {
     pub objects: Arc<dyn ObjectStore>,
     /// The provider's bill, to reconcile the ledger with.
     pub billing: Arc<dyn Billing>,
-    /// Instance CPU, for idle detection.
-    pub metrics: Arc<dyn Metrics>,
     pub digest_at: DigestTime,
     /// How long until the next scheduled check: budget enforcement projects spend that far.
     pub check_every: time::Duration,
@@ -75,7 +73,6 @@ pub struct CommandEnv {
     /// IAM in the collaborators' accounts, for their mount policies.
     pub account_policies: Arc<dyn AccountPolicies>,
     /// Scripts on running workspaces: volume mounts.
-    pub instance_commands: Arc<dyn InstanceCommands>,
     /// Globus Auth, when configured: `profiles verify` says so otherwise.
     pub identity_provider: Option<Arc<dyn IdentityProvider>>,
     /// Who runs the deployment and who may ask it for projects.

@@ -381,7 +381,9 @@ pub(crate) async fn command_volume_mount(
         Catalog::builtin().efs_utils(&workspace.template).as_ref(),
     );
     let run = env
-        .instance_commands
+        .launch
+        .commands_of(&workspace)
+        .await?
         .run_script(
             &workspace.instance_id,
             &format!(
