@@ -18,6 +18,7 @@ mod lifecycle;
 mod money;
 mod policy;
 mod recovery;
+mod redis_outage;
 mod regions;
 mod safety;
 mod signatures;
