@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
         Mode::Bot => run_bot(settings).await,
         Mode::Worker => run_worker(settings).await,
         Mode::RunOnce { round } => {
-            let connection = connect_redis(&settings, "run-once").await?;
+            let connection = connect_redis(&settings, "run-once")?;
             let env = worker::command_env(&settings, Some(connection)).await?;
             println!("{}", worker::run_once(&env, round).await?);
             Ok(())
@@ -118,16 +118,16 @@ fn load_settings() -> anyhow::Result<Settings> {
     Ok(Settings::load(&Sources::new(&env, text.as_deref())?)?)
 }
 
-async fn connect_redis(
+/// The connection is made on first use, so that bots and workers start while Redis is away
+/// (the bot answering "try again", the workers waiting) and carry on once it is back.
+fn connect_redis(
     settings: &Settings,
     role: &str,
 ) -> anyhow::Result<apalis_redis::ConnectionManager> {
-    let url = settings.redis_url.clone().with_context(|| {
+    let url = settings.redis_url.as_deref().with_context(|| {
         format!("`cws {role}` needs REDIS_URL: it shares its queue with other processes")
     })?;
-    apalis_redis::connect(url)
-        .await
-        .context("connecting to Redis")
+    queue::connect(url).context("REDIS_URL")
 }
 
 async fn serve_bot(
@@ -174,7 +174,7 @@ async fn serve_bot(
 }
 
 async fn run_bot(settings: Settings) -> anyhow::Result<()> {
-    let connection = connect_redis(&settings, "bot").await?;
+    let connection = connect_redis(&settings, "bot")?;
     tracing::info!("bot listening on http://{}", settings.listen);
     serve_bot(
         &settings,
@@ -185,7 +185,7 @@ async fn run_bot(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn run_worker(settings: Settings) -> anyhow::Result<()> {
-    let connection = connect_redis(&settings, "worker").await?;
+    let connection = connect_redis(&settings, "worker")?;
     tracing::info!("worker started");
     Ok(worker::run(&settings, worker::Queues::Redis(connection)).await?)
 }
@@ -195,7 +195,7 @@ async fn run_all(settings: Settings) -> anyhow::Result<()> {
     let (queue, sign_ins, queues): (Arc<dyn JobQueue>, Arc<dyn SignIns>, worker::Queues) =
         match &settings.redis_url {
             Some(_) => {
-                let connection = connect_redis(&settings, "run").await?;
+                let connection = connect_redis(&settings, "run")?;
                 (
                     Arc::new(RedisJobQueue::new(connection.clone())),
                     Arc::new(RedisSignIns::new(connection.clone())),

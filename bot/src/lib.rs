@@ -10,8 +10,11 @@ mod slack;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use domain::ports::{JobQueue, SignIns};
 use domain::template::Catalog;
@@ -100,6 +103,7 @@ pub fn router(bot: Bot) -> Router {
         )
         .route("/discord/interactions", post(discord::interaction))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(unsigned)
         .with_state(bot)
 }
@@ -114,6 +118,26 @@ pub async fn serve(listener: tokio::net::TcpListener, bot: Bot) -> std::io::Resu
     .await
 }
 
+/// The process is alive; it says nothing about Redis, so an orchestrator restarts the bot only
+/// when the bot itself is stuck.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// A load balancer's question: can this bot queue jobs now? While Redis does not answer, the bot
+/// still answers commands (asking people to try again in a minute) but is not ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+async fn readyz(State(bot): State<Arc<Bot>>) -> (StatusCode, String) {
+    match tokio::time::timeout(READY_TIMEOUT, bot.queue.ready()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready".to_owned()),
+        Ok(Err(error)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {error}"),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: the queue did not answer within {READY_TIMEOUT:?}"),
+        ),
+    }
 }

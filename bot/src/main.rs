@@ -21,9 +21,8 @@ async fn main() -> anyhow::Result<()> {
         .redis_url
         .clone()
         .context("cws-bot needs REDIS_URL: its jobs go to workers in other processes")?;
-    let connection = apalis_redis::connect(redis_url)
-        .await
-        .context("connecting to Redis")?;
+    // Made on first use: the bot starts, and answers "try again", while Redis is away.
+    let connection = queue::connect(&redis_url).context("REDIS_URL")?;
     let queue = Arc::new(RedisJobQueue::new(connection.clone()));
     let sign_ins = Arc::new(RedisSignIns::new(connection));
     let bot = match (&settings.slack, &settings.discord) {

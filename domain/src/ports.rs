@@ -78,6 +78,9 @@ pub trait FinishedJobs: Send + Sync {
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: Job) -> Result<(), PortError>;
+
+    /// Whether the queue answers now, so that jobs can be enqueued: the bot's readiness.
+    async fn ready(&self) -> Result<(), PortError>;
 }
 
 /// An instance as the cloud reports it after a launch.

@@ -22,6 +22,7 @@ use domain::job::{ActionJob, CommandJob, Job, JobKind, LaunchJob, VerificationCa
 use domain::ports::{JobQueue, PortError};
 use futures::lock::Mutex;
 use futures::{SinkExt, StreamExt};
+use redis::aio::ConnectionManagerConfig;
 
 /// How long a job key is remembered: far longer than any platform retries a request. The
 /// retention sweep forgets it with its job if that comes first.
@@ -42,9 +43,24 @@ pub fn redis_config<J: JobKind>() -> Config {
         .emit_events(false)
 }
 
+/// A connection to Redis made on first use and made again whenever it breaks, so that bots
+/// and workers start, and keep running, while Redis is away. A call meanwhile fails within
+/// about a second (one quick retry), and a later one reconnects; the redis crate's default of
+/// six retries kept each call waiting longer than Slack waits for the bot's answer.
+pub fn connect(url: &str) -> Result<ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500))
+        .set_connection_timeout(Some(Duration::from_secs(1)));
+    ConnectionManager::new_lazy_with_config(client, config)
+}
+
 /// Jobs pushed to Redis, where any worker process can take them.
 #[derive(Clone)]
 pub struct RedisJobQueue {
+    /// For the readiness check.
+    connection: ConnectionManager,
     launch: RedisStorage<LaunchJob>,
     command: RedisStorage<CommandJob>,
     action: RedisStorage<ActionJob>,
@@ -54,6 +70,7 @@ pub struct RedisJobQueue {
 impl RedisJobQueue {
     pub fn new(connection: ConnectionManager) -> RedisJobQueue {
         RedisJobQueue {
+            connection: connection.clone(),
             launch: RedisStorage::new(connection.clone()).with_config(redis_config::<LaunchJob>()),
             command: RedisStorage::new(connection.clone())
                 .with_config(redis_config::<CommandJob>()),
@@ -79,6 +96,14 @@ impl JobQueue for RedisJobQueue {
             Job::VerificationCallback(job) => self.verification.clone().push_task(task(job)).await,
         };
         result.map_err(|error| PortError::Transient(format!("redis queue: {error}")))
+    }
+
+    async fn ready(&self) -> Result<(), PortError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("PING")
+            .exec_async(&mut connection)
+            .await
+            .map_err(|error| PortError::Transient(format!("redis: {error}")))
     }
 }
 
@@ -148,5 +173,10 @@ impl JobQueue for MemoryJobQueue {
             Job::VerificationCallback(job) => self.verification.lock().await.send(task(job)).await,
         };
         result.map_err(|error| PortError::Transient(format!("in-memory queue: {error}")))
+    }
+
+    /// The queue lives in this process: it is ready as long as the process is.
+    async fn ready(&self) -> Result<(), PortError> {
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ mod money;
 mod network;
 mod policy;
 mod recovery;
+mod redis_outage;
 mod regions;
 mod safety;
 mod signatures;

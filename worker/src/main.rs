@@ -25,9 +25,8 @@ async fn main() -> anyhow::Result<()> {
         .redis_url
         .clone()
         .context("cws-worker needs REDIS_URL: it takes jobs queued by bots in other processes")?;
-    let connection = apalis_redis::connect(redis_url)
-        .await
-        .context("connecting to Redis")?;
+    // Made on first use: the worker starts while Redis is away and waits for it.
+    let connection = queue::connect(&redis_url).context("REDIS_URL")?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()

@@ -8,6 +8,7 @@ pub mod discord;
 pub mod inbox;
 pub mod moto;
 pub mod oidc;
+pub mod own_redis;
 pub mod slack;
 pub mod smtp;
 pub mod stranger;
@@ -29,6 +30,7 @@ pub use self::discord::{
 };
 pub use self::moto::Moto;
 pub use self::oidc::{FakeOidc, SARAH_AT_BERKELEY, TokenFault};
+pub use self::own_redis::OwnRedis;
 pub use self::slack::{FakeSlack, Posted, email_of};
 pub use self::smtp::SmtpSink;
 pub use self::stranger::Stranger;
@@ -258,6 +260,16 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
+    /// The operating system's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (it has not exited, for any reason).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGKILL: no graceful shutdown, exactly like a machine dying.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -271,6 +283,11 @@ impl Drop for WorkerProcess {
     }
 }
 
+/// Database `redis_db` of the shared test Redis.
+fn db_url(redis_db: u8) -> String {
+    format!("{}/{redis_db}", redis_base())
+}
+
 pub fn redis_base() -> String {
     std::env::var("CWS_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
@@ -281,6 +298,12 @@ impl TestEnv {
         TestEnv::start_with_bot(name, redis_db, |bot| bot).await
     }
 
+    /// Like [`TestEnv::start`], everything on the Redis at `redis_url` (one the test runs
+    /// itself, say, to stop and start it).
+    pub async fn start_on(name: &'static str, redis_url: String) -> TestEnv {
+        TestEnv::start_with(name, redis_url, None, |bot| bot).await
+    }
+
     /// Like [`TestEnv::start`], with the bot connecting to Redis at `bot_redis_url` (the same
     /// database, e.g. as a Redis ACL user) while the test and the workers use the default user.
     pub async fn start_with_bot_redis(
@@ -288,7 +311,7 @@ impl TestEnv {
         redis_db: u8,
         bot_redis_url: &str,
     ) -> TestEnv {
-        TestEnv::start_with(name, redis_db, Some(bot_redis_url), |bot| bot).await
+        TestEnv::start_with(name, db_url(redis_db), Some(bot_redis_url), |bot| bot).await
     }
 
     /// [`TestEnv::start`] with the bot as `configure` makes it (a rate limit, say).
@@ -297,17 +320,16 @@ impl TestEnv {
         redis_db: u8,
         configure: impl FnOnce(bot::Bot) -> bot::Bot,
     ) -> TestEnv {
-        TestEnv::start_with(name, redis_db, None, configure).await
+        TestEnv::start_with(name, db_url(redis_db), None, configure).await
     }
 
     async fn start_with(
         name: &'static str,
-        redis_db: u8,
+        redis_url: String,
         bot_redis_url: Option<&str>,
         configure: impl FnOnce(bot::Bot) -> bot::Bot,
     ) -> TestEnv {
         install_tls_provider();
-        let redis_url = format!("{}/{redis_db}", redis_base());
         let client = redis::Client::open(redis_url.as_str()).expect("redis url");
         let mut redis = client
             .get_connection_manager()
@@ -442,6 +464,51 @@ impl TestEnv {
             .expect("the cws binary starts");
         self.workers.push(WorkerProcess { child, log });
         index
+    }
+
+    /// Starts `cws bot` as its own process on a free loopback port, as a deployment runs it,
+    /// waits until it listens, and sends every later request there instead of to the bot in
+    /// the test's process.
+    pub async fn start_bot_process(&mut self) -> usize {
+        let index = self.workers.len();
+        let log = std::env::temp_dir().join(format!(
+            "cws-e2e-{}-bot-{index}-{}.log",
+            self.name,
+            std::process::id()
+        ));
+        let out = std::fs::File::create(&log).expect("bot log");
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let child = self
+            .cws_command(
+                &self.aws_front.url(),
+                &[("CWS_LISTEN", &listen.to_string())],
+            )
+            .arg("bot")
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("the cws binary starts");
+        self.workers.push(WorkerProcess { child, log });
+        self.bot_url = format!("http://{listen}");
+        eventually(
+            "the bot process to listen",
+            Duration::from_secs(30),
+            || async {
+                let alive = self.http.get(format!("{}/healthz", self.bot_url)).send();
+                alive.await.ok().filter(|r| r.status() == 200).map(drop)
+            },
+        )
+        .await;
+        index
+    }
+
+    /// The status of the bot's `/readyz`.
+    pub async fn readyz(&self) -> u16 {
+        let response = self.http.get(format!("{}/readyz", self.bot_url)).send();
+        response.await.expect("the bot answers").status().as_u16()
     }
 
     /// Starts `cws run-once ROUND` without waiting for it: a process the test may kill in the

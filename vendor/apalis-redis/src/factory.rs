@@ -90,7 +90,7 @@ impl<Args> BackendFactory<Args> for RedisStorageFactory {
         let conn = self.conn.clone();
         let redis_storage = RedisStorage {
             job_type: PhantomData,
-            persist: Persisted::new(RedisPersistence { config, conn }),
+            persist: Persisted::new(RedisPersistence::new(conn, config)),
             codec: JsonCodec::default(),
             cleanup: None,
         };

@@ -51,6 +51,9 @@ mod persist;
 
 mod error;
 
+// cws patch: see the module.
+mod ride_through;
+
 /// A Redis task type alias
 pub type RedisTask<Args = Vec<u8>> = Task<Args>;
 
@@ -112,7 +115,7 @@ where
         let config = Config::default().queue(std::any::type_name::<T>());
         RedisStorage {
             job_type: PhantomData,
-            persist: Persisted::new(RedisPersistence { config, conn }),
+            persist: Persisted::new(RedisPersistence::new(conn, config)),
             codec: JsonCodec::default(),
             cleanup: None,
         }

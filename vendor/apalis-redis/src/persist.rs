@@ -16,6 +16,7 @@ use crate::{
         self, keep_alive, push_tasks, reenqueue_orphaned, register_worker, release_leases,
         renew_leases,
     },
+    ride_through::{Outages, is_not_held, is_unregistered},
 };
 
 /// The default persistence implementation
@@ -23,6 +24,18 @@ use crate::{
 pub struct RedisPersistence<Conn = ConnectionManager> {
     pub(crate) conn: Conn,
     pub(crate) config: Config,
+    /// cws patch: see `ride_through`.
+    pub(crate) outages: Outages,
+}
+
+impl<C> RedisPersistence<C> {
+    pub(crate) fn new(conn: C, config: Config) -> Self {
+        RedisPersistence {
+            conn,
+            config,
+            outages: Outages::default(),
+        }
+    }
 }
 
 impl<C: Clone> Clone for RedisPersistence<C> {
@@ -30,7 +43,54 @@ impl<C: Clone> Clone for RedisPersistence<C> {
         RedisPersistence {
             conn: self.conn.clone(),
             config: self.config.clone(),
+            outages: self.outages.clone(),
         }
+    }
+}
+
+impl<C> RedisPersistence<C>
+where
+    C: ConnectionLike + Send + Sync + 'static + Clone,
+{
+    /// cws patch: registers the worker again after Redis forgot it (see `is_unregistered`);
+    /// tasks re-enqueued meanwhile run elsewhere, and the worker takes new ones.
+    async fn register_again(&self, worker: &WorkerContext) -> Result<(), Error> {
+        tracing::warn!(worker = worker.name(), "Redis no longer knew this worker; registering it again");
+        self.outages
+            .ride("registering a worker", || {
+                let mut conn = self.conn.clone();
+                async move { register_worker(&mut conn, worker, &self.config).await }
+            })
+            .await
+    }
+
+    /// cws patch: acknowledges tasks one at a time, skipping those the worker no longer holds
+    /// (see `is_not_held`): the script stops at the first such task, with the ones before it
+    /// applied, so the batch cannot simply be sent again.
+    async fn ack_each(
+        &self,
+        payloads: &[&apalis_core::backend::TaskResult<Value>],
+        worker: &WorkerContext,
+    ) -> Result<(), Error> {
+        for payload in payloads {
+            let acked = self
+                .outages
+                .ride("acknowledging a task", || {
+                    let mut conn = self.conn.clone();
+                    async move {
+                        queries::handle_results(&mut conn, &[*payload], worker, &self.config).await
+                    }
+                })
+                .await;
+            match acked {
+                Err(error) if is_not_held(&error) => tracing::warn!(
+                    task = %payload.task_id,
+                    "not acknowledged: the worker no longer holds this task (re-enqueued during an outage, or acknowledged already)"
+                ),
+                other => other?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -41,33 +101,82 @@ where
     type Compact = Vec<u8>;
     type Error = Error;
     type Response = Value;
+    // cws patch: every call a worker makes rides through outages (`ride_through`). Pushing
+    // does not: the bot must hear at once that Redis is away, so it can tell the person to try
+    // again, rather than have the job land later after they were told nothing was started.
     async fn register(&mut self, worker: &WorkerContext) -> Result<(), Error> {
-        let count = reenqueue_orphaned(
-            &mut self.conn,
-            &self.config,
-            &WorkerFilter::Only(worker.name().to_owned()),
-        )
-        .await?;
+        let this = &*self;
+        let count = this
+            .outages
+            .ride("registering a worker", || {
+                let mut conn = this.conn.clone();
+                async move {
+                    reenqueue_orphaned(
+                        &mut conn,
+                        &this.config,
+                        &WorkerFilter::Only(worker.name().to_owned()),
+                    )
+                    .await
+                }
+            })
+            .await?;
         if count > 0 {
             tracing::debug!("{count} re-enqueued orphaned tasks",);
         }
-        register_worker(&mut self.conn, worker, &self.config).await?;
+        this.outages
+            .ride("registering a worker", || {
+                let mut conn = this.conn.clone();
+                async move { register_worker(&mut conn, worker, &this.config).await }
+            })
+            .await?;
         tracing::debug!("registered worker successfully");
         Ok(())
     }
     async fn heartbeat(&mut self, worker: &WorkerContext) -> Result<(), Error> {
-        let config = &self.config;
-        keep_alive(&mut self.conn, worker, config).await?;
-        if self.config.lock_tasks {
-            let count = renew_leases(&mut self.conn, worker, config).await?;
+        let this = &*self;
+        let config = &this.config;
+        let alive = this
+            .outages
+            .ride("heartbeat", || {
+                let mut conn = this.conn.clone();
+                async move { keep_alive(&mut conn, worker, config).await }
+            })
+            .await;
+        match alive {
+            Err(error) if is_unregistered(&error) => this.register_again(worker).await?,
+            alive => alive?,
+        }
+        if this.config.lock_tasks {
+            let count = this
+                .outages
+                .ride("renewing leases", || {
+                    let mut conn = this.conn.clone();
+                    async move { renew_leases(&mut conn, worker, config).await }
+                })
+                .await?;
             tracing::debug!("renewed leases for {count} tasks");
         }
-        let count = reenqueue_orphaned(
-            &mut self.conn,
-            &self.config,
-            &WorkerFilter::AllExcept(worker.name().to_owned()),
-        )
-        .await?;
+        // cws patch: nobody heartbeats while Redis is away, so right after an outage every
+        // peer looks dead. Judging them by that gap would re-enqueue the jobs they are still
+        // running; give them one orphan window to heartbeat first.
+        if this.outages.recovered_within(config.orphaned_duration()) {
+            tracing::debug!("Redis was away only just now: peers get time to heartbeat");
+            return Ok(());
+        }
+        let count = this
+            .outages
+            .ride("re-enqueuing orphaned tasks", || {
+                let mut conn = this.conn.clone();
+                async move {
+                    reenqueue_orphaned(
+                        &mut conn,
+                        config,
+                        &WorkerFilter::AllExcept(worker.name().to_owned()),
+                    )
+                    .await
+                }
+            })
+            .await?;
 
         if count > 0 {
             tracing::debug!("re-enqueued {count} orphaned task(s)");
@@ -75,7 +184,18 @@ where
         Ok(())
     }
     async fn fetch_next(&mut self, worker: &WorkerContext) -> Result<Vec<RedisTask>, Error> {
-        queries::fetch_next(&mut self.conn, worker, &self.config).await
+        let this = &*self;
+        let fetch = || {
+            let mut conn = this.conn.clone();
+            async move { queries::fetch_next(&mut conn, worker, &this.config).await }
+        };
+        match this.outages.ride("fetching tasks", fetch).await {
+            Err(error) if is_unregistered(&error) => {
+                this.register_again(worker).await?;
+                this.outages.ride("fetching tasks", fetch).await
+            }
+            fetched => fetched,
+        }
     }
 
     async fn handle_events(
@@ -115,12 +235,35 @@ where
             ack_payloads.len()
         );
 
+        let this = &*self;
         if !lock_ids.is_empty() {
             // TODO: Better error handling rather than stopping everything
-            queries::acquire_leases(&mut self.conn, worker, &self.config, &lock_ids).await?;
+            this.outages
+                .ride("taking leases", || {
+                    let mut conn = this.conn.clone();
+                    let lock_ids = &lock_ids;
+                    async move {
+                        queries::acquire_leases(&mut conn, worker, &this.config, lock_ids).await
+                    }
+                })
+                .await?;
         }
         if !ack_payloads.is_empty() {
-            queries::handle_results(&mut self.conn, &ack_payloads, worker, &self.config).await?;
+            let acked = this
+                .outages
+                .ride("acknowledging tasks", || {
+                    let mut conn = this.conn.clone();
+                    let ack_payloads = &ack_payloads;
+                    async move {
+                        queries::handle_results(&mut conn, ack_payloads, worker, &this.config)
+                            .await
+                    }
+                })
+                .await;
+            match acked {
+                Err(error) if is_not_held(&error) => this.ack_each(&ack_payloads, worker).await?,
+                acked => acked?,
+            }
         }
 
         Ok(())
@@ -131,8 +274,16 @@ where
         tasks: Vec<RedisTask>,
         worker: &WorkerContext,
     ) -> Result<u64, Error> {
-        let config = &self.config;
-        let count = release_leases(&mut self.conn, config, worker, &tasks).await?;
+        let this = &*self;
+        let config = &this.config;
+        let count = this
+            .outages
+            .ride("releasing leases", || {
+                let mut conn = this.conn.clone();
+                let tasks = &tasks;
+                async move { release_leases(&mut conn, config, worker, tasks).await }
+            })
+            .await?;
         if self.config.lock_tasks && count as usize != tasks.len() {
             return Err(Error::ReenqueueMismatch {
                 queued: tasks.len(),
