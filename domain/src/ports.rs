@@ -21,11 +21,18 @@ pub enum PortError {
     /// Retrying cannot help; `code` is the service's own error code, shown to the user.
     #[error("{code}: {message}")]
     Rejected { code: String, message: String },
+    /// The deployment's own store (Redis) cannot be reached: nothing can progress until it
+    /// is back, so a job waits for it however long that takes instead of giving up.
+    #[error("the store is unavailable: {0}")]
+    StoreUnavailable(String),
 }
 
 impl PortError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, PortError::Transient(_))
+        matches!(
+            self,
+            PortError::Transient(_) | PortError::StoreUnavailable(_)
+        )
     }
 }
 

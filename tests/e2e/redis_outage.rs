@@ -74,13 +74,13 @@ async fn launches_queued_before_redis_dies_run_once_after_it_comes_back() {
 
     ready_becomes(&env, 503).await;
     busy_answer(&env, &launch("outage-refused")).await;
-    // Keep Redis away until the worker has missed a heartbeat too: it must pause, not stop.
+    // Keep Redis away until the worker has met the outage: it must pause, not stop.
     eventually(
         "the worker to wait out the outage",
         Duration::from_secs(15),
         || async {
             let log = env.worker_log(worker);
-            log.contains("heartbeat: Redis is unavailable")
+            log.contains("Redis is unavailable, waiting for it")
                 .then_some(())
         },
     )

@@ -228,7 +228,12 @@ async fn launch(env: &TestEnv, person: Person, name: &str) {
 /// The scripts SSM was asked to run, with the comment naming the workspace. (moto lists every
 /// command with the instance ids of the last one sent, so the comment tells them apart.)
 async fn mount_scripts(env: &TestEnv) -> Vec<(String, String)> {
-    let ssm = aws_sdk_ssm::Client::new(&env.moto.sdk_config().await);
+    mount_scripts_in(&env.moto.sdk_config().await).await
+}
+
+/// The scripts sent through SSM in the account and region `config` acts in.
+async fn mount_scripts_in(config: &aws_config::SdkConfig) -> Vec<(String, String)> {
+    let ssm = aws_sdk_ssm::Client::new(config);
     let listed = ssm.list_commands().send().await.unwrap();
     listed
         .commands()
@@ -564,7 +569,7 @@ async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_pr
         .iter()
         .filter_map(|t| t.ip_address())
         .collect();
-    let scripts = mount_scripts(&env).await;
+    let scripts = mount_scripts_in(&mit).await;
     assert_eq!(scripts.len(), 1);
     assert!(
         ips.iter()

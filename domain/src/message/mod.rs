@@ -670,7 +670,7 @@ pub fn launch_failed(
     reference: &str,
 ) -> ChatMessage {
     let explanation = match error {
-        PortError::Transient(detail) => format!(
+        PortError::Transient(detail) | PortError::StoreUnavailable(detail) => format!(
             "AWS stayed unavailable through {attempts} attempts ({detail}). Nothing was started; please try again later."
         ),
         PortError::Rejected { code, message } if code == crate::network::NOT_SET_UP => format!(

@@ -74,3 +74,20 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc() + self.offset
     }
 }
+
+/// A Redis error as the jobs see it: Redis being away (refused, dropped, timed out, loading
+/// its data after a restart) is waited out; anything else is an ordinary transient failure.
+pub(crate) fn redis_error(error: redis::RedisError) -> domain::ports::PortError {
+    use domain::ports::PortError;
+    let away = error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_io_error()
+        || error.is_timeout()
+        // LOADING (replaying its AOF after a restart), TRYAGAIN and the like.
+        || matches!(error.retry_method(), redis::RetryMethod::WaitAndRetry);
+    if away {
+        PortError::StoreUnavailable(format!("redis: {error}"))
+    } else {
+        PortError::Transient(format!("redis: {error}"))
+    }
+}

@@ -40,7 +40,7 @@ impl RedisRecords {
 }
 
 fn unavailable(error: redis::RedisError) -> PortError {
-    PortError::Transient(format!("redis: {error}"))
+    crate::adapters::redis_error(error)
 }
 
 #[async_trait]

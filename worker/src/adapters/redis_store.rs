@@ -38,7 +38,7 @@ fn notices_key(key: &JobKey) -> String {
 }
 
 fn unavailable(error: redis::RedisError) -> PortError {
-    PortError::Transient(format!("redis: {error}"))
+    crate::adapters::redis_error(error)
 }
 
 fn corrupt(error: serde_json::Error) -> PortError {

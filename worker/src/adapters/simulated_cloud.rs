@@ -327,7 +327,7 @@ mod tests {
     fn code(error: PortError) -> String {
         match error {
             PortError::Rejected { code, .. } => code,
-            PortError::Transient(message) => panic!("expected a refusal, got {message}"),
+            other => panic!("expected a refusal, got {other}"),
         }
     }
 

@@ -175,7 +175,11 @@ pub(crate) struct GaveUp {
     pub attempts: u32,
 }
 
-/// Runs `attempt` until it succeeds, fails permanently, or the backoff schedule is spent.
+/// The longest wait between looks at a store that is away.
+const STORE_WAIT_CAP: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs `attempt` until it succeeds, fails permanently, or the backoff schedule is spent; while
+/// the store is away it waits, however long, since a job cannot finish without it.
 pub(crate) async fn with_retries<F, Fut>(
     key: &JobKey,
     backoff: &Backoff,
@@ -186,9 +190,20 @@ where
     Fut: Future<Output = Result<(), PortError>>,
 {
     let mut attempts = 1;
+    let mut store_waits = 0;
     loop {
         match attempt().await {
             Ok(()) => return Ok(()),
+            Err(error @ PortError::StoreUnavailable(_)) => {
+                // Every attempt is safe to repeat, and none can succeed without the store.
+                store_waits += 1;
+                let delay = backoff
+                    .delay_before(store_waits.min(backoff.max_attempts) + 1)
+                    .unwrap_or(backoff.max_delay)
+                    .min(STORE_WAIT_CAP);
+                tracing::warn!(job = %key, ?delay, %error, "the store is away; waiting for it");
+                tokio::time::sleep(delay).await;
+            }
             Err(error) if error.is_transient() => match backoff.delay_before(attempts + 1) {
                 Some(delay) => {
                     tracing::warn!(job = %key, attempts, ?delay, %error, "transient failure, retrying");
