@@ -36,6 +36,9 @@ enum Mode {
     /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle,
     /// expiry-sweep or retention, under the same once-only rules as the schedule.
     RunOnce { round: worker::Round },
+    /// Check every requirement of the configured deployment against the real services and
+    /// say what to fix; exits 1 if any is not met. Read-only: creates nothing.
+    Doctor,
     /// Register the `/cws` command with Discord (needs DISCORD_PUBLIC_KEY, DISCORD_BOT_TOKEN
     /// and DISCORD_APPLICATION_ID), generated from the same grammar as `/cws help`.
     RegisterDiscordCommands {
@@ -81,6 +84,14 @@ async fn main() -> anyhow::Result<()> {
             let connection = connect_redis(&settings, "run-once")?;
             let env = worker::command_env(&settings, Some(connection)).await?;
             println!("{}", worker::run_once(&env, round).await?);
+            Ok(())
+        }
+        Mode::Doctor => {
+            let checks = worker::doctor::checks(&settings).await;
+            print!("{}", domain::doctor::report(&checks));
+            if !domain::doctor::all_met(&checks) {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Mode::RegisterDiscordCommands { guild } => {

@@ -103,6 +103,10 @@ fn account_id(target: &str) -> Option<(String, Option<String>)> {
 }
 
 impl Accounts {
+    pub fn iter(&self) -> impl Iterator<Item = &Account> {
+        self.0.iter()
+    }
+
     pub fn named(&self, name: &str) -> Option<&Account> {
         self.0.iter().find(|a| a.name.eq_ignore_ascii_case(name))
     }

@@ -10,6 +10,7 @@ pub mod chargeback;
 pub mod command;
 pub mod deployment;
 pub mod digest;
+pub mod doctor;
 pub mod efs_utils;
 pub mod exception;
 pub mod expiry;

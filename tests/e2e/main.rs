@@ -9,6 +9,7 @@ mod bounded;
 mod cost;
 mod deployment;
 mod discord;
+mod doctor;
 mod embedded;
 mod expiry;
 mod idle;

@@ -10,10 +10,13 @@ Run exactly like `moto_server`: `moto_server.py -H 127.0.0.1 -p PORT`.
   publish them. moto carries only Amazon Linux's parameters.
 - The Deep Learning AMI is not published in `REGIONS_WITHOUT_DLAMI`, so a template whose
   image a region lacks can be tested.
+- Cost Explorer's cost allocation tags (ListCostAllocationTags, UpdateCostAllocationTagsStatus),
+  which moto lacks: every tag is Inactive until activated, as in Billing.
 """
 
 import collections
 import hashlib
+import json
 import os
 import sys
 
@@ -22,6 +25,7 @@ os.environ.setdefault("MOTO_ENABLE_AMI_VALIDATION", "true")
 from moto.ec2.models import amis as ec2_amis  # noqa: E402
 from moto.server import main  # noqa: E402
 from moto.ssm import models as ssm_models  # noqa: E402
+from moto.ce import responses as ce_responses  # noqa: E402
 from moto.core.utils import utcnow  # noqa: E402
 
 UBUNTU = "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
@@ -99,6 +103,35 @@ def load_amis(self):
 
 
 ec2_amis.AmiBackend._load_amis = load_amis
+
+# account id -> {tag key: "Active" | "Inactive"}
+COST_TAG_STATUS = collections.defaultdict(dict)
+
+
+def list_cost_allocation_tags(self):
+    params = json.loads(self.body or "{}")
+    statuses = COST_TAG_STATUS[self.current_account]
+    keys = params.get("TagKeys") or sorted(statuses)
+    tags = [
+        {"TagKey": key, "Type": "UserDefined", "Status": statuses.get(key, "Inactive")}
+        for key in keys
+    ]
+    if params.get("Status"):
+        tags = [tag for tag in tags if tag["Status"] == params["Status"]]
+    return json.dumps({"CostAllocationTags": tags})
+
+
+def update_cost_allocation_tags_status(self):
+    params = json.loads(self.body or "{}")
+    for entry in params.get("CostAllocationTagsStatus", []):
+        COST_TAG_STATUS[self.current_account][entry["TagKey"]] = entry["Status"]
+    return json.dumps({"Errors": []})
+
+
+ce_responses.CostExplorerResponse.list_cost_allocation_tags = list_cost_allocation_tags
+ce_responses.CostExplorerResponse.update_cost_allocation_tags_status = (
+    update_cost_allocation_tags_status
+)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

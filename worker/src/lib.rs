@@ -2,6 +2,7 @@
 //! external system is reached through an adapter in `adapters`.
 
 pub mod adapters;
+pub mod doctor;
 mod jobs;
 pub mod keys;
 pub mod state;

@@ -225,6 +225,14 @@ async fn attachment(
     }
 }
 
+/// The application the bot token belongs to.
+async fn current_application(headers: HeaderMap) -> Response {
+    if !authorized(&headers) {
+        return unauthorized();
+    }
+    Json(json!({ "id": DISCORD_APPLICATION_ID, "name": "cws" })).into_response()
+}
+
 async fn open_dm(
     State(state): State<Arc<DiscordState>>,
     headers: HeaderMap,
@@ -330,6 +338,7 @@ impl FakeDiscord {
             )
             .route("/attachments/{channel}/{index}/{name}", get(attachment))
             .route("/api/v10/users/@me/channels", post(open_dm))
+            .route("/api/v10/applications/@me", get(current_application))
             .route(
                 "/api/v10/applications/{application_id}/commands",
                 put(global_commands),

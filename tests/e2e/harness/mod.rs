@@ -567,6 +567,21 @@ impl TestEnv {
         printed
     }
 
+    /// Runs `cws ARGS…` to its end with every worker's settings and then `extra`, whatever
+    /// its exit; returns whether it succeeded and what it printed.
+    pub async fn run_cws_with(&self, args: &[&str], extra: &[(&str, &str)]) -> (bool, String) {
+        let mut command = self.cws_command(&self.aws_front.url(), extra);
+        command.args(args);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("cws joins")
+            .expect("the cws binary starts");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
     /// What worker `index` has logged so far.
     pub fn worker_log(&self, index: usize) -> String {
         std::fs::read_to_string(&self.workers[index].log).unwrap_or_default()

@@ -52,11 +52,31 @@ struct SlackState {
     user_groups: Mutex<HashMap<String, Vec<String>>>,
     /// Users to whom the bot may not open a direct message.
     no_dms: Mutex<Vec<String>>,
+    /// The bot token's scopes, as `auth.test` reports them in `x-oauth-scopes`.
+    scopes: Mutex<Vec<String>>,
 }
 
 pub struct FakeSlack {
     url: String,
     state: Arc<SlackState>,
+}
+
+/// Who the token is, and (in a header, as Slack does) what it may do.
+async fn auth_test(State(state): State<Arc<SlackState>>, headers: HeaderMap) -> Response {
+    if bearer(&headers) != Some(BOT_TOKEN) {
+        return Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    let scopes = state.scopes.lock().unwrap().join(",");
+    (
+        [("x-oauth-scopes", scopes)],
+        Json(json!({
+            "ok": true,
+            "team": "NIH Neuro Consortium",
+            "team_id": "T0CONSORTIUM",
+            "user_id": "U0CWSBOT",
+        })),
+    )
+        .into_response()
 }
 
 async fn web_api(
@@ -220,8 +240,15 @@ impl FakeSlack {
             rate_limited: AtomicUsize::default(),
             user_groups: Mutex::default(),
             no_dms: Mutex::default(),
+            scopes: Mutex::new(
+                domain::doctor::SLACK_SCOPES
+                    .iter()
+                    .map(|(scope, _)| (*scope).to_owned())
+                    .collect(),
+            ),
         });
         let app = axum::Router::new()
+            .route("/api/auth.test", post(auth_test))
             .route("/api/files.list", get(files_list))
             .route("/api/users.info", get(users_info))
             .route("/api/usergroups.users.list", get(user_group_members))
@@ -285,6 +312,11 @@ impl FakeSlack {
     /// Answer the next `n` Web API calls with 429 and `Retry-After: 1`.
     pub fn rate_limit_next(&self, n: usize) {
         self.state.rate_limit_next.store(n, Ordering::SeqCst);
+    }
+
+    /// The app was installed with only `scopes`.
+    pub fn grant_only(&self, scopes: &[&str]) {
+        *self.state.scopes.lock().unwrap() = scopes.iter().map(|s| (*s).to_owned()).collect();
     }
 
     /// The bot may no longer open a direct message to `user_id` (`user_not_visible`).

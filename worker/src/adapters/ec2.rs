@@ -258,7 +258,7 @@ fn snapshot(snapshot: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
 impl Ec2Cloud {
     /// The image `image` names here: a pinned id as it is, a public parameter as SSM reads it
     /// in this region now.
-    async fn image_id(&self, image: &ImageSource) -> Result<String, PortError> {
+    pub(crate) async fn image_id(&self, image: &ImageSource) -> Result<String, PortError> {
         let name = match image {
             ImageSource::Pinned(ami) => return Ok(ami.clone()),
             ImageSource::Parameter(name) => name,
@@ -289,7 +289,7 @@ impl Ec2Cloud {
     /// The subnets a launch may use here, each with its VPC: the configured ones in this
     /// account and region, else the default VPC's default subnets. Kept once found; an empty
     /// answer is not kept, so a fix is seen at the next launch.
-    async fn subnets(&self) -> Result<&[(String, String)], PortError> {
+    pub(crate) async fn subnets(&self) -> Result<&[(String, String)], PortError> {
         self.subnets
             .get_or_try_init(|| async {
                 let configured: Vec<String> = self
@@ -355,7 +355,7 @@ impl Ec2Cloud {
     }
 
     /// The configured instance profile, once IAM confirmed it exists in this account.
-    async fn instance_profile(&self) -> Result<String, PortError> {
+    pub(crate) async fn instance_profile(&self) -> Result<String, PortError> {
         let Some(name) = &self.network.instance_profile else {
             return Err(not_set_up(
                 "no instance profile is configured: set CWS_INSTANCE_PROFILE to the workstation \
@@ -919,6 +919,20 @@ impl Ec2AccountClouds {
     }
 }
 
+impl Ec2AccountClouds {
+    /// EC2 (with SSM's parameters and IAM) in `account` and `region`, kept.
+    pub(crate) async fn ec2_in(
+        &self,
+        account: Option<&Account>,
+        region: &str,
+    ) -> Result<Arc<Ec2Cloud>, PortError> {
+        let (key, config) = self.config_in(account, region).await?;
+        Ok(kept(&self.clouds, key, || {
+            Ec2Cloud::new(&config, self.network.clone())
+        }))
+    }
+}
+
 /// The client kept under `key`, made from `config` the first time.
 fn kept<T>(clients: &Mutex<HashMap<Key, Arc<T>>>, key: Key, make: impl FnOnce() -> T) -> Arc<T> {
     clients
@@ -944,10 +958,7 @@ impl AccountClouds for Ec2AccountClouds {
         account: Option<&Account>,
         region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {
-        let (key, config) = self.config_in(account, region).await?;
-        let cloud: Arc<Ec2Cloud> = kept(&self.clouds, key, || {
-            Ec2Cloud::new(&config, self.network.clone())
-        });
+        let cloud: Arc<Ec2Cloud> = self.ec2_in(account, region).await?;
         Ok(cloud)
     }
 
