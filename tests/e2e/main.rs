@@ -24,5 +24,6 @@ mod redis_outage;
 mod regions;
 mod safety;
 mod signatures;
+mod stacks;
 mod verification;
 mod volumes;

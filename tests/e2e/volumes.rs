@@ -17,10 +17,15 @@ const ACCOUNTS: (&str, &str) = (
 
 /// The SDK configuration of the role in MIT's account: clients act in that account.
 async fn config_in_mits_account(env: &TestEnv) -> aws_config::SdkConfig {
+    config_as(env, "arn:aws:iam::111111111111:role/cws").await
+}
+
+/// The SDK configuration of `role_arn`: clients act in its account.
+pub async fn config_as(env: &TestEnv, role_arn: &str) -> aws_config::SdkConfig {
     let config = env.moto.sdk_config().await;
     let assumed = aws_sdk_sts::Client::new(&config)
         .assume_role()
-        .role_arn("arn:aws:iam::111111111111:role/cws")
+        .role_arn(role_arn)
         .role_session_name("e2e")
         .send()
         .await

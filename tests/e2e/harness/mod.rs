@@ -301,7 +301,7 @@ impl TestEnv {
     /// Like [`TestEnv::start`], everything on the Redis at `redis_url` (one the test runs
     /// itself, say, to stop and start it).
     pub async fn start_on(name: &'static str, redis_url: String) -> TestEnv {
-        TestEnv::start_with(name, redis_url, None, |bot| bot).await
+        TestEnv::start_with(name, redis_url, None, true, |bot| bot).await
     }
 
     /// Like [`TestEnv::start`], with the bot connecting to Redis at `bot_redis_url` (the same
@@ -311,7 +311,7 @@ impl TestEnv {
         redis_db: u8,
         bot_redis_url: &str,
     ) -> TestEnv {
-        TestEnv::start_with(name, db_url(redis_db), Some(bot_redis_url), |bot| bot).await
+        TestEnv::start_with(name, db_url(redis_db), Some(bot_redis_url), true, |bot| bot).await
     }
 
     /// [`TestEnv::start`] with the bot as `configure` makes it (a rate limit, say).
@@ -320,13 +320,20 @@ impl TestEnv {
         redis_db: u8,
         configure: impl FnOnce(bot::Bot) -> bot::Bot,
     ) -> TestEnv {
-        TestEnv::start_with(name, db_url(redis_db), None, configure).await
+        TestEnv::start_with(name, db_url(redis_db), None, true, configure).await
+    }
+
+    /// Like [`TestEnv::start`] with an AWS account where nothing is set up yet: no workstation
+    /// instance profile (the deploy/ stacks make it).
+    pub async fn start_without_aws_setup(name: &'static str, redis_db: u8) -> TestEnv {
+        TestEnv::start_with(name, db_url(redis_db), None, false, |bot| bot).await
     }
 
     async fn start_with(
         name: &'static str,
         redis_url: String,
         bot_redis_url: Option<&str>,
+        aws_setup: bool,
         configure: impl FnOnce(bot::Bot) -> bot::Bot,
     ) -> TestEnv {
         install_tls_provider();
@@ -340,7 +347,9 @@ impl TestEnv {
             .await
             .expect("flushdb");
         let moto = Moto::start().await;
-        moto.create_instance_profile().await;
+        if aws_setup {
+            moto.create_instance_profile().await;
+        }
         let aws_front = AwsFront::start(moto.url()).await;
         let slack = FakeSlack::start().await;
         let discord = FakeDiscord::start().await;
