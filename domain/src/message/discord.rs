@@ -416,8 +416,16 @@ fn truncate(text: &str, limit: usize) -> String {
 #[cfg(test)]
 pub(crate) fn assert_within_discord_limits(message: &DiscordMessage) {
     let chars = |value: &Value| value.as_str().map_or(0, |text| text.chars().count());
-    assert!(message.content.chars().count() <= CONTENT_LIMIT, "content: {}", message.content);
-    assert!(message.embeds.len() <= EMBEDS, "{} embeds", message.embeds.len());
+    assert!(
+        message.content.chars().count() <= CONTENT_LIMIT,
+        "content: {}",
+        message.content
+    );
+    assert!(
+        message.embeds.len() <= EMBEDS,
+        "{} embeds",
+        message.embeds.len()
+    );
     let mut total = 0;
     for embed in &message.embeds {
         assert!(chars(&embed["title"]) <= EMBED_TITLE, "{embed}");
@@ -434,7 +442,11 @@ pub(crate) fn assert_within_discord_limits(message: &DiscordMessage) {
         total += chars(&embed["footer"]["text"]);
     }
     assert!(total <= EMBED_TOTAL, "embeds hold {total} characters");
-    assert!(message.components.len() <= ROWS, "{} rows", message.components.len());
+    assert!(
+        message.components.len() <= ROWS,
+        "{} rows",
+        message.components.len()
+    );
     for row in &message.components {
         let buttons = row["components"].as_array().map_or(&[][..], Vec::as_slice);
         assert!(buttons.len() <= BUTTONS_PER_ROW, "{row}");

@@ -156,10 +156,10 @@ impl Chat for SlackWebApi {
         });
         // A response_url takes five posts; a reply never needs more than REPLY_MESSAGES.
         for part in fit_to_slack(message, REPLY_MESSAGES) {
-            match hook {
+            match &hook {
                 Some(url) => {
                     let body = json!({ "response_type": "ephemeral", "text": part.text, "blocks": part.blocks });
-                    self.send(self.http.post(url).json(&body), "response_url")
+                    self.send(self.http.post(url.clone()).json(&body), "response_url")
                         .await?;
                 }
                 None => {
