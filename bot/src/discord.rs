@@ -19,7 +19,7 @@ use domain::job::{
 };
 use domain::launch::check_launch_request;
 use domain::message::discord::{
-    EMBED_TOTAL, EPHEMERAL, action_from_custom_id, asks_for_reason, discord_messages,
+    EMBED_TOTAL, EMBEDS, EPHEMERAL, action_from_custom_id, asks_for_reason, discord_messages,
     exception_reason_modal,
 };
 use domain::message::{self, ChatMessage};
@@ -235,7 +235,7 @@ fn ephemeral(message: ChatMessage) -> Response {
     let mut room = EMBED_TOTAL;
     for part in parts {
         let size = part.content.chars().count();
-        if size > room {
+        if size > room || first.embeds.len() == EMBEDS {
             break;
         }
         room -= size;

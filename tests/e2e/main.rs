@@ -16,6 +16,7 @@ mod idle;
 mod invitations;
 mod launch;
 mod lifecycle;
+mod message_limits;
 mod money;
 mod network;
 mod policy;

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use domain::command::{Command, Launch, parse};
 use domain::job::{CommandJob, Job, JobKey, LaunchJob, Platform, ReplyTo, Requester};
 use domain::launch::check_launch_request;
+use domain::message::limits::fit_to_slack;
 use domain::message::{self, ChatMessage};
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +40,11 @@ struct Ephemeral {
     message: ChatMessage,
 }
 
+/// The answer to a slash command is one message, so it is cut to fit one ([`fit_to_slack`]).
 fn ephemeral(message: ChatMessage) -> Response {
+    let message = fit_to_slack(&message, 1)
+        .pop()
+        .expect("fit_to_slack returns at least one message");
     Json(Ephemeral {
         response_type: "ephemeral",
         message,

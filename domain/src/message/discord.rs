@@ -7,7 +7,7 @@
 //!
 //! Discord's limits are kept here, so no adapter can break them: 2,000 characters of content
 //! (longer messages are split at line ends, code blocks closed and reopened across the cut),
-//! `custom_id` ≤ 100 characters, 5 buttons a row and 5 rows, and the embed limits.
+//! `custom_id` ≤ 100 characters, 5 buttons a row and 5 rows, 10 embeds, and the embed limits.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -29,6 +29,8 @@ const EMBED_FIELD_NAME: usize = 256;
 const EMBED_FIELD_VALUE: usize = 1_024;
 const EMBED_FOOTER: usize = 2_048;
 pub const EMBED_TOTAL: usize = 6_000;
+/// Embeds in one message.
+pub const EMBEDS: usize = 10;
 
 /// The `flags` bit that shows a message only to the person who asked.
 pub const EPHEMERAL: u64 = 1 << 6;
@@ -56,7 +58,7 @@ pub fn discord_messages(message: &ChatMessage) -> Vec<DiscordMessage> {
             own["content"].as_str().unwrap_or_default().to_owned(),
             own["embeds"]
                 .as_array()
-                .map(|embeds| embeds.iter().map(fit_embed).collect())
+                .map(|embeds| embeds.iter().take(EMBEDS).map(fit_embed).collect())
                 .unwrap_or_default(),
         ),
         None => (content_of(message), Vec::new()),
@@ -408,6 +410,50 @@ fn truncate(text: &str, limit: usize) -> String {
     let mut cut: String = text.chars().take(limit - 1).collect();
     cut.push('…');
     cut
+}
+
+/// Fails the test, naming the limit, if Discord would refuse `message`.
+#[cfg(test)]
+pub(crate) fn assert_within_discord_limits(message: &DiscordMessage) {
+    let chars = |value: &Value| value.as_str().map_or(0, |text| text.chars().count());
+    assert!(
+        message.content.chars().count() <= CONTENT_LIMIT,
+        "content: {}",
+        message.content
+    );
+    assert!(
+        message.embeds.len() <= EMBEDS,
+        "{} embeds",
+        message.embeds.len()
+    );
+    let mut total = 0;
+    for embed in &message.embeds {
+        assert!(chars(&embed["title"]) <= EMBED_TITLE, "{embed}");
+        assert!(chars(&embed["description"]) <= EMBED_DESCRIPTION, "{embed}");
+        assert!(chars(&embed["footer"]["text"]) <= EMBED_FOOTER, "{embed}");
+        let fields = embed["fields"].as_array().map_or(&[][..], Vec::as_slice);
+        assert!(fields.len() <= EMBED_FIELDS, "{embed}");
+        for field in fields {
+            assert!(chars(&field["name"]) <= EMBED_FIELD_NAME, "{field}");
+            assert!(chars(&field["value"]) <= EMBED_FIELD_VALUE, "{field}");
+            total += chars(&field["name"]) + chars(&field["value"]);
+        }
+        total += chars(&embed["title"]) + chars(&embed["description"]);
+        total += chars(&embed["footer"]["text"]);
+    }
+    assert!(total <= EMBED_TOTAL, "embeds hold {total} characters");
+    assert!(
+        message.components.len() <= ROWS,
+        "{} rows",
+        message.components.len()
+    );
+    for row in &message.components {
+        let buttons = row["components"].as_array().map_or(&[][..], Vec::as_slice);
+        assert!(buttons.len() <= BUTTONS_PER_ROW, "{row}");
+        for button in buttons {
+            assert!(chars(&button["custom_id"]) <= CUSTOM_ID_LIMIT, "{button}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod discord;
 mod expiry;
 mod idle;
 mod limit;
+pub mod limits;
 mod mail;
 mod policy;
 mod status;
@@ -171,6 +172,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "not_available",
         include_str!("../../../message-templates/slack/not_available.json.hbs"),
+    ),
+    (
+        "not_shown",
+        include_str!("../../../message-templates/slack/not_shown.json.hbs"),
     ),
     (
         "try_again",

@@ -3,7 +3,8 @@
 //! (`POST /users/@me/channels` opens the DM channel, not recorded) and command registrations.
 //! Files shared in a channel are listed in its history and served from a CDN path.
 //! It checks the bot token on every call but the webhook, which Discord authorizes by its
-//! token alone.
+//! token alone, and refuses a message past Discord's limits (50035 Invalid Form Body),
+//! keeping the refusals for [`FakeDiscord::refusals`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -70,6 +71,8 @@ struct DiscordState {
     url: Mutex<String>,
     /// DM channel id → recipient's user id.
     dm_channels: Mutex<HashMap<String, String>>,
+    /// Messages refused for breaking Discord's limits: `where: which limit`.
+    refusals: Mutex<Vec<String>>,
 }
 
 pub struct FakeDiscord {
@@ -121,6 +124,61 @@ fn message(channel_id: &str, body: &Value, webhook: bool) -> Value {
     })
 }
 
+/// The limit of Discord's a message body breaks
+/// (<https://discord.com/developers/docs/resources/message#create-message>), if any.
+fn breach(body: &Value) -> Option<&'static str> {
+    let chars = |value: &Value| value.as_str().map_or(0, |text| text.chars().count());
+    let list = |value: &Value| value.as_array().cloned().unwrap_or_default();
+    let embeds = list(&body["embeds"]);
+    let embed_total: usize = embeds
+        .iter()
+        .map(|embed| {
+            let fields: usize = list(&embed["fields"])
+                .iter()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum();
+            chars(&embed["title"])
+                + chars(&embed["description"])
+                + chars(&embed["footer"]["text"])
+                + fields
+        })
+        .sum();
+    let custom_ids = list(&body["components"])
+        .iter()
+        .flat_map(|row| list(&row["components"]))
+        .map(|component| chars(&component["custom_id"]))
+        .max()
+        .unwrap_or(0);
+    if chars(&body["content"]) > 2_000 {
+        Some("content over 2,000 characters")
+    } else if embeds.len() > 10 {
+        Some("over 10 embeds")
+    } else if embeds
+        .iter()
+        .any(|embed| chars(&embed["description"]) > 4_096)
+    {
+        Some("embed description over 4,096 characters")
+    } else if embed_total > 6_000 {
+        Some("embeds over 6,000 characters")
+    } else if custom_ids > 100 {
+        Some("custom_id over 100 characters")
+    } else {
+        None
+    }
+}
+
+/// Refuses `body` as Discord would if it breaks a limit, and keeps the refusal.
+fn refused(state: &DiscordState, what: &str, body: &Value) -> Option<Response> {
+    let limit = breach(body)?;
+    state
+        .refusals
+        .lock()
+        .unwrap()
+        .push(format!("{what}: {limit}"));
+    let invalid = Json(json!({ "message": "Invalid Form Body", "code": 50035 }));
+    Some((StatusCode::BAD_REQUEST, invalid).into_response())
+}
+
 fn record(state: &DiscordState, sent: Sent) {
     state.inbox.record(sent);
 }
@@ -136,6 +194,9 @@ async fn followup(
             Json(json!({ "message": "Unknown Webhook", "code": 10015 })),
         )
             .into_response();
+    }
+    if let Some(refusal) = refused(&state, "follow-up", &body) {
+        return refusal;
     }
     let answer = message(DISCORD_CHANNEL_ID, &body, true);
     record(
@@ -157,6 +218,9 @@ async fn channel_message(
 ) -> Response {
     if !authorized(&headers) {
         return unauthorized();
+    }
+    if let Some(refusal) = refused(&state, "channel message", &body) {
+        return refusal;
     }
     let answer = message(&channel_id, &body, false);
     let recipient = state.dm_channels.lock().unwrap().get(&channel_id).cloned();
@@ -329,6 +393,7 @@ impl FakeDiscord {
             files: Mutex::default(),
             url: Mutex::default(),
             dm_channels: Mutex::default(),
+            refusals: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/api/v10/webhooks/{application_id}/{token}", post(followup))
@@ -398,6 +463,11 @@ impl FakeDiscord {
             s.kind == "dm" && s.to == user_id
         })
         .await
+    }
+
+    /// The messages refused for breaking Discord's limits.
+    pub fn refusals(&self) -> Vec<String> {
+        self.state.refusals.lock().unwrap().clone()
     }
 
     pub fn unexamined(&self) -> Vec<Sent> {

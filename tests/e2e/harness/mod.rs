@@ -1109,9 +1109,19 @@ impl TestEnv {
         .await
     }
 
-    /// Fails the test if Slack or Discord received anything it did not examine; prints worker
-    /// logs on failure.
+    /// Fails the test if Slack or Discord refused a message past its limits, or received
+    /// anything it did not examine; prints worker logs on failure.
     pub fn finish(self) {
+        let refusals = self.slack.refusals();
+        assert!(
+            refusals.is_empty(),
+            "Slack refused messages past its limits: {refusals:#?}"
+        );
+        let refusals = self.discord.refusals();
+        assert!(
+            refusals.is_empty(),
+            "Discord refused messages past its limits: {refusals:#?}"
+        );
         let unexamined = self.discord.unexamined();
         assert!(
             unexamined.is_empty(),

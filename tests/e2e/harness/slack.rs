@@ -1,6 +1,7 @@
 //! A fake Slack Web API: accepts `chat.postMessage`, `chat.postEphemeral` and `response_url`
 //! posts in Slack's wire format, records them, and can rate-limit like Slack (429 +
-//! Retry-After). `conversations.open` answers the DM channel `D{user_id}`, `users.info` the
+//! Retry-After). Like Slack, it refuses a message past Block Kit's limits (`invalid_blocks`,
+//! `msg_too_long`) and keeps the refusals for [`FakeSlack::refusals`]. `conversations.open` answers the DM channel `D{user_id}`, `users.info` the
 //! address [`email_of`] and `usergroups.users.list` the groups a test set up, none recorded.
 
 use std::collections::HashMap;
@@ -54,6 +55,8 @@ struct SlackState {
     no_dms: Mutex<Vec<String>>,
     /// The bot token's scopes, as `auth.test` reports them in `x-oauth-scopes`.
     scopes: Mutex<Vec<String>>,
+    /// Messages refused as Slack would refuse them: `method: error`.
+    refusals: Mutex<Vec<String>>,
 }
 
 pub struct FakeSlack {
@@ -113,6 +116,14 @@ async fn web_api(
         return Json(json!({"ok": true, "channel": channel})).into_response();
     }
     let channel = body["channel"].clone();
+    if let Some(error) = refusal(&body) {
+        state
+            .refusals
+            .lock()
+            .unwrap()
+            .push(format!("{method}: {error}"));
+        return Json(json!({"ok": false, "error": error})).into_response();
+    }
     record(
         &state,
         Posted {
@@ -215,6 +226,15 @@ async fn file_download(
 }
 
 async fn response_url(State(state): State<Arc<SlackState>>, Json(body): Json<Value>) -> Response {
+    if let Some(error) = refusal(&body) {
+        state
+            .refusals
+            .lock()
+            .unwrap()
+            .push(format!("response_url: {error}"));
+        let refused = Json(json!({"ok": false, "error": error}));
+        return (StatusCode::BAD_REQUEST, refused).into_response();
+    }
     record(
         &state,
         Posted {
@@ -224,6 +244,38 @@ async fn response_url(State(state): State<Arc<SlackState>>, Json(body): Json<Val
         },
     );
     "ok".into_response()
+}
+
+/// The error Slack answers for a message past its documented limits
+/// (<https://docs.slack.dev/reference/block-kit/blocks>, `chat.postMessage`), if any.
+fn refusal(body: &Value) -> Option<&'static str> {
+    let chars = |value: &Value| value.as_str().map_or(0, |text| text.chars().count());
+    let list = |value: &Value| value.as_array().cloned().unwrap_or_default();
+    if chars(&body["text"]) > 40_000 {
+        return Some("msg_too_long");
+    }
+    let blocks = list(&body["blocks"]);
+    let invalid = blocks.len() > 50
+        || blocks.iter().any(|block| match block["type"].as_str() {
+            Some("section") => {
+                let fields = list(&block["fields"]);
+                chars(&block["text"]["text"]) > 3_000
+                    || fields.len() > 10
+                    || fields.iter().any(|field| chars(&field["text"]) > 2_000)
+            }
+            Some("header") => chars(&block["text"]["text"]) > 150,
+            Some("context") => {
+                let elements = list(&block["elements"]);
+                elements.len() > 10 || elements.iter().any(|e| chars(&e["text"]) > 3_000)
+            }
+            Some("actions") => list(&block["elements"]).iter().any(|element| {
+                chars(&element["text"]["text"]) > 75
+                    || chars(&element["value"]) > 2_000
+                    || chars(&element["action_id"]) > 255
+            }),
+            _ => false,
+        });
+    invalid.then_some("invalid_blocks")
 }
 
 fn record(state: &SlackState, posted: Posted) {
@@ -246,6 +298,7 @@ impl FakeSlack {
                     .map(|(scope, _)| (*scope).to_owned())
                     .collect(),
             ),
+            refusals: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/api/auth.test", post(auth_test))
@@ -322,6 +375,11 @@ impl FakeSlack {
     /// The bot may no longer open a direct message to `user_id` (`user_not_visible`).
     pub fn refuse_dms_to(&self, user_id: &str) {
         self.state.no_dms.lock().unwrap().push(user_id.to_owned());
+    }
+
+    /// The messages refused for breaking Slack's limits, as `method: error`.
+    pub fn refusals(&self) -> Vec<String> {
+        self.state.refusals.lock().unwrap().clone()
     }
 
     pub fn rate_limited_answers(&self) -> usize {

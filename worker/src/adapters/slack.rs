@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
+use domain::message::limits::{REPLY_MESSAGES, fit_to_slack};
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 use domain::settings::SlackSettings;
 use domain::url_prefix::{UrlPrefix, host_of};
@@ -112,14 +113,18 @@ impl SlackWebApi {
         self.send(request, method).await
     }
 
+    /// In as many messages as Slack's limits need ([`fit_to_slack`]), in order.
     async fn post_message(&self, channel_id: &str, message: &ChatMessage) -> Result<(), PortError> {
-        let body = json!({
-            "channel": channel_id,
-            "text": message.text,
-            "blocks": message.blocks,
-            "unfurl_links": false,
-        });
-        self.call("chat.postMessage", body).await.map(drop)
+        for part in fit_to_slack(message, REPLY_MESSAGES) {
+            let body = json!({
+                "channel": channel_id,
+                "text": part.text,
+                "blocks": part.blocks,
+                "unfurl_links": false,
+            });
+            self.call("chat.postMessage", body).await?;
+        }
+        Ok(())
     }
 }
 
@@ -149,18 +154,21 @@ impl Chat for SlackWebApi {
             }
             admitted
         });
-        match hook {
-            Some(url) => {
-                let body = json!({ "response_type": "ephemeral", "text": message.text, "blocks": message.blocks });
-                self.send(self.http.post(url).json(&body), "response_url")
-                    .await
-                    .map(drop)
-            }
-            None => {
-                let body = json!({ "channel": to.channel_id, "user": user_id, "text": message.text, "blocks": message.blocks });
-                self.call("chat.postEphemeral", body).await.map(drop)
+        // A response_url takes five posts; a reply never needs more than REPLY_MESSAGES.
+        for part in fit_to_slack(message, REPLY_MESSAGES) {
+            match &hook {
+                Some(url) => {
+                    let body = json!({ "response_type": "ephemeral", "text": part.text, "blocks": part.blocks });
+                    self.send(self.http.post(url.clone()).json(&body), "response_url")
+                        .await?;
+                }
+                None => {
+                    let body = json!({ "channel": to.channel_id, "user": user_id, "text": part.text, "blocks": part.blocks });
+                    self.call("chat.postEphemeral", body).await?;
+                }
             }
         }
+        Ok(())
     }
 
     /// Opens the DM channel every time: Slack answers the same channel for the same user, so
