@@ -175,13 +175,17 @@ async fn a_workspace_stopped_outside_chat_is_noticed_and_stops_accruing() {
     .await;
     assert_eq!(kinds, ["launched", "stopped"]);
     // The reconcile round writes the ledger, then the audit chain.
-    eventually("the reconcile's audit event", Duration::from_secs(15), || async {
-        let audit = env.stream("cws:audit:nih-neuro-consortium").await;
-        audit
-            .iter()
-            .any(|entry| entry.contains("system:reconcile"))
-            .then_some(())
-    })
+    eventually(
+        "the reconcile's audit event",
+        Duration::from_secs(15),
+        || async {
+            let audit = env.stream("cws:audit:nih-neuro-consortium").await;
+            audit
+                .iter()
+                .any(|entry| entry.contains("system:reconcile"))
+                .then_some(())
+        },
+    )
     .await;
 
     env.slash(&Slash::new("list").by(JOHNSON)).await;
