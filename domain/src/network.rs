@@ -197,9 +197,12 @@ pub fn parse_list<T: FromStr>(text: &str) -> Result<Vec<T>, T::Err> {
 mod tests {
     use super::*;
 
+    /// What a range shows as, or how it is refused (given the trimmed text).
+    type Expected = Result<&'static str, fn(String) -> BadCidr>;
+
     #[test]
     fn ssh_ranges_parse_and_the_whole_internet_is_refused() {
-        let cases: [(&str, Result<&str, fn(String) -> BadCidr>); 7] = [
+        let cases: [(&str, Expected); 7] = [
             ("171.64.0.0/14", Ok("171.64.0.0/14")),
             (" 18.0.0.0/8 ", Ok("18.0.0.0/8")),
             ("2607:f6d0::/32", Ok("2607:f6d0::/32")),

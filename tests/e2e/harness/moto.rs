@@ -34,7 +34,7 @@ impl Moto {
         let deadline = Instant::now() + Duration::from_secs(20);
         let http = reqwest::Client::new();
         loop {
-            let mut moto = Moto::spawn(&program);
+            let mut moto = Moto::spawn(program);
             loop {
                 let ready = http.get(format!("{}/moto-api/", moto.url())).send().await;
                 if matches!(ready, Ok(ref r) if r.status().is_success()) {
