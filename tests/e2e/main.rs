@@ -17,6 +17,7 @@ mod launch;
 mod lifecycle;
 mod money;
 mod network;
+mod operability;
 mod policy;
 mod recovery;
 mod redis_outage;
