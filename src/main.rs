@@ -68,15 +68,13 @@ async fn main() -> anyhow::Result<()> {
     rustls::crypto::aws_lc_rs::default_provider()
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,cws=info,cws_bot=info,cws_worker=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let cli = Cli::parse();
     let settings = load_settings()?;
-    match Cli::parse().mode.unwrap_or(Mode::Run) {
+    ops::init_logging(
+        settings.log_format,
+        "warn,cws=info,cws_bot=info,cws_worker=info",
+    );
+    match cli.mode.unwrap_or(Mode::Run) {
         Mode::Run => run_all(settings).await,
         Mode::Bot => run_bot(settings).await,
         Mode::Worker => run_worker(settings).await,

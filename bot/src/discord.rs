@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use serenity::interactions_endpoint::Verifier;
 
 use crate::Bot;
+use crate::metrics::Outcome;
 use crate::slack::enqueue_in_time;
 
 /// Interaction types Discord sends, and the response types we answer with.
@@ -257,9 +258,9 @@ fn deferred(private: bool) -> Response {
 
 async fn enqueue(bot: &Bot, key: &JobKey, job: Job, private: bool) -> Response {
     if enqueue_in_time(bot, job).await {
-        deferred(private)
+        Outcome::Accepted.mark(deferred(private))
     } else {
-        ephemeral(message::try_again(key.as_str()))
+        Outcome::Busy.mark(ephemeral(message::try_again(key.as_str())))
     }
 }
 
@@ -278,7 +279,7 @@ async fn command(bot: &Bot, interaction: Interaction) -> Response {
     };
     let reply = interaction.reply();
     match parse(&line) {
-        Err(error) => ephemeral(message::parse_error(&error)),
+        Err(error) => Outcome::ParseError.mark(ephemeral(message::parse_error(&error))),
         Ok(Command::Help(help)) => match domain::command::help_text(help.topic.as_deref()) {
             Ok(text) => ephemeral(message::help(&text)),
             Err(error) => ephemeral(message::parse_error(&error)),

@@ -4,23 +4,22 @@
 //! workers. It holds no business rules and no state, so any number of copies can run.
 
 mod discord;
+mod metrics;
 mod oauth;
 mod rate_limit;
 mod slack;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use domain::ports::{JobQueue, SignIns};
 use domain::template::Catalog;
 use domain::verified_identity::{CALLBACK_PATH, START_PATH};
 use serenity::interactions_endpoint::Verifier;
 
+use crate::metrics::{BotMetrics, BotProbe};
 use crate::rate_limit::Limiter;
 pub use crate::rate_limit::RateLimit;
 
@@ -39,6 +38,7 @@ pub struct Bot {
     /// Limits the routes anyone may call unsigned.
     limiter: Limiter,
     catalog: &'static Catalog,
+    metrics: Arc<BotMetrics>,
 }
 
 impl Bot {
@@ -50,6 +50,7 @@ impl Bot {
             sign_ins,
             limiter: Limiter::new(RateLimit::default()),
             catalog: Catalog::builtin(),
+            metrics: Arc::new(BotMetrics::new()),
         }
     }
 
@@ -85,6 +86,10 @@ impl Bot {
 /// limit tells clients apart.
 pub fn router(bot: Bot) -> Router {
     let bot = Arc::new(bot);
+    let probe = Arc::new(BotProbe {
+        queue: bot.queue.clone(),
+        metrics: bot.metrics.clone(),
+    });
     let unsigned = Router::new()
         .route(
             START_PATH,
@@ -102,9 +107,12 @@ pub fn router(bot: Bot) -> Router {
             post(slack::interactions::interaction_click),
         )
         .route("/discord/interactions", post(discord::interaction))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route_layer(axum::middleware::from_fn_with_state(
+            bot.metrics.clone(),
+            metrics::track,
+        ))
         .merge(unsigned)
+        .merge(ops::router(probe))
         .with_state(bot)
 }
 
@@ -116,28 +124,4 @@ pub async fn serve(listener: tokio::net::TcpListener, bot: Bot) -> std::io::Resu
         router(bot).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await
-}
-
-/// The process is alive; it says nothing about Redis, so an orchestrator restarts the bot only
-/// when the bot itself is stuck.
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// A load balancer's question: can this bot queue jobs now? While Redis does not answer, the bot
-/// still answers commands (asking people to try again in a minute) but is not ready.
-const READY_TIMEOUT: Duration = Duration::from_secs(1);
-
-async fn readyz(State(bot): State<Arc<Bot>>) -> (StatusCode, String) {
-    match tokio::time::timeout(READY_TIMEOUT, bot.queue.ready()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready".to_owned()),
-        Ok(Err(error)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {error}"),
-        ),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: the queue did not answer within {READY_TIMEOUT:?}"),
-        ),
-    }
 }

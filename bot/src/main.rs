@@ -3,7 +3,25 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use queue::{RedisJobQueue, RedisSignIns};
+
+#[derive(Parser)]
+#[command(
+    name = "cws-bot",
+    version,
+    about = "The chat edge: verifies Slack's and Discord's requests and queues jobs in Redis"
+)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Exit 0 if the bot on CWS_LISTEN answers /healthz: a container's health check.
+    Healthcheck,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -11,12 +29,12 @@ async fn main() -> anyhow::Result<()> {
     rustls::crypto::aws_lc_rs::default_provider()
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let cli = Cli::parse();
     let settings = domain_settings()?;
+    ops::init_logging(settings.log_format, "info");
+    if let Some(Mode::Healthcheck) = cli.mode {
+        return Ok(ops::healthcheck(settings.listen).await?);
+    }
     let redis_url = settings
         .redis_url
         .clone()

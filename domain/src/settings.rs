@@ -114,6 +114,28 @@ pub struct WorkerSettings {
     pub backoff: Backoff,
 }
 
+/// How the processes log (`CWS_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Lines for a person at a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, for a log shipper.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub redis_url: Option<String>,
@@ -123,6 +145,10 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub listen: SocketAddr,
+    /// Where a worker serves `/healthz`, `/readyz` and `/metrics` (`CWS_WORKER_LISTEN`);
+    /// `None`: it serves nothing.
+    pub worker_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
     pub public_url: String,
     /// `None` unless both `GLOBUS_CLIENT_ID` and `GLOBUS_CLIENT_SECRET` are set: then
     /// `profiles verify` says verification is not configured.
@@ -284,6 +310,19 @@ impl Settings {
             SocketAddr::from(([127, 0, 0, 1], 3000)),
             "expected host:port, e.g. 0.0.0.0:3000",
         )?;
+        let worker_listen = match sources.get("CWS_WORKER_LISTEN") {
+            None => None,
+            Some(value) => Some(value.trim().parse().map_err(|_| SettingsError::Invalid {
+                key: "CWS_WORKER_LISTEN",
+                value,
+                reason: "expected host:port, e.g. 127.0.0.1:9090",
+            })?),
+        };
+        let log_format = sources.parsed(
+            "CWS_LOG_FORMAT",
+            LogFormat::Text,
+            "expected `text` or `json`, e.g. json",
+        )?;
         let concurrency = sources.parsed(
             "CWS_WORKER_CONCURRENCY",
             8usize,
@@ -384,6 +423,8 @@ impl Settings {
             smtp_url: sources.get("SMTP_URL"),
             mail_from: sources.get("MAIL_FROM"),
             listen,
+            worker_listen,
+            log_format,
             public_url: sources
                 .get("CWS_PUBLIC_URL")
                 .unwrap_or_else(|| format!("http://{listen}")),

@@ -43,6 +43,25 @@ pub fn redis_config<J: JobKind>() -> Config {
         .emit_events(false)
 }
 
+/// How many jobs wait in each job kind's queue, by the kind's name: those due (apalis-redis'
+/// active list) and those scheduled for later (its scheduled set, where retries wait too).
+pub async fn depths(
+    connection: &ConnectionManager,
+) -> Result<Vec<(&'static str, u64)>, redis::RedisError> {
+    let mut connection = connection.clone();
+    let mut depths = Vec::new();
+    for (name, queue) in domain::job::REGISTERED {
+        let config = Config::default().queue(queue);
+        let (due, later): (u64, u64) = redis::pipe()
+            .llen(config.active_jobs_list())
+            .zcard(config.scheduled_jobs_set())
+            .query_async(&mut connection)
+            .await?;
+        depths.push((*name, due + later));
+    }
+    Ok(depths)
+}
+
 /// A connection to Redis made on first use and made again whenever it breaks, so that bots
 /// and workers start, and keep running, while Redis is away. A call meanwhile fails within
 /// about a second (one quick retry), and a later one reconnects; the redis crate's default of

@@ -19,6 +19,7 @@ mod lifecycle;
 mod message_limits;
 mod money;
 mod network;
+mod operability;
 mod policy;
 mod recovery;
 mod redis_outage;

@@ -5,8 +5,10 @@ pub mod adapters;
 pub mod doctor;
 mod jobs;
 pub mod keys;
+pub mod metrics;
 pub mod state;
 
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -48,6 +50,7 @@ use crate::adapters::slack::SlackWebApi;
 use crate::adapters::terminal_chat::TerminalChat;
 pub use crate::jobs::CommandEnv;
 pub use crate::jobs::launch::LaunchEnv;
+use crate::metrics::{WorkerMetrics, WorkerProbe};
 use crate::state::State;
 
 /// Where the worker takes its jobs from.
@@ -70,6 +73,8 @@ pub enum WorkerError {
     Schedule(String),
     #[error("identity verification: {0}")]
     Globus(String),
+    #[error("CWS_WORKER_LISTEN: binding {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
 }
 
 /// What AWS gives the workers, or the embedded stand-ins.
@@ -188,6 +193,7 @@ async fn env_over(
         exception_ttl: time::Duration::try_from(settings.exception_ttl)
             .unwrap_or(DEFAULT_EXCEPTION_TTL),
         mailer,
+        metrics: Arc::new(WorkerMetrics::default()),
     });
     Ok(CommandEnv {
         chat,
@@ -380,6 +386,25 @@ macro_rules! consume {
     }};
 }
 
+/// Serves `/healthz`, `/readyz` and `/metrics` where `CWS_WORKER_LISTEN` says, if it says.
+async fn spawn_probes(
+    settings: &Settings,
+    probe: WorkerProbe,
+) -> Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>, WorkerError> {
+    let Some(listen) = settings.worker_listen else {
+        tracing::info!("CWS_WORKER_LISTEN is not set: no health, readiness or metrics endpoint");
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| WorkerError::Listen(listen, error))?;
+    tracing::info!("worker health, readiness and metrics on http://{listen}");
+    let app = ops::router(Arc::new(probe));
+    Ok(Some(tokio::spawn(async move {
+        axum::serve(listener, app).await
+    })))
+}
+
 /// Consumes every queue until the process is asked to stop.
 pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError> {
     let concurrency = settings.worker.concurrency;
@@ -392,6 +417,14 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
     match queues {
         Queues::Redis(connection) => {
             let env = Arc::new(command_env(settings, Some(connection.clone())).await?);
+            let probes = spawn_probes(
+                settings,
+                WorkerProbe {
+                    metrics: env.launch.metrics.clone(),
+                    redis: Some(connection.clone()),
+                },
+            )
+            .await?;
             let storage = |config: apalis_redis::Config| {
                 config
                     .heartbeat_interval(settings.worker.heartbeat)
@@ -421,10 +454,21 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 verification
             );
             reconciler.abort();
+            if let Some(probes) = probes {
+                probes.abort();
+            }
             consumed
         }
         Queues::Memory(storages, records) => {
             let env = Arc::new(env_over(settings, None, records).await?);
+            let probes = spawn_probes(
+                settings,
+                WorkerProbe {
+                    metrics: env.launch.metrics.clone(),
+                    redis: None,
+                },
+            )
+            .await?;
             let reconciler = tokio::spawn(jobs::reconcile::reconcile_every(
                 env.clone(),
                 settings.reconcile_every,
@@ -439,6 +483,9 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 storages.verification
             );
             reconciler.abort();
+            if let Some(probes) = probes {
+                probes.abort();
+            }
             consumed
         }
     }

@@ -5,44 +5,61 @@
 //! sent again), for operators who do not want to wait for the next tick.
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
+use domain::settings::{Settings, Sources};
+
+#[derive(Parser)]
+#[command(
+    name = "cws-worker",
+    version,
+    about = "Takes the jobs bots queue in Redis and does them"
+)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Run one scheduled round now and exit: checks, reconcile, idle, expiry-sweep or
+    /// retention, under the same once-only rules as the schedule.
+    RunOnce { round: worker::Round },
+    /// Exit 0 if the worker on CWS_WORKER_LISTEN answers /healthz: a container's health check.
+    Healthcheck,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     rustls::crypto::aws_lc_rs::default_provider()
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let cli = Cli::parse();
     let file = std::env::var("CWS_CONFIG").unwrap_or_else(|_| "cws.toml".to_owned());
     let text = std::fs::read_to_string(&file).ok();
     let env = |key: &str| std::env::var(key).ok();
-    let settings =
-        domain::settings::Settings::load(&domain::settings::Sources::new(&env, text.as_deref())?)?;
-    let redis_url = settings
-        .redis_url
-        .clone()
-        .context("cws-worker needs REDIS_URL: it takes jobs queued by bots in other processes")?;
-    // Made on first use: the worker starts while Redis is away and waits for it.
-    let connection = queue::connect(&redis_url).context("REDIS_URL")?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] => worker::run(&settings, worker::Queues::Redis(connection)).await?,
-        ["run-once", round] => {
-            let round: worker::Round = round.parse()?;
-            let env = worker::command_env(&settings, Some(connection)).await?;
+    let settings = Settings::load(&Sources::new(&env, text.as_deref())?)?;
+    ops::init_logging(settings.log_format, "info");
+    match cli.mode {
+        None => worker::run(&settings, worker::Queues::Redis(connect(&settings)?)).await?,
+        Some(Mode::RunOnce { round }) => {
+            let env = worker::command_env(&settings, Some(connect(&settings)?)).await?;
             println!("{}", worker::run_once(&env, round).await?);
         }
-        _ => anyhow::bail!(
-            "usage: cws-worker [run-once checks|reconcile|idle|expiry-sweep|retention]"
-        ),
+        Some(Mode::Healthcheck) => {
+            let listen = settings
+                .worker_listen
+                .context("CWS_WORKER_LISTEN is not set: this worker serves no /healthz")?;
+            ops::healthcheck(listen).await?;
+        }
     }
     Ok(())
+}
+
+/// Made on first use: the worker starts while Redis is away and waits for it.
+fn connect(settings: &Settings) -> anyhow::Result<apalis_redis::ConnectionManager> {
+    let redis_url = settings
+        .redis_url
+        .as_deref()
+        .context("cws-worker needs REDIS_URL: it takes jobs queued by bots in other processes")?;
+    queue::connect(redis_url).context("REDIS_URL")
 }

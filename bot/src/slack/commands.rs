@@ -15,6 +15,7 @@ use domain::message::{self, ChatMessage};
 use serde::{Deserialize, Serialize};
 
 use crate::Bot;
+use crate::metrics::Outcome;
 use crate::slack::{enqueue_in_time, verify_request};
 
 /// The form Slack posts for a slash command (the fields we use).
@@ -71,7 +72,7 @@ pub(crate) async fn command_slash(
         }
     };
     match parse(&unescape(&form.text)) {
-        Err(error) => ephemeral(message::parse_error(&error)),
+        Err(error) => Outcome::ParseError.mark(ephemeral(message::parse_error(&error))),
         Ok(Command::Help(help)) => match domain::command::help_text(help.topic.as_deref()) {
             Ok(text) => ephemeral(message::help(&text)),
             Err(error) => ephemeral(message::parse_error(&error)),
@@ -106,9 +107,9 @@ impl SlashCommand {
 /// Queues a job and acknowledges it with `accepted`, inside Slack's deadline.
 async fn enqueue(bot: &Bot, key: &JobKey, job: Job, accepted: ChatMessage) -> Response {
     if enqueue_in_time(bot, job).await {
-        ephemeral(accepted)
+        Outcome::Accepted.mark(ephemeral(accepted))
     } else {
-        ephemeral(message::try_again(key.as_str()))
+        Outcome::Busy.mark(ephemeral(message::try_again(key.as_str())))
     }
 }
 

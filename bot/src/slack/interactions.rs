@@ -13,6 +13,7 @@ use domain::job::{Action, ActionJob, Job, JobKey, Platform, ReplyTo, Requester};
 use serde::Deserialize;
 
 use crate::Bot;
+use crate::metrics::Outcome;
 use crate::slack::{enqueue_in_time, verify_request};
 
 #[derive(Debug, Deserialize)]
@@ -149,7 +150,7 @@ pub(crate) async fn interaction_click(
         action,
     });
     if enqueue_in_time(&bot, job).await {
-        StatusCode::OK.into_response()
+        Outcome::Accepted.mark(StatusCode::OK.into_response())
     } else {
         StatusCode::SERVICE_UNAVAILABLE.into_response()
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
 use domain::exception::Verdict;
-use domain::job::{Action, ActionJob};
+use domain::job::{Action, ActionJob, JobKind};
 use domain::ports::PortError;
 
 use crate::jobs::exception::{DecisionClick, action_decide_exception, action_request_exception};
@@ -16,15 +16,15 @@ pub(crate) async fn job_action(
     env: Data<Arc<CommandEnv>>,
 ) -> Result<(), AbortError> {
     let env = &**env;
-    run_to_end(
+    let run = run_to_end(
         env,
         &job.key,
         &job.reply,
         &job.requester.user_id,
         "button",
         || dispatch(env, &job),
-    )
-    .await
+    );
+    env.launch.metrics.observe(ActionJob::NAME, run).await
 }
 
 async fn dispatch(env: &CommandEnv, job: &ActionJob) -> Result<(), PortError> {

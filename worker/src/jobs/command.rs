@@ -8,7 +8,7 @@ use domain::command::{
     AuditCommand, CollaborationCommand, Command, PolicyCommand, ProfilesCommand, ProjectCommand,
     VolumeCommand, WorkspaceCommand,
 };
-use domain::job::CommandJob;
+use domain::job::{CommandJob, JobKind};
 use domain::message;
 use domain::ports::PortError;
 
@@ -24,15 +24,15 @@ pub(crate) async fn job_command(
     env: Data<Arc<CommandEnv>>,
 ) -> Result<(), AbortError> {
     let env = &**env;
-    run_to_end(
+    let run = run_to_end(
         env,
         &job.key,
         &job.reply,
         &job.requester.user_id,
         job.command.name(),
         || dispatch(env, &job),
-    )
-    .await
+    );
+    env.launch.metrics.observe(CommandJob::NAME, run).await
 }
 
 async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {

@@ -12,7 +12,7 @@ use domain::budget::BudgetPosition;
 use domain::command::PolicyRestrictions;
 use domain::exception::{ExceptionRequest, RequestId};
 use domain::identity::Permission;
-use domain::job::LaunchJob;
+use domain::job::{JobKind, LaunchJob};
 use domain::launch::{LaunchPlan, plan_launch};
 use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
@@ -31,6 +31,7 @@ use domain::workspace::Workspace;
 use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::policy::{attribution, budget_position, facts_of};
 use crate::jobs::{alerts, dead_letter, with_retries};
+use crate::metrics::WorkerMetrics;
 use crate::state::State;
 
 /// The ports and facts the launch job uses, and nothing else.
@@ -50,6 +51,8 @@ pub struct LaunchEnv {
     pub exception_ttl: time::Duration,
     /// Budget alerts go by e-mail as well as by DM.
     pub mailer: Arc<dyn Mailer>,
+    /// Every job kind's counts and timings, not only launches'.
+    pub metrics: Arc<WorkerMetrics>,
 }
 
 impl LaunchEnv {
@@ -175,7 +178,9 @@ pub(crate) async fn job_launch(
     job: LaunchJob,
     env: Data<Arc<LaunchEnv>>,
 ) -> Result<(), AbortError> {
-    run_launch(&env, &job, Approval::Policy).await
+    env.metrics
+        .observe(LaunchJob::NAME, run_launch(&env, &job, Approval::Policy))
+        .await
 }
 
 /// Runs a launch to its end: retried while AWS is briefly unavailable, explained and

@@ -207,6 +207,7 @@ where
             Err(error) if error.is_transient() => match backoff.delay_before(attempts + 1) {
                 Some(delay) => {
                     tracing::warn!(job = %key, attempts, ?delay, %error, "transient failure, retrying");
+                    crate::metrics::retried();
                     tokio::time::sleep(delay).await;
                     attempts += 1;
                 }

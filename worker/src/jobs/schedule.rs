@@ -17,11 +17,13 @@ use crate::jobs::{CommandEnv, alerts, audit, chargeback, digest, expiry, idle, l
 const JOB: &str = "tick";
 
 pub(crate) async fn job_tick(tick: Tick, env: Data<Arc<CommandEnv>>) -> Result<(), BoxDynError> {
-    if !env.state.claim_round(JOB, tick.get_timestamp()).await? {
-        return Ok(());
-    }
-    run_due(&env).await;
-    Ok(())
+    let run = async {
+        if env.state.claim_round(JOB, tick.get_timestamp()).await? {
+            run_due(&env).await;
+        }
+        Ok(())
+    };
+    env.launch.metrics.observe(JOB, run).await
 }
 
 /// Everything due now, project by project; one project's failure does not hold up the others,

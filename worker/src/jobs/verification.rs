@@ -17,7 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::ChatIdentity;
-use domain::job::{CommandJob, ProviderAnswer, Requester, VerificationCallbackJob};
+use domain::job::{CommandJob, JobKind, ProviderAnswer, Requester, VerificationCallbackJob};
 use domain::message;
 use domain::ports::{AuthorizationRequest, PortError};
 use domain::verified_identity::{
@@ -80,6 +80,14 @@ pub(crate) async fn job_verification_callback(
     env: Data<Arc<CommandEnv>>,
 ) -> Result<(), AbortError> {
     let env = &**env;
+    let run = verify(env, &job);
+    env.launch
+        .metrics
+        .observe(VerificationCallbackJob::NAME, run)
+        .await
+}
+
+async fn verify(env: &CommandEnv, job: &VerificationCallbackJob) -> Result<(), AbortError> {
     let taken = Mutex::new(None);
     with_retries(&job.key, &env.backoff, || async {
         let pending = env.state.take_verification(&job.state).await?;
@@ -95,13 +103,13 @@ pub(crate) async fn job_verification_callback(
     .map_err(|gave_up| dead_letter(&job.key, gave_up))?;
     let pending = taken.into_inner().expect("taken lock").flatten();
     let outcome = match &pending {
-        Some(pending) => Some(outcome(env, &job, pending).await),
+        Some(pending) => Some(outcome(env, job, pending).await),
         None => None,
     };
     with_retries(&job.key, &env.backoff, || async {
         match (&pending, &outcome) {
             (Some(pending), Some(outcome)) => record(env, &pending.requester, outcome).await,
-            _ => unknown_state(env, &job).await,
+            _ => unknown_state(env, job).await,
         }
     })
     .await

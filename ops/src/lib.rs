@@ -1,0 +1,134 @@
+//! What the bot and the workers set up alike: their logs, and the endpoints an orchestrator
+//! and Prometheus read (`/healthz`, `/readyz`, `/metrics`).
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use domain::settings::LogFormat;
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Logs to stderr (stdout stays for what a command prints), as text or as JSON lines
+/// (`CWS_LOG_FORMAT=json`) for a log shipper; `RUST_LOG` overrides `default_filter`.
+pub fn init_logging(format: LogFormat, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| default_filter.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
+/// What a process answers on its probes.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// Whether the process can do its work now (its queue answers); why not otherwise.
+    async fn ready(&self) -> Result<(), String>;
+    /// Its metrics in the Prometheus text format, sampled now.
+    async fn metrics(&self) -> String;
+}
+
+/// The metrics in `registry`, in the text format (OpenMetrics, which Prometheus reads).
+pub fn encode(registry: &Registry) -> String {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry)
+        .expect("writing to a String does not fail");
+    text
+}
+
+const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// `/healthz`, `/readyz` and `/metrics`, answered by `probe`.
+pub fn router<S>(probe: Arc<dyn Probe>) -> Router<S> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(probe)
+}
+
+/// The process is alive; it says nothing about Redis, so an orchestrator restarts a process
+/// only when the process itself is stuck.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Can this process do its work now? While Redis does not answer, a bot still answers
+/// commands (asking people to try again) and a worker waits, but neither is ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+async fn readyz(State(probe): State<Arc<dyn Probe>>) -> (StatusCode, String) {
+    match tokio::time::timeout(READY_TIMEOUT, probe.ready()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready".to_owned()),
+        Ok(Err(error)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {error}"),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: the queue did not answer within {READY_TIMEOUT:?}"),
+        ),
+    }
+}
+
+async fn metrics(State(probe): State<Arc<dyn Probe>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
+        probe.metrics().await,
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HealthcheckError {
+    #[error("{0}: {1}")]
+    Unreachable(SocketAddr, std::io::Error),
+    #[error("{0} did not answer within {HEALTHCHECK_TIMEOUT:?}")]
+    Timeout(SocketAddr),
+    #[error("{0} answered `{1}`")]
+    Unhealthy(SocketAddr, String),
+}
+
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Asks the process listening on `listen` for `/healthz`, as a container's health check
+/// does: the images carry no HTTP client, so the binaries are their own.
+pub async fn healthcheck(listen: SocketAddr) -> Result<(), HealthcheckError> {
+    // A process listening on every address is reached on loopback.
+    let address = match listen.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port()))
+        }
+        ip if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, listen.port())),
+        _ => listen,
+    };
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(HEALTHCHECK_TIMEOUT, ask)
+        .await
+        .map_err(|_| HealthcheckError::Timeout(address))?
+        .map_err(|error| HealthcheckError::Unreachable(address, error))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split(' ').nth(1) == Some("200") {
+        Ok(())
+    } else {
+        Err(HealthcheckError::Unhealthy(address, status.to_owned()))
+    }
+}
