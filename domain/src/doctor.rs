@@ -97,6 +97,18 @@ pub const SLACK_SCOPES: &[(&str, &str)] = &[
     ("files:read", "files.list (CSV invitations)"),
 ];
 
+/// Each Slack Web API method the workers call and the bot token scope it needs (`None`: any
+/// token may call it).
+pub const SLACK_METHODS: &[(&str, Option<&str>)] = &[
+    ("auth.test", None),
+    ("chat.postMessage", Some("chat:write")),
+    ("chat.postEphemeral", Some("chat:write")),
+    ("conversations.open", Some("im:write")),
+    ("users.info", Some("users:read")),
+    ("usergroups.users.list", Some("usergroups:read")),
+    ("files.list", Some("files:read")),
+];
+
 /// The needed scopes missing from `granted` (Slack's comma-separated `x-oauth-scopes`).
 pub fn missing_slack_scopes(granted: &str) -> Vec<&'static str> {
     let granted: Vec<&str> = granted.split(',').map(str::trim).collect();

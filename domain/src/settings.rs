@@ -213,6 +213,21 @@ pub enum SettingsError {
     Roles(#[from] InvalidRoles),
 }
 
+/// Shortest `CWS_TOKEN_KEY` accepted: HMAC-SHA256 keys shorter than its output weaken it.
+const MIN_TOKEN_KEY_BYTES: usize = 32;
+
+/// `CWS_TOKEN_KEY`, refused at start when too short (the value itself is never printed).
+fn token_key(sources: &Sources) -> Result<Option<String>, SettingsError> {
+    match sources.get("CWS_TOKEN_KEY") {
+        Some(key) if key.len() < MIN_TOKEN_KEY_BYTES => Err(SettingsError::Invalid {
+            key: "CWS_TOKEN_KEY",
+            value: format!("<{} bytes, not shown>", key.len()),
+            reason: "expected at least 32 bytes of secret, e.g. the output of `openssl rand -hex 32`",
+        }),
+        key => Ok(key),
+    }
+}
+
 /// Reads keys from the environment first, then from `cws.toml`.
 pub struct Sources<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -451,7 +466,7 @@ impl Settings {
                 },
             },
             default_region: region.unwrap_or_else(|| "us-east-1".to_owned()),
-            token_key: sources.get("CWS_TOKEN_KEY"),
+            token_key: token_key(sources)?,
             exception_ttl: Duration::from_secs(exception_ttl_hours.max(1) * 3600),
             default_account: sources
                 .get("CWS_AWS_ACCOUNT")
@@ -795,6 +810,14 @@ mod tests {
         assert!(load(&[("CWS_JOB_RETENTION_DAYS", "0")], None).is_err());
         assert!(load(&[("CWS_TRUSTED_PROXIES", "-1")], None).is_err());
         assert!(load(&[("CWS_SCHEDULE", "every minute")], None).is_err());
+        let short = load(&[("CWS_TOKEN_KEY", "hunter2")], None).unwrap_err().to_string();
+        assert!(short.starts_with("CWS_TOKEN_KEY=<7 bytes, not shown>"), "{short}");
+        assert!(!short.contains("hunter2"), "{short}");
+        let long = "k".repeat(32);
+        assert_eq!(
+            load(&[("CWS_TOKEN_KEY", &long)], None).unwrap().token_key,
+            Some(long.clone())
+        );
         assert!(load(&[("CWS_DIGEST_AT", "someday 09:00")], None).is_err());
         let settings = load(
             &[
