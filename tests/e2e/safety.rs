@@ -199,8 +199,8 @@ async fn a_shared_file_on_another_host_is_not_downloaded() {
     env.finish();
 }
 
-/// The Redis ACL the README gives the bot: the queues, reading pending verifications, nothing
-/// else.
+/// The Redis ACL docs/operations.md gives the bot: the queues, reading pending verifications,
+/// nothing else.
 const BOT_ACL: &[&str] = &[
     "resetkeys",
     "~cws:queue:*",
