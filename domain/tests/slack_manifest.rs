@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use domain::doctor::{SLACK_METHODS, SLACK_SCOPES};
+use cws_domain::doctor::{SLACK_METHODS, SLACK_SCOPES};
 use serde_yaml::Value;
 
 fn repo() -> PathBuf {

@@ -202,4 +202,5 @@ async fn configured_only_from_the_stacks_outputs_it_launches_mounts_and_ends_a_c
     env.slack
         .expect_dm(JOHNSON.user_id, "access ended", WAIT)
         .await;
+    env.finish();
 }
