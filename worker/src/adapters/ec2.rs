@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::classify;
@@ -40,8 +41,15 @@ pub struct Ec2Cloud {
     /// their VPC), the instance profile's check, each project's security group.
     subnets: tokio::sync::OnceCell<Vec<(String, String)>>,
     profile_checked: tokio::sync::OnceCell<String>,
-    security_groups: Mutex<HashMap<(String, String), String>>,
+    /// One cell per (project, VPC), so concurrent first launches make the group once.
+    security_groups: Mutex<HashMap<(String, String), Arc<tokio::sync::OnceCell<String>>>>,
+    /// Each public image parameter's value and when it was read, one read at a time.
+    images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<(Instant, String)>>>>>,
 }
+
+/// How long a public image parameter's value is used before SSM is asked again: publishers
+/// change them at most daily, and GetParameter allows 40 calls a second per account.
+const IMAGE_KEPT_FOR: Duration = Duration::from_secs(600);
 
 /// EC2's answer for an instance id it does not know (or has forgotten since it terminated).
 const INSTANCE_NOT_FOUND: &str = "InvalidInstanceID.NotFound";
@@ -71,6 +79,7 @@ impl Ec2Cloud {
             subnets: tokio::sync::OnceCell::new(),
             profile_checked: tokio::sync::OnceCell::new(),
             security_groups: Mutex::default(),
+            images: Mutex::default(),
         }
     }
 
@@ -263,6 +272,25 @@ impl Ec2Cloud {
             ImageSource::Pinned(ami) => return Ok(ami.clone()),
             ImageSource::Parameter(name) => name,
         };
+        let slot = self
+            .images
+            .lock()
+            .expect("images lock")
+            .entry(name.clone())
+            .or_default()
+            .clone();
+        let mut kept = slot.lock().await;
+        if let Some((read_at, ami)) = kept.as_ref()
+            && read_at.elapsed() < IMAGE_KEPT_FOR
+        {
+            return Ok(ami.clone());
+        }
+        let ami = self.read_image_parameter(name).await?;
+        *kept = Some((Instant::now(), ami.clone()));
+        Ok(ami)
+    }
+
+    async fn read_image_parameter(&self, name: &str) -> Result<String, PortError> {
         let value = match self.ssm.get_parameter().name(name).send().await {
             Ok(output) => output
                 .parameter()
@@ -388,10 +416,19 @@ impl Ec2Cloud {
     /// The project's security group in `vpc`, made the first time, with port 22 open to
     /// exactly the configured ranges and nothing else open.
     async fn security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
-        let key = (project.to_owned(), vpc.to_owned());
-        if let Some(id) = self.security_groups.lock().expect("groups lock").get(&key) {
-            return Ok(id.clone());
-        }
+        let cell = self
+            .security_groups
+            .lock()
+            .expect("groups lock")
+            .entry((project.to_owned(), vpc.to_owned()))
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.make_security_group(project, vpc))
+            .await
+            .cloned()
+    }
+
+    async fn make_security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
         let name = security_group_name(project);
         let (id, permissions) = match self.find_group(&name, vpc).await? {
             Some(found) => found,
@@ -427,10 +464,6 @@ impl Ec2Cloud {
             }
         };
         self.keep_ssh_ranges(&id, &permissions).await?;
-        self.security_groups
-            .lock()
-            .expect("groups lock")
-            .insert(key, id.clone());
         Ok(id)
     }
 
