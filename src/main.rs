@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use domain::ports::{JobQueue, Records, SignIns};
-use domain::settings::{EMBEDDED_USER_ID, Settings, Sources};
+use domain::settings::{EMBEDDED_USER_ID, Settings};
 use queue::{RecordsSignIns, RedisJobQueue, RedisSignIns};
 use tokio::io::AsyncBufReadExt;
 
@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
     let cli = Cli::parse();
-    let settings = load_settings()?;
+    let settings = ops::load_settings()?;
     ops::init_logging(
         settings.log_format,
         "warn,cws=info,cws_bot=info,cws_worker=info",
@@ -118,13 +118,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-fn load_settings() -> anyhow::Result<Settings> {
-    let file = std::env::var("CWS_CONFIG").unwrap_or_else(|_| "cws.toml".to_owned());
-    let text = std::fs::read_to_string(&file).ok();
-    let env = |key: &str| std::env::var(key).ok();
-    Ok(Settings::load(&Sources::new(&env, text.as_deref())?)?)
 }
 
 /// The connection is made on first use, so that bots and workers start while Redis is away
@@ -179,7 +172,19 @@ async fn serve_bot(
                 settings.listen
             )
         })?;
-    bot::serve(listener, bot).await.context("serving HTTP")
+    bot::serve_until(listener, bot, draining())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("bot stopped: every request it held was answered");
+    Ok(())
+}
+
+/// Resolves when the process is asked to stop, saying that the bot drains.
+async fn draining() {
+    if let Err(error) = ops::stop_requested().await {
+        tracing::error!("cannot watch for SIGTERM ({error}); stopping");
+    }
+    tracing::info!("stop requested: answering the requests in flight, taking no new ones");
 }
 
 async fn run_bot(settings: Settings) -> anyhow::Result<()> {
@@ -228,11 +233,12 @@ async fn run_all(settings: Settings) -> anyhow::Result<()> {
         let secret = settings.slack_or_embedded().signing_secret;
         tokio::spawn(read_commands(url, secret));
     }
-    tokio::select! {
-        served = serve_bot(&settings, queue, sign_ins) => served,
-        worked = worker::run(&settings, queues) => Ok(worked?),
-        _ = tokio::signal::ctrl_c() => Ok(()),
-    }
+    // Both stop on SIGTERM or ctrl-c: the bot answers what it holds, the worker finishes its
+    // jobs in flight.
+    tokio::try_join!(serve_bot(&settings, queue, sign_ins), async {
+        Ok(worker::run(&settings, queues).await?)
+    })?;
+    Ok(())
 }
 
 fn print_banner(settings: &Settings) {

@@ -119,9 +119,20 @@ pub fn router(bot: Bot) -> Router {
 /// Serves the bot on `listener` until the process ends, with each connection's peer address
 /// known to the rate limit.
 pub async fn serve(listener: tokio::net::TcpListener, bot: Bot) -> std::io::Result<()> {
+    serve_until(listener, bot, std::future::pending()).await
+}
+
+/// [`serve`] until `stop` resolves, then drains: no new connections, and every request already
+/// received is answered (its job queued) before this returns.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    bot: Bot,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
         router(bot).into_make_service_with_connect_info::<SocketAddr>(),
     )
+    .with_graceful_shutdown(stop)
     .await
 }

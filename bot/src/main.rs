@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
     let cli = Cli::parse();
-    let settings = domain_settings()?;
+    let settings = ops::load_settings()?;
     ops::init_logging(settings.log_format, "info");
     if let Some(Mode::Healthcheck) = cli.mode {
         return Ok(ops::healthcheck(settings.listen).await?);
@@ -60,13 +60,17 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     tracing::info!("cws-bot listening on http://{}", settings.listen);
-    bot::serve(listener, bot).await.context("serving")
+    bot::serve_until(listener, bot, draining())
+        .await
+        .context("serving")?;
+    tracing::info!("cws-bot stopped: every request it held was answered");
+    Ok(())
 }
 
-fn domain_settings() -> anyhow::Result<domain::settings::Settings> {
-    let file = std::env::var("CWS_CONFIG").unwrap_or_else(|_| "cws.toml".to_owned());
-    let text = std::fs::read_to_string(&file).ok();
-    let env = |key: &str| std::env::var(key).ok();
-    let sources = domain::settings::Sources::new(&env, text.as_deref())?;
-    Ok(domain::settings::Settings::load(&sources)?)
+/// Resolves when the bot is asked to stop, saying that it drains.
+async fn draining() {
+    if let Err(error) = ops::stop_requested().await {
+        tracing::error!("cannot watch for SIGTERM ({error}); stopping");
+    }
+    tracing::info!("stop requested: answering the requests in flight, taking no new ones");
 }

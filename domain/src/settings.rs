@@ -286,7 +286,7 @@ impl Settings {
             Some(signing_secret) => Some(SlackSettings {
                 signing_secret,
                 bot_token: sources.get("SLACK_BOT_TOKEN"),
-                api_url: slack_api_url(sources.get("SLACK_API_URL")),
+                api_url: slack_api_url(sources.get("SLACK_API_URL"))?,
                 hooks_url: url_prefix(sources, "SLACK_HOOKS_URL", SLACK_HOOKS_URL)?,
                 files_url: url_prefix(sources, "SLACK_FILES_URL", SLACK_FILES_URL)?,
             }),
@@ -505,7 +505,7 @@ impl Settings {
         self.slack.clone().unwrap_or_else(|| SlackSettings {
             signing_secret: EMBEDDED_SLACK_SECRET.to_owned(),
             bot_token: None,
-            api_url: slack_api_url(None),
+            api_url: SLACK_API_URL.to_owned(),
             hooks_url: UrlPrefix::parse(SLACK_HOOKS_URL).expect("a valid prefix"),
             files_url: UrlPrefix::parse(SLACK_FILES_URL).expect("a valid prefix"),
         })
@@ -630,12 +630,23 @@ fn clock_offset(text: &str) -> Option<Duration> {
     count.checked_mul(seconds).map(Duration::from_secs)
 }
 
-fn slack_api_url(configured: Option<String>) -> String {
-    let mut url = configured.unwrap_or_else(|| "https://slack.com/api/".to_owned());
+/// Slack's Web API.
+const SLACK_API_URL: &str = "https://slack.com/api/";
+
+fn slack_api_url(configured: Option<String>) -> Result<String, SettingsError> {
+    let mut url = configured.unwrap_or_else(|| SLACK_API_URL.to_owned());
+    let parsed = url::Url::parse(url.trim()).ok();
+    if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+        return Err(SettingsError::Invalid {
+            key: "SLACK_API_URL",
+            value: url,
+            reason: "expected the Web API's http or https base URL, e.g. https://slack.com/api/",
+        });
+    }
     if !url.ends_with('/') {
         url.push('/');
     }
-    url
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -810,8 +821,13 @@ mod tests {
         assert!(load(&[("CWS_JOB_RETENTION_DAYS", "0")], None).is_err());
         assert!(load(&[("CWS_TRUSTED_PROXIES", "-1")], None).is_err());
         assert!(load(&[("CWS_SCHEDULE", "every minute")], None).is_err());
-        let short = load(&[("CWS_TOKEN_KEY", "hunter2")], None).unwrap_err().to_string();
-        assert!(short.starts_with("CWS_TOKEN_KEY=<7 bytes, not shown>"), "{short}");
+        let short = load(&[("CWS_TOKEN_KEY", "hunter2")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.starts_with("CWS_TOKEN_KEY=<7 bytes, not shown>"),
+            "{short}"
+        );
         assert!(!short.contains("hunter2"), "{short}");
         let long = "k".repeat(32);
         assert_eq!(

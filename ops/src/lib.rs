@@ -11,9 +11,38 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use domain::settings::LogFormat;
+use domain::settings::{LogFormat, Settings, SettingsError, Sources};
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Why a process could not read its settings at start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "CWS_CONFIG={path}: {source} (point it at a readable cws.toml, or unset it to use \
+         ./cws.toml when present and the environment alone otherwise)"
+    )]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// The settings every binary starts from: the environment, then `cws.toml` (the file
+/// `CWS_CONFIG` names, which must then be readable; else `./cws.toml` if there is one). Every
+/// value is checked here, so a bad one stops the process at start, named, with an example.
+pub fn load_settings() -> Result<Settings, LoadError> {
+    let text = match std::env::var("CWS_CONFIG") {
+        Ok(path) => Some(
+            std::fs::read_to_string(&path).map_err(|source| LoadError::File { path, source })?,
+        ),
+        Err(_) => std::fs::read_to_string("cws.toml").ok(),
+    };
+    let env = |key: &str| std::env::var(key).ok();
+    Ok(Settings::load(&Sources::new(&env, text.as_deref())?)?)
+}
 
 /// Logs to stderr (stdout stays for what a command prints), as text or as JSON lines
 /// (`CWS_LOG_FORMAT=json`) for a log shipper; `RUST_LOG` overrides `default_filter`.
@@ -27,6 +56,24 @@ pub fn init_logging(format: LogFormat, default_filter: &str) {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
+}
+
+/// Resolves when the process is asked to stop (SIGTERM, as an orchestrator asks, or ctrl-c):
+/// the bot then takes no new connections and answers the requests it holds, and a worker
+/// takes no new jobs and lets those in flight finish. A process killed outright is covered by
+/// Slack's retry (the bot) and the orphan re-enqueue (workers) instead.
+pub async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }
 
 /// What a process answers on its probes.

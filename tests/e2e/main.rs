@@ -25,6 +25,7 @@ mod recovery;
 mod redis_outage;
 mod regions;
 mod safety;
+mod settings_at_start;
 mod signatures;
 mod stacks;
 mod verification;

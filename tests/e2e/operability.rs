@@ -222,3 +222,58 @@ async fn the_bot_counts_what_it_refused() {
     }
     env.finish();
 }
+
+/// Asked to stop while it holds a request, the bot answers that request (its job queued), takes
+/// no new connection, and exits 0: a rolling deploy loses no slash command.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bot_answers_the_request_it_holds_when_asked_to_stop() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut env = TestEnv::start("bot-drain", 122).await;
+    let bot = env.start_bot_process().await;
+    let address = env.bot_url.trim_start_matches("http://").to_owned();
+    let body = Slash::new("profiles list")
+        .by(JOHNSON)
+        .form(&env.slack.response_url());
+    let timestamp = crate::harness::now_unix().to_string();
+    let signature = domain::slack_signature::sign(
+        crate::harness::SIGNING_SECRET.as_bytes(),
+        &timestamp,
+        body.as_bytes(),
+    );
+    let mut held = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    held.write_all(
+        format!(
+            "POST /slack/commands HTTP/1.1\r\nhost: {address}\r\n\
+             content-type: application/x-www-form-urlencoded\r\n\
+             x-slack-request-timestamp: {timestamp}\r\nx-slack-signature: {signature}\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{first_half}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    // The bot has the request's head: it is in flight when the stop comes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.worker(bot).terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        tokio::net::TcpStream::connect(&address).await.is_err(),
+        "a draining bot takes no new connection"
+    );
+    held.write_all(second_half.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    held.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = env
+        .worker(bot)
+        .exited_within(Duration::from_secs(10))
+        .await
+        .expect("the bot exits once it has answered");
+    assert!(status.success(), "{status}");
+    env.start_worker();
+    env.reply_containing("Profiles: none yet").await;
+    env.finish();
+}

@@ -126,7 +126,9 @@ async fn configured_only_from_the_stacks_outputs_it_launches_mounts_and_ends_a_c
             .flat_map(|r| r.instances().to_vec())
             .next()
     };
-    let launched = instance().await.expect("the workspace runs in MIT's account");
+    let launched = instance()
+        .await
+        .expect("the workspace runs in MIT's account");
     assert_eq!(tag(&launched, "cws:project"), Some(PROJECT));
     assert_eq!(
         launched.iam_instance_profile().and_then(|p| p.arn()),

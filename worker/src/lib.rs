@@ -317,23 +317,6 @@ fn worker_name(kind: &str) -> String {
     format!("cws-{kind}-{host}-{}-{}", std::process::id(), &unique[..8])
 }
 
-/// Resolves when the process is asked to stop (SIGTERM or ctrl-c): the worker then takes no
-/// new jobs and lets the ones in flight finish. A worker killed outright is covered by the
-/// orphan re-enqueue instead.
-pub async fn stop_requested() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted,
-            _ = terminate.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await
-}
-
 /// One apalis worker per queue, all sharing the environment, until asked to stop. A macro
 /// rather than a generic function because it serves both the Redis and the memory storages,
 /// and apalis' bounds for "any storage a worker can consume" run to a page.
@@ -350,7 +333,7 @@ macro_rules! consume {
                         .backend(CronScheduler::new(schedule))
                         .data(tick_env)
                         .build(jobs::schedule::job_tick)
-                        .run_until(stop_requested())
+                        .run_until(ops::stop_requested())
                         .await
                 }
                 None => Ok(()),
@@ -361,25 +344,25 @@ macro_rules! consume {
             .concurrency($concurrency)
             .data(env.launch.clone())
             .build(jobs::launch::job_launch)
-            .run_until(stop_requested());
+            .run_until(ops::stop_requested());
         let commands = WorkerBuilder::new(worker_name(CommandJob::NAME))
             .backend($command)
             .concurrency($concurrency)
             .data(env.clone())
             .build(jobs::command::job_command)
-            .run_until(stop_requested());
+            .run_until(ops::stop_requested());
         let actions = WorkerBuilder::new(worker_name(ActionJob::NAME))
             .backend($action)
             .concurrency($concurrency)
             .data(env.clone())
             .build(jobs::action::job_action)
-            .run_until(stop_requested());
+            .run_until(ops::stop_requested());
         let verifications = WorkerBuilder::new(worker_name(VerificationCallbackJob::NAME))
             .backend($verification)
             .concurrency($concurrency)
             .data(env)
             .build(jobs::verification::job_verification_callback)
-            .run_until(stop_requested());
+            .run_until(ops::stop_requested());
         tokio::try_join!(ticks, launches, commands, actions, verifications)
             .map(drop)
             .map_err(|e| WorkerError::Run(e.to_string()))

@@ -6,7 +6,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use domain::settings::{Settings, Sources};
+use domain::settings::Settings;
 
 #[derive(Parser)]
 #[command(
@@ -34,10 +34,7 @@ async fn main() -> anyhow::Result<()> {
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
     let cli = Cli::parse();
-    let file = std::env::var("CWS_CONFIG").unwrap_or_else(|_| "cws.toml".to_owned());
-    let text = std::fs::read_to_string(&file).ok();
-    let env = |key: &str| std::env::var(key).ok();
-    let settings = Settings::load(&Sources::new(&env, text.as_deref())?)?;
+    let settings = ops::load_settings()?;
     ops::init_logging(settings.log_format, "info");
     match cli.mode {
         None => worker::run(&settings, worker::Queues::Redis(connect(&settings)?)).await?,

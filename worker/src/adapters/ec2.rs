@@ -42,10 +42,16 @@ pub struct Ec2Cloud {
     subnets: tokio::sync::OnceCell<Vec<(String, String)>>,
     profile_checked: tokio::sync::OnceCell<String>,
     /// One cell per (project, VPC), so concurrent first launches make the group once.
-    security_groups: Mutex<HashMap<(String, String), Arc<tokio::sync::OnceCell<String>>>>,
+    security_groups: Mutex<HashMap<(String, String), Arc<FoundOnce>>>,
     /// Each public image parameter's value and when it was read, one read at a time.
-    images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<(Instant, String)>>>>>,
+    images: Mutex<HashMap<String, Arc<KeptFor>>>,
 }
+
+/// An id found (or made) once, by the first caller; the others wait for it.
+type FoundOnce = tokio::sync::OnceCell<String>;
+
+/// A value and when it was read, read by one caller at a time.
+type KeptFor = tokio::sync::Mutex<Option<(Instant, String)>>;
 
 /// How long a public image parameter's value is used before SSM is asked again: publishers
 /// change them at most daily, and GetParameter allows 40 calls a second per account.
