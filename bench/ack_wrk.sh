@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and latency of the released `cws-bot` binary under wrk: every request is a unique,
-# correctly signed `/cws launch` (fresh trigger id), verified, parsed and queued in Redis.
+# correctly signed `/cws launch` (fresh trigger id), verified, parsed and queued in Redis. The
+# same load then goes to the bare axum + Redis reference (bench/reference_edge.rs), and the bot's
+# share of the reference's throughput and its peak memory are printed.
 #   bench/ack_wrk.sh [seconds=5] [connections=64]
 # Needs wrk (apt-get install wrk) and a Redis at CWS_BENCH_REDIS (default the test Redis, db 61).
 set -euo pipefail
@@ -9,12 +11,15 @@ seconds="${1:-5}"
 connections="${2:-64}"
 redis_url="${CWS_BENCH_REDIS:-redis://127.0.0.1:6390/61}"
 port=38473
+reference_port=38474
 secret=bench-signing-secret
 work=$(mktemp -d)
-trap 'kill "$bot" 2>/dev/null || true; rm -rf "$work"' EXIT
+bot=
+reference=
+trap 'kill $bot $reference 2>/dev/null || true; rm -rf "$work"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-cargo build --release -q -p cws-bot
+cargo build --release -q -p cws-bot --bin cws-bot --example reference_edge
 redis-cli -u "$redis_url" flushdb >/dev/null
 
 REDIS_URL="$redis_url" SLACK_SIGNING_SECRET="$secret" CWS_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
@@ -70,6 +75,32 @@ function done(summary, latency, requests)
 end
 LUA
 
-echo "== saturation: 2 threads, $connections connections, ${seconds}s"
-wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/signed.lua" "http://127.0.0.1:$port" | sed -n '/Latency Distribution/,$p'
+# Requests per second of the server on $1 under the load, its latency distribution printed.
+saturate() {
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/signed.lua" "http://127.0.0.1:$1" \
+    > "$work/wrk.txt"
+  sed -n '/Latency Distribution/,$p' "$work/wrk.txt" >&2
+  awk '/Requests\/sec/ { print int($2) }' "$work/wrk.txt"
+}
+
+echo "== cws-bot: 2 threads, $connections connections, ${seconds}s"
+bot_rps=$(saturate "$port")
 echo "jobs queued: $(redis-cli -u "$redis_url" hlen cws:queue:launch:data)"
+bot_rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$bot/status")
+kill "$bot"
+
+redis-cli -u "$redis_url" flushdb >/dev/null
+REDIS_URL="$redis_url" SLACK_SIGNING_SECRET="$secret" CWS_LISTEN="127.0.0.1:$reference_port" \
+  target/release/examples/reference_edge &
+reference=$!
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$reference_port") 2>/dev/null && break
+  sleep 0.1
+done
+echo "== bare axum + Redis reference, same load"
+reference_rps=$(saturate "$reference_port")
+echo "jobs queued: $(redis-cli -u "$redis_url" llen ref:queue)"
+
+echo "cws-bot: $bot_rps req/s, peak RSS $((bot_rss_kb / 1024)) MB (target < 30 MB)"
+echo "reference: $reference_rps req/s"
+echo "cws-bot / reference: $((100 * bot_rps / reference_rps)) % (target >= 70 %)"

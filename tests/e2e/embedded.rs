@@ -15,7 +15,7 @@ async fn with_nothing_configured_cws_runs_embedded_and_launches_on_the_simulated
     let mut cws = Command::new(env!("CARGO_BIN_EXE_cws"))
         .env_clear()
         .env("CWS_LISTEN", &listen)
-        .env("CWS_CONFIG", "/nonexistent/cws.toml")
+        .env("CWS_CONFIG", "/dev/null")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -42,7 +42,7 @@ async fn with_nothing_configured_cws_runs_embedded_and_launches_on_the_simulated
     let say = async |text: &str| {
         Command::new(env!("CARGO_BIN_EXE_cws"))
             .env_clear()
-            .env("CWS_CONFIG", "/nonexistent/cws.toml")
+            .env("CWS_CONFIG", "/dev/null")
             .args(["say", "--url", &format!("http://{listen}"), text])
             .output()
             .await

@@ -335,7 +335,7 @@ async fn the_bot_queues_through_redis_over_tls() {
             .env("SSL_CERT_FILE", redis.ca_file())
             .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
             .env("CWS_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CWS_CONFIG", "/nonexistent/cws.toml")
+            .env("CWS_CONFIG", "/dev/null")
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("cws bot starts"),
