@@ -463,7 +463,6 @@ impl TestEnv {
             .env("CWS_WORKER_HEARTBEAT_SECS", "1")
             .env("CWS_WORKER_MISSED_HEARTBEATS", "4")
             .env("CWS_RETRY_FIRST_DELAY_MS", "100")
-            .env("CWS_CONFIG", "/nonexistent/cws.toml")
             .env("SMTP_URL", self.smtp.url())
             .env("MAIL_FROM", "cws chat-ops <cws@consortium.example>")
             .env("CWS_ARCHIVE_BUCKET", "cws-e2e-archive")
