@@ -95,6 +95,10 @@ pub const SLACK_SCOPES: &[(&str, &str)] = &[
         "usergroups.users.list (CWS_PROJECT_REQUESTERS groups)",
     ),
     ("files:read", "files.list (CSV invitations)"),
+    (
+        "files:write",
+        "files.getUploadURLExternal, files.completeUploadExternal (long replies as files)",
+    ),
 ];
 
 /// Each Slack Web API method the workers call and the bot token scope it needs (`None`: any
@@ -107,6 +111,8 @@ pub const SLACK_METHODS: &[(&str, Option<&str>)] = &[
     ("users.info", Some("users:read")),
     ("usergroups.users.list", Some("usergroups:read")),
     ("files.list", Some("files:read")),
+    ("files.getUploadURLExternal", Some("files:write")),
+    ("files.completeUploadExternal", Some("files:write")),
 ];
 
 /// The needed scopes missing from `granted` (Slack's comma-separated `x-oauth-scopes`).
@@ -157,7 +163,12 @@ mod tests {
     fn missing_scopes_are_named() {
         assert_eq!(
             missing_slack_scopes("commands,chat:write,im:write,users:read"),
-            ["users:read.email", "usergroups:read", "files:read"]
+            [
+                "users:read.email",
+                "usergroups:read",
+                "files:read",
+                "files:write"
+            ]
         );
         let all: Vec<&str> = SLACK_SCOPES.iter().map(|(s, _)| *s).collect();
         assert!(missing_slack_scopes(&all.join(",")).is_empty());

@@ -1,6 +1,8 @@
 //! Every message within the platform's limits at any size: a consortium of sixty
-//! collaborators gets its tokens and its invitation list in full, cut into sections Slack
-//! takes, and the fake Slack provably refuses what the real one would.
+//! collaborators gets its invitation list in full, cut into sections Slack takes, and its
+//! tokens (too long for one message) as a file; one of five hundred gets both as files, in
+//! the requester's direct messages; and the fake Slack provably refuses what the real one
+//! would.
 
 use std::time::Duration;
 
@@ -51,13 +53,19 @@ async fn sixty_collaborators_get_every_token_and_the_whole_list_within_slacks_li
             .by(SMITH),
     )
     .await;
-    let created = env
-        .reply_containing("60 collaboration invitation(s) created")
+    env.reply_containing("60 collaboration invitation(s) created")
         .await;
-    let sections = section_texts(&created.body);
-    assert!(sections.len() > 1, "the tokens are cut into sections");
-    let tokens = sections.concat().matches("inv-").count();
-    assert_eq!(tokens, COLLABORATORS, "every token is shown once");
+    // Sixty tokens are past FILE_THRESHOLD_CHARS: they come as a file, only to the requester.
+    let tokens = env
+        .slack
+        .expect_file(
+            &format!("D{}", SMITH.user_id),
+            "the tokens",
+            Duration::from_secs(30),
+        )
+        .await;
+    let tokens = tokens.file_content().matches("inv-").count();
+    assert_eq!(tokens, COLLABORATORS, "every token is in the file once");
 
     env.slash(&Slash::new("profiles invitations list").by(SMITH))
         .await;
@@ -160,4 +168,82 @@ async fn the_fake_slack_refuses_what_slack_refuses() {
             p.text() == "t"
         })
         .await;
+}
+
+/// A consortium of 500: the tokens and the invitation list are too long for a message, so
+/// each goes as a file with a summary; the summary is ephemeral, so the file goes to the
+/// requester's direct messages, never to the channel.
+#[tokio::test(flavor = "multi_thread")]
+async fn five_hundred_invitations_reach_the_requester_as_files_in_their_direct_messages() {
+    const CONSORTIUM: usize = 500;
+    let mut env = TestEnv::start("message-limits-file", 123).await;
+    env.start_worker();
+    env.create_project(SMITH, "nih-neuro-consortium --budget 5000")
+        .await;
+    let rows: String = (0..CONSORTIUM)
+        .map(|n| format!("Dr. Collaborator {n:03},Institute {n:03},read_write,540\n"))
+        .collect();
+    env.slack.share_file(
+        "C0NEURO",
+        "collaborators.csv",
+        &format!("Name,Institution,Type,ValidDays\n{rows}"),
+    );
+    let direct = format!("D{}", SMITH.user_id);
+
+    env.slash(
+        &Slash::new("profiles invitations create-collaboration --csv-file collaborators.csv")
+            .by(SMITH),
+    )
+    .await;
+    let created = env
+        .reply_containing("500 collaboration invitation(s) created")
+        .await;
+    assert!(
+        created.text().contains("sent to you in a direct message"),
+        "{}",
+        created.text()
+    );
+    let tokens = env
+        .slack
+        .expect_file(&direct, "the tokens", Duration::from_secs(30))
+        .await;
+    assert_eq!(tokens.file_content().matches("inv-").count(), CONSORTIUM);
+
+    env.slash(&Slash::new("profiles invitations list").by(SMITH))
+        .await;
+    let listed = env.reply_containing("Invitations of project").await;
+    let list = env
+        .slack
+        .expect_file(&direct, "the invitation list", Duration::from_secs(30))
+        .await;
+    let name = list.body["filename"].as_str().unwrap();
+    assert_eq!(name, "cws-invitations-of-project-nih-neuro-consortium.txt");
+    assert!(
+        listed
+            .body
+            .to_string()
+            .contains(&format!("`{name}`, sent to you in a direct message")),
+        "the summary names the file and where it is: {}",
+        listed.body
+    );
+    let content = list.file_content();
+    for n in 0..CONSORTIUM {
+        assert!(
+            content.contains(&format!("institute-{n:03}-collaboration")),
+            "invitation {n} is in the file"
+        );
+    }
+
+    let in_channel: Vec<_> = env
+        .slack
+        .all()
+        .into_iter()
+        .filter(|p| p.method != "response_url" && p.body["channel"] != direct.as_str())
+        .collect();
+    assert!(
+        in_channel.is_empty(),
+        "nothing went to the channel: {in_channel:#?}"
+    );
+    // finish() fails the test had Slack refused any of it, a file included.
+    env.finish();
 }

@@ -43,9 +43,7 @@ struct Ephemeral {
 
 /// The answer to a slash command is one message, so it is cut to fit one ([`fit_to_slack`]).
 fn ephemeral(message: ChatMessage) -> Response {
-    let message = fit_to_slack(&message, 1)
-        .pop()
-        .expect("fit_to_slack returns at least one message");
+    let message = fit_to_slack(&message);
     Json(Ephemeral {
         response_type: "ephemeral",
         message,

@@ -1,9 +1,10 @@
 //! Slack's Block Kit limits, kept here so that no adapter can send a message Slack refuses
 //! (`invalid_blocks`, `msg_too_long`), however long a consortium's lists grow. A message is
 //! rendered once from its template; [`fit_to_slack`] then cuts it to size: a long section
-//! becomes several (cut at line ends, code blocks closed and reopened across the cut), more
-//! than 50 blocks become several messages, and labels too long for a header or a button end
-//! in `…`. Discord's limits are kept in [`super::discord`].
+//! becomes several (cut at line ends, code blocks closed and reopened across the cut), and
+//! labels too long for a header or a button end in `…`. A reply longer than one message
+//! serves well goes as a file with a summary ([`slack_reply`]). Discord's limits are kept in
+//! [`super::discord`].
 
 use serde_json::{Value, json};
 
@@ -32,45 +33,172 @@ pub const CONTEXT_ELEMENTS: usize = 10;
 /// (<https://docs.slack.dev/reference/methods/chat.postMessage>).
 pub const MESSAGE_TEXT: usize = 40_000;
 
-/// Messages a reply may take in a channel: past four full messages (some 600,000
-/// characters) a list serves nobody in chat, so the rest is counted, not sent.
-pub const REPLY_MESSAGES: usize = 4;
+/// Characters of text past which a reply goes as a file: four full sections, some 150 lines
+/// of a list. Longer, a message is a wall people scroll past; a file can be searched, kept
+/// and opened in a spreadsheet or an editor.
+pub const FILE_THRESHOLD_CHARS: usize = 12_000;
+/// The summary posted with a file: its first blocks, at most this many and (past the first,
+/// which is always shown) this many characters: one screen.
+pub const SUMMARY_BLOCKS: usize = 10;
+pub const SUMMARY_CHARS: usize = SECTION_TEXT;
 
-/// The Slack messages that carry `message`, at most `most` of them (at least one): one when
-/// it fits, else its blocks cut to Slack's limits and spread over several; what does not fit
-/// in `most` ends in a line saying how many lines were left out. The first message keeps
-/// the `text` fallback; each further one falls back to its own sections' text.
-pub fn fit_to_slack(message: &ChatMessage, most: usize) -> Vec<ChatMessage> {
-    let most = most.max(1);
-    let mut blocks: Vec<Value> = message.blocks.iter().flat_map(fit_block).collect();
-    let room = most * MESSAGE_BLOCKS;
-    if blocks.len() > room {
-        let left_out: usize = blocks[room - 1..].iter().map(lines_of).sum();
-        blocks.truncate(room - 1);
+/// A reply as Slack gets it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlackReply {
+    /// Fits one message within the limits and [`FILE_THRESHOLD_CHARS`].
+    Message(ChatMessage),
+    /// Longer: its first blocks and a line naming the file, which holds all of it.
+    WithFile {
+        summary: ChatMessage,
+        file: TextFile,
+    },
+}
+
+/// A plain-text file to upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextFile {
+    /// `cws-<first words>.txt`.
+    pub name: String,
+    /// The reply's first line, as Slack shows it above the file.
+    pub title: String,
+    pub content: String,
+}
+
+/// Where a reply's file is shared, which its summary tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileShared {
+    /// In the conversation the reply goes to: a channel post or a direct message.
+    InConversation,
+    /// In the requester's direct messages: the reply is ephemeral, and a file shared in the
+    /// channel would show it to everyone there.
+    InDirectMessage,
+}
+
+/// The one Slack message that carries `message`: its blocks cut to Slack's limits, and past
+/// 50 blocks a last line saying how many lines were left out (for the bot's immediate answer,
+/// which cannot carry a file; replies go through [`slack_reply`]).
+pub fn fit_to_slack(message: &ChatMessage) -> ChatMessage {
+    let mut blocks = fitted_blocks(message);
+    if blocks.len() > MESSAGE_BLOCKS {
+        let left_out: usize = blocks[MESSAGE_BLOCKS - 1..].iter().map(lines_of).sum();
+        blocks.truncate(MESSAGE_BLOCKS - 1);
         blocks.extend(super::render("not_shown", &json!({ "lines": left_out })).blocks);
     }
-    if blocks.is_empty() {
-        return vec![ChatMessage {
-            text: truncate(&message.text, MESSAGE_TEXT),
-            ..message.clone()
-        }];
+    ChatMessage {
+        text: truncate(&message.text, MESSAGE_TEXT),
+        blocks,
+        discord: None,
     }
-    blocks
-        .chunks(MESSAGE_BLOCKS)
-        .enumerate()
-        .map(|(index, chunk)| {
-            let text = if index == 0 {
-                message.text.clone()
-            } else {
-                fallback_text(chunk)
-            };
-            ChatMessage {
-                text: truncate(&text, MESSAGE_TEXT),
-                blocks: chunk.to_vec(),
-                discord: None,
-            }
-        })
-        .collect()
+}
+
+/// `message` as one Slack message when it fits one and its text is within
+/// [`FILE_THRESHOLD_CHARS`]; else a summary (its first blocks, at most [`SUMMARY_BLOCKS`] and
+/// about [`SUMMARY_CHARS`], and a line naming the file, which says whether it is in the
+/// requester's direct messages) and a text file with all of it.
+pub fn slack_reply(message: &ChatMessage, shared: FileShared) -> SlackReply {
+    let blocks = fitted_blocks(message);
+    let content = file_content(message);
+    if blocks.len() <= MESSAGE_BLOCKS && content.chars().count() <= FILE_THRESHOLD_CHARS {
+        return SlackReply::Message(fit_to_slack(message));
+    }
+    let first_line = content.lines().find(|line| !line.trim().is_empty());
+    let file = TextFile {
+        name: file_name(first_line.unwrap_or_default()),
+        title: truncate(
+            first_line
+                .unwrap_or_default()
+                .replace(['*', '`'], "")
+                .trim(),
+            HEADER_TEXT,
+        ),
+        content,
+    };
+    let note = super::render(
+        "in_file",
+        &json!({
+            "lines": file.content.lines().count(),
+            "name": file.name,
+            "direct": shared == FileShared::InDirectMessage,
+        }),
+    );
+    let mut shown = Vec::new();
+    let mut chars = 0;
+    for block in blocks {
+        let size = chars_of(&block);
+        if shown.len() == SUMMARY_BLOCKS || (!shown.is_empty() && chars + size > SUMMARY_CHARS) {
+            break;
+        }
+        chars += size;
+        shown.push(block);
+    }
+    shown.extend(note.blocks);
+    let summary = ChatMessage {
+        text: format!("{}\n{}", truncate(&message.text, SUMMARY_CHARS), note.text),
+        blocks: shown,
+        discord: None,
+    };
+    SlackReply::WithFile { summary, file }
+}
+
+/// Every block of `message` cut to Slack's limits, however many.
+fn fitted_blocks(message: &ChatMessage) -> Vec<Value> {
+    message.blocks.iter().flat_map(fit_block).collect()
+}
+
+/// The text of every block (headers, sections and their fields, context lines), one after
+/// the other with their lines as written, and mrkdwn's escapes undone: a text file shows
+/// `&amp;` as it is. A message without blocks is its `text`.
+fn file_content(message: &ChatMessage) -> String {
+    if message.blocks.is_empty() {
+        return format!("{}\n", message.text);
+    }
+    let mut content = String::new();
+    for block in &message.blocks {
+        let texts = [&block["text"]["text"]]
+            .into_iter()
+            .chain(
+                block["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| &f["text"]),
+            )
+            .chain(
+                block["elements"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| &e["text"]),
+            );
+        for text in texts.filter_map(Value::as_str) {
+            let plain = text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            content.push_str(&plain);
+            content.push('\n');
+        }
+    }
+    content
+}
+
+/// `cws-` and the first words of `line`, lower case, as a file name anyone can type and a
+/// line can show.
+fn file_name(line: &str) -> String {
+    const WORDS: usize = 6;
+    const CHARS: usize = 48;
+    let words: Vec<String> = line
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .take(WORDS)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.is_empty() {
+        return "cws-reply.txt".to_owned();
+    }
+    let mut slug = words.join("-");
+    slug.truncate(CHARS);
+    format!("cws-{}.txt", slug.trim_end_matches('-'))
 }
 
 /// One block as the blocks that fit Slack's limits: usually itself.
@@ -146,13 +274,13 @@ fn lines_of(block: &Value) -> usize {
     text_lines + fields
 }
 
-/// What a continuation message's notification shows: its sections' text.
-fn fallback_text(blocks: &[Value]) -> String {
-    let texts: Vec<&str> = blocks
-        .iter()
-        .filter_map(|block| block["text"]["text"].as_str())
-        .collect();
-    texts.join("\n")
+/// The characters a block shows, to keep a summary to one screen.
+fn chars_of(block: &Value) -> usize {
+    let chars = |text: &Value| text.as_str().map_or(0, |t| t.chars().count());
+    let fields: usize = block["fields"]
+        .as_array()
+        .map_or(0, |fields| fields.iter().map(|f| chars(&f["text"])).sum());
+    chars(&block["text"]["text"]) + fields
 }
 
 fn cap(text: &mut Value, limit: usize) {
@@ -254,29 +382,49 @@ mod tests {
         }
     }
 
-    /// Every part within Slack's limits, and every part's Discord form within Discord's.
-    fn assert_fits_both(message: &ChatMessage) -> Vec<ChatMessage> {
-        let parts = fit_to_slack(message, REPLY_MESSAGES);
-        parts.iter().for_each(assert_within_slack_limits);
+    /// The reply within Slack's limits (its summary at most one screen and a line), and its
+    /// Discord form within Discord's; the text that reaches Slack, whole.
+    fn assert_fits_both(message: &ChatMessage) -> String {
         discord_messages(message)
             .iter()
             .for_each(assert_within_discord_limits);
-        parts
+        match slack_reply(message, FileShared::InDirectMessage) {
+            SlackReply::Message(message) => {
+                assert_within_slack_limits(&message);
+                section_text(&message)
+            }
+            SlackReply::WithFile { summary, file } => {
+                assert_within_slack_limits(&summary);
+                assert!(summary.blocks.len() <= SUMMARY_BLOCKS + 1, "one screen");
+                file.content
+            }
+        }
     }
 
-    fn section_text(parts: &[ChatMessage]) -> String {
-        let texts: Vec<&str> = parts
+    fn section_text(message: &ChatMessage) -> String {
+        let texts: Vec<&str> = message
+            .blocks
             .iter()
-            .flat_map(|part| &part.blocks)
             .filter_map(|block| block["text"]["text"].as_str())
             .collect();
         texts.join("\n")
     }
 
+    fn file_of(reply: SlackReply) -> (ChatMessage, TextFile) {
+        match reply {
+            SlackReply::WithFile { summary, file } => (summary, file),
+            SlackReply::Message(message) => panic!("one message: {message:?}"),
+        }
+    }
+
     #[test]
     fn a_message_within_the_limits_is_sent_as_it_is() {
         let small = message(vec![section("hello")]);
-        assert_eq!(fit_to_slack(&small, REPLY_MESSAGES), vec![small]);
+        assert_eq!(fit_to_slack(&small), small);
+        assert_eq!(
+            slack_reply(&small, FileShared::InConversation),
+            SlackReply::Message(small)
+        );
     }
 
     #[test]
@@ -285,33 +433,119 @@ mod tests {
             .map(|n| format!("• *row {n:03}* · detail"))
             .collect();
         let text = lines.join("\n");
-        let parts = fit_to_slack(&message(vec![section(&text)]), REPLY_MESSAGES);
-        assert_eq!(parts.len(), 1);
-        assert!(parts[0].blocks.len() > 1);
-        parts.iter().for_each(assert_within_slack_limits);
-        assert_eq!(section_text(&parts), text, "nothing lost or added");
-        assert_eq!(parts[0].text, "fallback");
+        let fitted = fit_to_slack(&message(vec![section(&text)]));
+        assert!(fitted.blocks.len() > 1);
+        assert_within_slack_limits(&fitted);
+        assert_eq!(section_text(&fitted), text, "nothing lost or added");
+        assert_eq!(fitted.text, "fallback");
     }
 
     #[test]
-    fn more_than_fifty_blocks_go_over_several_messages() {
+    fn what_one_message_cannot_hold_is_counted_in_its_last_line() {
         let blocks: Vec<Value> = (0..120).map(|n| section(&format!("block {n}"))).collect();
-        let parts = fit_to_slack(&message(blocks), REPLY_MESSAGES);
-        let sizes: Vec<usize> = parts.iter().map(|part| part.blocks.len()).collect();
-        assert_eq!(sizes, [50, 50, 20]);
-        assert_eq!(parts[0].text, "fallback");
-        assert!(parts[1].text.starts_with("block 50\n"), "{}", parts[1].text);
-    }
-
-    #[test]
-    fn what_one_reply_cannot_hold_is_counted_in_its_last_line() {
-        let blocks: Vec<Value> = (0..120).map(|n| section(&format!("block {n}"))).collect();
-        let parts = fit_to_slack(&message(blocks), 1);
-        assert_eq!(parts.len(), 1);
-        assert_eq!(parts[0].blocks.len(), MESSAGE_BLOCKS);
-        let last = &parts[0].blocks[MESSAGE_BLOCKS - 1];
+        let fitted = fit_to_slack(&message(blocks));
+        assert_eq!(fitted.blocks.len(), MESSAGE_BLOCKS);
+        let last = &fitted.blocks[MESSAGE_BLOCKS - 1];
         assert_eq!(last["type"], "context");
         insta::assert_snapshot!(last["elements"][0]["text"], @r#""… and 71 more lines, too many for one reply in chat.""#);
+    }
+
+    #[test]
+    fn a_reply_of_more_than_one_message_goes_as_a_file_with_every_line() {
+        let blocks: Vec<Value> = (0..120).map(|n| section(&format!("block {n}"))).collect();
+        let (summary, file) = file_of(slack_reply(&message(blocks), FileShared::InConversation));
+        assert_within_slack_limits(&summary);
+        assert_eq!(summary.blocks.len(), SUMMARY_BLOCKS + 1);
+        let lines: Vec<&str> = file.content.lines().collect();
+        assert_eq!(lines.len(), 120);
+        assert_eq!((lines[0], lines[119]), ("block 0", "block 119"));
+        assert_eq!(file.name, "cws-block-0.txt");
+        assert_eq!(file.title, "block 0");
+        let long = message(vec![section(&"x".repeat(FILE_THRESHOLD_CHARS))]);
+        let (_, file) = file_of(slack_reply(&long, FileShared::InConversation));
+        assert_eq!(file.name, format!("cws-{}.txt", "x".repeat(48)));
+    }
+
+    #[test]
+    fn a_reply_past_the_threshold_in_characters_goes_as_a_file() {
+        // One section: the file has its text and a final newline.
+        let at = message(vec![section(&"x".repeat(FILE_THRESHOLD_CHARS - 1))]);
+        assert!(matches!(
+            slack_reply(&at, FileShared::InConversation),
+            SlackReply::Message(_)
+        ));
+        let past = message(vec![section(&"x".repeat(FILE_THRESHOLD_CHARS))]);
+        let (summary, file) = file_of(slack_reply(&past, FileShared::InConversation));
+        assert_within_slack_limits(&summary);
+        assert_eq!(file.content.chars().count(), FILE_THRESHOLD_CHARS + 1);
+        // The first block is always shown, cut to a section's limit.
+        assert!(
+            summary.blocks[0]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("xxx")
+        );
+    }
+
+    #[test]
+    fn the_file_has_every_text_as_written_without_slack_escapes() {
+        let mut blocks = vec![
+            json!({ "type": "header", "text": { "type": "plain_text", "text": "Costs & <shares>" } }),
+            json!({ "type": "section", "fields": [
+                { "type": "mrkdwn", "text": "*Institute A*\n$1.00" },
+                { "type": "mrkdwn", "text": "*Institute B*\n$2.00" }
+            ] }),
+            json!({ "type": "actions", "elements": [
+                { "type": "button", "text": { "type": "plain_text", "text": "Stop" }, "action_id": "cws_stop", "value": "v" }
+            ] }),
+            json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": "R &amp; D &lt;lab&gt;" }] }),
+        ];
+        blocks.extend((0..60).map(|n| section(&format!("row {n}"))));
+        let (_, file) = file_of(slack_reply(&message(blocks), FileShared::InConversation));
+        let lines: Vec<&str> = file.content.lines().take(6).collect();
+        assert_eq!(
+            lines,
+            [
+                "Costs & <shares>",
+                "*Institute A*",
+                "$1.00",
+                "*Institute B*",
+                "$2.00",
+                "R & D <lab>"
+            ]
+        );
+        assert_eq!(file.name, "cws-costs-shares.txt");
+    }
+
+    #[test]
+    fn an_ephemeral_reply_says_its_file_is_in_a_direct_message() {
+        let lines: Vec<String> = (0..500)
+            .map(|n| format!("• *institute-{n:03}-collaboration* · read_write · active"))
+            .collect();
+        let list = message(vec![section(&format!(
+            "*Invitations of project nih-neuro-consortium*\n{}",
+            lines.join("\n")
+        ))]);
+        let (summary, file) = file_of(slack_reply(&list, FileShared::InDirectMessage));
+        assert_within_slack_limits(&summary);
+        assert_eq!(
+            file.name,
+            "cws-invitations-of-project-nih-neuro-consortium.txt"
+        );
+        assert_eq!(file.title, "Invitations of project nih-neuro-consortium");
+        assert_eq!(file.content.lines().count(), 501);
+        assert!(
+            summary.text.ends_with("sent to you in a direct message."),
+            "{}",
+            summary.text
+        );
+        insta::assert_json_snapshot!(summary);
+        let (in_channel, _) = file_of(slack_reply(&list, FileShared::InConversation));
+        assert!(
+            !in_channel.text.contains("direct message"),
+            "{}",
+            in_channel.text
+        );
     }
 
     #[test]
@@ -326,9 +560,9 @@ mod tests {
                 { "type": "button", "text": { "type": "plain_text", "text": "b".repeat(90) }, "action_id": "cws_go", "value": "signed" }
             ] }),
         ];
-        let parts = fit_to_slack(&message(blocks), REPLY_MESSAGES);
-        parts.iter().for_each(assert_within_slack_limits);
-        let blocks = &parts[0].blocks;
+        let fitted = fit_to_slack(&message(blocks));
+        assert_within_slack_limits(&fitted);
+        let blocks = &fitted.blocks;
         let field_counts: Vec<usize> = blocks
             .iter()
             .filter_map(|block| block["fields"].as_array().map(Vec::len))
@@ -438,16 +672,15 @@ mod tests {
             rendered.chars().count() > 10 * SECTION_TEXT,
             "as rendered, past the limit"
         );
-        let parts = assert_fits_both(&tokens);
-        assert_eq!(section_text(&parts).matches("inv-").count(), COLLABORATORS);
+        let whole = assert_fits_both(&tokens);
+        assert_eq!(whole.matches("inv-").count(), COLLABORATORS);
 
-        let parts = assert_fits_both(&messages::invitation_list(
+        let whole = assert_fits_both(&messages::invitation_list(
             "nih-neuro-consortium",
             &invitations,
             now,
         ));
-        let listed = section_text(&parts);
-        assert!(listed.contains("institute-499-collaboration"), "whole");
+        assert!(whole.contains("institute-499-collaboration"), "whole");
 
         let workspaces: Vec<_> = (0..WORKSPACES)
             .map(|n| crate::workspace::Workspace {
@@ -455,12 +688,12 @@ mod tests {
                 ..crate::message::tests::workspace()
             })
             .collect();
-        let parts = assert_fits_both(&messages::workspace_list(
+        let whole = assert_fits_both(&messages::workspace_list(
             "nih-neuro-consortium",
             &workspaces,
             false,
         ));
-        assert!(section_text(&parts).contains("workspace-299"), "whole");
+        assert!(whole.contains("workspace-299"), "whole");
 
         let events = ledger();
         let period = (
@@ -507,7 +740,7 @@ mod tests {
             })
             .collect();
         let project = crate::message::digest::tests::project();
-        let parts = assert_fits_both(&messages::collaboration_report(
+        let whole = assert_fits_both(&messages::collaboration_report(
             &messages::CollaborationSummary {
                 project: &project,
                 final_report: true,
@@ -523,10 +756,7 @@ mod tests {
                 cleanup: &cleanup,
             },
         ));
-        assert!(
-            section_text(&parts).contains("Dr. Collaborator 499"),
-            "whole"
-        );
+        assert!(whole.contains("Dr. Collaborator 499"), "whole");
 
         let entries = audit_entries();
         let people: HashMap<ChatIdentity, Person> = (0..COLLABORATORS)

@@ -178,6 +178,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/not_shown.json.hbs"),
     ),
     (
+        "in_file",
+        include_str!("../../../message-templates/slack/in_file.json.hbs"),
+    ),
+    (
         "try_again",
         include_str!("../../../message-templates/slack/try_again.json.hbs"),
     ),

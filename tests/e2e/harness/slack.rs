@@ -1,27 +1,32 @@
 //! A fake Slack Web API: accepts `chat.postMessage`, `chat.postEphemeral` and `response_url`
 //! posts in Slack's wire format, records them, and can rate-limit like Slack (429 +
 //! Retry-After). Like Slack, it refuses a message past Block Kit's limits (`invalid_blocks`,
-//! `msg_too_long`) and keeps the refusals for [`FakeSlack::refusals`]. `conversations.open` answers the DM channel `D{user_id}`, `users.info` the
-//! address [`email_of`] and `usergroups.users.list` the groups a test set up, none recorded.
+//! `msg_too_long`) and keeps the refusals for [`FakeSlack::refusals`]. `conversations.open`
+//! answers the DM channel `D{user_id}`, `users.info` the address [`email_of`] and
+//! `usergroups.users.list` the groups a test set up, none recorded. A file upload
+//! (`files.getUploadURLExternal`, the bytes to its URL under [`FakeSlack::files_url`],
+//! `files.completeUploadExternal`) is recorded once completed, as a `Posted` whose body has
+//! the file's `channel`, `file_id`, `filename`, `title` and `content`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Form, Json};
 use serde_json::{Value, json};
 
 use super::inbox::Inbox;
 
-/// One message Slack accepted.
+/// One message (or file) Slack accepted.
 #[derive(Debug, Clone)]
 pub struct Posted {
-    /// `chat.postMessage`, `chat.postEphemeral` or `response_url`.
+    /// `chat.postMessage`, `chat.postEphemeral`, `response_url` or
+    /// `files.completeUploadExternal`.
     pub method: String,
     pub body: Value,
     pub authorization: Option<String>,
@@ -31,6 +36,19 @@ impl Posted {
     pub fn text(&self) -> &str {
         self.body["text"].as_str().unwrap_or_default()
     }
+
+    /// What an uploaded file holds.
+    pub fn file_content(&self) -> &str {
+        self.body["content"].as_str().unwrap_or_default()
+    }
+}
+
+/// A file being uploaded: announced by `files.getUploadURLExternal`, its bytes `None` until
+/// they are posted to its upload URL.
+struct Upload {
+    id: String,
+    filename: String,
+    content: Option<String>,
 }
 
 /// A file someone shared in a channel: (channel, name, content).
@@ -57,6 +75,7 @@ struct SlackState {
     scopes: Mutex<Vec<String>>,
     /// Messages refused as Slack would refuse them: `method: error`.
     refusals: Mutex<Vec<String>>,
+    uploads: Mutex<Vec<Upload>>,
 }
 
 pub struct FakeSlack {
@@ -209,6 +228,101 @@ async fn user_group_members(
     }
 }
 
+/// `files.getUploadURLExternal` (form-encoded, as Slack takes it): a file id, and a URL under
+/// this fake's files prefix to post the bytes to.
+async fn get_upload_url(
+    State(state): State<Arc<SlackState>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if bearer(&headers) != Some(BOT_TOKEN) {
+        return Json(json!({"ok": false, "error": "not_authed"})).into_response();
+    }
+    let length = form.get("length").and_then(|l| l.parse::<u64>().ok());
+    let (Some(filename), Some(1..)) = (form.get("filename"), length) else {
+        // What Slack answers for a missing name or a zero length.
+        return Json(json!({"ok": false, "error": "missing_argument"})).into_response();
+    };
+    let mut uploads = state.uploads.lock().unwrap();
+    let id = format!("F0UPLOAD{:04}", uploads.len());
+    uploads.push(Upload {
+        id: id.clone(),
+        filename: filename.clone(),
+        content: None,
+    });
+    let base = state.url.lock().unwrap().clone();
+    Json(json!({"ok": true, "upload_url": format!("{base}/files/upload/{id}"), "file_id": id}))
+        .into_response()
+}
+
+/// The upload URL: keeps the bytes, answering as Slack's file service does.
+async fn upload_bytes(
+    State(state): State<Arc<SlackState>>,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    let mut uploads = state.uploads.lock().unwrap();
+    let Some(upload) = uploads.iter_mut().find(|upload| upload.id == id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let answer = format!("OK - {}", body.len());
+    upload.content = Some(body);
+    answer.into_response()
+}
+
+/// `files.completeUploadExternal`: shares each uploaded file in `channel_id` and records it.
+/// An unknown id, or one whose bytes never came, is `file_not_found` and a refusal.
+async fn complete_upload(
+    State(state): State<Arc<SlackState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if bearer(&headers) != Some(BOT_TOKEN) {
+        return Json(json!({"ok": false, "error": "not_authed"})).into_response();
+    }
+    let files = body["files"].as_array().cloned().unwrap_or_default();
+    if files.is_empty() {
+        return Json(json!({"ok": false, "error": "invalid_arguments"})).into_response();
+    }
+    let mut shared = Vec::new();
+    {
+        let uploads = state.uploads.lock().unwrap();
+        for file in &files {
+            let upload = uploads
+                .iter()
+                .find(|upload| file["id"] == upload.id.as_str());
+            let Some((upload, Some(content))) = upload.map(|u| (u, u.content.clone())) else {
+                state.refusals.lock().unwrap().push(format!(
+                    "files.completeUploadExternal: file_not_found ({file})"
+                ));
+                return Json(json!({"ok": false, "error": "file_not_found"})).into_response();
+            };
+            shared.push(json!({
+                "channel": body["channel_id"],
+                "file_id": upload.id,
+                "filename": upload.filename,
+                "title": file["title"],
+                "content": content,
+            }));
+        }
+    }
+    let answer: Vec<Value> = shared
+        .iter()
+        .map(|file| json!({ "id": file["file_id"], "title": file["title"] }))
+        .collect();
+    for file in shared {
+        record(
+            &state,
+            Posted {
+                method: "files.completeUploadExternal".to_owned(),
+                body: file,
+                authorization: bearer(&headers).map(str::to_owned),
+            },
+        );
+    }
+    Json(json!({"ok": true, "files": answer})).into_response()
+}
+
 /// A private file URL: only the bot token opens it.
 async fn file_download(
     State(state): State<Arc<SlackState>>,
@@ -299,13 +413,17 @@ impl FakeSlack {
                     .collect(),
             ),
             refusals: Mutex::default(),
+            uploads: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/api/auth.test", post(auth_test))
             .route("/api/files.list", get(files_list))
             .route("/api/users.info", get(users_info))
             .route("/api/usergroups.users.list", get(user_group_members))
+            .route("/api/files.getUploadURLExternal", post(get_upload_url))
+            .route("/api/files.completeUploadExternal", post(complete_upload))
             .route("/files/{name}", get(file_download))
+            .route("/files/upload/{id}", post(upload_bytes))
             .route("/api/{method}", post(web_api))
             .route("/response/{*rest}", post(response_url))
             .with_state(state.clone());
@@ -402,6 +520,14 @@ impl FakeSlack {
         let channel = format!("D{user_id}");
         self.expect(what, timeout, |p| {
             p.method == "chat.postMessage" && p.body["channel"] == channel.as_str()
+        })
+        .await
+    }
+
+    /// Waits for a file shared in `channel` (`files.completeUploadExternal`).
+    pub async fn expect_file(&self, channel: &str, what: &str, timeout: Duration) -> Posted {
+        self.expect(what, timeout, |p| {
+            p.method == "files.completeUploadExternal" && p.body["channel"] == channel
         })
         .await
     }

@@ -1,19 +1,21 @@
 //! The Slack Web API over HTTPS (or plain HTTP to a local test server): `chat.postMessage`,
-//! `chat.postEphemeral`, `conversations.open` (direct messages), `files.list`, `users.info`, and
-//! the `response_url` of a slash command.
+//! `chat.postEphemeral`, `conversations.open` (direct messages), `files.list`, the upload of a
+//! reply too long for a message (`files.getUploadURLExternal`, `files.completeUploadExternal`),
+//! `users.info`, and the `response_url` of a slash command.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
-use domain::message::limits::{REPLY_MESSAGES, fit_to_slack};
+use domain::message::limits::{FileShared, SlackReply, TextFile, slack_reply};
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 use domain::settings::SlackSettings;
 use domain::url_prefix::{UrlPrefix, host_of};
 
 use crate::adapters::download_shared_file;
 use reqwest::StatusCode;
+use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
 /// How many 429 answers in a row we wait out before handing back to the job's own retries.
@@ -25,7 +27,7 @@ pub struct SlackWebApi {
     token: String,
     /// Where a `response_url` may point; others are not posted to.
     hooks_url: UrlPrefix,
-    /// Where a file may be downloaded from with the bot token.
+    /// Where a file may be downloaded from with the bot token, and uploaded to.
     files_url: UrlPrefix,
 }
 
@@ -113,18 +115,107 @@ impl SlackWebApi {
         self.send(request, method).await
     }
 
-    /// In as many messages as Slack's limits need ([`fit_to_slack`]), in order.
+    /// One message, or a reply too long for one ([`slack_reply`]) as a file shared in
+    /// `channel_id` and its summary.
     async fn post_message(&self, channel_id: &str, message: &ChatMessage) -> Result<(), PortError> {
-        for part in fit_to_slack(message, REPLY_MESSAGES) {
-            let body = json!({
-                "channel": channel_id,
-                "text": part.text,
-                "blocks": part.blocks,
-                "unfurl_links": false,
-            });
-            self.call("chat.postMessage", body).await?;
+        match slack_reply(message, FileShared::InConversation) {
+            SlackReply::Message(message) => self.post_one(channel_id, &message).await,
+            SlackReply::WithFile { summary, file } => {
+                // The file first: the summary never names a file that did not arrive.
+                self.upload(channel_id, &file).await?;
+                self.post_one(channel_id, &summary).await
+            }
         }
+    }
+
+    async fn post_one(&self, channel_id: &str, message: &ChatMessage) -> Result<(), PortError> {
+        let body = json!({
+            "channel": channel_id,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": false,
+        });
+        self.call("chat.postMessage", body).await?;
         Ok(())
+    }
+
+    /// The direct message channel with `user_id`. Opened every time: Slack answers the same
+    /// channel for the same user, so there is nothing worth caching.
+    async fn open_direct(&self, user_id: &str) -> Result<String, PortError> {
+        let opened = self
+            .call("conversations.open", json!({ "users": user_id }))
+            .await?;
+        opened["channel"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| invalid_response("Slack opened a conversation without a channel id"))
+    }
+
+    /// Shares `file` in `channel_id` through Slack's upload flow (`files.upload` is retired):
+    /// an upload URL, the bytes posted there, then the upload completed into the channel.
+    /// Needs the `files:write` scope. The bytes go only under `SLACK_FILES_URL`
+    /// (`files.slack.com`): an answer pointing elsewhere would carry a reply off to anyone.
+    /// The upload URL is signed by Slack, so the bot token is not sent with it.
+    async fn upload(&self, channel_id: &str, file: &TextFile) -> Result<(), PortError> {
+        let request = self
+            .http
+            .post(format!("{}files.getUploadURLExternal", self.api_url))
+            .bearer_auth(&self.token)
+            .form(&[
+                ("filename", file.name.clone()),
+                ("length", file.content.len().to_string()),
+            ]);
+        let granted = self.send(request, "files.getUploadURLExternal").await?;
+        let (Some(upload_url), Some(file_id)) =
+            (granted["upload_url"].as_str(), granted["file_id"].as_str())
+        else {
+            return Err(invalid_response(
+                "Slack gave no upload URL or file id for a file",
+            ));
+        };
+        let Some(url) = self.files_url.admit(upload_url) else {
+            tracing::warn!(host = %host_of(upload_url), allowed = %self.files_url, "file upload refused: not under SLACK_FILES_URL");
+            return Err(PortError::Rejected {
+                code: "upload_url_refused".to_owned(),
+                message: format!(
+                    "Slack gave an upload URL on {}, which is not under SLACK_FILES_URL ({}); the file was not sent",
+                    host_of(upload_url),
+                    self.files_url
+                ),
+            });
+        };
+        let uploaded = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(file.content.clone())
+            .send()
+            .await
+            .map_err(|e| PortError::Transient(format!("file upload: {e}")))?;
+        let status = uploaded.status();
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(PortError::Transient(format!("file upload: HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Err(PortError::Rejected {
+                code: format!("http_{}", status.as_u16()),
+                message: "Slack refused the file's upload".to_owned(),
+            });
+        }
+        let files = json!([{ "id": file_id, "title": file.title }]);
+        self.call(
+            "files.completeUploadExternal",
+            json!({ "files": files, "channel_id": channel_id }),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn invalid_response(message: &str) -> PortError {
+    PortError::Rejected {
+        code: "invalid_response".to_owned(),
+        message: message.to_owned(),
     }
 }
 
@@ -154,38 +245,34 @@ impl Chat for SlackWebApi {
             }
             admitted
         });
-        // A response_url takes five posts; a reply never needs more than REPLY_MESSAGES.
-        for part in fit_to_slack(message, REPLY_MESSAGES) {
-            match &hook {
-                Some(url) => {
-                    let body = json!({ "response_type": "ephemeral", "text": part.text, "blocks": part.blocks });
-                    self.send(self.http.post(url.clone()).json(&body), "response_url")
-                        .await?;
-                }
-                None => {
-                    let body = json!({ "channel": to.channel_id, "user": user_id, "text": part.text, "blocks": part.blocks });
-                    self.call("chat.postEphemeral", body).await?;
-                }
+        // The file of a long reply goes to the requester's direct messages: shared in the
+        // channel, everyone there would see what was answered to them alone.
+        let part = match slack_reply(message, FileShared::InDirectMessage) {
+            SlackReply::Message(message) => message,
+            SlackReply::WithFile { summary, file } => {
+                let direct = self.open_direct(user_id).await?;
+                self.upload(&direct, &file).await?;
+                summary
+            }
+        };
+        match hook {
+            Some(url) => {
+                let body = json!({ "response_type": "ephemeral", "text": part.text, "blocks": part.blocks });
+                self.send(self.http.post(url).json(&body), "response_url")
+                    .await?;
+            }
+            None => {
+                let body = json!({ "channel": to.channel_id, "user": user_id, "text": part.text, "blocks": part.blocks });
+                self.call("chat.postEphemeral", body).await?;
             }
         }
         Ok(())
     }
 
-    /// Opens the DM channel every time: Slack answers the same channel for the same user, so
-    /// there is nothing worth caching.
     async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
-        let opened = self
-            .call("conversations.open", json!({ "users": user_id }))
-            .await?;
-        let channel_id = opened["channel"]["id"]
-            .as_str()
-            .ok_or_else(|| PortError::Rejected {
-                code: "invalid_response".to_owned(),
-                message: "Slack opened a conversation without a channel id".to_owned(),
-            })?;
-        self.post_message(channel_id, message).await
+        let channel_id = self.open_direct(user_id).await?;
+        self.post_message(&channel_id, message).await
     }
-
     /// Needs the `files:read` scope. Files are listed newest first; the download carries the
     /// bot token, as Slack's private URLs require, and so is made only under
     /// `SLACK_FILES_URL`.
