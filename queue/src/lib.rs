@@ -43,21 +43,33 @@ pub fn redis_config<J: JobKind>() -> Config {
         .emit_events(false)
 }
 
-/// How many jobs wait in each job kind's queue, by the kind's name: those due (apalis-redis'
-/// active list) and those scheduled for later (its scheduled set, where retries wait too).
-pub async fn depths(
-    connection: &ConnectionManager,
-) -> Result<Vec<(&'static str, u64)>, redis::RedisError> {
+/// One job kind's queue as a scrape sees it.
+pub struct QueueDepth {
+    pub queue: &'static str,
+    /// Due (apalis-redis' active list) or scheduled for later (its scheduled set, where
+    /// retries wait too).
+    pub waiting: u64,
+    /// Dead-lettered: refused for good or out of attempts, kept for retention's span.
+    pub dead: u64,
+}
+
+/// How many jobs wait, and how many lie dead, in each job kind's queue, by the kind's name.
+pub async fn depths(connection: &ConnectionManager) -> Result<Vec<QueueDepth>, redis::RedisError> {
     let mut connection = connection.clone();
     let mut depths = Vec::new();
     for (name, queue) in domain::job::REGISTERED {
         let config = Config::default().queue(queue);
-        let (due, later): (u64, u64) = redis::pipe()
+        let (due, later, dead): (u64, u64, u64) = redis::pipe()
             .llen(config.active_jobs_list())
             .zcard(config.scheduled_jobs_set())
+            .zcard(config.dead_jobs_set())
             .query_async(&mut connection)
             .await?;
-        depths.push((*name, due + later));
+        depths.push(QueueDepth {
+            queue: name,
+            waiting: due + later,
+            dead,
+        });
     }
     Ok(depths)
 }

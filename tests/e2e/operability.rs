@@ -183,6 +183,17 @@ async fn a_launch_counts_once_on_the_worker_and_its_command_on_the_bot() {
         after["cws_worker_job_duration_seconds_count{kind=\"launch\"}"], 1.0,
         "{after:#?}"
     );
+    // The launch's answer and announcement went through Slack's Web API.
+    let slack_ok = "cws_worker_calls_total{service=\"slack\",outcome=\"ok\"}";
+    assert!(
+        after.get(slack_ok).copied().unwrap_or(0.0) >= 1.0,
+        "{after:#?}"
+    );
+    assert_eq!(
+        after.get("cws_worker_dead_letters{queue=\"launch\"}"),
+        Some(&0.0),
+        "{after:#?}"
+    );
 
     let bot = scrape(&format!("{}/metrics", env.bot_url)).await;
     let accepted =

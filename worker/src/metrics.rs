@@ -1,5 +1,7 @@
 //! A worker's metrics and probes: jobs by kind and outcome, how long they ran, how often an
-//! attempt was retried, and how many jobs wait in each queue (read from Redis when scraped).
+//! attempt was retried, the calls to Slack and AWS that failed or were rate limited, the
+//! scheduler's rounds, and how many jobs wait or lie dead in each queue (read from Redis when
+//! scraped).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,12 +32,49 @@ struct QueueLabel {
     queue: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CallLabels {
+    service: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RoundLabel {
+    round: &'static str,
+}
+
+/// How a call to a service outside ended, for `cws_worker_calls_total`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CallOutcome {
+    Ok,
+    /// Asked to slow down (Slack's 429, AWS throttling): waited out or retried.
+    RateLimited,
+    /// Failed in a way that may clear (a timeout, a 5xx, a dropped connection): retried.
+    Transient,
+    /// Refused for good: the request was wrong, or not allowed.
+    Refused,
+}
+
+impl CallOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::RateLimited => "rate_limited",
+            CallOutcome::Transient => "transient",
+            CallOutcome::Refused => "refused",
+        }
+    }
+}
+
 pub struct WorkerMetrics {
     registry: Registry,
     jobs: Family<JobLabels, Counter>,
     duration: Family<KindLabel, Histogram>,
     retries: Family<KindLabel, Counter>,
     depth: Family<QueueLabel, Gauge>,
+    dead: Family<QueueLabel, Gauge>,
+    calls: Family<CallLabels, Counter>,
+    rounds: Family<RoundLabel, Counter>,
 }
 
 impl Default for WorkerMetrics {
@@ -48,6 +87,9 @@ impl Default for WorkerMetrics {
         });
         let retries = Family::<KindLabel, Counter>::default();
         let depth = Family::<QueueLabel, Gauge>::default();
+        let dead = Family::<QueueLabel, Gauge>::default();
+        let calls = Family::<CallLabels, Counter>::default();
+        let rounds = Family::<RoundLabel, Counter>::default();
         let mut registry = Registry::with_prefix("cws_worker");
         registry.register(
             "jobs",
@@ -69,12 +111,30 @@ impl Default for WorkerMetrics {
             "Jobs waiting in the queue, due or scheduled for later",
             depth.clone(),
         );
+        registry.register(
+            "dead_letters",
+            "Jobs dead-lettered and kept (refused for good or out of attempts)",
+            dead.clone(),
+        );
+        registry.register(
+            "calls",
+            "Calls to Slack (every call) and AWS (those that did not succeed) by outcome: ok, rate_limited, transient or refused",
+            calls.clone(),
+        );
+        registry.register(
+            "scheduler_rounds",
+            "Scheduled rounds this worker won and ran, by round",
+            rounds.clone(),
+        );
         WorkerMetrics {
             registry,
             jobs,
             duration,
             retries,
             depth,
+            dead,
+            calls,
+            rounds,
         }
     }
 }
@@ -124,11 +184,32 @@ impl WorkerMetrics {
     }
 }
 
+impl WorkerMetrics {
+    /// Counts a scheduled round (`tick`, `reconcile`) this worker won and ran.
+    pub(crate) fn round_ran(&self, round: &'static str) {
+        self.rounds.get_or_create(&RoundLabel { round }).inc();
+    }
+}
+
 /// Counts a retry against the job this task runs (none outside [`WorkerMetrics::observe`]:
 /// `run-once` and the reconciler keep no metrics).
 pub(crate) fn retried() {
     let _ = RUNNING.try_with(|(metrics, kind)| {
         metrics.retries.get_or_create(&KindLabel { kind }).inc();
+    });
+}
+
+/// Counts a call to `service` (`slack`, or the AWS service's name) made by the job this task
+/// runs.
+pub(crate) fn called(service: &'static str, outcome: CallOutcome) {
+    let _ = RUNNING.try_with(|(metrics, _)| {
+        metrics
+            .calls
+            .get_or_create(&CallLabels {
+                service,
+                outcome: outcome.label(),
+            })
+            .inc();
     });
 }
 
@@ -155,11 +236,16 @@ impl ops::Probe for WorkerProbe {
         if let Some(redis) = &self.redis {
             match queue::depths(redis).await {
                 Ok(depths) => {
-                    for (queue, depth) in depths {
+                    for depth in depths {
+                        let queue = QueueLabel { queue: depth.queue };
                         self.metrics
                             .depth
-                            .get_or_create(&QueueLabel { queue })
-                            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+                            .get_or_create(&queue)
+                            .set(i64::try_from(depth.waiting).unwrap_or(i64::MAX));
+                        self.metrics
+                            .dead
+                            .get_or_create(&queue)
+                            .set(i64::try_from(depth.dead).unwrap_or(i64::MAX));
                     }
                 }
                 Err(error) => tracing::warn!(%error, "cannot read the queues' depths"),

@@ -6,17 +6,24 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use domain::ports::PortError;
 use domain::settings::AwsSettings;
 
-/// Error codes AWS documents as worth retrying.
-const TRANSIENT_CODES: &[&str] = &[
+use crate::metrics::{CallOutcome, called};
+
+/// Error codes by which AWS asks callers to slow down: retried, like the transient ones.
+const THROTTLING_CODES: &[&str] = &[
     "RequestLimitExceeded",
     "Throttling",
     "ThrottlingException",
+    "TooManyRequestsException",
+    "SlowDown",
+];
+
+/// Other error codes AWS documents as worth retrying.
+const TRANSIENT_CODES: &[&str] = &[
     "InsufficientInstanceCapacity",
     "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
     "Unavailable",
-    "SlowDown",
     "LimitExceededException",
 ];
 
@@ -30,28 +37,42 @@ pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
 }
 
 /// Throttling, timeouts and unreachable endpoints are retried; what AWS refused is explained
-/// with its own code.
+/// with its own code. Each is counted in the worker's `cws_worker_calls_total{service="aws"}`.
 pub(crate) fn classify<E, R>(error: SdkError<E, R>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match &error {
+    let (outcome, error) = match &error {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown").to_owned();
             let message = service.err().message().unwrap_or_default().to_owned();
-            if TRANSIENT_CODES.contains(&code.as_str()) {
-                PortError::Transient(format!("{code}: {message}"))
+            if THROTTLING_CODES.contains(&code.as_str()) {
+                (
+                    CallOutcome::RateLimited,
+                    PortError::Transient(format!("{code}: {message}")),
+                )
+            } else if TRANSIENT_CODES.contains(&code.as_str()) {
+                (
+                    CallOutcome::Transient,
+                    PortError::Transient(format!("{code}: {message}")),
+                )
             } else {
-                PortError::Rejected { code, message }
+                (CallOutcome::Refused, PortError::Rejected { code, message })
             }
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            PortError::Transient(DisplayErrorContext(&error).to_string())
-        }
-        _ => PortError::Rejected {
-            code: "ClientError".to_owned(),
-            message: DisplayErrorContext(&error).to_string(),
-        },
-    }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => (
+            CallOutcome::Transient,
+            PortError::Transient(DisplayErrorContext(&error).to_string()),
+        ),
+        _ => (
+            CallOutcome::Refused,
+            PortError::Rejected {
+                code: "ClientError".to_owned(),
+                message: DisplayErrorContext(&error).to_string(),
+            },
+        ),
+    };
+    called("aws", outcome);
+    error
 }

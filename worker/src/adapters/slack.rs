@@ -14,9 +14,13 @@ use domain::settings::SlackSettings;
 use domain::url_prefix::{UrlPrefix, host_of};
 
 use crate::adapters::download_shared_file;
+use crate::metrics::{CallOutcome, called};
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
+
+/// The `service` label of Slack's calls in the worker's metrics.
+const SLACK: &str = "slack";
 
 /// How many 429 answers in a row we wait out before handing back to the job's own retries.
 const RATE_LIMIT_WAITS: u32 = 5;
@@ -59,11 +63,12 @@ impl SlackWebApi {
     async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, PortError> {
         for _ in 0..RATE_LIMIT_WAITS {
             let attempt = request.try_clone().expect("JSON bodies can be cloned");
-            let response = attempt
-                .send()
-                .await
-                .map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
+            let response = attempt.send().await.map_err(|e| {
+                called(SLACK, CallOutcome::Transient);
+                PortError::Transient(format!("{what}: {e}"))
+            })?;
             if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                called(SLACK, CallOutcome::RateLimited);
                 let wait = response
                     .headers()
                     .get("retry-after")
@@ -75,19 +80,21 @@ impl SlackWebApi {
                 continue;
             }
             if response.status().is_server_error() {
+                called(SLACK, CallOutcome::Transient);
                 return Err(PortError::Transient(format!(
                     "{what}: HTTP {}",
                     response.status()
                 )));
             }
-            let body = response
-                .text()
-                .await
-                .map_err(|e| PortError::Transient(format!("{what}: {e}")))?;
+            let body = response.text().await.map_err(|e| {
+                called(SLACK, CallOutcome::Transient);
+                PortError::Transient(format!("{what}: {e}"))
+            })?;
             // response_url answers a bare "ok"; the Web API answers JSON with an `ok` field.
             let value: Value = serde_json::from_str(&body)
                 .unwrap_or_else(|_| json!({ "ok": body.trim() == "ok" }));
             if value["ok"].as_bool() == Some(true) {
+                called(SLACK, CallOutcome::Ok);
                 return Ok(value);
             }
             let code = value["error"]
@@ -95,8 +102,10 @@ impl SlackWebApi {
                 .unwrap_or("unknown_error")
                 .to_owned();
             return Err(if TRANSIENT_ERRORS.contains(&code.as_str()) {
+                called(SLACK, CallOutcome::Transient);
                 PortError::Transient(format!("{what}: {code}"))
             } else {
+                called(SLACK, CallOutcome::Refused);
                 PortError::Rejected {
                     code,
                     message: format!("Slack refused {what}"),

@@ -92,6 +92,7 @@ pub async fn reconcile_every(env: Arc<CommandEnv>, every: Duration) {
         let round = env.clock.now().unix_timestamp().max(0) as u64 / every.as_secs().max(1);
         match env.state.claim_round(JOB, round).await {
             Ok(true) => {
+                env.launch.metrics.round_ran(JOB);
                 if let Err(error) = reconcile_once(&env).await {
                     tracing::warn!(%error, "reconcile round failed; the next one tries again");
                 }

@@ -19,6 +19,7 @@ const JOB: &str = "tick";
 pub(crate) async fn job_tick(tick: Tick, env: Data<Arc<CommandEnv>>) -> Result<(), BoxDynError> {
     let run = async {
         if env.state.claim_round(JOB, tick.get_timestamp()).await? {
+            env.launch.metrics.round_ran(JOB);
             run_due(&env).await;
         }
         Ok(())
