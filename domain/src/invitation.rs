@@ -6,8 +6,9 @@ pub mod csv;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::command::{InvitationCreate, PolicyRestrictions};
+use crate::command::{HourlyRate, InvitationCreate, PolicyRestrictions};
 use crate::identity::{ChatIdentity, Role};
+use crate::policy::instance_type_within;
 use crate::token::InvitationId;
 use crate::verified_identity::{IdentityShortfall, VerifiedIdentity, meets_requirement};
 
@@ -143,6 +144,96 @@ impl Invitation {
     }
 }
 
+impl Invitation {
+    /// Every way `new`, made by the holder of this invitation, would grant more than this one
+    /// does: an invitation never outlives, outnumbers or outreaches its creator's (the role is
+    /// bounded by [`crate::identity::may_invite`]). Empty when `new` stays within it.
+    pub fn exceeded_by(&self, new: &Invitation) -> Vec<Excess> {
+        let mut excess = Vec::new();
+        if new.expires_at > self.expires_at {
+            excess.push(Excess::OutlivesCreator {
+                yours: self.expires_at,
+            });
+        }
+        if self.device_bound && (!new.device_bound || new.max_devices > self.max_devices) {
+            excess.push(Excess::MoreDevices {
+                yours: self.max_devices,
+            });
+        }
+        if let Some(account) = &self.launch_account
+            && new.launch_account.as_ref() != Some(account)
+        {
+            excess.push(Excess::OtherAccount {
+                yours: account.clone(),
+            });
+        }
+        let Some(yours) = &self.restrictions else {
+            return excess;
+        };
+        let none = PolicyRestrictions::default();
+        let theirs = new.restrictions.as_ref().unwrap_or(&none);
+        if !yours.template_whitelist.is_empty()
+            && (theirs.template_whitelist.is_empty()
+                || theirs
+                    .template_whitelist
+                    .iter()
+                    .any(|t| !yours.template_whitelist.contains(t)))
+        {
+            excess.push(Excess::Templates {
+                yours: yours.template_whitelist.clone(),
+            });
+        }
+        if !yours.max_instance_types.is_empty()
+            && (theirs.max_instance_types.is_empty()
+                || theirs
+                    .max_instance_types
+                    .iter()
+                    .any(|t| !instance_type_within(t, &yours.max_instance_types)))
+        {
+            excess.push(Excess::InstanceTypes {
+                yours: yours.max_instance_types.clone(),
+            });
+        }
+        if let Some(cap) = yours.max_hourly_cost
+            && theirs.max_hourly_cost.is_none_or(|new_cap| new_cap > cap)
+        {
+            excess.push(Excess::HourlyCost { yours: cap });
+        }
+        let unforbidden: Vec<String> = yours
+            .forbidden_regions
+            .iter()
+            .filter(|region| !theirs.forbidden_regions.contains(region))
+            .cloned()
+            .collect();
+        if !unforbidden.is_empty() {
+            excess.push(Excess::Regions {
+                yours: yours.forbidden_regions.clone(),
+            });
+        }
+        excess
+    }
+}
+
+/// How a new invitation would grant more than its creator's. Each is shown as written, with
+/// what the creator holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Excess {
+    #[error("it would outlive yours, which ends on {}: give fewer --valid-days", crate::time_text::date(*yours))]
+    OutlivesCreator { yours: OffsetDateTime },
+    #[error("it would allow more devices than yours ({yours}, bound to devices)")]
+    MoreDevices { yours: u8 },
+    #[error("your workspaces launch in account {yours}: so must theirs (--launch-account {yours})")]
+    OtherAccount { yours: String },
+    #[error("you may launch only {}: give --template-whitelist within that", yours.join(", "))]
+    Templates { yours: Vec<String> },
+    #[error("you may launch instance types up to {}: give --max-instance-types within that", yours.join(", "))]
+    InstanceTypes { yours: Vec<String> },
+    #[error("your launches are capped at ${}.{:04} an hour: give --max-hourly-cost at most that", yours.0 / 1_000_000, yours.0 % 1_000_000 / 100)]
+    HourlyCost { yours: HourlyRate },
+    #[error("{} are forbidden to you: give --forbidden-regions with each of them", yours.join(", "))]
+    Regions { yours: Vec<String> },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvitationStatus {
     Active,
@@ -191,6 +282,60 @@ mod tests {
                 now: datetime!(2026-01-01 00:00 UTC),
             },
         )
+    }
+
+    #[test]
+    fn an_invitation_never_grants_more_than_its_creator_holds() {
+        let creator = invitation(
+            "profiles invitations create berkeley-admin --type admin --valid-days 180 \
+             --can-invite true --max-devices 2 --policy-restrictions \
+             --template-whitelist \"Python Machine Learning\" --max-instance-types t3.large \
+             --max-hourly-cost 0.10 --forbidden-regions eu-west-1",
+        );
+        let within = "--type read_write --valid-days 90 --max-devices 1 --policy-restrictions \
+             --template-whitelist \"Python Machine Learning\" --max-instance-types t3.medium \
+             --max-hourly-cost 0.05 --forbidden-regions eu-west-1,ap-south-1";
+        // (what the creator asks for, how many ways it exceeds theirs)
+        let cases = [
+            (within.to_owned(), 0),
+            (within.replace("--valid-days 90", "--valid-days 181"), 1),
+            (within.replace("--max-devices 1", "--max-devices 3"), 1),
+            (
+                within.replace("\"Python Machine Learning\"", "\"GPU Deep Learning\""),
+                1,
+            ),
+            (within.replace("t3.medium", "m5.4xlarge"), 1),
+            (within.replace("0.05", "0.11"), 1),
+            (within.replace("eu-west-1,ap-south-1", "ap-south-1"), 1),
+            (
+                "--type read_write --valid-days 365 --max-devices 5".to_owned(),
+                6,
+            ),
+        ];
+        for (flags, ways) in cases {
+            let new = invitation(&format!("profiles invitations create x {flags}"));
+            let excess = creator.exceeded_by(&new);
+            assert_eq!(excess.len(), ways, "{flags}: {excess:#?}");
+        }
+        let unbounded = invitation(
+            "profiles invitations create x --type read_write --valid-days 365 --max-devices 5",
+        );
+        let refusals: Vec<String> = creator
+            .exceeded_by(&unbounded)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            refusals,
+            [
+                "it would outlive yours, which ends on June 30, 2026: give fewer --valid-days",
+                "it would allow more devices than yours (2, bound to devices)",
+                "you may launch only Python Machine Learning: give --template-whitelist within that",
+                "you may launch instance types up to t3.large: give --max-instance-types within that",
+                "your launches are capped at $0.1000 an hour: give --max-hourly-cost at most that",
+                "eu-west-1 are forbidden to you: give --forbidden-regions with each of them",
+            ]
+        );
     }
 
     fn device(n: u32) -> ChatIdentity {

@@ -258,3 +258,52 @@ async fn members_without_the_right_role_are_refused() {
     assert!(env.all_instances().await.is_empty());
     env.finish();
 }
+
+/// A restricted admin who may invite (Johnson, at MIT) cannot hand out more than he holds:
+/// not a longer stay, not a template, size, price or region he may not use himself. Within
+/// his own bounds, he can.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restricted_admin_cannot_invite_beyond_his_own_invitation() {
+    let mut env = TestEnv::start("invitations-bounded-by-creator", 124).await;
+    env.start_worker();
+    env.create_project(SMITH, "nih-neuro-consortium --budget 5000")
+        .await;
+    env.join(
+        SMITH,
+        JOHNSON,
+        "mit-admins --type admin --valid-days 180 --can-invite true --policy-restrictions \
+         --template-whitelist \"Python Machine Learning\" --max-instance-types t3.large \
+         --max-hourly-cost 0.10",
+        "mit-admin",
+    )
+    .await;
+
+    let beyond = "profiles invitations create berkeley-students --type read_write \
+                  --valid-days 365 --policy-restrictions --template-whitelist \
+                  \"Python Machine Learning,GPU Deep Learning\" --max-hourly-cost 3.06";
+    let answer = env.slash(&Slash::new(beyond).by(JOHNSON)).await;
+    assert!(answer.body.contains("Working on"), "{}", answer.body);
+    let refused = env
+        .reply_containing("You cannot create this invitation")
+        .await;
+    let text = refused.text();
+    for says in [
+        "it would outlive yours, which ends on",
+        "you may launch only Python Machine Learning",
+        "you may launch instance types up to t3.large",
+        "your launches are capped at $0.1000 an hour",
+    ] {
+        assert!(text.contains(says), "{says:?} missing from: {text}");
+    }
+
+    let token = env
+        .invite(
+            JOHNSON,
+            "mit-students --type read_write --valid-days 90 --policy-restrictions \
+             --template-whitelist \"Python Machine Learning\" --max-instance-types t3.medium \
+             --max-hourly-cost 0.05",
+        )
+        .await;
+    assert!(!token.is_empty());
+    env.finish();
+}

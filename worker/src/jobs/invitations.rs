@@ -66,11 +66,40 @@ pub(crate) async fn command_invitation_create(
             now: env.clock.now(),
         },
     );
+    let inviters = inviters_invitation(env, &member).await?;
+    if let Some(reason) = beyond_inviter(inviters.as_ref(), &invitation) {
+        let reply = message::invite_refused(&member.project.name, &reason);
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    }
     let reply = match store_invitation(env, &member, &invitation).await? {
         Some(token) => message::invitation_created(&invitation, &token, create.valid_days),
         None => message::invitation_name_taken(&member.project.name, &invitation.name),
     };
     env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// The invitation behind the inviter's profile, which bounds every invitation they make;
+/// `None` for an owner (bounded by the project alone).
+async fn inviters_invitation(
+    env: &CommandEnv,
+    member: &Member,
+) -> Result<Option<Invitation>, PortError> {
+    match member.profile.invitation() {
+        Some(id) => env.state.invitation(id).await,
+        None => Ok(None),
+    }
+}
+
+/// Why `invitation` grants more than the inviter's own, in one sentence; `None` if it does not.
+fn beyond_inviter(inviters: Option<&Invitation>, invitation: &Invitation) -> Option<String> {
+    let excess = inviters?.exceeded_by(invitation);
+    (!excess.is_empty()).then(|| {
+        excess
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// Stores a new invitation and returns its token, or `None` if the name is taken.
@@ -146,6 +175,7 @@ pub(crate) async fn command_invitation_create_collaboration(
         }
     };
     let now = env.clock.now();
+    let inviters = inviters_invitation(env, &member).await?;
     let mut created = Vec::new();
     let mut problems = Vec::new();
     for row in rows {
@@ -190,6 +220,13 @@ pub(crate) async fn command_invitation_create_collaboration(
         );
         invitation.institution = Some(row.institution.clone());
         invitation.invitee = Some(row.name.clone());
+        if let Some(reason) = beyond_inviter(inviters.as_ref(), &invitation) {
+            problems.push(RowProblem {
+                line: row.line,
+                problem: reason,
+            });
+            continue;
+        }
         match store_invitation(env, &member, &invitation).await? {
             Some(token) => created.push((invitation, token, row.valid_days)),
             None => problems.push(RowProblem {
