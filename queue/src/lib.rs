@@ -62,7 +62,7 @@ pub async fn depths(connection: &ConnectionManager) -> Result<Vec<QueueDepth>, r
         let (due, later, dead): (u64, u64, u64) = redis::pipe()
             .llen(config.active_jobs_list())
             .zcard(config.scheduled_jobs_set())
-            .zcard(config.dead_jobs_set())
+            .scard(config.dead_jobs_set())
             .query_async(&mut connection)
             .await?;
         depths.push(QueueDepth {
