@@ -135,7 +135,7 @@ async fn a_worker_is_ready_while_its_redis_answers_and_alive_when_it_does_not() 
 async fn a_launch_counts_once_on_the_worker_and_its_command_on_the_bot() {
     let mut env = TestEnv::start("metrics-launch", 120).await;
     let listen = free_address();
-    env.start_worker_with_env(&[("CWS_WORKER_LISTEN", &listen)]);
+    let worker = env.start_worker_with_env(&[("CWS_WORKER_LISTEN", &listen)]);
     let worker_metrics = format!("http://{listen}/metrics");
     answers(&worker_metrics, 200).await;
     env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
@@ -148,9 +148,8 @@ async fn a_launch_counts_once_on_the_worker_and_its_command_on_the_bot() {
         "{before:#?}"
     );
 
-    let answer = env
-        .slash(&Slash::new("launch \"R Research Environment\" metered"))
-        .await;
+    let launch = Slash::new("launch \"R Research Environment\" metered");
+    let answer = env.slash(&launch).await;
     assert!(
         answer.text().contains("Launching *metered*"),
         "{}",
@@ -182,6 +181,16 @@ async fn a_launch_counts_once_on_the_worker_and_its_command_on_the_bot() {
     assert_eq!(
         after["cws_worker_job_duration_seconds_count{kind=\"launch\"}"], 1.0,
         "{after:#?}"
+    );
+    // Every line the job logged carries its span: the kind and the job's key.
+    let log = env.worker(worker).log_text();
+    let launched = log
+        .lines()
+        .find(|line| line.contains("instance launched"))
+        .unwrap_or_else(|| panic!("no launch logged: {log}"));
+    assert!(
+        launched.contains("job{kind=\"launch\"") && launched.contains(&launch.trigger_id),
+        "{launched}"
     );
     // The launch's answer and announcement went through Slack's Web API.
     let slack_ok = "cws_worker_calls_total{service=\"slack\",outcome=\"ok\"}";

@@ -15,6 +15,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use tracing::Instrument;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct JobLabels {
@@ -164,14 +165,21 @@ tokio::task_local! {
 }
 
 impl WorkerMetrics {
-    /// Runs one job of `kind`, counting its outcome and timing it.
+    /// Runs one job of `kind`, counting its outcome and timing it, inside a `job` span that
+    /// carries its kind and key: every log line of the job (a retry, a rate limit, an AWS
+    /// refusal) names the job it belongs to, as the bot's "Reference" does.
     pub(crate) async fn observe<E: Failure>(
         self: &Arc<Self>,
         kind: &'static str,
+        key: &str,
         job: impl Future<Output = Result<(), E>>,
     ) -> Result<(), E> {
         let started = Instant::now();
-        let result = RUNNING.scope((self.clone(), kind), job).await;
+        let span = tracing::info_span!("job", kind, key);
+        let result = RUNNING
+            .scope((self.clone(), kind), job)
+            .instrument(span)
+            .await;
         let outcome = match &result {
             Ok(()) => "ok",
             Err(error) => error.outcome(),

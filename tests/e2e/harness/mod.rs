@@ -270,6 +270,11 @@ impl WorkerProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// What the process has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// SIGTERM, as an orchestrator asks a process to stop.
     pub fn terminate(&self) {
         let sent = Command::new("kill")

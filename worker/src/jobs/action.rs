@@ -24,7 +24,10 @@ pub(crate) async fn job_action(
         "button",
         || dispatch(env, &job),
     );
-    env.launch.metrics.observe(ActionJob::NAME, run).await
+    env.launch
+        .metrics
+        .observe(ActionJob::NAME, job.key.as_str(), run)
+        .await
 }
 
 async fn dispatch(env: &CommandEnv, job: &ActionJob) -> Result<(), PortError> {

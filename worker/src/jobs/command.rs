@@ -32,7 +32,10 @@ pub(crate) async fn job_command(
         job.command.name(),
         || dispatch(env, &job),
     );
-    env.launch.metrics.observe(CommandJob::NAME, run).await
+    env.launch
+        .metrics
+        .observe(CommandJob::NAME, job.key.as_str(), run)
+        .await
 }
 
 async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {

@@ -179,7 +179,11 @@ pub(crate) async fn job_launch(
     env: Data<Arc<LaunchEnv>>,
 ) -> Result<(), AbortError> {
     env.metrics
-        .observe(LaunchJob::NAME, run_launch(&env, &job, Approval::Policy))
+        .observe(
+            LaunchJob::NAME,
+            job.key.as_str(),
+            run_launch(&env, &job, Approval::Policy),
+        )
         .await
 }
 

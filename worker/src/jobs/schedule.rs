@@ -24,7 +24,8 @@ pub(crate) async fn job_tick(tick: Tick, env: Data<Arc<CommandEnv>>) -> Result<(
         }
         Ok(())
     };
-    env.launch.metrics.observe(JOB, run).await
+    let key = format!("tick:{}", tick.get_timestamp());
+    env.launch.metrics.observe(JOB, &key, run).await
 }
 
 /// Everything due now, project by project; one project's failure does not hold up the others,

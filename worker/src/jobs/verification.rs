@@ -83,7 +83,7 @@ pub(crate) async fn job_verification_callback(
     let run = verify(env, &job);
     env.launch
         .metrics
-        .observe(VerificationCallbackJob::NAME, run)
+        .observe(VerificationCallbackJob::NAME, job.key.as_str(), run)
         .await
 }
 
