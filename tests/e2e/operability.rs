@@ -276,13 +276,14 @@ async fn the_bot_answers_the_request_it_holds_when_asked_to_stop() {
     .await
     .unwrap();
     // The bot has the request's head: it is in flight when the stop comes.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     env.worker(bot).terminate();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        tokio::net::TcpStream::connect(&address).await.is_err(),
-        "a draining bot takes no new connection"
-    );
+    eventually(
+        "a draining bot to take no new connection",
+        Duration::from_secs(10),
+        || async { tokio::net::TcpStream::connect(&address).await.err().map(drop) },
+    )
+    .await;
     held.write_all(second_half.as_bytes()).await.unwrap();
     let mut answer = String::new();
     held.read_to_string(&mut answer).await.unwrap();
