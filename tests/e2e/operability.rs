@@ -281,7 +281,12 @@ async fn the_bot_answers_the_request_it_holds_when_asked_to_stop() {
     eventually(
         "a draining bot to take no new connection",
         Duration::from_secs(10),
-        || async { tokio::net::TcpStream::connect(&address).await.err().map(drop) },
+        || async {
+            tokio::net::TcpStream::connect(&address)
+                .await
+                .err()
+                .map(drop)
+        },
     )
     .await;
     held.write_all(second_half.as_bytes()).await.unwrap();
