@@ -172,19 +172,11 @@ async fn serve_bot(
                 settings.listen
             )
         })?;
-    bot::serve_until(listener, bot, draining())
+    bot::serve_until(listener, bot, ops::draining())
         .await
         .context("serving HTTP")?;
     tracing::info!("bot stopped: every request it held was answered");
     Ok(())
-}
-
-/// Resolves when the process is asked to stop, saying that the bot drains.
-async fn draining() {
-    if let Err(error) = ops::stop_requested().await {
-        tracing::error!("cannot watch for SIGTERM ({error}); stopping");
-    }
-    tracing::info!("stop requested: answering the requests in flight, taking no new ones");
 }
 
 async fn run_bot(settings: Settings) -> anyhow::Result<()> {

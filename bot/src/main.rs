@@ -65,17 +65,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     tracing::info!("cws-bot listening on http://{}", settings.listen);
-    bot::serve_until(listener, bot, draining())
+    bot::serve_until(listener, bot, ops::draining())
         .await
         .context("serving")?;
     tracing::info!("cws-bot stopped: every request it held was answered");
     Ok(())
-}
-
-/// Resolves when the bot is asked to stop, saying that it drains.
-async fn draining() {
-    if let Err(error) = ops::stop_requested().await {
-        tracing::error!("cannot watch for SIGTERM ({error}); stopping");
-    }
-    tracing::info!("stop requested: answering the requests in flight, taking no new ones");
 }

@@ -78,6 +78,15 @@ pub async fn stop_requested() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
 }
 
+/// [`stop_requested`] for a server that drains: resolves on the stop, saying that it answers
+/// the requests in flight and takes no new ones.
+pub async fn draining() {
+    if let Err(error) = stop_requested().await {
+        tracing::error!("cannot watch for SIGTERM ({error}); stopping");
+    }
+    tracing::info!("stop requested: answering the requests in flight, taking no new ones");
+}
+
 /// What a process answers on its probes.
 #[async_trait]
 pub trait Probe: Send + Sync {
