@@ -31,7 +31,7 @@ const LAUNCHES: usize = 1_000;
 const IN_FLIGHT: usize = 32;
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 const ROLE: &str = "arn:aws:iam::222222222222:role/cws";
-const PROFILE: &str = "cws-workstation";
+const POLICY: &str = "cws-workstation";
 
 struct Moto {
     child: Child,
@@ -120,10 +120,13 @@ async fn recorded_actions(moto: &Moto) -> BTreeMap<String, usize> {
     calls
 }
 
-async fn create_profile(config: &aws_config::SdkConfig) {
+async fn create_policy(config: &aws_config::SdkConfig) {
     aws_sdk_iam::Client::new(config)
-        .create_instance_profile()
-        .instance_profile_name(PROFILE)
+        .create_policy()
+        .policy_name(POLICY)
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:UpdateInstanceInformation","Resource":"*"}]}"#,
+        )
         .send()
         .await
         .unwrap();
@@ -146,16 +149,16 @@ async fn main() {
         external_id: None,
     })
     .await;
-    // Both accounts deployed their stack: the workstation profile exists in each.
-    create_profile(&config).await;
+    // Both accounts deployed their stack: the workstation policy exists in each.
+    create_policy(&config).await;
     let setup = Arc::new(AssumedRoles::new(&config, None));
-    create_profile(&setup.config_for(ROLE).await.unwrap()).await;
+    create_policy(&setup.config_for(ROLE).await.unwrap()).await;
 
     let clouds = Ec2AccountClouds::new(
         &config,
         Arc::new(AssumedRoles::new(&config, Some("cws-bench".into()))),
         NetworkSettings {
-            instance_profile: Some(PROFILE.into()),
+            workstation_policy: Some(POLICY.into()),
             ..NetworkSettings::default()
         },
     );

@@ -31,7 +31,6 @@ DEPLOY = pathlib.Path(__file__).resolve().parent
 COLLABORATOR_ACCOUNT = "222222222222"
 EXTERNAL_ID = "cws-check-external-id"
 MANAGED_POLICY_LIMIT = 6144
-SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 # What moto 5's CloudFormation leaves out, found by this check; each is reported when seen.
 MOTO_GAPS = {
@@ -40,7 +39,6 @@ MOTO_GAPS = {
     "PublicAccessBlockConfiguration": "moto's AWS::S3::Bucket ignores PublicAccessBlockConfiguration",
     "OwnershipControls": "moto's AWS::S3::Bucket ignores OwnershipControls",
     "LifecycleConfiguration": "moto's AWS::S3::Bucket ignores LifecycleConfiguration",
-    "ManagedPolicyArns": "moto's AWS::IAM::Role ignores ManagedPolicyArns",
 }
 gaps_seen = []
 
@@ -128,7 +126,7 @@ def policy_document(document):
     return document
 
 
-def check_role(name, credentials=None, managed=(), inline=(), trust=None):
+def check_role(name, credentials=None, trust=None):
     iam = client("iam", credentials)
     role = iam.get_role(RoleName=name)["Role"]
     statements = policy_document(role["AssumeRolePolicyDocument"])["Statement"]
@@ -136,16 +134,9 @@ def check_role(name, credentials=None, managed=(), inline=(), trust=None):
         fail(f"role {name}: a trust statement is {statements}")
     if trust is not None:
         trust(statements)
-    attached = {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
-    for arn in managed:
-        if arn not in attached:
-            gap("ManagedPolicyArns")
-    names = iam.list_role_policies(RoleName=name)["PolicyNames"]
-    for policy in inline:
-        if policy not in names:
-            fail(f"role {name} has no inline policy {policy}")
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
     print(f"   role {name}: trusts {[s.get('Principal') for s in statements]}, "
-          f"{len(attached)} managed and {len(names)} inline policies")
+          f"{len(attached)} managed policies")
 
 
 def check_policies(resources, credentials=None):
@@ -167,6 +158,26 @@ def check_policies(resources, credentials=None):
              for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
         )
         print(f"   {arn}: {size} characters, {len(actions)} actions allowed")
+
+
+def check_workstation_policy(arn, credentials=None):
+    """The boundary of every workstation role: Session Manager, and mounts of the role's own
+    project's volumes only (domain/src/network.rs)."""
+    iam = client("iam", credentials)
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    document = policy_document(iam.get_policy_version(
+        PolicyArn=arn, VersionId=policy["DefaultVersionId"]
+    )["PolicyVersion"]["Document"])
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    mount = statements.get("MountOwnProjectsVolumesThroughAccessPoints")
+    if mount is None:
+        fail(f"{arn} has no mount statement: {sorted(statements)}")
+    own = mount.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceTag/cws:project")
+    if own != "${aws:PrincipalTag/cws:project}":
+        fail(f"{arn} lets a workstation mount volumes of other projects: {mount}")
+    if "ssmmessages:OpenDataChannel" not in statements.get("SessionManagerAndRunCommand", {}).get("Action", []):
+        fail(f"{arn} does not let the SSM agent carry Session Manager sessions")
+    print(f"   {arn}: mounts only the role's own project's volumes; Session Manager")
 
 
 def check_bucket(name):
@@ -225,7 +236,7 @@ def main():
             fail(f"the worker role trusts {statements}")
 
     check_role(lead["WorkerRoleName"], trust=worker_trust)
-    check_role(lead["InstanceProfileName"], managed=[SSM_CORE], inline=["cws-efs-mount"])
+    check_workstation_policy(lead["WorkstationPolicyArn"])
 
     # An administrator of the collaborator's account deploys its stack there.
     admin = client("sts").assume_role(
@@ -257,11 +268,10 @@ def main():
             fail(f"the collaborator role trusts {statements}")
 
     check_role(lead["CollaboratorRoleName"], admin, trust=collaborator_trust)
-    check_role(collaborator["InstanceProfileName"], admin, managed=[SSM_CORE],
-               inline=["cws-efs-mount"])
+    check_workstation_policy(collaborator["WorkstationPolicyArn"], admin)
 
-    if collaborator["InstanceProfileName"] != lead["InstanceProfileName"]:
-        fail("the instance profile names differ: CWS_INSTANCE_PROFILE is one name for all")
+    if collaborator["WorkstationPolicyName"] != lead["WorkstationPolicyName"]:
+        fail("the workstation policy names differ: CWS_WORKSTATION_POLICY is one name for all")
     # domain/src/account.rs: NAME=arn:aws:iam::ID:role/NAME[@INSTITUTION], no ',' inside.
     entry = collaborator["CwsAccountsEntry"]
     shape = rf"^[^=,@]+=arn:aws:iam::{COLLABORATOR_ACCOUNT}:role/[^,@=]+(@[^,@=]+)?$"

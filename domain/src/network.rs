@@ -5,6 +5,13 @@
 //! no inbound rule, and people connect through SSM Session Manager, which needs the instance
 //! profile (the SSM agent registers with its credentials) and outbound HTTPS only. A site that
 //! wants plain SSH lists its ranges in `CWS_SSH_CIDRS`.
+//!
+//! Each project's workspaces get their own role and instance profile, which the workers make
+//! under the deployment's workstation policy (`CWS_WORKSTATION_POLICY`): it is both the role's
+//! permissions and its permissions boundary, and it lets a role mount only file systems tagged
+//! with the project in the role's own `cws:project` tag. A workspace of one project can so
+//! never mount another project's volume, even in the same account, and the workers, which may
+//! create roles only under that boundary, can never make a workspace more powerful than it.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -13,13 +20,13 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// What the deployment configures for every launch (`CWS_INSTANCE_PROFILE`, `CWS_SUBNETS`,
+/// What the deployment configures for every launch (`CWS_WORKSTATION_POLICY`, `CWS_SUBNETS`,
 /// `CWS_SSH_CIDRS`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkSettings {
-    /// The instance profile every workspace gets; the same name in every account (the shipped
-    /// stacks create it). `None`: launches are refused until it is set.
-    pub instance_profile: Option<String>,
+    /// The managed policy every project's workstation role is made under; the same name in
+    /// every account (the shipped stacks create it). `None`: launches are refused until set.
+    pub workstation_policy: Option<String>,
     /// Subnets to launch in, in any region and account; where none of them is, the default
     /// VPC's default subnets.
     pub subnets: Vec<SubnetId>,
@@ -40,6 +47,33 @@ pub struct Placement {
 /// profile, no subnet, an image parameter the region lacks): the operator's to fix, not the
 /// user's and not AWS's, and never retried.
 pub const NOT_SET_UP: &str = "DeploymentNotSetUp";
+
+/// The IAM path of every workstation role and instance profile the workers make: the stacks
+/// let the workers create, and pass to EC2, only roles under it.
+pub const WORKSTATION_PATH: &str = "/cws/workstations/";
+
+/// The project's workstation role and instance profile (one name for both): `cws-ws-` and the
+/// project, or, where that would pass IAM's 64 characters, the project's first 48 characters
+/// and a digest of the whole name, so two long names never share a role.
+pub fn workstation_profile_name(project: &str) -> String {
+    const IAM_ROLE_NAME_MAX: usize = 64;
+    let name = format!("cws-ws-{project}");
+    if name.len() <= IAM_ROLE_NAME_MAX {
+        return name;
+    }
+    let digest = Sha256::digest(project.as_bytes());
+    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let head: String = project.chars().take(48).collect();
+    format!("cws-ws-{}-{short}", head.trim_end_matches('-'))
+}
+
+/// The workstation policy's ARN in `account` of `partition` (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn workstation_policy_arn(partition: &str, account: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::{account}:policy/{name}")
+}
+
+/// Who may assume a workstation role: EC2, for the instance it is the profile of.
+pub const WORKSTATION_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// The project's security group, one per project in each VPC it launches in.
 pub fn security_group_name(project: &str) -> String {
@@ -255,6 +289,29 @@ mod tests {
         assert_eq!(
             security_group_name("nih-neuro-consortium"),
             "cws-nih-neuro-consortium"
+        );
+    }
+
+    #[test]
+    fn each_project_has_its_own_workstation_role_within_iams_name_limit() {
+        assert_eq!(
+            workstation_profile_name("nih-neuro-consortium"),
+            "cws-ws-nih-neuro-consortium"
+        );
+        let long = "a".repeat(57);
+        assert_eq!(workstation_profile_name(&long), format!("cws-ws-{long}"));
+        let longest = format!("{}-one", "x".repeat(59));
+        let other = format!("{}-two", "x".repeat(59));
+        let (one, two) = (
+            workstation_profile_name(&longest),
+            workstation_profile_name(&other),
+        );
+        assert!(one.len() <= 64 && two.len() <= 64, "{one} {two}");
+        assert_ne!(one, two);
+        assert!(one.starts_with(&format!("cws-ws-{}", "x".repeat(48))));
+        assert_eq!(
+            workstation_policy_arn("aws", "123456789012", "cws-workstation"),
+            "arn:aws:iam::123456789012:policy/cws-workstation"
         );
     }
 

@@ -298,9 +298,19 @@ impl Settings {
         let region = sources
             .get("AWS_REGION")
             .or_else(|| sources.get("AWS_DEFAULT_REGION"));
+        if let Some(shared) = sources.get("CWS_INSTANCE_PROFILE") {
+            return Err(SettingsError::Invalid {
+                key: "CWS_INSTANCE_PROFILE",
+                value: shared,
+                reason: "one instance profile for every project let any workspace mount any \
+                         project's volumes; it is replaced by CWS_WORKSTATION_POLICY (the deploy/ \
+                         stacks' WorkstationPolicyName output), under which each project's \
+                         workspaces get their own profile. Unset it and set that",
+            });
+        }
         let network = NetworkSettings {
-            instance_profile: sources
-                .get("CWS_INSTANCE_PROFILE")
+            workstation_policy: sources
+                .get("CWS_WORKSTATION_POLICY")
                 .map(|v| v.trim().to_owned()),
             subnets: listed::<SubnetId>(
                 sources,
@@ -835,6 +845,16 @@ mod tests {
             Some(long.clone())
         );
         assert!(load(&[("CWS_DIGEST_AT", "someday 09:00")], None).is_err());
+        let shared = load(
+            &[
+                ("AWS_REGION", "us-east-1"),
+                ("CWS_INSTANCE_PROFILE", "cws-workstation"),
+            ],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(shared.contains("CWS_WORKSTATION_POLICY"), "{shared}");
         let settings = load(
             &[
                 ("CWS_SCHEDULE", "*/5 * * * * *"),

@@ -34,7 +34,7 @@ async fn a_healthy_deployment_passes_every_check() {
         "✅ Slack bot token",
         "✅ Discord application",
         "✅ AWS credentials",
-        "✅ instance profile in 123456789012: cws-workstation exists",
+        "✅ workstation policy in 123456789012: arn:aws:iam::123456789012:policy/cws-workstation exists",
         "✅ subnets in 123456789012 us-east-1",
         "✅ image of Python Machine Learning",
         "✅ image of GPU ML Workstation",
@@ -58,7 +58,7 @@ async fn a_broken_deployment_names_each_missing_piece_and_its_fix() {
             &["doctor"],
             &[
                 ("REDIS_URL", &format!("redis://127.0.0.1:{closed}/0")),
-                ("CWS_INSTANCE_PROFILE", "cws-typo"),
+                ("CWS_WORKSTATION_POLICY", "cws-typo"),
                 ("SMTP_URL", &format!("smtp://127.0.0.1:{closed}")),
             ],
         )
@@ -68,8 +68,8 @@ async fn a_broken_deployment_names_each_missing_piece_and_its_fix() {
         ("❌ Redis", "does not answer"),
         ("❌ Slack bot token", "missing scopes: im:write"),
         (
-            "❌ instance profile in 123456789012",
-            "the instance profile cws-typo (CWS_INSTANCE_PROFILE) does not exist",
+            "❌ workstation policy in 123456789012",
+            "the workstation policy cws-typo (CWS_WORKSTATION_POLICY) does not exist",
         ),
         (
             "❌ Cost Explorer tags",

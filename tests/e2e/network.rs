@@ -1,20 +1,32 @@
-//! What a launched workspace stands on, read back from moto: the configured instance profile
-//! (without it the SSM agent never registers), the project's own security group with nothing
-//! open to the internet, a subnet of the configured or default VPC, and connection lines
-//! through Session Manager. A deployment missing a piece refuses launches and says what to set.
+//! What a launched workspace stands on, read back from moto: the project's own instance profile
+//! under the workstation policy (without one the SSM agent never registers; a shared one would
+//! let any workspace mount any project's volumes), the project's own security group with
+//! nothing open to the internet, a subnet of the configured or default VPC, and connection
+//! lines through Session Manager. A deployment missing a piece refuses launches and says what
+//! to set.
 
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, SecurityGroup};
 
-use crate::harness::{SMITH, Slash, TestEnv, tag};
+use crate::harness::moto::WORKSTATION_POLICY;
+use crate::harness::{Moto, SMITH, Slash, TestEnv, tag};
 
 const WAIT: Duration = Duration::from_secs(30);
 const PROJECT: &str = "nih-neuro-consortium";
 
 async fn launched(env: &TestEnv, template: &str, name: &str) {
-    env.slash(&Slash::new(&format!(r#"launch "{template}" {name} --size M"#)).by(SMITH))
-        .await;
+    launched_in(env, template, name, PROJECT).await;
+}
+
+async fn launched_in(env: &TestEnv, template: &str, name: &str, project: &str) {
+    env.slash(
+        &Slash::new(&format!(
+            r#"launch "{template}" {name} --size M --project {project}"#
+        ))
+        .by(SMITH),
+    )
+    .await;
     env.slack
         .expect("the launch", WAIT, |p| {
             p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
@@ -56,7 +68,7 @@ fn ingress(group: &SecurityGroup) -> Vec<(Option<i32>, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_workspace_has_the_instance_profile_the_projects_closed_group_and_a_default_subnet() {
+async fn every_workspace_has_its_projects_instance_profile_closed_group_and_a_default_subnet() {
     let mut env = TestEnv::start("network-default", 103).await;
     env.start_worker();
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
@@ -96,7 +108,7 @@ async fn every_workspace_has_the_instance_profile_the_projects_closed_group_and_
             .and_then(|p| p.arn())
             .unwrap_or_default();
         assert!(
-            profile.ends_with(":instance-profile/cws-workstation"),
+            profile.ends_with(":instance-profile/cws/workstations/cws-ws-nih-neuro-consortium"),
             "{name}: {profile}"
         );
         let groups: Vec<_> = instance
@@ -124,6 +136,85 @@ async fn every_workspace_has_the_instance_profile_the_projects_closed_group_and_
             && blocks.contains("http://localhost:8888"),
         "{blocks}"
     );
+    env.finish();
+}
+
+/// A workspace can mount only what its instance profile's role may: each project's role is
+/// its own, tagged with the project (the workstation policy matches volumes on that tag) and
+/// bounded by the workstation policy, so nothing the workers attach can widen it.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_projects_workspaces_run_as_their_own_role_bounded_by_the_workstation_policy() {
+    const OTHER: &str = "genomics-core";
+    let mut env = TestEnv::start("network-roles", 45).await;
+    env.start_worker();
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    env.create_project(SMITH, &format!("{OTHER} --budget 2000"))
+        .await;
+    launched(&env, "Python Machine Learning", "neuro-a").await;
+    launched(&env, "Python Machine Learning", "neuro-b").await;
+    launched_in(&env, "Bioinformatics", "genomics-a", OTHER).await;
+
+    let config = env.moto.sdk_config().await;
+    let policy = format!("arn:aws:iam::123456789012:policy/{WORKSTATION_POLICY}");
+    let mut roles = Vec::new();
+    for (name, project) in [
+        ("neuro-a", PROJECT),
+        ("neuro-b", PROJECT),
+        ("genomics-a", OTHER),
+    ] {
+        let instance = env.instances_named(name).await.remove(0);
+        let profile = instance
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .expect("every workspace has an instance profile");
+        let role = Moto::workstation_role_as(&config, profile).await;
+        assert_eq!(role.name, format!("cws-ws-{project}"), "{name}");
+        assert_eq!(role.path, "/cws/workstations/", "{name}");
+        assert_eq!(role.project_tag.as_deref(), Some(project), "{name}");
+        assert_eq!(role.boundary.as_deref(), Some(policy.as_str()), "{name}");
+        assert_eq!(
+            role.attached,
+            std::slice::from_ref(&policy),
+            "{name}: only the policy"
+        );
+        roles.push(role.name);
+    }
+    assert_eq!(roles[0], roles[1], "one role per project");
+    assert_ne!(roles[0], roles[2], "never another project's role");
+    env.finish();
+}
+
+/// A role of the project's name that cws did not make (here: no boundary, so whatever is
+/// attached to it holds) is never put on a workspace.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_same_named_role_cws_did_not_make_is_refused_not_used() {
+    let mut env = TestEnv::start("network-foreign-role", 46).await;
+    let iam = aws_sdk_iam::Client::new(&env.moto.sdk_config().await);
+    iam.create_role()
+        .role_name(format!("cws-ws-{PROJECT}"))
+        .assume_role_policy_document(domain::network::WORKSTATION_TRUST_POLICY)
+        .send()
+        .await
+        .expect("moto makes the role");
+    env.start_worker();
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    env.slash(&Slash::new(r#"launch "Python Machine Learning" foreign-box"#).by(SMITH))
+        .await;
+    let refused = env
+        .slack
+        .expect("the refusal", WAIT, |p| {
+            p.text().contains("could not launch *foreign-box*")
+        })
+        .await;
+    assert!(
+        refused.text().contains("is not the workstation role")
+            && refused.text().contains("cws-ws-nih-neuro-consortium"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(env.aws_front.run_instances_calls(), 0);
     env.finish();
 }
 
@@ -180,9 +271,9 @@ async fn configured_subnets_and_ssh_ranges_are_used_and_nothing_else_is_opened()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_deployment_without_an_instance_profile_refuses_launches_and_says_what_to_set() {
+async fn a_deployment_without_a_workstation_policy_refuses_launches_and_says_what_to_set() {
     let mut env = TestEnv::start("network-no-profile", 105).await;
-    env.start_worker_with_env(&[("CWS_INSTANCE_PROFILE", "")]);
+    env.start_worker_with_env(&[("CWS_WORKSTATION_POLICY", "")]);
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
     env.slash(&Slash::new(r#"launch "Python Machine Learning" no-profile"#).by(SMITH))
@@ -194,7 +285,7 @@ async fn a_deployment_without_an_instance_profile_refuses_launches_and_says_what
         })
         .await;
     assert!(
-        refused.text().contains("not set up") && refused.text().contains("CWS_INSTANCE_PROFILE"),
+        refused.text().contains("not set up") && refused.text().contains("CWS_WORKSTATION_POLICY"),
         "{}",
         refused.text()
     );
@@ -204,9 +295,9 @@ async fn a_deployment_without_an_instance_profile_refuses_launches_and_says_what
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_profile_missing_from_the_account_is_named_and_nothing_launches() {
+async fn a_policy_missing_from_the_account_is_named_and_nothing_launches() {
     let mut env = TestEnv::start("network-missing-profile", 106).await;
-    env.start_worker_with_env(&[("CWS_INSTANCE_PROFILE", "cws-typo")]);
+    env.start_worker_with_env(&[("CWS_WORKSTATION_POLICY", "cws-typo")]);
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
     env.slash(&Slash::new(r#"launch "Python Machine Learning" typo-box"#).by(SMITH))

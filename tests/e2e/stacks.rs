@@ -17,7 +17,7 @@ const PROJECT: &str = "nih-neuro-consortium";
 const EXTERNAL_ID: &str = "cws-check-external-id";
 
 /// Deploys both stacks as `deploy/check-in-moto.py` does and returns every output by name,
-/// the collaborator's after the lead's (they share `InstanceProfileName`).
+/// the collaborator's after the lead's (they share `WorkstationPolicyName`).
 async fn deploy_stacks(env: &TestEnv) -> BTreeMap<String, String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/check-in-moto.py");
     let endpoint = env.moto.url();
@@ -85,7 +85,7 @@ async fn configured_only_from_the_stacks_outputs_it_launches_mounts_and_ends_a_c
         ("AWS_ACCESS_KEY_ID", key_id),
         ("AWS_SECRET_ACCESS_KEY", secret),
         ("AWS_SESSION_TOKEN", token),
-        ("CWS_INSTANCE_PROFILE", output("InstanceProfileName")),
+        ("CWS_WORKSTATION_POLICY", output("WorkstationPolicyName")),
         ("CWS_ARCHIVE_BUCKET", output("ArchiveBucketName")),
         ("CWS_ACCOUNTS", accounts.clone()),
         ("CWS_ROLE_EXTERNAL_ID", EXTERNAL_ID.to_owned()),
@@ -130,17 +130,24 @@ async fn configured_only_from_the_stacks_outputs_it_launches_mounts_and_ends_a_c
         .await
         .expect("the workspace runs in MIT's account");
     assert_eq!(tag(&launched, "cws:project"), Some(PROJECT));
+    let profile = launched
+        .iam_instance_profile()
+        .and_then(|p| p.arn())
+        .expect("the workspace has an instance profile");
     assert_eq!(
-        launched.iam_instance_profile().and_then(|p| p.arn()),
-        Some(
-            format!(
-                "arn:aws:iam::{collaborator_account}:instance-profile/{}",
-                output("InstanceProfileName")
-            )
-            .as_str()
+        profile,
+        format!(
+            "arn:aws:iam::{collaborator_account}:instance-profile/cws/workstations/cws-ws-{PROJECT}"
         ),
-        "the collaborator stack's workstation profile"
+        "the project's own profile, in MIT's account"
     );
+    let role = crate::harness::Moto::workstation_role_as(&mit, profile).await;
+    assert_eq!(
+        role.boundary,
+        Some(output("WorkstationPolicyArn")),
+        "bounded by the collaborator stack's workstation policy"
+    );
+    assert_eq!(role.project_tag.as_deref(), Some(PROJECT));
 
     env.slash(
         &Slash::new(&format!(

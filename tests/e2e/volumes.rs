@@ -509,9 +509,9 @@ async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_pr
         "stanford-collab",
     )
     .await;
-    // MIT deployed the collaborator stack: the role and the workstation profile.
+    // MIT deployed the collaborator stack: the role and the workstation policy.
     let mit = config_in_mits_account(&env).await;
-    crate::harness::Moto::create_instance_profile_as(&mit).await;
+    crate::harness::Moto::create_workstation_policy_as(&mit).await;
     launch(&env, JOHNSON, "mit-algorithm-dev").await;
     env.wait_for_done_launch_jobs(1).await;
 
@@ -536,8 +536,10 @@ async fn mits_invitation_launches_in_mits_own_account_still_attributed_to_the_pr
     assert!(tag(&instances[0], "cws:invitation").is_some());
     assert_eq!(
         instances[0].iam_instance_profile().and_then(|p| p.arn()),
-        Some("arn:aws:iam::111111111111:instance-profile/cws-workstation"),
-        "MIT's own workstation profile"
+        Some(
+            "arn:aws:iam::111111111111:instance-profile/cws/workstations/cws-ws-nih-neuro-consortium"
+        ),
+        "the project's workstation profile, in MIT's own account"
     );
     assert!(
         env.all_instances().await.is_empty(),

@@ -229,7 +229,7 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
     checks
 }
 
-/// The instance profile and a subnet in one account, in the default region.
+/// The workstation policy and a subnet in one account, in the default region.
 async fn placement(
     clouds: &Ec2AccountClouds,
     account: Option<&domain::account::Account>,
@@ -246,16 +246,16 @@ async fn placement(
             )];
         }
     };
-    let profile = match cloud.instance_profile().await {
-        Ok(name) => Check::met(
-            format!("instance profile in {account_id}"),
-            format!("{name} exists"),
+    let profile = match cloud.workstation_policy().await {
+        Ok(arn) => Check::met(
+            format!("workstation policy in {account_id}"),
+            format!("{arn} exists; each project's workspaces get their own profile under it"),
         ),
         Err(error) => Check::unmet(
-            format!("instance profile in {account_id}"),
+            format!("workstation policy in {account_id}"),
             setup_problem(error),
-            "deploy the deploy/ stack for this account and set CWS_INSTANCE_PROFILE to its \
-             InstanceProfileName output",
+            "deploy the deploy/ stack for this account and set CWS_WORKSTATION_POLICY to its \
+             WorkstationPolicyName output",
         ),
     };
     let subnets = match cloud.subnets().await {

@@ -114,24 +114,27 @@ async fn config(moto: &Moto) -> aws_config::SdkConfig {
     .await
 }
 
-/// The instance profile the deploy/ stacks make, made here as they would.
-const PROFILE: &str = "cws-workstation";
+/// The workstation policy the deploy/ stacks make, made here as they would.
+const POLICY: &str = "cws-workstation";
 
 async fn cloud(moto: &Moto) -> Ec2Cloud {
     cloud_with(moto, NetworkSettings::default()).await
 }
 
-/// EC2 in us-east-1 with `network`, whose instance profile (if it names one) exists.
+/// EC2 in us-east-1 with `network`, whose workstation policy (if it names one) exists.
 async fn cloud_with(moto: &Moto, network: NetworkSettings) -> Ec2Cloud {
     let config = config(moto).await;
-    let iam = aws_sdk_iam::Client::new(&config);
-    iam.create_instance_profile()
-        .instance_profile_name(PROFILE)
+    aws_sdk_iam::Client::new(&config)
+        .create_policy()
+        .policy_name(POLICY)
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:UpdateInstanceInformation","Resource":"*"}]}"#,
+        )
         .send()
         .await
         .unwrap();
     let network = NetworkSettings {
-        instance_profile: network.instance_profile.or(Some(PROFILE.to_owned())),
+        workstation_policy: network.workstation_policy.or(Some(POLICY.to_owned())),
         ..network
     };
     Ec2Cloud::new(&config, std::sync::Arc::new(network))

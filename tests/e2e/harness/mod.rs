@@ -374,7 +374,7 @@ impl TestEnv {
             .expect("flushdb");
         let moto = Moto::start().await;
         if aws_setup {
-            moto.create_instance_profile().await;
+            moto.create_workstation_policy().await;
         }
         let aws_front = AwsFront::start(moto.url()).await;
         let slack = FakeSlack::start().await;
@@ -474,7 +474,7 @@ impl TestEnv {
             .env("CWS_ARCHIVE_BUCKET", "cws-e2e-archive")
             .env("CWS_ADMINS", DEPLOYMENT_ADMINS)
             .env("CWS_INSTITUTION", LEAD_INSTITUTION)
-            .env("CWS_INSTANCE_PROFILE", moto::INSTANCE_PROFILE)
+            .env("CWS_WORKSTATION_POLICY", moto::WORKSTATION_POLICY)
             // Scheduled checks run only in the tests that start a worker with a schedule, so
             // no other test meets a digest it did not ask for.
             .env("CWS_SCHEDULE", "off")

@@ -9,9 +9,22 @@ use aws_sdk_ec2::config::Credentials;
 /// carrying the public image parameters the templates name: `tests/standins/moto_server.py`.
 const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/moto_server.py");
 
-/// The instance profile every test deployment names (`CWS_INSTANCE_PROFILE`), as the shipped
-/// stacks create it.
-pub const INSTANCE_PROFILE: &str = "cws-workstation";
+/// The workstation policy every test deployment names (`CWS_WORKSTATION_POLICY`), as the
+/// shipped stacks create it.
+pub const WORKSTATION_POLICY: &str = "cws-workstation";
+
+/// The heart of the stacks' workstation policy: mounts of the role's own project's volumes.
+const WORKSTATION_POLICY_DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"MountOwnProjectsVolumesThroughAccessPoints","Effect":"Allow","Action":["elasticfilesystem:ClientMount","elasticfilesystem:ClientWrite"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/cws:project":"${aws:PrincipalTag/cws:project}"}}}]}"#;
+
+/// A workstation role as IAM has it.
+#[derive(Debug)]
+pub struct WorkstationRole {
+    pub name: String,
+    pub path: String,
+    pub project_tag: Option<String>,
+    pub boundary: Option<String>,
+    pub attached: Vec<String>,
+}
 
 pub struct Moto {
     child: Child,
@@ -80,35 +93,72 @@ impl Moto {
             .await
     }
 
-    /// The workstation role and instance profile in the lead account, as the deploy/ stack
-    /// makes them.
-    pub async fn create_instance_profile(&self) {
-        Moto::create_instance_profile_as(&self.sdk_config().await).await;
+    /// The workstation policy in the lead account, as the deploy/ stack makes it.
+    pub async fn create_workstation_policy(&self) {
+        Moto::create_workstation_policy_as(&self.sdk_config().await).await;
     }
 
-    /// The workstation role and instance profile in the account `config` acts in, as the
-    /// collaborator stack makes them there.
-    pub async fn create_instance_profile_as(config: &aws_config::SdkConfig) {
+    /// The workstation policy in the account `config` acts in, as the collaborator stack
+    /// makes it there.
+    pub async fn create_workstation_policy_as(config: &aws_config::SdkConfig) {
+        aws_sdk_iam::Client::new(config)
+            .create_policy()
+            .policy_name(WORKSTATION_POLICY)
+            .policy_document(WORKSTATION_POLICY_DOCUMENT)
+            .send()
+            .await
+            .expect("moto makes the policy");
+    }
+
+    /// The role of `profile` (an instance profile's name or ARN) in the account `config`
+    /// acts in: its tags, its permissions boundary and the policies attached to it.
+    pub async fn workstation_role_as(
+        config: &aws_config::SdkConfig,
+        profile: &str,
+    ) -> WorkstationRole {
         let iam = aws_sdk_iam::Client::new(config);
-        iam.create_role()
-            .role_name(INSTANCE_PROFILE)
-            .assume_role_policy_document(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-            )
+        let name = profile.rsplit('/').next().expect("a name");
+        let profile = iam
+            .get_instance_profile()
+            .instance_profile_name(name)
             .send()
             .await
-            .expect("moto makes the role");
-        iam.create_instance_profile()
-            .instance_profile_name(INSTANCE_PROFILE)
+            .expect("the instance profile exists")
+            .instance_profile
+            .expect("a profile");
+        let role_name = profile.roles()[0].role_name().to_owned();
+        let role = iam
+            .get_role()
+            .role_name(&role_name)
             .send()
             .await
-            .expect("moto makes the instance profile");
-        iam.add_role_to_instance_profile()
-            .instance_profile_name(INSTANCE_PROFILE)
-            .role_name(INSTANCE_PROFILE)
+            .expect("the role exists")
+            .role
+            .expect("a role");
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(&role_name)
             .send()
             .await
-            .expect("moto adds the role");
+            .expect("attached policies")
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_owned))
+            .collect();
+        WorkstationRole {
+            name: role_name,
+            path: role.path().to_owned(),
+            project_tag: role
+                .tags()
+                .iter()
+                .find(|t| t.key() == "cws:project")
+                .map(|t| t.value().to_owned()),
+            boundary: role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_owned),
+            attached,
+        }
     }
 
     pub async fn ec2(&self) -> aws_sdk_ec2::Client {

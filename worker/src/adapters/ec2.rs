@@ -1,6 +1,6 @@
 //! EC2 through the official AWS SDK, in one account and region: instances, snapshots, and what
 //! a launch stands on there (the image from SSM's public parameters, a subnet, the project's
-//! security group, the instance profile in IAM).
+//! security group, the project's workstation role and instance profile in IAM).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,10 @@ use aws_sdk_ec2::types::{
 use base64::Engine;
 use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_CLIENT_TOKEN, TAG_PROJECT, TAG_SNAPSHOT_KEY};
-use domain::network::{NOT_SET_UP, NetworkSettings, Placement, pick_subnet, security_group_name};
+use domain::network::{
+    NOT_SET_UP, NetworkSettings, Placement, WORKSTATION_PATH, WORKSTATION_TRUST_POLICY,
+    pick_subnet, security_group_name, workstation_policy_arn, workstation_profile_name,
+};
 use domain::ports::{
     AccountClouds, Cloud, InstanceCommands, InstanceState, InstanceStatus, LaunchedInstance,
     Metrics, PortError, Snapshot,
@@ -35,14 +38,17 @@ pub struct Ec2Cloud {
     client: Client,
     ssm: aws_sdk_ssm::Client,
     iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
     region: String,
     network: Arc<NetworkSettings>,
     /// What this account and region offer a launch, found once per process: subnets (with
-    /// their VPC), the instance profile's check, each project's security group.
+    /// their VPC), the workstation policy's ARN, each project's security group and profile.
     subnets: tokio::sync::OnceCell<Vec<(String, String)>>,
-    profile_checked: tokio::sync::OnceCell<String>,
+    policy_checked: tokio::sync::OnceCell<String>,
     /// One cell per (project, VPC), so concurrent first launches make the group once.
     security_groups: Mutex<HashMap<(String, String), Arc<FoundOnce>>>,
+    /// One cell per project, so concurrent first launches make the role and profile once.
+    profiles: Mutex<HashMap<String, Arc<FoundOnce>>>,
     /// Each public image parameter's value and when it was read, one read at a time.
     images: Mutex<HashMap<String, Arc<KeptFor>>>,
 }
@@ -66,8 +72,23 @@ const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
 /// Where the Ubuntu AMIs every template uses keep their root volume.
 const ROOT_DEVICE: &str = "/dev/sda1";
 
-/// The tag on what cws made for itself (security groups), beside the project's.
+/// The tag on what cws made for itself (security groups, workstation roles), beside the
+/// project's.
 const TAG_MANAGED: &str = "cws:managed";
+
+/// How long a launch waits, between tries, for a new instance profile to reach EC2.
+const PROFILE_PROPAGATION_WAITS: [Duration; 4] = [
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+];
+
+/// IAM's answer for a name it does not know.
+const NO_SUCH_ENTITY: &str = "NoSuchEntity";
+
+/// IAM's answer for a name already taken (by an earlier run, or another worker just now).
+const ENTITY_EXISTS: &str = "EntityAlreadyExists";
 
 impl Ec2Cloud {
     /// EC2, SSM and IAM as `config` acts (its account, its region), with the deployment's
@@ -77,14 +98,16 @@ impl Ec2Cloud {
             client: Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
             region: config
                 .region()
                 .map(|r| r.as_ref().to_owned())
                 .unwrap_or_default(),
             network,
             subnets: tokio::sync::OnceCell::new(),
-            profile_checked: tokio::sync::OnceCell::new(),
+            policy_checked: tokio::sync::OnceCell::new(),
             security_groups: Mutex::default(),
+            profiles: Mutex::default(),
             images: Mutex::default(),
         }
     }
@@ -129,6 +152,31 @@ fn ssh_permission(ranges: &[&String]) -> IpPermission {
                 .collect(),
         ))
         .build()
+}
+
+/// EC2's refusal of an instance profile IAM has not propagated to it yet: "Value (…) for
+/// parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name".
+fn profile_not_yet_visible<E: ProvideErrorMetadata, R>(
+    error: &aws_sdk_ec2::error::SdkError<E, R>,
+) -> bool {
+    error.code() == Some("InvalidParameterValue")
+        && error
+            .message()
+            .is_some_and(|m| m.contains("iamInstanceProfile"))
+}
+
+fn iam_tag(key: &str, value: &str) -> aws_sdk_iam::types::Tag {
+    aws_sdk_iam::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .expect("key and value are set")
+}
+
+fn profile_roles(profile: Option<&aws_sdk_iam::types::InstanceProfile>) -> Vec<String> {
+    profile
+        .map(|p| p.roles().iter().map(|r| r.role_name().to_owned()).collect())
+        .unwrap_or_default()
 }
 
 fn not_set_up(message: String) -> PortError {
@@ -388,35 +436,197 @@ impl Ec2Cloud {
             .collect())
     }
 
-    /// The configured instance profile, once IAM confirmed it exists in this account.
-    pub(crate) async fn instance_profile(&self) -> Result<String, PortError> {
-        let Some(name) = &self.network.instance_profile else {
+    /// The configured workstation policy's ARN, once IAM confirmed it exists in this account.
+    pub(crate) async fn workstation_policy(&self) -> Result<String, PortError> {
+        let Some(name) = &self.network.workstation_policy else {
             return Err(not_set_up(
-                "no instance profile is configured: set CWS_INSTANCE_PROFILE to the workstation \
-                 profile the deploy/ stacks create. Without one the SSM agent never registers, \
+                "no workstation policy is configured: set CWS_WORKSTATION_POLICY to the \
+                 WorkstationPolicyName output of the deploy/ stacks. Each project's workspaces \
+                 get an instance profile under it; without one the SSM agent never registers, \
                  so nobody could connect to the workspace or mount a volume on it"
                     .to_owned(),
             ));
         };
-        self.profile_checked
+        self.policy_checked
             .get_or_try_init(|| async {
-                match self
-                    .iam
-                    .get_instance_profile()
-                    .instance_profile_name(name)
+                let caller = self
+                    .sts
+                    .get_caller_identity()
                     .send()
                     .await
-                {
-                    Ok(_) => Ok(name.clone()),
-                    Err(error) if error.code() == Some("NoSuchEntity") => Err(not_set_up(format!(
-                        "the instance profile {name} (CWS_INSTANCE_PROFILE) does not exist in \
-                         the account this workspace launches in: deploy the deploy/ stack there"
+                    .map_err(classify)?;
+                let account = caller.account().unwrap_or_default();
+                let partition = caller
+                    .arn()
+                    .and_then(|arn| arn.split(':').nth(1))
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("aws");
+                let arn = workstation_policy_arn(partition, account, name);
+                match self.iam.get_policy().policy_arn(&arn).send().await {
+                    Ok(_) => Ok(arn),
+                    Err(error) if error.code() == Some(NO_SUCH_ENTITY) => Err(not_set_up(format!(
+                        "the workstation policy {name} (CWS_WORKSTATION_POLICY) does not \
+                             exist in account {account}, where this workspace launches: deploy \
+                             the deploy/ stack there"
                     ))),
                     Err(error) => Err(classify(error)),
                 }
             })
             .await
             .cloned()
+    }
+
+    /// The project's workstation instance profile, made the first time with its role.
+    pub(crate) async fn workstation_profile(&self, project: &str) -> Result<String, PortError> {
+        let policy = self.workstation_policy().await?;
+        let cell = self
+            .profiles
+            .lock()
+            .expect("profiles lock")
+            .entry(project.to_owned())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.make_workstation_profile(project, &policy))
+            .await
+            .cloned()
+    }
+
+    /// The role (bounded by, and granted, the workstation policy; tagged with the project,
+    /// which is what the policy matches volumes on) and its instance profile. What is already
+    /// there is used only if it is exactly that: a same-named role someone else made, with
+    /// other permissions or another project's tag, is refused, never used.
+    async fn make_workstation_profile(
+        &self,
+        project: &str,
+        policy: &str,
+    ) -> Result<String, PortError> {
+        let name = workstation_profile_name(project);
+        let role = match self.iam.get_role().role_name(&name).send().await {
+            Ok(found) => found.role,
+            Err(error) if error.code() == Some(NO_SUCH_ENTITY) => {
+                self.create_workstation_role(&name, project, policy).await?
+            }
+            Err(error) => return Err(classify(error)),
+        };
+        let bounded = role
+            .as_ref()
+            .and_then(|r| r.permissions_boundary())
+            .and_then(|b| b.permissions_boundary_arn())
+            == Some(policy);
+        let tagged = role.as_ref().is_some_and(|r| {
+            r.tags()
+                .iter()
+                .any(|t| t.key() == TAG_PROJECT && t.value() == project)
+        });
+        if !bounded || !tagged {
+            return Err(not_set_up(format!(
+                "the IAM role {name} exists but is not the workstation role of project \
+                 {project} (bounded by {policy}, tagged {TAG_PROJECT}={project}); cws will not \
+                 put workspaces under a role it did not make: delete or rename that role"
+            )));
+        }
+        self.iam
+            .attach_role_policy()
+            .role_name(&name)
+            .policy_arn(policy)
+            .send()
+            .await
+            .map_err(classify)?;
+        self.workstation_instance_profile(&name, project).await?;
+        Ok(name)
+    }
+
+    async fn create_workstation_role(
+        &self,
+        name: &str,
+        project: &str,
+        policy: &str,
+    ) -> Result<Option<aws_sdk_iam::types::Role>, PortError> {
+        let made = self
+            .iam
+            .create_role()
+            .role_name(name)
+            .path(WORKSTATION_PATH)
+            .assume_role_policy_document(WORKSTATION_TRUST_POLICY)
+            .permissions_boundary(policy)
+            .description(format!(
+                "cws workspaces of project {project}: Session Manager, and mounts of the \
+                 project's volumes only"
+            ))
+            .tags(iam_tag(TAG_PROJECT, project))
+            .tags(iam_tag(TAG_MANAGED, "true"))
+            .send()
+            .await;
+        match made {
+            Ok(made) => Ok(made.role),
+            // Another worker made it first.
+            Err(error) if error.code() == Some(ENTITY_EXISTS) => Ok(self
+                .iam
+                .get_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(classify)?
+                .role),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    /// The instance profile `name` holding the role `name`, made (or completed) if need be.
+    async fn workstation_instance_profile(
+        &self,
+        name: &str,
+        project: &str,
+    ) -> Result<(), PortError> {
+        let roles = match self
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+        {
+            Ok(found) => profile_roles(found.instance_profile()),
+            Err(error) if error.code() == Some(NO_SUCH_ENTITY) => {
+                match self
+                    .iam
+                    .create_instance_profile()
+                    .instance_profile_name(name)
+                    .path(WORKSTATION_PATH)
+                    .tags(iam_tag(TAG_PROJECT, project))
+                    .tags(iam_tag(TAG_MANAGED, "true"))
+                    .send()
+                    .await
+                {
+                    Ok(made) => profile_roles(made.instance_profile()),
+                    Err(error) if error.code() == Some(ENTITY_EXISTS) => Vec::new(),
+                    Err(error) => return Err(classify(error)),
+                }
+            }
+            Err(error) => return Err(classify(error)),
+        };
+        if roles.iter().any(|role| role == name) {
+            return Ok(());
+        }
+        if !roles.is_empty() {
+            return Err(not_set_up(format!(
+                "the instance profile {name} holds the role {} rather than {name}: delete \
+                 that profile, and cws makes it again",
+                roles.join(", ")
+            )));
+        }
+        match self
+            .iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // A profile holds one role: another worker added it just now.
+            Err(error) if error.code() == Some("LimitExceeded") => Ok(()),
+            Err(error) => Err(classify(error)),
+        }
     }
 
     /// The project's security group in `vpc`, made the first time, with port 22 open to
@@ -648,7 +858,7 @@ impl Cloud for Ec2Cloud {
         workspace: &str,
         image: &ImageSource,
     ) -> Result<Placement, PortError> {
-        let instance_profile = self.instance_profile().await?;
+        let instance_profile = self.workstation_profile(project).await?;
         let image_id = self.image_id(image).await?;
         let subnets = self.subnets().await?;
         let ids: Vec<String> = subnets.iter().map(|(id, _)| id.clone()).collect();
@@ -682,7 +892,7 @@ impl Cloud for Ec2Cloud {
             .user_data
             .as_ref()
             .map(|script| base64::engine::general_purpose::STANDARD.encode(script));
-        let output = self
+        let request = self
             .client
             .run_instances()
             .image_id(&placement.image_id)
@@ -710,10 +920,31 @@ impl Cloud for Ec2Cloud {
                 InstanceMetadataOptionsRequest::builder()
                     .http_tokens(HttpTokensState::Required)
                     .build(),
-            )
-            .send()
-            .await
-            .map_err(classify)?;
+            );
+        // A profile made a moment ago is not yet visible to EC2 (IAM is eventually
+        // consistent); the same request, with the same client token, is tried again.
+        let mut waits = PROFILE_PROPAGATION_WAITS.iter();
+        let output = loop {
+            match request.clone().send().await {
+                Ok(output) => break output,
+                Err(error) if profile_not_yet_visible(&error) => match waits.next() {
+                    Some(wait) => {
+                        tracing::info!(
+                            profile = %placement.instance_profile,
+                            "the instance profile is not visible to EC2 yet; waiting"
+                        );
+                        tokio::time::sleep(*wait).await;
+                    }
+                    None => {
+                        return Err(PortError::Transient(format!(
+                            "the instance profile {} is not visible to EC2 yet",
+                            placement.instance_profile
+                        )));
+                    }
+                },
+                Err(error) => return Err(classify(error)),
+            }
+        };
         let instance = output
             .instances()
             .first()

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use domain::account::Account;
 use domain::launch::{LaunchPlan, TAG_SNAPSHOT_KEY};
-use domain::network::{Placement, security_group_name};
+use domain::network::{Placement, security_group_name, workstation_profile_name};
 use domain::ports::{
     AccountClouds, Cloud, InstanceCommands, InstanceState, InstanceStatus, LaunchedInstance,
     Metrics, PortError, Snapshot,
@@ -91,7 +91,7 @@ impl Cloud for SimulatedCloud {
             },
             subnet_id: "subnet-00000000".to_owned(),
             security_group_id: format!("sg-{}", security_group_name(project)),
-            instance_profile: "cws-workstation".to_owned(),
+            instance_profile: workstation_profile_name(project),
         })
     }
 
