@@ -2,6 +2,7 @@
 //! send a signed command to a running bot the way Slack does. With nothing configured it runs
 //! the embedded mode: in-memory queue and state, simulated cloud, chat printed to the terminal.
 
+mod dead_letters;
 mod say;
 
 use std::io::IsTerminal;
@@ -36,6 +37,11 @@ enum Mode {
     /// Run one scheduled round now and exit (needs REDIS_URL): checks, reconcile, idle,
     /// expiry-sweep or retention, under the same once-only rules as the schedule.
     RunOnce { round: worker::Round },
+    /// Jobs in the queues (needs REDIS_URL).
+    Jobs {
+        #[command(subcommand)]
+        jobs: JobsCommand,
+    },
     /// Check every requirement of the configured deployment against the real services and
     /// say what to fix; exits 1 if any is not met. Read-only: creates nothing.
     Doctor,
@@ -62,6 +68,15 @@ enum Mode {
     },
 }
 
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Jobs the workers gave up on: list them, show one, replay them once the cause is fixed.
+    Dead {
+        #[command(subcommand)]
+        dead: dead_letters::DeadCommand,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Both ring and aws-lc-rs reach the dependency graph; rustls must be told which to use.
@@ -83,6 +98,12 @@ async fn main() -> anyhow::Result<()> {
             let env = worker::command_env(&settings, Some(connection)).await?;
             println!("{}", worker::run_once(&env, round).await?);
             Ok(())
+        }
+        Mode::Jobs {
+            jobs: JobsCommand::Dead { dead },
+        } => {
+            let connection = connect_redis(&settings, "jobs")?;
+            dead_letters::run(&connection, dead).await
         }
         Mode::Doctor => {
             let checks = worker::doctor::checks(&settings).await;

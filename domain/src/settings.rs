@@ -192,6 +192,9 @@ pub struct Settings {
     /// How long finished jobs (payloads, idempotency keys, "finished" and notice markers) and
     /// dead letters are kept, by the workers' clock.
     pub job_retention: Duration,
+    /// The channel workers tell when they dead-letter a job (`CWS_OPS_CHANNEL`), a Slack or
+    /// Discord channel id; `None`: only the log and `cws_worker_dead_letters` tell.
+    pub ops_channel: Option<String>,
 }
 
 /// Every minute: a budget alert or enforcement is never more than a minute late.
@@ -507,6 +510,18 @@ impl Settings {
             web_rate_limit: web_rate_limit.max(1),
             trusted_proxies,
             job_retention: Duration::from_secs(retention_days * 86_400),
+            ops_channel: match sources.get("CWS_OPS_CHANNEL") {
+                None => None,
+                Some(value) if is_channel_id(value.trim()) => Some(value.trim().to_owned()),
+                Some(value) => {
+                    return Err(SettingsError::Invalid {
+                        key: "CWS_OPS_CHANNEL",
+                        value,
+                        reason: "expected a channel id, not its name: Slack's C0123ABCD, or \
+                                 Discord's digits, e.g. 1234567890123456789",
+                    });
+                }
+            },
         })
     }
 
@@ -622,6 +637,12 @@ fn url_prefix(
         value,
         reason: "expected an http or https URL prefix such as https://hooks.slack.com/",
     })
+}
+
+/// A Slack (`C0123ABCD`) or Discord (decimal digits) channel id: the platform is told by its
+/// form ([`crate::job::Platform::of_id`]).
+fn is_channel_id(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// `+510d`, `+12h`, `+30m`, `+45s` (the `+` is optional).
@@ -818,6 +839,19 @@ mod tests {
         .unwrap();
         assert_eq!(set.job_retention, Duration::from_secs(30 * 86_400));
         assert_eq!((set.web_rate_limit, set.trusted_proxies), (600, 1));
+    }
+
+    #[test]
+    fn the_ops_channel_is_a_channel_id() {
+        let channel = |text: &str| load(&[("CWS_OPS_CHANNEL", text)], None).map(|s| s.ops_channel);
+        assert_eq!(channel("C0OPS"), Ok(Some("C0OPS".to_owned())));
+        assert_eq!(
+            channel("1234567890123456789"),
+            Ok(Some("1234567890123456789".to_owned()))
+        );
+        let error = channel("#cws-ops").unwrap_err().to_string();
+        assert!(error.starts_with("CWS_OPS_CHANNEL=#cws-ops"), "{error}");
+        assert_eq!(load(&[], None).unwrap().ops_channel, None);
     }
 
     #[test]

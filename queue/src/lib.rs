@@ -3,9 +3,13 @@
 //! job key is the queue's idempotency key,
 //! so a request delivered twice becomes one job.
 
+mod dead_letters;
 mod retention;
 mod sign_in;
 
+pub use dead_letters::{
+    DeadJob, DeadLetter, DeadLetterError, dead_job, dead_letters, replay, replay_all,
+};
 pub use retention::{NothingRetained, RedisFinishedJobs};
 pub use sign_in::{RecordsSignIns, RedisSignIns};
 

@@ -7,6 +7,7 @@ mod audit;
 mod bad_input;
 mod bounded;
 mod cost;
+mod dead_letters;
 mod deployment;
 mod discord;
 mod doctor;

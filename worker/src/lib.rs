@@ -49,6 +49,7 @@ use crate::adapters::simulated_efs::{
 use crate::adapters::slack::SlackWebApi;
 use crate::adapters::terminal_chat::TerminalChat;
 pub use crate::jobs::CommandEnv;
+use crate::jobs::dead_letters::DeadLetters;
 pub use crate::jobs::launch::LaunchEnv;
 use crate::metrics::{WorkerMetrics, WorkerProbe};
 use crate::state::State;
@@ -321,9 +322,10 @@ fn worker_name(kind: &str) -> String {
 /// rather than a generic function because it serves both the Redis and the memory storages,
 /// and apalis' bounds for "any storage a worker can consume" run to a page.
 macro_rules! consume {
-    ($env:expr, $concurrency:expr, $schedule:expr, $launch:expr, $command:expr, $action:expr,
-     $verification:expr) => {{
+    ($env:expr, $dead_letters:expr, $concurrency:expr, $schedule:expr, $launch:expr,
+     $command:expr, $action:expr, $verification:expr) => {{
         let env: Arc<CommandEnv> = $env;
+        let dead_letters: Arc<DeadLetters> = $dead_letters;
         let schedule: Option<cron::Schedule> = $schedule;
         let tick_env = env.clone();
         let ticks = async move {
@@ -343,24 +345,28 @@ macro_rules! consume {
             .backend($launch)
             .concurrency($concurrency)
             .data(env.launch.clone())
+            .data(dead_letters.clone())
             .build(jobs::launch::job_launch)
             .run_until(ops::stop_requested());
         let commands = WorkerBuilder::new(worker_name(CommandJob::NAME))
             .backend($command)
             .concurrency($concurrency)
             .data(env.clone())
+            .data(dead_letters.clone())
             .build(jobs::command::job_command)
             .run_until(ops::stop_requested());
         let actions = WorkerBuilder::new(worker_name(ActionJob::NAME))
             .backend($action)
             .concurrency($concurrency)
             .data(env.clone())
+            .data(dead_letters.clone())
             .build(jobs::action::job_action)
             .run_until(ops::stop_requested());
         let verifications = WorkerBuilder::new(worker_name(VerificationCallbackJob::NAME))
             .backend($verification)
             .concurrency($concurrency)
             .data(env)
+            .data(dead_letters)
             .build(jobs::verification::job_verification_callback)
             .run_until(ops::stop_requested());
         tokio::try_join!(ticks, launches, commands, actions, verifications)
@@ -427,8 +433,14 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 env.clone(),
                 settings.reconcile_every,
             ));
+            let dead_letters = Arc::new(DeadLetters::new(
+                env.chat.clone(),
+                settings.ops_channel.as_deref(),
+                true,
+            ));
             let consumed = consume!(
                 env,
+                dead_letters,
                 concurrency,
                 schedule,
                 launch,
@@ -456,8 +468,14 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 env.clone(),
                 settings.reconcile_every,
             ));
+            let dead_letters = Arc::new(DeadLetters::new(
+                env.chat.clone(),
+                settings.ops_channel.as_deref(),
+                false,
+            ));
             let consumed = consume!(
                 env,
+                dead_letters,
                 concurrency,
                 schedule,
                 storages.launch,

@@ -186,6 +186,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/try_again.json.hbs"),
     ),
     (
+        "job_dead_lettered",
+        include_str!("../../../message-templates/slack/job_dead_lettered.json.hbs"),
+    ),
+    (
         "working_on_it",
         include_str!("../../../message-templates/slack/working_on_it.json.hbs"),
     ),
@@ -730,6 +734,20 @@ pub fn something_went_wrong(command: &str, reference: &str) -> ChatMessage {
     )
 }
 
+/// To the operations channel: a worker gave up on a job for good. `id` is the queue's task id
+/// the replay takes, when the queue gives one (the embedded mode's does not).
+pub fn job_dead_lettered(
+    kind: &str,
+    reference: &str,
+    error: &str,
+    id: Option<&str>,
+) -> ChatMessage {
+    render(
+        "job_dead_lettered",
+        &json!({ "kind": kind, "reference": reference, "error": error, "id": id }),
+    )
+}
+
 /// A button value that does not verify: edited, or from another deployment.
 pub fn button_invalid() -> ChatMessage {
     render("button_invalid", &json!({}))
@@ -775,6 +793,21 @@ pub(crate) mod tests {
             account: None,
             image_id: Some("ami-0123456789abcdef0".into()),
         }
+    }
+
+    #[test]
+    fn job_dead_lettered_gives_the_reference_the_error_and_the_replay() {
+        let message = job_dead_lettered(
+            "launch",
+            "slack:T1:1.2.3",
+            "AWS refused the launch: InvalidParameterValue <size>",
+            Some("01KBDEADLETTER"),
+        );
+        insta::assert_snapshot!(message.text, @"☠️ A launch job failed for good and was dead-lettered: AWS refused the launch: InvalidParameterValue &lt;size&gt; Reference slack:T1:1.2.3. Once the cause is fixed: cws jobs dead replay 01KBDEADLETTER");
+        insta::assert_json_snapshot!(message.blocks);
+        let embedded = job_dead_lettered("command", "terminal:1", "boom", None);
+        assert!(!embedded.text.contains("replay"), "{}", embedded.text);
+        assert_eq!(embedded.blocks.len(), 2);
     }
 
     #[test]

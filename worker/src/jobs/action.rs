@@ -4,16 +4,20 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
+use apalis_core::task::task_id::TaskId;
 use domain::exception::Verdict;
 use domain::job::{Action, ActionJob, JobKind};
 use domain::ports::PortError;
 
+use crate::jobs::dead_letters::DeadLetters;
 use crate::jobs::exception::{DecisionClick, action_decide_exception, action_request_exception};
 use crate::jobs::{CommandEnv, idle, project, run_to_end, workspaces};
 
 pub(crate) async fn job_action(
     job: ActionJob,
     env: Data<Arc<CommandEnv>>,
+    dead_letters: Data<Arc<DeadLetters>>,
+    id: Option<TaskId>,
 ) -> Result<(), AbortError> {
     let env = &**env;
     let run = run_to_end(
@@ -24,9 +28,13 @@ pub(crate) async fn job_action(
         "button",
         || dispatch(env, &job),
     );
-    env.launch
+    let result = env
+        .launch
         .metrics
         .observe(ActionJob::NAME, job.key.as_str(), run)
+        .await;
+    dead_letters
+        .announced(ActionJob::NAME, &job.key, id, result)
         .await
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
+use apalis_core::task::task_id::TaskId;
 use domain::command::{
     AuditCommand, CollaborationCommand, Command, PolicyCommand, ProfilesCommand, ProjectCommand,
     VolumeCommand, WorkspaceCommand,
@@ -13,6 +14,7 @@ use domain::message;
 use domain::ports::PortError;
 
 use crate::jobs::access::Context;
+use crate::jobs::dead_letters::DeadLetters;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
     CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, profiles,
@@ -22,6 +24,8 @@ use crate::jobs::{
 pub(crate) async fn job_command(
     job: CommandJob,
     env: Data<Arc<CommandEnv>>,
+    dead_letters: Data<Arc<DeadLetters>>,
+    id: Option<TaskId>,
 ) -> Result<(), AbortError> {
     let env = &**env;
     let run = run_to_end(
@@ -32,9 +36,13 @@ pub(crate) async fn job_command(
         job.command.name(),
         || dispatch(env, &job),
     );
-    env.launch
+    let result = env
+        .launch
         .metrics
         .observe(CommandJob::NAME, job.key.as_str(), run)
+        .await;
+    dead_letters
+        .announced(CommandJob::NAME, &job.key, id, result)
         .await
 }
 

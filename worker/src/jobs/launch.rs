@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
+use apalis_core::task::task_id::TaskId;
 use domain::account::{Account, Accounts};
 use domain::audit::{AuditAction, AuditEvent};
 use domain::budget::BudgetPosition;
@@ -29,6 +30,7 @@ use domain::user_data::{UserDataInput, render_user_data};
 use domain::workspace::Workspace;
 
 use crate::jobs::access::{Context, Member, authorize};
+use crate::jobs::dead_letters::DeadLetters;
 use crate::jobs::policy::{attribution, budget_position, facts_of};
 use crate::jobs::{alerts, dead_letter, with_retries};
 use crate::metrics::WorkerMetrics;
@@ -177,13 +179,19 @@ const AUDITED: &str = "audited";
 pub(crate) async fn job_launch(
     job: LaunchJob,
     env: Data<Arc<LaunchEnv>>,
+    dead_letters: Data<Arc<DeadLetters>>,
+    id: Option<TaskId>,
 ) -> Result<(), AbortError> {
-    env.metrics
+    let result = env
+        .metrics
         .observe(
             LaunchJob::NAME,
             job.key.as_str(),
             run_launch(&env, &job, Approval::Policy),
         )
+        .await;
+    dead_letters
+        .announced(LaunchJob::NAME, &job.key, id, result)
         .await
 }
 

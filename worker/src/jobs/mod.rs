@@ -9,6 +9,7 @@ mod chargeback;
 mod collaboration;
 pub(crate) mod command;
 mod cost;
+pub(crate) mod dead_letters;
 mod digest;
 mod exception;
 pub(crate) mod expiry;

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
+use apalis_core::task::task_id::TaskId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::audit::{AuditAction, AuditEvent};
@@ -25,6 +26,7 @@ use domain::verified_identity::{
 };
 
 use crate::jobs::access::Context;
+use crate::jobs::dead_letters::DeadLetters;
 use crate::jobs::{CommandEnv, dead_letter, with_retries};
 use crate::state::random_bytes;
 
@@ -78,12 +80,18 @@ pub(crate) async fn command_profiles_verify(
 pub(crate) async fn job_verification_callback(
     job: VerificationCallbackJob,
     env: Data<Arc<CommandEnv>>,
+    dead_letters: Data<Arc<DeadLetters>>,
+    id: Option<TaskId>,
 ) -> Result<(), AbortError> {
     let env = &**env;
     let run = verify(env, &job);
-    env.launch
+    let result = env
+        .launch
         .metrics
         .observe(VerificationCallbackJob::NAME, job.key.as_str(), run)
+        .await;
+    dead_letters
+        .announced(VerificationCallbackJob::NAME, &job.key, id, result)
         .await
 }
 
