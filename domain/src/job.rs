@@ -185,6 +185,8 @@ impl CommandJob {
                         | ProfilesCommand::InvitationAccept { .. }
                         | ProfilesCommand::InvitationList
                         | ProfilesCommand::InvitationRevoke { .. }
+                        | ProfilesCommand::SshKeyAdd { .. }
+                        | ProfilesCommand::SshKeyRotate
                 )
                 | Command::Policy(PolicyCommand::Show | PolicyCommand::Test(_))
                 | Command::Collaboration(_)

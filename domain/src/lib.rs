@@ -33,6 +33,7 @@ pub mod settings;
 mod shell;
 pub mod slack_signature;
 pub mod spreadsheet;
+pub mod ssh_key;
 pub mod template;
 pub mod time_text;
 pub mod token;

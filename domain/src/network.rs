@@ -184,8 +184,9 @@ pub struct Connection<'a> {
     pub region: &'a str,
     /// The research user, who owns the key.
     pub username: &'a str,
-    /// Where the profile's DM told the person to save their private key.
-    pub key_file: &'a str,
+    /// Where the profile's DM told the person to save their private key; `None` when they
+    /// registered their own, which `ssh` finds by itself.
+    pub key_file: Option<&'a str>,
     pub services: &'a [crate::template::Service],
 }
 
@@ -200,8 +201,9 @@ pub fn connect_lines(connection: &Connection<'_>) -> Vec<String> {
         key_file,
         services,
     } = connection;
+    let identity = key_file.map_or_else(String::new, |file| format!("-i {file} "));
     let mut lines = vec![format!(
-        "SSH: `ssh -i {key_file} -o ProxyCommand=\"aws ssm start-session --target %h \
+        "SSH: `ssh {identity}-o ProxyCommand=\"aws ssm start-session --target %h \
          --document-name AWS-StartSSHSession --parameters portNumber=%p --region {region}\" \
          {username}@{instance_id}`"
     )];
@@ -331,7 +333,7 @@ mod tests {
             instance_id: "i-0123456789abcdef0",
             region: "us-west-2",
             username: "sarah_lee",
-            key_file: "~/.ssh/cws-berkeley",
+            key_file: Some("~/.ssh/cws-berkeley"),
             services: &services,
         });
         assert_eq!(

@@ -40,8 +40,24 @@ pub struct ResearchUser {
     /// Each research user has a group of its own with the same number.
     pub gid: u32,
     pub account: String,
-    /// OpenSSH public key line; the private key went to the person by direct message.
+    /// OpenSSH public key line; the private key went to the person by direct message, unless
+    /// it is their own.
     pub ssh_public_key: String,
+    /// Whether the key is one the person registered (`profiles ssh-key add`), whose private
+    /// half the system never had.
+    #[serde(default)]
+    pub own_key: bool,
+    /// The key data (the base64 word) of every key this one replaced: removed from any
+    /// workspace that still has one, so a rotated-out key never opens a workspace again.
+    #[serde(default)]
+    pub retired_keys: Vec<String>,
+}
+
+impl ResearchUser {
+    /// The key data of `line`, the word between algorithm and comment.
+    pub fn key_data(line: &str) -> Option<&str> {
+        line.split_whitespace().nth(1)
+    }
 }
 
 /// Whose research user this is: a collaborator is their invitation, an owner their project.

@@ -1,5 +1,6 @@
 //! Shell scripts the system runs as root on workspaces, rendered from `templates/*.sh.hbs`: the
-//! launch user data ([`crate::user_data`]) and the volume mount ([`crate::volume`]), which share
+//! launch user data ([`crate::user_data`]), the volume mount ([`crate::volume`]) and the SSH
+//! key replacement ([`crate::ssh_key`]); the first two share
 //! the amazon-efs-utils install step ([`crate::efs_utils`]) as the partial `install-efs-utils`. A script is
 //! not HTML, so nothing is escaped; safety comes from each caller validating its values and from
 //! the `quote` helper, which makes every value one single-quoted shell word.
@@ -16,6 +17,7 @@ use serde_json::Value;
 pub(crate) enum Script {
     UserData,
     MountVolume,
+    ReplaceSshKey,
 }
 
 impl Script {
@@ -23,6 +25,7 @@ impl Script {
         match self {
             Script::UserData => "user-data",
             Script::MountVolume => "mount-volume",
+            Script::ReplaceSshKey => "replace-ssh-key",
         }
     }
 }
@@ -46,6 +49,10 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         (
             Script::MountVolume,
             include_str!("../../templates/mount-volume.sh.hbs"),
+        ),
+        (
+            Script::ReplaceSshKey,
+            include_str!("../../templates/replace-ssh-key.sh.hbs"),
         ),
     ] {
         registry

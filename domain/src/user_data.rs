@@ -151,7 +151,7 @@ fn known_service(name: &str, port: u16, username: &str) -> Option<ServiceData> {
 }
 
 /// `^[a-z][a-z0-9_]{0,31}$`
-fn is_username(name: &str) -> bool {
+pub(crate) fn is_username(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 32
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -191,6 +191,8 @@ mod tests {
             account: "123456789012".to_owned(),
             ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests alice@cws"
                 .to_owned(),
+            own_key: false,
+            retired_keys: Vec::new(),
         }
     }
 

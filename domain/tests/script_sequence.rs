@@ -18,6 +18,7 @@ use std::process::Command;
 use cws_domain::command::AccessMode;
 use cws_domain::efs_utils::EfsUtils;
 use cws_domain::profile::ResearchUser;
+use cws_domain::ssh_key::replace_key_script;
 use cws_domain::template::Catalog;
 use cws_domain::user_data::{UserDataInput, render_user_data};
 use cws_domain::volume::mount_script;
@@ -499,6 +500,8 @@ fn sarah() -> ResearchUser {
         gid: 5001,
         account: "123456789012".to_owned(),
         ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests sarah".to_owned(),
+        own_key: false,
+        retired_keys: Vec::new(),
     }
 }
 
@@ -652,4 +655,66 @@ fn the_sandbox_keeps_the_scripts_away_from_this_machine() {
     );
     assert_eq!(fs::read_to_string("/etc/fstab").ok(), host_fstab);
     assert!(!Path::new("/mnt/neuro-dataset").exists());
+}
+
+/// A workspace launched with key K0, rotated to K1 while it was stopped, then to the person's own
+/// key: the script leaves their own line and the current key, and neither retired key.
+#[test]
+fn a_replaced_key_leaves_only_the_current_key_and_the_persons_own_lines() {
+    let sandbox = Sandbox::new("replace-ssh-key").with("STUB_GROUPS", "");
+    let ssh = sandbox.path("home/sarah_lee/.ssh");
+    fs::create_dir_all(&ssh).unwrap();
+    let own_line = "ssh-rsa AAAAB3NzaC1yc2EOwnLaptopKey sarah@laptop";
+    fs::write(
+        ssh.join("authorized_keys"),
+        format!(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRetiredZero sarah\n{own_line}\n\
+             ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRetiredOne sarah_lee@cws\n"
+        ),
+    )
+    .unwrap();
+    let user = ResearchUser {
+        ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICurrent sarah_lee@cws".to_owned(),
+        own_key: true,
+        retired_keys: vec![
+            "AAAAC3NzaC1lZDI1NTE5AAAAIRetiredZero".to_owned(),
+            "AAAAC3NzaC1lZDI1NTE5AAAAIRetiredOne".to_owned(),
+        ],
+        ..sarah()
+    };
+    let script = replace_key_script(&user).expect("a valid user and keys");
+    for attempt in ["first", "again"] {
+        let run = sandbox.run(&script);
+        assert!(run.success, "{attempt}: {}", run.stderr);
+        let authorized_keys = fs::read_to_string(ssh.join("authorized_keys")).unwrap();
+        assert_eq!(
+            authorized_keys,
+            format!("{own_line}\n{}\n", user.ssh_public_key),
+            "{attempt}"
+        );
+        let mode = fs::metadata(ssh.join("authorized_keys"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{attempt}");
+    }
+    assert!(
+        sandbox
+            .log()
+            .contains(&"cloud-init status --wait".to_owned())
+    );
+}
+
+#[test]
+fn a_key_replacement_with_anything_unchecked_is_never_rendered() {
+    let injected = ResearchUser {
+        retired_keys: vec!["AAAA'; rm -rf / #".to_owned()],
+        ..sarah()
+    };
+    assert_eq!(replace_key_script(&injected), None);
+    let two_lines = ResearchUser {
+        ssh_public_key: "ssh-ed25519 AAAA sarah\nssh-ed25519 BBBB mallory".to_owned(),
+        ..sarah()
+    };
+    assert_eq!(replace_key_script(&two_lines), None);
 }

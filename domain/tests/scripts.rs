@@ -9,6 +9,7 @@ use std::process::Command;
 use cws_domain::command::AccessMode;
 use cws_domain::efs_utils::EfsUtils;
 use cws_domain::profile::ResearchUser;
+use cws_domain::ssh_key::replace_key_script;
 use cws_domain::template::Catalog;
 use cws_domain::user_data::{UserDataInput, render_user_data};
 use cws_domain::volume::mount_script;
@@ -22,6 +23,8 @@ fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
         account: "123456789012".to_owned(),
         ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests sarah's key"
             .to_owned(),
+        own_key: false,
+        retired_keys: Vec::new(),
     };
     let groups = ["sudo".to_owned(), "docker".to_owned()];
     for template in Catalog::builtin().templates() {
@@ -80,6 +83,31 @@ fn the_volume_mount_script_passes_in_both_modes_and_mounts_read_only_only_when_a
             check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
             std::fs::remove_file(&path).unwrap();
         }
+    }
+}
+
+#[test]
+fn the_ssh_key_script_passes_with_and_without_retired_keys() {
+    let user = ResearchUser {
+        username: "sarah_lee".to_owned(),
+        uid: 5001,
+        gid: 5001,
+        account: "123456789012".to_owned(),
+        ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINew sarah_lee@cws".to_owned(),
+        own_key: true,
+        retired_keys: Vec::new(),
+    };
+    for retired in [vec![], vec!["AAAAOld1".to_owned(), "AAAAOld2".to_owned()]] {
+        let user = ResearchUser {
+            retired_keys: retired.clone(),
+            ..user.clone()
+        };
+        let script = replace_key_script(&user).unwrap();
+        let case = format!("ssh key, {} retired", retired.len());
+        let path = write_script(&format!("ssh-key-{}", retired.len()), &script);
+        check(&case, &path, "bash", &["-n"]);
+        check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
+        std::fs::remove_file(&path).unwrap();
     }
 }
 

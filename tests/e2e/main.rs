@@ -28,6 +28,7 @@ mod regions;
 mod safety;
 mod settings_at_start;
 mod signatures;
+mod ssh_keys;
 mod stacks;
 mod verification;
 mod volumes;

@@ -719,6 +719,8 @@ impl State {
             gid: uid,
             account: account.to_owned(),
             ssh_public_key: pair.public,
+            own_key: false,
+            retired_keys: Vec::new(),
         };
         // If another worker created it first, the user that stands is theirs.
         self.first_stored(&key, user).await
@@ -837,6 +839,56 @@ impl State {
             Some(_) => self.records.delete(&key).await.map(|()| None),
             None => Ok(None),
         }
+    }
+
+    /// Puts `public_line` in place of the collaborator's research user's key, the old key
+    /// joining the retired ones, and returns the user as it is now; `None` if they have no
+    /// research user. `private` is the new pair's
+    /// private half, kept for its direct message as a first key is; without one (the person's
+    /// own key) any private key still waiting is dropped, since it no longer opens anything.
+    pub async fn replace_ssh_key(
+        &self,
+        collaborator: &Collaborator,
+        public_line: &str,
+        private: Option<&str>,
+    ) -> Result<Option<ResearchUser>, PortError> {
+        let key = format!("cws:research-user:{}", collaborator.key());
+        let pending = format!("{key}:pending-key");
+        match private {
+            Some(private) => {
+                let pair = KeyPair {
+                    public: public_line.to_owned(),
+                    private: private.to_owned(),
+                };
+                self.records
+                    .put_expiring(&pending, &to_json(&pair), PENDING_KEY_TTL)
+                    .await?;
+            }
+            None => self.records.delete(&pending).await?,
+        }
+        let replaced = self
+            .update(&key, |user: &ResearchUser| {
+                let mut retired_keys = user.retired_keys.clone();
+                let new_data = ResearchUser::key_data(public_line);
+                retired_keys.retain(|data| Some(data.as_str()) != new_data);
+                if let Some(old) = ResearchUser::key_data(&user.ssh_public_key)
+                    .filter(|old| Some(*old) != new_data && !retired_keys.iter().any(|r| r == old))
+                {
+                    retired_keys.push(old.to_owned());
+                }
+                let next = ResearchUser {
+                    ssh_public_key: public_line.to_owned(),
+                    own_key: private.is_none(),
+                    retired_keys,
+                    ..user.clone()
+                };
+                Ok::<_, std::convert::Infallible>((next.clone(), next))
+            })
+            .await?;
+        Ok(match replaced {
+            Updated::Done(user) => Some(user),
+            Updated::Missing | Updated::Refused(_) => None,
+        })
     }
 
     /// Called once the private key reached its owner: it is kept nowhere after this.

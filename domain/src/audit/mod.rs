@@ -51,6 +51,8 @@ pub enum AuditAction {
     ProjectRequest,
     /// A deployment admin approved or denied a project request.
     ProjectRequestDecision,
+    /// A research user's SSH key was replaced: one the person registered, or a new pair.
+    SshKey,
 }
 
 impl AuditAction {
@@ -78,6 +80,7 @@ impl AuditAction {
             AuditAction::IdentityVerification => "Identity Verification",
             AuditAction::ProjectRequest => "Project Request",
             AuditAction::ProjectRequestDecision => "Project Request Decision",
+            AuditAction::SshKey => "SSH Key Change",
         }
     }
 

@@ -94,6 +94,8 @@ pub enum InvalidReason {
     EndBeforeStart {
         start: Date,
     },
+    /// A pasted SSH public key that is not a sound one.
+    SshKey(crate::ssh_key::BadSshKey),
 }
 
 impl ParseError {
@@ -213,6 +215,7 @@ impl InvalidReason {
             InvalidReason::EndBeforeStart { start } => {
                 format!("{subject} `{token}` is before the start date {start}")
             }
+            InvalidReason::SshKey(error) => format!("{subject}: {error}"),
         }
     }
 }

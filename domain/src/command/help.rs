@@ -268,6 +268,10 @@ mod tests {
             List the invitations you have created.
         /cws profiles invitations revoke NAME
             Revoke an invitation, ending the access it gave.
+        /cws profiles ssh-key add KEY
+            Use your own SSH public key on this profile's workspaces, running ones included; paste the one line of your .pub file, never the private key.
+        /cws profiles ssh-key rotate
+            Replace this profile's SSH key with a new pair, on running workspaces too; the private key comes by direct message.
         /cws volume create NAME --size GB [--cross-account-access ACCOUNT[:MODE]...] [--read-only-for LIST] [--read-write-for LIST]
             Create a shared EFS volume, optionally mountable from other AWS accounts.
         /cws volume mount NAME WORKSPACE [--mode read-only|read-write]

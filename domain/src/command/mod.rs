@@ -123,6 +123,8 @@ static COMMANDS: &[&CommandSpec] = &[
     &profiles::INVITATIONS_ACCEPT,
     &profiles::INVITATIONS_LIST,
     &profiles::INVITATIONS_REVOKE,
+    &profiles::SSH_KEY_ADD,
+    &profiles::SSH_KEY_ROTATE,
     &volume::CREATE,
     &volume::MOUNT,
     &volume::LIST,

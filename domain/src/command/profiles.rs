@@ -9,6 +9,7 @@
 //!   [--output FILE]`, with the CSV itself optionally pasted on the lines below
 //! - `profiles invitations accept TOKEN PROFILE`, `profiles invitations list`,
 //!   `profiles invitations revoke NAME`
+//! - `profiles ssh-key add "ssh-ed25519 AAAA…"`, `profiles ssh-key rotate`
 //!
 //! `profile` is accepted for `profiles` (the seeds write `cws profile use …`).
 
@@ -17,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::Command;
 use super::args::{ArgSpec, Args, CommandSpec, FlagName, FlagSpec, FlagValue};
 use super::error::{InvalidReason, ParseError, ParseErrorKind};
+use crate::ssh_key::{BadSshKey, PublicSshKey};
+
 use super::values::{
     HourlyRate, Institution, InvitationName, ProfileName, ProjectName, boolean, choice, domain,
     hourly_rate, instance_type, invitation_name, number, profile_name, project_name, region, text,
@@ -24,14 +27,27 @@ use super::values::{
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProfilesCommand {
-    Use { profile: ProfileName },
+    Use {
+        profile: ProfileName,
+    },
     List,
     Verify,
     InvitationCreate(InvitationCreate),
     InvitationCreateCollaboration(InvitationCreateCollaboration),
-    InvitationAccept { token: String, profile: ProfileName },
+    InvitationAccept {
+        token: String,
+        profile: ProfileName,
+    },
     InvitationList,
-    InvitationRevoke { name: InvitationName },
+    InvitationRevoke {
+        name: InvitationName,
+    },
+    /// The person's own public key replaces the research user's.
+    SshKeyAdd {
+        key: PublicSshKey,
+    },
+    /// A new pair replaces the research user's key; the private half goes by direct message.
+    SshKeyRotate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +114,8 @@ impl ProfilesCommand {
             ProfilesCommand::InvitationAccept { .. } => &INVITATIONS_ACCEPT,
             ProfilesCommand::InvitationList => &INVITATIONS_LIST,
             ProfilesCommand::InvitationRevoke { .. } => &INVITATIONS_REVOKE,
+            ProfilesCommand::SshKeyAdd { .. } => &SSH_KEY_ADD,
+            ProfilesCommand::SshKeyRotate => &SSH_KEY_ROTATE,
         }
     }
 }
@@ -393,6 +411,63 @@ pub(crate) const INVITATIONS_REVOKE: CommandSpec = CommandSpec {
     },
 };
 
+pub(crate) const SSH_KEY_ADD: CommandSpec = CommandSpec {
+    name: "profiles ssh-key add",
+    usage: "/cws profiles ssh-key add KEY",
+    summary: "Use your own SSH public key on this profile's workspaces, running ones included; \
+              paste the one line of your .pub file, never the private key.",
+    arguments: &[ArgSpec {
+        name: "KEY",
+        doc: "Your public key line, e.g. \"ssh-ed25519 AAAA… you@laptop\": ssh-ed25519, ECDSA, \
+              or RSA of at least 2048 bits.",
+    }],
+    flags: &[],
+    // A key pasted over several lines (a private key above all) is read whole, so it is
+    // refused for what it is rather than word by word.
+    takes_body: true,
+    parse: |args| {
+        let mut pasted = args.rest_positionals().join(" ");
+        if let Some(body) = args.body() {
+            pasted.push('\n');
+            pasted.push_str(&body);
+        }
+        if pasted.trim().is_empty() {
+            return Err(ParseError::new(ParseErrorKind::MissingArgument {
+                name: "KEY",
+            }));
+        }
+        let key = pasted
+            .parse::<PublicSshKey>()
+            .map_err(|error| invalid_key(error, &pasted))?;
+        Ok(Command::Profiles(ProfilesCommand::SshKeyAdd { key }))
+    },
+};
+
+/// The refusal of a pasted key, naming only its first word: the rest may be a secret.
+fn invalid_key(error: BadSshKey, pasted: &str) -> ParseError {
+    let first = pasted.split_whitespace().next().unwrap_or_default();
+    let first = if error == BadSshKey::Private {
+        "-----BEGIN"
+    } else {
+        first
+    };
+    ParseError::at(
+        ParseErrorKind::InvalidArgument {
+            name: "KEY",
+            reason: InvalidReason::SshKey(error),
+        },
+        first,
+    )
+}
+
+pub(crate) const SSH_KEY_ROTATE: CommandSpec = bare(
+    "profiles ssh-key rotate",
+    "/cws profiles ssh-key rotate",
+    "Replace this profile's SSH key with a new pair, on running workspaces too; the private \
+     key comes by direct message.",
+    |_| Ok(Command::Profiles(ProfilesCommand::SshKeyRotate)),
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,6 +599,29 @@ mod tests {
                 token: "inv-123".into(),
                 profile: "lab".parse().unwrap()
             }
+        );
+    }
+
+    #[test]
+    fn a_pasted_key_that_is_not_a_sound_public_key_is_refused_without_being_echoed() {
+        crate::command::tests::assert_errors(
+            &[
+                ("profiles ssh-key add", "missing argument KEY", None),
+                (
+                    "profiles ssh-key add \"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----\"",
+                    "KEY: that is a private key: never paste it anywhere. Paste the public half, \
+                     the one line of the .pub file (e.g. `cat ~/.ssh/id_ed25519.pub`), and make \
+                     a new key pair, since this one has left your machine",
+                    Some("-----BEGIN"),
+                ),
+                (
+                    "profiles ssh-key add \"ssh-dss AAAAB3NzaC1kc3MAAACBAP\"",
+                    "KEY: `ssh-dss` keys are not accepted: use ssh-ed25519 (`ssh-keygen -t \
+                     ed25519`), ECDSA or RSA of at least 2048 bits",
+                    Some("ssh-dss"),
+                ),
+            ],
+            SSH_KEY_ADD.usage,
         );
     }
 }

@@ -543,6 +543,24 @@ fn command_lines() -> Vec<(String, Command)> {
         ),
         ("profiles verify", Profiles(ProfilesCommand::Verify)),
         (
+            r#"profiles ssh-key add "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDDNtVzmIbd+bszyw/O1Z2rtpr37rQOiQSdgnOth5JOk sarah@laptop""#,
+            Profiles(ProfilesCommand::SshKeyAdd {
+                key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDDNtVzmIbd+bszyw/O1Z2rtpr37rQOiQSdgnOth5JOk"
+                    .parse()
+                    .unwrap(),
+            }),
+        ),
+        // Unquoted, as people paste it.
+        (
+            "profiles ssh-key add ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDDNtVzmIbd+bszyw/O1Z2rtpr37rQOiQSdgnOth5JOk sarah@laptop",
+            Profiles(ProfilesCommand::SshKeyAdd {
+                key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDDNtVzmIbd+bszyw/O1Z2rtpr37rQOiQSdgnOth5JOk"
+                    .parse()
+                    .unwrap(),
+            }),
+        ),
+        ("profiles ssh-key rotate", Profiles(ProfilesCommand::SshKeyRotate)),
+        (
             "volume create neuro-dataset --size 50000 --cross-account-access mit-csail:read-only,berkeley-neuroscience:read-write",
             neuro_dataset(),
         ),

@@ -298,6 +298,50 @@ pub fn ssh_private_key(profile: &Profile, private_key: &str) -> ChatMessage {
     )
 }
 
+/// How a key replacement went on the research user's workspaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyReplacement {
+    /// Running workspaces that now have the new key instead of the old one.
+    pub replaced: Vec<String>,
+    /// Workspaces that are not running: they keep the old key.
+    pub not_running: Vec<String>,
+    /// Running workspaces where the replacement failed, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// The answer to `profiles ssh-key add` (`own_key`: the person's algorithm) and `rotate`
+/// (`own_key` `None`; `delivery` says whether the private key reached them).
+pub fn ssh_key_replaced(
+    profile: &Profile,
+    own_key: Option<&str>,
+    replacement: &KeyReplacement,
+    delivery: &KeyDelivery,
+) -> ChatMessage {
+    let undelivered = match delivery {
+        KeyDelivery::Undelivered(code) => Some(code.as_str()),
+        _ => None,
+    };
+    render(
+        "ssh_key_replaced",
+        &json!({
+            "username": profile.research_user.username,
+            "profile": profile.name,
+            "project": profile.project,
+            "own_key": own_key,
+            "sent": matches!(delivery, KeyDelivery::Sent),
+            "undelivered": undelivered,
+            "replaced": replacement.replaced.join(", "),
+            "not_running": replacement.not_running.join(", "),
+            "failed": replacement
+                .failed
+                .iter()
+                .map(|(name, why)| format!("{name} ({why})"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+    )
+}
+
 pub fn profile_name_taken(profile: &Profile) -> ChatMessage {
     render(
         "profile_name_taken",
@@ -397,11 +441,46 @@ mod tests {
                 gid: 5001,
                 account: "111111111111".into(),
                 ssh_public_key: "ssh-ed25519 AAAA sarah_lee".into(),
+                own_key: false,
+                retired_keys: Vec::new(),
             },
             created_at: datetime!(2026-01-01 00:00 UTC),
             expires_at,
             verified_identity: None,
         }
+    }
+
+    #[test]
+    fn a_registered_key_says_where_it_replaced_the_old_one_and_where_it_could_not() {
+        let message = ssh_key_replaced(
+            &profile(None),
+            Some("ssh-ed25519"),
+            &KeyReplacement {
+                replaced: vec!["berkeley-analysis".into()],
+                not_running: vec!["berkeley-gpu".into()],
+                failed: vec![("berkeley-old".into(), "the SSM agent is not online".into())],
+            },
+            &KeyDelivery::NotPending,
+        );
+        insta::assert_snapshot!(message.text, @"🔑 Your ssh-ed25519 key is now the SSH key of research user sarah_lee (profile stanford-collab, project nih-neuro-consortium). It replaced the old key on berkeley-analysis. Not running, so still on the old key: berkeley-gpu. Not replaced on berkeley-old (the SSM agent is not online).");
+        insta::assert_json_snapshot!(message.blocks);
+    }
+
+    #[test]
+    fn a_rotated_key_whose_message_failed_says_how_to_get_another() {
+        let message = ssh_key_replaced(
+            &profile(None),
+            None,
+            &KeyReplacement::default(),
+            &KeyDelivery::Undelivered("cannot_dm_bot".into()),
+        );
+        insta::assert_snapshot!(message.text, @"🔑 A new key pair is now the SSH key of research user sarah_lee (profile stanford-collab, project nih-neuro-consortium).");
+        let blocks = serde_json::to_string(&message.blocks).unwrap();
+        assert!(
+            blocks.contains("could not be delivered (cannot_dm_bot)"),
+            "{blocks}"
+        );
+        assert!(blocks.contains("/cws profiles ssh-key rotate"), "{blocks}");
     }
 
     #[test]

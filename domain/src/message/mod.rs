@@ -70,6 +70,10 @@ pub struct ChatMessage {
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "ssh_key_replaced",
+        include_str!("../../../message-templates/slack/ssh_key_replaced.json.hbs"),
+    ),
+    (
         "verification_link",
         include_str!("../../../message-templates/slack/verification_link.json.hbs"),
     ),

@@ -95,6 +95,12 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Profiles(ProfilesCommand::InvitationRevoke { name }) => {
             invitations::command_invitation_revoke(env, job, name).await
         }
+        Command::Profiles(ProfilesCommand::SshKeyAdd { key }) => {
+            profiles::command_ssh_key_add(env, job, key).await
+        }
+        Command::Profiles(ProfilesCommand::SshKeyRotate) => {
+            profiles::command_ssh_key_rotate(env, job).await
+        }
         Command::Policy(PolicyCommand::Show) => policy::command_policy_show(env, job).await,
         Command::Policy(PolicyCommand::Test(launch)) => {
             policy::command_policy_test(env, job, launch).await

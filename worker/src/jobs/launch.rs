@@ -23,6 +23,7 @@ use domain::ports::{
     NameClaim, PortError, Snapshot, WorkspaceStore,
 };
 use domain::pricing::{Money, PricingTable};
+use domain::profile::ResearchUser;
 use domain::retry::Backoff;
 use domain::template::Catalog;
 use domain::token::sign_button_value;
@@ -326,12 +327,14 @@ async fn check_and_reserve(
     }
 }
 
-/// The first-boot script for the member's research user on this template.
-fn user_data(member: &Member, plan: &LaunchPlan) -> Option<String> {
+/// The first-boot script for the member's research user on this template. `user` is the
+/// research user as stored now: the profile's copy keeps the key it was made with, and the
+/// person may have registered or rotated one since.
+fn user_data(user: &ResearchUser, plan: &LaunchPlan) -> Option<String> {
     let template = Catalog::builtin().find(&plan.template).ok()?;
     let groups: Vec<String> = RESEARCH_GROUPS.iter().map(|g| (*g).to_owned()).collect();
     Some(render_user_data(&UserDataInput {
-        user: &member.profile.research_user,
+        user,
         template,
         groups: &groups,
         efs_home: None,
@@ -409,7 +412,12 @@ async fn launch_once(
                 let reply = message::name_taken(plan.workspace.as_str());
                 return env.answer(&job.reply, &job.requester, &reply).await;
             }
-            plan.user_data = user_data(&member, &plan);
+            let user = env
+                .state
+                .research_user(&member.profile.collaborator)
+                .await?
+                .unwrap_or_else(|| member.profile.research_user.clone());
+            plan.user_data = user_data(&user, &plan);
             let instance = cloud.run_instance(&plan, &placement).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {

@@ -1,15 +1,17 @@
-//! `profiles use` and `profiles list`, and the research user's SSH key that only a direct
-//! message ever carries.
+//! `profiles use` and `profiles list`, and the research user's SSH key: the generated one that
+//! only a direct message ever carries, the person's own (`ssh-key add`), a new pair
+//! (`ssh-key rotate`), put on their running workspaces through SSM Run Command.
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::{ChatIdentity, Permission};
 use domain::job::CommandJob;
-use domain::message::{self, ChatMessage, ListedProfile};
-use domain::ports::PortError;
-use domain::profile::{KeyDelivery, Profile};
+use domain::message::{self, ChatMessage, KeyReplacement, ListedProfile};
+use domain::ports::{InstanceState, PortError, ScriptOutcome};
+use domain::profile::{KeyDelivery, Profile, ResearchUser};
+use domain::ssh_key::{PublicSshKey, replace_key_script};
 
 use crate::jobs::CommandEnv;
-use crate::jobs::access::{Context, authorize};
+use crate::jobs::access::{Context, Member, authorize};
 use crate::keys::generate_ssh_key_pair;
 use crate::state::KeyPair;
 
@@ -147,4 +149,142 @@ pub(crate) async fn command_profiles_list(
         .collect();
     let reply = message::profiles_list(&listed, now);
     env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// `profiles ssh-key add KEY`: the person's own public key becomes their research user's.
+pub(crate) async fn command_ssh_key_add(
+    env: &CommandEnv,
+    job: &CommandJob,
+    key: &PublicSshKey,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, None, Permission::View).await? else {
+        return Ok(());
+    };
+    let line = key.authorized_line(&member.profile.research_user.username);
+    replace_key(env, job, &member, &line, None, Some(key.algorithm())).await
+}
+
+/// `profiles ssh-key rotate`: a new pair replaces the research user's key, the private half
+/// going by direct message as the first one did.
+pub(crate) async fn command_ssh_key_rotate(
+    env: &CommandEnv,
+    job: &CommandJob,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, None, Permission::View).await? else {
+        return Ok(());
+    };
+    let pair = new_key_pair(&format!("{}@cws", member.profile.research_user.username))?;
+    replace_key(env, job, &member, &pair.public, Some(&pair.private), None).await
+}
+
+/// Stores the new key, puts it in place of the retired ones on every running workspace of the
+/// research user, audits, sends a new private key, and answers with what happened where.
+async fn replace_key(
+    env: &CommandEnv,
+    job: &CommandJob,
+    member: &Member,
+    line: &str,
+    private: Option<&str>,
+    own_key: Option<&str>,
+) -> Result<(), PortError> {
+    let Some(user) = env
+        .state
+        .replace_ssh_key(&member.profile.collaborator, line, private)
+        .await?
+    else {
+        return Err(PortError::Rejected {
+            code: "NoResearchUser".to_owned(),
+            message: format!("profile {} has no research user", member.profile.name),
+        });
+    };
+    let replacement = put_key_on_workspaces(env, member, &user).await?;
+    env.state
+        .audit(
+            &member.project.name,
+            &AuditEvent {
+                action: AuditAction::SshKey,
+                who: job.requester.identity(),
+                institution: member.profile.institution.clone(),
+                resource: user.username.clone(),
+                outcome: if own_key.is_some() {
+                    "registered"
+                } else {
+                    "rotated"
+                }
+                .to_owned(),
+                detail: Some(format!(
+                    "{} retired key(s); replaced on: {}",
+                    user.retired_keys.len(),
+                    replacement.replaced.join(", ")
+                )),
+                at: env.clock.now(),
+            },
+        )
+        .await?;
+    let profile = Profile {
+        research_user: user,
+        ..member.profile.clone()
+    };
+    let delivery = match private {
+        Some(_) => send_private_key(env, &profile, &job.requester.user_id).await?,
+        None => KeyDelivery::NotPending,
+    };
+    let reply = message::ssh_key_replaced(&profile, own_key, &replacement, &delivery);
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// Runs the key replacement on each running workspace of `user` in the member's project.
+/// A workspace that cannot take it is reported, not retried: the person runs the command
+/// again, and the key is stored either way.
+async fn put_key_on_workspaces(
+    env: &CommandEnv,
+    member: &Member,
+    user: &ResearchUser,
+) -> Result<KeyReplacement, PortError> {
+    let script = replace_key_script(user).ok_or_else(|| PortError::Rejected {
+        code: "InvalidResearchUser".to_owned(),
+        message: format!(
+            "research user {} cannot be written to a script",
+            user.username
+        ),
+    })?;
+    let mut replacement = KeyReplacement::default();
+    let workspaces = env.launch.store.all().await?.into_iter().filter(|w| {
+        w.attribution.project == member.project.name
+            && w.attribution.user == user.username
+            && w.state != InstanceState::Terminated
+    });
+    for workspace in workspaces {
+        let running = env
+            .launch
+            .live(&workspace)
+            .await?
+            .is_some_and(|live| live.state == InstanceState::Running);
+        if !running {
+            replacement.not_running.push(workspace.name);
+            continue;
+        }
+        let comment = format!(
+            "cws profiles ssh-key: {} on {}",
+            user.username, workspace.name
+        );
+        let run = async {
+            env.launch
+                .commands_of(&workspace)
+                .await?
+                .run_script(&workspace.instance_id, &comment, &script)
+                .await
+        };
+        match run.await {
+            Ok(run) => match run.outcome {
+                ScriptOutcome::Succeeded => replacement.replaced.push(workspace.name),
+                ScriptOutcome::Failed { status, .. } => replacement.failed.push((
+                    workspace.name,
+                    format!("{status}, command {}", run.command_id),
+                )),
+            },
+            Err(error) => replacement.failed.push((workspace.name, error.to_string())),
+        }
+    }
+    Ok(replacement)
 }

@@ -131,7 +131,14 @@ pub(crate) async fn command_status(
     .map(|usage| usage.cost())
     .unwrap_or_default();
     let connect = match state {
-        InstanceState::Running => connect_lines(&workspace, &member),
+        InstanceState::Running => {
+            let own_key = env
+                .state
+                .research_user(&member.profile.collaborator)
+                .await?
+                .is_some_and(|user| user.own_key);
+            connect_lines(&workspace, &member, own_key)
+        }
         _ => Vec::new(),
     };
     let uptime = match (state, live.as_ref().and_then(|l| l.launched_at)) {
@@ -153,8 +160,8 @@ pub(crate) async fn command_status(
 }
 
 /// How to reach the workspace through Session Manager: SSH as the research user with the
-/// key the profile's DM carried, and a port forward per template service.
-fn connect_lines(workspace: &Workspace, member: &Member) -> Vec<String> {
+/// key the profile's DM carried (or their own), and a port forward per template service.
+fn connect_lines(workspace: &Workspace, member: &Member, own_key: bool) -> Vec<String> {
     let services = Catalog::builtin()
         .find(&workspace.template)
         .map(|template| template.services.clone())
@@ -163,7 +170,9 @@ fn connect_lines(workspace: &Workspace, member: &Member) -> Vec<String> {
         instance_id: &workspace.instance_id,
         region: &workspace.region,
         username: &workspace.attribution.user,
-        key_file: &format!("~/.ssh/cws-{}", member.profile.name),
+        key_file: (!own_key)
+            .then(|| format!("~/.ssh/cws-{}", member.profile.name))
+            .as_deref(),
         services: &services,
     })
 }
