@@ -4,6 +4,7 @@
 mod harness;
 
 mod audit;
+mod backup;
 mod bad_input;
 mod bounded;
 mod cost;

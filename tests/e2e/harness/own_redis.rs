@@ -52,6 +52,66 @@ impl OwnRedis {
     /// Starts redis-server on the same port from the same directory (and so the same AOF),
     /// and waits until it answers PING, its data loaded.
     pub async fn restart(&mut self) {
+        self.start_server("yes").await;
+    }
+
+    /// The runbook's backup (docs/operations.md): BGSAVE, wait until LASTSAVE moves, copy
+    /// `dump.rdb` away. Returns the copy.
+    pub async fn backup(&self) -> PathBuf {
+        let mut connection = self.connection().await;
+        let before: i64 = redis::cmd("LASTSAVE")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        // LASTSAVE has one-second resolution: a save in the same second would not show.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let _: String = redis::cmd("BGSAVE")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        eventually("BGSAVE to finish", Duration::from_secs(10), || {
+            let mut connection = connection.clone();
+            async move {
+                let last: i64 = redis::cmd("LASTSAVE")
+                    .query_async(&mut connection)
+                    .await
+                    .ok()?;
+                (last > before).then_some(())
+            }
+        })
+        .await;
+        let copy = self.dir.with_extension("backup.rdb");
+        std::fs::copy(self.dir.join("dump.rdb"), &copy).unwrap();
+        copy
+    }
+
+    /// The runbook's restore into a fresh Redis: everything in the data directory goes, the
+    /// backup is put there, Redis starts once with AOF off (so it loads the RDB rather than
+    /// an empty AOF), and `CONFIG SET appendonly yes` rebuilds the AOF from what it loaded.
+    pub async fn restore(&mut self, backup: &std::path::Path) {
+        self.kill();
+        std::fs::remove_dir_all(&self.dir).unwrap();
+        std::fs::create_dir_all(&self.dir).unwrap();
+        std::fs::copy(backup, self.dir.join("dump.rdb")).unwrap();
+        self.start_server("no").await;
+        let _: String = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("appendonly")
+            .arg("yes")
+            .query_async(&mut self.connection().await)
+            .await
+            .unwrap();
+    }
+
+    async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    async fn start_server(&mut self, append_only: &str) {
         assert!(self.child.is_none(), "redis-server is still running");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
@@ -59,7 +119,7 @@ impl OwnRedis {
                 "--save",
                 "",
                 "--appendonly",
-                "yes",
+                append_only,
                 "--appendfsync",
                 "always",
             ])
