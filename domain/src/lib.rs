@@ -28,6 +28,7 @@ pub mod ports;
 pub mod pricing;
 pub mod profile;
 pub mod project;
+pub mod quota;
 pub mod retry;
 pub mod settings;
 mod shell;

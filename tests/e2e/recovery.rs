@@ -233,3 +233,40 @@ async fn aws_unavailable_through_every_retry_is_explained_and_dead_lettered() {
     assert!(env.all_instances().await.is_empty());
     env.finish();
 }
+
+/// A new AWS account may run no GPU at all: EC2 refuses the launch for the account's vCPU
+/// quota, and the person is told which quota, its value, and how an administrator raises it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gpu_launch_past_the_accounts_vcpu_quota_names_the_quota_and_how_to_raise_it() {
+    let mut env = TestEnv::start("recovery-vcpu-quota", 60).await;
+    env.aws_front.set_fault(Fault::FailRunInstances {
+        times: 1,
+        status: 400,
+        code: "VcpuLimitExceeded",
+    });
+    env.start_worker();
+    env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
+        .await;
+
+    env.slash(&Slash::new(
+        r#"launch "GPU ML Workstation" first-gpu --size M"#,
+    ))
+    .await;
+    let reply = env
+        .slack
+        .expect("the refusal", Duration::from_secs(30), |p| {
+            p.method == "response_url" && p.text().contains("could not launch *first-gpu*")
+        })
+        .await;
+    let text = reply.text();
+    for wanted in [
+        "Nothing was started",
+        "\"Running On-Demand G and VT instances\" (L-DB2E81BA) in us-east-1 is 0 vCPUs",
+        "--quota-code L-DB2E81BA",
+    ] {
+        assert!(text.contains(wanted), "{wanted}: {text}");
+    }
+    assert_eq!(env.aws_front.run_instances_calls(), 1, "not retried");
+    assert!(env.all_instances().await.is_empty());
+    env.finish();
+}

@@ -694,6 +694,9 @@ pub fn launch_failed(
             "This deployment is not set up for it yet: {message}. Nothing was started; your \
              administrator can check the whole setup with `cws doctor`."
         ),
+        PortError::Rejected { code, message } if code == crate::quota::VCPU_LIMIT_EXCEEDED => {
+            format!("Nothing was started: {message}.")
+        }
         PortError::Rejected { code, message } => {
             format!("AWS refused the launch: {code}: {message}. Nothing was started.")
         }

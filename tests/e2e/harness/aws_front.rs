@@ -106,9 +106,18 @@ impl AwsFront {
     }
 }
 
+/// EC2's error `code`, with EC2's own message where a test reads it.
 fn ec2_error(status: u16, code: &str) -> Response {
+    let message = match code {
+        "VcpuLimitExceeded" => {
+            "You have requested more vCPU capacity than your current vCPU limit of 0 allows for \
+             the instance bucket that the specified instance type belongs to. Please visit \
+             http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit."
+        }
+        _ => "injected by the e2e AWS front",
+    };
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>injected by the e2e AWS front</Message></Error></Errors><RequestID>e2e-request</RequestID></Response>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>e2e-request</RequestID></Response>"
     );
     (
         StatusCode::from_u16(status).unwrap(),

@@ -31,6 +31,7 @@ use domain::ports::{
     AccountClouds, Cloud, InstanceCommands, InstanceState, InstanceStatus, LaunchedInstance,
     Metrics, PortError, Snapshot,
 };
+use domain::quota::{VCPU_LIMIT_EXCEEDED, vcpu_limit_explanation};
 use domain::template::{ImageSource, is_ami_id};
 use time::OffsetDateTime;
 
@@ -942,7 +943,21 @@ impl Cloud for Ec2Cloud {
                         )));
                     }
                 },
-                Err(error) => return Err(classify(error)),
+                Err(error) => {
+                    return Err(match classify(error) {
+                        PortError::Rejected { code, message } if code == VCPU_LIMIT_EXCEEDED => {
+                            PortError::Rejected {
+                                message: vcpu_limit_explanation(
+                                    &plan.instance_type,
+                                    &self.region,
+                                    &message,
+                                ),
+                                code,
+                            }
+                        }
+                        other => other,
+                    });
+                }
             }
         };
         let instance = output
