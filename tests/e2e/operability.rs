@@ -198,6 +198,12 @@ async fn a_launch_counts_once_on_the_worker_and_its_command_on_the_bot() {
         after.get(slack_ok).copied().unwrap_or(0.0) >= 1.0,
         "{after:#?}"
     );
+    // And AWS answered its calls: at least the client-token lookup and RunInstances.
+    let aws_ok = "cws_worker_calls_total{service=\"aws\",outcome=\"ok\"}";
+    assert!(
+        after.get(aws_ok).copied().unwrap_or(0.0) >= 2.0,
+        "{after:#?}"
+    );
     assert_eq!(
         after.get("cws_worker_dead_letters{queue=\"launch\"}"),
         Some(&0.0),
