@@ -15,6 +15,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use tracing::Instrument;
 
 /// What became of a signed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,12 +119,16 @@ pub(crate) async fn track(
         || request.uri().path().to_owned(),
         |p| p.as_str().to_owned(),
     );
-    let response = next.run(request).await;
+    // One span per request: every line logged while answering it names the route and, once
+    // known, the job key the person is given as the reference.
+    let span = tracing::info_span!("request", route = %route, key = tracing::field::Empty);
+    let response = next.run(request).instrument(span.clone()).await;
     let outcome = response
         .extensions()
         .get::<Outcome>()
         .copied()
         .unwrap_or_else(|| Outcome::of_status(response.status()));
+    span.in_scope(|| tracing::debug!(outcome = outcome.label(), "answered"));
     metrics
         .ack_seconds
         .get_or_create(&RouteLabel {

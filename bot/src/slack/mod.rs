@@ -18,6 +18,8 @@ const ENQUEUE_TIMEOUT: Duration = Duration::from_millis(2_000);
 /// job's key, logged here, is the reference the person is given.
 pub(crate) async fn enqueue_in_time(bot: &Bot, job: Job) -> bool {
     let key = job.key().clone();
+    // The request's span (metrics::track) carries the key from here on, as the job's does.
+    tracing::Span::current().record("key", key.as_str());
     match tokio::time::timeout(ENQUEUE_TIMEOUT, bot.queue.enqueue(job)).await {
         Ok(Ok(())) => true,
         Ok(Err(error)) => {
