@@ -244,41 +244,14 @@ impl Catalog {
     /// The catalog of template files given as (file name, text), one template a file; on
     /// failure, every problem of every file, each with its file's name.
     pub fn from_sources(files: &[(&str, &str)]) -> Result<Catalog, Vec<FileProblem>> {
-        let mut templates: Vec<Template> = Vec::with_capacity(files.len());
-        let mut sources: Vec<&str> = Vec::with_capacity(files.len());
-        let mut problems = Vec::new();
-        for (file, text) in files {
-            let template = serde_yaml::from_str::<Template>(text)
-                .map_err(CatalogError::Yaml)
-                .and_then(|template| check_template(&template).map(|()| template));
-            let template = match template {
-                Ok(template) => template,
-                Err(problem) => {
-                    problems.push(FileProblem {
-                        file: (*file).to_owned(),
-                        problem,
-                    });
-                    continue;
-                }
-            };
-            let earlier = templates.iter().position(|t| {
-                t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug
-            });
-            if let Some(earlier) = earlier {
-                problems.push(FileProblem {
-                    file: (*file).to_owned(),
-                    problem: CatalogError::Duplicate {
-                        name: template.name,
-                        first: sources[earlier].to_owned(),
-                    },
-                });
-                continue;
-            }
-            templates.push(template);
-            sources.push(file);
-        }
+        let (templates, problems) = parse_templates(files);
         if problems.is_empty() {
-            Ok(Catalog { templates })
+            Ok(Catalog {
+                templates: templates
+                    .into_iter()
+                    .map(|(_, template)| template)
+                    .collect(),
+            })
         } else {
             Err(problems)
         }
@@ -354,12 +327,10 @@ impl Offerings {
         if template_files.is_empty() {
             problems.push(problem("*.yml", CatalogError::NoTemplates));
         }
-        let catalog = Catalog::from_sources(&template_files)
-            .map_err(|mut found| problems.append(&mut found))
-            .ok();
-        if let (Some(catalog), Some(pricing)) = (&catalog, &pricing) {
-            // A catalog is built only when every file parsed, so its templates are the files'.
-            for ((file, _), template) in template_files.iter().zip(catalog.templates()) {
+        let (templates, mut found) = parse_templates(&template_files);
+        problems.append(&mut found);
+        if let Some(pricing) = &pricing {
+            for (file, template) in &templates {
                 for (&size, instance_type) in &template.sizes {
                     let unpriced: Vec<&str> = template
                         .offered_regions()
@@ -380,14 +351,53 @@ impl Offerings {
                 }
             }
         }
-        match (catalog, pricing) {
-            (Some(catalog), Some(pricing)) if problems.is_empty() => Ok(Offerings {
-                catalog: Arc::new(catalog),
+        match pricing {
+            Some(pricing) if problems.is_empty() => Ok(Offerings {
+                catalog: Arc::new(Catalog {
+                    templates: templates
+                        .into_iter()
+                        .map(|(_, template)| template)
+                        .collect(),
+                }),
                 pricing: Arc::new(pricing),
             }),
             _ => Err(problems),
         }
     }
+}
+
+/// Every template that parses and is sound, with its file's name, and the problems of the
+/// other files.
+fn parse_templates<'a>(files: &[(&'a str, &str)]) -> (Vec<(&'a str, Template)>, Vec<FileProblem>) {
+    let mut templates: Vec<(&str, Template)> = Vec::with_capacity(files.len());
+    let mut problems = Vec::new();
+    for &(file, text) in files {
+        let problem = |problem| FileProblem {
+            file: file.to_owned(),
+            problem,
+        };
+        let template = match serde_yaml::from_str::<Template>(text)
+            .map_err(CatalogError::Yaml)
+            .and_then(|template| check_template(&template).map(|()| template))
+        {
+            Ok(template) => template,
+            Err(error) => {
+                problems.push(problem(error));
+                continue;
+            }
+        };
+        let earlier = templates
+            .iter()
+            .find(|(_, t)| t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug);
+        match earlier {
+            Some((first, _)) => problems.push(problem(CatalogError::Duplicate {
+                name: template.name,
+                first: (*first).to_owned(),
+            })),
+            None => templates.push((file, template)),
+        }
+    }
+    (templates, problems)
 }
 
 /// What one template must get right on its own.
@@ -631,6 +641,9 @@ mod tests {
         let genomics = genomics();
         let unknown_field = format!("{genomics}colour: blue\n");
         let unpriced = genomics.replace("XL: r5.2xlarge", "XL: x2iedn.32xlarge");
+        let unpriced_too = unpriced
+            .replace("stanford-genomics", "stanford-g2")
+            .replace("Stanford Genomics", "Stanford G2");
         let no_default = genomics
             .replace("default_size: M", "default_size: XL")
             .replace("  XL: r5.2xlarge\n", "");
@@ -639,8 +652,11 @@ mod tests {
         assert_ne!(bad_rate, PRICING, "the shipped t3.large rate moved");
         let mut no_pricing = BUILTIN_TEMPLATES.to_vec();
         no_pricing.push(("genomics.yml", &genomics));
-        // (case, the directory, each message it must give as the parts it must contain)
-        let cases: [(&str, Vec<(&str, &str)>, &[&[&str]]); 9] = [
+        // Each message a directory must give, as the parts it must contain.
+        type Messages<'a> = &'a [&'a [&'a str]];
+        type Files<'a> = Vec<(&'a str, &'a str)>;
+        // (case, the directory, its messages)
+        let cases: [(&str, Files, Messages); 9] = [
             (
                 "not YAML",
                 directory(&[(
@@ -709,14 +725,16 @@ mod tests {
                 &[&["pricing.yml: not found: a templates directory needs the prices"]],
             ),
             (
-                "two broken files at once",
+                "three broken files at once",
                 directory(&[
                     ("genomics.yml", &unknown_field),
                     ("copy.yml", BUILTIN_TEMPLATES[1].1),
+                    ("unpriced.yml", &unpriced_too),
                 ]),
                 &[
                     &["genomics.yml: unknown field `colour`"],
                     &["copy.yml: template `R Research Environment` is defined twice"],
+                    &["unpriced.yml: template `Stanford G2`: size XL is x2iedn.32xlarge"],
                 ],
             ),
         ];

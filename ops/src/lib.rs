@@ -33,11 +33,23 @@ pub enum LoadError {
         "CWS_TEMPLATES_DIR={dir}: {problem} (point it at a copy of the shipped templates/, or unset it to use those)"
     )]
     TemplatesDir { dir: String, problem: String },
-    #[error("CWS_TEMPLATES_DIR={dir}: fix every file named below, or unset it to use the shipped templates{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+    #[error(
+        "CWS_TEMPLATES_DIR={dir}: fix every file named below, or unset it to use the shipped \
+         templates{}",
+        one_a_line(problems)
+    )]
     Templates {
         dir: String,
         problems: Vec<FileProblem>,
     },
+}
+
+/// Each problem on a line of its own, indented under the message that introduces them.
+fn one_a_line(problems: &[FileProblem]) -> String {
+    problems
+        .iter()
+        .map(|problem| format!("\n  {problem}"))
+        .collect()
 }
 
 /// The settings every binary starts from: the environment, then `cws.toml` (the file
