@@ -181,6 +181,7 @@ async fn serve_bot(
             }
         }
     }
+    .with_catalog(settings.offerings.catalog.clone())
     .with_rate_limit(bot::RateLimit {
         per_minute: settings.web_rate_limit,
         trusted_proxies: settings.trusted_proxies,

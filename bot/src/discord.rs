@@ -307,7 +307,7 @@ async fn command_launch(
     reply: ReplyTo,
     launch: Launch,
 ) -> Response {
-    if let Err(refusal) = check_launch_request(&launch, bot.catalog) {
+    if let Err(refusal) = check_launch_request(&launch, &bot.catalog) {
         return ephemeral(message::launch_refused(launch.name.as_str(), &refusal));
     }
     let job = Job::Launch(LaunchJob {

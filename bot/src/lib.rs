@@ -37,7 +37,9 @@ pub struct Bot {
     sign_ins: Arc<dyn SignIns>,
     /// Limits the routes anyone may call unsigned.
     limiter: Limiter,
-    catalog: &'static Catalog,
+    /// The templates a launch may name (`CWS_TEMPLATES_DIR`): the workers' own, so that what
+    /// the edge accepts they can launch.
+    catalog: Arc<Catalog>,
     metrics: Arc<BotMetrics>,
 }
 
@@ -49,7 +51,7 @@ impl Bot {
             queue,
             sign_ins,
             limiter: Limiter::new(RateLimit::default()),
-            catalog: Catalog::builtin(),
+            catalog: Arc::new(Catalog::builtin().clone()),
             metrics: Arc::new(BotMetrics::new()),
         }
     }
@@ -72,6 +74,13 @@ impl Bot {
     pub fn with_discord(mut self, public_key_hex: &str) -> Result<Bot, String> {
         self.discord = Some(discord::verifier(public_key_hex)?);
         Ok(self)
+    }
+
+    /// Accepts launches of `catalog`'s templates (`CWS_TEMPLATES_DIR`) instead of the shipped
+    /// ones.
+    pub fn with_catalog(mut self, catalog: Arc<Catalog>) -> Bot {
+        self.catalog = catalog;
+        self
     }
 
     /// Limits the unsigned routes as `limit` says (`CWS_WEB_RATE_LIMIT`,

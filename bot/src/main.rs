@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?,
         (None, None) => anyhow::bail!("cws-bot needs SLACK_SIGNING_SECRET or DISCORD_PUBLIC_KEY"),
     }
+    .with_catalog(settings.offerings.catalog.clone())
     .with_rate_limit(bot::RateLimit {
         per_minute: settings.web_rate_limit,
         trusted_proxies: settings.trusted_proxies,

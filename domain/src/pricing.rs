@@ -158,11 +158,11 @@ struct PricingFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PricingError {
-    #[error("pricing file: {0}")]
+    #[error("{0}")]
     Yaml(#[from] serde_yaml::Error),
-    #[error("pricing file: only USD is supported, found {0}")]
+    #[error("only USD is supported, found {0}")]
     Currency(String),
-    #[error("pricing file: {region} {item}: {source}")]
+    #[error("{region} {item}: {source}")]
     Rate {
         region: String,
         item: String,

@@ -12,6 +12,7 @@ use crate::digest::DigestTime;
 use crate::identity::ChatIdentity;
 use crate::network::{Cidr, NetworkSettings, SubnetId, parse_list};
 use crate::retry::Backoff;
+use crate::template::Offerings;
 use crate::url_prefix::UrlPrefix;
 
 /// Used only when no signing secret is configured, so the embedded mode can sign its own
@@ -195,6 +196,11 @@ pub struct Settings {
     /// The channel workers tell when they dead-letter a job (`CWS_OPS_CHANNEL`), a Slack or
     /// Discord channel id; `None`: only the log and `cws_worker_dead_letters` tell.
     pub ops_channel: Option<String>,
+    /// The directory of templates and prices (`CWS_TEMPLATES_DIR`); `None`: the shipped ones.
+    pub templates_dir: Option<String>,
+    /// What this deployment offers: the shipped templates and prices as loaded here, replaced
+    /// by the directory's when `ops::load_settings` reads `templates_dir` (domain reads no files).
+    pub offerings: Offerings,
 }
 
 /// Every minute: a budget alert or enforcement is never more than a minute late.
@@ -522,6 +528,10 @@ impl Settings {
                     });
                 }
             },
+            templates_dir: sources
+                .get("CWS_TEMPLATES_DIR")
+                .map(|dir| dir.trim().to_owned()),
+            offerings: Offerings::builtin(),
         })
     }
 

@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
 use crate::efs_utils::EfsUtils;
+use crate::pricing::{PricingError, PricingTable};
 
 /// A workspace size, as typed after `--size`. Each template maps sizes to instance types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -157,23 +158,48 @@ pub struct UnknownTemplate {
     pub available: Vec<String>,
 }
 
+/// What is wrong with one template file.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("template file {index}: {source}")]
-    Yaml {
-        index: usize,
-        source: serde_yaml::Error,
-    },
+    #[error("{0}")]
+    Yaml(serde_yaml::Error),
     #[error("template `{0}`: default size is not one of its sizes")]
     DefaultSizeMissing(String),
-    #[error("template `{0}` is defined twice")]
-    Duplicate(String),
+    #[error("template `{name}` is defined twice (also in {first})")]
+    Duplicate { name: String, first: String },
     #[error("template `{template}`: {problem}")]
     Image { template: String, problem: String },
     #[error(
         "template `{0}`: no known way to install amazon-efs-utils on its os `{1}`; give it `efs_utils`"
     )]
     NoEfsUtils(String, String),
+    #[error(
+        "template `{template}`: size {size} is {instance_type}, which pricing.yml has no \
+         on_demand_hourly price for in {regions}: add one, or offer the template elsewhere"
+    )]
+    Unpriced {
+        template: String,
+        size: Size,
+        instance_type: String,
+        regions: String,
+    },
+    #[error("{0}")]
+    Pricing(PricingError),
+    #[error(
+        "not found: a templates directory needs the prices its sizes are charged at (start from \
+         the shipped templates/pricing.yml)"
+    )]
+    NoPricing,
+    #[error("no template files: the directory needs at least one template beside pricing.yml")]
+    NoTemplates,
+}
+
+/// A problem in one file of a templates directory, named by the file it is in.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {problem}")]
+pub struct FileProblem {
+    pub file: String,
+    pub problem: CatalogError,
 }
 
 /// Every template this deployment offers.
@@ -182,47 +208,53 @@ pub struct Catalog {
     templates: Vec<Template>,
 }
 
-const BUILTIN_TEMPLATES: [&str; 4] = [
-    include_str!("../../templates/python-machine-learning.yml"),
-    include_str!("../../templates/r-research-environment.yml"),
-    include_str!("../../templates/gpu-ml-workstation.yml"),
-    include_str!("../../templates/bioinformatics.yml"),
+/// The shipped templates as (file name, text), compiled in so that a deployment with no
+/// `CWS_TEMPLATES_DIR` needs no files beside its binaries.
+const BUILTIN_TEMPLATES: [(&str, &str); 4] = [
+    (
+        "python-machine-learning.yml",
+        include_str!("../../templates/python-machine-learning.yml"),
+    ),
+    (
+        "r-research-environment.yml",
+        include_str!("../../templates/r-research-environment.yml"),
+    ),
+    (
+        "gpu-ml-workstation.yml",
+        include_str!("../../templates/gpu-ml-workstation.yml"),
+    ),
+    (
+        "bioinformatics.yml",
+        include_str!("../../templates/bioinformatics.yml"),
+    ),
 ];
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
-    Catalog::from_yaml_documents(&BUILTIN_TEMPLATES)
+    Catalog::from_sources(&BUILTIN_TEMPLATES)
         .expect("templates/*.yml are compiled in and checked by the catalog tests")
 });
 
 impl Catalog {
-    /// The templates shipped in `templates/`, compiled into the binary so bot and worker agree.
+    /// The templates shipped in `templates/`: what a deployment offers unless
+    /// `CWS_TEMPLATES_DIR` names its own.
     pub fn builtin() -> &'static Catalog {
         &BUILTIN
     }
 
-    pub fn from_yaml_documents(documents: &[&str]) -> Result<Catalog, CatalogError> {
-        let mut templates: Vec<Template> = Vec::with_capacity(documents.len());
-        for (index, text) in documents.iter().enumerate() {
-            let template: Template = serde_yaml::from_str(text)
-                .map_err(|source| CatalogError::Yaml { index, source })?;
-            if !template.sizes.contains_key(&template.default_size) {
-                return Err(CatalogError::DefaultSizeMissing(template.name));
-            }
-            check_image(&template)?;
-            // Every volume mount needs the `efs` mount type, so a template without a way to it
-            // would launch workspaces no volume can be mounted on.
-            if template.efs_utils().is_none() {
-                return Err(CatalogError::NoEfsUtils(template.name, template.os));
-            }
-            if templates
-                .iter()
-                .any(|t| t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug)
-            {
-                return Err(CatalogError::Duplicate(template.name));
-            }
-            templates.push(template);
+    /// The catalog of template files given as (file name, text), one template a file; on
+    /// failure, every problem of every file, each with its file's name.
+    pub fn from_sources(files: &[(&str, &str)]) -> Result<Catalog, Vec<FileProblem>> {
+        let (templates, problems) = parse_templates(files);
+        if problems.is_empty() {
+            Ok(Catalog {
+                templates: templates
+                    .into_iter()
+                    .map(|(_, template)| template)
+                    .collect(),
+            })
+        } else {
+            Err(problems)
         }
-        Ok(Catalog { templates })
     }
 
     pub fn templates(&self) -> &[Template] {
@@ -246,6 +278,143 @@ impl Catalog {
                 available: self.templates.iter().map(|t| t.name.clone()).collect(),
             })
     }
+}
+
+/// The file of a templates directory that holds the prices; every other file is a template.
+pub const PRICING_FILE: &str = "pricing.yml";
+
+/// What a deployment offers: its templates and the prices their sizes are charged at. The bot
+/// and the workers each read it once at start; clones share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offerings {
+    pub catalog: Arc<Catalog>,
+    pub pricing: Arc<PricingTable>,
+}
+
+impl Offerings {
+    /// The shipped templates and prices.
+    pub fn builtin() -> Offerings {
+        Offerings {
+            catalog: Arc::new(Catalog::builtin().clone()),
+            pricing: Arc::new(PricingTable::builtin().clone()),
+        }
+    }
+
+    /// The offerings of a templates directory's files, given as (file name, text):
+    /// [`PRICING_FILE`] holds the prices and every other file one template. Every size of every
+    /// template must have a price wherever the template is offered, so that no launch or cost
+    /// report meets a size it cannot charge. On failure, every problem of every file.
+    pub fn from_files(files: &[(&str, &str)]) -> Result<Offerings, Vec<FileProblem>> {
+        let problem = |file: &str, problem| FileProblem {
+            file: file.to_owned(),
+            problem,
+        };
+        let mut problems = Vec::new();
+        let pricing = match files.iter().find(|(file, _)| *file == PRICING_FILE) {
+            None => {
+                problems.push(problem(PRICING_FILE, CatalogError::NoPricing));
+                None
+            }
+            Some((file, text)) => PricingTable::from_yaml(text)
+                .map_err(|error| problems.push(problem(file, CatalogError::Pricing(error))))
+                .ok(),
+        };
+        let template_files: Vec<(&str, &str)> = files
+            .iter()
+            .copied()
+            .filter(|(file, _)| *file != PRICING_FILE)
+            .collect();
+        if template_files.is_empty() {
+            problems.push(problem("*.yml", CatalogError::NoTemplates));
+        }
+        let (templates, mut found) = parse_templates(&template_files);
+        problems.append(&mut found);
+        if let Some(pricing) = &pricing {
+            for (file, template) in &templates {
+                for (&size, instance_type) in &template.sizes {
+                    let unpriced: Vec<&str> = template
+                        .offered_regions()
+                        .into_iter()
+                        .filter(|region| pricing.hourly(region, instance_type).is_none())
+                        .collect();
+                    if !unpriced.is_empty() {
+                        problems.push(problem(
+                            file,
+                            CatalogError::Unpriced {
+                                template: template.name.clone(),
+                                size,
+                                instance_type: instance_type.clone(),
+                                regions: unpriced.join(", "),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        match pricing {
+            Some(pricing) if problems.is_empty() => Ok(Offerings {
+                catalog: Arc::new(Catalog {
+                    templates: templates
+                        .into_iter()
+                        .map(|(_, template)| template)
+                        .collect(),
+                }),
+                pricing: Arc::new(pricing),
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// Every template that parses and is sound, with its file's name, and the problems of the
+/// other files.
+fn parse_templates<'a>(files: &[(&'a str, &str)]) -> (Vec<(&'a str, Template)>, Vec<FileProblem>) {
+    let mut templates: Vec<(&str, Template)> = Vec::with_capacity(files.len());
+    let mut problems = Vec::new();
+    for &(file, text) in files {
+        let problem = |problem| FileProblem {
+            file: file.to_owned(),
+            problem,
+        };
+        let template = match serde_yaml::from_str::<Template>(text)
+            .map_err(CatalogError::Yaml)
+            .and_then(|template| check_template(&template).map(|()| template))
+        {
+            Ok(template) => template,
+            Err(error) => {
+                problems.push(problem(error));
+                continue;
+            }
+        };
+        let earlier = templates
+            .iter()
+            .find(|(_, t)| t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug);
+        match earlier {
+            Some((first, _)) => problems.push(problem(CatalogError::Duplicate {
+                name: template.name,
+                first: (*first).to_owned(),
+            })),
+            None => templates.push((file, template)),
+        }
+    }
+    (templates, problems)
+}
+
+/// What one template must get right on its own.
+fn check_template(template: &Template) -> Result<(), CatalogError> {
+    if !template.sizes.contains_key(&template.default_size) {
+        return Err(CatalogError::DefaultSizeMissing(template.name.clone()));
+    }
+    check_image(template)?;
+    // Every volume mount needs the `efs` mount type, so a template without a way to it
+    // would launch workspaces no volume can be mounted on.
+    if template.efs_utils().is_none() {
+        return Err(CatalogError::NoEfsUtils(
+            template.name.clone(),
+            template.os.clone(),
+        ));
+    }
+    Ok(())
 }
 
 /// A parameter outside the publishers' public tree, or a pin that is no AMI id or names a region
@@ -293,6 +462,18 @@ pub fn is_ami_id(text: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn catalog_of(documents: &[&str]) -> Result<Catalog, Vec<FileProblem>> {
+        let files: Vec<(&str, &str)> = documents.iter().map(|text| ("t.yml", *text)).collect();
+        Catalog::from_sources(&files)
+    }
+
+    /// The only problem of a catalog that has exactly one.
+    fn problem(documents: &[&str]) -> CatalogError {
+        let mut problems = catalog_of(documents).expect_err("a problem");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        problems.remove(0).problem
+    }
+
     #[test]
     fn builtin_templates_parse_and_cover_the_seed_templates() {
         let catalog = Catalog::builtin();
@@ -339,8 +520,8 @@ mod tests {
 
     #[test]
     fn a_template_gets_efs_utils_its_own_way_or_its_os_way_and_needs_one() {
-        let ubuntu = BUILTIN_TEMPLATES[0];
-        let catalog = Catalog::from_yaml_documents(&[ubuntu]).unwrap();
+        let ubuntu = BUILTIN_TEMPLATES[0].1;
+        let catalog = catalog_of(&[ubuntu]).unwrap();
         assert_eq!(
             catalog.efs_utils("python-ml"),
             EfsUtils::default_for("ubuntu-22.04")
@@ -348,7 +529,7 @@ mod tests {
         assert_eq!(catalog.efs_utils("matlab"), None);
 
         let own = format!("{ubuntu}\nefs_utils: {{ source: os-repositories }}\n");
-        let catalog = Catalog::from_yaml_documents(&[&own]).unwrap();
+        let catalog = catalog_of(&[&own]).unwrap();
         assert_eq!(
             catalog.efs_utils("python-ml"),
             Some(EfsUtils::OsRepositories {})
@@ -356,34 +537,31 @@ mod tests {
 
         let unknown_field =
             format!("{ubuntu}\nefs_utils: {{ source: os-repositories, via: s3 }}\n");
-        assert!(matches!(
-            Catalog::from_yaml_documents(&[&unknown_field]),
-            Err(CatalogError::Yaml { .. })
-        ));
+        assert!(matches!(problem(&[&unknown_field]), CatalogError::Yaml(_)));
 
         let other_os = ubuntu.replace("os: ubuntu-22.04", "os: windows-2022");
         assert!(matches!(
-            Catalog::from_yaml_documents(&[&other_os]),
-            Err(CatalogError::NoEfsUtils(_, os)) if os == "windows-2022"
+            problem(&[&other_os]),
+            CatalogError::NoEfsUtils(_, os) if os == "windows-2022"
         ));
     }
 
     #[test]
     fn a_duplicate_template_is_rejected() {
-        let doc = BUILTIN_TEMPLATES[0];
+        let doc = BUILTIN_TEMPLATES[0].1;
         assert!(matches!(
-            Catalog::from_yaml_documents(&[doc, doc]),
-            Err(CatalogError::Duplicate(_))
+            problem(&[doc, doc]),
+            CatalogError::Duplicate { .. }
         ));
     }
 
     #[test]
     fn a_template_offered_in_a_region_reads_its_parameter_there_unless_pinned() {
-        let doc = BUILTIN_TEMPLATES[0].replace(
+        let doc = BUILTIN_TEMPLATES[0].1.replace(
             "ebs-gp2/ami-id\n",
             "ebs-gp2/ami-id\n  pinned: { us-west-2: ami-0123456789abcdef0 }\n",
         );
-        let catalog = Catalog::from_yaml_documents(&[&doc]).unwrap();
+        let catalog = catalog_of(&[&doc]).unwrap();
         let template = &catalog.templates()[0];
         assert_eq!(
             template.image_in("us-east-1"),
@@ -419,16 +597,172 @@ mod tests {
             ),
         ];
         for (case, from, to) in cases {
-            let doc = BUILTIN_TEMPLATES[0].replace(from, to);
-            assert_ne!(doc, BUILTIN_TEMPLATES[0], "{case}");
+            let doc = BUILTIN_TEMPLATES[0].1.replace(from, to);
+            assert_ne!(doc, BUILTIN_TEMPLATES[0].1, "{case}");
             assert!(
-                matches!(
-                    Catalog::from_yaml_documents(&[&doc]),
-                    Err(CatalogError::Image { .. })
-                ),
+                matches!(problem(&[&doc]), CatalogError::Image { .. }),
                 "{case}"
             );
         }
+    }
+
+    const PRICING: &str = include_str!("../../templates/pricing.yml");
+
+    /// The shipped files, as a templates directory holds them, then `extra`.
+    fn directory<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut files = BUILTIN_TEMPLATES.to_vec();
+        files.push((PRICING_FILE, PRICING));
+        files.extend_from_slice(extra);
+        files
+    }
+
+    /// An institution's own template, as a site would write it from a shipped one.
+    fn genomics() -> String {
+        BUILTIN_TEMPLATES[0]
+            .1
+            .replace("name: Python Machine Learning", "name: Stanford Genomics")
+            .replace("slug: python-ml", "slug: stanford-genomics")
+    }
+
+    #[test]
+    fn the_shipped_directory_gives_the_builtin_offerings() {
+        assert_eq!(
+            Offerings::from_files(&directory(&[])).unwrap(),
+            Offerings::builtin()
+        );
+        let own = genomics();
+        let offerings = Offerings::from_files(&directory(&[("genomics.yml", &own)])).unwrap();
+        assert_eq!(offerings.catalog.templates().len(), 5);
+        assert!(offerings.catalog.find("stanford-genomics").is_ok());
+    }
+
+    #[test]
+    fn each_broken_file_is_refused_naming_it_and_what_is_wrong() {
+        let genomics = genomics();
+        let unknown_field = format!("{genomics}colour: blue\n");
+        let unpriced = genomics.replace("XL: r5.2xlarge", "XL: x2iedn.32xlarge");
+        let unpriced_too = unpriced
+            .replace("stanford-genomics", "stanford-g2")
+            .replace("Stanford Genomics", "Stanford G2");
+        let no_default = genomics
+            .replace("default_size: M", "default_size: XL")
+            .replace("  XL: r5.2xlarge\n", "");
+        let euros = PRICING.replace("currency: USD", "currency: EUR");
+        let bad_rate = PRICING.replace("t3.large: \"0.0832\"", "t3.large: \"cheap\"");
+        assert_ne!(bad_rate, PRICING, "the shipped t3.large rate moved");
+        let mut no_pricing = BUILTIN_TEMPLATES.to_vec();
+        no_pricing.push(("genomics.yml", &genomics));
+        // Each message a directory must give, as the parts it must contain.
+        type Messages<'a> = &'a [&'a [&'a str]];
+        type Files<'a> = Vec<(&'a str, &'a str)>;
+        // (case, the directory, its messages)
+        let cases: [(&str, Files, Messages); 9] = [
+            (
+                "not YAML",
+                directory(&[(
+                    "genomics.yml",
+                    "name: Stanford Genomics\n  slug: genomics\n",
+                )]),
+                &[&["genomics.yml: mapping values are not allowed", "line 2"]],
+            ),
+            (
+                "an unknown field",
+                directory(&[("genomics.yml", &unknown_field)]),
+                &[&["genomics.yml: unknown field `colour`", "at line 25"]],
+            ),
+            (
+                "a size with no price",
+                directory(&[("genomics.yml", &unpriced)]),
+                &[&[
+                    "genomics.yml: template `Stanford Genomics`: size XL is x2iedn.32xlarge, which \
+                   pricing.yml has no on_demand_hourly price for in us-east-1, us-east-2, \
+                   us-west-1, us-west-2, eu-west-1: add one, or offer the template elsewhere",
+                ]],
+            ),
+            (
+                "a duplicate template name",
+                directory(&[("copy.yml", BUILTIN_TEMPLATES[0].1)]),
+                &[&[
+                    "copy.yml: template `Python Machine Learning` is defined twice (also in \
+                   python-machine-learning.yml)",
+                ]],
+            ),
+            (
+                "a default size it does not offer",
+                directory(&[("genomics.yml", &no_default)]),
+                &[&[
+                    "genomics.yml: template `Stanford Genomics`: default size is not one of its sizes",
+                ]],
+            ),
+            (
+                "prices in another currency",
+                directory(&[])
+                    .into_iter()
+                    .map(|(file, text)| (file, if file == PRICING_FILE { &euros } else { text }))
+                    .collect(),
+                &[&["pricing.yml: only USD is supported, found EUR"]],
+            ),
+            (
+                "a rate that is no amount",
+                directory(&[])
+                    .into_iter()
+                    .map(|(file, text)| {
+                        (
+                            file,
+                            if file == PRICING_FILE {
+                                &bad_rate
+                            } else {
+                                text
+                            },
+                        )
+                    })
+                    .collect(),
+                &[&["pricing.yml: us-east-1 t3.large: `cheap` is not an amount of dollars"]],
+            ),
+            (
+                "no pricing.yml",
+                no_pricing,
+                &[&["pricing.yml: not found: a templates directory needs the prices"]],
+            ),
+            (
+                "three broken files at once",
+                directory(&[
+                    ("genomics.yml", &unknown_field),
+                    ("copy.yml", BUILTIN_TEMPLATES[1].1),
+                    ("unpriced.yml", &unpriced_too),
+                ]),
+                &[
+                    &["genomics.yml: unknown field `colour`"],
+                    &["copy.yml: template `R Research Environment` is defined twice"],
+                    &["unpriced.yml: template `Stanford G2`: size XL is x2iedn.32xlarge"],
+                ],
+            ),
+        ];
+        for (case, files, wanted) in cases {
+            let problems = Offerings::from_files(&files).expect_err(case);
+            assert_eq!(problems.len(), wanted.len(), "{case}: {problems:?}");
+            let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            for (said, parts) in said.iter().zip(wanted) {
+                for part in *parts {
+                    assert!(
+                        said.contains(part),
+                        "{case}: {said:?} does not say {part:?}"
+                    );
+                }
+            }
+        }
+        let only_pricing = [(PRICING_FILE, PRICING)];
+        let said: Vec<String> = Offerings::from_files(&only_pricing)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "*.yml: no template files: the directory needs at least one template beside pricing.yml"
+            ]
+        );
     }
 
     #[test]

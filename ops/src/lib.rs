@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use domain::settings::{LogFormat, Settings, SettingsError, Sources};
+use domain::template::{FileProblem, Offerings};
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -28,6 +29,27 @@ pub enum LoadError {
     },
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(
+        "CWS_TEMPLATES_DIR={dir}: {problem} (point it at a copy of the shipped templates/, or unset it to use those)"
+    )]
+    TemplatesDir { dir: String, problem: String },
+    #[error(
+        "CWS_TEMPLATES_DIR={dir}: fix every file named below, or unset it to use the shipped \
+         templates{}",
+        one_a_line(problems)
+    )]
+    Templates {
+        dir: String,
+        problems: Vec<FileProblem>,
+    },
+}
+
+/// Each problem on a line of its own, indented under the message that introduces them.
+fn one_a_line(problems: &[FileProblem]) -> String {
+    problems
+        .iter()
+        .map(|problem| format!("\n  {problem}"))
+        .collect()
 }
 
 /// The settings every binary starts from: the environment, then `cws.toml` (the file
@@ -41,7 +63,44 @@ pub fn load_settings() -> Result<Settings, LoadError> {
         Err(_) => std::fs::read_to_string("cws.toml").ok(),
     };
     let env = |key: &str| std::env::var(key).ok();
-    Ok(Settings::load(&Sources::new(&env, text.as_deref())?)?)
+    let mut settings = Settings::load(&Sources::new(&env, text.as_deref())?)?;
+    if let Some(dir) = &settings.templates_dir {
+        settings.offerings = load_templates(dir)?;
+    }
+    Ok(settings)
+}
+
+/// The templates and prices in `dir`: its `*.yml` files, checked together.
+fn load_templates(dir: &str) -> Result<Offerings, LoadError> {
+    let unreadable = |problem: String| LoadError::TemplatesDir {
+        dir: dir.to_owned(),
+        problem,
+    };
+    let entries = std::fs::read_dir(dir).map_err(|error| unreadable(error.to_string()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|error| unreadable(error.to_string()))?.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if !name.ends_with(".yml") || !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| unreadable(format!("{name}: {error}")))?;
+        files.push((name.to_owned(), text));
+    }
+    // Sorted, so that which of two same-named templates is reported as the duplicate does not
+    // depend on the file system's order.
+    files.sort();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .collect();
+    Offerings::from_files(&files).map_err(|problems| LoadError::Templates {
+        dir: dir.to_owned(),
+        problems,
+    })
 }
 
 /// Logs to stderr (stdout stays for what a command prints), as text or as JSON lines

@@ -31,5 +31,6 @@ mod settings_at_start;
 mod signatures;
 mod ssh_keys;
 mod stacks;
+mod templates_dir;
 mod verification;
 mod volumes;

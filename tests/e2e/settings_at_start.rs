@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The binary `name` beside `cws` (cargo builds all three for `cargo test --workspace`).
-fn binary(name: &str) -> PathBuf {
+pub(crate) fn binary(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_BIN_EXE_cws")).with_file_name(name);
     assert!(
         path.exists(),
@@ -18,7 +18,11 @@ fn binary(name: &str) -> PathBuf {
 
 /// Runs `program args` with only `settings` (and PATH) set; returns its exit success and
 /// stderr, failing if it is still running after 20 s.
-fn run_with(program: &PathBuf, args: &[&str], settings: &[(&str, &str)]) -> (bool, String) {
+pub(crate) fn run_with(
+    program: &PathBuf,
+    args: &[&str],
+    settings: &[(&str, &str)],
+) -> (bool, String) {
     let mut child = Command::new(program)
         .args(args)
         .env_clear()

@@ -223,7 +223,7 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
             )),
         }
     }
-    checks.extend(images(&clouds).await);
+    checks.extend(images(&settings.offerings.catalog, &clouds).await);
     checks.push(archive_bucket(settings, aws, &config, &account_id).await);
     checks.push(cost_tags(&config).await);
     checks
@@ -281,9 +281,9 @@ async fn placement(
 }
 
 /// Each template's image parameter, in each region the template is offered.
-async fn images(clouds: &Ec2AccountClouds) -> Vec<Check> {
+async fn images(catalog: &Catalog, clouds: &Ec2AccountClouds) -> Vec<Check> {
     let mut checks = Vec::new();
-    for template in Catalog::builtin().templates() {
+    for template in catalog.templates() {
         let mut unresolved = Vec::new();
         for region in template.offered_regions() {
             let Some(image) = template.image_in(region) else {

@@ -195,6 +195,7 @@ async fn env_over(
             .unwrap_or(DEFAULT_EXCEPTION_TTL),
         mailer,
         metrics: Arc::new(WorkerMetrics::default()),
+        offerings: settings.offerings.clone(),
     });
     Ok(CommandEnv {
         chat,

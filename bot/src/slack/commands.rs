@@ -137,7 +137,7 @@ fn unescape(text: &str) -> String {
 }
 
 async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Response {
-    if let Err(refusal) = check_launch_request(&launch, bot.catalog) {
+    if let Err(refusal) = check_launch_request(&launch, &bot.catalog) {
         return ephemeral(message::launch_refused(launch.name.as_str(), &refusal));
     }
     let template = bot.catalog.find(&launch.template).expect("checked above");

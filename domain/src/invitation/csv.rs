@@ -815,7 +815,8 @@ mod tests {
         let data_science = python
             .replace("name: Python Machine Learning", "name: Python Data Science")
             .replace("slug: python-ml", "slug: python-ds");
-        let catalog = Catalog::from_yaml_documents(&[python, &data_science]).unwrap();
+        let catalog =
+            Catalog::from_sources(&[("python.yml", python), ("data.yml", &data_science)]).unwrap();
         assert_eq!(
             template_whitelist("Python", &catalog),
             Err(

@@ -505,6 +505,11 @@ impl TestEnv {
     /// waits until it listens, and sends every later request there instead of to the bot in
     /// the test's process.
     pub async fn start_bot_process(&mut self) -> usize {
+        self.start_bot_process_with_env(&[]).await
+    }
+
+    /// [`TestEnv::start_bot_process`] with extra settings, e.g. `CWS_TEMPLATES_DIR`.
+    pub async fn start_bot_process_with_env(&mut self, extra: &[(&str, &str)]) -> usize {
         let index = self.workers.len();
         let log = std::env::temp_dir().join(format!(
             "cws-e2e-{}-bot-{index}-{}.log",
@@ -516,11 +521,14 @@ impl TestEnv {
             .unwrap()
             .local_addr()
             .unwrap();
+        let listen_setting = [("CWS_LISTEN", listen.to_string())];
+        let settings: Vec<(&str, &str)> = listen_setting
+            .iter()
+            .map(|(key, value)| (*key, value.as_str()))
+            .chain(extra.iter().copied())
+            .collect();
         let child = self
-            .cws_command(
-                &self.aws_front.url(),
-                &[("CWS_LISTEN", &listen.to_string())],
-            )
+            .cws_command(&self.aws_front.url(), &settings)
             .arg("bot")
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))

@@ -37,7 +37,7 @@ fn notice_key(project: &Project, month: YearMonth, reached: ThresholdReached, by
 /// thresholds reached at the same time are settled by it: nobody needs "75 %" after "100 %".
 pub(crate) async fn check_budget(env: &LaunchEnv, project: &Project) -> Result<(), PortError> {
     let now = env.clock.now();
-    let position = budget_position(&env.state, project, now).await?;
+    let position = budget_position(&env.state, &env.offerings.pricing, project, now).await?;
     let reached = thresholds_reached(&position, project.alert_threshold);
     let Some((&highest, lower)) = reached.split_first() else {
         return Ok(());

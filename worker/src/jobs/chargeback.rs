@@ -92,7 +92,14 @@ async fn write_statement(
         return Ok(());
     };
     let now = env.clock.now();
-    let report = month_report(&env.state, project, month, now).await?;
+    let report = month_report(
+        &env.state,
+        &env.launch.offerings.pricing,
+        project,
+        month,
+        now,
+    )
+    .await?;
     let csv = statement_csv(&project.name, &project.account, month, &report, chargeback);
     let key = statement_key(&project.name, month);
     let link = env
@@ -158,7 +165,14 @@ pub(crate) async fn command_project_reconcile(
     let project = &member.project;
     let now = env.clock.now();
     let month = command.month.unwrap_or_else(|| YearMonth::of(now));
-    let report = month_report(&env.state, project, month, now).await?;
+    let report = month_report(
+        &env.state,
+        &env.launch.offerings.pricing,
+        project,
+        month,
+        now,
+    )
+    .await?;
     let (start, end) = month_bounds(month.first_instant());
     let billed = env
         .billing

@@ -12,7 +12,6 @@ use domain::launch::{TAG_COLLABORATOR, TAG_PROJECT};
 use domain::ledger::{LedgerEventKind, cost_report};
 use domain::message::{self, Cleanup, CollaborationSummary, Ending, Exported, Participant};
 use domain::ports::{InstanceState, PortError, Snapshot};
-use domain::pricing::PricingTable;
 use domain::project::{EndPlan, Project};
 use domain::time_text;
 use domain::workspace::Workspace;
@@ -367,7 +366,7 @@ pub(crate) async fn command_report(
         u32::try_from(index(end) - index(project.created_at) + 1).unwrap_or(1)
     };
     let events = env.state.ledger(&project.name).await?;
-    let pricing = PricingTable::builtin();
+    let pricing = &env.launch.offerings.pricing;
     let report = cost_report(
         &events,
         (project.created_at, end.max(project.created_at)),

@@ -33,7 +33,14 @@ pub(crate) async fn command_project_cost(
     };
     let now = env.clock.now();
     let month = cost.month.unwrap_or_else(|| YearMonth::of(now));
-    let report = month_report(&env.state, &member.project, month, now).await?;
+    let report = month_report(
+        &env.state,
+        &env.launch.offerings.pricing,
+        &member.project,
+        month,
+        now,
+    )
+    .await?;
     let verified = verified_institutions(&env.state, &member.project).await?;
     let reply = message::project_cost(
         &member.project.name,
@@ -78,8 +85,15 @@ pub(crate) async fn command_project_status(
     let now = env.clock.now();
     let month = YearMonth::of(now);
     let project = &member.project;
-    let report = month_report(&env.state, project, month, now).await?;
-    let budget = budget_position(&env.state, project, now).await?;
+    let report = month_report(
+        &env.state,
+        &env.launch.offerings.pricing,
+        project,
+        month,
+        now,
+    )
+    .await?;
+    let budget = budget_position(&env.state, &env.launch.offerings.pricing, project, now).await?;
     let workspaces: Vec<Workspace> = env
         .launch
         .store
@@ -121,13 +135,13 @@ pub(crate) async fn command_project_status(
 /// month left unspent of its budget (overspent months carry nothing over).
 pub(crate) async fn month_report(
     state: &State,
+    pricing: &PricingTable,
     project: &Project,
     month: YearMonth,
     now: OffsetDateTime,
 ) -> Result<CostReport, PortError> {
     let events = state.ledger(&project.name).await?;
     let (budget, since) = (project.monthly_budget, project.created_at);
-    let pricing = PricingTable::builtin();
     let storage = |region: &str| pricing.ebs_gb_month(region).unwrap_or_default();
     let (start, end) = month_bounds(month.first_instant());
     let wanted = (start, end.min(now.max(start)));

@@ -9,7 +9,6 @@ use domain::digest::{last_due, local_date, weekly_digest};
 use domain::identity::ChatIdentity;
 use domain::message;
 use domain::ports::PortError;
-use domain::pricing::PricingTable;
 use domain::project::Project;
 
 use crate::jobs::policy::budget_position;
@@ -35,8 +34,8 @@ pub(crate) async fn send_if_due(env: &CommandEnv, project: &Project) -> Result<(
         return Ok(());
     }
     let events = env.state.ledger(&project.name).await?;
-    let pricing = PricingTable::builtin();
-    let budget = budget_position(&env.state, project, now).await?;
+    let pricing = &env.launch.offerings.pricing;
+    let budget = budget_position(&env.state, &env.launch.offerings.pricing, project, now).await?;
     let digest = weekly_digest(&events, due, budget, |region| {
         pricing.ebs_gb_month(region).unwrap_or_default()
     });

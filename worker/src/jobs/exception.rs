@@ -125,7 +125,8 @@ pub(crate) async fn action_request_exception(
     let store = &env.launch.store;
     if !store.notice_sent(&job.key, OWNER_NOTIFIED).await? {
         let key = env.state.token_key().await?;
-        let budget = budget_position(&env.state, &project, now).await?;
+        let budget =
+            budget_position(&env.state, &env.launch.offerings.pricing, &project, now).await?;
         let check = LaunchCheck {
             facts: &request.facts,
             restrictions: request.restrictions.as_ref(),

@@ -9,7 +9,6 @@ use domain::job::{CommandJob, JobKey};
 use domain::message::{self, CreatedFromRow, RowProblem};
 use domain::ports::{PortError, SharedFile};
 use domain::profile::{Collaborator, Profile, UNSTATED_INSTITUTION, research_username};
-use domain::template::Catalog;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
 use domain::verified_identity::VerifiedIdentity;
 use sha2::{Digest, Sha256};
@@ -167,7 +166,7 @@ pub(crate) async fn command_invitation_create_collaboration(
             }
         },
     };
-    let rows = match parse_collaborators(&text, Catalog::builtin()) {
+    let rows = match parse_collaborators(&text, &env.launch.offerings.catalog) {
         Ok(rows) => rows,
         Err(error) => {
             let reply = message::csv_refused(&error.to_string());

@@ -22,10 +22,10 @@ use domain::ports::{
     AccountClouds, Chat, Clock, Cloud, InstanceCommands, InstanceStatus, Mailer, Metrics,
     NameClaim, PortError, Snapshot, WorkspaceStore,
 };
-use domain::pricing::{Money, PricingTable};
+use domain::pricing::Money;
 use domain::profile::ResearchUser;
 use domain::retry::Backoff;
-use domain::template::Catalog;
+use domain::template::{Catalog, Offerings};
 use domain::token::sign_button_value;
 use domain::user_data::{UserDataInput, render_user_data};
 use domain::workspace::Workspace;
@@ -56,6 +56,8 @@ pub struct LaunchEnv {
     pub mailer: Arc<dyn Mailer>,
     /// Every job kind's counts and timings, not only launches'.
     pub metrics: Arc<WorkerMetrics>,
+    /// The templates and prices read at start (`CWS_TEMPLATES_DIR`).
+    pub offerings: Offerings,
 }
 
 impl LaunchEnv {
@@ -304,7 +306,8 @@ async fn check_and_reserve(
     loop {
         let now = env.clock.now();
         let (current, reservations) = env.state.reservations(project).await?;
-        let mut budget = budget_position(&env.state, &member.project, now).await?;
+        let mut budget =
+            budget_position(&env.state, &env.offerings.pricing, &member.project, now).await?;
         budget.committed = Money::from_micros(
             budget.committed.micros() + reservations.pending(job.key.as_str(), now).micros(),
         );
@@ -330,8 +333,8 @@ async fn check_and_reserve(
 /// The first-boot script for the member's research user on this template. `user` is the
 /// research user as stored now: the profile's copy keeps the key it was made with, and the
 /// person may have registered or rotated one since.
-fn user_data(user: &ResearchUser, plan: &LaunchPlan) -> Option<String> {
-    let template = Catalog::builtin().find(&plan.template).ok()?;
+fn user_data(catalog: &Catalog, user: &ResearchUser, plan: &LaunchPlan) -> Option<String> {
+    let template = catalog.find(&plan.template).ok()?;
     let groups: Vec<String> = RESEARCH_GROUPS.iter().map(|g| (*g).to_owned()).collect();
     Some(render_user_data(&UserDataInput {
         user,
@@ -362,8 +365,8 @@ async fn launch_once(
                 &job.key,
                 &attribution,
                 &env.default_region,
-                Catalog::builtin(),
-                PricingTable::builtin(),
+                &env.offerings.catalog,
+                &env.offerings.pricing,
             ) {
                 Ok(plan) => plan,
                 Err(refusal) => {
@@ -417,7 +420,7 @@ async fn launch_once(
                 .research_user(&member.profile.collaborator)
                 .await?
                 .unwrap_or_else(|| member.profile.research_user.clone());
-            plan.user_data = user_data(&user, &plan);
+            plan.user_data = user_data(&env.offerings.catalog, &user, &plan);
             let instance = cloud.run_instance(&plan, &placement).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {
@@ -486,7 +489,13 @@ async fn launch_once(
                 code: "CorruptRecord".to_owned(),
                 message: format!("workspace {} names no known project", workspace.name),
             })?;
-        let budget = budget_position(&env.state, &project, env.clock.now()).await?;
+        let budget = budget_position(
+            &env.state,
+            &env.offerings.pricing,
+            &project,
+            env.clock.now(),
+        )
+        .await?;
         let reply = message::launch_succeeded(&workspace, &job.requester.user_id, &budget);
         env.chat.post(&job.reply, &reply).await?;
         env.store.mark_notice_sent(&job.key, LAUNCHED).await?;

@@ -82,7 +82,8 @@ pub(crate) async fn command_project_budget(
         };
         project = changed;
     }
-    let position = budget_position(&env.state, &project, now).await?;
+    let position =
+        budget_position(&env.state, &env.launch.offerings.pricing, &project, now).await?;
     let reply = message::project_budget(&project, &position, &every(env.check_every), changes);
     env.answer(&job.reply, &job.requester, &reply).await
 }
@@ -94,7 +95,7 @@ pub(crate) async fn enforce(env: &CommandEnv, project: &Project) -> Result<(), P
     let Some(action) = project.limit.acting_in(month) else {
         return Ok(());
     };
-    let position = budget_position(&env.state, project, now).await?;
+    let position = budget_position(&env.state, &env.launch.offerings.pricing, project, now).await?;
     let threshold = project.limit.threshold(project.monthly_budget);
     if !limit_reached(&position, threshold, env.check_every) {
         return Ok(());

@@ -10,7 +10,6 @@ use domain::policy::{LaunchFacts, PolicyDecision, evaluate};
 use domain::ports::PortError;
 use domain::pricing::PricingTable;
 use domain::project::Project;
-use domain::template::Catalog;
 use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
@@ -20,11 +19,11 @@ use crate::state::State;
 /// Where the project stands this month, from its usage ledger.
 pub(crate) async fn budget_position(
     state: &State,
+    pricing: &PricingTable,
     project: &Project,
     now: OffsetDateTime,
 ) -> Result<BudgetPosition, PortError> {
     let events = state.ledger(&project.name).await?;
-    let pricing = PricingTable::builtin();
     Ok(BudgetPosition::from_ledger(
         project.monthly_budget,
         &events,
@@ -57,7 +56,13 @@ pub(crate) async fn command_policy_show(
     let Some(member) = authorize(env, job, None, Permission::View).await? else {
         return Ok(());
     };
-    let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
+    let budget = budget_position(
+        &env.state,
+        &env.launch.offerings.pricing,
+        &member.project,
+        env.clock.now(),
+    )
+    .await?;
     let restrictions = member
         .invitation
         .as_ref()
@@ -80,8 +85,8 @@ pub(crate) async fn command_policy_test(
         &job.key,
         &attribution(&member),
         &env.launch.default_region,
-        Catalog::builtin(),
-        PricingTable::builtin(),
+        &env.launch.offerings.catalog,
+        &env.launch.offerings.pricing,
     ) {
         Ok(plan) => plan,
         Err(refusal) => {
@@ -90,7 +95,13 @@ pub(crate) async fn command_policy_test(
         }
     };
     let facts = facts_of(&plan);
-    let budget = budget_position(&env.state, &member.project, env.clock.now()).await?;
+    let budget = budget_position(
+        &env.state,
+        &env.launch.offerings.pricing,
+        &member.project,
+        env.clock.now(),
+    )
+    .await?;
     let restrictions = member
         .invitation
         .as_ref()

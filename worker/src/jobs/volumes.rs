@@ -22,7 +22,6 @@ use domain::message;
 use domain::ports::{AccessPoint, InstanceState, PortError, PosixIdentity, ScriptOutcome};
 use domain::profile::Collaborator;
 use domain::project::Project;
-use domain::template::Catalog;
 use domain::volume::{
     BoundGrant, ResolvedGrant, Volume, VolumeGrant, VolumeMount, file_system_policy, mount_mode,
     mount_policy, mount_script, nearest_mount_target, resolve_grants,
@@ -378,7 +377,11 @@ pub(crate) async fn command_volume_mount(
         &access_point.id,
         mode,
         mount_target_ip.as_deref(),
-        Catalog::builtin().efs_utils(&workspace.template).as_ref(),
+        env.launch
+            .offerings
+            .catalog
+            .efs_utils(&workspace.template)
+            .as_ref(),
     );
     let run = env
         .launch

@@ -14,7 +14,6 @@ use domain::ledger::{LedgerEventKind, workspace_usage};
 use domain::message::{self, LiveStatus};
 use domain::network;
 use domain::ports::{InstanceState, PortError};
-use domain::pricing::PricingTable;
 use domain::template::Catalog;
 use domain::token::sign_button_value;
 use domain::workspace::Workspace;
@@ -122,7 +121,7 @@ pub(crate) async fn command_status(
         .as_ref()
         .map_or(InstanceState::Terminated, |live| live.state);
     let ledger = env.state.ledger(&workspace.attribution.project).await?;
-    let pricing = PricingTable::builtin();
+    let pricing = &env.launch.offerings.pricing;
     let cost_so_far = workspace_usage(&ledger, workspace.launched_at, now, |region| {
         pricing.ebs_gb_month(region).unwrap_or_default()
     })
@@ -137,7 +136,7 @@ pub(crate) async fn command_status(
                 .research_user(&member.profile.collaborator)
                 .await?
                 .is_some_and(|user| user.own_key);
-            connect_lines(&workspace, &member, own_key)
+            connect_lines(&env.launch.offerings.catalog, &workspace, &member, own_key)
         }
         _ => Vec::new(),
     };
@@ -161,8 +160,13 @@ pub(crate) async fn command_status(
 
 /// How to reach the workspace through Session Manager: SSH as the research user with the
 /// key the profile's DM carried (or their own), and a port forward per template service.
-fn connect_lines(workspace: &Workspace, member: &Member, own_key: bool) -> Vec<String> {
-    let services = Catalog::builtin()
+fn connect_lines(
+    catalog: &Catalog,
+    workspace: &Workspace,
+    member: &Member,
+    own_key: bool,
+) -> Vec<String> {
+    let services = catalog
         .find(&workspace.template)
         .map(|template| template.services.clone())
         .unwrap_or_default();
