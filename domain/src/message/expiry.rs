@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::mail::{MailText, render_mail};
 use super::{ChatMessage, render};
 use crate::expiry::GRACE;
-use crate::invitation::Invitation;
+use crate::invitation::{Extension, Invitation};
 use crate::ports::{InstanceState, Snapshot};
 use crate::project::{EndPlan, Project};
 use crate::time_text;
@@ -64,6 +64,29 @@ pub fn expiry_warning(
     (
         render("expiry_warning", &data),
         render_mail("expiry_warning", &data),
+    )
+}
+
+/// To each of the collaborator's chat accounts: their access now ends later. A DM and an
+/// e-mail, like the warnings it re-plans.
+pub fn access_extended(
+    project: &Project,
+    invitation: &Invitation,
+    extension: &Extension,
+    profile: &str,
+) -> (ChatMessage, MailText) {
+    let data = json!({
+        "project": project.name,
+        "owner_institution": project.institution,
+        "invitation": invitation.name,
+        "invitee": invitation.invitee,
+        "profile": profile,
+        "ends": time_text::date(extension.to),
+        "was": time_text::date(extension.from),
+    });
+    (
+        render("access_extended", &data),
+        render_mail("access_extended", &data),
     )
 }
 
@@ -513,6 +536,33 @@ mod tests {
         }];
         let reply = collaboration_end_scheduled("nih", &plan, &rows);
         insta::assert_json_snapshot!(reply.blocks);
+    }
+
+    #[test]
+    fn an_extension_gives_the_new_end_to_the_extender_and_the_collaborator() {
+        let invitation = invitation();
+        let extension = Extension {
+            request: "slack:T1:trigger".into(),
+            by: crate::identity::ChatIdentity::slack("T1", "USMITH"),
+            at: datetime!(2027-05-23 00:00 UTC),
+            from: invitation.expires_at,
+            to: invitation.expires_at + time::Duration::days(90),
+        };
+        let reply = crate::message::invitation_extended(&invitation, &extension, 2);
+        insta::assert_snapshot!(reply.blocks[0]["text"]["text"].as_str().unwrap(), @r"
+        ⏳ Invitation *mit-collaboration* in project *nih* now ends on *August 31, 2027* (was June 2, 2027: 90 days more).
+        2 bound chat account(s) told by DM and e-mail. Warnings go out 30, 7 and 1 days before the new end; nothing happens on the old date.
+        ");
+        let refused = crate::message::extend_refused(
+            "nih",
+            "mit-collaboration",
+            "it is your own invitation: ask the project's owner",
+        );
+        insta::assert_snapshot!(refused.text, @"❌ You cannot extend invitation *mit-collaboration* in project *nih*: it is your own invitation: ask the project's owner.");
+        let (dm, mail) = access_extended(&project(), &invitation, &extension, "stanford-collab");
+        insta::assert_snapshot!(dm.text, @"⏳ Your access to nih via invitation mit-collaboration now ends on August 31, 2027 (was June 2, 2027).");
+        insta::assert_json_snapshot!(dm.blocks);
+        insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub(crate) async fn command_end(
         return env.answer(&job.reply, &job.requester, &reply).await;
     }
     let project = &member.project;
+    let now = env.clock.now();
     let plan = EndPlan {
         ends_at: start_of(command.date, project.time_zone.as_ref()),
         archive_collaborator_work: command.archive_collaborator_work,
@@ -74,10 +75,12 @@ pub(crate) async fn command_end(
             Ok::<_, ()>((next, ()))
         })
         .await?;
-    // No invitation outlasts the collaboration; one that ends sooner keeps its date.
+    // No invitation outlasts the collaboration; one that ends sooner keeps its date. One whose
+    // access has ended keeps its end: moving it would end it again.
     let mut endings = Vec::new();
     for invitation in env.state.invitations(&project.name).await? {
-        let was = (invitation.expires_at > plan.ends_at).then_some(invitation.expires_at);
+        let was = (invitation.expires_at > plan.ends_at && invitation.end_can_move(now))
+            .then_some(invitation.expires_at);
         if was.is_some() {
             env.state
                 .update_invitation(invitation.id, |current| {
@@ -88,7 +91,7 @@ pub(crate) async fn command_end(
                 .await?;
         }
         let invitation = Invitation {
-            expires_at: invitation.expires_at.min(plan.ends_at),
+            expires_at: was.map_or(invitation.expires_at, |_| plan.ends_at),
             ..invitation
         };
         endings.push((invitation, was));
@@ -399,7 +402,7 @@ pub(crate) async fn command_report(
     for invitation in &invitations {
         transferred += env.state.shares(invitation.id).await?.len();
         known.push((
-            env.state.expiry_record(invitation.id).await?,
+            env.state.expiry_record(invitation).await?,
             institution_of(env, project, invitation).await?,
         ));
     }
