@@ -306,6 +306,24 @@ impl Invitation {
         Ok(extended)
     }
 
+    /// The invitation moved along when the collaboration's end moves from `from` to a later
+    /// `to` (`collaboration end` with a later date): one that ended with the collaboration goes
+    /// on with it; one with an earlier end of its own, or one whose access has ended, is left
+    /// as it is (`None`). The same request again returns what it made.
+    pub fn follow_collaboration(
+        &self,
+        (from, to): (OffsetDateTime, OffsetDateTime),
+        request: &str,
+        by: &ChatIdentity,
+        now: OffsetDateTime,
+    ) -> Option<(Invitation, Extension)> {
+        if let Some(made) = self.extensions.iter().find(|e| e.request == request) {
+            return Some((self.clone(), made.clone()));
+        }
+        (to > from && self.expires_at == from && self.end_can_move(now))
+            .then(|| self.extend_to(to, request, by, now))
+    }
+
     /// Whether its end may still move: it grants access at `now`, and nobody has revoked it
     /// (the end's sweep included, whose clock may run a moment ahead of this one).
     pub fn end_can_move(&self, now: OffsetDateTime) -> bool {
@@ -660,6 +678,37 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "it was revoked on January 2, 2026, and a revoked invitation stays revoked: create a new invitation"
+        );
+    }
+
+    #[test]
+    fn only_an_invitation_ending_with_the_collaboration_moves_with_it() {
+        let owner = ChatIdentity::slack("T", "UOWNER");
+        let old_end = datetime!(2026-06-01 00:00 UTC);
+        let new_end = datetime!(2026-12-01 00:00 UTC);
+        let now = datetime!(2026-05-01 00:00 UTC);
+        let mut with =
+            invitation("profiles invitations create mit --type read_write --valid-days 540");
+        with.expires_at = old_end;
+        let (moved, extension) = with
+            .follow_collaboration((old_end, new_end), "slack:T:end", &owner, now)
+            .unwrap();
+        assert_eq!((moved.expires_at, extension.from), (new_end, old_end));
+        assert_eq!(
+            moved.follow_collaboration((new_end, new_end), "slack:T:end", &owner, now),
+            Some((moved.clone(), extension)),
+            "the same request again finds what it made"
+        );
+        let own_end =
+            invitation("profiles invitations create auditor --type read_only --valid-days 140");
+        assert_eq!(
+            own_end.follow_collaboration((old_end, new_end), "slack:T:end", &owner, now),
+            None
+        );
+        assert_eq!(
+            with.follow_collaboration((old_end, new_end), "slack:T:end", &owner, old_end),
+            None,
+            "an ended invitation is not revived"
         );
     }
 

@@ -1,7 +1,8 @@
 //! A no-cost grant extension: `profiles invitations extend` moves an invitation's end later,
 //! the collaborator hears of it, and the expiry sweep re-plans for the new end (nothing happens
 //! on the old date; the new date's warnings go out, even those the old date already had). Who
-//! may extend what: never a collaborator, never an admin beyond their own invitation.
+//! may extend what: never a collaborator, never an admin beyond their own invitation, nobody
+//! past the collaboration's end; and `collaboration end` moving that end later.
 
 use std::time::Duration;
 
@@ -179,7 +180,7 @@ async fn an_extended_invitation_is_warned_and_ended_at_its_new_end_only() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn nobody_extends_their_own_invitation_or_beyond_it() {
+async fn who_may_extend_what_and_the_collaboration_end_moves_later() {
     let mut env = TestEnv::start("extension-refused", 112).await;
     env.start_worker();
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
@@ -255,5 +256,60 @@ async fn nobody_extends_their_own_invitation_or_beyond_it() {
         .expect_dm(JOHNSON.user_id, "the extension", WAIT)
         .await;
 
+    // The owner ends the collaboration in 20 days, cutting both invitations short; nobody
+    // extends past that date, the owner neither.
+    let (cut, later) = (date_in(20), date_in(60));
+    let day = |days: i64| (OffsetDateTime::now_utc() + time::Duration::days(days)).date();
+    env.slash(&Slash::new(&format!("collaboration end {PROJECT} --date {}", day(20))).by(SMITH))
+        .await;
+    let scheduled = env.reply_containing("collaboration ends").await;
+    let text = scheduled.body.to_string();
+    assert!(
+        text.contains(&format!(
+            "`mit-collaboration`: ends {cut} (was {})",
+            date_in(25)
+        )),
+        "{text}"
+    );
+    env.slash(
+        &Slash::new("profiles invitations extend mit-collaboration --valid-days 30").by(SMITH),
+    )
+    .await;
+    let bounded = env.reply_containing("cannot extend invitation").await;
+    assert!(
+        bounded
+            .text()
+            .contains(&format!("the collaboration ends on {cut}")),
+        "{}",
+        bounded.text()
+    );
+
+    // A no-cost extension of the grant: the date moves later, and with it every invitation
+    // that ended with the collaboration; their collaborators are told.
+    env.slash(&Slash::new(&format!("collaboration end {PROJECT} --date {}", day(60))).by(SMITH))
+        .await;
+    let moved = env.reply_containing("collaboration ends").await;
+    let text = moved.body.to_string();
+    for wanted in [
+        format!("collaboration ends {later}* (was {cut})"),
+        format!("`mit-collaboration`: ends {later} (was {cut})"),
+        format!("`berkeley-admin`: ends {later} (was {cut})"),
+    ] {
+        assert!(text.contains(&wanted), "{wanted}: {text}");
+    }
+    for person in [JOHNSON, LEE] {
+        let told = env
+            .slack
+            .expect_dm(person.user_id, "the moved end", WAIT)
+            .await;
+        assert!(
+            told.text()
+                .contains(&format!("now ends on {later} (was {cut})")),
+            "{}",
+            told.text()
+        );
+    }
+    let extensions = &invitation(&env, "mit-collaboration").await["extensions"];
+    assert_eq!(extensions.as_array().unwrap().len(), 2, "{extensions}");
     env.finish();
 }

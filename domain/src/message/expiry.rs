@@ -187,14 +187,16 @@ pub fn snapshots_cleaned(
 /// An invitation as the end command leaves it.
 pub struct Ending<'a> {
     pub invitation: &'a Invitation,
-    /// When it ended before the command, if the command brought it forward.
+    /// When it ended before the command, if the command moved its end (earlier, or later
+    /// with the collaboration's).
     pub was: Option<OffsetDateTime>,
 }
 
-/// `collaboration end`: the date, and what will happen to whom.
+/// `collaboration end`: the date (and the one it replaces), and what will happen to whom.
 pub fn collaboration_end_scheduled(
     project: &str,
     plan: &EndPlan,
+    previous: Option<OffsetDateTime>,
     invitations: &[Ending<'_>],
 ) -> ChatMessage {
     let invitations: Vec<Value> = invitations
@@ -204,7 +206,6 @@ pub fn collaboration_end_scheduled(
                 "name": ending.invitation.name,
                 "institution": ending.invitation.institution,
                 "ends": time_text::date(ending.invitation.ends_at()),
-                "shortened": ending.was.is_some(),
                 "was": ending.was.map(time_text::date),
             })
         })
@@ -214,6 +215,7 @@ pub fn collaboration_end_scheduled(
         &json!({
             "project": project,
             "ends": time_text::date(plan.ends_at),
+            "previous": previous.filter(|was| *was != plan.ends_at).map(time_text::date),
             "count": invitations.len(),
             "invitations": invitations,
             "archive": plan.archive_collaborator_work,
@@ -534,8 +536,30 @@ mod tests {
             invitation: &shortened,
             was: Some(datetime!(2027-09-01 00:00 UTC)),
         }];
-        let reply = collaboration_end_scheduled("nih", &plan, &rows);
+        let reply = collaboration_end_scheduled("nih", &plan, None, &rows);
         insta::assert_json_snapshot!(reply.blocks);
+        // Moved later: the collaboration's old date, and each invitation that moved with it.
+        let mut moved = invitation();
+        moved.expires_at = datetime!(2027-12-01 00:00 UTC);
+        let later = EndPlan {
+            ends_at: moved.expires_at,
+            ..plan
+        };
+        let rows = [Ending {
+            invitation: &moved,
+            was: Some(datetime!(2027-06-01 00:00 UTC)),
+        }];
+        let reply = collaboration_end_scheduled(
+            "nih",
+            &later,
+            Some(datetime!(2027-06-01 00:00 UTC)),
+            &rows,
+        );
+        let text = reply.blocks[0]["text"]["text"].as_str().unwrap();
+        insta::assert_snapshot!(text.lines().take(2).collect::<Vec<_>>().join("\n"), @r"
+        📅 *nih: collaboration ends December 1, 2027* (was June 1, 2027)
+        • `mit-collaboration` (MIT): ends December 1, 2027 (was June 1, 2027)
+        ");
     }
 
     #[test]
