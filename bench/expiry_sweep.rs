@@ -154,6 +154,7 @@ async fn main() {
                 launch_account: None,
                 revoked_at: None,
                 devices: vec![ChatIdentity::slack("T2", &format!("U{n:06}"))],
+                extensions: Vec::new(),
             };
             let state = &env.state;
             async move { state.create_invitation(&invitation).await }

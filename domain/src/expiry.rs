@@ -108,9 +108,13 @@ impl EndStep {
     }
 }
 
-/// What the sweep has done for one invitation.
+/// What the sweep has done for one invitation's end.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpiryRecord {
+    /// The end the stages below were done for. Records from before ends could move later
+    /// have none, and are taken to be for the current end.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
     /// The last stage completed.
     pub done: Option<Stage>,
     /// The steps of the end completed so far.
@@ -122,6 +126,20 @@ pub struct ExpiryRecord {
 }
 
 impl ExpiryRecord {
+    /// The record as it stands for an end at `ends_at`: empty when it was kept for another
+    /// end, so an invitation extended (or brought forward) is warned and ended anew for its
+    /// new date, and nothing planned for the old one happens.
+    pub fn for_end(self, ends_at: OffsetDateTime) -> ExpiryRecord {
+        let kept = match self.ends_at {
+            Some(kept_for) if kept_for != ends_at => ExpiryRecord::default(),
+            _ => self,
+        };
+        ExpiryRecord {
+            ends_at: Some(ends_at),
+            ..kept
+        }
+    }
+
     /// The end's steps still to do, in order.
     pub fn steps_left(&self) -> impl Iterator<Item = EndStep> + '_ {
         END_STEPS
@@ -133,7 +151,8 @@ impl ExpiryRecord {
 /// What one invitation's end looks like to the sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeline {
-    pub created_at: OffsetDateTime,
+    /// When the current end was set: the invitation's creation or latest extension.
+    pub planned_at: OffsetDateTime,
     /// When access ends: the expiry, or an earlier revocation.
     pub ends_at: OffsetDateTime,
     /// The last stage done.
@@ -144,14 +163,15 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// Stages still to come, in order. A warning whose time was before the invitation existed
-    /// is never sent (a 10-day invitation gets no 30-day warning), nor is one for an access
-    /// that was revoked by hand (there is nothing left to warn about).
+    /// Stages still to come, in order. A warning whose time was before the end was set is
+    /// never sent (a 10-day invitation gets no 30-day warning; an extension's notice already
+    /// gave the new date), nor is one for an access that was revoked by hand (there is
+    /// nothing left to warn about).
     fn ahead(&self) -> impl Iterator<Item = Stage> + '_ {
         STAGES.into_iter().filter(move |stage| {
             Some(*stage) > self.done
                 && (*stage != Stage::Cleanup || self.cleanup)
-                && (stage.warning_days().is_none() || stage.at(self.ends_at) > self.created_at)
+                && (stage.warning_days().is_none() || stage.at(self.ends_at) > self.planned_at)
         })
     }
 
@@ -177,6 +197,13 @@ impl Timeline {
             ..self
         }
     }
+}
+
+/// Whole days from `now` until `ends_at`, rounded up: what a warning says is left, which is
+/// less than the stage's days when a sweep ran late or the end was brought forward.
+pub fn days_left(ends_at: OffsetDateTime, now: OffsetDateTime) -> u32 {
+    let seconds = (ends_at - now).whole_seconds().max(0);
+    u32::try_from((seconds + 86_399) / 86_400).unwrap_or(u32::MAX)
 }
 
 /// Midnight at the start of `date` in the project's time zone (UTC without one): when a
@@ -206,7 +233,7 @@ mod tests {
 
     fn timeline(done: Option<Stage>) -> Timeline {
         Timeline {
-            created_at: CREATED,
+            planned_at: CREATED,
             ends_at: ENDS,
             done,
             cleanup: true,
@@ -255,11 +282,47 @@ mod tests {
     #[test]
     fn a_short_invitation_skips_warnings_from_before_it_existed() {
         let short = Timeline {
-            created_at: ENDS - Duration::days(10),
+            planned_at: ENDS - Duration::days(10),
             ..timeline(None)
         };
         assert_eq!(short.next(), Some((Stage::Warn7, ENDS - Duration::days(7))));
         assert_eq!(short.due(ENDS - Duration::days(10)), None);
+    }
+
+    #[test]
+    fn a_record_kept_for_another_end_counts_as_empty() {
+        let done = ExpiryRecord {
+            ends_at: Some(ENDS),
+            done: Some(Stage::Warn7),
+            end_steps: vec![EndStep::Revoke],
+            manifest: None,
+        };
+        let later = ENDS + Duration::days(90);
+        assert_eq!(
+            done.clone().for_end(later),
+            ExpiryRecord {
+                ends_at: Some(later),
+                ..ExpiryRecord::default()
+            }
+        );
+        assert_eq!(done.clone().for_end(ENDS), done);
+        let legacy = ExpiryRecord {
+            ends_at: None,
+            ..done.clone()
+        };
+        assert_eq!(legacy.for_end(ENDS), done);
+    }
+
+    #[test]
+    fn a_warning_says_the_days_really_left() {
+        assert_eq!(days_left(ENDS, ENDS - Duration::days(30)), 30);
+        assert_eq!(
+            days_left(ENDS, ENDS - Duration::days(30) + Duration::seconds(5)),
+            30
+        );
+        assert_eq!(days_left(ENDS, ENDS - Duration::days(20)), 20);
+        assert_eq!(days_left(ENDS, ENDS - Duration::hours(1)), 1);
+        assert_eq!(days_left(ENDS, ENDS + Duration::hours(1)), 0);
     }
 
     #[test]

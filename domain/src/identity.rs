@@ -178,6 +178,8 @@ pub enum Permission {
     /// Create invitations (also needs the member's own invitation to allow inviting).
     Invite,
     RevokeInvitations,
+    /// Move an invitation's end later (bounded by the member's own invitation).
+    ExtendInvitations,
     ReadAudit,
     /// Change the budget, alerts and chargeback.
     ManageProject,
@@ -208,6 +210,7 @@ impl Permission {
             Permission::DecideExceptions => "approve or deny exception requests",
             Permission::Invite => "create invitations",
             Permission::RevokeInvitations => "revoke invitations",
+            Permission::ExtendInvitations => "extend invitations",
             Permission::ReadAudit => "read the audit trail",
             Permission::ManageProject => "change the project's budget and settings",
             Permission::EndCollaboration => "end the collaboration",
@@ -250,7 +253,7 @@ mod tests {
     use super::Permission::*;
     use super::*;
 
-    const ALL: [Permission; 13] = [
+    const ALL: [Permission; 14] = [
         View,
         Launch,
         ManageOwnWorkspaces,
@@ -261,13 +264,14 @@ mod tests {
         DecideExceptions,
         Invite,
         RevokeInvitations,
+        ExtendInvitations,
         ReadAudit,
         ManageProject,
         EndCollaboration,
     ];
 
     /// The role table, case by case: (permission, owner, admin, read_write, read_only).
-    const TABLE: [(Permission, bool, bool, bool, bool); 13] = [
+    const TABLE: [(Permission, bool, bool, bool, bool); 14] = [
         (View, true, true, true, true),
         (Launch, true, true, true, false),
         (ManageOwnWorkspaces, true, true, true, false),
@@ -278,6 +282,7 @@ mod tests {
         (DecideExceptions, true, true, false, false),
         (Invite, true, true, false, false),
         (RevokeInvitations, true, true, false, false),
+        (ExtendInvitations, true, true, false, false),
         (ReadAudit, true, true, false, false),
         (ManageProject, true, false, false, false),
         (EndCollaboration, true, false, false, false),

@@ -48,6 +48,25 @@ pub struct Invitation {
     /// Chat identities bound by accepting, in the order they accepted. Each is a device.
     #[serde(default)]
     pub devices: Vec<ChatIdentity>,
+    /// Each move of its end to a later date, oldest first.
+    #[serde(default)]
+    pub extensions: Vec<Extension>,
+}
+
+/// One move of an invitation's end to a later date: `profiles invitations extend`, or
+/// `collaboration end` moving the collaboration's end later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    /// The request (job key) that made it: a request delivered again finds it made and does
+    /// not extend twice.
+    pub request: String,
+    pub by: ChatIdentity,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
 }
 
 /// The facts of a new invitation that are not in the command.
@@ -79,6 +98,7 @@ impl Invitation {
             launch_account: command.launch_account.clone(),
             revoked_at: None,
             devices: Vec::new(),
+            extensions: Vec::new(),
         }
     }
 
@@ -86,6 +106,14 @@ impl Invitation {
     pub fn ends_at(&self) -> OffsetDateTime {
         self.revoked_at
             .map_or(self.expires_at, |at| at.min(self.expires_at))
+    }
+
+    /// When the current end was set: at creation, or at the latest extension. Warnings due
+    /// before then are never sent (the extension's own notice tells the new date).
+    pub fn planned_at(&self) -> OffsetDateTime {
+        self.extensions
+            .last()
+            .map_or(self.created_at, |extension| extension.at)
     }
 
     /// Whether the invitation still grants anything at `now`.
@@ -214,6 +242,148 @@ impl Invitation {
     }
 }
 
+/// Who asks to extend an invitation, as the decision needs them.
+pub struct Extender<'a> {
+    pub identity: &'a ChatIdentity,
+    pub role: Role,
+    /// Their own invitation, which bounds what they grant; `None` for the project's owner.
+    pub invitation: Option<&'a Invitation>,
+}
+
+/// `profiles invitations extend`: the facts of one request.
+pub struct ExtendRequest<'a> {
+    /// The request's job key, recorded with the extension.
+    pub request: &'a str,
+    pub by: Extender<'a>,
+    pub days: u16,
+    /// The end the owner set for the whole collaboration, if any: no invitation outlasts it.
+    pub collaboration_ends: Option<OffsetDateTime>,
+    pub now: OffsetDateTime,
+}
+
+impl Invitation {
+    /// The invitation with its end `days` later than it is now (a grant extension adds to the
+    /// current end, not to today), and the extension made; or why that is refused. The same
+    /// request again returns what it made the first time.
+    pub fn extended(
+        &self,
+        ask: &ExtendRequest<'_>,
+    ) -> Result<(Invitation, Extension), ExtendRefusal> {
+        if let Some(made) = self.extensions.iter().find(|e| e.request == ask.request) {
+            return Ok((self.clone(), made.clone()));
+        }
+        if let Some(own) = ask.by.invitation {
+            if own.id == self.id {
+                return Err(ExtendRefusal::OwnInvitation);
+            }
+            if !ask.by.role.at_least(self.role) {
+                return Err(ExtendRefusal::AboveOwnRole {
+                    role: ask.by.role,
+                    theirs: self.role,
+                });
+            }
+        }
+        match (self.status(ask.now), self.revoked_at) {
+            (InvitationStatus::Revoked { at }, _) => return Err(ExtendRefusal::Revoked { at }),
+            (InvitationStatus::Expired { at }, _) => return Err(ExtendRefusal::Expired { at }),
+            // Revoked as of its end by the end's sweep, whose clock ran a moment ahead.
+            (InvitationStatus::Active, Some(at)) => return Err(ExtendRefusal::Expired { at }),
+            (InvitationStatus::Active, None) => {}
+        }
+        let to = self.expires_at + Duration::days(i64::from(ask.days));
+        if let Some(ends) = ask.collaboration_ends
+            && to > ends
+        {
+            return Err(ExtendRefusal::BeyondCollaboration { ends });
+        }
+        let extended = self.extend_to(to, ask.request, ask.by.identity, ask.now);
+        if let Some(own) = ask.by.invitation {
+            let excess = own.exceeded_by(&extended.0);
+            if !excess.is_empty() {
+                return Err(ExtendRefusal::BeyondYours { to, excess });
+            }
+        }
+        Ok(extended)
+    }
+
+    /// The invitation moved along when the collaboration's end moves from `from` to a later
+    /// `to` (`collaboration end` with a later date): one that ended with the collaboration goes
+    /// on with it; one with an earlier end of its own, or one whose access has ended, is left
+    /// as it is (`None`). The same request again returns what it made.
+    pub fn follow_collaboration(
+        &self,
+        (from, to): (OffsetDateTime, OffsetDateTime),
+        request: &str,
+        by: &ChatIdentity,
+        now: OffsetDateTime,
+    ) -> Option<(Invitation, Extension)> {
+        if let Some(made) = self.extensions.iter().find(|e| e.request == request) {
+            return Some((self.clone(), made.clone()));
+        }
+        (to > from && self.expires_at == from && self.end_can_move(now))
+            .then(|| self.extend_to(to, request, by, now))
+    }
+
+    /// Whether its end may still move: it grants access at `now`, and nobody has revoked it
+    /// (the end's sweep included, whose clock may run a moment ahead of this one).
+    pub fn end_can_move(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.status(now) == InvitationStatus::Active
+    }
+
+    fn extend_to(
+        &self,
+        to: OffsetDateTime,
+        request: &str,
+        by: &ChatIdentity,
+        now: OffsetDateTime,
+    ) -> (Invitation, Extension) {
+        let extension = Extension {
+            request: request.to_owned(),
+            by: by.clone(),
+            at: now,
+            from: self.expires_at,
+            to,
+        };
+        let mut extended = self.clone();
+        extended.expires_at = to;
+        extended.extensions.push(extension.clone());
+        (extended, extension)
+    }
+}
+
+/// Why an invitation cannot be extended. Each is shown to the person as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtendRefusal {
+    #[error("it is your own invitation: ask the project's owner")]
+    OwnInvitation,
+    #[error("it grants {theirs}, a more trusted role than your {role}")]
+    AboveOwnRole { role: Role, theirs: Role },
+    #[error(
+        "it was revoked on {}, and a revoked invitation stays revoked: create a new invitation",
+        crate::time_text::date(*at)
+    )]
+    Revoked { at: OffsetDateTime },
+    #[error(
+        "it expired on {}, and an ended invitation is not revived: create a new invitation",
+        crate::time_text::date(*at)
+    )]
+    Expired { at: OffsetDateTime },
+    #[error(
+        "the collaboration ends on {} and no invitation outlasts it: the project's owner moves that date with `/cws collaboration end`",
+        crate::time_text::date(*ends)
+    )]
+    BeyondCollaboration { ends: OffsetDateTime },
+    #[error(
+        "until {} it would grant more than your own invitation: {}",
+        crate::time_text::date(*to),
+        excess.iter().map(Excess::bound).collect::<Vec<_>>().join("; ")
+    )]
+    BeyondYours {
+        to: OffsetDateTime,
+        excess: Vec<Excess>,
+    },
+}
+
 /// How a new invitation would grant more than its creator's. Each is shown as written, with
 /// what the creator holds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -228,10 +398,37 @@ pub enum Excess {
     Templates { yours: Vec<String> },
     #[error("you may launch instance types up to {}: give --max-instance-types within that", yours.join(", "))]
     InstanceTypes { yours: Vec<String> },
-    #[error("your launches are capped at ${}.{:04} an hour: give --max-hourly-cost at most that", yours.0 / 1_000_000, yours.0 % 1_000_000 / 100)]
+    #[error("your launches are capped at {} an hour: give --max-hourly-cost at most that", dollars(*yours))]
     HourlyCost { yours: HourlyRate },
     #[error("{} are forbidden to you: give --forbidden-regions with each of them", yours.join(", "))]
     Regions { yours: Vec<String> },
+}
+
+impl Excess {
+    /// What the creator holds, without the advice on a new invitation's flags: an extension
+    /// changes only the end, so the rest is what it is.
+    pub fn bound(&self) -> String {
+        match self {
+            Excess::OutlivesCreator { yours } => {
+                format!("yours ends on {}", crate::time_text::date(*yours))
+            }
+            Excess::MoreDevices { yours } => format!("yours allows {yours} device(s)"),
+            Excess::OtherAccount { yours } => format!("yours launches only in account {yours}"),
+            Excess::Templates { yours } => format!("yours launches only {}", yours.join(", ")),
+            Excess::InstanceTypes { yours } => {
+                format!("yours launches instance types up to {}", yours.join(", "))
+            }
+            Excess::HourlyCost { yours } => {
+                format!("yours is capped at {} an hour", dollars(*yours))
+            }
+            Excess::Regions { yours } => format!("yours forbids {}", yours.join(", ")),
+        }
+    }
+}
+
+/// `$0.1000`: an hourly rate as the refusals show it.
+fn dollars(rate: HourlyRate) -> String {
+    format!("${}.{:04}", rate.0 / 1_000_000, rate.0 % 1_000_000 / 100)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,6 +532,183 @@ mod tests {
                 "your launches are capped at $0.1000 an hour: give --max-hourly-cost at most that",
                 "eu-west-1 are forbidden to you: give --forbidden-regions with each of them",
             ]
+        );
+    }
+
+    fn ask<'a>(
+        identity: &'a ChatIdentity,
+        role: Role,
+        own: Option<&'a Invitation>,
+        days: u16,
+    ) -> ExtendRequest<'a> {
+        ExtendRequest {
+            request: "slack:T:trigger-1",
+            by: Extender {
+                identity,
+                role,
+                invitation: own,
+            },
+            days,
+            collaboration_ends: None,
+            now: datetime!(2026-01-05 00:00 UTC),
+        }
+    }
+
+    #[test]
+    fn an_extension_adds_to_the_current_end_once_per_request() {
+        let owner = ChatIdentity::slack("T", "UOWNER");
+        let target =
+            invitation("profiles invitations create mit --type read_write --valid-days 10");
+        let (extended, extension) = target
+            .extended(&ask(&owner, Role::Owner, None, 90))
+            .unwrap();
+        // Ten days from creation, then ninety more: not ninety from the day it was asked.
+        assert_eq!(extended.expires_at, datetime!(2026-04-11 00:00 UTC));
+        assert_eq!(
+            (extension.from, extension.to),
+            (target.expires_at, extended.expires_at)
+        );
+        assert_eq!(extended.planned_at(), datetime!(2026-01-05 00:00 UTC));
+        let (again, _) = extended
+            .extended(&ask(&owner, Role::Owner, None, 90))
+            .unwrap();
+        assert_eq!(again, extended, "a request delivered twice extends once");
+        let next = ExtendRequest {
+            request: "slack:T:trigger-2",
+            ..ask(&owner, Role::Owner, None, 30)
+        };
+        let (twice, _) = extended.extended(&next).unwrap();
+        assert_eq!(twice.expires_at, datetime!(2026-05-11 00:00 UTC));
+        assert_eq!(twice.extensions.len(), 2);
+    }
+
+    #[test]
+    fn an_admin_extends_no_further_than_their_own_invitation_and_never_their_own() {
+        let admin = ChatIdentity::slack("T", "UADMIN");
+        let mut own = invitation(
+            "profiles invitations create mit-admin --type admin --valid-days 180 --can-invite true",
+        );
+        own.id = InvitationId::from_bytes([2; 16]);
+        let target =
+            invitation("profiles invitations create mit --type read_write --valid-days 90");
+        assert!(
+            target
+                .extended(&ask(&admin, Role::Admin, Some(&own), 90))
+                .is_ok()
+        );
+        let refusal = target
+            .extended(&ask(&admin, Role::Admin, Some(&own), 91))
+            .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "until July 1, 2026 it would grant more than your own invitation: yours ends on June 30, 2026"
+        );
+        assert_eq!(
+            own.extended(&ask(&admin, Role::Admin, Some(&own), 1)),
+            Err(ExtendRefusal::OwnInvitation)
+        );
+        let co_owner = invitation("profiles invitations create pi --type owner --valid-days 30");
+        assert_eq!(
+            co_owner.extended(&ask(&admin, Role::Admin, Some(&own), 1)),
+            Err(ExtendRefusal::AboveOwnRole {
+                role: Role::Admin,
+                theirs: Role::Owner
+            })
+        );
+    }
+
+    #[test]
+    fn a_restricted_admin_may_not_prolong_an_unrestricted_invitation() {
+        let admin = ChatIdentity::slack("T", "UADMIN");
+        let mut own = invitation(
+            "profiles invitations create mit-admin --type admin --valid-days 365 --max-devices 2 \
+             --template-whitelist \"Python Machine Learning\" --max-hourly-cost 0.10",
+        );
+        own.id = InvitationId::from_bytes([2; 16]);
+        let target =
+            invitation("profiles invitations create mit --type read_write --valid-days 30");
+        let refusal = target
+            .extended(&ask(&admin, Role::Admin, Some(&own), 1))
+            .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "until February 1, 2026 it would grant more than your own invitation: yours allows 2 \
+             device(s); yours launches only Python Machine Learning; yours is capped at $0.1000 \
+             an hour"
+        );
+    }
+
+    #[test]
+    fn revoked_expired_and_collaboration_bounded_invitations_are_not_extended() {
+        let owner = ChatIdentity::slack("T", "UOWNER");
+        let mut target =
+            invitation("profiles invitations create mit --type read_write --valid-days 3");
+        let late = ExtendRequest {
+            now: datetime!(2026-01-04 00:00 UTC),
+            ..ask(&owner, Role::Owner, None, 90)
+        };
+        assert_eq!(
+            target.extended(&late).unwrap_err().to_string(),
+            "it expired on January 4, 2026, and an ended invitation is not revived: create a new invitation"
+        );
+        let bounded = ExtendRequest {
+            now: datetime!(2026-01-02 00:00 UTC),
+            collaboration_ends: Some(datetime!(2026-02-01 00:00 UTC)),
+            ..ask(&owner, Role::Owner, None, 90)
+        };
+        assert_eq!(
+            target.extended(&bounded),
+            Err(ExtendRefusal::BeyondCollaboration {
+                ends: datetime!(2026-02-01 00:00 UTC)
+            })
+        );
+        let mut ended_early = target.clone();
+        ended_early.revoked_at = Some(ended_early.expires_at);
+        assert_eq!(
+            ended_early.extended(&bounded),
+            Err(ExtendRefusal::Expired {
+                at: ended_early.expires_at
+            }),
+            "revoked as of its end by a sweep whose clock ran ahead"
+        );
+        target.revoked_at = Some(datetime!(2026-01-02 00:00 UTC));
+        assert_eq!(
+            target
+                .extended(&ask(&owner, Role::Owner, None, 1))
+                .unwrap_err()
+                .to_string(),
+            "it was revoked on January 2, 2026, and a revoked invitation stays revoked: create a new invitation"
+        );
+    }
+
+    #[test]
+    fn only_an_invitation_ending_with_the_collaboration_moves_with_it() {
+        let owner = ChatIdentity::slack("T", "UOWNER");
+        let old_end = datetime!(2026-06-01 00:00 UTC);
+        let new_end = datetime!(2026-12-01 00:00 UTC);
+        let now = datetime!(2026-05-01 00:00 UTC);
+        let mut with =
+            invitation("profiles invitations create mit --type read_write --valid-days 540");
+        with.expires_at = old_end;
+        let (moved, extension) = with
+            .follow_collaboration((old_end, new_end), "slack:T:end", &owner, now)
+            .unwrap();
+        assert_eq!((moved.expires_at, extension.from), (new_end, old_end));
+        assert_eq!(
+            moved.follow_collaboration((new_end, new_end), "slack:T:end", &owner, now),
+            Some((moved.clone(), extension)),
+            "the same request again finds what it made"
+        );
+        let own_end =
+            invitation("profiles invitations create auditor --type read_only --valid-days 140");
+        assert_eq!(
+            own_end.follow_collaboration((old_end, new_end), "slack:T:end", &owner, now),
+            None
+        );
+        assert_eq!(
+            with.follow_collaboration((old_end, new_end), "slack:T:end", &owner, old_end),
+            None,
+            "an ended invitation is not revived"
         );
     }
 

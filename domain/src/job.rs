@@ -185,6 +185,7 @@ impl CommandJob {
                         | ProfilesCommand::InvitationAccept { .. }
                         | ProfilesCommand::InvitationList
                         | ProfilesCommand::InvitationRevoke { .. }
+                        | ProfilesCommand::InvitationExtend { .. }
                         | ProfilesCommand::SshKeyAdd { .. }
                         | ProfilesCommand::SshKeyRotate
                 )

@@ -14,6 +14,7 @@ mod discord;
 mod doctor;
 mod embedded;
 mod expiry;
+mod extension;
 mod idle;
 mod invitations;
 mod launch;

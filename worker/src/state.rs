@@ -26,7 +26,8 @@
 //!   `cws:audit-head:{project}` → its newest link's place and hash;
 //!   `cws:audit-archived:{project}` → the last day (`YYYY-MM-DD`) archived to object storage
 //! - `cws:expiry-schedule` → invitations by when the expiry sweep next looks at them;
-//!   `cws:expiry:{invitation}` → the stages and end steps done; `…:shares` → snapshots shared
+//!   `cws:expiry:{invitation}` → the stages and end steps done for its current end (a record
+//!   kept for an earlier end counts as empty); `…:shares` → snapshots shared
 //! - `cws:idle:{workspace}` → when its owner was warned that it is idle, or told to keep it
 //! - `cws:job-finished:{job key}` → set once a command or click job ran to its end (kept for
 //!   the job retention period)
@@ -363,8 +364,25 @@ impl State {
         id: InvitationId,
         change: impl Fn(&Invitation) -> Result<(Invitation, R), E>,
     ) -> Result<Updated<R, E>, PortError> {
-        let updated = self.update(&format!("cws:invitation:{id}"), change).await?;
+        // The end the successful change started from (the last run of `change`).
+        let before = Mutex::new(None);
+        let updated = self
+            .update(&format!("cws:invitation:{id}"), |current: &Invitation| {
+                *before
+                    .lock()
+                    .expect("never poisoned: nothing panics holding it") = Some(current.ends_at());
+                change(current)
+            })
+            .await?;
+        let before = before
+            .into_inner()
+            .expect("never poisoned: nothing panics holding it");
         if let (Updated::Done(_), Some(invitation)) = (&updated, self.invitation(id).await?) {
+            if let Some(before) = before
+                && before != invitation.ends_at()
+            {
+                self.pin_expiry_record(id, before).await?;
+            }
             self.schedule_expiry(&invitation).await?;
         }
         Ok(updated)
@@ -372,26 +390,30 @@ impl State {
 
     // Expiry.
 
-    pub async fn expiry_record(&self, id: InvitationId) -> Result<ExpiryRecord, PortError> {
-        Ok(self
-            .read(&format!("cws:expiry:{id}"))
+    /// What the sweep has done for the invitation's current end.
+    pub async fn expiry_record(&self, invitation: &Invitation) -> Result<ExpiryRecord, PortError> {
+        let record: ExpiryRecord = self
+            .read(&format!("cws:expiry:{}", invitation.id))
             .await?
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(record.for_end(invitation.ends_at()))
     }
 
-    /// Applies `change` to the invitation's expiry record, however many workers race on it.
+    /// Applies `change` to the expiry record of the invitation's end as `invitation` has it
+    /// (a record kept for another end starts over), however many workers race on it.
     pub async fn record_expiry(
         &self,
-        id: InvitationId,
+        invitation: &Invitation,
         change: impl Fn(&mut ExpiryRecord),
     ) -> Result<ExpiryRecord, PortError> {
-        let key = format!("cws:expiry:{id}");
+        let key = format!("cws:expiry:{}", invitation.id);
         loop {
             let current = self.records.get(&key).await?;
-            let mut record: ExpiryRecord = match &current {
+            let record: ExpiryRecord = match &current {
                 Some(json) => serde_json::from_str(json).map_err(|e| corrupt(&key, e))?,
                 None => ExpiryRecord::default(),
             };
+            let mut record = record.for_end(invitation.ends_at());
             change(&mut record);
             if self
                 .records
@@ -403,10 +425,39 @@ impl State {
         }
     }
 
+    /// Ties a record written before records named their end to `ends_at`, the end it was
+    /// written for, now that the invitation's end has moved: it then counts for nothing at
+    /// the new end, so the new end's warnings go out.
+    async fn pin_expiry_record(
+        &self,
+        id: InvitationId,
+        ends_at: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        let key = format!("cws:expiry:{id}");
+        loop {
+            let Some(current) = self.records.get(&key).await? else {
+                return Ok(());
+            };
+            let mut record: ExpiryRecord =
+                serde_json::from_str(&current).map_err(|e| corrupt(&key, e))?;
+            if record.ends_at.is_some() {
+                return Ok(());
+            }
+            record.ends_at = Some(ends_at);
+            if self
+                .records
+                .swap(&key, Some(&current), &to_json(&record))
+                .await?
+            {
+                return Ok(());
+            }
+        }
+    }
+
     /// Puts the invitation in the expiry schedule at its next stage (counting the clean-up,
     /// which the sweep skips for projects that keep their snapshots), or takes it out.
     pub async fn schedule_expiry(&self, invitation: &Invitation) -> Result<(), PortError> {
-        let done = self.expiry_record(invitation.id).await?.done;
+        let done = self.expiry_record(invitation).await?.done;
         self.schedule_expiry_after(invitation, done).await
     }
 
@@ -417,7 +468,7 @@ impl State {
         done: Option<Stage>,
     ) -> Result<(), PortError> {
         let timeline = Timeline {
-            created_at: invitation.created_at,
+            planned_at: invitation.planned_at(),
             ends_at: invitation.ends_at(),
             done,
             cleanup: true,

@@ -18,6 +18,8 @@ pub enum AuditAction {
     InvitationCreate,
     InvitationAccept,
     InvitationRevoke,
+    /// An invitation's end moved later.
+    InvitationExtend,
     PolicyViolation,
     ExceptionRequest,
     ExceptionDecision,
@@ -63,6 +65,7 @@ impl AuditAction {
             AuditAction::InvitationCreate => "Invitation Create",
             AuditAction::InvitationAccept => "Invitation Accept",
             AuditAction::InvitationRevoke => "Invitation Revoke",
+            AuditAction::InvitationExtend => "Invitation Extend",
             AuditAction::PolicyViolation => "Policy Violation",
             AuditAction::ExceptionRequest => "Exception Request",
             AuditAction::ExceptionDecision => "Exception Decision",

@@ -29,7 +29,8 @@ pub enum CollaborationCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollaborationEnd {
     pub project: ProjectName,
-    /// The day collaborator access ends.
+    /// The day collaborator access ends; a later one than the project's current end moves the
+    /// invitations that end with the collaboration along.
     pub date: Date,
     pub archive_collaborator_work: bool,
     /// Accounts that get their people's snapshots, e.g. `mit-csail`.
@@ -76,7 +77,7 @@ pub(crate) const END: CommandSpec = CommandSpec {
         FlagSpec {
             name: FlagName::Exact("date"),
             value: FlagValue::One("YYYY-MM-DD"),
-            doc: "Required. The day collaborator access ends.",
+            doc: "Required. The day collaborator access ends; run again to move it earlier or later.",
         },
         FlagSpec {
             name: FlagName::Exact("archive-collaborator-work"),

@@ -208,6 +208,8 @@ mod tests {
             List the invitations you have created.
         /cws profiles invitations revoke NAME
             Revoke an invitation, ending the access it gave.
+        /cws profiles invitations extend NAME --valid-days DAYS
+            Extend an invitation, e.g. for a no-cost grant extension: its end moves later.
 
         Type `/cws help profiles invitations COMMAND` to see one command's arguments and flags.
         ");
@@ -268,6 +270,8 @@ mod tests {
             List the invitations you have created.
         /cws profiles invitations revoke NAME
             Revoke an invitation, ending the access it gave.
+        /cws profiles invitations extend NAME --valid-days DAYS
+            Extend an invitation, e.g. for a no-cost grant extension: its end moves later.
         /cws profiles ssh-key add KEY
             Use your own SSH public key on this profile's workspaces, running ones included; paste the one line of your .pub file, never the private key.
         /cws profiles ssh-key rotate

@@ -123,6 +123,7 @@ static COMMANDS: &[&CommandSpec] = &[
     &profiles::INVITATIONS_ACCEPT,
     &profiles::INVITATIONS_LIST,
     &profiles::INVITATIONS_REVOKE,
+    &profiles::INVITATIONS_EXTEND,
     &profiles::SSH_KEY_ADD,
     &profiles::SSH_KEY_ROTATE,
     &volume::CREATE,

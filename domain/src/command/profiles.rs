@@ -8,7 +8,7 @@
 //! - `profiles invitations create-collaboration --csv-file FILE [--project PROJECT]
 //!   [--output FILE]`, with the CSV itself optionally pasted on the lines below
 //! - `profiles invitations accept TOKEN PROFILE`, `profiles invitations list`,
-//!   `profiles invitations revoke NAME`
+//!   `profiles invitations revoke NAME`, `profiles invitations extend NAME --valid-days DAYS`
 //! - `profiles ssh-key add "ssh-ed25519 AAAA…"`, `profiles ssh-key rotate`
 //!
 //! `profile` is accepted for `profiles` (the seeds write `cws profile use …`).
@@ -41,6 +41,11 @@ pub enum ProfilesCommand {
     InvitationList,
     InvitationRevoke {
         name: InvitationName,
+    },
+    /// Moves the invitation's end `valid_days` later than it is now.
+    InvitationExtend {
+        name: InvitationName,
+        valid_days: u16,
     },
     /// The person's own public key replaces the research user's.
     SshKeyAdd {
@@ -114,6 +119,7 @@ impl ProfilesCommand {
             ProfilesCommand::InvitationAccept { .. } => &INVITATIONS_ACCEPT,
             ProfilesCommand::InvitationList => &INVITATIONS_LIST,
             ProfilesCommand::InvitationRevoke { .. } => &INVITATIONS_REVOKE,
+            ProfilesCommand::InvitationExtend { .. } => &INVITATIONS_EXTEND,
             ProfilesCommand::SshKeyAdd { .. } => &SSH_KEY_ADD,
             ProfilesCommand::SshKeyRotate => &SSH_KEY_ROTATE,
         }
@@ -411,6 +417,28 @@ pub(crate) const INVITATIONS_REVOKE: CommandSpec = CommandSpec {
     },
 };
 
+pub(crate) const INVITATIONS_EXTEND: CommandSpec = CommandSpec {
+    name: "profiles invitations extend",
+    usage: "/cws profiles invitations extend NAME --valid-days DAYS",
+    summary: "Extend an invitation, e.g. for a no-cost grant extension: its end moves later.",
+    arguments: &[ArgSpec {
+        name: "NAME",
+        doc: "Invitation name.",
+    }],
+    flags: &[FlagSpec {
+        name: FlagName::Exact("valid-days"),
+        value: FlagValue::One("DAYS"),
+        doc: "Required. Days added to the invitation's current end (1-3650).",
+    }],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Profiles(ProfilesCommand::InvitationExtend {
+            name: args.positional("NAME", invitation_name)?,
+            valid_days: args.required("valid-days", |s| number(s, 1, 3650))?,
+        }))
+    },
+};
+
 pub(crate) const SSH_KEY_ADD: CommandSpec = CommandSpec {
     name: "profiles ssh-key add",
     usage: "/cws profiles ssh-key add KEY",
@@ -569,6 +597,28 @@ mod tests {
             ),
         ];
         crate::command::tests::assert_errors(&cases, INVITATIONS_CREATE.usage);
+    }
+
+    #[test]
+    fn extend_errors() {
+        let cases = [
+            (
+                "profiles invitations extend mit-collaboration",
+                "missing required flag `--valid-days`",
+                None,
+            ),
+            (
+                "profiles invitations extend mit-collaboration --valid-days 0",
+                "--valid-days must be between 1 and 3650, got `0`",
+                Some("0"),
+            ),
+            (
+                "profiles invitations extend --valid-days 90",
+                "missing argument NAME",
+                None,
+            ),
+        ];
+        crate::command::tests::assert_errors(&cases, INVITATIONS_EXTEND.usage);
     }
 
     #[test]

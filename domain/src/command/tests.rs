@@ -541,6 +541,20 @@ fn command_lines() -> Vec<(String, Command)> {
                 name: "mit-collaboration".parse().unwrap(),
             }),
         ),
+        (
+            "profiles invitations extend mit-collaboration --valid-days 90",
+            Profiles(ProfilesCommand::InvitationExtend {
+                name: "mit-collaboration".parse().unwrap(),
+                valid_days: 90,
+            }),
+        ),
+        (
+            "profile invitations extend berkeley-collaboration --valid-days=365",
+            Profiles(ProfilesCommand::InvitationExtend {
+                name: "berkeley-collaboration".parse().unwrap(),
+                valid_days: 365,
+            }),
+        ),
         ("profiles verify", Profiles(ProfilesCommand::Verify)),
         (
             r#"profiles ssh-key add "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDDNtVzmIbd+bszyw/O1Z2rtpr37rQOiQSdgnOth5JOk sarah@laptop""#,
@@ -914,6 +928,11 @@ fn names_are_refused_with_the_rule() {
             "profiles invitations revoke {}",
             "invitation",
             profiles::INVITATIONS_REVOKE.usage,
+        ),
+        (
+            "profiles invitations extend {} --valid-days 90",
+            "invitation",
+            profiles::INVITATIONS_EXTEND.usage,
         ),
     ];
     for (template, kind, usage) in commands {

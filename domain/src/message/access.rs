@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::{ChatMessage, render};
 use crate::command::PolicyRestrictions;
 use crate::identity::{Permission, Role};
-use crate::invitation::{Invitation, InvitationStatus};
+use crate::invitation::{Extension, Invitation, InvitationStatus};
 use crate::profile::{KeyDelivery, Profile};
 use crate::project::Project;
 use crate::time_text;
@@ -164,6 +164,33 @@ pub fn invitation_revoked(invitation: &Invitation) -> ChatMessage {
             "project": invitation.project,
             "devices": invitation.devices.len(),
         }),
+    )
+}
+
+/// Shown only to the one who extended it: the new end, and who was told.
+pub fn invitation_extended(
+    invitation: &Invitation,
+    extension: &Extension,
+    told: usize,
+) -> ChatMessage {
+    render(
+        "invitation_extended",
+        &json!({
+            "name": invitation.name,
+            "project": invitation.project,
+            "ends": time_text::date(extension.to),
+            "was": time_text::date(extension.from),
+            "days": (extension.to - extension.from).whole_days(),
+            "told": told,
+        }),
+    )
+}
+
+/// Extending failed; `reason` is the refusal as written.
+pub fn extend_refused(project: &str, name: &str, reason: &str) -> ChatMessage {
+    render(
+        "extend_refused",
+        &json!({ "project": project, "name": name, "reason": reason }),
     )
 }
 

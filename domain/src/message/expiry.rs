@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::mail::{MailText, render_mail};
 use super::{ChatMessage, render};
 use crate::expiry::GRACE;
-use crate::invitation::Invitation;
+use crate::invitation::{Extension, Invitation};
 use crate::ports::{InstanceState, Snapshot};
 use crate::project::{EndPlan, Project};
 use crate::time_text;
@@ -64,6 +64,29 @@ pub fn expiry_warning(
     (
         render("expiry_warning", &data),
         render_mail("expiry_warning", &data),
+    )
+}
+
+/// To each of the collaborator's chat accounts: their access now ends later. A DM and an
+/// e-mail, like the warnings it re-plans.
+pub fn access_extended(
+    project: &Project,
+    invitation: &Invitation,
+    extension: &Extension,
+    profile: &str,
+) -> (ChatMessage, MailText) {
+    let data = json!({
+        "project": project.name,
+        "owner_institution": project.institution,
+        "invitation": invitation.name,
+        "invitee": invitation.invitee,
+        "profile": profile,
+        "ends": time_text::date(extension.to),
+        "was": time_text::date(extension.from),
+    });
+    (
+        render("access_extended", &data),
+        render_mail("access_extended", &data),
     )
 }
 
@@ -164,14 +187,16 @@ pub fn snapshots_cleaned(
 /// An invitation as the end command leaves it.
 pub struct Ending<'a> {
     pub invitation: &'a Invitation,
-    /// When it ended before the command, if the command brought it forward.
+    /// When it ended before the command, if the command moved its end (earlier, or later
+    /// with the collaboration's).
     pub was: Option<OffsetDateTime>,
 }
 
-/// `collaboration end`: the date, and what will happen to whom.
+/// `collaboration end`: the date (and the one it replaces), and what will happen to whom.
 pub fn collaboration_end_scheduled(
     project: &str,
     plan: &EndPlan,
+    previous: Option<OffsetDateTime>,
     invitations: &[Ending<'_>],
 ) -> ChatMessage {
     let invitations: Vec<Value> = invitations
@@ -181,7 +206,6 @@ pub fn collaboration_end_scheduled(
                 "name": ending.invitation.name,
                 "institution": ending.invitation.institution,
                 "ends": time_text::date(ending.invitation.ends_at()),
-                "shortened": ending.was.is_some(),
                 "was": ending.was.map(time_text::date),
             })
         })
@@ -191,6 +215,7 @@ pub fn collaboration_end_scheduled(
         &json!({
             "project": project,
             "ends": time_text::date(plan.ends_at),
+            "previous": previous.filter(|was| *was != plan.ends_at).map(time_text::date),
             "count": invitations.len(),
             "invitations": invitations,
             "archive": plan.archive_collaborator_work,
@@ -511,8 +536,57 @@ mod tests {
             invitation: &shortened,
             was: Some(datetime!(2027-09-01 00:00 UTC)),
         }];
-        let reply = collaboration_end_scheduled("nih", &plan, &rows);
+        let reply = collaboration_end_scheduled("nih", &plan, None, &rows);
         insta::assert_json_snapshot!(reply.blocks);
+        // Moved later: the collaboration's old date, and each invitation that moved with it.
+        let mut moved = invitation();
+        moved.expires_at = datetime!(2027-12-01 00:00 UTC);
+        let later = EndPlan {
+            ends_at: moved.expires_at,
+            ..plan
+        };
+        let rows = [Ending {
+            invitation: &moved,
+            was: Some(datetime!(2027-06-01 00:00 UTC)),
+        }];
+        let reply = collaboration_end_scheduled(
+            "nih",
+            &later,
+            Some(datetime!(2027-06-01 00:00 UTC)),
+            &rows,
+        );
+        let text = reply.blocks[0]["text"]["text"].as_str().unwrap();
+        insta::assert_snapshot!(text.lines().take(2).collect::<Vec<_>>().join("\n"), @r"
+        📅 *nih: collaboration ends December 1, 2027* (was June 1, 2027)
+        • `mit-collaboration` (MIT): ends December 1, 2027 (was June 1, 2027)
+        ");
+    }
+
+    #[test]
+    fn an_extension_gives_the_new_end_to_the_extender_and_the_collaborator() {
+        let invitation = invitation();
+        let extension = Extension {
+            request: "slack:T1:trigger".into(),
+            by: crate::identity::ChatIdentity::slack("T1", "USMITH"),
+            at: datetime!(2027-05-23 00:00 UTC),
+            from: invitation.expires_at,
+            to: invitation.expires_at + time::Duration::days(90),
+        };
+        let reply = crate::message::invitation_extended(&invitation, &extension, 2);
+        insta::assert_snapshot!(reply.blocks[0]["text"]["text"].as_str().unwrap(), @r"
+        ⏳ Invitation *mit-collaboration* in project *nih* now ends on *August 31, 2027* (was June 2, 2027: 90 days more).
+        2 bound chat account(s) told by DM and e-mail. Warnings go out 30, 7 and 1 days before the new end; nothing happens on the old date.
+        ");
+        let refused = crate::message::extend_refused(
+            "nih",
+            "mit-collaboration",
+            "it is your own invitation: ask the project's owner",
+        );
+        insta::assert_snapshot!(refused.text, @"❌ You cannot extend invitation *mit-collaboration* in project *nih*: it is your own invitation: ask the project's owner.");
+        let (dm, mail) = access_extended(&project(), &invitation, &extension, "stanford-collab");
+        insta::assert_snapshot!(dm.text, @"⏳ Your access to nih via invitation mit-collaboration now ends on August 31, 2027 (was June 2, 2027).");
+        insta::assert_json_snapshot!(dm.blocks);
+        insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
     }
 
     #[test]

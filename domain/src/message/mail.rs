@@ -12,6 +12,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/mail/expiry_warning.txt.hbs"),
     ),
     (
+        "access_extended",
+        include_str!("../../../message-templates/mail/access_extended.txt.hbs"),
+    ),
+    (
         "collaboration_ended",
         include_str!("../../../message-templates/mail/collaboration_ended.txt.hbs"),
     ),

@@ -130,6 +130,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/snapshots_cleaned.json.hbs"),
     ),
     (
+        "access_extended",
+        include_str!("../../../message-templates/slack/access_extended.json.hbs"),
+    ),
+    (
+        "invitation_extended",
+        include_str!("../../../message-templates/slack/invitation_extended.json.hbs"),
+    ),
+    (
+        "extend_refused",
+        include_str!("../../../message-templates/slack/extend_refused.json.hbs"),
+    ),
+    (
         "collaboration_end_scheduled",
         include_str!("../../../message-templates/slack/collaboration_end_scheduled.json.hbs"),
     ),

@@ -18,9 +18,10 @@ use domain::workspace::Workspace;
 use serde_json::json;
 
 use crate::jobs::access::{Context, Member, audit_member, authorize};
-use crate::jobs::expiry::institution_of;
+use crate::jobs::expiry::{institution_of, tell_extended};
 use crate::jobs::profiles::profile_unknown;
 use crate::jobs::{CommandEnv, LINK_VALID};
+use crate::state::Updated;
 
 /// The attribution tag value of workspaces an owner launched.
 const OWNER_INVITATION: &str = "owner";
@@ -56,6 +57,7 @@ pub(crate) async fn command_end(
         return env.answer(&job.reply, &job.requester, &reply).await;
     }
     let project = &member.project;
+    let now = env.clock.now();
     let plan = EndPlan {
         ends_at: start_of(command.date, project.time_zone.as_ref()),
         archive_collaborator_work: command.archive_collaborator_work,
@@ -66,6 +68,46 @@ pub(crate) async fn command_end(
             .map(|account| account.name.clone())
             .collect(),
     };
+    let previous = project.collaboration_end.as_ref().map(|plan| plan.ends_at);
+    let request = job.key.to_string();
+    let owner = job.requester.identity();
+    // The invitations first, the plan last: a retried request still sees the date it replaces.
+    // No invitation outlasts the collaboration; one that ends sooner keeps its date, and one
+    // that ended with it goes on with it when its end moves later. Invitations whose access
+    // has ended are left as they ended.
+    let mut endings = Vec::new();
+    for invitation in env.state.invitations(&project.name).await? {
+        let id = invitation.id;
+        let moved = env
+            .state
+            .update_invitation(id, |current| {
+                if let Some((later, extension)) = previous.and_then(|from| {
+                    current.follow_collaboration((from, plan.ends_at), &request, &owner, now)
+                }) {
+                    return Ok((later, (extension.from, Some(extension))));
+                }
+                if current.expires_at > plan.ends_at && current.end_can_move(now) {
+                    let mut sooner = current.clone();
+                    sooner.expires_at = plan.ends_at;
+                    return Ok((sooner, (current.expires_at, None)));
+                }
+                Err(())
+            })
+            .await?;
+        let Some(invitation) = env.state.invitation(id).await? else {
+            continue;
+        };
+        let was = match moved {
+            Updated::Done((was, extension)) => {
+                if let Some(extension) = extension {
+                    tell_extended(env, project, &invitation, &extension).await?;
+                }
+                Some(was)
+            }
+            Updated::Refused(()) | Updated::Missing => None,
+        };
+        endings.push((invitation, was));
+    }
     env.state
         .update_project(&project.name, |current: &Project| {
             let mut next = current.clone();
@@ -73,25 +115,6 @@ pub(crate) async fn command_end(
             Ok::<_, ()>((next, ()))
         })
         .await?;
-    // No invitation outlasts the collaboration; one that ends sooner keeps its date.
-    let mut endings = Vec::new();
-    for invitation in env.state.invitations(&project.name).await? {
-        let was = (invitation.expires_at > plan.ends_at).then_some(invitation.expires_at);
-        if was.is_some() {
-            env.state
-                .update_invitation(invitation.id, |current| {
-                    let mut next = current.clone();
-                    next.expires_at = next.expires_at.min(plan.ends_at);
-                    Ok::<_, ()>((next, ()))
-                })
-                .await?;
-        }
-        let invitation = Invitation {
-            expires_at: invitation.expires_at.min(plan.ends_at),
-            ..invitation
-        };
-        endings.push((invitation, was));
-    }
     let rows: Vec<Ending<'_>> = endings
         .iter()
         .map(|(invitation, was)| Ending {
@@ -107,8 +130,12 @@ pub(crate) async fn command_end(
         AuditAction::Expiry,
         "end scheduled",
         format!(
-            "ends {}; archive {}; transfer to {}",
+            "ends {}{}; archive {}; transfer to {}",
             time_text::date(plan.ends_at),
+            previous
+                .filter(|was| *was != plan.ends_at)
+                .map(|was| format!(" (was {})", time_text::date(was)))
+                .unwrap_or_default(),
             plan.archive_collaborator_work,
             if plan.transfer_snapshots.is_empty() {
                 "nobody".to_owned()
@@ -118,7 +145,7 @@ pub(crate) async fn command_end(
         ),
     )
     .await?;
-    let reply = message::collaboration_end_scheduled(&project.name, &plan, &rows);
+    let reply = message::collaboration_end_scheduled(&project.name, &plan, previous, &rows);
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
@@ -398,7 +425,7 @@ pub(crate) async fn command_report(
     for invitation in &invitations {
         transferred += env.state.shares(invitation.id).await?.len();
         known.push((
-            env.state.expiry_record(invitation.id).await?,
+            env.state.expiry_record(invitation).await?,
             institution_of(env, project, invitation).await?,
         ));
     }

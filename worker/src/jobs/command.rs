@@ -95,6 +95,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Profiles(ProfilesCommand::InvitationRevoke { name }) => {
             invitations::command_invitation_revoke(env, job, name).await
         }
+        Command::Profiles(ProfilesCommand::InvitationExtend { name, valid_days }) => {
+            invitations::command_invitation_extend(env, job, name, *valid_days).await
+        }
         Command::Profiles(ProfilesCommand::SshKeyAdd { key }) => {
             profiles::command_ssh_key_add(env, job, key).await
         }

@@ -2,10 +2,13 @@
 //! each invitation at the time of its next stage, so a sweep reads only what is due), it sends
 //! the 30-, 7- or 1-day warning, ends the collaboration, or cleans up after the grace period.
 //!
-//! Exactly once: each stage is a notice taken with a lease (`expiry:{id}:{stage}`), so a sweep
-//! run twice, or on two workers at once, does it once; a worker that dies mid-stage leaves the
-//! lease to run out and the next sweep to resume. The end's steps are recorded one by one, so
-//! the resumed end does only what is left.
+//! Exactly once: each stage of each end date is a notice taken with a lease
+//! (`expiry:{id}:{end, unix time}:{stage}`), so a sweep run twice, or on two workers at once,
+//! does it once; a worker that dies mid-stage leaves the lease to run out and the next sweep to
+//! resume. The end's steps are recorded one by one, so the resumed end does only what is left.
+//! An invitation whose end moves (extended, or brought forward by `collaboration end`) starts
+//! over at its new end: its warnings go out again for the new date, and nothing planned for
+//! the old one happens.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,9 +16,9 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use domain::audit::{AuditAction, AuditEvent};
-use domain::expiry::{EndStep, GRACE, Stage, Timeline};
+use domain::expiry::{EndStep, GRACE, Stage, Timeline, days_left};
 use domain::identity::ChatIdentity;
-use domain::invitation::Invitation;
+use domain::invitation::{Extension, Invitation};
 use domain::launch::{TAG_COLLABORATOR, TAG_PURPOSE, TAG_WORKSPACE};
 use domain::message::{self, Ended, Holdings, KeptSnapshot};
 use domain::ports::{Cloud, InstanceState, PortError, Snapshot};
@@ -28,6 +31,7 @@ use time::OffsetDateTime;
 
 use crate::jobs::workspaces::{Change, change_state};
 use crate::jobs::{CommandEnv, LINK_VALID, mail_user};
+use crate::state::Updated;
 
 const JOB: &str = "expiry";
 
@@ -70,9 +74,9 @@ async fn advance(
     let (Some(invitation), Some(project)) = (invitation, project) else {
         return env.state.unschedule_expiry(id).await;
     };
-    let record = env.state.expiry_record(id).await?;
+    let record = env.state.expiry_record(&invitation).await?;
     let timeline = Timeline {
-        created_at: invitation.created_at,
+        planned_at: invitation.planned_at(),
         ends_at: invitation.ends_at(),
         done: record.done,
         cleanup: project
@@ -82,15 +86,25 @@ async fn advance(
     };
     let mut done = record.done;
     if let Some(stage) = timeline.due(now) {
-        let notice = format!("expiry:{id}:{}", stage.as_str());
-        // Not taken: another worker holds it, or sent it and died before recording it (then
-        // only the record is missing).
-        let finished = run_stage(env, &project, &invitation, stage, &notice, workspaces, now)
-            .await?
-            || env.state.notice_sent(&notice).await?;
+        let notice = format!(
+            "expiry:{id}:{}:{}",
+            invitation.ends_at().unix_timestamp(),
+            stage.as_str()
+        );
+        let finished =
+            match run_stage(env, &project, &invitation, stage, &notice, workspaces, now).await? {
+                Ran::Done => true,
+                // Another worker holds it, or sent it and died before recording it (then only the
+                // record is missing).
+                Ran::Taken => env.state.notice_sent(&notice).await?,
+                // Extended while this sweep was about to end it: the new end is already scheduled.
+                Ran::Moved => return Ok(()),
+            };
         if finished {
             env.state
-                .record_expiry(id, |record| record.done = record.done.max(Some(stage)))
+                .record_expiry(&invitation, |record| {
+                    record.done = record.done.max(Some(stage))
+                })
                 .await?;
             done = done.max(Some(stage));
         }
@@ -102,7 +116,17 @@ async fn advance(
     }
 }
 
-/// Runs the stage if this worker takes its notice; `false` if another worker holds it.
+/// What became of a stage this sweep found due.
+enum Ran {
+    Done,
+    /// Another worker holds its notice.
+    Taken,
+    /// The invitation's end moved before its access was revoked: the stage is the old end's,
+    /// and its notice is never taken again.
+    Moved,
+}
+
+/// Runs the stage if this worker takes its notice.
 async fn run_stage(
     env: &CommandEnv,
     project: &Project,
@@ -111,9 +135,9 @@ async fn run_stage(
     notice: &str,
     workspaces: &[Workspace],
     now: OffsetDateTime,
-) -> Result<bool, PortError> {
+) -> Result<Ran, PortError> {
     if !env.state.take_notice(notice, now).await? {
-        return Ok(false);
+        return Ok(Ran::Taken);
     }
     let theirs: Vec<Workspace> = workspaces
         .iter()
@@ -125,12 +149,16 @@ async fn run_stage(
         .cloned()
         .collect();
     match stage.warning_days() {
-        Some(days) => warn(env, project, invitation, days, &theirs).await?,
-        None if stage == Stage::End => end(env, project, invitation, theirs).await?,
+        Some(days) => warn(env, project, invitation, days, &theirs, now).await?,
+        None if stage == Stage::End => {
+            if !end(env, project, invitation, theirs).await? {
+                return Ok(Ran::Moved);
+            }
+        }
         None => cleanup(env, project, invitation).await?,
     }
     env.state.notice_done(notice).await?;
-    Ok(true)
+    Ok(Ran::Done)
 }
 
 fn collaborator_key(invitation: &Invitation) -> String {
@@ -170,13 +198,16 @@ async fn recipients(
     Ok(recipients)
 }
 
+/// The warning of the `stage_days`-day stage, saying how many days are really left.
 async fn warn(
     env: &CommandEnv,
     project: &Project,
     invitation: &Invitation,
-    days: u32,
+    stage_days: u32,
     workspaces: &[Workspace],
+    now: OffsetDateTime,
 ) -> Result<(), PortError> {
+    let days = days_left(invitation.ends_at(), now);
     let snapshots: Vec<Snapshot> = their_snapshots(env, invitation)
         .await?
         .into_iter()
@@ -196,9 +227,29 @@ async fn warn(
         project,
         invitation,
         "warned",
-        format!("{days}-day expiry warning"),
+        format!(
+            "{stage_days}-day expiry warning for {}",
+            domain::time_text::date(invitation.ends_at())
+        ),
     )
     .await
+}
+
+/// Tells each of the collaborator's chat accounts, by DM and e-mail as the warnings go, that
+/// their access now ends later. Returns how many were told.
+pub(crate) async fn tell_extended(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    extension: &Extension,
+) -> Result<usize, PortError> {
+    let recipients = recipients(env, project, invitation).await?;
+    for (user_id, profile) in &recipients {
+        let (dm, mail) = message::access_extended(project, invitation, extension, profile);
+        env.chat.post_direct(user_id, &dm).await?;
+        mail_user(&*env.chat, &*env.launch.mailer, user_id, mail).await?;
+    }
+    Ok(recipients.len())
 }
 
 async fn audit(
@@ -245,19 +296,27 @@ pub(crate) async fn institution_of(
     Ok(String::new())
 }
 
-/// The end: each step that is not yet recorded, in order.
+/// The end: each step that is not yet recorded, in order. `false` when the invitation's end
+/// moved before its access was revoked: then nothing is done.
 async fn end(
     env: &CommandEnv,
     project: &Project,
     invitation: &Invitation,
     mut workspaces: Vec<Workspace>,
-) -> Result<(), PortError> {
-    let id = invitation.id;
+) -> Result<bool, PortError> {
     let institution = institution_of(env, project, invitation).await?;
-    let steps: Vec<EndStep> = env.state.expiry_record(id).await?.steps_left().collect();
+    let steps: Vec<EndStep> = env
+        .state
+        .expiry_record(invitation)
+        .await?
+        .steps_left()
+        .collect();
     for step in steps {
         let detail = match step {
-            EndStep::Revoke => revoke(env, invitation).await?,
+            EndStep::Revoke => match revoke(env, invitation).await? {
+                Some(detail) => detail,
+                None => return Ok(false),
+            },
             EndStep::Stop => stop(env, &mut workspaces, &institution).await?,
             EndStep::Snapshot => snapshot(env, invitation, &workspaces).await?,
             EndStep::Archive => archive(env, project, invitation, &workspaces).await?,
@@ -265,7 +324,7 @@ async fn end(
             EndStep::Notify => notify(env, project, invitation, &institution, &workspaces).await?,
         };
         env.state
-            .record_expiry(id, |record| {
+            .record_expiry(invitation, |record| {
                 if !record.end_steps.contains(&step) {
                     record.end_steps.push(step);
                 }
@@ -273,22 +332,33 @@ async fn end(
             .await?;
         audit(env, project, invitation, step.as_str(), detail).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
-async fn revoke(env: &CommandEnv, invitation: &Invitation) -> Result<String, PortError> {
-    env.state
+/// Revokes the invitation as of the end this sweep planned for; `None`, revoking nothing,
+/// if its end has moved since (an extension that won the race). The same swap that an
+/// extension makes decides which of the two happened.
+async fn revoke(env: &CommandEnv, invitation: &Invitation) -> Result<Option<String>, PortError> {
+    let planned = invitation.ends_at();
+    let revoked = env
+        .state
         .update_invitation(invitation.id, |current| {
+            if current.ends_at() != planned {
+                return Err(());
+            }
             let mut revoked = current.clone();
-            revoked.revoked_at = Some(current.ends_at());
-            Ok::<_, ()>((revoked, ()))
+            revoked.revoked_at = Some(planned);
+            Ok((revoked, ()))
         })
         .await?;
-    Ok(format!(
+    if !matches!(revoked, Updated::Done(())) {
+        return Ok(None);
+    }
+    Ok(Some(format!(
         "token and {} device(s) refused from {}",
         invitation.devices.len(),
-        domain::time_text::date(invitation.ends_at())
-    ))
+        domain::time_text::date(planned)
+    )))
 }
 
 /// Stops what runs; never terminates. Hibernated and stopped workspaces stay as they are.
@@ -388,7 +458,7 @@ async fn archive(
         .put(&key, body, "application/json", LINK_VALID)
         .await?;
     env.state
-        .record_expiry(invitation.id, |record| {
+        .record_expiry(invitation, |record| {
             record.manifest = Some((key.clone(), link.clone()))
         })
         .await?;
@@ -454,7 +524,7 @@ async fn notify(
     let stopped: Vec<String> = workspaces.iter().map(|w| w.name.clone()).collect();
     let (key, link) = env
         .state
-        .expiry_record(invitation.id)
+        .expiry_record(invitation)
         .await?
         .manifest
         .unwrap_or_default();

@@ -1,10 +1,10 @@
-//! `profiles invitations create | create-collaboration | accept | list | revoke`.
+//! `profiles invitations create | create-collaboration | accept | list | revoke | extend`.
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::command::{InvitationCreate, InvitationCreateCollaboration, InvitationType};
 use domain::identity::{Permission, Role, may_invite};
 use domain::invitation::csv::parse_collaborators;
-use domain::invitation::{Invitation, NewInvitation};
+use domain::invitation::{ExtendRequest, Extender, Invitation, NewInvitation};
 use domain::job::{CommandJob, JobKey};
 use domain::message::{self, CreatedFromRow, RowProblem};
 use domain::ports::{PortError, SharedFile};
@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, Member, authorize};
+use crate::jobs::expiry::tell_extended;
 use crate::jobs::profiles::{new_key_pair, send_private_key};
 use crate::state::Updated;
 
@@ -428,5 +429,81 @@ pub(crate) async fn command_invitation_revoke(
         )
         .await?;
     let reply = message::invitation_revoked(&revoked);
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// `profiles invitations extend NAME --valid-days DAYS`: the invitation's end moves `days`
+/// later than it is now; the expiry schedule re-plans for the new end, and its collaborator is
+/// told by DM and e-mail.
+pub(crate) async fn command_invitation_extend(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+    days: u16,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, None, Permission::ExtendInvitations).await? else {
+        return Ok(());
+    };
+    let project = &member.project;
+    let Some(invitation) = env.state.invitation_named(&project.name, name).await? else {
+        let reply = message::invitation_unknown(&project.name, name);
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    };
+    let now = env.clock.now();
+    let request = job.key.to_string();
+    let ask = ExtendRequest {
+        request: &request,
+        by: Extender {
+            identity: &member.profile.identity,
+            role: member.profile.role,
+            invitation: member.invitation.as_ref(),
+        },
+        days,
+        collaboration_ends: project.collaboration_end.as_ref().map(|plan| plan.ends_at),
+        now,
+    };
+    let audit = |outcome: &str, detail: String| AuditEvent {
+        action: AuditAction::InvitationExtend,
+        who: member.profile.identity.clone(),
+        institution: member.profile.institution.clone(),
+        resource: invitation.name.clone(),
+        outcome: outcome.to_owned(),
+        detail: Some(detail),
+        at: now,
+    };
+    let extension = match env
+        .state
+        .update_invitation(invitation.id, |current| current.extended(&ask))
+        .await?
+    {
+        Updated::Done(extension) => extension,
+        Updated::Refused(refusal) => {
+            let reason = refusal.to_string();
+            env.state
+                .audit(&project.name, &audit("refused", reason.clone()))
+                .await?;
+            let reply = message::extend_refused(&project.name, name, &reason);
+            return env.answer(&job.reply, &job.requester, &reply).await;
+        }
+        Updated::Missing => {
+            let reply = message::invitation_unknown(&project.name, name);
+            return env.answer(&job.reply, &job.requester, &reply).await;
+        }
+    };
+    let detail = format!(
+        "from {} to {}",
+        domain::time_text::date(extension.from),
+        domain::time_text::date(extension.to)
+    );
+    env.state
+        .audit(&project.name, &audit("extended", detail))
+        .await?;
+    let extended = env
+        .state
+        .invitation(invitation.id)
+        .await?
+        .unwrap_or(invitation);
+    let told = tell_extended(env, project, &extended, &extension).await?;
+    let reply = message::invitation_extended(&extended, &extension, told);
     env.answer(&job.reply, &job.requester, &reply).await
 }

@@ -128,15 +128,21 @@ pub(crate) async fn command_profiles_list(
 ) -> Result<(), PortError> {
     let identity = job.requester.identity();
     let now = env.clock.now();
-    let profiles = env.state.profiles(&identity).await?;
     let active = env.state.active_profile_name(&identity).await?;
+    let mut profiles = Vec::new();
     let mut statuses = Vec::new();
-    for profile in &profiles {
-        let status = match profile.invitation() {
-            Some(id) => env.state.invitation(id).await?.map(|i| i.status(now)),
+    for profile in env.state.profiles(&identity).await? {
+        let invitation = match profile.invitation() {
+            Some(id) => env.state.invitation(id).await?,
             None => None,
         };
-        statuses.push(status);
+        statuses.push(invitation.as_ref().map(|i| i.status(now)));
+        // The invitation's end as it is now: an extension or `collaboration end` moves it
+        // after the profile was made.
+        profiles.push(Profile {
+            expires_at: invitation.map_or(profile.expires_at, |i| Some(i.expires_at)),
+            ..profile
+        });
     }
     let listed: Vec<ListedProfile<'_>> = profiles
         .iter()
