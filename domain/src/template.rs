@@ -109,6 +109,13 @@ pub struct Template {
     pub hibernation: bool,
     #[serde(default)]
     pub packages: Vec<String>,
+    /// Python packages pip installs system-wide after the apt packages: what the Ubuntu
+    /// archive lacks (PyTorch).
+    #[serde(default)]
+    pub pip_packages: Vec<String>,
+    /// Where pip finds them instead of PyPI (`https://…`): PyTorch's CPU-only wheels, say.
+    #[serde(default)]
+    pub pip_index_url: Option<String>,
     #[serde(default)]
     pub services: Vec<Service>,
     #[serde(default)]
@@ -668,7 +675,7 @@ mod tests {
             (
                 "an unknown field",
                 directory(&[("genomics.yml", &unknown_field)]),
-                &[&["genomics.yml: unknown field `colour`", "at line 25"]],
+                &[&["genomics.yml: unknown field `colour`", "at line 29"]],
             ),
             (
                 "a size with no price",

@@ -8,7 +8,9 @@
 //! - a username other than `^[a-z][a-z0-9_]{0,31}$`: no research user, so no SSH key, extra
 //!   groups, EFS home or services either (they all belong to the user); packages still install;
 //! - an SSH public key that is empty or spans lines: no `authorized_keys` entry;
-//! - a package, group or service name other than `^[a-z0-9][a-z0-9+._-]*$`: that one entry;
+//! - a package, pip package, group or service name other than `^[a-z0-9][a-z0-9+._-]*$`: that
+//!   one entry;
+//! - a pip index other than `https://` and `^[a-z0-9./_-]*$`: PyPI instead;
 //! - an EFS DNS name other than `^[a-z0-9][a-z0-9.-]*$`: no EFS mount;
 //! - a service this module has no command for (only `jupyter` and `rstudio`): that service.
 
@@ -40,6 +42,8 @@ struct ScriptData {
     user: Option<UserData>,
     groups: Vec<String>,
     packages: Vec<String>,
+    pip_packages: Vec<String>,
+    pip_index_url: Option<String>,
     efs_home: Option<String>,
     services: Vec<ServiceData>,
     /// Installed for every machine, research user or not: it is the volume mounts' dependency.
@@ -64,7 +68,24 @@ struct ServiceData {
     /// The apt package providing `program`, installed with the template's own.
     #[serde(skip)]
     package: Option<&'static str>,
+    /// The package file providing `program` where no archive has it.
+    deb: Option<&'static Deb>,
 }
+
+/// A package file fetched from its publisher: pinned, and installed only if its SHA-256 is
+/// this one.
+#[derive(Debug, Serialize)]
+pub struct Deb {
+    pub url: &'static str,
+    pub sha256: &'static str,
+}
+
+/// RStudio Server for Ubuntu 22.04 (jammy, amd64), from Posit, who publish it only as this file.
+/// A newer release: its URL and the SHA-256 Posit lists beside it.
+pub const RSTUDIO_SERVER: Deb = Deb {
+    url: "https://download2.rstudio.org/server/jammy/amd64/rstudio-server-2023.12.0-369-amd64.deb",
+    sha256: "452804d61bfee2996d98d1c406b31d93e03e58df2a34996b821925ce0c04ffe8",
+};
 
 fn script_data(input: &UserDataInput<'_>) -> ScriptData {
     let user = &input.user;
@@ -73,6 +94,8 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
             user: None,
             groups: Vec::new(),
             packages: valid_names(&input.template.packages),
+            pip_packages: valid_names(&input.template.pip_packages),
+            pip_index_url: pip_index(input.template),
             efs_home: None,
             services: Vec::new(),
             efs_utils: input.template.efs_utils(),
@@ -94,7 +117,8 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
     let implied = services
         .iter()
         .filter_map(|service| service.package)
-        .chain(efs_home.map(|_| "nfs-common"));
+        .chain(efs_home.map(|_| "nfs-common"))
+        .chain((!input.template.pip_packages.is_empty()).then_some("python3-pip"));
     for package in implied {
         if !packages.iter().any(|p| p == package) {
             packages.push(package.to_owned());
@@ -110,6 +134,8 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
         }),
         groups: valid_names(input.groups),
         packages,
+        pip_packages: valid_names(&input.template.pip_packages),
+        pip_index_url: pip_index(input.template),
         efs_home: efs_home.map(str::to_owned),
         services,
         efs_utils: input.template.efs_utils(),
@@ -121,10 +147,11 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
 /// listens on loopback only and is reached through an SSH tunnel.
 fn known_service(name: &str, port: u16, username: &str) -> Option<ServiceData> {
     let unit_stem = format!("{name}-{username}");
-    let (description, package, program, arguments) = match name {
+    let (description, package, deb, program, arguments) = match name {
         "jupyter" => (
             "Jupyter Notebook",
             Some("jupyter-notebook"),
+            None,
             "/usr/bin/jupyter-notebook",
             format!("--no-browser --ip=0.0.0.0 --port={port}"),
         ),
@@ -132,6 +159,7 @@ fn known_service(name: &str, port: u16, username: &str) -> Option<ServiceData> {
             "RStudio Server",
             // Posit ships RStudio Server as a .deb of its own, not through the Ubuntu archive.
             None,
+            Some(&RSTUDIO_SERVER),
             "/usr/lib/rstudio-server/bin/rserver",
             format!(
                 "--server-daemonize=0 --server-user={username} --auth-none=1 \
@@ -147,6 +175,7 @@ fn known_service(name: &str, port: u16, username: &str) -> Option<ServiceData> {
         arguments,
         runtime_directory: unit_stem,
         package,
+        deb,
     })
 }
 
@@ -172,6 +201,16 @@ fn starts_alphanumeric_then(text: &str, also: impl Fn(char) -> bool) -> bool {
     let lower_alphanumeric = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     let mut chars = text.chars();
     chars.next().is_some_and(lower_alphanumeric) && chars.all(|c| lower_alphanumeric(c) || also(c))
+}
+
+/// The template's pip index, if it is an `https://` URL of plain characters.
+fn pip_index(template: &Template) -> Option<String> {
+    template
+        .pip_index_url
+        .as_deref()
+        .and_then(|url| url.strip_prefix("https://"))
+        .filter(|rest| starts_alphanumeric_then(rest, |c| matches!(c, '.' | '/' | '_' | '-')))
+        .map(|rest| format!("https://{rest}"))
 }
 
 fn valid_names(names: &[String]) -> Vec<String> {
@@ -290,6 +329,8 @@ mod tests {
     fn invalid_names_are_dropped() {
         let mut template = python_ml().clone();
         template.packages = vec!["git".to_owned(), "$(reboot)".to_owned()];
+        template.pip_packages = vec!["torch".to_owned(), "torch;reboot".to_owned()];
+        template.pip_index_url = Some("https://example.org/$(reboot)".to_owned());
         template.services = vec![
             Service {
                 name: "jupyter".to_owned(),
@@ -314,7 +355,11 @@ mod tests {
         assert!(!script.contains("unknown"));
         assert!(!script.contains("a b"));
         assert!(!script.contains("EFS_HOME"));
-        assert!(script.contains("PACKAGES=('git' 'jupyter-notebook')"));
+        assert!(script.contains("PACKAGES=('git' 'jupyter-notebook' 'python3-pip')"));
+        assert!(
+            script.contains("pip3 install --no-cache-dir 'torch'\n"),
+            "{script}"
+        );
         assert!(script.contains("EXTRA_GROUPS=('wheel')"));
     }
 

@@ -86,6 +86,13 @@ useradd)
         shift
     done
     ;;
+curl)
+    while (($#)); do
+        if [[ "$1" == -o ]]; then printf 'a package file\n' >"$2"; fi
+        shift
+    done
+    ;;
+sha256sum) cat >/dev/null ;;
 runuser)
     while [[ "$1" != -- ]]; do shift; done
     shift
@@ -94,7 +101,7 @@ runuser)
 esac
 "#;
 
-const STUBS: [&str; 16] = [
+const STUBS: [&str; 19] = [
     "apt-get",
     "dnf",
     "yum",
@@ -111,6 +118,9 @@ const STUBS: [&str; 16] = [
     "usermod",
     "runuser",
     "chown",
+    "curl",
+    "sha256sum",
+    "pip3",
 ];
 
 /// Inside the namespace: the overlay and binds first (`set -e`: a failed one stops here, before
@@ -583,6 +593,42 @@ fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs
                     ("enable --now", &|c| c == enable),
                 ],
             );
+
+            // What the description promises is installed before the services start.
+            if !template.pip_packages.is_empty() {
+                in_order(
+                    &log,
+                    &[
+                        ("the apt packages, pip among them", &|c| {
+                            is_apt_install(c) && c.split(' ').any(|w| w == "python3-pip")
+                        }),
+                        ("pip installs", &|c| {
+                            c.starts_with("pip3 install --no-cache-dir")
+                                && template
+                                    .pip_packages
+                                    .iter()
+                                    .all(|p| c.ends_with(p.as_str()))
+                        }),
+                        ("enable --now", &|c| c == enable),
+                    ],
+                );
+            }
+            if template.services.iter().any(|s| s.name == "rstudio") {
+                in_order(
+                    &log,
+                    &[
+                        ("Posit's package fetched", &|c| {
+                            c.starts_with("curl -fsSL --retry 3 -o ")
+                                && c.ends_with("/rstudio-server-2023.12.0-369-amd64.deb")
+                        }),
+                        ("its checksum checked", &|c| c == "sha256sum -c -"),
+                        ("the package file installed", &|c| {
+                            is_apt_install(c) && c.ends_with(".deb")
+                        }),
+                        ("enable --now", &|c| c == enable),
+                    ],
+                );
+            }
 
             builds_efs_utils_then(&log, &[]);
             let last = log.last().unwrap();
