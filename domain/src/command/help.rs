@@ -256,6 +256,8 @@ mod tests {
             Show or change who decides exception requests besides the owner and admins.
         /cws profiles use PROFILE
             Switch to another profile, such as one created by accepting an invitation.
+        /cws profiles switch PROFILE
+            The same as `profiles use PROFILE`.
         /cws profiles list
             List your profiles and when invitation profiles expire.
         /cws profiles verify
@@ -266,6 +268,8 @@ mod tests {
             Create one invitation per collaborator listed in a CSV; paste the CSV on the lines below the command.
         /cws profiles invitations accept TOKEN PROFILE
             Accept an invitation and save it as a new profile.
+        /cws profiles accept-invitation --encoded TOKEN --name PROFILE
+            The same as `profiles invitations accept TOKEN PROFILE`.
         /cws profiles invitations list
             List the invitations you have created.
         /cws profiles invitations revoke NAME

@@ -161,6 +161,14 @@ pub(crate) const USE: CommandSpec = CommandSpec {
     },
 };
 
+/// Seed 002's spelling of `profiles use`.
+pub(crate) const SWITCH: CommandSpec = CommandSpec {
+    name: "profiles switch",
+    usage: "/cws profiles switch PROFILE",
+    summary: "The same as `profiles use PROFILE`.",
+    ..USE
+};
+
 pub(crate) const LIST: CommandSpec = bare(
     "profiles list",
     "/cws profiles list",
@@ -389,6 +397,33 @@ pub(crate) const INVITATIONS_ACCEPT: CommandSpec = CommandSpec {
         Ok(Command::Profiles(ProfilesCommand::InvitationAccept {
             token: args.positional("TOKEN", text)?,
             profile: args.positional("PROFILE", profile_name)?,
+        }))
+    },
+};
+
+/// Seed 002's spelling of `profiles invitations accept`.
+pub(crate) const ACCEPT_INVITATION: CommandSpec = CommandSpec {
+    name: "profiles accept-invitation",
+    usage: "/cws profiles accept-invitation --encoded TOKEN --name PROFILE",
+    summary: "The same as `profiles invitations accept TOKEN PROFILE`.",
+    arguments: &[],
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("encoded"),
+            value: FlagValue::One("TOKEN"),
+            doc: "Required. The invitation token you were sent.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("name"),
+            value: FlagValue::One("PROFILE"),
+            doc: "Required. Name for the new profile, e.g. stanford-collab.",
+        },
+    ],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Profiles(ProfilesCommand::InvitationAccept {
+            token: args.required("encoded", text)?,
+            profile: args.required("name", profile_name)?,
         }))
     },
 };
