@@ -284,6 +284,7 @@ async fn command(bot: &Bot, interaction: Interaction) -> Response {
             Ok(text) => ephemeral(message::help(&text)),
             Err(error) => ephemeral(message::parse_error(&error)),
         },
+        Ok(Command::Templates(_)) => ephemeral(message::template_list(&bot.catalog)),
         Ok(Command::Launch(launch)) => command_launch(bot, key, requester, reply, launch).await,
         Ok(command) if CommandJob::runs(&command) => {
             let job = Job::Command(CommandJob {

@@ -174,3 +174,24 @@ async fn slack_rate_limits_are_waited_out_and_nothing_is_dropped() {
     assert_eq!(env.slack.rate_limited_answers(), 2);
     env.finish();
 }
+
+/// Anyone can see what may be launched before they ask: the bot answers from the catalog the
+/// workers launch from, and queues nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_list_shows_what_each_template_offers() {
+    let env = TestEnv::start("templates-list", 61).await;
+    let answer = env.slash(&Slash::new("templates list")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let text = answer.text();
+    assert!(
+        text.contains("Workspace templates (4)") && text.contains("GPU ML Workstation"),
+        "{text}"
+    );
+    assert!(
+        answer.body.contains("Sizes: S `g4dn.xlarge`") && answer.body.contains("rstudio :8787"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(env.queued_launch_jobs().await, 0);
+    env.finish();
+}

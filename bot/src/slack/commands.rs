@@ -75,6 +75,7 @@ pub(crate) async fn command_slash(
             Ok(text) => ephemeral(message::help(&text)),
             Err(error) => ephemeral(message::parse_error(&error)),
         },
+        Ok(Command::Templates(_)) => ephemeral(message::template_list(&bot.catalog)),
         Ok(Command::Launch(launch)) => command_launch(&bot, form, launch).await,
         Ok(command) if CommandJob::runs(&command) => command_for_worker(&bot, form, command).await,
         Ok(other) => ephemeral(message::not_available(other.name())),

@@ -304,6 +304,8 @@ mod tests {
             Show the launch restrictions of the current profile.
         /cws policy test TEMPLATE NAME [--size S|M|L|XL] [--region REGION] [--project PROJECT]
             Check whether a launch would be allowed, without launching.
+        /cws templates list
+            List the workspace templates: what each installs, its sizes, regions and services.
         /cws help [COMMAND]
             Show every command, or one command's arguments and flags.
 

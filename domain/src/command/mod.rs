@@ -19,6 +19,7 @@ mod lexer;
 mod policy;
 mod profiles;
 mod project;
+mod templates;
 mod values;
 mod volume;
 mod workspace;
@@ -49,6 +50,7 @@ pub use project::{
     ProjectApprovers, ProjectBudget, ProjectChargeback, ProjectCommand, ProjectCost, ProjectCreate,
     ProjectIdle, ProjectReconcile, ProjectStatus, ProjectType,
 };
+pub use templates::TemplatesCommand;
 pub use values::{
     AwsAccountId, Date, HourlyRate, INSTITUTION_RULE, Institution, InvalidFormat, InvalidName,
     InvitationName, Months, NAME_MAX_LEN, NameKind, NameProblem, ProfileName, ProjectName,
@@ -70,6 +72,7 @@ pub enum Command {
     Audit(AuditCommand),
     Collaboration(CollaborationCommand),
     Policy(PolicyCommand),
+    Templates(TemplatesCommand),
     Help(Help),
 }
 
@@ -90,6 +93,7 @@ impl Command {
             Command::Audit(command) => command.spec(),
             Command::Collaboration(command) => command.spec(),
             Command::Policy(command) => command.spec(),
+            Command::Templates(command) => command.spec(),
             Command::Help(_) => &help::HELP,
         }
     }
@@ -140,6 +144,7 @@ static COMMANDS: &[&CommandSpec] = &[
     &collaboration::TRANSFER_SNAPSHOTS,
     &policy::SHOW,
     &policy::TEST,
+    &templates::LIST,
     &help::HELP,
 ];
 

@@ -556,6 +556,7 @@ fn command_lines() -> Vec<(String, Command)> {
             }),
         ),
         ("profiles verify", Profiles(ProfilesCommand::Verify)),
+        ("templates list", Templates(TemplatesCommand::List)),
         // Seed 002's spellings.
         (
             "profiles switch stanford-collab",

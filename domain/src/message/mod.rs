@@ -70,6 +70,10 @@ pub struct ChatMessage {
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "template_list",
+        include_str!("../../../message-templates/slack/template_list.json.hbs"),
+    ),
+    (
         "ssh_key_replaced",
         include_str!("../../../message-templates/slack/ssh_key_replaced.json.hbs"),
     ),
@@ -735,6 +739,45 @@ pub fn help(text: &str) -> ChatMessage {
     render("help", &json!({ "help": text }))
 }
 
+/// `/cws templates list`: every template of the deployment's catalog, as launch takes them.
+pub fn template_list(catalog: &crate::template::Catalog) -> ChatMessage {
+    let templates: Vec<_> = catalog
+        .templates()
+        .iter()
+        .map(|template| {
+            let sizes: Vec<_> = template
+                .sizes
+                .iter()
+                .map(|(size, instance_type)| {
+                    json!({
+                        "size": size.as_str(),
+                        "instance_type": instance_type,
+                        "default": *size == template.default_size,
+                    })
+                })
+                .collect();
+            let services: Vec<String> = template
+                .services
+                .iter()
+                .map(|service| format!("{} :{}", service.name, service.port))
+                .collect();
+            json!({
+                "name": template.name,
+                "slug": template.slug,
+                "description": template.description,
+                "sizes": sizes,
+                "regions": template.regions.join(", "),
+                "services": services.join(", "),
+                "hibernation": template.hibernation,
+            })
+        })
+        .collect();
+    render(
+        "template_list",
+        &json!({ "count": templates.len(), "templates": templates }),
+    )
+}
+
 /// A command that parses but whose worker side is not deployed yet.
 pub fn not_available(command: &str) -> ChatMessage {
     render("not_available", &json!({ "command": command }))
@@ -812,6 +855,14 @@ pub(crate) mod tests {
             account: None,
             image_id: Some("ami-0123456789abcdef0".into()),
         }
+    }
+
+    #[test]
+    fn the_template_list_shows_each_templates_sizes_regions_and_services() {
+        let message = template_list(crate::template::Catalog::builtin());
+        insta::assert_snapshot!(message.text);
+        insta::assert_json_snapshot!(message.blocks);
+        crate::message::limits::assert_within_slack_limits(&message);
     }
 
     #[test]
