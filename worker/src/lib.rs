@@ -49,8 +49,8 @@ use crate::adapters::simulated_efs::{
 use crate::adapters::slack::SlackWebApi;
 use crate::adapters::terminal_chat::TerminalChat;
 pub use crate::jobs::CommandEnv;
-use crate::jobs::dead_letters::DeadLetters;
 pub use crate::jobs::launch::LaunchEnv;
+use crate::jobs::ops_channel::OpsChannel;
 use crate::metrics::{WorkerMetrics, WorkerProbe};
 use crate::state::State;
 
@@ -156,6 +156,12 @@ async fn env_over(
         .and_then(DiscordRest::new)
         .map(|rest| Arc::new(rest) as Arc<dyn Chat>);
     let chat: Arc<dyn Chat> = Arc::new(PlatformChat::new(slack, discord));
+    // The embedded mode's memory queues keep no dead letters to replay.
+    let ops_channel = Arc::new(OpsChannel::new(
+        chat.clone(),
+        settings.ops_channel.as_deref(),
+        redis.is_some(),
+    ));
     let (store, records, finished_jobs): (
         Arc<dyn WorkspaceStore>,
         Arc<dyn Records>,
@@ -219,6 +225,7 @@ async fn env_over(
         deployment: settings.deployment.clone(),
         institution: settings.institution.clone(),
         public_url: settings.public_url.clone(),
+        ops_channel,
         finished_jobs,
         retention: settings.job_retention,
     })
@@ -326,7 +333,7 @@ macro_rules! consume {
     ($env:expr, $dead_letters:expr, $concurrency:expr, $schedule:expr, $launch:expr,
      $command:expr, $action:expr, $verification:expr) => {{
         let env: Arc<CommandEnv> = $env;
-        let dead_letters: Arc<DeadLetters> = $dead_letters;
+        let dead_letters: Arc<OpsChannel> = $dead_letters;
         let schedule: Option<cron::Schedule> = $schedule;
         let tick_env = env.clone();
         let ticks = async move {
@@ -434,11 +441,7 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 env.clone(),
                 settings.reconcile_every,
             ));
-            let dead_letters = Arc::new(DeadLetters::new(
-                env.chat.clone(),
-                settings.ops_channel.as_deref(),
-                true,
-            ));
+            let dead_letters = env.ops_channel.clone();
             let consumed = consume!(
                 env,
                 dead_letters,
@@ -469,11 +472,7 @@ pub async fn run(settings: &Settings, queues: Queues) -> Result<(), WorkerError>
                 env.clone(),
                 settings.reconcile_every,
             ));
-            let dead_letters = Arc::new(DeadLetters::new(
-                env.chat.clone(),
-                settings.ops_channel.as_deref(),
-                false,
-            ));
+            let dead_letters = env.ops_channel.clone();
             let consumed = consume!(
                 env,
                 dead_letters,

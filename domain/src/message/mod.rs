@@ -70,6 +70,10 @@ pub struct ChatMessage {
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "round_failed",
+        include_str!("../../../message-templates/slack/round_failed.json.hbs"),
+    ),
+    (
         "template_list",
         include_str!("../../../message-templates/slack/template_list.json.hbs"),
     ),
@@ -810,6 +814,11 @@ pub fn job_dead_lettered(
     )
 }
 
+/// To the operations channel: a scheduled round failed; the next one tries again.
+pub fn round_failed(round: &str, error: &str) -> ChatMessage {
+    render("round_failed", &json!({ "round": round, "error": error }))
+}
+
 /// A button value that does not verify: edited, or from another deployment.
 pub fn button_invalid() -> ChatMessage {
     render("button_invalid", &json!({}))
@@ -855,6 +864,12 @@ pub(crate) mod tests {
             account: None,
             image_id: Some("ami-0123456789abcdef0".into()),
         }
+    }
+
+    #[test]
+    fn a_failed_round_names_itself_and_the_error() {
+        let message = round_failed("expiry sweep", "the store is unavailable: broken pipe");
+        insta::assert_snapshot!(message.text, @"⚠️ The scheduled expiry sweep failed: the store is unavailable: broken pipe. The next round tries again; if this repeats, the workers' logs say more.");
     }
 
     #[test]

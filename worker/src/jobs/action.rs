@@ -9,14 +9,14 @@ use domain::exception::Verdict;
 use domain::job::{Action, ActionJob, JobKind};
 use domain::ports::PortError;
 
-use crate::jobs::dead_letters::DeadLetters;
 use crate::jobs::exception::{DecisionClick, action_decide_exception, action_request_exception};
+use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::{CommandEnv, idle, project, run_to_end, workspaces};
 
 pub(crate) async fn job_action(
     job: ActionJob,
     env: Data<Arc<CommandEnv>>,
-    dead_letters: Data<Arc<DeadLetters>>,
+    dead_letters: Data<Arc<OpsChannel>>,
     id: Option<TaskId>,
 ) -> Result<(), AbortError> {
     let env = &**env;

@@ -14,7 +14,7 @@ use domain::message;
 use domain::ports::PortError;
 
 use crate::jobs::access::Context;
-use crate::jobs::dead_letters::DeadLetters;
+use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
     CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, profiles,
@@ -24,7 +24,7 @@ use crate::jobs::{
 pub(crate) async fn job_command(
     job: CommandJob,
     env: Data<Arc<CommandEnv>>,
-    dead_letters: Data<Arc<DeadLetters>>,
+    dead_letters: Data<Arc<OpsChannel>>,
     id: Option<TaskId>,
 ) -> Result<(), AbortError> {
     let env = &**env;

@@ -31,7 +31,7 @@ use domain::user_data::{UserDataInput, render_user_data};
 use domain::workspace::Workspace;
 
 use crate::jobs::access::{Context, Member, authorize};
-use crate::jobs::dead_letters::DeadLetters;
+use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::policy::{attribution, budget_position, facts_of};
 use crate::jobs::{alerts, dead_letter, with_retries};
 use crate::metrics::WorkerMetrics;
@@ -182,7 +182,7 @@ const AUDITED: &str = "audited";
 pub(crate) async fn job_launch(
     job: LaunchJob,
     env: Data<Arc<LaunchEnv>>,
-    dead_letters: Data<Arc<DeadLetters>>,
+    dead_letters: Data<Arc<OpsChannel>>,
     id: Option<TaskId>,
 ) -> Result<(), AbortError> {
     let result = env

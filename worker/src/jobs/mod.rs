@@ -9,7 +9,6 @@ mod chargeback;
 mod collaboration;
 pub(crate) mod command;
 mod cost;
-pub(crate) mod dead_letters;
 mod digest;
 mod exception;
 pub(crate) mod expiry;
@@ -17,6 +16,7 @@ pub(crate) mod idle;
 mod invitations;
 pub(crate) mod launch;
 mod limit;
+pub(crate) mod ops_channel;
 mod policy;
 mod profiles;
 mod project;
@@ -83,6 +83,8 @@ pub struct CommandEnv {
     /// The bot's public base URL (`CWS_PUBLIC_URL`): sign-in links lead to its pages.
     pub public_url: String,
     /// The jobs the queues keep after they ran, forgotten after `retention`.
+    /// Where failed scheduled rounds are announced (`CWS_OPS_CHANNEL`).
+    pub(crate) ops_channel: Arc<ops_channel::OpsChannel>,
     pub finished_jobs: Arc<dyn FinishedJobs>,
     /// How long finished jobs and what is kept per job are remembered.
     pub retention: std::time::Duration,

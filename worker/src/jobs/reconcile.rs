@@ -95,6 +95,9 @@ pub async fn reconcile_every(env: Arc<CommandEnv>, every: Duration) {
                 env.launch.metrics.round_ran(JOB);
                 if let Err(error) = reconcile_once(&env).await {
                     tracing::warn!(%error, "reconcile round failed; the next one tries again");
+                    env.ops_channel
+                        .round_failed("reconcile", &error.to_string())
+                        .await;
                 }
             }
             Ok(false) => {}

@@ -31,21 +31,25 @@ pub(crate) async fn job_tick(tick: Tick, env: Data<Arc<CommandEnv>>) -> Result<(
 /// Everything due now, project by project; one project's failure does not hold up the others,
 /// and what failed is tried again at the next tick.
 pub(crate) async fn run_due(env: &CommandEnv) {
+    let failed = |round: &'static str, error: String| async move {
+        tracing::warn!(%error, "{round} failed");
+        env.ops_channel.round_failed(round, &error).await;
+    };
     let projects = match env.state.projects().await {
         Ok(projects) => projects,
         Err(error) => {
-            tracing::warn!(%error, "scheduled checks: cannot list projects");
+            failed("scheduled checks", error.to_string()).await;
             return;
         }
     };
     if let Err(error) = idle::check(env, &projects).await {
-        tracing::warn!(%error, "idle check failed");
+        failed("idle check", error.to_string()).await;
     }
     if let Err(error) = expiry::sweep(env).await {
-        tracing::warn!(%error, "expiry sweep failed");
+        failed("expiry sweep", error.to_string()).await;
     }
     if let Err(error) = retention::sweep(env).await {
-        tracing::warn!(%error, "retention sweep failed");
+        failed("retention sweep", error.to_string()).await;
     }
     for project in &projects {
         if let Err(error) = limit::enforce(env, project).await {

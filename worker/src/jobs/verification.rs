@@ -26,7 +26,7 @@ use domain::verified_identity::{
 };
 
 use crate::jobs::access::Context;
-use crate::jobs::dead_letters::DeadLetters;
+use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::{CommandEnv, dead_letter, with_retries};
 use crate::state::random_bytes;
 
@@ -80,7 +80,7 @@ pub(crate) async fn command_profiles_verify(
 pub(crate) async fn job_verification_callback(
     job: VerificationCallbackJob,
     env: Data<Arc<CommandEnv>>,
-    dead_letters: Data<Arc<DeadLetters>>,
+    dead_letters: Data<Arc<OpsChannel>>,
     id: Option<TaskId>,
 ) -> Result<(), AbortError> {
     let env = &**env;

@@ -1,5 +1,6 @@
 //! The operations channel (`CWS_OPS_CHANNEL`) hears of every job a worker gives up on, with
-//! the command that puts it back, so nobody has to watch the dead-letter gauge to notice.
+//! the command that puts it back, and of every scheduled round that failed, so nobody has to
+//! watch the dead-letter gauge or the logs to notice.
 
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use domain::job::{JobKey, Platform, ReplyTo};
 use domain::message;
 use domain::ports::Chat;
 
-/// Where dead letters are announced, if anywhere.
-pub(crate) struct DeadLetters {
+/// Where dead letters and failed rounds are announced, if anywhere.
+pub(crate) struct OpsChannel {
     chat: Arc<dyn Chat>,
     channel: Option<ReplyTo>,
     /// The queues are Redis', where `cws jobs dead replay` finds the job by its task id; the
@@ -18,14 +19,14 @@ pub(crate) struct DeadLetters {
     replayable: bool,
 }
 
-impl DeadLetters {
+impl OpsChannel {
     /// `channel` is a Slack or Discord channel id; its form tells which.
-    pub(crate) fn new(chat: Arc<dyn Chat>, channel: Option<&str>, replayable: bool) -> DeadLetters {
+    pub(crate) fn new(chat: Arc<dyn Chat>, channel: Option<&str>, replayable: bool) -> OpsChannel {
         let channel = channel.map(|id| match Platform::of_id(id) {
             Platform::Slack => ReplyTo::slack(id, None),
             Platform::Discord => ReplyTo::discord(id, None),
         });
-        DeadLetters {
+        OpsChannel {
             chat,
             channel,
             replayable,
@@ -53,5 +54,17 @@ impl DeadLetters {
             tracing::warn!(job = %key, %chat_error, "could not tell the operations channel of a dead letter");
         }
         result
+    }
+
+    /// Tells the channel that the scheduled `round` (`expiry sweep`, `reconcile`, …) failed;
+    /// the next round tries again. A failed post is logged and changes nothing.
+    pub(crate) async fn round_failed(&self, round: &str, error: &str) {
+        let Some(channel) = &self.channel else {
+            return;
+        };
+        let notice = message::round_failed(round, error);
+        if let Err(chat_error) = self.chat.post(channel, &notice).await {
+            tracing::warn!(round, %chat_error, "could not tell the operations channel of a failed round");
+        }
     }
 }
