@@ -62,7 +62,7 @@ pub fn workstation_profile_name(project: &str) -> String {
         return name;
     }
     let digest = Sha256::digest(project.as_bytes());
-    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let short = hex::encode(&digest[..4]);
     let head: String = project.chars().take(48).collect();
     format!("cws-ws-{}-{short}", head.trim_end_matches('-'))
 }

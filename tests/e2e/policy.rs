@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-
 use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, button_value, tag};
 
 const BERKELEY_INVITATION: &str = r#"berkeley-collaboration --type read_write --valid-days 540 --institution berkeley-neuroscience --template-whitelist "R Research Environment,Python Machine Learning" --max-instance-types "t3.large,r5.xlarge" --max-hourly-cost 0.50 --forbidden-regions "us-west-1,eu-west-1""#;
@@ -324,24 +322,7 @@ async fn an_allowed_launch_carries_the_research_user_in_its_user_data() {
             p.method == "chat.postMessage" && p.text().contains("berkeley-analysis")
         })
         .await;
-    let instance = env.instances_named("berkeley-analysis").await.remove(0);
-    let attribute = env
-        .moto
-        .ec2()
-        .await
-        .describe_instance_attribute()
-        .instance_id(instance.instance_id().unwrap())
-        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
-        .send()
-        .await
-        .unwrap();
-    let encoded = attribute.user_data().and_then(|v| v.value()).unwrap();
-    let script = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap(),
-    )
-    .unwrap();
+    let script = env.user_data_of("berkeley-analysis").await;
     assert!(script.starts_with("#!/bin/bash"), "{script}");
     assert!(script.contains("sarah_lee"), "{script}");
     assert!(script.contains("5001"), "{script}");

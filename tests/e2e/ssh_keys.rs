@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-
 use crate::harness::{SMITH, Slash, TestEnv};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -22,27 +20,6 @@ async fn launched(env: &TestEnv, name: &str) {
             p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
         })
         .await;
-}
-
-async fn user_data(env: &TestEnv, name: &str) -> String {
-    let instance = env.instances_named(name).await.remove(0);
-    let attribute = env
-        .moto
-        .ec2()
-        .await
-        .describe_instance_attribute()
-        .instance_id(instance.instance_id().unwrap())
-        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
-        .send()
-        .await
-        .unwrap();
-    let encoded = attribute.user_data().and_then(|v| v.value()).unwrap();
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 /// The key data of the `SSH_PUBLIC_KEY` a user data script writes.
@@ -83,7 +60,7 @@ async fn an_own_key_replaces_the_generated_one_everywhere_and_a_rotation_retires
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
     launched(&env, "first-box").await;
-    let generated = key_data_in(&user_data(&env, "first-box").await);
+    let generated = key_data_in(&env.user_data_of("first-box").await);
 
     env.slash(
         &Slash::new(&format!(
@@ -110,7 +87,7 @@ async fn an_own_key_replaces_the_generated_one_everywhere_and_a_rotation_retires
 
     launched(&env, "second-box").await;
     assert_eq!(
-        key_data_in(&user_data(&env, "second-box").await),
+        key_data_in(&env.user_data_of("second-box").await),
         OWN_KEY_DATA,
         "a later launch gets the person's own key"
     );

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine;
-
 use crate::harness::{JOHNSON, Slash, TestEnv, tag};
 use crate::settings_at_start::{binary, run_with};
 
@@ -75,27 +73,6 @@ impl Drop for Directory {
     }
 }
 
-async fn user_data(env: &TestEnv, name: &str) -> String {
-    let instance = env.instances_named(name).await.remove(0);
-    let attribute = env
-        .moto
-        .ec2()
-        .await
-        .describe_instance_attribute()
-        .instance_id(instance.instance_id().unwrap())
-        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
-        .send()
-        .await
-        .unwrap();
-    let encoded = attribute.user_data().and_then(|v| v.value()).unwrap();
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_institutions_own_template_launches_with_its_instance_type_and_packages() {
     let dir = Directory::with("launch", &[("stanford-genomics.yml", STANFORD_GENOMICS)]);
@@ -137,7 +114,7 @@ async fn an_institutions_own_template_launches_with_its_instance_type_and_packag
         tag(&instances[0], "cws:template"),
         Some("Stanford Genomics")
     );
-    let script = user_data(&env, "g-box").await;
+    let script = env.user_data_of("g-box").await;
     for package in ["plink1.9", "bedtools", "tabix"] {
         assert!(script.contains(package), "{package} missing from {script}");
     }

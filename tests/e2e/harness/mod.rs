@@ -1001,6 +1001,29 @@ impl TestEnv {
             .collect()
     }
 
+    /// The launch user data of the instance named `name` (the first, if several), decoded.
+    pub async fn user_data_of(&self, name: &str) -> String {
+        use base64::Engine;
+        let instance = self.instances_named(name).await.remove(0);
+        let attribute = self
+            .moto
+            .ec2()
+            .await
+            .describe_instance_attribute()
+            .instance_id(instance.instance_id().unwrap())
+            .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+            .send()
+            .await
+            .unwrap();
+        let encoded = attribute.user_data().and_then(|v| v.value()).unwrap();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
     /// The state of the instance named `name` (the first, if several).
     pub async fn instance_state(&self, name: &str) -> InstanceStateName {
         let instances = self.instances_named(name).await;
