@@ -38,18 +38,15 @@ use time::OffsetDateTime;
 pub struct Ec2Cloud {
     client: Client,
     ssm: aws_sdk_ssm::Client,
-    iam: aws_sdk_iam::Client,
-    sts: aws_sdk_sts::Client,
+    /// The account's workstation policy and roles, shared with its other regions.
+    workstation: Arc<WorkstationIam>,
     region: String,
     network: Arc<NetworkSettings>,
     /// What this account and region offer a launch, found once per process: subnets (with
-    /// their VPC), the workstation policy's ARN, each project's security group and profile.
+    /// their VPC) and each project's security group.
     subnets: tokio::sync::OnceCell<Vec<(String, String)>>,
-    policy_checked: tokio::sync::OnceCell<String>,
     /// One cell per (project, VPC), so concurrent first launches make the group once.
     security_groups: Mutex<HashMap<(String, String), Arc<FoundOnce>>>,
-    /// One cell per project, so concurrent first launches make the role and profile once.
-    profiles: Mutex<HashMap<String, Arc<FoundOnce>>>,
     /// Each public image parameter's value and when it was read, one read at a time.
     images: Mutex<HashMap<String, Arc<KeptFor>>>,
 }
@@ -95,20 +92,27 @@ impl Ec2Cloud {
     /// EC2, SSM and IAM as `config` acts (its account, its region), with the deployment's
     /// network settings.
     pub fn new(config: &SdkConfig, network: Arc<NetworkSettings>) -> Ec2Cloud {
+        let workstation = Arc::new(WorkstationIam::new(config, network.clone()));
+        Ec2Cloud::sharing(config, network, workstation)
+    }
+
+    /// Like [`Ec2Cloud::new`], with the account's IAM side shared with its other regions.
+    fn sharing(
+        config: &SdkConfig,
+        network: Arc<NetworkSettings>,
+        workstation: Arc<WorkstationIam>,
+    ) -> Ec2Cloud {
         Ec2Cloud {
             client: Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
+            workstation,
             region: config
                 .region()
                 .map(|r| r.as_ref().to_owned())
                 .unwrap_or_default(),
             network,
             subnets: tokio::sync::OnceCell::new(),
-            policy_checked: tokio::sync::OnceCell::new(),
             security_groups: Mutex::default(),
-            profiles: Mutex::default(),
             images: Mutex::default(),
         }
     }
@@ -439,6 +443,168 @@ impl Ec2Cloud {
 
     /// The configured workstation policy's ARN, once IAM confirmed it exists in this account.
     pub(crate) async fn workstation_policy(&self) -> Result<String, PortError> {
+        self.workstation.policy().await
+    }
+
+    /// The project's security group in `vpc`, made the first time, with port 22 open to
+    /// exactly the configured ranges and nothing else open.
+    async fn security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
+        let cell = self
+            .security_groups
+            .lock()
+            .expect("groups lock")
+            .entry((project.to_owned(), vpc.to_owned()))
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.make_security_group(project, vpc))
+            .await
+            .cloned()
+    }
+
+    async fn make_security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
+        let name = security_group_name(project);
+        let (id, permissions) = match self.find_group(&name, vpc).await? {
+            Some(found) => found,
+            None => {
+                let made = self
+                    .client
+                    .create_security_group()
+                    .group_name(&name)
+                    .description(format!(
+                        "cws workspaces of project {project}: no inbound rule except SSH from \
+                         CWS_SSH_CIDRS"
+                    ))
+                    .vpc_id(vpc)
+                    .tag_specifications(
+                        TagSpecification::builder()
+                            .resource_type(ResourceType::SecurityGroup)
+                            .tags(Tag::builder().key("Name").value(&name).build())
+                            .tags(Tag::builder().key(TAG_PROJECT).value(project).build())
+                            .tags(Tag::builder().key(TAG_MANAGED).value("true").build())
+                            .build(),
+                    )
+                    .send()
+                    .await;
+                match made {
+                    Ok(made) => (made.group_id().unwrap_or_default().to_owned(), Vec::new()),
+                    // Another worker made it first.
+                    Err(error) if error.code() == Some("InvalidGroup.Duplicate") => self
+                        .find_group(&name, vpc)
+                        .await?
+                        .ok_or_else(|| PortError::Transient(format!("{name} is being made")))?,
+                    Err(error) => return Err(classify(error)),
+                }
+            }
+        };
+        self.keep_ssh_ranges(&id, &permissions).await?;
+        Ok(id)
+    }
+
+    async fn find_group(
+        &self,
+        name: &str,
+        vpc: &str,
+    ) -> Result<Option<(String, Vec<IpPermission>)>, PortError> {
+        let output = self
+            .client
+            .describe_security_groups()
+            .filters(filter("group-name", vec![name.to_owned()]))
+            .filters(filter("vpc-id", vec![vpc.to_owned()]))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.security_groups().first().map(|group| {
+            (
+                group.group_id().unwrap_or_default().to_owned(),
+                group.ip_permissions().to_vec(),
+            )
+        }))
+    }
+
+    /// Opens port 22 to the configured ranges not yet allowed and closes it to ranges no
+    /// longer configured, so the group always says what `CWS_SSH_CIDRS` says.
+    async fn keep_ssh_ranges(
+        &self,
+        group_id: &str,
+        permissions: &[IpPermission],
+    ) -> Result<(), PortError> {
+        let wanted: Vec<String> = self
+            .network
+            .ssh_cidrs
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let ssh = permissions.iter().filter(|p| {
+            p.ip_protocol() == Some("tcp") && p.from_port() == Some(22) && p.to_port() == Some(22)
+        });
+        let present: Vec<String> = ssh
+            .clone()
+            .flat_map(|p| {
+                p.ip_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ip().map(str::to_owned))
+                    .chain(
+                        p.ipv6_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ipv6().map(str::to_owned)),
+                    )
+            })
+            .collect();
+        let missing: Vec<&String> = wanted.iter().filter(|c| !present.contains(c)).collect();
+        let extra: Vec<&String> = present.iter().filter(|c| !wanted.contains(c)).collect();
+        if !missing.is_empty() {
+            match self
+                .client
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(ssh_permission(&missing))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(error) if error.code() == Some("InvalidPermission.Duplicate") => {}
+                Err(error) => return Err(classify(error)),
+            }
+        }
+        if !extra.is_empty() {
+            self.client
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(ssh_permission(&extra))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a launch needs from IAM in one account: the workstation policy's ARN and each
+/// project's workstation role and profile. IAM is global, so one of these serves every region
+/// of the account, and each is found (or made) once per process.
+pub(crate) struct WorkstationIam {
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    network: Arc<NetworkSettings>,
+    policy_checked: tokio::sync::OnceCell<String>,
+    /// One cell per project, so concurrent first launches make the role and profile once.
+    profiles: Mutex<HashMap<String, Arc<FoundOnce>>>,
+}
+
+impl WorkstationIam {
+    /// IAM and STS as `config` acts (its account; the region does not matter to IAM).
+    pub(crate) fn new(config: &SdkConfig, network: Arc<NetworkSettings>) -> WorkstationIam {
+        WorkstationIam {
+            iam: aws_sdk_iam::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            network,
+            policy_checked: tokio::sync::OnceCell::new(),
+            profiles: Mutex::default(),
+        }
+    }
+
+    /// The configured workstation policy's ARN, once IAM confirmed it exists in the account.
+    async fn policy(&self) -> Result<String, PortError> {
         let Some(name) = &self.network.workstation_policy else {
             return Err(not_set_up(
                 "no workstation policy is configured: set CWS_WORKSTATION_POLICY to the \
@@ -478,8 +644,8 @@ impl Ec2Cloud {
     }
 
     /// The project's workstation instance profile, made the first time with its role.
-    pub(crate) async fn workstation_profile(&self, project: &str) -> Result<String, PortError> {
-        let policy = self.workstation_policy().await?;
+    async fn profile(&self, project: &str) -> Result<String, PortError> {
+        let policy = self.policy().await?;
         let cell = self
             .profiles
             .lock()
@@ -629,138 +795,6 @@ impl Ec2Cloud {
             Err(error) => Err(classify(error)),
         }
     }
-
-    /// The project's security group in `vpc`, made the first time, with port 22 open to
-    /// exactly the configured ranges and nothing else open.
-    async fn security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
-        let cell = self
-            .security_groups
-            .lock()
-            .expect("groups lock")
-            .entry((project.to_owned(), vpc.to_owned()))
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| self.make_security_group(project, vpc))
-            .await
-            .cloned()
-    }
-
-    async fn make_security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
-        let name = security_group_name(project);
-        let (id, permissions) = match self.find_group(&name, vpc).await? {
-            Some(found) => found,
-            None => {
-                let made = self
-                    .client
-                    .create_security_group()
-                    .group_name(&name)
-                    .description(format!(
-                        "cws workspaces of project {project}: no inbound rule except SSH from \
-                         CWS_SSH_CIDRS"
-                    ))
-                    .vpc_id(vpc)
-                    .tag_specifications(
-                        TagSpecification::builder()
-                            .resource_type(ResourceType::SecurityGroup)
-                            .tags(Tag::builder().key("Name").value(&name).build())
-                            .tags(Tag::builder().key(TAG_PROJECT).value(project).build())
-                            .tags(Tag::builder().key(TAG_MANAGED).value("true").build())
-                            .build(),
-                    )
-                    .send()
-                    .await;
-                match made {
-                    Ok(made) => (made.group_id().unwrap_or_default().to_owned(), Vec::new()),
-                    // Another worker made it first.
-                    Err(error) if error.code() == Some("InvalidGroup.Duplicate") => self
-                        .find_group(&name, vpc)
-                        .await?
-                        .ok_or_else(|| PortError::Transient(format!("{name} is being made")))?,
-                    Err(error) => return Err(classify(error)),
-                }
-            }
-        };
-        self.keep_ssh_ranges(&id, &permissions).await?;
-        Ok(id)
-    }
-
-    async fn find_group(
-        &self,
-        name: &str,
-        vpc: &str,
-    ) -> Result<Option<(String, Vec<IpPermission>)>, PortError> {
-        let output = self
-            .client
-            .describe_security_groups()
-            .filters(filter("group-name", vec![name.to_owned()]))
-            .filters(filter("vpc-id", vec![vpc.to_owned()]))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(output.security_groups().first().map(|group| {
-            (
-                group.group_id().unwrap_or_default().to_owned(),
-                group.ip_permissions().to_vec(),
-            )
-        }))
-    }
-
-    /// Opens port 22 to the configured ranges not yet allowed and closes it to ranges no
-    /// longer configured, so the group always says what `CWS_SSH_CIDRS` says.
-    async fn keep_ssh_ranges(
-        &self,
-        group_id: &str,
-        permissions: &[IpPermission],
-    ) -> Result<(), PortError> {
-        let wanted: Vec<String> = self
-            .network
-            .ssh_cidrs
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let ssh = permissions.iter().filter(|p| {
-            p.ip_protocol() == Some("tcp") && p.from_port() == Some(22) && p.to_port() == Some(22)
-        });
-        let present: Vec<String> = ssh
-            .clone()
-            .flat_map(|p| {
-                p.ip_ranges()
-                    .iter()
-                    .filter_map(|r| r.cidr_ip().map(str::to_owned))
-                    .chain(
-                        p.ipv6_ranges()
-                            .iter()
-                            .filter_map(|r| r.cidr_ipv6().map(str::to_owned)),
-                    )
-            })
-            .collect();
-        let missing: Vec<&String> = wanted.iter().filter(|c| !present.contains(c)).collect();
-        let extra: Vec<&String> = present.iter().filter(|c| !wanted.contains(c)).collect();
-        if !missing.is_empty() {
-            match self
-                .client
-                .authorize_security_group_ingress()
-                .group_id(group_id)
-                .ip_permissions(ssh_permission(&missing))
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(error) if error.code() == Some("InvalidPermission.Duplicate") => {}
-                Err(error) => return Err(classify(error)),
-            }
-        }
-        if !extra.is_empty() {
-            self.client
-                .revoke_security_group_ingress()
-                .group_id(group_id)
-                .ip_permissions(ssh_permission(&extra))
-                .send()
-                .await
-                .map_err(classify)?;
-        }
-        Ok(())
-    }
 }
 
 impl Ec2Cloud {
@@ -859,7 +893,7 @@ impl Cloud for Ec2Cloud {
         workspace: &str,
         image: &ImageSource,
     ) -> Result<Placement, PortError> {
-        let instance_profile = self.workstation_profile(project).await?;
+        let instance_profile = self.workstation.profile(project).await?;
         let image_id = self.image_id(image).await?;
         let subnets = self.subnets().await?;
         let ids: Vec<String> = subnets.iter().map(|(id, _)| id.clone()).collect();
@@ -1152,6 +1186,8 @@ pub struct Ec2AccountClouds {
     network: Arc<NetworkSettings>,
     /// By (role ARN, `None` for the lead account; region).
     clouds: Mutex<HashMap<Key, Arc<Ec2Cloud>>>,
+    /// By role ARN only: IAM is global, so every region of an account shares one.
+    workstations: Mutex<HashMap<Option<String>, Arc<WorkstationIam>>>,
     commands: Mutex<HashMap<Key, Arc<Ssm>>>,
     metrics: Mutex<HashMap<Key, Arc<CloudWatch>>>,
 }
@@ -1169,6 +1205,7 @@ impl Ec2AccountClouds {
             roles,
             network: Arc::new(network),
             clouds: Mutex::default(),
+            workstations: Mutex::default(),
             commands: Mutex::default(),
             metrics: Mutex::default(),
         }
@@ -1212,8 +1249,15 @@ impl Ec2AccountClouds {
         region: &str,
     ) -> Result<Arc<Ec2Cloud>, PortError> {
         let (key, config) = self.config_in(account, region).await?;
+        let workstation = self
+            .workstations
+            .lock()
+            .expect("workstations lock")
+            .entry(key.0.clone())
+            .or_insert_with(|| Arc::new(WorkstationIam::new(&config, self.network.clone())))
+            .clone();
         Ok(kept(&self.clouds, key, || {
-            Ec2Cloud::new(&config, self.network.clone())
+            Ec2Cloud::sharing(&config, self.network.clone(), workstation)
         }))
     }
 }
