@@ -12,6 +12,8 @@ use crate::budget::cost_between;
 use crate::ports::InstanceState;
 use crate::pricing::{Money, cents_adding_up};
 
+pub mod checkpoint;
+
 /// What happened to a workspace. The reconcile job records changes made outside the bot
 /// (console, CLI) with the same kinds; see [`observed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
