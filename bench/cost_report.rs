@@ -1,8 +1,9 @@
 //! How long `/cws project cost` takes on a consortium's 18-month ledger (DESIGN: "the 18-month
-//! consortium cost report (≈ 50,000 ledger events) < 100 ms"): loading the ledger from Redis
-//! through the real state layer (cold, and warm as a long-lived worker reads it), then the
-//! rollover (`domain::ledger::totals`) and `domain::ledger::cost_report`. Prints figures; checks
-//! only that the one-pass rollover equals a report per month.
+//! consortium cost report (≈ 50,000 ledger events) < 100 ms"), for every command: the month's
+//! first anywhere (which brings the whole ledger to a checkpoint in Redis), a worker's first
+//! (the checkpoint and the entries after it), and a worker's later ones (what was appended
+//! since), each through the real state layer, then `domain::ledger::cost_report`. Prints
+//! figures; checks only that the report equals a report per month over the whole ledger.
 //!
 //!     cargo bench -p cws-worker --bench cost_report   (Redis at CWS_BENCH_REDIS, else
 //!                                                      CWS_TEST_REDIS, else
@@ -12,12 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration as Elapsed, Instant};
 
 use domain::budget::month_bounds;
-use domain::ledger::{LedgerEvent, LedgerEventKind, cost_report, totals};
+use domain::ledger::{LedgerEvent, LedgerEventKind, cost_report};
+use domain::ports::Records;
 use domain::pricing::{Money, PricingTable};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use worker::adapters::redis_records::RedisRecords;
-use worker::state::State;
+use worker::state::{MonthLedger, State};
 
 const PROJECT: &str = "nih-neuro-consortium";
 /// The project began on the first of month 1; `NOW` is in month 18.
@@ -241,26 +243,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         *months.last_mut().expect("one month") = this_month;
         months
     };
-    // What `/cws project cost` computes: every earlier month's total in one pass (the
-    // rollover), then the month in progress.
-    let earlier = months[..months.len() - 1].to_vec();
-    let command = |state: &State, events: &[LedgerEvent]| {
-        let rollover: i64 = state
-            .closed_month_totals(PROJECT, &earlier, |missing| {
-                totals(events, missing, storage)
-            })
-            .into_iter()
-            .map(|spent| (budget.micros() - spent.micros()).max(0))
-            .sum();
+    // What `/cws project cost` computes for the month in progress: the month's ledger (from
+    // this process's copy, else the stored checkpoint and the entries after it, else the whole
+    // ledger), then the report with the checkpoint's rollover.
+    let command = |month: &MonthLedger| {
         cost_report(
-            events,
+            &month.events,
             this_month,
             budget,
-            Money::from_micros(rollover),
+            month.checkpoint.rollover(this_month.0, budget),
             storage,
         )
     };
-    // The same figures, a full report per month, to check the one-pass rollover.
+    // The same figures, a full report per month over the whole ledger, to check the checkpoint.
     let month_by_month = |events: &[LedgerEvent]| {
         let mut rollover = Money::ZERO;
         let mut report = None;
@@ -272,37 +267,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.expect("18 months")
     };
     assert_eq!(
-        command(&State::new(records.clone(), None), &events),
+        command(
+            &State::new(records.clone(), None)
+                .month_ledger(PROJECT, SINCE, NOW, storage)
+                .await?
+        ),
         month_by_month(&events)
     );
 
-    let (mut cold_load, mut cold_report, mut warm_load, mut warm_report, mut cold, mut warm) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut making, mut cold, mut warm) = (vec![], vec![], vec![]);
     let mut last = None;
     for run in 0..WARM_UPS + RUNS {
-        // A worker that has not read this ledger yet: the whole stream.
+        // The month's first command anywhere: no checkpoint yet, the whole ledger is read.
+        records
+            .delete(&format!("cws:ledger-checkpoint:{PROJECT}"))
+            .await?;
+        let first_ever = State::new(records.clone(), None);
+        let started = Instant::now();
+        command(
+            &first_ever
+                .month_ledger(PROJECT, SINCE, NOW, storage)
+                .await?,
+        );
+        let making_took = started.elapsed();
+        // A worker that has not read this project yet: the checkpoint and the entries after it.
         let fresh = State::new(records.clone(), None);
         let started = Instant::now();
-        let loaded = fresh.ledger(PROJECT).await?;
-        let cold_load_took = started.elapsed();
-        assert_eq!(loaded.len(), events.len());
+        command(&fresh.month_ledger(PROJECT, SINCE, NOW, storage).await?);
+        let cold_took = started.elapsed();
         // The same worker on the next command: only what was appended since.
-        let first_report = Instant::now();
-        command(&fresh, &loaded);
-        let cold_report_took = first_report.elapsed();
-        let again = Instant::now();
-        let loaded = fresh.ledger(PROJECT).await?;
-        let warm_load_took = again.elapsed();
-        let reported = Instant::now();
-        let this = command(&fresh, &loaded);
-        let warm_report_took = reported.elapsed();
+        let started = Instant::now();
+        let this = command(&fresh.month_ledger(PROJECT, SINCE, NOW, storage).await?);
+        let warm_took = started.elapsed();
         if run >= WARM_UPS {
-            cold_load.push(cold_load_took);
-            cold_report.push(cold_report_took);
-            warm_load.push(warm_load_took);
-            warm_report.push(warm_report_took);
-            cold.push(cold_load_took + cold_report_took);
-            warm.push(warm_load_took + warm_report_took);
+            making.push(making_took);
+            cold.push(cold_took);
+            warm.push(warm_took);
         }
         last = Some(this);
     }
@@ -320,17 +320,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         months.len(),
     );
     println!(
-        "  a worker's first command: load {}; report with rollover {}; total {}",
-        summary(&mut cold_load),
-        summary(&mut cold_report),
-        summary(&mut cold)
+        "  the month's first command anywhere (makes the checkpoint): {}",
+        summary(&mut making)
     );
-    println!(
-        "  every later command:      load {}; report {}; total {}",
-        summary(&mut warm_load),
-        summary(&mut warm_report),
-        summary(&mut warm)
-    );
+    println!("  a worker's first command:  {}", summary(&mut cold));
+    println!("  every later command:       {}", summary(&mut warm));
     println!(
         "month {} so far: {} workspaces existed, total {}, compute {} h, rollover {}",
         &this_month.0.date().to_string()[..7],

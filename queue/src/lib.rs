@@ -4,6 +4,7 @@
 //! so a request delivered twice becomes one job.
 
 mod dead_letters;
+mod pusher;
 mod retention;
 mod sign_in;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apalis_core::backend::TaskSink;
+use apalis_core::backend::finalize::Durable;
 use apalis_core::backend::memory::{MemorySink, MemoryStorage, MemoryStorageError};
 use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
@@ -27,6 +29,8 @@ use domain::ports::{JobQueue, PortError};
 use futures::lock::Mutex;
 use futures::{SinkExt, StreamExt};
 use redis::aio::ConnectionManagerConfig;
+
+use crate::pusher::Pusher;
 
 /// How long a job key is remembered: far longer than any platform retries a request. The
 /// retention sweep forgets it with its job if that comes first.
@@ -91,27 +95,34 @@ pub fn connect(url: &str) -> Result<ConnectionManager, redis::RedisError> {
     ConnectionManager::new_lazy_with_config(client, config)
 }
 
-/// Jobs pushed to Redis, where any worker process can take them.
+/// Jobs pushed to Redis, where any worker process can take them. Pushes of a kind that meet
+/// go to Redis together ([`pusher`]).
 #[derive(Clone)]
 pub struct RedisJobQueue {
     /// For the readiness check.
     connection: ConnectionManager,
-    launch: RedisStorage<LaunchJob>,
-    command: RedisStorage<CommandJob>,
-    action: RedisStorage<ActionJob>,
-    verification: RedisStorage<VerificationCallbackJob>,
+    launch: Arc<Pusher<LaunchJob>>,
+    command: Arc<Pusher<CommandJob>>,
+    action: Arc<Pusher<ActionJob>>,
+    verification: Arc<Pusher<VerificationCallbackJob>>,
 }
 
 impl RedisJobQueue {
     pub fn new(connection: ConnectionManager) -> RedisJobQueue {
+        fn pusher<J: JobKind>(connection: &ConnectionManager) -> Arc<Pusher<J>>
+        where
+            RedisStorage<J>: TaskSink<J, Durable>,
+        {
+            Arc::new(Pusher::new(
+                RedisStorage::new(connection.clone()).with_config(redis_config::<J>()),
+            ))
+        }
         RedisJobQueue {
             connection: connection.clone(),
-            launch: RedisStorage::new(connection.clone()).with_config(redis_config::<LaunchJob>()),
-            command: RedisStorage::new(connection.clone())
-                .with_config(redis_config::<CommandJob>()),
-            action: RedisStorage::new(connection.clone()).with_config(redis_config::<ActionJob>()),
-            verification: RedisStorage::new(connection)
-                .with_config(redis_config::<VerificationCallbackJob>()),
+            launch: pusher(&connection),
+            command: pusher(&connection),
+            action: pusher(&connection),
+            verification: pusher(&connection),
         }
     }
 }
@@ -124,13 +135,12 @@ fn task<J: JobKind>(job: J) -> Task<J> {
 #[async_trait]
 impl JobQueue for RedisJobQueue {
     async fn enqueue(&self, job: Job) -> Result<(), PortError> {
-        let result = match job {
-            Job::Launch(job) => self.launch.clone().push_task(task(job)).await,
-            Job::Command(job) => self.command.clone().push_task(task(job)).await,
-            Job::Action(job) => self.action.clone().push_task(task(job)).await,
-            Job::VerificationCallback(job) => self.verification.clone().push_task(task(job)).await,
-        };
-        result.map_err(|error| PortError::Transient(format!("redis queue: {error}")))
+        match job {
+            Job::Launch(job) => self.launch.push(task(job)).await,
+            Job::Command(job) => self.command.push(task(job)).await,
+            Job::Action(job) => self.action.push(task(job)).await,
+            Job::VerificationCallback(job) => self.verification.push(task(job)).await,
+        }
     }
 
     async fn ready(&self) -> Result<(), PortError> {

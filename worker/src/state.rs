@@ -16,6 +16,7 @@
 //! - `volumes`: `cws:volume:{project}:{name}` (and its mounts), `cws:project:{p}:volumes`
 //! - `exceptions`: `cws:exception:{id}` (and `…:requested`, `…:decision`)
 //! - `ledger`: `cws:ledger:{project}`, `cws:project:{p}:reservations`
+//! - `month_ledger`: `cws:ledger-checkpoint:{project}`
 //! - `audit`: `cws:audit:{project}`, `cws:audit-head:{project}`, `cws:audit-archived:{project}`
 //! - `job_runs`: `cws:schedule:{job}`, `cws:job-finished:{job key}`
 //! - `notices`: `cws:notice:{kind}:{project}:{period}…`
@@ -32,6 +33,7 @@ mod idle;
 mod invitations;
 mod job_runs;
 mod ledger;
+mod month_ledger;
 mod notices;
 mod profiles;
 mod project_requests;
@@ -44,18 +46,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use domain::ports::{PortError, Records};
-use domain::pricing::Money;
 use domain::token::TokenKey;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
+pub use month_ledger::MonthLedger;
 pub use notices::NOTICE_LEASE;
 pub use research_users::{KeyPair, PENDING_KEY_TTL};
 
 use audit::AuditTurn;
 use ledger::CachedLedger;
+use month_ledger::CachedMonth;
 
 #[derive(Clone)]
 pub struct State {
@@ -66,9 +68,8 @@ pub struct State {
     /// Per project, a turn to write the audit chain: this process's writers take turns
     /// instead of racing each other through Redis (other processes still race, safely).
     audit_turns: Arc<Mutex<HashMap<String, AuditTurn>>>,
-    /// What each closed month cost, per project and month start: the rollover's inputs, kept
-    /// until an event dated inside or before that month arrives.
-    month_totals: Arc<Mutex<HashMap<(String, OffsetDateTime), Money>>>,
+    /// Per project, the month in progress as far as this process has read it.
+    months: Arc<Mutex<HashMap<String, Arc<CachedMonth>>>>,
 }
 
 fn corrupt(key: &str, error: impl std::fmt::Display) -> PortError {
@@ -97,7 +98,7 @@ impl State {
             key: Arc::new(OnceCell::new()),
             ledgers: Arc::default(),
             audit_turns: Arc::default(),
-            month_totals: Arc::default(),
+            months: Arc::default(),
         }
     }
 

@@ -132,6 +132,9 @@ async fn command_for_worker(bot: &Bot, form: SlashCommand, command: Command) -> 
 /// Slack sends `&`, `<` and `>` in command text as HTML entities; the grammar sees the
 /// characters the person typed.
 fn unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_owned();
+    }
     text.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")

@@ -132,7 +132,8 @@ pub(crate) async fn command_project_status(
 
 /// The month's report up to `now` (a month in progress counts what ran so far, not what would
 /// run by its end), with the rollover of every earlier month since the project began: what each
-/// month left unspent of its budget (overspent months carry nothing over).
+/// month left unspent of its budget (overspent months carry nothing over). The month in progress
+/// and the rollover come from the month's checkpoint; an earlier month reads the whole ledger.
 pub(crate) async fn month_report(
     state: &State,
     pricing: &PricingTable,
@@ -140,29 +141,40 @@ pub(crate) async fn month_report(
     month: YearMonth,
     now: OffsetDateTime,
 ) -> Result<CostReport, PortError> {
-    let events = state.ledger(&project.name).await?;
-    let (budget, since) = (project.monthly_budget, project.created_at);
+    let budget = project.monthly_budget;
     let storage = |region: &str| pricing.ebs_gb_month(region).unwrap_or_default();
     let (start, end) = month_bounds(month.first_instant());
     let wanted = (start, end.min(now.max(start)));
-    let mut earlier = Vec::new();
-    let mut bounds = month_bounds(since);
-    while bounds.0 < start {
-        earlier.push(bounds);
-        bounds = month_bounds(bounds.1);
+    let current = state
+        .month_ledger(&project.name, project.created_at, now, storage)
+        .await?;
+    let checkpoint = &current.checkpoint;
+    if start == checkpoint.at {
+        let rollover = checkpoint.rollover(start, budget);
+        return Ok(cost_report(
+            &current.events,
+            wanted,
+            budget,
+            rollover,
+            storage,
+        ));
     }
-    let rollover = state
-        .closed_month_totals(&project.name, &earlier, |missing| {
-            totals(&events, missing, storage)
-        })
-        .into_iter()
-        .map(|spent| (budget.micros() - spent.micros()).max(0))
-        .sum();
-    Ok(cost_report(
-        &events,
-        wanted,
-        budget,
-        Money::from_micros(rollover),
-        storage,
-    ))
+    let events = state.ledger(&project.name).await?;
+    let rollover = if start < checkpoint.at {
+        checkpoint.rollover(start, budget)
+    } else {
+        // A month not begun yet: the month in progress and any between count as if closed.
+        let mut earlier = Vec::new();
+        let mut bounds = month_bounds(checkpoint.at);
+        while bounds.0 < start {
+            earlier.push(bounds);
+            bounds = month_bounds(bounds.1);
+        }
+        let after: i64 = totals(&events, &earlier, storage)
+            .into_iter()
+            .map(|spent| (budget.micros() - spent.micros()).max(0))
+            .sum();
+        checkpoint.rollover(start, budget) + Money::from_micros(after)
+    };
+    Ok(cost_report(&events, wanted, budget, rollover, storage))
 }

@@ -23,12 +23,15 @@ pub(crate) async fn budget_position(
     project: &Project,
     now: OffsetDateTime,
 ) -> Result<BudgetPosition, PortError> {
-    let events = state.ledger(&project.name).await?;
+    let storage = |region: &str| pricing.ebs_gb_month(region).unwrap_or_default();
+    let month = state
+        .month_ledger(&project.name, project.created_at, now, storage)
+        .await?;
     Ok(BudgetPosition::from_ledger(
         project.monthly_budget,
-        &events,
+        &month.events,
         now,
-        |region| pricing.ebs_gb_month(region).unwrap_or_default(),
+        storage,
     ))
 }
 

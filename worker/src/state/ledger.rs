@@ -1,14 +1,13 @@
 //! The usage ledger and the budget held against it: `cws:ledger:{project}` → stream of lifecycle
 //! events; `cws:project:{p}:reservations` → budget held by launches not yet in the ledger. Each
-//! process also keeps the ledgers it read and the totals of closed months (not stored).
+//! process also keeps the ledgers it read (not stored). The month in progress has its own
+//! module, `month_ledger`.
 
 use std::sync::Arc;
 
-use domain::budget::{Reservations, month_bounds};
+use domain::budget::Reservations;
 use domain::ledger::LedgerEvent;
 use domain::ports::PortError;
-use domain::pricing::Money;
-use time::OffsetDateTime;
 
 use super::{State, corrupt, to_json};
 
@@ -39,6 +38,14 @@ impl State {
     /// entries appended since (the log only grows), so a report over an 18-month ledger pays
     /// for reading and parsing it once, not on every command.
     pub async fn ledger(&self, project: &str) -> Result<Arc<Vec<LedgerEvent>>, PortError> {
+        Ok(self.ledger_through(project).await?.0)
+    }
+
+    /// The whole ledger and the id of its last entry (`None`: empty).
+    pub(super) async fn ledger_through(
+        &self,
+        project: &str,
+    ) -> Result<(Arc<Vec<LedgerEvent>>, Option<String>), PortError> {
         let log = ledger_key(project);
         let cached = self
             .ledgers
@@ -49,20 +56,11 @@ impl State {
         let after = cached.as_ref().and_then(|c| c.last_id.clone());
         let fresh = self.records.entries_after(&log, after.as_deref()).await?;
         let Some(last) = fresh.last().map(|entry| entry.id.clone()) else {
-            return Ok(cached.map_or_else(Default::default, |c| c.events.clone()));
+            return Ok(cached.map_or_else(Default::default, |c| (c.events.clone(), after)));
         };
         let mut events: Vec<LedgerEvent> = cached.map_or_else(Vec::new, |c| c.events.to_vec());
-        let known = events.len();
         for entry in &fresh {
             events.push(serde_json::from_str(&entry.entry).map_err(|e| corrupt(&log, e))?);
-        }
-        if let Some(earliest) = events[known..].iter().map(|event| event.at).min() {
-            // A new event changes its own month and every later one.
-            let changed_from = month_bounds(earliest).0;
-            self.month_totals
-                .lock()
-                .expect("month totals lock")
-                .retain(|(of, start), _| of != project || *start < changed_from);
         }
         let events = Arc::new(events);
         let mut ledgers = self.ledgers.lock().expect("ledger cache lock");
@@ -74,12 +72,12 @@ impl State {
             ledgers.insert(
                 project.to_owned(),
                 Arc::new(CachedLedger {
-                    last_id: Some(last),
+                    last_id: Some(last.clone()),
                     events: events.clone(),
                 }),
             );
         }
-        Ok(events)
+        Ok((events, Some(last)))
     }
 
     /// The project's budget reservations, with the exact stored text to swap against.
@@ -121,33 +119,5 @@ impl State {
                 return Ok(());
             }
         }
-    }
-
-    /// The totals of closed months (`windows`, each a whole month), computing with `compute`
-    /// only those not known since the ledger last changed them.
-    pub fn closed_month_totals(
-        &self,
-        project: &str,
-        windows: &[(OffsetDateTime, OffsetDateTime)],
-        compute: impl FnOnce(&[(OffsetDateTime, OffsetDateTime)]) -> Vec<Money>,
-    ) -> Vec<Money> {
-        let key = |window: &(OffsetDateTime, OffsetDateTime)| (project.to_owned(), window.0);
-        let missing: Vec<_> = {
-            let known = self.month_totals.lock().expect("month totals lock");
-            windows
-                .iter()
-                .filter(|window| !known.contains_key(&key(window)))
-                .copied()
-                .collect()
-        };
-        let computed = compute(&missing);
-        let mut known = self.month_totals.lock().expect("month totals lock");
-        for (window, total) in missing.iter().zip(computed) {
-            known.insert(key(window), total);
-        }
-        windows
-            .iter()
-            .map(|window| known.get(&key(window)).copied().unwrap_or_default())
-            .collect()
     }
 }
