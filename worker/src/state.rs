@@ -33,6 +33,7 @@
 //!   the job retention period)
 //! - `cws:notice:{kind}:{project}:{period}…` → `taken:{unix time}` or `done`: notices sent once
 
+mod named_snapshots;
 mod project_requests;
 
 use std::collections::HashMap;
