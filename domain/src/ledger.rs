@@ -351,6 +351,8 @@ pub struct CostReport {
     pub total: Money,
     pub compute: Money,
     pub storage: Money,
+    /// The part of `storage` that named snapshots cost.
+    pub snapshot_storage: Money,
     pub budget: Money,
     /// `total / budget` in whole percent, rounded half up; `None` without a budget.
     pub percent_used: Option<i64>,
@@ -426,6 +428,11 @@ pub fn cost_report(
     let sum = |money: fn(&WorkspaceUsage) -> Money| usage.iter().map(money).fold(Money::ZERO, plus);
     let compute = sum(|u| u.compute);
     let storage = sum(|u| u.storage);
+    let snapshot_storage = usage
+        .iter()
+        .filter(|u| !u.is_instance())
+        .map(|u| u.storage)
+        .fold(Money::ZERO, plus);
     let total = plus(compute, storage);
     let running_seconds: i64 = usage.iter().map(|u| u.running_seconds).sum();
 
@@ -478,6 +485,7 @@ pub fn cost_report(
         total,
         compute,
         storage,
+        snapshot_storage,
         budget: monthly_budget,
         percent_used: (monthly_budget.micros() > 0).then(|| {
             div_round(
@@ -1065,6 +1073,7 @@ mod tests {
         let report = cost_report(&events, (from, to), m("5000"), Money::ZERO, ebs);
         // 100 GB × $0.05 for half of a 30-day month; not the $0.08 of a volume.
         assert_eq!(report.storage, m("2.50"));
+        assert_eq!(report.snapshot_storage, m("2.50"));
         assert_eq!(
             report.compute,
             cost_report(&workspace, (from, to), m("5000"), Money::ZERO, ebs).compute

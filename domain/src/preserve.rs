@@ -54,7 +54,6 @@ pub struct NamedSnapshot {
 
 impl NamedSnapshot {
     /// The snapshot of `workspace`'s volumes `snapshots`, made for `request`.
-    #[allow(clippy::too_many_arguments)]
     pub fn of(
         name: SnapshotName,
         workspace: &Workspace,

@@ -234,6 +234,15 @@ mod tests {
         assert!(ready.text.contains("(5.2 MB)"), "{}", ready.text);
         assert!(ready.text.contains("your home directory"), "{}", ready.text);
         insta::assert_json_snapshot!(ready.blocks);
+        // Discord gets the same text with a Markdown link, `&` unescaped.
+        let discord = crate::message::discord::discord_messages(&ready);
+        assert!(
+            discord[0]
+                .content
+                .contains(&format!("[Download the archive]({link})")),
+            "{}",
+            discord[0].content
+        );
         insta::assert_json_snapshot!(
             download_failed(
                 "mit-algorithm-dev",
