@@ -117,6 +117,7 @@ fn workspace_history(rng: &mut Rng, n: usize) -> Vec<LedgerEvent> {
         project: PROJECT.to_owned(),
         user: user.to_owned(),
         institution: institution.to_owned(),
+        storage_rate: None,
     };
 
     let span = (NOW - SINCE).whole_minutes();

@@ -212,6 +212,7 @@ mod tests {
             project: "nih".into(),
             user: "u".into(),
             institution: "i".into(),
+            storage_rate: None,
         }
     }
 

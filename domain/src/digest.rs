@@ -244,6 +244,7 @@ mod tests {
             project: "nih".into(),
             user: "sarah_lee".into(),
             institution: "berkeley".into(),
+            storage_rate: None,
         };
         let due = datetime!(2026-11-23 09:00 UTC);
         // One was launched weeks earlier and ran all week; one started the day before.

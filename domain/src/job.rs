@@ -192,6 +192,7 @@ impl CommandJob {
                 | Command::Policy(PolicyCommand::Show | PolicyCommand::Test(_))
                 | Command::Collaboration(_)
                 | Command::Volume(_)
+                | Command::Preserve(_)
         )
     }
 }

@@ -1,6 +1,7 @@
 //! The usage ledger: every lifecycle event of every workspace, and the pure maths that turns
 //! them into hours and money. Stopped and hibernated workspaces accrue no compute; storage
-//! accrues while the volume exists.
+//! accrues while the volume exists. A named snapshot has a history of its own (taken, then
+//! deleted) under its own key, and accrues storage only, at the rate recorded when it was taken.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -24,6 +25,16 @@ pub enum LedgerEventKind {
     Hibernated,
     Resumed,
     Terminated,
+    /// A named snapshot was taken: `workspace` is its [`snapshot_key`], `storage_gb` the size
+    /// of the volumes it copies, `storage_rate` the snapshot GB-month price.
+    SnapshotTaken,
+    SnapshotDeleted,
+}
+
+/// The ledger's `workspace` for a named snapshot: apart from every workspace name, which has
+/// no `:`.
+pub fn snapshot_key(name: &str) -> String {
+    format!("snapshot:{name}")
 }
 
 /// One line of the ledger. Carries everything the reports group by, so a report never needs
@@ -45,6 +56,10 @@ pub struct LedgerEvent {
     /// The research username (the `cws:user` tag).
     pub user: String,
     pub institution: String,
+    /// The GB-month price of what the event brought into being, when it is not the region's
+    /// volume price (a snapshot's); absent in events written before snapshots were charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_rate: Option<Money>,
 }
 
 /// One workspace's time and money inside a report window. Times are whole seconds so that hours
@@ -62,6 +77,8 @@ pub struct WorkspaceUsage {
     pub running_seconds: i64,
     pub stopped_seconds: i64,
     pub hibernated_seconds: i64,
+    /// How long a named snapshot was kept: it costs storage only.
+    pub kept_seconds: i64,
     pub compute: Money,
     pub storage: Money,
     /// What the stopped time would have cost running, at the rate recorded when it stopped.
@@ -77,7 +94,12 @@ impl WorkspaceUsage {
     }
 
     fn existed_seconds(&self) -> i64 {
-        self.running_seconds + self.stopped_seconds + self.hibernated_seconds
+        self.running_seconds + self.stopped_seconds + self.hibernated_seconds + self.kept_seconds
+    }
+
+    /// A workspace, not a named snapshot: what reports count as an instance.
+    fn is_instance(&self) -> bool {
+        self.kept_seconds == 0
     }
 }
 
@@ -91,6 +113,8 @@ enum State {
     Running,
     Stopped,
     Hibernated,
+    /// A named snapshot exists.
+    Kept,
 }
 
 fn state_after(kind: LedgerEventKind) -> State {
@@ -98,7 +122,8 @@ fn state_after(kind: LedgerEventKind) -> State {
         LedgerEventKind::Launched | LedgerEventKind::Resumed => State::Running,
         LedgerEventKind::Stopped => State::Stopped,
         LedgerEventKind::Hibernated => State::Hibernated,
-        LedgerEventKind::Terminated => State::Absent,
+        LedgerEventKind::Terminated | LedgerEventKind::SnapshotDeleted => State::Absent,
+        LedgerEventKind::SnapshotTaken => State::Kept,
     }
 }
 
@@ -227,6 +252,7 @@ fn usage_of(
         running_seconds: 0,
         stopped_seconds: 0,
         hibernated_seconds: 0,
+        kept_seconds: 0,
         compute: Money::ZERO,
         storage: Money::ZERO,
         stop_savings: Money::ZERO,
@@ -287,6 +313,7 @@ impl WorkspaceUsage {
                 self.hibernated_seconds += seconds;
                 self.hibernation_savings = plus(self.hibernation_savings, value);
             }
+            State::Kept => self.kept_seconds += seconds,
         }
     }
 
@@ -300,8 +327,10 @@ impl WorkspaceUsage {
     ) {
         let (start, end) = clip(appeared.at, end, window);
         let seconds = i128::from((end - start).whole_seconds().max(0));
-        let gb_month =
-            i128::from(appeared.storage_gb) * i128::from(ebs_rate(&self.region).micros());
+        let rate = appeared
+            .storage_rate
+            .unwrap_or_else(|| ebs_rate(&self.region));
+        let gb_month = i128::from(appeared.storage_gb) * i128::from(rate.micros());
         let micros = gb_month * seconds / i128::from(STORAGE_MONTH.whole_seconds());
         self.storage = plus(self.storage, Money::from_wide_micros(micros));
     }
@@ -324,6 +353,8 @@ pub struct CostReport {
     pub total: Money,
     pub compute: Money,
     pub storage: Money,
+    /// The part of `storage` that named snapshots cost.
+    pub snapshot_storage: Money,
     pub budget: Money,
     /// `total / budget` in whole percent, rounded half up; `None` without a budget.
     pub percent_used: Option<i64>,
@@ -399,6 +430,11 @@ pub fn cost_report(
     let sum = |money: fn(&WorkspaceUsage) -> Money| usage.iter().map(money).fold(Money::ZERO, plus);
     let compute = sum(|u| u.compute);
     let storage = sum(|u| u.storage);
+    let snapshot_storage = usage
+        .iter()
+        .filter(|u| !u.is_instance())
+        .map(|u| u.storage)
+        .fold(Money::ZERO, plus);
     let total = plus(compute, storage);
     let running_seconds: i64 = usage.iter().map(|u| u.running_seconds).sum();
 
@@ -415,7 +451,7 @@ pub fn cost_report(
                 hours: 0,
                 cost: Money::ZERO,
             });
-        user.instances += 1;
+        user.instances += usize::from(workspace.is_instance());
         user.running_seconds += workspace.running_seconds;
         user.cost = plus(user.cost, workspace.cost());
         let institution = institutions
@@ -451,6 +487,7 @@ pub fn cost_report(
         total,
         compute,
         storage,
+        snapshot_storage,
         budget: monthly_budget,
         percent_used: (monthly_budget.micros() > 0).then(|| {
             div_round(
@@ -519,7 +556,9 @@ mod tests {
 
     use super::*;
     use crate::budget::month_bounds;
-    use LedgerEventKind::{Hibernated, Launched, Resumed, Stopped, Terminated};
+    use LedgerEventKind::{
+        Hibernated, Launched, Resumed, SnapshotDeleted, SnapshotTaken, Stopped, Terminated,
+    };
 
     const JUNE: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
 
@@ -556,6 +595,7 @@ mod tests {
                     project: "nih-neuro-consortium".to_owned(),
                     user: user.to_owned(),
                     institution: institution.to_owned(),
+                    storage_rate: None,
                 }
             })
             .collect()
@@ -1007,5 +1047,43 @@ mod tests {
                 "{shares:?}"
             );
         }
+    }
+
+    /// A named snapshot costs its size at the snapshot rate it was taken with, for as long as
+    /// it is kept, whatever the region's volume price; it is no instance of anyone's.
+    #[test]
+    fn a_snapshot_is_charged_storage_only_while_kept() {
+        let workspace = timeline(
+            "mit-algorithm-dev",
+            ("johnson", "MIT"),
+            ("0.096", 0),
+            JUNE,
+            &[(h(0), Launched)],
+        );
+        let mut snapshot = timeline(
+            &snapshot_key("before-rerun"),
+            ("johnson", "MIT"),
+            ("0", 100),
+            JUNE,
+            &[(h(0), SnapshotTaken), (h(24 * 15), SnapshotDeleted)],
+        );
+        for event in &mut snapshot {
+            event.storage_rate = Some(m("0.05"));
+        }
+        let events: Vec<LedgerEvent> = workspace.iter().chain(&snapshot).cloned().collect();
+        let (from, to) = month_bounds(JUNE);
+        let report = cost_report(&events, (from, to), m("5000"), Money::ZERO, ebs);
+        // 100 GB × $0.05 for half of a 30-day month; not the $0.08 of a volume.
+        assert_eq!(report.storage, m("2.50"));
+        assert_eq!(report.snapshot_storage, m("2.50"));
+        assert_eq!(
+            report.compute,
+            cost_report(&workspace, (from, to), m("5000"), Money::ZERO, ebs).compute
+        );
+        assert_eq!(report.by_user[0].instances, 1);
+        assert_eq!(report.total, report.compute + m("2.50"));
+        let kept = workspace_usage(&snapshot, from, to, ebs);
+        assert_eq!(kept[0].kept_seconds, 15 * 86_400);
+        assert_eq!(kept[0].cost(), m("2.50"));
     }
 }

@@ -25,6 +25,7 @@ pub mod message;
 pub mod network;
 pub mod policy;
 pub mod ports;
+pub mod preserve;
 pub mod pricing;
 pub mod profile;
 pub mod project;

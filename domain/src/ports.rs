@@ -390,6 +390,20 @@ pub trait ObjectStore: Send + Sync {
     ) -> Result<String, PortError>;
     /// The object's content, if it exists.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError>;
+    /// A link that lets whoever holds it store the object `key` for `valid_for` (S3: a
+    /// presigned PUT): how a workstation uploads without credentials of its own.
+    async fn upload_link(
+        &self,
+        key: &str,
+        valid_for: std::time::Duration,
+    ) -> Result<String, PortError>;
+    /// The object's size in bytes and a link that downloads it for `valid_for`, if it exists
+    /// (S3: HeadObject, then a presigned GET).
+    async fn download_link(
+        &self,
+        key: &str,
+        valid_for: std::time::Duration,
+    ) -> Result<Option<(u64, String)>, PortError>;
 }
 
 /// What the cloud provider's billing says one user at one institution cost (AWS Cost Explorer,

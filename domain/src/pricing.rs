@@ -152,6 +152,8 @@ struct PricingFile {
     currency: String,
     ebs_gp3_gb_month: BTreeMap<String, String>,
     #[serde(default)]
+    ebs_snapshot_gb_month: BTreeMap<String, String>,
+    #[serde(default)]
     memory_gib: BTreeMap<String, u32>,
     on_demand_hourly: BTreeMap<String, BTreeMap<String, String>>,
 }
@@ -170,12 +172,14 @@ pub enum PricingError {
     },
 }
 
-/// On-demand $/hour per region and instance type, plus EBS $/GB-month per region.
+/// On-demand $/hour per region and instance type, plus EBS volume and snapshot $/GB-month per
+/// region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricingTable {
     source: String,
     hourly: BTreeMap<String, BTreeMap<String, Money>>,
     ebs_gb_month: BTreeMap<String, Money>,
+    snapshot_gb_month: BTreeMap<String, Money>,
     memory_gib: BTreeMap<String, u32>,
 }
 
@@ -213,10 +217,15 @@ impl PricingTable {
         for (region, text) in &file.ebs_gp3_gb_month {
             ebs_gb_month.insert(region.clone(), rate(region, "ebs_gp3_gb_month", text)?);
         }
+        let mut snapshot_gb_month = BTreeMap::new();
+        for (region, text) in &file.ebs_snapshot_gb_month {
+            snapshot_gb_month.insert(region.clone(), rate(region, "ebs_snapshot_gb_month", text)?);
+        }
         Ok(PricingTable {
             source: file.source,
             hourly,
             ebs_gb_month,
+            snapshot_gb_month,
             memory_gib: file.memory_gib,
         })
     }
@@ -237,6 +246,11 @@ impl PricingTable {
 
     pub fn ebs_gb_month(&self, region: &str) -> Option<Money> {
         self.ebs_gb_month.get(region).copied()
+    }
+
+    /// EBS snapshot storage (standard tier), $/GB-month.
+    pub fn snapshot_gb_month(&self, region: &str) -> Option<Money> {
+        self.snapshot_gb_month.get(region).copied()
     }
 }
 

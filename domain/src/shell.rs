@@ -1,6 +1,7 @@
 //! Shell scripts the system runs as root on workspaces, rendered from `templates/*.sh.hbs`: the
 //! launch user data ([`crate::user_data`]), the volume mount ([`crate::volume`]) and the SSH
-//! key replacement ([`crate::ssh_key`]); the first two share
+//! key replacement ([`crate::ssh_key`]) and the home archive of `download`
+//! ([`crate::preserve`]); the first two share
 //! the amazon-efs-utils install step ([`crate::efs_utils`]) as the partial `install-efs-utils`. A script is
 //! not HTML, so nothing is escaped; safety comes from each caller validating its values and from
 //! the `quote` helper, which makes every value one single-quoted shell word.
@@ -18,6 +19,7 @@ pub(crate) enum Script {
     UserData,
     MountVolume,
     ReplaceSshKey,
+    ArchiveHome,
 }
 
 impl Script {
@@ -26,6 +28,7 @@ impl Script {
             Script::UserData => "user-data",
             Script::MountVolume => "mount-volume",
             Script::ReplaceSshKey => "replace-ssh-key",
+            Script::ArchiveHome => "archive-home",
         }
     }
 }
@@ -53,6 +56,10 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         (
             Script::ReplaceSshKey,
             include_str!("../../templates/replace-ssh-key.sh.hbs"),
+        ),
+        (
+            Script::ArchiveHome,
+            include_str!("../../templates/archive-home.sh.hbs"),
         ),
     ] {
         registry

@@ -84,6 +84,7 @@ impl Workspace {
             project: self.attribution.project.clone(),
             user: self.attribution.user.clone(),
             institution: self.attribution.institution.clone(),
+            storage_rate: None,
         }
     }
 }

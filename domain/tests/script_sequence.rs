@@ -17,6 +17,7 @@ use std::process::Command;
 
 use cws_domain::command::AccessMode;
 use cws_domain::efs_utils::EfsUtils;
+use cws_domain::preserve::archive_script;
 use cws_domain::profile::ResearchUser;
 use cws_domain::ssh_key::replace_key_script;
 use cws_domain::template::Catalog;
@@ -89,6 +90,7 @@ useradd)
 curl)
     while (($#)); do
         if [[ "$1" == -o ]]; then printf 'a package file\n' >"$2"; fi
+        if [[ "$1" == --upload-file ]]; then cp -- "$2" "$SANDBOX/uploaded"; fi
         shift
     done
     ;;
@@ -763,4 +765,48 @@ fn a_key_replacement_with_anything_unchecked_is_never_rendered() {
         ..sarah()
     };
     assert_eq!(replace_key_script(&two_lines), None);
+}
+
+/// `download`: the research user's folder, and nothing beside it, is archived and uploaded to
+/// the presigned link; the temporary archive is gone afterwards; a missing path is refused
+/// with a message and nothing is uploaded.
+#[test]
+fn a_download_archives_the_asked_folder_as_the_research_user_and_uploads_it() {
+    let sandbox = Sandbox::new("archive-home");
+    let home = sandbox.path("home/sarah_lee");
+    fs::create_dir_all(home.join("results/2026")).unwrap();
+    fs::write(home.join("results/2026/figure.csv"), "x,y\n1,2\n").unwrap();
+    fs::write(home.join("notes.txt"), "not asked for").unwrap();
+    let url = "http://127.0.0.1:9/cws-archive/downloads/k.tar.gz?X-Amz-Signature=ab&X-Amz-Date=1";
+    let path = "results".parse().unwrap();
+    let script = archive_script("sarah_lee", Some(&path), url).unwrap();
+    let run = sandbox.run(&script);
+    assert!(run.success, "{}", run.stderr);
+    let log = sandbox.log();
+    position(&log, "tar as the research user", |call| {
+        call == "runuser -u sarah_lee -- tar -C /home/sarah_lee -czf - -- results"
+    });
+    position(&log, "the upload", |call| {
+        call.starts_with("curl --fail") && call.contains(" --upload-file ") && call.ends_with(url)
+    });
+    let listed = Command::new("tar")
+        .args(["-tzf"])
+        .arg(sandbox.path("uploaded"))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("results/2026/figure.csv"), "{listed}");
+    assert!(!listed.contains("notes.txt"), "{listed}");
+    assert_eq!(fs::read_dir(sandbox.path("tmp")).unwrap().count(), 0);
+
+    let _ = fs::remove_file(sandbox.path("uploaded"));
+    let missing = "no-such-folder".parse().unwrap();
+    let run = sandbox.run(&archive_script("sarah_lee", Some(&missing), url).unwrap());
+    assert_eq!(run.code, Some(4), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("~/no-such-folder does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.path("uploaded").exists());
 }

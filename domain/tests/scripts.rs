@@ -8,6 +8,7 @@ use std::process::Command;
 
 use cws_domain::command::AccessMode;
 use cws_domain::efs_utils::EfsUtils;
+use cws_domain::preserve::archive_script;
 use cws_domain::profile::ResearchUser;
 use cws_domain::ssh_key::replace_key_script;
 use cws_domain::template::Catalog;
@@ -105,6 +106,20 @@ fn the_ssh_key_script_passes_with_and_without_retired_keys() {
         let script = replace_key_script(&user).unwrap();
         let case = format!("ssh key, {} retired", retired.len());
         let path = write_script(&format!("ssh-key-{}", retired.len()), &script);
+        check(&case, &path, "bash", &["-n"]);
+        check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
+fn the_download_archive_script_passes_for_the_home_and_for_a_path() {
+    let url =
+        "http://127.0.0.1:9000/cws-archive/downloads/p/w/k.tar.gz?X-Amz-Signature=ab&X-Amz-Date=1";
+    for path in [None, Some("results/2026".parse().unwrap())] {
+        let script = archive_script("sarah_lee", path.as_ref(), url).unwrap();
+        let case = format!("download {path:?}");
+        let path = write_script(&format!("download-{}", path.is_some()), &script);
         check(&case, &path, "bash", &["-n"]);
         check(&case, &path, "shellcheck", &["-s", "bash", "-S", "warning"]);
         std::fs::remove_file(&path).unwrap();

@@ -30,6 +30,7 @@ mod regions;
 mod safety;
 mod settings_at_start;
 mod signatures;
+mod snapshots;
 mod ssh_keys;
 mod stacks;
 mod templates_dir;

@@ -17,6 +17,7 @@
 //! - `exceptions`: `cws:exception:{id}` (and `…:requested`, `…:decision`)
 //! - `ledger`: `cws:ledger:{project}`, `cws:project:{p}:reservations`
 //! - `month_ledger`: `cws:ledger-checkpoint:{project}`
+//! - `named_snapshots`: `cws:named-snapshot:{name}`, `cws:named-snapshots`
 //! - `audit`: `cws:audit:{project}`, `cws:audit-head:{project}`, `cws:audit-archived:{project}`
 //! - `job_runs`: `cws:schedule:{job}`, `cws:job-finished:{job key}`
 //! - `notices`: `cws:notice:{kind}:{project}:{period}…`
@@ -34,6 +35,7 @@ mod invitations;
 mod job_runs;
 mod ledger;
 mod month_ledger;
+mod named_snapshots;
 mod notices;
 mod profiles;
 mod project_requests;

@@ -430,6 +430,35 @@ async fn a_statement_lands_in_a_bucket_created_on_first_use_and_its_link_downloa
     assert_eq!(store.get("chargeback/nih/1999-01.csv").await.unwrap(), None);
 }
 
+/// `download`: a presigned PUT lets a workstation without credentials store the archive; the
+/// worker finds it (HeadObject) and links it for a day, and finds nothing before it arrived.
+#[tokio::test]
+async fn an_upload_link_stores_an_object_that_a_download_link_then_serves() {
+    test_credentials();
+    let moto = Moto::start().await;
+    let store = S3Store::new(&config(&moto).await, Some("cws-archive-test"), true);
+    let key = "downloads/nih/mit-dev/slack-T1-trigger.tar.gz";
+    let day = Duration::from_secs(86_400);
+    assert_eq!(store.download_link(key, day).await.unwrap(), None);
+    let upload = store
+        .upload_link(key, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(upload.contains("X-Amz-Signature"), "{upload}");
+    let put = reqwest::Client::new()
+        .put(&upload)
+        .body(b"an archive".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let (size, link) = store.download_link(key, day).await.unwrap().unwrap();
+    assert_eq!(size, 10);
+    assert!(link.contains("X-Amz-Expires=86400"), "{link}");
+    let downloaded = reqwest::get(&link).await.unwrap();
+    assert_eq!(downloaded.bytes().await.unwrap().as_ref(), b"an archive");
+}
+
 /// Without `CWS_ARCHIVE_BUCKET` the bucket is named after the worker's account and region, so
 /// nobody else can have taken the name.
 #[tokio::test]

@@ -25,6 +25,7 @@ fn event(at: OffsetDateTime, kind: LedgerEventKind) -> LedgerEvent {
         project: "nih".into(),
         user: "michael_johnson".into(),
         institution: "mit-csail".into(),
+        storage_rate: None,
     }
 }
 

@@ -238,6 +238,16 @@ mod tests {
             Delete a workspace and its disk for good.
         /cws ssh NAME
             Show how to connect to a workspace over SSH.
+        /cws snapshot create WORKSPACE NAME
+            Snapshot a workspace's disks under a name; the snapshot is kept until deleted.
+        /cws snapshot list [WORKSPACE]
+            List the snapshots you may manage, or one workspace's.
+        /cws snapshot delete NAME
+            Delete a snapshot; its storage stops being charged.
+        /cws transfer WORKSPACE ACCOUNT
+            Snapshot a workspace and share the snapshots with its owner's institution's account.
+        /cws download WORKSPACE [PATH]
+            Archive a workspace's home (or a folder in it) and get a download link by DM.
         /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ] [--institution NAME]
             Create a project with a monthly budget (deployment admins; others ask them).
         /cws project status NAME [--detail]
@@ -355,10 +365,10 @@ mod tests {
             error.to_string(),
             "unknown command `project creat`: did you mean `/cws project create`?"
         );
-        let error = help_text(Some("snapshot")).unwrap_err();
+        let error = help_text(Some("backup")).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown command `snapshot`: type `/cws help` to see every command"
+            "unknown command `backup`: type `/cws help` to see every command"
         );
     }
 }

@@ -17,6 +17,7 @@ mod help;
 mod launch;
 mod lexer;
 mod policy;
+mod preserve;
 mod profiles;
 mod project;
 mod templates;
@@ -41,6 +42,7 @@ pub use error::{InvalidReason, ParseError, ParseErrorKind};
 pub use help::{Help, help_text};
 pub use launch::Launch;
 pub use policy::PolicyCommand;
+pub use preserve::{AccountRef, HomePath, PreserveCommand};
 pub use profiles::{
     InvitationCreate, InvitationCreateCollaboration, InvitationType, PolicyRestrictions,
     ProfilesCommand,
@@ -54,7 +56,7 @@ pub use templates::TemplatesCommand;
 pub use values::{
     AwsAccountId, Date, HourlyRate, INSTITUTION_RULE, Institution, InvalidFormat, InvalidName,
     InvitationName, Months, NAME_MAX_LEN, NameKind, NameProblem, ProfileName, ProjectName,
-    RESERVED_NAMES, TimeZoneName, UsdCents, WorkspaceName, YearMonth,
+    RESERVED_NAMES, SnapshotName, TimeZoneName, UsdCents, WorkspaceName, YearMonth,
 };
 /// Value readers the collaborators CSV shares with the flags it mirrors.
 pub(crate) use values::{hourly_rate, instance_type};
@@ -72,6 +74,7 @@ pub enum Command {
     Audit(AuditCommand),
     Collaboration(CollaborationCommand),
     Policy(PolicyCommand),
+    Preserve(PreserveCommand),
     Templates(TemplatesCommand),
     Help(Help),
 }
@@ -93,6 +96,7 @@ impl Command {
             Command::Audit(command) => command.spec(),
             Command::Collaboration(command) => command.spec(),
             Command::Policy(command) => command.spec(),
+            Command::Preserve(command) => command.spec(),
             Command::Templates(command) => command.spec(),
             Command::Help(_) => &help::HELP,
         }
@@ -111,6 +115,11 @@ static COMMANDS: &[&CommandSpec] = &[
     &workspace::RESUME,
     &workspace::TERMINATE,
     &workspace::SSH,
+    &preserve::SNAPSHOT_CREATE,
+    &preserve::SNAPSHOT_LIST,
+    &preserve::SNAPSHOT_DELETE,
+    &preserve::TRANSFER,
+    &preserve::DOWNLOAD,
     &project::CREATE,
     &project::STATUS,
     &project::COST,

@@ -352,6 +352,17 @@ fn command_lines() -> Vec<(String, Command)> {
                 account: "mit-csail".into(),
             }),
         ),
+        // Month 17, preserving work on demand.
+        (
+            "transfer mit-algorithm-dev mit-csail:my-account",
+            Preserve(PreserveCommand::Transfer {
+                workspace: name("mit-algorithm-dev"),
+                account: AccountRef {
+                    institution: Some("mit-csail".into()),
+                    name: "my-account".into(),
+                },
+            }),
+        ),
         (
             "collaboration report nih-neuro-consortium --final",
             Collaboration(CollaborationCommand::Report(CollaborationReport {
@@ -365,6 +376,32 @@ fn command_lines() -> Vec<(String, Command)> {
             Launch(launch("python-ml", "my-project", None)),
         ),
         // The issue excerpts' commands that the seeds do not show.
+        (
+            "snapshot create mit-algorithm-dev before-rerun",
+            Preserve(PreserveCommand::SnapshotCreate {
+                workspace: name("mit-algorithm-dev"),
+                name: "before-rerun".parse().unwrap(),
+            }),
+        ),
+        (
+            "snapshot list mit-algorithm-dev",
+            Preserve(PreserveCommand::SnapshotList {
+                workspace: Some(name("mit-algorithm-dev")),
+            }),
+        ),
+        (
+            "snapshot delete before-rerun",
+            Preserve(PreserveCommand::SnapshotDelete {
+                name: "before-rerun".parse().unwrap(),
+            }),
+        ),
+        (
+            "download mit-algorithm-dev ~/results",
+            Preserve(PreserveCommand::Download {
+                workspace: name("mit-algorithm-dev"),
+                path: Some("results".parse().unwrap()),
+            }),
+        ),
         (
             "launch \"Python Machine Learning\" mit-dev --size L --region us-east-1 --project nih-neuro-consortium",
             Launch(super::Launch {
@@ -742,12 +779,12 @@ fn errors_name_the_token_and_carry_the_usage() {
             None,
         ),
         (
-            "snapshot create x",
+            "backup create x",
             ParseErrorKind::UnknownCommand {
-                typed: "snapshot".into(),
+                typed: "backup".into(),
                 suggestion: None,
             },
-            Some("snapshot"),
+            Some("backup"),
             None,
         ),
         (

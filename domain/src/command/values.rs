@@ -26,6 +26,7 @@ pub enum NameKind {
     Project,
     Profile,
     Invitation,
+    Snapshot,
 }
 
 impl NameKind {
@@ -35,6 +36,7 @@ impl NameKind {
             NameKind::Project => "project",
             NameKind::Profile => "profile",
             NameKind::Invitation => "invitation",
+            NameKind::Snapshot => "snapshot",
         }
     }
 }
@@ -75,7 +77,9 @@ fn check_name(kind: NameKind, s: &str) -> Result<(), InvalidName> {
         Some(NameProblem::BadStart('-'))
     } else if s.len() > NAME_MAX_LEN {
         Some(NameProblem::TooLong { length: s.len() })
-    } else if kind != NameKind::Workspace && RESERVED_NAMES.contains(&s) {
+    } else if !matches!(kind, NameKind::Workspace | NameKind::Snapshot)
+        && RESERVED_NAMES.contains(&s)
+    {
         Some(NameProblem::Reserved)
     } else {
         None
@@ -200,6 +204,13 @@ name_type!(
     InvitationName,
     NameKind::Invitation,
     invitation_name
+);
+name_type!(
+    /// A snapshot name (see [`NameKind`]), unique in the deployment like a workspace's, and
+    /// like it reserving nothing: it only ever stands for that snapshot.
+    SnapshotName,
+    NameKind::Snapshot,
+    snapshot_name
 );
 
 fn is_name_char(c: char) -> bool {

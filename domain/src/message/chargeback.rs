@@ -146,6 +146,7 @@ mod tests {
             project: "nih".into(),
             user: user.into(),
             institution: institution.into(),
+            storage_rate: None,
         };
         let report = cost_report(
             &[

@@ -81,6 +81,8 @@ pub fn project_cost(
             "hibernation_savings": report.hibernation_savings.to_string(),
             "stop_savings": report.stop_savings.to_string(),
             "storage": (report.storage > crate::pricing::Money::ZERO).then(|| report.storage.to_string()),
+            "snapshot_storage": (report.snapshot_storage > crate::pricing::Money::ZERO)
+                .then(|| report.snapshot_storage.to_string()),
             "users": if show_users { users } else { Vec::new() },
             "institutions": if show_institutions { institutions } else { Vec::new() },
         }),
@@ -109,6 +111,7 @@ mod tests {
             project: "nih".into(),
             user: user.into(),
             institution: institution.into(),
+            storage_rate: None,
         }
     }
 

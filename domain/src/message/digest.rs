@@ -141,6 +141,7 @@ pub(crate) mod tests {
             project: "nih".into(),
             user: user.into(),
             institution: institution.into(),
+            storage_rate: None,
         }
     }
 

@@ -648,6 +648,7 @@ mod tests {
                 project: "nih-neuro-consortium".into(),
                 user: format!("collaborator_{:03}", n % COLLABORATORS),
                 institution: format!("institute-{:03}", n % COLLABORATORS),
+                storage_rate: None,
             })
             .collect()
     }

@@ -17,6 +17,7 @@ mod limit;
 pub mod limits;
 mod mail;
 mod policy;
+mod preserve;
 mod status;
 mod verification;
 mod volume;
@@ -49,6 +50,7 @@ pub use idle::*;
 pub use limit::*;
 pub use mail::MailText;
 pub use policy::*;
+pub use preserve::*;
 pub use status::*;
 pub use verification::*;
 pub use volume::*;
@@ -69,6 +71,42 @@ pub struct ChatMessage {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "snapshot_created",
+        include_str!("../../../message-templates/slack/snapshot_created.json.hbs"),
+    ),
+    (
+        "snapshot_list",
+        include_str!("../../../message-templates/slack/snapshot_list.json.hbs"),
+    ),
+    (
+        "snapshot_deleted",
+        include_str!("../../../message-templates/slack/snapshot_deleted.json.hbs"),
+    ),
+    (
+        "snapshot_unknown",
+        include_str!("../../../message-templates/slack/snapshot_unknown.json.hbs"),
+    ),
+    (
+        "snapshot_name_taken",
+        include_str!("../../../message-templates/slack/snapshot_name_taken.json.hbs"),
+    ),
+    (
+        "workspace_transferred",
+        include_str!("../../../message-templates/slack/workspace_transferred.json.hbs"),
+    ),
+    (
+        "download_sent",
+        include_str!("../../../message-templates/slack/download_sent.json.hbs"),
+    ),
+    (
+        "download_ready",
+        include_str!("../../../message-templates/slack/download_ready.json.hbs"),
+    ),
+    (
+        "download_failed",
+        include_str!("../../../message-templates/slack/download_failed.json.hbs"),
+    ),
     (
         "round_failed",
         include_str!("../../../message-templates/slack/round_failed.json.hbs"),

@@ -2,6 +2,10 @@
 //! `RunInstances` (or hold `CreateSnapshot` or EFS `CreateFileSystem`): that is how tests catch
 //! a launch "in flight" or make AWS refuse, with the real SDK and the real wire format on both sides. It also counts
 //! requests by method and path, which tells how often an S3 object was written.
+//!
+//! moto records SSM commands but runs none; for `download`'s script the front does what the
+//! workstation would: it archives a small folder and PUTs it to the presigned link the script
+//! was given, before SSM answers, so the worker finds (or misses) a real object in moto's S3.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,6 +146,12 @@ async fn forward(
     let is_run_instances = body.windows(19).any(|w| w == b"Action=RunInstances");
     let is_create_snapshot = body.windows(22).any(|w| w == b"Action=CreateSnapshot&");
     let is_create_file_system = method == Method::POST && uri.path() == "/2015-02-01/file-systems";
+    if headers
+        .get("x-amz-target")
+        .is_some_and(|target| target == "AmazonSSM.SendCommand")
+    {
+        upload_as_the_workstation(&front.http, &body).await;
+    }
     let fault = front.fault.lock().unwrap().clone();
     if let (
         true,
@@ -197,4 +207,39 @@ async fn forward(
         response.headers_mut().insert("content-type", content_type);
     }
     response
+}
+
+/// What a download script asks the workstation to upload to, if `body` (a SendCommand) carries
+/// one: the script's `UPLOAD_URL='…'` line.
+fn upload_url(body: &[u8]) -> Option<String> {
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let script = request["Parameters"]["commands"][0].as_str()?;
+    let quoted = script
+        .lines()
+        .find_map(|line| line.strip_prefix("UPLOAD_URL='"))?;
+    Some(quoted.strip_suffix('\'')?.to_owned())
+}
+
+/// Archives a folder holding `results/figure.csv`, as `tar -czf` on the workstation would,
+/// and PUTs it to the script's presigned link.
+async fn upload_as_the_workstation(http: &reqwest::Client, body: &[u8]) {
+    let Some(url) = upload_url(body) else {
+        return;
+    };
+    let home = std::env::temp_dir().join(format!("cws-e2e-home-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("results")).unwrap();
+    std::fs::write(home.join("results/figure.csv"), "x,y\n1,2\n").unwrap();
+    let archive = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&home)
+        .args(["-czf", "-", "results"])
+        .output()
+        .expect("tar archives the stand-in home");
+    assert!(archive.status.success(), "tar failed");
+    let response = http.put(&url).body(archive.stdout).send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "the presigned upload was refused: {}",
+        response.text().await.unwrap_or_default()
+    );
 }

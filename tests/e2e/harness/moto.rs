@@ -264,6 +264,21 @@ impl Moto {
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
+    /// The size of the object `key` in `bucket`, if it exists (HeadObject).
+    pub async fn s3_size(&self, bucket: &str, key: &str) -> Option<i64> {
+        let s3 = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(s3)
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()
+            .and_then(|head| head.content_length())
+    }
+
     /// Queues Cost Explorer's answer to the next GetCostAndUsage with new parameters (moto's
     /// way of seeding billing data): one group per (user, institution, amount).
     pub async fn seed_cost_explorer(&self, groups: &[(&str, &str, &str)]) {

@@ -52,8 +52,7 @@ impl ObjectStore for FolderStore {
         tokio::fs::write(&path, body)
             .await
             .map_err(|e| io_error(key, e))?;
-        let absolute = std::path::absolute(&path).unwrap_or(path);
-        Ok(format!("file://{}", absolute.display()))
+        Ok(file_url(path))
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
@@ -63,4 +62,33 @@ impl ObjectStore for FolderStore {
             Err(error) => Err(io_error(key, error)),
         }
     }
+
+    /// A `file://` URL, which curl uploads to as well.
+    async fn upload_link(&self, key: &str, _valid_for: Duration) -> Result<String, PortError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io_error(key, e))?;
+        }
+        Ok(file_url(path))
+    }
+
+    async fn download_link(
+        &self,
+        key: &str,
+        _valid_for: Duration,
+    ) -> Result<Option<(u64, String)>, PortError> {
+        let path = self.path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(metadata) => Ok(Some((metadata.len(), file_url(path)))),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io_error(key, error)),
+        }
+    }
+}
+
+fn file_url(path: PathBuf) -> String {
+    let absolute = std::path::absolute(&path).unwrap_or(path);
+    format!("file://{}", absolute.display())
 }

@@ -128,21 +128,7 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(classify)?;
-        let presigning =
-            PresigningConfig::expires_in(valid_for).map_err(|e| PortError::Rejected {
-                code: "PresigningConfig".to_owned(),
-                message: e.to_string(),
-            })?;
-        // No expected owner on the link: the browser that opens it sends no such header.
-        let link = self
-            .client
-            .get_object()
-            .bucket(&bucket.name)
-            .key(key)
-            .presigned(presigning)
-            .await
-            .map_err(classify)?;
-        Ok(link.uri().to_owned())
+        self.get_link(&bucket.name, key, valid_for).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
@@ -167,4 +153,71 @@ impl ObjectStore for S3Store {
         })?;
         Ok(Some(bytes.into_bytes().to_vec()))
     }
+
+    async fn upload_link(&self, key: &str, valid_for: Duration) -> Result<String, PortError> {
+        let bucket = self.bucket().await?;
+        // No expected owner on the link either: curl on the workstation sends no such header.
+        let link = self
+            .client
+            .put_object()
+            .bucket(&bucket.name)
+            .key(key)
+            .presigned(presigning(valid_for)?)
+            .await
+            .map_err(classify)?;
+        Ok(link.uri().to_owned())
+    }
+
+    async fn download_link(
+        &self,
+        key: &str,
+        valid_for: Duration,
+    ) -> Result<Option<(u64, String)>, PortError> {
+        let bucket = self.bucket().await?;
+        let head = match self
+            .client
+            .head_object()
+            .bucket(&bucket.name)
+            .expected_bucket_owner(&bucket.owner)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => head,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {
+                return Ok(None);
+            }
+            Err(error) => return Err(classify(error)),
+        };
+        let size = u64::try_from(head.content_length().unwrap_or_default()).unwrap_or_default();
+        let link = self.get_link(&bucket.name, key, valid_for).await?;
+        Ok(Some((size, link)))
+    }
+}
+
+impl S3Store {
+    /// No expected owner on the link: the browser that opens it sends no such header.
+    async fn get_link(
+        &self,
+        bucket: &str,
+        key: &str,
+        valid_for: Duration,
+    ) -> Result<String, PortError> {
+        let link = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(presigning(valid_for)?)
+            .await
+            .map_err(classify)?;
+        Ok(link.uri().to_owned())
+    }
+}
+
+fn presigning(valid_for: Duration) -> Result<PresigningConfig, PortError> {
+    PresigningConfig::expires_in(valid_for).map_err(|e| PortError::Rejected {
+        code: "PresigningConfig".to_owned(),
+        message: e.to_string(),
+    })
 }

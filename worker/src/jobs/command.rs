@@ -6,8 +6,8 @@ use apalis_core::error::AbortError;
 use apalis_core::task::data::Data;
 use apalis_core::task::task_id::TaskId;
 use domain::command::{
-    AuditCommand, CollaborationCommand, Command, PolicyCommand, ProfilesCommand, ProjectCommand,
-    VolumeCommand, WorkspaceCommand,
+    AuditCommand, CollaborationCommand, Command, PolicyCommand, PreserveCommand, ProfilesCommand,
+    ProjectCommand, VolumeCommand, WorkspaceCommand,
 };
 use domain::job::{CommandJob, JobKind};
 use domain::message;
@@ -17,8 +17,8 @@ use crate::jobs::access::Context;
 use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
-    CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, profiles,
-    project, run_to_end, verification, volumes,
+    CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, preserve,
+    profiles, project, run_to_end, verification, volumes,
 };
 
 pub(crate) async fn job_command(
@@ -132,6 +132,7 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Volume(VolumeCommand::Status { name }) => {
             volumes::command_volume_status(env, job, name).await
         }
+        Command::Preserve(command) => preserve(env, job, command).await,
         Command::Audit(AuditCommand::Verify { project }) => {
             audit::command_audit_verify(env, job, project).await
         }
@@ -171,6 +172,30 @@ async fn workspace(
         }
         WorkspaceCommand::Terminate { name } => {
             workspaces::command_terminate(env, job, name.as_str()).await
+        }
+    }
+}
+
+async fn preserve(
+    env: &CommandEnv,
+    job: &CommandJob,
+    command: &PreserveCommand,
+) -> Result<(), PortError> {
+    match command {
+        PreserveCommand::SnapshotCreate { workspace, name } => {
+            preserve::command_snapshot_create(env, job, workspace, name).await
+        }
+        PreserveCommand::SnapshotList { workspace } => {
+            preserve::command_snapshot_list(env, job, workspace.as_deref()).await
+        }
+        PreserveCommand::SnapshotDelete { name } => {
+            preserve::command_snapshot_delete(env, job, name).await
+        }
+        PreserveCommand::Transfer { workspace, account } => {
+            preserve::command_transfer(env, job, workspace, account).await
+        }
+        PreserveCommand::Download { workspace, path } => {
+            preserve::command_download(env, job, workspace, path.as_ref()).await
         }
     }
 }

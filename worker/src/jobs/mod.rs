@@ -18,6 +18,7 @@ pub(crate) mod launch;
 mod limit;
 pub(crate) mod ops_channel;
 mod policy;
+mod preserve;
 mod profiles;
 mod project;
 pub(crate) mod reconcile;

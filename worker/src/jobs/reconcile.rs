@@ -58,6 +58,8 @@ pub(crate) async fn reconcile_once(env: &CommandEnv) -> Result<usize, PortError>
             LedgerEventKind::Stopped | LedgerEventKind::Hibernated => InstanceState::Stopped,
             LedgerEventKind::Terminated => InstanceState::Terminated,
             LedgerEventKind::Launched | LedgerEventKind::Resumed => InstanceState::Running,
+            // `observed` speaks of instances, never of named snapshots.
+            LedgerEventKind::SnapshotTaken | LedgerEventKind::SnapshotDeleted => continue,
         };
         env.launch.store.record(&workspace).await?;
         env.state
