@@ -909,6 +909,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_filtered_template_list_names_the_profile_and_what_was_left_out() {
+        let catalog = crate::template::Catalog::builtin();
+        let restrictions = crate::policy::tests::berkeley();
+        let allowed = crate::policy::allowed_templates(
+            catalog.templates(),
+            Some(&restrictions),
+            crate::pricing::PricingTable::builtin(),
+        );
+        let message = template_list_for_profile(
+            "stanford-collab",
+            &allowed,
+            catalog.templates().len(),
+            Some(&restrictions),
+        );
+        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 4): Python Machine Learning, R Research Environment.");
+        let blocks = serde_json::to_string(&message.blocks).unwrap();
+        assert!(blocks.contains("Max hourly cost: $0.50/hour"), "{blocks}");
+        let nothing = template_list_for_profile("stanford-collab", &[], 4, Some(&restrictions));
+        let blocks = serde_json::to_string(&nothing.blocks).unwrap();
+        assert!(
+            blocks.contains("Nothing in the catalog fits them"),
+            "{blocks}"
+        );
+    }
+
+    #[test]
     fn a_failed_round_names_itself_and_the_error() {
         let message = round_failed("expiry sweep", "the store is unavailable: broken pipe");
         insta::assert_snapshot!(message.text, @"⚠️ The scheduled expiry sweep failed: the store is unavailable: broken pipe. The next round tries again; if this repeats, the workers' logs say more.");
