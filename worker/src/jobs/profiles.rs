@@ -1,7 +1,7 @@
 //! `profiles use` (a profile's name, or for an owner their project's AWS account) and
-//! `profiles list`, and the research user's SSH key: the generated one that
-//! only a direct message ever carries, the person's own (`ssh-key add`), a new pair
-//! (`ssh-key rotate`), put on their running workspaces through SSM Run Command.
+//! `profiles list`, and the research user's SSH key: the generated one that only a direct
+//! message ever carries, the person's own (`ssh-key add`), a new pair (`ssh-key rotate`), put
+//! on their running workspaces through SSM Run Command.
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::{ChatIdentity, Permission};
