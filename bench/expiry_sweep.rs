@@ -123,6 +123,7 @@ async fn main() {
         idle: None,
         collaboration_end: None,
         approvers: Vec::new(),
+        archived_at: None,
     };
     env.state.create_project(&project).await.unwrap().unwrap();
 

@@ -187,6 +187,7 @@ async fn main() {
         }),
         collaboration_end: None,
         approvers: Vec::new(),
+        archived_at: None,
     };
     env.state.create_project(&project).await.unwrap().unwrap();
     let ec2 = aws_sdk_ec2::Client::new(

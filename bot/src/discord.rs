@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::command::{Command, Launch, discord_command_line, parse};
+use domain::command::{Command, Launch, TemplatesCommand, discord_command_line, parse};
 use domain::job::{
     Action, ActionJob, CommandJob, Job, JobKey, LaunchJob, Platform, ReplyTo, Requester,
 };
@@ -284,7 +284,9 @@ async fn command(bot: &Bot, interaction: Interaction) -> Response {
             Ok(text) => ephemeral(message::help(&text)),
             Err(error) => ephemeral(message::parse_error(&error)),
         },
-        Ok(Command::Templates(_)) => ephemeral(message::template_list(&bot.catalog)),
+        Ok(Command::Templates(TemplatesCommand::List)) => {
+            ephemeral(message::template_list(&bot.catalog))
+        }
         Ok(Command::Launch(launch)) => command_launch(bot, key, requester, reply, launch).await,
         Ok(command) if CommandJob::runs(&command) => {
             let job = Job::Command(CommandJob {

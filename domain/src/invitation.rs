@@ -78,6 +78,23 @@ pub struct NewInvitation {
 }
 
 impl Invitation {
+    /// No invitation outlasts its collaboration: one asked for longer than the project's
+    /// planned end (`project create --duration`, `collaboration end --date`) ends with it.
+    pub fn ending_by(self, collaboration_ends: Option<OffsetDateTime>) -> Invitation {
+        match collaboration_ends {
+            Some(ends) if self.expires_at > ends => Invitation {
+                expires_at: ends,
+                ..self
+            },
+            _ => self,
+        }
+    }
+
+    /// Whole days from its creation to its end, as the reply to creating it says.
+    pub fn valid_days(&self) -> u16 {
+        u16::try_from((self.expires_at - self.created_at).whole_days().max(0)).unwrap_or(u16::MAX)
+    }
+
     pub fn create(command: &InvitationCreate, new: NewInvitation) -> Invitation {
         Invitation {
             id: new.id,
@@ -479,6 +496,18 @@ mod tests {
                 now: datetime!(2026-01-01 00:00 UTC),
             },
         )
+    }
+
+    #[test]
+    fn an_invitation_ends_no_later_than_its_collaboration() {
+        let asked = invitation("profiles invitations create mit --type admin --valid-days 600");
+        let ends = datetime!(2027-07-01 00:00 UTC);
+        let capped = asked.clone().ending_by(Some(ends));
+        assert_eq!((capped.expires_at, capped.valid_days()), (ends, 546));
+        let sooner = invitation("profiles invitations create mit --type admin --valid-days 30");
+        assert_eq!(sooner.clone().ending_by(Some(ends)), sooner);
+        assert_eq!(asked.clone().ending_by(None), asked);
+        assert_eq!(asked.valid_days(), 600);
     }
 
     #[test]

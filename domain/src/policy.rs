@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::budget::BudgetPosition;
 use crate::command::PolicyRestrictions;
-use crate::pricing::Money;
+use crate::pricing::{Money, PricingTable};
+use crate::template::Template;
 
 /// What a launch would start, resolved from the template, size, region and price table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,8 +58,25 @@ pub fn evaluate(
     restrictions: Option<&PolicyRestrictions>,
     budget: &BudgetPosition,
 ) -> PolicyDecision {
+    let mut violations = restrictions.map_or_else(Vec::new, |rules| broken_rules(launch, rules));
+    let projected = budget.cost_to_month_end(launch.hourly);
+    if projected > budget.remaining() {
+        violations.push(Violation::ExceedsBudget {
+            projected,
+            remaining: budget.remaining(),
+        });
+    }
+    if violations.is_empty() {
+        PolicyDecision::Allowed
+    } else {
+        PolicyDecision::Refused(violations)
+    }
+}
+
+/// The invitation's rules `launch` breaks, in the order of the restrictions.
+fn broken_rules(launch: &LaunchFacts, rules: &PolicyRestrictions) -> Vec<Violation> {
     let mut violations = Vec::new();
-    if let Some(rules) = restrictions {
+    {
         if !rules.template_whitelist.is_empty()
             && !rules
                 .template_whitelist
@@ -98,18 +116,55 @@ pub fn evaluate(
             });
         }
     }
-    let projected = budget.cost_to_month_end(launch.hourly);
-    if projected > budget.remaining() {
-        violations.push(Violation::ExceedsBudget {
-            projected,
-            remaining: budget.remaining(),
-        });
-    }
-    if violations.is_empty() {
-        PolicyDecision::Allowed
-    } else {
-        PolicyDecision::Refused(violations)
-    }
+    violations
+}
+
+/// What `templates list --profile-filtered` offers: each template the restrictions leave a
+/// launch of, with only its regions they do not forbid and its sizes whose instance type and
+/// price pass the rules in one of those regions. A template with nothing left is left out.
+/// The rules are [`evaluate`]'s; the budget is not, since it changes by the hour and a refused
+/// launch says so.
+pub fn allowed_templates(
+    templates: &[Template],
+    restrictions: Option<&PolicyRestrictions>,
+    pricing: &PricingTable,
+) -> Vec<Template> {
+    templates
+        .iter()
+        .filter_map(|template| {
+            let rules = restrictions.cloned().unwrap_or_default();
+            let regions: Vec<String> = template
+                .regions
+                .iter()
+                .filter(|region| !rules.forbidden_regions.contains(region))
+                .cloned()
+                .collect();
+            let passes = |instance_type: &str| {
+                regions.iter().any(|region| {
+                    pricing.hourly(region, instance_type).is_some_and(|hourly| {
+                        let launch = LaunchFacts {
+                            template: template.name.clone(),
+                            instance_type: instance_type.to_owned(),
+                            region: region.clone(),
+                            hourly,
+                        };
+                        broken_rules(&launch, &rules).is_empty()
+                    })
+                })
+            };
+            let sizes: std::collections::BTreeMap<_, _> = template
+                .sizes
+                .iter()
+                .filter(|(_, instance_type)| passes(instance_type))
+                .map(|(size, instance_type)| (*size, instance_type.clone()))
+                .collect();
+            (!sizes.is_empty()).then(|| Template {
+                regions,
+                sizes,
+                ..template.clone()
+            })
+        })
+        .collect()
 }
 
 /// Whether `wanted` is one of the allowed types or a smaller size of the same family:
@@ -306,5 +361,39 @@ pub(crate) mod tests {
             "c5.24xlarge",
             &["c5.12xlarge".to_owned()]
         ));
+    }
+
+    #[test]
+    fn templates_filtered_for_berkeley_keep_what_a_launch_would_pass() {
+        use crate::template::{Catalog, Size};
+        let catalog = Catalog::builtin();
+        let pricing = PricingTable::builtin();
+        let allowed = allowed_templates(catalog.templates(), Some(&berkeley()), pricing);
+        let shown: Vec<(&str, Vec<Size>, Vec<&str>)> = allowed
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.sizes.keys().copied().collect(),
+                    t.offered_regions(),
+                )
+            })
+            .collect();
+        // XL is r5.2xlarge: above r5.xlarge and $0.504 > $0.50; GPU and Bioinformatics are
+        // not on the list; us-west-1 and eu-west-1 are forbidden.
+        let sizes = vec![Size::S, Size::M, Size::L];
+        let regions = vec!["us-east-1", "us-east-2", "us-west-2"];
+        assert_eq!(
+            shown,
+            vec![
+                ("Python Machine Learning", sizes.clone(), regions.clone()),
+                ("R Research Environment", sizes, regions),
+            ]
+        );
+        assert_eq!(
+            allowed_templates(catalog.templates(), None, pricing).len(),
+            catalog.templates().len(),
+            "no restrictions, every template"
+        );
     }
 }

@@ -28,6 +28,7 @@ mod recovery;
 mod redis_outage;
 mod regions;
 mod safety;
+mod seed_spellings;
 mod settings_at_start;
 mod signatures;
 mod snapshots;

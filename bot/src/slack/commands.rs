@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::command::{Command, Launch, parse};
+use domain::command::{Command, Launch, TemplatesCommand, parse};
 use domain::job::{CommandJob, Job, JobKey, LaunchJob, Platform, ReplyTo, Requester};
 use domain::launch::check_launch_request;
 use domain::message::limits::fit_to_slack;
@@ -75,7 +75,9 @@ pub(crate) async fn command_slash(
             Ok(text) => ephemeral(message::help(&text)),
             Err(error) => ephemeral(message::parse_error(&error)),
         },
-        Ok(Command::Templates(_)) => ephemeral(message::template_list(&bot.catalog)),
+        Ok(Command::Templates(TemplatesCommand::List)) => {
+            ephemeral(message::template_list(&bot.catalog))
+        }
         Ok(Command::Launch(launch)) => command_launch(&bot, form, launch).await,
         Ok(command) if CommandJob::runs(&command) => command_for_worker(&bot, form, command).await,
         Ok(other) => ephemeral(message::not_available(other.name())),

@@ -248,6 +248,10 @@ mod tests {
             Snapshot a workspace and share the snapshots with its owner's institution's account.
         /cws download WORKSPACE [PATH]
             Archive a workspace's home (or a folder in it) and get a download link by DM.
+        /cws connect NAME
+            The same as `ssh NAME`: how to connect, and a waiting SSH key by direct message.
+        /cws info NAME
+            The same as `status NAME`.
         /cws project create NAME --budget USD [--description TEXT] [--alert-threshold PCT] [--type collaboration] [--duration DURATION] [--account ACCOUNT_ID] [--timezone TZ] [--institution NAME]
             Create a project with a monthly budget (deployment admins; others ask them).
         /cws project status NAME [--detail]
@@ -264,12 +268,20 @@ mod tests {
             Show or change how a project's idle workspaces are found and put to sleep.
         /cws project approvers NAME [--add WHO] [--remove WHO]
             Show or change who decides exception requests besides the owner and admins.
+        /cws project archive NAME
+            Owner only: make a finished project read-only. Nothing launches, starts or resumes in it again; status, costs, reports and the audit trail stay available.
         /cws profiles use PROFILE
             Switch to another profile, such as one created by accepting an invitation.
         /cws profiles switch PROFILE
             The same as `profiles use PROFILE`.
         /cws profiles list
             List your profiles and when invitation profiles expire.
+        /cws profiles current
+            Show your active profile and the restrictions it launches under.
+        /cws profiles policy show
+            Your effective launch policy: templates, instance types, hourly cap, regions, budget and when your access ends (the same as `policy show`).
+        /cws profiles policy test TEMPLATE [NAME] [--size S|M|L|XL] [--region REGION] [--project PROJECT]
+            What a launch would get under your policy: allowed, or every rule it breaks. Launches nothing.
         /cws profiles verify
             Verify your research identity through Globus Auth, your home institution's login.
         /cws profiles invitations create NAME --type admin|read_write|read_only|owner --valid-days DAYS [--can-invite BOOL] [--device-bound BOOL] [--max-devices N] [--policy-restrictions] [--template-whitelist LIST] [--max-instance-types LIST] [--max-hourly-cost USD] [--forbidden-regions LIST] [--require-verified-identity] [--require-domain DOMAIN] [--launch-account ACCOUNT] [--institution NAME]
@@ -314,7 +326,7 @@ mod tests {
             Show the launch restrictions of the current profile.
         /cws policy test TEMPLATE NAME [--size S|M|L|XL] [--region REGION] [--project PROJECT]
             Check whether a launch would be allowed, without launching.
-        /cws templates list
+        /cws templates list [--profile-filtered]
             List the workspace templates: what each installs, its sizes, regions and services.
         /cws help [COMMAND]
             Show every command, or one command's arguments and flags.

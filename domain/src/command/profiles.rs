@@ -161,11 +161,25 @@ pub(crate) const USE: CommandSpec = CommandSpec {
     },
 };
 
+/// A profile name in seed 002's spellings, which write `--name "Lab Collaboration"`, then
+/// `profiles switch Lab-Collaboration`. Profile names are lowercase words joined by `-`, so
+/// capitals are lowered and each run of spaces becomes one `-`; anything else is checked as
+/// any profile name is. The other spellings keep the strict rule and its hint.
+fn spoken_profile_name(s: &str) -> Result<ProfileName, InvalidReason> {
+    let words: Vec<String> = s.split_whitespace().map(str::to_lowercase).collect();
+    profile_name(&words.join("-"))
+}
+
 /// Seed 002's spelling of `profiles use`.
 pub(crate) const SWITCH: CommandSpec = CommandSpec {
     name: "profiles switch",
     usage: "/cws profiles switch PROFILE",
     summary: "The same as `profiles use PROFILE`.",
+    parse: |args| {
+        Ok(Command::Profiles(ProfilesCommand::Use {
+            profile: args.positional("PROFILE", spoken_profile_name)?,
+        }))
+    },
     ..USE
 };
 
@@ -416,14 +430,15 @@ pub(crate) const ACCEPT_INVITATION: CommandSpec = CommandSpec {
         FlagSpec {
             name: FlagName::Exact("name"),
             value: FlagValue::One("PROFILE"),
-            doc: "Required. Name for the new profile, e.g. stanford-collab.",
+            doc: "Required. Name for the new profile, e.g. stanford-collab; \"Lab Collaboration\" \
+                  becomes lab-collaboration.",
         },
     ],
     takes_body: false,
     parse: |args| {
         Ok(Command::Profiles(ProfilesCommand::InvitationAccept {
             token: args.required("encoded", text)?,
-            profile: args.required("name", profile_name)?,
+            profile: args.required("name", spoken_profile_name)?,
         }))
     },
 };
@@ -535,6 +550,30 @@ pub(crate) const SSH_KEY_ROTATE: CommandSpec = bare(
 mod tests {
     use super::*;
     use crate::command::parse;
+
+    #[test]
+    fn seed_002_names_a_profile_in_words_and_switches_to_it_capitalised() {
+        let Ok(Command::Profiles(ProfilesCommand::InvitationAccept { profile, .. })) =
+            parse(r#"profiles accept-invitation --encoded inv-abc --name "Lab Collaboration""#)
+        else {
+            panic!()
+        };
+        assert_eq!(profile, "lab-collaboration");
+        for line in [
+            "profiles switch Lab-Collaboration",
+            "profiles switch lab-collaboration",
+        ] {
+            assert_eq!(
+                parse(line),
+                Ok(Command::Profiles(ProfilesCommand::Use {
+                    profile: "lab-collaboration".parse().unwrap()
+                })),
+                "{line}"
+            );
+        }
+        assert!(parse("profiles switch lab_collaboration").is_err());
+        assert!(parse("profiles use Lab-Collaboration").is_err());
+    }
 
     fn profiles(text: &str) -> ProfilesCommand {
         match parse(text) {

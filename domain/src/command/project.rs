@@ -14,6 +14,7 @@
 //! - `project budget NAME [--amount USD] [--hard-limit USD]
 //!   [--action prevent_launch|hibernate_all|stop_all] [--lift]`
 //! - `project approvers NAME [--add WHO] [--remove WHO]`
+//! - `project archive NAME`: read-only from then on (seed 000's last step)
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,10 @@ pub enum ProjectCommand {
     Budget(ProjectBudget),
     Idle(ProjectIdle),
     Approvers(ProjectApprovers),
+    /// Makes the project read-only: nothing launches or starts in it; reports and audit stay.
+    Archive {
+        name: ProjectName,
+    },
 }
 
 /// Who decides exceptions besides the owner and admins: `project approvers NAME [--add WHO]
@@ -241,6 +246,7 @@ impl ProjectCommand {
             ProjectCommand::Budget(_) => &BUDGET,
             ProjectCommand::Idle(_) => &IDLE,
             ProjectCommand::Approvers(_) => &APPROVERS,
+            ProjectCommand::Archive { .. } => &ARCHIVE,
         }
     }
 }
@@ -515,6 +521,21 @@ pub(crate) const APPROVERS: CommandSpec = CommandSpec {
                 remove: args.list("remove", person)?,
             },
         )))
+    },
+};
+
+pub(crate) const ARCHIVE: CommandSpec = CommandSpec {
+    name: "project archive",
+    usage: "/cws project archive NAME",
+    summary: "Owner only: make a finished project read-only. Nothing launches, starts or \
+              resumes in it again; status, costs, reports and the audit trail stay available.",
+    arguments: NAME,
+    flags: &[],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Project(ProjectCommand::Archive {
+            name: args.positional("NAME", project_name)?,
+        }))
     },
 };
 

@@ -652,6 +652,40 @@ fn command_lines() -> Vec<(String, Command)> {
                 Some(Size::XL),
             ))),
         ),
+        // Seed 001's spellings.
+        ("profiles current", Policy(PolicyCommand::Show)),
+        ("profiles policy show", Policy(PolicyCommand::Show)),
+        (
+            "profiles policy test \"GPU ML Workstation\" --size XL",
+            Policy(PolicyCommand::Test(launch(
+                "GPU ML Workstation",
+                "policy-test",
+                Some(Size::XL),
+            ))),
+        ),
+        (
+            "templates list --profile-filtered",
+            Templates(TemplatesCommand::ListForProfile),
+        ),
+        (
+            "connect mit-algorithm-dev",
+            Workspace(WorkspaceCommand::Ssh {
+                name: "mit-algorithm-dev".parse().unwrap(),
+            }),
+        ),
+        (
+            "info mit-algorithm-dev",
+            Workspace(WorkspaceCommand::Status {
+                name: "mit-algorithm-dev".parse().unwrap(),
+            }),
+        ),
+        // Seed 000's last step.
+        (
+            "project archive nih-neuro-consortium",
+            Project(ProjectCommand::Archive {
+                name: "nih-neuro-consortium".parse().unwrap(),
+            }),
+        ),
         ("help", Help(super::Help { topic: None })),
         ("", Help(super::Help { topic: None })),
         (
@@ -698,7 +732,7 @@ fn the_command_lines_cover_every_command() {
         // A seed's spelling parses to the command it stands for, named by its line.
         let spelled = lines
             .iter()
-            .any(|(line, _)| line.starts_with(&format!("{} ", spec.name)));
+            .any(|(line, _)| line == spec.name || line.starts_with(&format!("{} ", spec.name)));
         assert!(
             covered.contains(&spec.name) || spelled,
             "no command line for `{}`",

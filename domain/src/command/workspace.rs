@@ -5,6 +5,7 @@
 //!   `terminate NAME`
 //! - `ssh NAME`: the seeds' daily workflow runs `cws ssh mit-algorithm-dev`; from chat it
 //!   can only answer with connection details, which is what the worker does with it.
+//! - `connect NAME` and `info NAME`, seed 001's spellings of `ssh` and `status`.
 
 use serde::{Deserialize, Serialize};
 
@@ -177,6 +178,22 @@ pub(crate) const SSH: CommandSpec = named(
     },
 );
 
+/// Seed 001's `cws connect`.
+pub(crate) const CONNECT: CommandSpec = CommandSpec {
+    name: "connect",
+    usage: "/cws connect NAME",
+    summary: "The same as `ssh NAME`: how to connect, and a waiting SSH key by direct message.",
+    ..SSH
+};
+
+/// Seed 001's `cws info`.
+pub(crate) const INFO: CommandSpec = CommandSpec {
+    name: "info",
+    usage: "/cws info NAME",
+    summary: "The same as `status NAME`.",
+    ..STATUS
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +219,8 @@ mod tests {
             ),
             ("status box", WorkspaceCommand::Status { name: name("box") }),
             ("ssh box", WorkspaceCommand::Ssh { name: name("box") }),
+            ("connect box", WorkspaceCommand::Ssh { name: name("box") }),
+            ("info box", WorkspaceCommand::Status { name: name("box") }),
             (
                 "list",
                 WorkspaceCommand::List(WorkspaceList {

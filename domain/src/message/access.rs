@@ -384,15 +384,36 @@ pub fn already_member(profile: &Profile) -> ChatMessage {
 }
 
 pub fn profile_switched(profile: &Profile, now: OffsetDateTime) -> ChatMessage {
+    switched(profile, None, now)
+}
+
+/// `profiles use ACCOUNT` named the AWS account of the person's own project: the seed's
+/// `cws profile use stanford-neuroscience`. Their profile of that project is now active.
+pub fn account_profile_switched(
+    profile: &Profile,
+    account: &str,
+    now: OffsetDateTime,
+) -> ChatMessage {
+    switched(profile, Some(account), now)
+}
+
+fn switched(profile: &Profile, account: Option<&str>, now: OffsetDateTime) -> ChatMessage {
     render(
         "profile_switched",
         &json!({
             "profile": profile.name,
+            "account": account,
             "project": profile.project,
             "role": profile.role.as_str(),
             "expires": profile.expires_at.map(|at| time_text::until(now, at)),
         }),
     )
+}
+
+/// `profiles use ACCOUNT` named the deployment's AWS account before the person owns a
+/// project in it: how they get their profile there.
+pub fn account_has_no_project(account: &str) -> ChatMessage {
+    render("account_has_no_project", &json!({ "account": account }))
 }
 
 pub fn profile_unknown(profile: &str, names: &[String]) -> ChatMessage {
@@ -407,6 +428,9 @@ pub struct ListedProfile<'a> {
     pub profile: &'a Profile,
     pub active: bool,
     pub invitation: Option<InvitationStatus>,
+    /// An owner's profile: the AWS account their project runs in, which `profiles use` also
+    /// takes as the profile's name.
+    pub account: Option<&'a str>,
 }
 
 pub fn profiles_list(profiles: &[ListedProfile<'_>], now: OffsetDateTime) -> ChatMessage {
@@ -426,7 +450,8 @@ pub fn profiles_list(profiles: &[ListedProfile<'_>], now: OffsetDateTime) -> Cha
             };
             json!({
                 "name": profile.name,
-                "kind": if profile.invitation().is_some() { "invitation" } else { "owner" },
+                "kind": if profile.invitation().is_some() { "invitation" } else { "personal" },
+                "account": listed.account,
                 "project": profile.project,
                 "role": profile.role.as_str(),
                 "active": listed.active,
@@ -510,6 +535,40 @@ mod tests {
         assert!(blocks.contains("/cws profiles ssh-key rotate"), "{blocks}");
     }
 
+    /// Dr. Smith's own profile, made by `project create nih-neuro-consortium`.
+    fn owner_profile() -> Profile {
+        Profile {
+            name: "nih-neuro-consortium".into(),
+            collaborator: Collaborator::Owner {
+                project: "nih-neuro-consortium".into(),
+            },
+            role: Role::Owner,
+            can_invite: true,
+            institution: "stanford".into(),
+            ..profile(None)
+        }
+    }
+
+    #[test]
+    fn an_owners_profile_is_personal_and_named_by_its_account_too() {
+        let now = datetime!(2026-01-01 00:00 UTC);
+        let own = owner_profile();
+        let listed = profiles_list(
+            &[ListedProfile {
+                profile: &own,
+                active: true,
+                invitation: None,
+                account: Some("stanford-neuroscience"),
+            }],
+            now,
+        );
+        insta::assert_snapshot!(listed.text, @"Profiles: nih-neuro-consortium (personal, account stanford-neuroscience, active) - stanford (self-declared);");
+        let switched = account_profile_switched(&own, "stanford-neuroscience", now);
+        insta::assert_snapshot!(switched.text, @"✅ Now using profile *nih-neuro-consortium* (your personal profile of AWS account *stanford-neuroscience*): project *nih-neuro-consortium* as *owner*.");
+        let none_yet = account_has_no_project("stanford-neuroscience");
+        insta::assert_snapshot!(none_yet.text, @"stanford-neuroscience is this deployment's AWS account, and you own no project in it yet. Create one with `/cws project create NAME --budget USD`: its profile is your personal profile of stanford-neuroscience, and `/cws profiles use stanford-neuroscience` switches to it.");
+    }
+
     #[test]
     fn profiles_list_reads_like_the_seed() {
         let now = datetime!(2026-01-01 00:00 UTC);
@@ -519,6 +578,7 @@ mod tests {
                 profile: &collab,
                 active: true,
                 invitation: Some(InvitationStatus::Active),
+                account: None,
             }],
             now,
         );
@@ -568,6 +628,7 @@ mod tests {
             profile,
             active: false,
             invitation: None,
+            account: None,
         };
         let message = profiles_list(&[listed(&declared), listed(&verified)], now);
         insta::assert_snapshot!(message.blocks[0]["text"]["text"].as_str().unwrap(), @r"

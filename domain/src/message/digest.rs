@@ -125,6 +125,7 @@ pub(crate) mod tests {
             idle: None,
             collaboration_end: None,
             approvers: Vec::new(),
+            archived_at: None,
         }
     }
 

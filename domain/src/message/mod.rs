@@ -5,6 +5,7 @@
 
 mod access;
 mod alert;
+mod archive;
 mod audit;
 mod chargeback;
 mod cost;
@@ -40,6 +41,7 @@ use crate::workspace::Workspace;
 
 pub use access::*;
 pub use alert::*;
+pub use archive::*;
 pub use audit::*;
 pub use chargeback::*;
 pub use cost::*;
@@ -114,6 +116,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "template_list",
         include_str!("../../../message-templates/slack/template_list.json.hbs"),
+    ),
+    (
+        "template_list_for_profile",
+        include_str!("../../../message-templates/slack/template_list_for_profile.json.hbs"),
+    ),
+    (
+        "account_has_no_project",
+        include_str!("../../../message-templates/slack/account_has_no_project.json.hbs"),
+    ),
+    (
+        "project_archived",
+        include_str!("../../../message-templates/slack/project_archived.json.hbs"),
+    ),
+    (
+        "project_archived_refused",
+        include_str!("../../../message-templates/slack/project_archived_refused.json.hbs"),
     ),
     (
         "ssh_key_replaced",
@@ -783,8 +801,36 @@ pub fn help(text: &str) -> ChatMessage {
 
 /// `/cws templates list`: every template of the deployment's catalog, as launch takes them.
 pub fn template_list(catalog: &crate::template::Catalog) -> ChatMessage {
-    let templates: Vec<_> = catalog
-        .templates()
+    let templates = templates_data(catalog.templates());
+    render(
+        "template_list",
+        &json!({ "count": templates.len(), "templates": templates }),
+    )
+}
+
+/// `/cws templates list --profile-filtered`: what [`crate::policy::allowed_templates`] left of
+/// the catalog's `total` templates for the active profile, and its restrictions.
+pub fn template_list_for_profile(
+    profile: &str,
+    allowed: &[crate::template::Template],
+    total: usize,
+    restrictions: Option<&crate::command::PolicyRestrictions>,
+) -> ChatMessage {
+    let templates = templates_data(allowed);
+    render(
+        "template_list_for_profile",
+        &json!({
+            "profile": profile,
+            "count": templates.len(),
+            "total": total,
+            "templates": templates,
+            "restrictions": policy::restrictions_data(restrictions),
+        }),
+    )
+}
+
+fn templates_data(templates: &[crate::template::Template]) -> Vec<Value> {
+    templates
         .iter()
         .map(|template| {
             let sizes: Vec<_> = template
@@ -813,11 +859,7 @@ pub fn template_list(catalog: &crate::template::Catalog) -> ChatMessage {
                 "hibernation": template.hibernation,
             })
         })
-        .collect();
-    render(
-        "template_list",
-        &json!({ "count": templates.len(), "templates": templates }),
-    )
+        .collect()
 }
 
 /// A command that parses but whose worker side is not deployed yet.
@@ -902,6 +944,32 @@ pub(crate) mod tests {
             account: None,
             image_id: Some("ami-0123456789abcdef0".into()),
         }
+    }
+
+    #[test]
+    fn the_filtered_template_list_names_the_profile_and_what_was_left_out() {
+        let catalog = crate::template::Catalog::builtin();
+        let restrictions = crate::policy::tests::berkeley();
+        let allowed = crate::policy::allowed_templates(
+            catalog.templates(),
+            Some(&restrictions),
+            crate::pricing::PricingTable::builtin(),
+        );
+        let message = template_list_for_profile(
+            "stanford-collab",
+            &allowed,
+            catalog.templates().len(),
+            Some(&restrictions),
+        );
+        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 4): Python Machine Learning, R Research Environment.");
+        let blocks = serde_json::to_string(&message.blocks).unwrap();
+        assert!(blocks.contains("Max hourly cost: $0.50/hour"), "{blocks}");
+        let nothing = template_list_for_profile("stanford-collab", &[], 4, Some(&restrictions));
+        let blocks = serde_json::to_string(&nothing.blocks).unwrap();
+        assert!(
+            blocks.contains("Nothing in the catalog fits them"),
+            "{blocks}"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub struct LaunchCheck<'a> {
     pub owner_institution: &'a str,
 }
 
-fn restrictions_data(restrictions: Option<&PolicyRestrictions>) -> Value {
+pub(super) fn restrictions_data(restrictions: Option<&PolicyRestrictions>) -> Value {
     match restrictions {
         None => Value::Null,
         Some(rules) => json!({
@@ -102,11 +102,14 @@ pub fn policy_test(check: &LaunchCheck<'_>) -> ChatMessage {
     )
 }
 
-/// `/cws policy show`: the profile's restrictions and where the budget stands.
+/// `/cws policy show` (and `profiles policy show`, `profiles current`): the active profile,
+/// its restrictions, where the budget stands and when the access ends (`profile.expires_at`,
+/// the invitation's end as it is now; `None` for an owner).
 pub fn policy_show(
     profile: &Profile,
     restrictions: Option<&PolicyRestrictions>,
     budget: &BudgetPosition,
+    now: OffsetDateTime,
 ) -> ChatMessage {
     render(
         "policy_show",
@@ -114,6 +117,9 @@ pub fn policy_show(
             "profile": profile.name,
             "project": profile.project,
             "role": profile.role.as_str(),
+            "ends": profile.expires_at.map(|at| {
+                format!("{} (in {})", time_text::date(at), time_text::until(now, at))
+            }),
             "restrictions": restrictions_data(restrictions),
             "budget": budget.monthly_budget.to_string(),
             "committed": budget.committed.to_string(),
@@ -263,6 +269,7 @@ mod tests {
             idle: None,
             collaboration_end: None,
             approvers: Vec::new(),
+            archived_at: None,
         }
     }
 

@@ -240,6 +240,26 @@ pub(crate) async fn authorize(
         refuse(message::not_permitted(profile.role, permission, &project)).await?;
         return Ok(None);
     }
+    if !project.grants(permission) {
+        env.state()
+            .audit(
+                &project.name,
+                &refused_event(
+                    requester,
+                    &profile,
+                    permission,
+                    "the project is archived",
+                    now,
+                ),
+            )
+            .await?;
+        refuse(message::project_archived_refused(
+            &project,
+            permission.describe(),
+        ))
+        .await?;
+        return Ok(None);
+    }
     env.state()
         .audit(
             &project.name,

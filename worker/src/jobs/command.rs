@@ -7,7 +7,7 @@ use apalis_core::task::data::Data;
 use apalis_core::task::task_id::TaskId;
 use domain::command::{
     AuditCommand, CollaborationCommand, Command, PolicyCommand, PreserveCommand, ProfilesCommand,
-    ProjectCommand, VolumeCommand, WorkspaceCommand,
+    ProjectCommand, TemplatesCommand, VolumeCommand, WorkspaceCommand,
 };
 use domain::job::{CommandJob, JobKind};
 use domain::message;
@@ -17,8 +17,8 @@ use crate::jobs::access::Context;
 use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
-    CommandEnv, audit, chargeback, collaboration, cost, idle, invitations, limit, policy, preserve,
-    profiles, project, run_to_end, verification, volumes,
+    CommandEnv, archive, audit, chargeback, collaboration, cost, idle, invitations, limit, policy,
+    preserve, profiles, project, run_to_end, verification, volumes,
 };
 
 pub(crate) async fn job_command(
@@ -72,6 +72,12 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         Command::Project(ProjectCommand::Approvers(command)) => {
             project::command_project_approvers(env, job, command).await
+        }
+        Command::Project(ProjectCommand::Archive { name }) => {
+            archive::command_project_archive(env, job, name).await
+        }
+        Command::Templates(TemplatesCommand::ListForProfile) => {
+            policy::command_templates_for_profile(env, job).await
         }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await
@@ -158,8 +164,11 @@ async fn workspace(
 ) -> Result<(), PortError> {
     match command {
         WorkspaceCommand::List(list) => workspaces::command_list(env, job, list).await,
-        WorkspaceCommand::Status { name } | WorkspaceCommand::Ssh { name } => {
+        WorkspaceCommand::Status { name } => {
             workspaces::command_status(env, job, name.as_str()).await
+        }
+        WorkspaceCommand::Ssh { name } => {
+            workspaces::command_connect(env, job, name.as_str()).await
         }
         WorkspaceCommand::Start { name } | WorkspaceCommand::Resume { name } => {
             workspaces::command_change(env, job, name.as_str(), Change::Start).await

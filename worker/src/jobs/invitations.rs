@@ -9,9 +9,11 @@ use domain::job::{CommandJob, JobKey};
 use domain::message::{self, CreatedFromRow, RowProblem};
 use domain::ports::{PortError, SharedFile};
 use domain::profile::{Collaborator, Profile, UNSTATED_INSTITUTION, research_username};
+use domain::project::Project;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
 use domain::verified_identity::VerifiedIdentity;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, Member, authorize};
@@ -36,6 +38,11 @@ fn invitation_type(role: Role) -> InvitationType {
         Role::ReadWrite => InvitationType::ReadWrite,
         Role::ReadOnly => InvitationType::ReadOnly,
     }
+}
+
+/// When the project's collaboration ends, if that is planned.
+fn collaboration_ends(project: &Project) -> Option<OffsetDateTime> {
+    project.collaboration_end.as_ref().map(|plan| plan.ends_at)
 }
 
 pub(crate) async fn command_invitation_create(
@@ -65,14 +72,15 @@ pub(crate) async fn command_invitation_create(
             created_by: job.requester.identity(),
             now: env.clock.now(),
         },
-    );
+    )
+    .ending_by(collaboration_ends(&member.project));
     let inviters = inviters_invitation(env, &member).await?;
     if let Some(reason) = beyond_inviter(inviters.as_ref(), &invitation) {
         let reply = message::invite_refused(&member.project.name, &reason);
         return env.answer(&job.reply, &job.requester, &reply).await;
     }
     let reply = match store_invitation(env, &member, &invitation).await? {
-        Some(token) => message::invitation_created(&invitation, &token, create.valid_days),
+        Some(token) => message::invitation_created(&invitation, &token, invitation.valid_days()),
         None => message::invitation_name_taken(&member.project.name, &invitation.name),
     };
     env.answer(&job.reply, &job.requester, &reply).await
@@ -217,7 +225,8 @@ pub(crate) async fn command_invitation_create_collaboration(
                 created_by: job.requester.identity(),
                 now,
             },
-        );
+        )
+        .ending_by(collaboration_ends(&member.project));
         invitation.institution = Some(row.institution.clone());
         invitation.invitee = Some(row.name.clone());
         if let Some(reason) = beyond_inviter(inviters.as_ref(), &invitation) {
@@ -228,7 +237,10 @@ pub(crate) async fn command_invitation_create_collaboration(
             continue;
         }
         match store_invitation(env, &member, &invitation).await? {
-            Some(token) => created.push((invitation, token, row.valid_days)),
+            Some(token) => {
+                let valid_days = invitation.valid_days();
+                created.push((invitation, token, valid_days))
+            }
             None => problems.push(RowProblem {
                 line: row.line,
                 problem: format!(
@@ -459,7 +471,7 @@ pub(crate) async fn command_invitation_extend(
             invitation: member.invitation.as_ref(),
         },
         days,
-        collaboration_ends: project.collaboration_end.as_ref().map(|plan| plan.ends_at),
+        collaboration_ends: collaboration_ends(project),
         now,
     };
     let audit = |outcome: &str, detail: String| AuditEvent {

@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod action;
 mod alerts;
+mod archive;
 mod audit;
 mod chargeback;
 mod collaboration;

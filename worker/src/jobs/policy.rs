@@ -1,4 +1,5 @@
-//! `policy show` and `policy test`, answered by the same engine and facts as a launch.
+//! `policy show` and `policy test` (also spelled `profiles policy …`, `profiles current`), and
+//! `templates list --profile-filtered`, answered by the same engine and facts as a launch.
 
 use domain::budget::BudgetPosition;
 use domain::command::Launch;
@@ -6,9 +7,10 @@ use domain::identity::Permission;
 use domain::job::CommandJob;
 use domain::launch::{Attribution, LaunchPlan, plan_launch};
 use domain::message::{self, LaunchCheck};
-use domain::policy::{LaunchFacts, PolicyDecision, evaluate};
+use domain::policy::{LaunchFacts, PolicyDecision, allowed_templates, evaluate};
 use domain::ports::PortError;
 use domain::pricing::PricingTable;
+use domain::profile::Profile;
 use domain::project::Project;
 use time::OffsetDateTime;
 
@@ -70,7 +72,39 @@ pub(crate) async fn command_policy_show(
         .invitation
         .as_ref()
         .and_then(|i| i.restrictions.as_ref());
-    let reply = message::policy_show(&member.profile, restrictions, &budget);
+    // The invitation's end as it is now: an extension or `collaboration end` moves it.
+    let profile = Profile {
+        expires_at: member.invitation.as_ref().map(|i| i.expires_at),
+        ..member.profile.clone()
+    };
+    let reply = message::policy_show(&profile, restrictions, &budget, env.clock.now());
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// `templates list --profile-filtered`: the catalog as the active profile's policy leaves it.
+pub(crate) async fn command_templates_for_profile(
+    env: &CommandEnv,
+    job: &CommandJob,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, None, Permission::View).await? else {
+        return Ok(());
+    };
+    let restrictions = member
+        .invitation
+        .as_ref()
+        .and_then(|i| i.restrictions.as_ref());
+    let catalog = &env.launch.offerings.catalog;
+    let allowed = allowed_templates(
+        catalog.templates(),
+        restrictions,
+        &env.launch.offerings.pricing,
+    );
+    let reply = message::template_list_for_profile(
+        &member.profile.name,
+        &allowed,
+        catalog.templates().len(),
+        restrictions,
+    );
     env.answer(&job.reply, &job.requester, &reply).await
 }
 

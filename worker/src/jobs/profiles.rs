@@ -1,6 +1,7 @@
-//! `profiles use` and `profiles list`, and the research user's SSH key: the generated one that
-//! only a direct message ever carries, the person's own (`ssh-key add`), a new pair
-//! (`ssh-key rotate`), put on their running workspaces through SSM Run Command.
+//! `profiles use` (a profile's name, or for an owner their project's AWS account) and
+//! `profiles list`, and the research user's SSH key: the generated one that only a direct
+//! message ever carries, the person's own (`ssh-key add`), a new pair (`ssh-key rotate`), put
+//! on their running workspaces through SSM Run Command.
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::{ChatIdentity, Permission};
@@ -64,44 +65,95 @@ pub(crate) async fn command_profiles_use(
     name: &str,
 ) -> Result<(), PortError> {
     let identity = job.requester.identity();
-    let reply = match env.state.profile(&identity, name).await? {
-        Some(profile) => {
-            // An ended invitation's profile is refused (and the attempt audited) like any
-            // command from it.
-            let Some(member) =
-                authorize(env, job, Some(profile.project.as_str()), Permission::View).await?
-            else {
-                return Ok(());
-            };
-            // The invitation's end, which `collaboration end` may have brought forward.
-            let profile = Profile {
-                expires_at: member
-                    .invitation
-                    .as_ref()
-                    .map(|invitation| invitation.expires_at),
-                ..profile
-            };
-            env.state
-                .set_active_profile(&identity, &profile.name)
-                .await?;
-            let now = env.clock.now();
-            env.state
-                .audit(
-                    &profile.project,
-                    &AuditEvent {
-                        action: AuditAction::ProfileSwitch,
-                        who: identity.clone(),
-                        institution: profile.institution.clone(),
-                        resource: profile.name.clone(),
-                        outcome: "switched".to_owned(),
-                        detail: None,
-                        at: now,
-                    },
-                )
-                .await?;
-            message::profile_switched(&profile, now)
+    if let Some(profile) = env.state.profile(&identity, name).await? {
+        return switch_to(env, job, profile, None).await;
+    }
+    // The seed's `cws profile use stanford-neuroscience`: an owner names their own profile by
+    // the AWS account their project runs in.
+    if let Some(profile) = own_profile_in_account(env, &identity, name).await? {
+        return switch_to(env, job, profile, Some(name)).await;
+    }
+    let reply = if name.eq_ignore_ascii_case(&env.default_account) {
+        message::account_has_no_project(&env.default_account)
+    } else {
+        profile_unknown(env, &identity, name).await?
+    };
+    env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// The person's own (owner) profile whose project runs in the AWS account named `account`;
+/// the newest when they own several there.
+async fn own_profile_in_account(
+    env: &CommandEnv,
+    identity: &ChatIdentity,
+    account: &str,
+) -> Result<Option<Profile>, PortError> {
+    let mut found: Option<Profile> = None;
+    for profile in env.state.profiles(identity).await? {
+        if profile.invitation().is_some() {
+            continue;
         }
-        None => profile_unknown(env, &identity, name).await?,
+        let in_account = env
+            .state
+            .project(&profile.project)
+            .await?
+            .is_some_and(|project| project.account.eq_ignore_ascii_case(account));
+        if in_account
+            && found
+                .as_ref()
+                .is_none_or(|f| f.created_at < profile.created_at)
+        {
+            found = Some(profile);
+        }
+    }
+    Ok(found)
+}
+
+/// Makes `profile` the active one if it still grants access, audits the switch, and answers;
+/// `account` when the person named it by its project's AWS account.
+async fn switch_to(
+    env: &CommandEnv,
+    job: &CommandJob,
+    profile: Profile,
+    account: Option<&str>,
+) -> Result<(), PortError> {
+    let identity = job.requester.identity();
+    // An ended invitation's profile is refused (and the attempt audited) like any command
+    // from it.
+    let Some(member) =
+        authorize(env, job, Some(profile.project.as_str()), Permission::View).await?
+    else {
+        return Ok(());
+    };
+    // The invitation's end, which `collaboration end` may have brought forward.
+    let profile = Profile {
+        expires_at: member
+            .invitation
+            .as_ref()
+            .map(|invitation| invitation.expires_at),
+        ..profile
+    };
+    env.state
+        .set_active_profile(&identity, &profile.name)
+        .await?;
+    let now = env.clock.now();
+    env.state
+        .audit(
+            &profile.project,
+            &AuditEvent {
+                action: AuditAction::ProfileSwitch,
+                who: identity.clone(),
+                institution: profile.institution.clone(),
+                resource: profile.name.clone(),
+                outcome: "switched".to_owned(),
+                detail: account.map(|account| format!("named by its account {account}")),
+                at: now,
+            },
+        )
+        .await?;
+    let reply = match account {
+        Some(account) => message::account_profile_switched(&profile, account, now),
+        None => message::profile_switched(&profile, now),
     };
     env.answer(&job.reply, &job.requester, &reply).await
 }
@@ -131,12 +183,22 @@ pub(crate) async fn command_profiles_list(
     let active = env.state.active_profile_name(&identity).await?;
     let mut profiles = Vec::new();
     let mut statuses = Vec::new();
+    let mut accounts = Vec::new();
     for profile in env.state.profiles(&identity).await? {
         let invitation = match profile.invitation() {
             Some(id) => env.state.invitation(id).await?,
             None => None,
         };
         statuses.push(invitation.as_ref().map(|i| i.status(now)));
+        // An owner's profile is their personal one, in their project's AWS account.
+        accounts.push(match profile.invitation() {
+            Some(_) => None,
+            None => env
+                .state
+                .project(&profile.project)
+                .await?
+                .map(|project| project.account),
+        });
         // The invitation's end as it is now: an extension or `collaboration end` moves it
         // after the profile was made.
         profiles.push(Profile {
@@ -147,10 +209,12 @@ pub(crate) async fn command_profiles_list(
     let listed: Vec<ListedProfile<'_>> = profiles
         .iter()
         .zip(statuses)
-        .map(|(profile, invitation)| ListedProfile {
+        .zip(&accounts)
+        .map(|((profile, invitation), account)| ListedProfile {
             profile,
             active: active.as_deref() == Some(profile.name.as_str()),
             invitation,
+            account: account.as_deref(),
         })
         .collect();
     let reply = message::profiles_list(&listed, now);

@@ -1,5 +1,6 @@
-//! Lifecycle commands on existing workspaces: `list`, `status` (and `ssh`), `start`/`resume`,
-//! `stop`, `hibernate`, and `terminate`, which only a confirming click carries out.
+//! Lifecycle commands on existing workspaces: `list`, `status` (`info`), `ssh` (`connect`),
+//! `start`/`resume`, `stop`, `hibernate`, and `terminate`, which only a confirming click
+//! carries out.
 //!
 //! Each checks who asks (their own workspace, or anyone's for owners and admins), asks the
 //! cloud for the real state, acts only when something changes (stopping a stopped workspace
@@ -21,6 +22,7 @@ use time::OffsetDateTime;
 
 use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, Member, Request, authorize};
+use crate::jobs::profiles::send_private_key;
 
 /// What a lifecycle command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,16 +106,39 @@ pub(crate) async fn workspace_for(
     Ok(Some((workspace, member)))
 }
 
-/// `status NAME` (and `ssh NAME`, which from chat can only say how to connect).
+/// `status NAME` (and `info NAME`).
 pub(crate) async fn command_status(
     env: &CommandEnv,
     job: &CommandJob,
     name: &str,
 ) -> Result<(), PortError> {
+    answer_status(env, job, name).await.map(drop)
+}
+
+/// `ssh NAME` and `connect NAME`: the status with how to connect, and the profile's SSH key
+/// by direct message if it is still waiting to be delivered; a private key never goes
+/// anywhere but a direct message.
+pub(crate) async fn command_connect(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<(), PortError> {
+    if let Some(member) = answer_status(env, job, name).await? {
+        send_private_key(env, &member.profile, &job.requester.user_id).await?;
+    }
+    Ok(())
+}
+
+/// Answers with the workspace's status; the member who asked, if they may see it.
+async fn answer_status(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<Option<Member>, PortError> {
     let Some((workspace, member)) =
         workspace_for(env, job, name, Permission::View, Permission::View).await?
     else {
-        return Ok(());
+        return Ok(None);
     };
     let now = env.clock.now();
     let live = env.launch.live(&workspace).await?;
@@ -155,7 +180,8 @@ pub(crate) async fn command_status(
             connect,
         },
     );
-    env.answer(&job.reply, &job.requester, &reply).await
+    env.answer(&job.reply, &job.requester, &reply).await?;
+    Ok(Some(member))
 }
 
 /// How to reach the workspace through Session Manager: SSH as the research user with the
@@ -252,6 +278,10 @@ pub(crate) async fn apply_change(
     else {
         return Ok(());
     };
+    if change == Change::Start && !member.project.grants(Permission::Launch) {
+        let refusal = message::project_archived_refused(&member.project, "start workspaces");
+        return env.answer(reply, requester, &refusal).await;
+    }
     let cloud = env.launch.cloud_of(&workspace).await?;
     let current = cloud
         .describe(&workspace.instance_id)
