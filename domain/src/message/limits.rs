@@ -754,6 +754,7 @@ mod tests {
                 violations: 0,
                 unauthorized: 1,
                 cleanup: &cleanup,
+                compliance: None,
             },
         ));
         assert!(whole.contains("Dr. Collaborator 499"), "whole");
