@@ -33,7 +33,7 @@ enum Style {
     Heading,
     Text,
     Mono,
-    /// A table's header: monospace in bold's place, repeated on every page the table spans.
+    /// A table's header, repeated on every page the table spans.
     MonoHeader,
 }
 

@@ -247,6 +247,27 @@ mod tests {
     }
 
     #[test]
+    fn a_seal_says_what_a_printed_report_can_be_checked_against() {
+        let (links, head) = chain(5);
+        let seal = Seal::of(&links, Some(&head));
+        assert_eq!(seal.describe(), "verified intact, 5 events");
+        assert_eq!(seal.head_text(), format!("#5 {}", head.hash));
+        let mut edited = links.clone();
+        edited[2].event["outcome"] = "refused".into();
+        assert_eq!(
+            Seal::of(&edited, Some(&head)).describe(),
+            "BROKEN: event #3 was edited"
+        );
+        let mut removed = links;
+        removed.remove(1);
+        assert_eq!(
+            Seal::of(&removed, Some(&head)).describe(),
+            "BROKEN: event #2 was removed"
+        );
+        assert_eq!(Seal::of(&[], None).head_text(), "none (no events yet)");
+    }
+
+    #[test]
     fn an_edited_event_is_named() {
         let (mut links, head) = chain(5);
         links[2].event["outcome"] = "refused".into();
