@@ -14,14 +14,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// Downloads the PDF behind the reply's `|label>` link and returns its text, page by page.
 async fn pdf_behind(reply: &Posted, label: &str) -> Vec<String> {
-    let blocks = reply.body["blocks"].to_string();
-    let link = blocks
-        .split('<')
-        .find_map(|part| {
-            part.split_once(&format!("|{label}>"))
-                .map(|(url, _)| url.replace("&amp;", "&"))
-        })
-        .unwrap_or_else(|| panic!("no `{label}` link in {blocks}"));
+    let link = link_behind(reply, label);
     assert!(link.contains("X-Amz-Signature"), "{link}");
     let response = reqwest::get(&link).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -37,6 +30,18 @@ async fn pdf_behind(reply: &Posted, label: &str) -> Vec<String> {
         .iter()
         .map(|page| document.extract_text(&[*page]).unwrap())
         .collect()
+}
+
+/// The link behind the reply's `|label>`.
+fn link_behind(reply: &Posted, label: &str) -> String {
+    let blocks = reply.body["blocks"].to_string();
+    blocks
+        .split('<')
+        .find_map(|part| {
+            part.split_once(&format!("|{label}>"))
+                .map(|(url, _)| url.replace("&amp;", "&"))
+        })
+        .unwrap_or_else(|| panic!("no `{label}` link in {blocks}"))
 }
 
 /// The stored link numbered `seq`'s hash.
@@ -170,7 +175,7 @@ async fn audit_and_compliance_reports_download_as_pdfs_that_show_the_figures_and
         .unwrap_or_else(|| panic!("no Berkeley cost in {blocks}"))
         .to_owned();
     assert_ne!(berkeley_cost, "$0.00", "{blocks}");
-    let pages = pdf_behind(&report, "Download the compliance report").await;
+    let pages = pdf_behind(&report, "Download the PDF").await;
     let text = pages.concat();
     for wanted in [
         "Collaboration Compliance Report",
@@ -198,6 +203,35 @@ async fn audit_and_compliance_reports_download_as_pdfs_that_show_the_figures_and
         assert!(text.contains(wanted), "{wanted}\n{text}");
     }
     assert_head_is_in_the_trail(&env, &text).await;
+
+    // The same data as CSV, one fact per row.
+    let csv = reqwest::get(link_behind(&report, "Download the CSV"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    let section = |name: &str| -> Vec<&csv::StringRecord> {
+        rows.iter().filter(|row| &row[0] == name).collect()
+    };
+    assert_eq!(section("access").len(), 2, "{csv}");
+    assert_eq!(section("decision").len(), 5, "{csv}");
+    let total = section("ledger_total");
+    assert_eq!(
+        (&total[0][10], &total[0][15]),
+        ("reconciled", berkeley_cost.as_str())
+    );
+    let head = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Chain head:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(section("audit_chain")[0][10].ends_with(&head), "{csv}");
 
     // Both exports are in the trail.
     let exports = env

@@ -2,7 +2,8 @@
 //! (the seed's closing "Generate compliance report"): who had access, through which
 //! invitation, role and restrictions, from when to when; every launch, policy refusal and
 //! exception decision; costs by user and by institution, added up against the ledger's total;
-//! and the audit chain, verified, with its head.
+//! and the audit chain, verified, with its head. As PDF to read and sign off, and as CSV, the
+//! same data one fact per row, to check in a spreadsheet.
 
 use std::collections::HashMap;
 
@@ -17,6 +18,7 @@ use crate::ledger::CostReport;
 use crate::pdf::{Column, PdfDocument};
 use crate::pricing::Money;
 use crate::project::Project;
+use crate::spreadsheet::SpreadsheetCsv;
 use crate::time_text;
 
 /// The events the report lists one by one: what was launched, refused or decided.
@@ -126,14 +128,39 @@ pub fn decisions(entries: &[Entry], people: &HashMap<ChatIdentity, Person>) -> V
         .collect()
 }
 
-/// Where the report goes: beside the project's audit exports, named for its period.
-pub fn compliance_key(project: &str, (from, to): (OffsetDateTime, OffsetDateTime)) -> String {
+/// Where the report goes: beside the project's audit exports, named for its period;
+/// `extension` is `pdf` or `csv`.
+pub fn compliance_key(
+    project: &str,
+    (from, to): (OffsetDateTime, OffsetDateTime),
+    extension: &str,
+) -> String {
     format!(
-        "audit/{project}/exports/{project}_compliance_{}_{}.pdf",
+        "audit/{project}/exports/{project}_compliance_{}_{}.{extension}",
         from.date(),
         to.date()
     )
 }
+
+/// The CSV's columns; each section fills the ones that apply to it.
+const CSV_COLUMNS: [&str; 16] = [
+    "section",
+    "seq",
+    "at",
+    "person",
+    "institution",
+    "invitation",
+    "role",
+    "action",
+    "resource",
+    "outcome",
+    "detail",
+    "from",
+    "to",
+    "status",
+    "hours",
+    "cost",
+];
 
 /// What the report is made of.
 #[derive(Debug)]
@@ -185,6 +212,108 @@ impl CollaborationCompliance<'_> {
             .iter()
             .filter(|row| row.action == action.describe())
             .count()
+    }
+
+    /// The report as CSV, one fact per row: `access` (one per grant, its conditions in
+    /// `detail`), `decision` (one per event, its hash in `detail` after the event's own),
+    /// `user_cost`, `institution_cost`, `ledger_total` (`detail` says whether the costs
+    /// reconcile) and `audit_chain` (the head in `seq` and `detail`).
+    pub fn to_csv(&self) -> String {
+        let mut csv = SpreadsheetCsv::new();
+        csv.row(CSV_COLUMNS);
+        let rfc3339 = |at: OffsetDateTime| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| at.to_string())
+        };
+        let row = |cells: &[(&str, String)]| {
+            CSV_COLUMNS.map(|column| {
+                cells
+                    .iter()
+                    .find(|(name, _)| *name == column)
+                    .map(|(_, value)| value.clone())
+                    .unwrap_or_default()
+            })
+        };
+        for grant in self.grants {
+            csv.row(row(&[
+                ("section", "access".to_owned()),
+                ("person", grant.person.clone()),
+                ("institution", grant.institution.clone()),
+                ("invitation", grant.invitation.clone().unwrap_or_default()),
+                ("role", grant.role.as_str().to_owned()),
+                ("detail", grant.conditions.join("; ")),
+                ("from", rfc3339(grant.from)),
+                ("to", grant.to.map(rfc3339).unwrap_or_default()),
+                ("status", grant.status.to_owned()),
+            ]));
+        }
+        for decision in self.decisions {
+            let detail = if decision.detail.is_empty() {
+                format!("hash {}", decision.hash)
+            } else {
+                format!("{}; hash {}", decision.detail, decision.hash)
+            };
+            csv.row(row(&[
+                ("section", "decision".to_owned()),
+                ("seq", decision.seq.to_string()),
+                ("at", rfc3339(decision.at)),
+                ("person", decision.user.clone()),
+                ("institution", decision.institution.clone()),
+                ("invitation", decision.invitation.clone()),
+                ("action", decision.action.clone()),
+                ("resource", decision.resource.clone()),
+                ("outcome", decision.outcome.clone()),
+                ("detail", detail),
+            ]));
+        }
+        let costs = self.costs;
+        for (user, cost) in costs.by_user.iter().zip(costs.user_cents()) {
+            csv.row(row(&[
+                ("section", "user_cost".to_owned()),
+                ("person", user.user.clone()),
+                ("institution", user.institution.clone()),
+                ("hours", user.hours.to_string()),
+                ("cost", cost.to_string()),
+            ]));
+        }
+        for (institution, cost) in costs.by_institution.iter().zip(costs.institution_cents()) {
+            csv.row(row(&[
+                ("section", "institution_cost".to_owned()),
+                ("institution", institution.institution.clone()),
+                ("detail", format!("{}%", institution.percent)),
+                ("hours", institution.hours.to_string()),
+                ("cost", cost.to_string()),
+            ]));
+        }
+        let reconciled = if Reconciliation::of(costs).holds() {
+            "reconciled"
+        } else {
+            "not reconciled"
+        };
+        csv.row(row(&[
+            ("section", "ledger_total".to_owned()),
+            ("detail", reconciled.to_owned()),
+            ("from", rfc3339(self.period.0)),
+            ("to", rfc3339(self.period.1)),
+            ("hours", costs.compute_hours.to_string()),
+            ("cost", costs.total.to_string()),
+        ]));
+        csv.row(row(&[
+            ("section", "audit_chain".to_owned()),
+            (
+                "seq",
+                self.seal
+                    .head
+                    .as_ref()
+                    .map(|head| head.seq.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "detail",
+                format!("{}; head {}", self.seal.describe(), self.seal.head_text()),
+            ),
+        ]));
+        csv.finish()
     }
 
     /// The report as PDF.
@@ -599,6 +728,46 @@ mod tests {
             seal: &seal,
         }
         .to_pdf();
+        let csv = CollaborationCompliance {
+            project: &project,
+            period,
+            generated_at: now,
+            grants: &grants,
+            decisions: &decisions,
+            costs: &costs,
+            seal: &seal,
+        }
+        .to_csv();
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        let sections: Vec<&str> = rows.iter().map(|row| &row[0]).collect();
+        assert_eq!(
+            sections,
+            [
+                "access",
+                "access",
+                "decision",
+                "decision",
+                "decision",
+                "decision",
+                "user_cost",
+                "user_cost",
+                "institution_cost",
+                "institution_cost",
+                "ledger_total",
+                "audit_chain"
+            ]
+        );
+        assert!(
+            rows[1][10].starts_with("templates R Research Environment; $0.50/hr cap"),
+            "{:?}",
+            rows[1]
+        );
+        assert_eq!(&rows[10][15], "$75.44");
+        assert_eq!(&rows[10][10], "reconciled");
+        assert!(rows[11][10].ends_with(&links[4].hash), "{:?}", rows[11]);
         let text = pdf_pages(&pdf).concat();
         let hash = &links[4].hash;
         for expected in [

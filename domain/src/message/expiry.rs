@@ -337,8 +337,8 @@ pub struct CollaborationSummary<'a> {
     pub violations: usize,
     pub unauthorized: usize,
     pub cleanup: &'a [Cleanup<'a>],
-    /// Where `--export-compliance` put the compliance report.
-    pub compliance: Option<&'a ExportLink<'a>>,
+    /// Where `--export-compliance` put the compliance report, PDF first.
+    pub compliance: &'a [ExportLink<'a>],
 }
 
 pub fn collaboration_report(summary: &CollaborationSummary<'_>) -> ChatMessage {
@@ -414,12 +414,13 @@ pub fn collaboration_report(summary: &CollaborationSummary<'_>) -> ChatMessage {
             "unauthorized": summary.unauthorized,
             "healthy": summary.violations == 0 && summary.unauthorized == 0,
             "cleanup": cleanup,
-            "compliance": summary.compliance.map(|export| json!({
+            "compliance": summary.compliance.iter().map(|export| json!({
                 "format": export.format,
                 "key": export.key,
                 "link": export.link,
                 "valid_days": export.valid_days,
-            })),
+            })).collect::<Vec<_>>(),
+            "compliance_valid_days": summary.compliance.first().map(|export| export.valid_days),
         }),
     )
 }
@@ -694,7 +695,7 @@ mod tests {
             violations: 0,
             unauthorized: 1,
             cleanup: &cleanup,
-            compliance: None,
+            compliance: &[],
         });
         insta::assert_json_snapshot!(reply.blocks);
     }

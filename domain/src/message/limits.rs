@@ -754,7 +754,7 @@ mod tests {
                 violations: 0,
                 unauthorized: 1,
                 cleanup: &cleanup,
-                compliance: None,
+                compliance: &[],
             },
         ));
         assert!(whole.contains("Dr. Collaborator 499"), "whole");

@@ -473,12 +473,16 @@ pub(crate) async fn command_report(
     } else {
         None
     };
-    let compliance_link = compliance.as_ref().map(|(key, link)| ExportLink {
-        format: "PDF",
-        key,
-        link,
-        valid_days: LINK_VALID.as_secs() / 86_400,
-    });
+    let compliance_links: Vec<ExportLink<'_>> = compliance
+        .iter()
+        .flatten()
+        .map(|(format, key, link)| ExportLink {
+            format,
+            key,
+            link,
+            valid_days: LINK_VALID.as_secs() / 86_400,
+        })
+        .collect();
     let audit_events = env.state.audit_events(&project.name).await?;
     let count = |action: AuditAction| audit_events.iter().filter(|e| e.action == action).count();
     let reply = message::collaboration_report(&CollaborationSummary {
@@ -494,13 +498,13 @@ pub(crate) async fn command_report(
         violations: count(AuditAction::PolicyViolation),
         unauthorized: count(AuditAction::Refused),
         cleanup: &cleanup_rows,
-        compliance: compliance_link.as_ref(),
+        compliance: &compliance_links,
     });
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
-/// `--export-compliance`: the compliance report as a PDF in the object store, itself audited
-/// as an export. Returns its key and link.
+/// `--export-compliance`: the compliance report as PDF and as CSV in the object store, itself
+/// audited as an export. Returns each file's format, key and link.
 async fn export_compliance(
     env: &CommandEnv,
     job: &CommandJob,
@@ -508,7 +512,7 @@ async fn export_compliance(
     period: (time::OffsetDateTime, time::OffsetDateTime),
     costs: &CostReport,
     invitations: &[(Invitation, String)],
-) -> Result<(String, String), PortError> {
+) -> Result<Vec<(&'static str, String, String)>, PortError> {
     let project = &member.project;
     let now = env.clock.now();
     let (links, head) = env.state.audit_chain(&project.name).await?;
@@ -519,7 +523,7 @@ async fn export_compliance(
     let people = people(env, project, &only_invitations).await?;
     let decisions = compliance::decisions(&entries, &people);
     let grants = compliance::grants(project, invitations, &people, now);
-    let pdf = CollaborationCompliance {
+    let report = CollaborationCompliance {
         project,
         period,
         generated_at: now,
@@ -527,13 +531,20 @@ async fn export_compliance(
         decisions: &decisions,
         costs,
         seal: &seal,
+    };
+    let files = [
+        ("PDF", "pdf", report.to_pdf(), "application/pdf"),
+        ("CSV", "csv", report.to_csv().into_bytes(), "text/csv"),
+    ];
+    let mut exported = Vec::new();
+    for (format, extension, body, content_type) in files {
+        let key = compliance_key(&project.name, period, extension);
+        let link = env
+            .objects
+            .put(&key, body, content_type, LINK_VALID)
+            .await?;
+        exported.push((format, key, link));
     }
-    .to_pdf();
-    let key = compliance_key(&project.name, period);
-    let link = env
-        .objects
-        .put(&key, pdf, "application/pdf", LINK_VALID)
-        .await?;
     audit_member(
         env,
         job,
@@ -542,12 +553,12 @@ async fn export_compliance(
         AuditAction::Export,
         "exported",
         format!(
-            "compliance report, PDF, {} grants, {} decisions, chain head {}",
+            "compliance report, PDF and CSV, {} grants, {} decisions, chain head {}",
             grants.len(),
             decisions.len(),
             seal.head_text()
         ),
     )
     .await?;
-    Ok((key, link))
+    Ok(exported)
 }
