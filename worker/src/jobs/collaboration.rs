@@ -469,13 +469,12 @@ pub(crate) async fn command_report(
             .zip(known.iter().map(|(_, institution)| institution.clone()))
             .collect();
         let period = (project.created_at, end);
-        Some(export_compliance(env, job, &member, period, &report, &invitations).await?)
+        export_compliance(env, job, &member, period, &report, &invitations).await?
     } else {
-        None
+        Vec::new()
     };
     let compliance_links: Vec<ExportLink<'_>> = compliance
         .iter()
-        .flatten()
         .map(|(format, key, link)| ExportLink {
             format,
             key,
