@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod limit;
 pub mod message;
 pub mod network;
+pub mod pdf;
 pub mod policy;
 pub mod ports;
 pub mod preserve;

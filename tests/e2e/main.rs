@@ -23,6 +23,7 @@ mod message_limits;
 mod money;
 mod network;
 mod operability;
+mod pdf_export;
 mod policy;
 mod recovery;
 mod redis_outage;

@@ -96,6 +96,49 @@ pub enum Break {
     Removed { first: u64, last: u64 },
 }
 
+/// What a report says of the chain it was read from: the head it was read up to and whether
+/// the chain verified, so a printed report can be checked against the stored trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    pub head: Option<Head>,
+    pub verified: Result<u64, Break>,
+}
+
+impl Seal {
+    /// Verifies `links` up to `head`.
+    pub fn of(links: &[Link], head: Option<&Head>) -> Seal {
+        Seal {
+            head: head.cloned(),
+            verified: verify(links, head),
+        }
+    }
+
+    /// `verified intact, 10,004 events` or where it broke.
+    pub fn describe(&self) -> String {
+        match &self.verified {
+            Ok(events) => format!("verified intact, {events} events"),
+            Err(Break::Edited { seq }) => format!("BROKEN: event #{seq} was edited"),
+            Err(Break::Inserted { position, .. }) => {
+                format!("BROKEN: an event was inserted at position {position}")
+            }
+            Err(Break::Removed { first, last }) if first == last => {
+                format!("BROKEN: event #{first} was removed")
+            }
+            Err(Break::Removed { first, last }) => {
+                format!("BROKEN: events #{first} to #{last} were removed")
+            }
+        }
+    }
+
+    /// `#10004 3f2a…` in full, or that the chain is empty.
+    pub fn head_text(&self) -> String {
+        self.head.as_ref().map_or_else(
+            || "none (no events yet)".to_owned(),
+            |head| format!("#{} {}", head.seq, head.hash),
+        )
+    }
+}
+
 /// Walks the chain from the start. `Ok` carries how many links are intact.
 pub fn verify(links: &[Link], head: Option<&Head>) -> Result<u64, Break> {
     let mut accepted: Vec<&Link> = Vec::with_capacity(links.len());
@@ -201,6 +244,27 @@ mod tests {
         let (links, head) = chain(5);
         assert_eq!(verify(&links, Some(&head)), Ok(5));
         assert_eq!(verify(&[], None), Ok(0));
+    }
+
+    #[test]
+    fn a_seal_says_what_a_printed_report_can_be_checked_against() {
+        let (links, head) = chain(5);
+        let seal = Seal::of(&links, Some(&head));
+        assert_eq!(seal.describe(), "verified intact, 5 events");
+        assert_eq!(seal.head_text(), format!("#5 {}", head.hash));
+        let mut edited = links.clone();
+        edited[2].event["outcome"] = "refused".into();
+        assert_eq!(
+            Seal::of(&edited, Some(&head)).describe(),
+            "BROKEN: event #3 was edited"
+        );
+        let mut removed = links;
+        removed.remove(1);
+        assert_eq!(
+            Seal::of(&removed, Some(&head)).describe(),
+            "BROKEN: event #2 was removed"
+        );
+        assert_eq!(Seal::of(&[], None).head_text(), "none (no events yet)");
     }
 
     #[test]

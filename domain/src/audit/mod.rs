@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod chain;
+pub mod compliance;
 pub mod report;
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! The compliance report of a collaboration (seed problem 4): what each invitation did, every
 //! data access, and the counts an auditor asks for first. Also its JSON and CSV exports, one
 //! row per event, each carrying its place and hash in the chain so a row can be checked
-//! against the trail.
+//! against the trail, and its PDF, which also prints the chain's head.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,10 +9,13 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
+use super::chain::Seal;
 use super::{AuditAction, AuditEvent};
 use crate::command::{AuditExport, ExportFormat};
 use crate::identity::ChatIdentity;
+use crate::pdf::{Column, PdfDocument};
 use crate::spreadsheet::SpreadsheetCsv;
+use crate::time_text;
 
 /// Who an identity is, as far as the project knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +198,7 @@ pub fn compliance_report(
     }
 }
 
-fn row(entry: &Entry, people: &HashMap<ChatIdentity, Person>) -> Row {
+pub(super) fn row(entry: &Entry, people: &HashMap<ChatIdentity, Person>) -> Row {
     let event = &entry.event;
     let person = people.get(&event.who);
     Row {
@@ -233,16 +236,170 @@ fn extension(format: ExportFormat) -> &'static str {
     match format {
         ExportFormat::Json => "json",
         ExportFormat::Csv => "csv",
+        ExportFormat::Pdf => "pdf",
     }
 }
 
-impl ComplianceReport {
-    /// The export in `format`, with its content type.
-    pub fn export(&self, format: ExportFormat) -> (String, &'static str) {
-        match format {
-            ExportFormat::Json => (self.to_json(), "application/json"),
-            ExportFormat::Csv => (self.to_csv(), "text/csv"),
+/// The columns of an event table in a PDF, as [`event_cells`] fills them.
+pub(super) const EVENT_COLUMNS: [Column; 8] = [
+    Column {
+        heading: "Seq",
+        width: 7,
+    },
+    Column {
+        heading: "At (UTC)",
+        width: 16,
+    },
+    Column {
+        heading: "User",
+        width: 18,
+    },
+    Column {
+        heading: "Institution",
+        width: 12,
+    },
+    Column {
+        heading: "Action",
+        width: 16,
+    },
+    Column {
+        heading: "Resource",
+        width: 20,
+    },
+    Column {
+        heading: "Outcome",
+        width: 10,
+    },
+    Column {
+        heading: "Hash",
+        width: 10,
+    },
+];
+
+/// One row of an event table: the hash's first characters, enough to find the link.
+pub(super) fn event_cells(row: &Row) -> Vec<String> {
+    let at = row.at.to_offset(time::UtcOffset::UTC);
+    vec![
+        row.seq.to_string(),
+        format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute()),
+        row.user.clone(),
+        row.institution.clone(),
+        row.action.clone(),
+        row.resource.clone(),
+        row.outcome.clone(),
+        row.hash.chars().take(10).collect(),
+    ]
+}
+
+/// `1,247`.
+pub(crate) fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
         }
+        out.push(digit);
+    }
+    out
+}
+
+impl ComplianceReport {
+    /// The export in `format`, with its content type. The PDF states `seal`, the chain the
+    /// report was read from, and when it was made.
+    pub fn export(
+        &self,
+        format: ExportFormat,
+        seal: &Seal,
+        generated_at: OffsetDateTime,
+    ) -> (Vec<u8>, &'static str) {
+        match format {
+            ExportFormat::Json => (self.to_json().into_bytes(), "application/json"),
+            ExportFormat::Csv => (self.to_csv().into_bytes(), "text/csv"),
+            ExportFormat::Pdf => (self.to_pdf(seal, generated_at), "application/pdf"),
+        }
+    }
+
+    /// The report as PDF: the period and the chain's head first, then the summary, the
+    /// invitations' activity, the data access events and every event of the period.
+    pub fn to_pdf(&self, seal: &Seal, generated_at: OffsetDateTime) -> Vec<u8> {
+        let mut pdf = PdfDocument::new(
+            "Collaboration Audit Report",
+            &format!(
+                "{} audit report, {} to {}",
+                self.project, self.start_date, self.end_date
+            ),
+            generated_at,
+        );
+        pdf.facts(&[
+            ("Project", self.project.clone()),
+            (
+                "Period",
+                format!("{} to {} (UTC, whole days)", self.start_date, self.end_date),
+            ),
+            ("Generated", time_text::date_time(generated_at)),
+            ("Audit chain", seal.describe()),
+            ("Chain head", seal.head_text()),
+        ]);
+        pdf.text(&format!(
+            "Each event below carries its place (Seq) and the start of its hash in the audit \
+             chain; `/cws audit verify {}` checks the chain, and the JSON and CSV exports hold \
+             each event's full hash and detail.",
+            self.project
+        ));
+        let summary = &self.summary;
+        pdf.heading("Compliance Summary");
+        pdf.facts(&[
+            ("Events in the period", grouped(summary.events)),
+            ("Data access events", grouped(summary.data_access_events)),
+            (
+                "Workspace launches by collaborators",
+                grouped(summary.collaborator_launches),
+            ),
+            ("Policy violations", grouped(summary.policy_violations)),
+            (
+                "Unauthorized access attempts",
+                grouped(summary.unauthorized_attempts),
+            ),
+        ]);
+        pdf.heading("Invitation Activity");
+        pdf.table(
+            &[
+                Column {
+                    heading: "Invitation",
+                    width: 40,
+                },
+                Column {
+                    heading: "Profile switches",
+                    width: 16,
+                },
+                Column {
+                    heading: "Workspace launches",
+                    width: 18,
+                },
+            ],
+            self.invitation_activity.iter().map(|row| {
+                vec![
+                    row.invitation.clone(),
+                    grouped(row.profile_switches),
+                    grouped(row.launches),
+                ]
+            }),
+            "No invitations.",
+        );
+        pdf.heading("Data Access Events");
+        pdf.table(
+            &EVENT_COLUMNS,
+            self.data_access.iter().map(event_cells),
+            "None in this period.",
+        );
+        pdf.heading("All Events");
+        pdf.table(
+            &EVENT_COLUMNS,
+            self.events.iter().map(event_cells),
+            "None in this period.",
+        );
+        pdf.finish()
     }
 
     /// The export as one JSON document.
@@ -435,6 +592,135 @@ mod tests {
         seq,at,user,identity,institution,institution_check,invitation,action,resource,outcome,detail,hash
         1,2026-01-15T09:00:00Z,Dr. Johnson,slack:T1:UMIT,MIT,verified,mit-collaboration,Workspace Launch,neuro-dataset,ok,"with, a comma",h1
         "#);
+    }
+
+    /// `events` written as a chain, as the worker writes them; with its seal.
+    fn chained(events: &[AuditEvent]) -> (Vec<Entry>, Seal) {
+        let mut links: Vec<super::super::chain::Link> = Vec::new();
+        for event in events {
+            let head = links.last().map(|link| link.head());
+            links.push(super::super::chain::Link::after(head.as_ref(), event));
+        }
+        let head = links.last().map(|link| link.head());
+        let entries = links
+            .iter()
+            .map(|link| Entry {
+                seq: link.seq,
+                hash: link.hash.clone(),
+                event: link.audit_event().unwrap(),
+            })
+            .collect();
+        (entries, Seal::of(&links, head.as_ref()))
+    }
+
+    #[test]
+    fn the_pdf_shows_the_period_the_figures_and_the_chains_head() {
+        let events: Vec<AuditEvent> = [
+            (
+                "UMIT",
+                AuditAction::ProfileSwitch,
+                datetime!(2026-01-02 9:00 UTC),
+            ),
+            ("UMIT", AuditAction::Launch, datetime!(2026-01-15 9:00 UTC)),
+            (
+                "UMIT",
+                AuditAction::VolumeMount,
+                datetime!(2026-01-15 9:05 UTC),
+            ),
+            (
+                "UOWNER",
+                AuditAction::Launch,
+                datetime!(2026-02-01 9:00 UTC),
+            ),
+            ("UMIT", AuditAction::Refused, datetime!(2026-03-01 9:00 UTC)),
+            (
+                "UMIT",
+                AuditAction::PolicyViolation,
+                datetime!(2026-03-01 9:01 UTC),
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(n, (who, action, at))| entry(n as u64 + 1, who, action, at).event)
+        .collect();
+        let (entries, seal) = chained(&events);
+        let report = compliance_report(
+            "nih-neuro",
+            (date!(2026 - 01 - 01), date!(2026 - 06 - 30)),
+            &entries,
+            &people(),
+            &["mit-collaboration".to_owned()],
+        );
+        let (pdf, content_type) =
+            report.export(ExportFormat::Pdf, &seal, datetime!(2026-07-01 8:30 UTC));
+        assert_eq!(content_type, "application/pdf");
+        let pages = crate::pdf::tests::pdf_pages(&pdf);
+        assert_eq!(pages.len(), 1);
+        let text = &pages[0];
+        let head = &entries.last().unwrap().hash;
+        for expected in [
+            "Collaboration Audit Report",
+            "Project:     nih-neuro",
+            "Period:      2026-01-01 to 2026-06-30 (UTC, whole days)",
+            "Generated:   July 1, 2026 08:30 UTC",
+            "Audit chain: verified intact, 6 events",
+            &format!("Chain head:  #6 {head}"),
+            "Events in the period:                6",
+            "Data access events:                  3",
+            "Workspace launches by collaborators: 1",
+            "Policy violations:                   1",
+            "Unauthorized access attempts:        1",
+            "mit-collaboration                        1                1",
+            "Dr. Johnson",
+            "jsmith",
+            "nih-neuro audit report, 2026-01-01 to 2026-06-30 - page 1 of 1",
+        ] {
+            assert!(text.contains(expected), "{expected}\n{text}");
+        }
+        let launch = format!(
+            "2       2026-01-15 09:00 Dr. Johnson        MIT          Workspace Launch neuro-dataset        ok         {}",
+            &entries[1].hash[..10]
+        );
+        assert!(text.contains(&launch), "{launch}\n{text}");
+    }
+
+    #[test]
+    fn ten_thousand_events_make_a_valid_pdf_of_many_pages() {
+        let events: Vec<AuditEvent> = (0..10_000_i64)
+            .map(|n| {
+                let action = [AuditAction::Launch, AuditAction::Command][n as usize % 2];
+                entry(
+                    0,
+                    "UMIT",
+                    action,
+                    datetime!(2025-01-01 0:00 UTC) + time::Duration::minutes(25 * n),
+                )
+                .event
+            })
+            .collect();
+        let (entries, seal) = chained(&events);
+        let report = compliance_report(
+            "nih",
+            (date!(2025 - 01 - 01), date!(2025 - 12 - 31)),
+            &entries,
+            &people(),
+            &["mit-collaboration".to_owned()],
+        );
+        let pages =
+            crate::pdf::tests::pdf_pages(&report.to_pdf(&seal, datetime!(2026-01-01 0:00 UTC)));
+        assert!(pages.len() > 100, "{} pages", pages.len());
+        assert!(pages[0].contains(&format!("#10000 {}", entries[9_999].hash)));
+        let last = pages.last().unwrap();
+        assert!(last.contains(&format!("page {} of {}", pages.len(), pages.len())));
+        assert!(last.starts_with("Seq"), "the header goes on: {last}");
+        // Every event is in the event table once, and each launch also in the access table.
+        let rows = pages
+            .iter()
+            .flat_map(|page| page.lines())
+            .filter(|line| line.contains(" Dr. Johnson "))
+            .count();
+        assert_eq!(rows, 15_000);
+        assert!(last.contains("10000   2025-06-23 14:15"), "{last}");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Compliance audits of collaboration projects.
 //!
 //! - `audit collaboration PROJECT --start-date YYYY-MM-DD --end-date YYYY-MM-DD
-//!   [--export json|csv|FILE]`, where a file name ending in `.json` or `.csv` picks the format
-//!   (the seeds write `--export compliance_audit_h1_2026.json`)
+//!   [--export json|csv|pdf|FILE]`, where a file name ending in `.json`, `.csv` or `.pdf` picks
+//!   the format (the seeds write `--export compliance_audit_h1_2026.json`)
 //! - `audit verify PROJECT`
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,18 @@ pub struct AuditExport {
 pub enum ExportFormat {
     Json,
     Csv,
+    Pdf,
+}
+
+impl ExportFormat {
+    /// `JSON`, `CSV` or `PDF`, as replies name the export.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "JSON",
+            ExportFormat::Csv => "CSV",
+            ExportFormat::Pdf => "PDF",
+        }
+    }
 }
 
 impl AuditCommand {
@@ -58,7 +70,7 @@ const PROJECT: &[ArgSpec] = &[ArgSpec {
 pub(crate) const COLLABORATION: CommandSpec = CommandSpec {
     name: "audit collaboration",
     usage: "/cws audit collaboration PROJECT --start-date YYYY-MM-DD --end-date YYYY-MM-DD \
-            [--export json|csv|FILE]",
+            [--export json|csv|pdf|FILE]",
     summary: "Report who accessed what in a collaboration project, for compliance.",
     arguments: PROJECT,
     flags: &[
@@ -74,8 +86,9 @@ pub(crate) const COLLABORATION: CommandSpec = CommandSpec {
         },
         FlagSpec {
             name: FlagName::Exact("export"),
-            value: FlagValue::One("json|csv|FILE"),
-            doc: "Export format, or a file name ending in .json or .csv.",
+            value: FlagValue::One("json|csv|pdf|FILE"),
+            doc: "Export format, or a file name ending in .json, .csv or .pdf. The PDF prints \
+                  the audit chain's head hash, to check it against the trail.",
         },
     ],
     takes_body: false,
@@ -111,6 +124,7 @@ fn export(s: &str) -> Result<AuditExport, InvalidReason> {
     let format = |word: &str| match word.to_ascii_lowercase().as_str() {
         "json" => Some(ExportFormat::Json),
         "csv" => Some(ExportFormat::Csv),
+        "pdf" => Some(ExportFormat::Pdf),
         _ => None,
     };
     if let Some(format) = format(s) {
@@ -126,7 +140,7 @@ fn export(s: &str) -> Result<AuditExport, InvalidReason> {
         _ => None,
     }
     .ok_or(InvalidReason::Format {
-        expected: "json, csv, or a file name ending in .json or .csv",
+        expected: "json, csv, pdf, or a file name ending in .json, .csv or .pdf",
     })
 }
 
@@ -171,6 +185,11 @@ mod tests {
                 " --export reports/h1.CSV",
                 Some((ExportFormat::Csv, Some("reports/h1.CSV"))),
             ),
+            (" --export pdf", Some((ExportFormat::Pdf, None))),
+            (
+                " --export compliance_h1.pdf",
+                Some((ExportFormat::Pdf, Some("compliance_h1.pdf"))),
+            ),
         ];
         for (flags, expected) in cases {
             let got = export_of(&format!("{base}{flags}"));
@@ -193,9 +212,9 @@ mod tests {
                 Some("2026-02-30"),
             ),
             (
-                "audit collaboration p --start-date 2026-01-01 --end-date 2026-03-01 --export audit.pdf",
-                "--export expects json, csv, or a file name ending in .json or .csv, got `audit.pdf`",
-                Some("audit.pdf"),
+                "audit collaboration p --start-date 2026-01-01 --end-date 2026-03-01 --export audit.docx",
+                "--export expects json, csv, pdf, or a file name ending in .json, .csv or .pdf, got `audit.docx`",
+                Some("audit.docx"),
             ),
             (
                 "audit collaboration p --start-date 2026-01-01",

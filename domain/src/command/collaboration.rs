@@ -5,7 +5,9 @@
 //! - `collaboration export PROFILE [PATH] [--output PATH] [--include-snapshots]`: the path may
 //!   also be positional, because the seeds' expiry e-mail tells people to run
 //!   `cws collaboration export stanford-collab ~/mit-stanford-work/`
-//! - `collaboration report PROJECT [--final]`
+//! - `collaboration report PROJECT [--final] [--export-compliance]`: the compliance report is
+//!   the PDF the seed's final report ends with ("Generate compliance report:
+//!   --export-compliance")
 //! - `collaboration transfer-snapshots PROFILE ACCOUNT`
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,8 @@ pub struct CollaborationReport {
     pub project: ProjectName,
     /// `--final`: the closing report of a finished collaboration.
     pub final_report: bool,
+    /// `--export-compliance`: also the compliance report as a PDF in the object store.
+    pub export_compliance: bool,
 }
 
 impl CollaborationCommand {
@@ -158,20 +162,30 @@ fn export(args: &mut Args) -> Result<Command, ParseError> {
 
 pub(crate) const REPORT: CommandSpec = CommandSpec {
     name: "collaboration report",
-    usage: "/cws collaboration report PROJECT [--final]",
+    usage: "/cws collaboration report PROJECT [--final] [--export-compliance]",
     summary: "Report a collaboration's costs, participants and health.",
     arguments: PROJECT,
-    flags: &[FlagSpec {
-        name: FlagName::Exact("final"),
-        value: FlagValue::Switch,
-        doc: "The closing report of a finished collaboration.",
-    }],
+    flags: &[
+        FlagSpec {
+            name: FlagName::Exact("final"),
+            value: FlagValue::Switch,
+            doc: "The closing report of a finished collaboration.",
+        },
+        FlagSpec {
+            name: FlagName::Exact("export-compliance"),
+            value: FlagValue::Switch,
+            doc: "Also the compliance report as a PDF: who had access on which terms, every \
+                  launch, policy refusal and exception decision, costs by user and \
+                  institution, and the verified audit chain. Owners and admins.",
+        },
+    ],
     takes_body: false,
     parse: |args| {
         Ok(Command::Collaboration(CollaborationCommand::Report(
             CollaborationReport {
                 project: args.positional("PROJECT", project_name)?,
                 final_report: args.enabled("final")?,
+                export_compliance: args.enabled("export-compliance")?,
             },
         )))
     },

@@ -310,7 +310,7 @@ mod tests {
             List shared volumes.
         /cws volume status NAME
             Show a volume's size, mounts and cross-account access.
-        /cws audit collaboration PROJECT --start-date YYYY-MM-DD --end-date YYYY-MM-DD [--export json|csv|FILE]
+        /cws audit collaboration PROJECT --start-date YYYY-MM-DD --end-date YYYY-MM-DD [--export json|csv|pdf|FILE]
             Report who accessed what in a collaboration project, for compliance.
         /cws audit verify PROJECT
             Check that a project's audit trail is complete.
@@ -318,7 +318,7 @@ mod tests {
             End a collaboration on a date: warn collaborators, revoke access, preserve their work.
         /cws collaboration export PROFILE [PATH] [--output PATH] [--include-snapshots]
             Export your work from a collaboration profile before access ends.
-        /cws collaboration report PROJECT [--final]
+        /cws collaboration report PROJECT [--final] [--export-compliance]
             Report a collaboration's costs, participants and health.
         /cws collaboration transfer-snapshots PROFILE ACCOUNT
             Transfer your snapshots from a collaboration profile to your own account.

@@ -98,6 +98,26 @@ pub struct PolicyRestrictions {
     pub forbidden_regions: Vec<String>,
 }
 
+impl PolicyRestrictions {
+    /// Each restriction as a short phrase: `templates R Research Environment`, `$0.50/hr cap`.
+    pub fn phrases(&self) -> Vec<String> {
+        let mut phrases = Vec::new();
+        if !self.template_whitelist.is_empty() {
+            phrases.push(format!("templates {}", self.template_whitelist.join(", ")));
+        }
+        if !self.max_instance_types.is_empty() {
+            phrases.push(format!("max types {}", self.max_instance_types.join(", ")));
+        }
+        if let Some(cap) = self.max_hourly_cost {
+            phrases.push(format!("{}/hr cap", cap.to_money().display_rate()));
+        }
+        if !self.forbidden_regions.is_empty() {
+            phrases.push(format!("not in {}", self.forbidden_regions.join(", ")));
+        }
+        phrases
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationCreateCollaboration {
     pub csv_file: String,

@@ -368,6 +368,15 @@ fn command_lines() -> Vec<(String, Command)> {
             Collaboration(CollaborationCommand::Report(CollaborationReport {
                 project: "nih-neuro-consortium".parse().unwrap(),
                 final_report: true,
+                export_compliance: false,
+            })),
+        ),
+        (
+            "collaboration report nih-neuro-consortium --final --export-compliance",
+            Collaboration(CollaborationCommand::Report(CollaborationReport {
+                project: "nih-neuro-consortium".parse().unwrap(),
+                final_report: true,
+                export_compliance: true,
             })),
         ),
         // Seed 002.

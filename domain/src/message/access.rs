@@ -11,26 +11,11 @@ use crate::profile::{KeyDelivery, Profile};
 use crate::project::Project;
 use crate::time_text;
 
-/// The restrictions of an invitation as short phrases: `templates: R Research Environment`.
+/// The restrictions of an invitation as short phrases: `templates R Research Environment`.
 fn restriction_phrases(restrictions: Option<&PolicyRestrictions>) -> Vec<String> {
-    let Some(rules) = restrictions else {
-        return Vec::new();
-    };
-    let mut phrases = Vec::new();
-    if !rules.template_whitelist.is_empty() {
-        phrases.push(format!("templates {}", rules.template_whitelist.join(", ")));
-    }
-    if !rules.max_instance_types.is_empty() {
-        phrases.push(format!("max types {}", rules.max_instance_types.join(", ")));
-    }
-    if let Some(cap) = rules.max_hourly_cost {
-        let cap = cap.to_money();
-        phrases.push(format!("{}/hr cap", cap.display_rate()));
-    }
-    if !rules.forbidden_regions.is_empty() {
-        phrases.push(format!("not in {}", rules.forbidden_regions.join(", ")));
-    }
-    phrases
+    restrictions
+        .map(PolicyRestrictions::phrases)
+        .unwrap_or_default()
 }
 
 /// How a reply tells what became of the private key.

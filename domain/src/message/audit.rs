@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{ChatMessage, render};
 use crate::audit::AuditAction;
 use crate::audit::chain::{Break, Link};
-use crate::audit::report::{ComplianceReport, Row};
+use crate::audit::report::{ComplianceReport, Row, grouped};
 use crate::time_text;
 
 /// The data access rows shown in chat; the export holds them all. Twenty rows of the table
@@ -174,19 +174,6 @@ fn cut(text: &str, width: usize) -> String {
     }
     let kept: String = text.chars().take(width - 1).collect();
     format!("{kept}…")
-}
-
-/// `1,247`.
-fn grouped(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 #[cfg(test)]

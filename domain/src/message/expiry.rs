@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::audit::ExportLink;
 use super::mail::{MailText, render_mail};
 use super::{ChatMessage, render};
 use crate::expiry::GRACE;
@@ -336,6 +337,8 @@ pub struct CollaborationSummary<'a> {
     pub violations: usize,
     pub unauthorized: usize,
     pub cleanup: &'a [Cleanup<'a>],
+    /// Where `--export-compliance` put the compliance report, PDF first.
+    pub compliance: &'a [ExportLink<'a>],
 }
 
 pub fn collaboration_report(summary: &CollaborationSummary<'_>) -> ChatMessage {
@@ -411,6 +414,13 @@ pub fn collaboration_report(summary: &CollaborationSummary<'_>) -> ChatMessage {
             "unauthorized": summary.unauthorized,
             "healthy": summary.violations == 0 && summary.unauthorized == 0,
             "cleanup": cleanup,
+            "compliance": summary.compliance.iter().map(|export| json!({
+                "format": export.format,
+                "key": export.key,
+                "link": export.link,
+                "valid_days": export.valid_days,
+            })).collect::<Vec<_>>(),
+            "compliance_valid_days": summary.compliance.first().map(|export| export.valid_days),
         }),
     )
 }
@@ -685,6 +695,7 @@ mod tests {
             violations: 0,
             unauthorized: 1,
             cleanup: &cleanup,
+            compliance: &[],
         });
         insta::assert_json_snapshot!(reply.blocks);
     }

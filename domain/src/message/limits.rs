@@ -755,6 +755,7 @@ mod tests {
                 violations: 0,
                 unauthorized: 1,
                 cleanup: &cleanup,
+                compliance: &[],
             },
         ));
         assert!(whole.contains("Dr. Collaborator 499"), "whole");

@@ -10,7 +10,7 @@ mod audit;
 mod chargeback;
 mod cost;
 mod deployment;
-mod digest;
+pub(crate) mod digest;
 pub mod discord;
 mod expiry;
 mod idle;

@@ -1,14 +1,14 @@
 //! The audit trail read back: `audit verify` walks the hash chain again, `audit collaboration`
-//! reports who accessed what (and exports every event of the period to the object store), and
-//! each closed day's links are archived to the object store, once.
+//! reports who accessed what (and exports every event of the period to the object store, as
+//! JSON, CSV or PDF), and each closed day's links are archived to the object store, once.
 
 use std::collections::HashMap;
 
 use domain::audit::archive::{archive_key, day_lines, days_to_archive};
-use domain::audit::chain::{self, Link};
+use domain::audit::chain::{self, Link, Seal};
 use domain::audit::report::{Entry, Person, compliance_report, export_key};
 use domain::audit::{AuditAction, AuditEvent};
-use domain::command::{AuditCollaboration, ExportFormat};
+use domain::command::AuditCollaboration;
 use domain::identity::{ChatIdentity, Permission};
 use domain::invitation::Invitation;
 use domain::job::CommandJob;
@@ -54,7 +54,7 @@ pub(crate) async fn command_audit_collaboration(
         return Ok(());
     };
     let project = &member.project;
-    let (links, _) = env.state.audit_chain(&project.name).await?;
+    let (links, head) = env.state.audit_chain(&project.name).await?;
     // An event edited out of shape is not reported on; `audit verify` names it.
     let entries: Vec<Entry> = links.iter().filter_map(entry).collect();
     let invitations = env.state.invitations(&project.name).await?;
@@ -67,15 +67,14 @@ pub(crate) async fn command_audit_collaboration(
         return env.answer(&job.reply, &job.requester, &reply).await;
     };
     let key = export_key(&project.name, period, export);
-    let (body, content_type) = report.export(export.format);
+    // The PDF prints the head it was read up to and whether the chain verified.
+    let seal = Seal::of(&links, head.as_ref());
+    let (body, content_type) = report.export(export.format, &seal, env.clock.now());
     let link = env
         .objects
-        .put(&key, body.into_bytes(), content_type, LINK_VALID)
+        .put(&key, body, content_type, LINK_VALID)
         .await?;
-    let format = match export.format {
-        ExportFormat::Json => "JSON",
-        ExportFormat::Csv => "CSV",
-    };
+    let format = export.format.label();
     env.state
         .audit(
             &project.name,
@@ -105,7 +104,7 @@ pub(crate) async fn command_audit_collaboration(
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
-fn entry(link: &Link) -> Option<Entry> {
+pub(crate) fn entry(link: &Link) -> Option<Entry> {
     Some(Entry {
         seq: link.seq,
         hash: link.hash.clone(),
@@ -116,7 +115,7 @@ fn entry(link: &Link) -> Option<Entry> {
 /// Who each chat identity in the project is: every device of every invitation (the invitee's
 /// name when the inviter gave one, else their research username), and the owner, with the
 /// institution a verified identity vouches for.
-async fn people(
+pub(crate) async fn people(
     env: &CommandEnv,
     project: &Project,
     invitations: &[Invitation],

@@ -1,16 +1,22 @@
 //! The collaboration's end from chat: `collaboration end` (the owner sets the date and what
 //! happens to collaborators' work), `collaboration export` and `transfer-snapshots` (a
-//! collaborator preserves their work), and `collaboration report [--final]`.
+//! collaborator preserves their work), and `collaboration report [--final]
+//! [--export-compliance]`.
 
 use domain::audit::AuditAction;
+use domain::audit::chain::Seal;
+use domain::audit::compliance::{self, CollaborationCompliance, compliance_key};
+use domain::audit::report::Entry;
 use domain::command::{CollaborationEnd, CollaborationExport, CollaborationReport};
 use domain::expiry::{END_STEPS, start_of};
 use domain::identity::Permission;
 use domain::invitation::{Invitation, InvitationStatus};
 use domain::job::CommandJob;
 use domain::launch::{TAG_COLLABORATOR, TAG_PROJECT};
-use domain::ledger::{LedgerEventKind, cost_report};
-use domain::message::{self, Cleanup, CollaborationSummary, Ending, Exported, Participant};
+use domain::ledger::{CostReport, LedgerEventKind, cost_report};
+use domain::message::{
+    self, Cleanup, CollaborationSummary, Ending, ExportLink, Exported, Participant,
+};
 use domain::ports::{InstanceState, PortError, Snapshot};
 use domain::project::{EndPlan, Project};
 use domain::time_text;
@@ -18,6 +24,7 @@ use domain::workspace::Workspace;
 use serde_json::json;
 
 use crate::jobs::access::{Context, Member, audit_member, authorize};
+use crate::jobs::audit::{entry, people};
 use crate::jobs::expiry::{institution_of, tell_extended};
 use crate::jobs::profiles::profile_unknown;
 use crate::jobs::{CommandEnv, LINK_VALID};
@@ -377,8 +384,13 @@ pub(crate) async fn command_report(
     job: &CommandJob,
     command: &CollaborationReport,
 ) -> Result<(), PortError> {
-    let Some(member) =
-        authorize(env, job, Some(command.project.as_str()), Permission::View).await?
+    // The compliance report lists the audit trail, so it takes who may read the trail.
+    let permission = if command.export_compliance {
+        Permission::ReadAudit
+    } else {
+        Permission::View
+    };
+    let Some(member) = authorize(env, job, Some(command.project.as_str()), permission).await?
     else {
         return Ok(());
     };
@@ -450,6 +462,26 @@ pub(crate) async fn command_report(
                 .count(),
         });
     }
+    let compliance = if command.export_compliance {
+        let invitations: Vec<(Invitation, String)> = invitations
+            .iter()
+            .cloned()
+            .zip(known.iter().map(|(_, institution)| institution.clone()))
+            .collect();
+        let period = (project.created_at, end);
+        export_compliance(env, job, &member, period, &report, &invitations).await?
+    } else {
+        Vec::new()
+    };
+    let compliance_links: Vec<ExportLink<'_>> = compliance
+        .iter()
+        .map(|(format, key, link)| ExportLink {
+            format,
+            key,
+            link,
+            valid_days: LINK_VALID.as_secs() / 86_400,
+        })
+        .collect();
     let audit_events = env.state.audit_events(&project.name).await?;
     let count = |action: AuditAction| audit_events.iter().filter(|e| e.action == action).count();
     let reply = message::collaboration_report(&CollaborationSummary {
@@ -465,6 +497,67 @@ pub(crate) async fn command_report(
         violations: count(AuditAction::PolicyViolation),
         unauthorized: count(AuditAction::Refused),
         cleanup: &cleanup_rows,
+        compliance: &compliance_links,
     });
     env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// `--export-compliance`: the compliance report as PDF and as CSV in the object store, itself
+/// audited as an export. Returns each file's format, key and link.
+async fn export_compliance(
+    env: &CommandEnv,
+    job: &CommandJob,
+    member: &Member,
+    period: (time::OffsetDateTime, time::OffsetDateTime),
+    costs: &CostReport,
+    invitations: &[(Invitation, String)],
+) -> Result<Vec<(&'static str, String, String)>, PortError> {
+    let project = &member.project;
+    let now = env.clock.now();
+    let (links, head) = env.state.audit_chain(&project.name).await?;
+    let seal = Seal::of(&links, head.as_ref());
+    // An event edited out of shape is not listed; the seal says where the chain broke.
+    let entries: Vec<Entry> = links.iter().filter_map(entry).collect();
+    let only_invitations: Vec<Invitation> = invitations.iter().map(|(i, _)| i.clone()).collect();
+    let people = people(env, project, &only_invitations).await?;
+    let decisions = compliance::decisions(&entries, &people);
+    let grants = compliance::grants(project, invitations, &people, now);
+    let report = CollaborationCompliance {
+        project,
+        period,
+        generated_at: now,
+        grants: &grants,
+        decisions: &decisions,
+        costs,
+        seal: &seal,
+    };
+    let files = [
+        ("PDF", "pdf", report.to_pdf(), "application/pdf"),
+        ("CSV", "csv", report.to_csv().into_bytes(), "text/csv"),
+    ];
+    let mut exported = Vec::new();
+    for (format, extension, body, content_type) in files {
+        let key = compliance_key(&project.name, period, extension);
+        let link = env
+            .objects
+            .put(&key, body, content_type, LINK_VALID)
+            .await?;
+        exported.push((format, key, link));
+    }
+    audit_member(
+        env,
+        job,
+        member,
+        &project.name,
+        AuditAction::Export,
+        "exported",
+        format!(
+            "compliance report, PDF and CSV, {} grants, {} decisions, chain head {}",
+            grants.len(),
+            decisions.len(),
+            seal.head_text()
+        ),
+    )
+    .await?;
+    Ok(exported)
 }
