@@ -640,6 +640,7 @@ mod tests {
             project: "nih".into(),
             user: user.into(),
             institution: institution.into(),
+            storage_rate: None,
         }
     }
 

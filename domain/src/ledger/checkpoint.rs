@@ -142,6 +142,7 @@ fn carried(history: &[&LedgerEvent]) -> Vec<LedgerEvent> {
         project: first.project.clone(),
         user: first.user.clone(),
         institution: first.institution.clone(),
+        storage_rate: appeared.map_or(current.storage_rate, |event| event.storage_rate),
     };
     if std::ptr::eq(last, current) || state == State::Absent {
         vec![opening]
@@ -158,7 +159,9 @@ mod tests {
     use super::*;
     use crate::budget::BudgetPosition;
     use crate::ledger::{cost_report, running_at};
-    use LedgerEventKind::{Hibernated, Launched, Resumed, Stopped, Terminated};
+    use LedgerEventKind::{
+        Hibernated, Launched, Resumed, SnapshotDeleted, SnapshotTaken, Stopped, Terminated,
+    };
 
     const MARCH: OffsetDateTime = datetime!(2026-03-01 00:00 UTC);
 
@@ -198,6 +201,7 @@ mod tests {
             project: "nih-neuro-consortium".to_owned(),
             user: format!("{workspace}-user"),
             institution: "MIT".to_owned(),
+            storage_rate: workspace.starts_with("snapshot:").then(|| m("0.05")),
         }
     }
 
@@ -315,6 +319,20 @@ mod tests {
                     event("a", jan + h(4), Stopped, "0.50", 30),
                     event("a", MARCH + h(1), Resumed, "0.50", 30),
                     event("a", MARCH + h(1), Resumed, "0.50", 30),
+                ],
+            ),
+            (
+                "a named snapshot kept across the start, deleted inside",
+                vec![
+                    event("snapshot:final", jan, SnapshotTaken, "0", 100),
+                    event("snapshot:final", MARCH + h(40), SnapshotDeleted, "0", 100),
+                ],
+            ),
+            (
+                "a named snapshot deleted before the start",
+                vec![
+                    event("snapshot:old", jan, SnapshotTaken, "0", 100),
+                    event("snapshot:old", jan + h(40), SnapshotDeleted, "0", 100),
                 ],
             ),
             (
