@@ -47,11 +47,19 @@ pub(crate) async fn sweep(env: &CommandEnv) -> Result<usize, PortError> {
         return Ok(0);
     }
     let workspaces = env.launch.store.all().await?;
+    // Read once for the sweep: the invitations due share a few projects.
+    let projects: HashMap<String, Project> = env
+        .state
+        .projects()
+        .await?
+        .into_iter()
+        .map(|project| (project.name.clone(), project))
+        .collect();
     futures::stream::iter(&due)
         .for_each_concurrent(SWEEP_CONCURRENCY, |id| {
-            let workspaces = &workspaces;
+            let (workspaces, projects) = (&workspaces, &projects);
             async move {
-                if let Err(error) = advance(env, *id, workspaces, now).await {
+                if let Err(error) = advance(env, *id, workspaces, projects, now).await {
                     tracing::warn!(invitation = %id, %error, "expiry stage failed; the next sweep tries again");
                 }
             }
@@ -64,11 +72,15 @@ async fn advance(
     env: &CommandEnv,
     id: InvitationId,
     workspaces: &[Workspace],
+    projects: &HashMap<String, Project>,
     now: OffsetDateTime,
 ) -> Result<(), PortError> {
     let invitation = env.state.invitation(id).await?;
     let project = match &invitation {
-        Some(invitation) => env.state.project(&invitation.project).await?,
+        Some(invitation) => match projects.get(&invitation.project) {
+            Some(project) => Some(project.clone()),
+            None => env.state.project(&invitation.project).await?,
+        },
         None => None,
     };
     let (Some(invitation), Some(project)) = (invitation, project) else {

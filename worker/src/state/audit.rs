@@ -49,14 +49,26 @@ impl State {
             .clone();
         let _turn = turn.lock().await;
         for _ in 0..AUDIT_ATTEMPTS {
-            let head: Option<Head> = self.read(&head_key).await?;
+            let head_json = self.records.get(&head_key).await?;
+            let head: Option<Head> = head_json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| corrupt(&head_key, e))?;
             let link = Link::after(head.as_ref(), event);
             if self
                 .records
                 .append_numbered(&log, link.seq, &to_json(&link))
                 .await?
             {
-                self.advance_audit_head(&head_key, link.head()).await?;
+                // The head is most likely still the one the link follows: one swap, no read.
+                let moved = self
+                    .records
+                    .swap(&head_key, head_json.as_deref(), &to_json(&link.head()))
+                    .await?;
+                if !moved {
+                    self.advance_audit_head(&head_key, link.head()).await?;
+                }
                 return Ok(());
             }
             // The number is taken, usually by another writer whose head is not written yet
