@@ -46,6 +46,7 @@ async fn contract(records: Arc<dyn Records>) {
     members_are_sorted_and_removable(&*records).await;
     get_many_answers_in_order_with_absent_keys(&*records).await;
     entries_come_back_oldest_first(&*records).await;
+    a_long_log_comes_back_whole(&*records).await;
     delete_removes_records_sets_and_logs(&*records).await;
     take_hands_a_record_to_one_racer_only(records.clone()).await;
     create_expiring_writes_only_an_absent_key(&*records).await;
@@ -247,6 +248,22 @@ async fn entries_come_back_oldest_first(records: &dyn Records) {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// Longer than a page of the Redis adapter (2,000): all of it, in order, from any entry on.
+async fn a_long_log_comes_back_whole(records: &dyn Records) {
+    for n in 0..4_500 {
+        records.append("cws:t:long-log", &n.to_string()).await.unwrap();
+    }
+    let all = records.entries_after("cws:t:long-log", None).await.unwrap();
+    let numbers: Vec<usize> = all.iter().map(|e| e.entry.parse().unwrap()).collect();
+    assert_eq!(numbers, (0..4_500).collect::<Vec<_>>());
+    let after = records
+        .entries_after("cws:t:long-log", Some(&all[1_999].id))
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 2_500);
+    assert_eq!(after[0].entry, "2000");
 }
 
 async fn delete_removes_records_sets_and_logs(records: &dyn Records) {

@@ -28,6 +28,9 @@ static SWAP: LazyLock<redis::Script> = LazyLock::new(|| {
 /// because the workspace does not enable the `redis` crate's `streams` feature.
 const ENTRY_FIELD: &str = "entry";
 
+/// Log entries read per command.
+const LOG_PAGE: usize = 2_000;
+
 #[derive(Clone)]
 pub struct RedisRecords {
     connection: ConnectionManager,
@@ -227,19 +230,31 @@ impl Records for RedisRecords {
         after: Option<&str>,
     ) -> Result<Vec<LogEntry>, PortError> {
         let mut redis = self.connection.clone();
-        // `(id` is an exclusive start (Redis 6.2+). Each entry is `[id, [field, value, ...]]`.
-        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
-        let stream: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-            .arg(log)
-            .arg(start)
-            .arg("+")
-            .query_async(&mut redis)
-            .await
-            .map_err(unavailable)?;
-        stream
-            .into_iter()
-            .map(|(id, fields)| entry_of(log, id, &fields))
-            .collect()
+        let mut entries = Vec::new();
+        let mut after = after.map(str::to_owned);
+        // Page by page: one long log (an 18-month ledger, 50,000 entries) read in one command
+        // would hold Redis, and every bot's request behind it, for tens of milliseconds.
+        loop {
+            // `(id` is an exclusive start (Redis 6.2+). Each entry is `[id, [field, value, ...]]`.
+            let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+            let page: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+                .arg(log)
+                .arg(start)
+                .arg("+")
+                .arg("COUNT")
+                .arg(LOG_PAGE)
+                .query_async(&mut redis)
+                .await
+                .map_err(unavailable)?;
+            let full = page.len() == LOG_PAGE;
+            after = page.last().map(|(id, _)| id.clone());
+            for (id, fields) in page {
+                entries.push(entry_of(log, id, &fields)?);
+            }
+            if !full {
+                return Ok(entries);
+            }
+        }
     }
 }
 
