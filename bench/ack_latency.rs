@@ -2,7 +2,7 @@
 //! the real router, each one verified, parsed, checked against the catalog and queued in Redis.
 //!
 //!     cargo bench -p cws-bot --bench ack_latency            (Redis at CWS_BENCH_REDIS,
-//!                                                            default redis://127.0.0.1:6390/63)
+//!                                                            default redis://127.0.0.1:6390/72)
 //!
 //! Prints p50/p99/max of 1,000 sequential commands, throughput at 64 in flight, and p99 at a
 //! fixed 1,000 requests/s. The load generator shares the machine's cores with the bot.
@@ -72,7 +72,7 @@ fn report(label: &str, mut samples: Vec<Duration>) {
 #[tokio::main]
 async fn main() {
     let redis_url =
-        std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/63".to_owned());
+        std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/72".to_owned());
     let connection = apalis_redis::connect(redis_url.as_str())
         .await
         .expect("Redis for the benchmark");

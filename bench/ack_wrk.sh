@@ -4,12 +4,12 @@
 # same load then goes to the bare axum + Redis reference (bench/reference_edge.rs), and the bot's
 # share of the reference's throughput and its peak memory are printed.
 #   bench/ack_wrk.sh [seconds=5] [connections=64]
-# Needs wrk (apt-get install wrk) and a Redis at CWS_BENCH_REDIS (default the test Redis, db 61).
+# Needs wrk (apt-get install wrk) and a Redis at CWS_BENCH_REDIS (default the test Redis, db 83).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-5}"
 connections="${2:-64}"
-redis_url="${CWS_BENCH_REDIS:-redis://127.0.0.1:6390/61}"
+redis_url="${CWS_BENCH_REDIS:-redis://127.0.0.1:6390/83}"
 port=38473
 reference_port=38474
 secret=bench-signing-secret

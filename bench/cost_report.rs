@@ -7,7 +7,7 @@
 //!
 //!     cargo bench -p cws-worker --bench cost_report   (Redis at CWS_BENCH_REDIS, else
 //!                                                      CWS_TEST_REDIS, else
-//!                                                      redis://127.0.0.1:6390; database 61, its own)
+//!                                                      redis://127.0.0.1:6390; database 76, its own)
 
 use std::sync::Arc;
 use std::time::{Duration as Elapsed, Instant};
@@ -183,13 +183,13 @@ fn redis_url() -> String {
     let url = std::env::var("CWS_BENCH_REDIS")
         .or_else(|_| std::env::var("CWS_TEST_REDIS"))
         .unwrap_or_else(|_| "redis://127.0.0.1:6390".to_owned());
-    // The other benchmarks' CWS_BENCH_REDIS names a database; this one always uses 61, so it never wipes theirs.
+    // The other benchmarks' CWS_BENCH_REDIS names a database; this one always uses 76, so it never wipes theirs.
     let url = url.trim_end_matches('/');
     let server = match url.rsplit_once('/') {
         Some((server, db)) if !db.is_empty() && db.bytes().all(|b| b.is_ascii_digit()) => server,
         _ => url,
     };
-    format!("{server}/61")
+    format!("{server}/76")
 }
 
 /// p50, p95 and max of the samples, nearest rank.
@@ -321,7 +321,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         months.len(),
     );
     println!(
-        "  the month's first command anywhere (makes the checkpoint): {}",
+        "  the month's first read anywhere (makes the checkpoint; the first scheduled check of the month does it before anyone asks): {}",
         summary(&mut making)
     );
     println!("  a worker's first command:  {}", summary(&mut cold));

@@ -9,7 +9,7 @@
 //! that came due before the schedule existed), the next day's (the daily work), and a tick
 //! with nothing due (what most ticks are).
 //!
-//!     cargo bench -p cws-worker --bench expiry_sweep   (Redis as for cost_report, database 58)
+//!     cargo bench -p cws-worker --bench expiry_sweep   (Redis as for cost_report, database 78)
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ fn redis_url() -> String {
     let base = std::env::var("CWS_BENCH_REDIS")
         .or_else(|_| std::env::var("CWS_TEST_REDIS"))
         .unwrap_or_else(|_| "redis://127.0.0.1:6390".to_owned());
-    format!("{base}/58")
+    format!("{base}/78")
 }
 
 /// Answers every Slack Web API method with one document that satisfies each of them.

@@ -3,7 +3,7 @@
 //! concurrency 8 with batch 8), and how fast jobs are pushed.
 //!
 //!     cargo bench -p cws-queue --bench queue_drain   (Redis at CWS_BENCH_REDIS,
-//!                                                     default redis://127.0.0.1:6390/62)
+//!                                                     default redis://127.0.0.1:6390/80)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,7 +42,7 @@ async fn noop(_job: Noop, done: Data<Arc<AtomicUsize>>, worker: WorkerContext) {
 #[tokio::main]
 async fn main() {
     let redis_url =
-        std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/62".to_owned());
+        std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/80".to_owned());
     for (concurrency, batch) in [(8, 8), (8, 100), (64, 200)] {
         let connection = apalis_redis::connect(redis_url.as_str())
             .await

@@ -3,7 +3,7 @@
 //! form, and queue the command with its idempotency check in one Redis round trip (`SET NX` of
 //! the trigger id and `RPUSH`, pipelined atomically). No grammar, no metrics, no rate limit.
 //!
-//!     REDIS_URL=redis://127.0.0.1:6390/62 SLACK_SIGNING_SECRET=s CWS_LISTEN=127.0.0.1:38474 \
+//!     REDIS_URL=redis://127.0.0.1:6390/83 SLACK_SIGNING_SECRET=s CWS_LISTEN=127.0.0.1:38474 \
 //!         cargo run --release -p cws-bot --example reference_edge
 
 use std::time::{SystemTime, UNIX_EPOCH};

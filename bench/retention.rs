@@ -5,7 +5,7 @@
 //! retention sweep with the clock moved past the period.
 //!
 //!     cargo bench -p cws-queue --bench retention   (Redis at CWS_BENCH_REDIS,
-//!                                                   default redis://127.0.0.1:6390/61)
+//!                                                   default redis://127.0.0.1:6390/81)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -107,7 +107,7 @@ async fn finish(
 #[tokio::main]
 async fn main() {
     let redis_url =
-        std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/61".to_owned());
+        std::env::var("CWS_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6390/81".to_owned());
     let connection = apalis_redis::connect(redis_url.as_str())
         .await
         .expect("Redis for the benchmark");

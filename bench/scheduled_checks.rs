@@ -4,7 +4,7 @@
 //!
 //!     cargo bench -p cws-worker --bench scheduled_checks   (moto_server on PATH or in
 //!                                                          MOTO_SERVER; Redis as for
-//!                                                          cost_report, database 63)
+//!                                                          cost_report, database 79)
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -85,7 +85,7 @@ fn redis_url() -> String {
     let base = std::env::var("CWS_BENCH_REDIS")
         .or_else(|_| std::env::var("CWS_TEST_REDIS"))
         .unwrap_or_else(|_| "redis://127.0.0.1:6390".to_owned());
-    format!("{base}/63")
+    format!("{base}/79")
 }
 
 /// The AWS calls moto recorded since the recorder was reset, by action.

@@ -253,7 +253,10 @@ async fn entries_come_back_oldest_first(records: &dyn Records) {
 /// Longer than a page of the Redis adapter (2,000): all of it, in order, from any entry on.
 async fn a_long_log_comes_back_whole(records: &dyn Records) {
     for n in 0..4_500 {
-        records.append("cws:t:long-log", &n.to_string()).await.unwrap();
+        records
+            .append("cws:t:long-log", &n.to_string())
+            .await
+            .unwrap();
     }
     let all = records.entries_after("cws:t:long-log", None).await.unwrap();
     let numbers: Vec<usize> = all.iter().map(|e| e.entry.parse().unwrap()).collect();
