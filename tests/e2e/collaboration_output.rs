@@ -52,7 +52,10 @@ async fn output_sends_the_tokens_file_by_dm_and_each_invitee_one_email() {
     let shown = reply.body.to_string();
     assert!(shown.contains("invitations.csv"), "{shown}");
     assert!(shown.contains("2 invitation e-mail(s) sent"), "{shown}");
-    assert!(!shown.contains("inv-"), "the reply names the file, not the tokens: {shown}");
+    assert!(
+        !shown.contains("inv-"),
+        "the reply names the file, not the tokens: {shown}"
+    );
     let dm = format!("D{}", SMITH.user_id);
     let file = env
         .slack
@@ -65,7 +68,9 @@ async fn output_sends_the_tokens_file_by_dm_and_each_invitee_one_email() {
 
     let mails = env
         .smtp
-        .expect("with invitation tokens", 2, Duration::from_secs(30), |_| true)
+        .expect("with invitation tokens", 2, Duration::from_secs(30), |_| {
+            true
+        })
         .await;
     let expected: HashMap<&str, &str> = rows
         .iter()
@@ -82,11 +87,16 @@ async fn output_sends_the_tokens_file_by_dm_and_each_invitee_one_email() {
             mail.to,
             mail.body
         );
-        assert!(mail.subject.contains("nih-neuro-consortium"), "{}", mail.subject);
+        assert!(
+            mail.subject.contains("nih-neuro-consortium"),
+            "{}",
+            mail.subject
+        );
     }
 
     // The very same job again, as a retry would run it: the owner gets the file again, nobody
-    // a second e-mail.
+    // a second e-mail. Its first run has recorded its end (project create's too) first.
+    env.wait_for_finished_commands(2).await;
     let mut redis = env.redis.clone();
     let queued: HashMap<String, Vec<u8>> = redis.hgetall("cws:queue:command:data").await.unwrap();
     let job = queued
@@ -112,7 +122,10 @@ async fn output_sends_the_tokens_file_by_dm_and_each_invitee_one_email() {
         .reply_containing("3 collaboration invitation(s) created")
         .await;
     assert!(
-        again.body.to_string().contains("2 invitation e-mail(s) sent"),
+        again
+            .body
+            .to_string()
+            .contains("2 invitation e-mail(s) sent"),
         "{}",
         again.body
     );
@@ -120,14 +133,23 @@ async fn output_sends_the_tokens_file_by_dm_and_each_invitee_one_email() {
         .slack
         .expect_file(&dm, "the tokens file again", Duration::from_secs(30))
         .await;
-    assert_eq!(tokens_in(file_again.file_content()), rows, "the same invitations");
+    assert_eq!(
+        tokens_in(file_again.file_content()),
+        rows,
+        "the same invitations"
+    );
     assert_eq!(env.smtp.received().len(), 2, "no invitation mailed twice");
 
     let channel_tokens: Vec<String> = env
         .slack
         .all()
         .into_iter()
-        .filter(|posted| !posted.body["channel"].as_str().unwrap_or_default().starts_with('D'))
+        .filter(|posted| {
+            !posted.body["channel"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with('D')
+        })
         .filter(|posted| posted.method != "files.completeUploadExternal")
         .map(|posted| posted.body.to_string())
         .filter(|body| body.contains("inv-"))

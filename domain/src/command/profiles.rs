@@ -774,7 +774,9 @@ mod tests {
         .iter()
         .map(|name| {
             (
-                format!("profiles invitations create-collaboration --csv-file c.csv --output '{name}'"),
+                format!(
+                    "profiles invitations create-collaboration --csv-file c.csv --output '{name}'"
+                ),
                 format!("{expected}, got `{name}`"),
                 Some(*name),
             )

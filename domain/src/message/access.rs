@@ -285,10 +285,7 @@ pub fn invitations_file(name: &str, project: &str, created: &[CreatedFromRow<'_>
     }
     TextFile {
         name: name.to_owned(),
-        title: format!(
-            "{} invitation token(s) of project {project}",
-            created.len()
-        ),
+        title: format!("{} invitation token(s) of project {project}", created.len()),
         content: csv.finish(),
     }
 }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use domain::command::discord_command;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
-use domain::message::limits::TextFile;
 use domain::message::discord::{DiscordMessage, EPHEMERAL, discord_messages};
+use domain::message::limits::TextFile;
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 
 use crate::adapters::download_shared_file;
@@ -206,7 +206,11 @@ impl Chat for DiscordRest {
             .map_err(|e| port_error("DM channel", e))?;
         let attachment = CreateAttachment::bytes(file.content.clone().into_bytes(), &file.name);
         self.http
-            .send_message(opened.id, vec![attachment], &json!({ "content": file.title }))
+            .send_message(
+                opened.id,
+                vec![attachment],
+                &json!({ "content": file.title }),
+            )
             .await
             .map(drop)
             .map_err(|e| port_error("direct message file", e))

@@ -34,7 +34,10 @@ impl Chat for TerminalChat {
     }
 
     async fn send_direct_file(&self, user_id: &str, file: &TextFile) -> Result<(), PortError> {
-        println!("[DM @{user_id}] {} ({}):\n{}", file.title, file.name, file.content);
+        println!(
+            "[DM @{user_id}] {} ({}):\n{}",
+            file.title, file.name, file.content
+        );
         Ok(())
     }
 
