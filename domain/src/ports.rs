@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::job::{Job, JobKey, ReplyTo};
 use crate::launch::LaunchPlan;
 use crate::message::ChatMessage;
+use crate::message::limits::TextFile;
 use crate::pricing::Money;
 use crate::verified_identity::{SignInState, VerificationFailure, VerifiedIdentity};
 use crate::workspace::Workspace;
@@ -326,6 +327,9 @@ pub trait Chat: Send + Sync {
     ) -> Result<(), PortError>;
     /// A direct message to `user_id` (Slack: `conversations.open`, then `chat.postMessage`).
     async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError>;
+    /// A file sent to `user_id` alone, in their direct messages (Slack: the external upload
+    /// into the DM channel; Discord: an attachment to a DM).
+    async fn send_direct_file(&self, user_id: &str, file: &TextFile) -> Result<(), PortError>;
     /// The newest file called `name` shared in the channel, if there is one (Slack:
     /// `files.list`, then the file's private download URL).
     async fn shared_file(

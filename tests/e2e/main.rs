@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 mod bad_input;
 mod bounded;
+mod collaboration_output;
 mod cost;
 mod dead_letters;
 mod deployment;

@@ -122,6 +122,8 @@ impl PolicyRestrictions {
 pub struct InvitationCreateCollaboration {
     pub csv_file: String,
     pub project: Option<ProjectName>,
+    /// The name of the CSV of created invitations sent to the requester by direct message
+    /// (a plain file name ending in `.csv`); `None`: the tokens are in the reply itself.
     pub output: Option<String>,
     /// The CSV pasted on the lines after the command, verbatim apart from surrounding
     /// whitespace (its `;`-separated cells are CSV content, not flags).
@@ -395,7 +397,8 @@ pub(crate) const INVITATIONS_CREATE_COLLABORATION: CommandSpec = CommandSpec {
         FlagSpec {
             name: FlagName::Exact("output"),
             value: FlagValue::One("FILE"),
-            doc: "Name of the CSV of created invitations.",
+            doc: "Name of the CSV of created invitations (name, email, institution, role, token, \
+                  expires) sent to you by direct message; a plain file name ending in .csv.",
         },
     ],
     takes_body: true,
@@ -404,12 +407,28 @@ pub(crate) const INVITATIONS_CREATE_COLLABORATION: CommandSpec = CommandSpec {
             ProfilesCommand::InvitationCreateCollaboration(InvitationCreateCollaboration {
                 csv_file: args.required("csv-file", text)?,
                 project: args.value("project", project_name)?,
-                output: args.value("output", text)?,
+                output: args.value("output", csv_file_name)?,
                 csv: args.body(),
             }),
         ))
     },
 };
+
+/// A file name the chat platform shows as it is: no folder, no leading dot, at most 100
+/// characters, ending in `.csv`.
+fn csv_file_name(s: &str) -> Result<String, InvalidReason> {
+    let plain = !s.starts_with('.')
+        && s.chars().count() <= 100
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' '));
+    if plain && s.len() > ".csv".len() && s.to_ascii_lowercase().ends_with(".csv") {
+        Ok(s.to_owned())
+    } else {
+        Err(InvalidReason::Format {
+            expected: "a plain file name ending in .csv, such as invitations.csv",
+        })
+    }
+}
 
 pub(crate) const INVITATIONS_ACCEPT: CommandSpec = CommandSpec {
     name: "profiles invitations accept",
@@ -733,6 +752,41 @@ mod tests {
             panic!()
         };
         assert_eq!(create.csv, None);
+    }
+
+    #[test]
+    fn output_is_a_plain_csv_file_name() {
+        let ProfilesCommand::InvitationCreateCollaboration(create) = profiles(
+            "profiles invitations create-collaboration --csv-file c.csv --output \"Consortium tokens.CSV\"",
+        ) else {
+            panic!()
+        };
+        assert_eq!(create.output.as_deref(), Some("Consortium tokens.CSV"));
+        let expected = "--output expects a plain file name ending in .csv, such as invitations.csv";
+        let cases: Vec<(String, String, Option<&str>)> = [
+            "invitations.txt",
+            "../invitations.csv",
+            "/tmp/invitations.csv",
+            ".csv",
+            ".hidden.csv",
+            "=cmd|calc.csv",
+        ]
+        .iter()
+        .map(|name| {
+            (
+                format!(
+                    "profiles invitations create-collaboration --csv-file c.csv --output '{name}'"
+                ),
+                format!("{expected}, got `{name}`"),
+                Some(*name),
+            )
+        })
+        .collect();
+        let cases: Vec<(&str, &str, Option<&str>)> = cases
+            .iter()
+            .map(|(text, message, token)| (text.as_str(), message.as_str(), *token))
+            .collect();
+        crate::command::tests::assert_errors(&cases, INVITATIONS_CREATE_COLLABORATION.usage);
     }
 
     #[test]

@@ -3,12 +3,15 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::limits::TextFile;
+use super::mail::{MailText, render_mail};
 use super::{ChatMessage, render};
 use crate::command::PolicyRestrictions;
 use crate::identity::{Permission, Role};
 use crate::invitation::{Extension, Invitation, InvitationStatus};
 use crate::profile::{KeyDelivery, Profile};
 use crate::project::Project;
+use crate::spreadsheet::SpreadsheetCsv;
 use crate::time_text;
 
 /// The restrictions of an invitation as short phrases: `templates R Research Environment`.
@@ -189,18 +192,33 @@ pub struct CreatedFromRow<'a> {
     pub invitation: &'a Invitation,
     pub token: String,
     pub valid_days: u16,
+    /// The invitee's address from the CSV's Email column.
+    pub email: Option<String>,
 }
 
-/// One CSV row that made no invitation, and why.
+/// One CSV row that made no invitation, or whose invitation e-mail was not sent, and why.
 pub struct RowProblem {
     pub line: usize,
     pub problem: String,
+}
+
+/// How the tokens of a CSV's invitations went out besides the reply.
+#[derive(Default)]
+pub struct TokensSent<'a> {
+    /// `--output`: the file of tokens sent to the requester by direct message; the reply
+    /// then names it instead of showing the tokens.
+    pub file: Option<&'a str>,
+    /// Invitation e-mails sent, by this run or an earlier run of the same request.
+    pub mailed: usize,
+    /// Rows whose e-mail could not be sent.
+    pub unmailed: &'a [RowProblem],
 }
 
 pub fn invitations_created(
     project: &str,
     created: &[CreatedFromRow<'_>],
     errors: &[RowProblem],
+    sent: &TokensSent<'_>,
 ) -> ChatMessage {
     let created: Vec<_> = created
         .iter()
@@ -216,10 +234,13 @@ pub fn invitations_created(
             })
         })
         .collect();
-    let errors: Vec<_> = errors
-        .iter()
-        .map(|e| json!({ "line": e.line, "problem": e.problem }))
-        .collect();
+    let problems = |rows: &[RowProblem]| -> Vec<_> {
+        rows.iter()
+            .map(|e| json!({ "line": e.line, "problem": e.problem }))
+            .collect()
+    };
+    let errors = problems(errors);
+    let unmailed = problems(sent.unmailed);
     render(
         "invitations_created",
         &json!({
@@ -228,6 +249,68 @@ pub fn invitations_created(
             "created": created,
             "errors_count": errors.len(),
             "errors": errors,
+            "file": sent.file,
+            "mailed": sent.mailed,
+            "unmailed_count": unmailed.len(),
+            "unmailed": unmailed,
+        }),
+    )
+}
+
+/// `--output FILE`: the CSV's invitations with their tokens, for the requester alone. Every
+/// cell is neutralised: a name or institution typed by the inviter is opened in a
+/// spreadsheet.
+pub fn invitations_file(name: &str, project: &str, created: &[CreatedFromRow<'_>]) -> TextFile {
+    let mut csv = SpreadsheetCsv::new();
+    csv.row([
+        "name",
+        "email",
+        "institution",
+        "role",
+        "invitation",
+        "token",
+        "expires",
+    ]);
+    for row in created {
+        let invitation = row.invitation;
+        csv.row([
+            invitation.invitee.as_deref().unwrap_or_default(),
+            row.email.as_deref().unwrap_or_default(),
+            invitation.institution.as_deref().unwrap_or_default(),
+            invitation.role.as_str(),
+            &invitation.name,
+            &row.token,
+            &invitation.expires_at.date().to_string(),
+        ]);
+    }
+    TextFile {
+        name: name.to_owned(),
+        title: format!("{} invitation token(s) of project {project}", created.len()),
+        content: csv.finish(),
+    }
+}
+
+/// To an invitee with an e-mail in the collaborators CSV: who invited them to what, until
+/// when, and the command that accepts, token included.
+pub fn invitation_mail(
+    invitation: &Invitation,
+    token: &str,
+    inviter: &str,
+    inviter_institution: &str,
+) -> MailText {
+    render_mail(
+        "invitation",
+        &json!({
+            "project": invitation.project,
+            "invitation": invitation.name,
+            "invitee": invitation.invitee,
+            "inviter": inviter,
+            "inviter_institution": inviter_institution,
+            "role": invitation.role.as_str(),
+            "expires": time_text::date(invitation.expires_at),
+            "restrictions": restriction_phrases(invitation.restrictions.as_ref()).join("; "),
+            "token": token,
+            "profile": invitation.project,
         }),
     )
 }
@@ -591,6 +674,97 @@ mod tests {
         insta::assert_snapshot!(text.lines().nth(6).unwrap(), @"🪪 Requires: a verified identity at mit.edu (`/cws profiles verify` before accepting)");
     }
 
+    fn collaborator(name: &str, institution: &str) -> Invitation {
+        let Ok(Command::Profiles(ProfilesCommand::InvitationCreate(create))) = parse(
+            "profiles invitations create berkeley-collaboration --type read_write --valid-days 540 \
+             --max-hourly-cost 0.50",
+        ) else {
+            panic!("parses")
+        };
+        let mut invitation = Invitation::create(
+            &create,
+            NewInvitation {
+                id: InvitationId::from_bytes([5; 16]),
+                project: "nih-neuro-consortium".into(),
+                created_by: ChatIdentity::slack("T1", "USMITH"),
+                now: datetime!(2025-12-09 00:00 UTC),
+            },
+        );
+        invitation.invitee = Some(name.into());
+        invitation.institution = Some(institution.into());
+        invitation
+    }
+
+    #[test]
+    fn with_output_the_reply_names_the_file_and_shows_no_token() {
+        let invitation = collaborator("Dr. Sarah Lee", "Berkeley");
+        let created = [CreatedFromRow {
+            invitation: &invitation,
+            token: "inv-secret".into(),
+            valid_days: 540,
+            email: Some("sarah.lee@berkeley.edu".into()),
+        }];
+        let unmailed = [RowProblem {
+            line: 3,
+            problem: "the mail server refused sarah@nowhere.invalid".into(),
+        }];
+        let sent = TokensSent {
+            file: Some("invitations.csv"),
+            mailed: 1,
+            unmailed: &unmailed,
+        };
+        let reply = invitations_created("nih-neuro-consortium", &created, &[], &sent);
+        let blocks = serde_json::to_string(&reply.blocks).unwrap();
+        assert!(!blocks.contains("inv-secret"), "{blocks}");
+        insta::assert_snapshot!(reply.text, @"✅ 1 collaboration invitation(s) created in project nih-neuro-consortium. 📧 1 invitation e-mail(s) sent.");
+        insta::assert_json_snapshot!(reply.blocks);
+        let without_file = invitations_created(
+            "nih-neuro-consortium",
+            &created,
+            &[],
+            &TokensSent::default(),
+        );
+        assert!(
+            serde_json::to_string(&without_file.blocks)
+                .unwrap()
+                .contains("inv-secret")
+        );
+    }
+
+    #[test]
+    fn the_tokens_file_is_a_csv_whose_cells_cannot_run_as_formulas() {
+        let lee = collaborator("Dr. Sarah Lee", "Berkeley");
+        let formula = collaborator("=HYPERLINK(\"http://evil\")", "+MIT");
+        let created = [
+            CreatedFromRow {
+                invitation: &lee,
+                token: "inv-lee".into(),
+                valid_days: 540,
+                email: Some("sarah.lee@berkeley.edu".into()),
+            },
+            CreatedFromRow {
+                invitation: &formula,
+                token: "inv-other".into(),
+                valid_days: 540,
+                email: None,
+            },
+        ];
+        let file = invitations_file("invitations.csv", "nih-neuro-consortium", &created);
+        assert_eq!(file.name, "invitations.csv");
+        insta::assert_snapshot!(file.content, @r#"
+        name,email,institution,role,invitation,token,expires
+        Dr. Sarah Lee,sarah.lee@berkeley.edu,Berkeley,read_write,berkeley-collaboration,inv-lee,2027-06-02
+        "'=HYPERLINK(""http://evil"")",,'+MIT,read_write,berkeley-collaboration,inv-other,2027-06-02
+        "#);
+    }
+
+    #[test]
+    fn the_invitation_mail_has_the_token_and_the_command_to_accept() {
+        let invitation = collaborator("Dr. Sarah Lee", "Berkeley");
+        let mail = invitation_mail(&invitation, "inv-abc.def", "jsmith", "Stanford");
+        insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
+    }
+
     #[test]
     fn profiles_list_marks_the_institution_verified_or_self_declared() {
         let now = datetime!(2026-01-01 00:00 UTC);
@@ -649,6 +823,7 @@ mod tests {
                     line: 3,
                     problem: "bad".into(),
                 }],
+                &TokensSent::default(),
             ),
             invitation_list("nih", &[], now),
         ] {

@@ -665,9 +665,15 @@ mod tests {
                 invitation,
                 token: format!("inv-{}.{}", "t".repeat(40), "s".repeat(43)),
                 valid_days: 540,
+                email: None,
             })
             .collect();
-        let tokens = messages::invitations_created("nih-neuro-consortium", &created, &[]);
+        let tokens = messages::invitations_created(
+            "nih-neuro-consortium",
+            &created,
+            &[],
+            &messages::TokensSent::default(),
+        );
         let rendered = tokens.blocks[0]["text"]["text"].as_str().unwrap();
         assert!(
             rendered.chars().count() > 10 * SECTION_TEXT,

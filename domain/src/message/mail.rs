@@ -8,6 +8,10 @@ use serde_json::Value;
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "invitation",
+        include_str!("../../../message-templates/mail/invitation.txt.hbs"),
+    ),
+    (
         "expiry_warning",
         include_str!("../../../message-templates/mail/expiry_warning.txt.hbs"),
     ),

@@ -105,7 +105,7 @@ impl Drop for SmtpSink {
 }
 
 /// Headers up to the first blank line, then the body, decoded if lettre chose base64 (it does
-/// for text with long lines or non-ASCII characters).
+/// for text with non-ASCII characters) or quoted-printable (ASCII with lines past 76).
 fn parse(raw: &str) -> ReceivedMail {
     let raw = raw.replace("\r\n", "\n");
     let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
@@ -127,12 +127,15 @@ fn parse(raw: &str) -> ReceivedMail {
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let body = if header("content-transfer-encoding").eq_ignore_ascii_case("base64") {
+    let encoding = header("content-transfer-encoding");
+    let body = if encoding.eq_ignore_ascii_case("base64") {
         let joined: String = body.split_whitespace().collect();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(joined)
             .expect("a base64 body decodes");
         String::from_utf8(bytes).expect("mail bodies are UTF-8")
+    } else if encoding.eq_ignore_ascii_case("quoted-printable") {
+        quoted_printable(body)
     } else {
         body.to_owned()
     };
@@ -141,4 +144,29 @@ fn parse(raw: &str) -> ReceivedMail {
         subject: header("subject"),
         body,
     }
+}
+
+/// A quoted-printable body (RFC 2045): `=` at a line's end joins it to the next, `=XX` is the
+/// byte XX.
+fn quoted_printable(body: &str) -> String {
+    let joined = body.replace("=\n", "");
+    let mut bytes = Vec::with_capacity(joined.len());
+    let mut rest = joined.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        let escaped = (byte == b'=')
+            .then(|| tail.get(..2))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(decoded) => {
+                bytes.push(decoded);
+                rest = &tail[2..];
+            }
+            None => {
+                bytes.push(byte);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(bytes).expect("mail bodies are UTF-8")
 }

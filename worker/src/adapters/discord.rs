@@ -10,12 +10,14 @@ use domain::command::discord_command;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
 use domain::message::discord::{DiscordMessage, EPHEMERAL, discord_messages};
+use domain::message::limits::TextFile;
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 
 use crate::adapters::download_shared_file;
 use domain::settings::DiscordSettings;
 use domain::url_prefix::{UrlPrefix, host_of};
 use serde_json::json;
+use serenity::builder::CreateAttachment;
 use serenity::http::{Http, HttpBuilder, HttpError};
 use serenity::model::id::{ApplicationId, ChannelId, GuildId};
 
@@ -193,6 +195,25 @@ impl Chat for DiscordRest {
                 .map_err(|e| port_error("direct message", e))?;
         }
         Ok(())
+    }
+
+    /// The file as an attachment to a direct message whose text is its title.
+    async fn send_direct_file(&self, user_id: &str, file: &TextFile) -> Result<(), PortError> {
+        let opened = self
+            .http
+            .create_private_channel(&json!({ "recipient_id": user_id }))
+            .await
+            .map_err(|e| port_error("DM channel", e))?;
+        let attachment = CreateAttachment::bytes(file.content.clone().into_bytes(), &file.name);
+        self.http
+            .send_message(
+                opened.id,
+                vec![attachment],
+                &json!({ "content": file.title }),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| port_error("direct message file", e))
     }
 
     /// The newest attachment called `name` among the channel's last 100 messages (Discord

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use domain::job::{Platform, ReplyTo};
 use domain::message::ChatMessage;
+use domain::message::limits::TextFile;
 use domain::ports::{Chat, PortError, SharedFile};
 
 pub struct PlatformChat {
@@ -50,6 +51,12 @@ impl Chat for PlatformChat {
     async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
         self.on(Platform::of_id(user_id))?
             .post_direct(user_id, message)
+            .await
+    }
+
+    async fn send_direct_file(&self, user_id: &str, file: &TextFile) -> Result<(), PortError> {
+        self.on(Platform::of_id(user_id))?
+            .send_direct_file(user_id, file)
             .await
     }
 

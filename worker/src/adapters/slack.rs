@@ -282,6 +282,11 @@ impl Chat for SlackWebApi {
         let channel_id = self.open_direct(user_id).await?;
         self.post_message(&channel_id, message).await
     }
+
+    async fn send_direct_file(&self, user_id: &str, file: &TextFile) -> Result<(), PortError> {
+        let channel_id = self.open_direct(user_id).await?;
+        self.upload(&channel_id, file).await
+    }
     /// Needs the `files:read` scope. Files are listed newest first; the download carries the
     /// bot token, as Slack's private URLs require, and so is made only under
     /// `SLACK_FILES_URL`.

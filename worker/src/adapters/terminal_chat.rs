@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use domain::job::ReplyTo;
 use domain::message::ChatMessage;
+use domain::message::limits::TextFile;
 use domain::ports::{Chat, PortError, SHARED_FILE_LIMIT, SharedFile};
 
 pub struct TerminalChat;
@@ -29,6 +30,14 @@ impl Chat for TerminalChat {
 
     async fn post_direct(&self, user_id: &str, message: &ChatMessage) -> Result<(), PortError> {
         println!("[DM @{user_id}] {}", message.text);
+        Ok(())
+    }
+
+    async fn send_direct_file(&self, user_id: &str, file: &TextFile) -> Result<(), PortError> {
+        println!(
+            "[DM @{user_id}] {} ({}):\n{}",
+            file.title, file.name, file.content
+        );
         Ok(())
     }
 

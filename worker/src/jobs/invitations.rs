@@ -6,8 +6,8 @@ use domain::identity::{Permission, Role, may_invite};
 use domain::invitation::csv::parse_collaborators;
 use domain::invitation::{ExtendRequest, Extender, Invitation, NewInvitation};
 use domain::job::{CommandJob, JobKey};
-use domain::message::{self, CreatedFromRow, RowProblem};
-use domain::ports::{PortError, SharedFile};
+use domain::message::{self, CreatedFromRow, RowProblem, TokensSent};
+use domain::ports::{Mail, PortError, SharedFile};
 use domain::profile::{Collaborator, Profile, UNSTATED_INSTITUTION, research_username};
 use domain::project::Project;
 use domain::token::{InvitationId, invitation_token, verify_invitation_token};
@@ -239,7 +239,7 @@ pub(crate) async fn command_invitation_create_collaboration(
         match store_invitation(env, &member, &invitation).await? {
             Some(token) => {
                 let valid_days = invitation.valid_days();
-                created.push((invitation, token, valid_days))
+                created.push((invitation, token, valid_days, row.line, row.email))
             }
             None => problems.push(RowProblem {
                 line: row.line,
@@ -252,14 +252,94 @@ pub(crate) async fn command_invitation_create_collaboration(
     }
     let rows: Vec<CreatedFromRow<'_>> = created
         .iter()
-        .map(|(invitation, token, valid_days)| CreatedFromRow {
+        .map(|(invitation, token, valid_days, _, email)| CreatedFromRow {
             invitation,
             token: token.clone(),
             valid_days: *valid_days,
+            email: email.clone(),
         })
         .collect();
-    let reply = message::invitations_created(&member.project.name, &rows, &problems);
+    let mut mailed = 0;
+    let mut unmailed = Vec::new();
+    for ((_, _, _, line, _), row) in created.iter().zip(&rows) {
+        match mail_invitation(env, job, &member, row).await? {
+            Mailed::Sent => mailed += 1,
+            Mailed::Skipped => {}
+            Mailed::Refused(problem) => unmailed.push(RowProblem {
+                line: *line,
+                problem,
+            }),
+        }
+    }
+    // The file first: the reply never names a file that did not arrive.
+    let file = match &create.output {
+        Some(name) if !rows.is_empty() => {
+            let file = message::invitations_file(name, &member.project.name, &rows);
+            env.chat
+                .send_direct_file(&job.requester.user_id, &file)
+                .await?;
+            Some(name.as_str())
+        }
+        _ => None,
+    };
+    let sent = TokensSent {
+        file,
+        mailed,
+        unmailed: &unmailed,
+    };
+    let reply = message::invitations_created(&member.project.name, &rows, &problems, &sent);
     env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// What became of one invitee's invitation e-mail.
+enum Mailed {
+    /// Sent now, or by an earlier run of the same request.
+    Sent,
+    /// No address in the CSV, or another run is sending it right now.
+    Skipped,
+    /// The mail server refused it; the reason, for the inviter's reply.
+    Refused(String),
+}
+
+/// Sends the invitation e-mail of `row` once per invitation, however often the job runs:
+/// the notice `invitation-mail:{id}` is taken before sending and marked done after.
+async fn mail_invitation(
+    env: &CommandEnv,
+    job: &CommandJob,
+    member: &Member,
+    row: &CreatedFromRow<'_>,
+) -> Result<Mailed, PortError> {
+    let Some(to) = &row.email else {
+        return Ok(Mailed::Skipped);
+    };
+    let notice = format!("invitation-mail:{}", row.invitation.id);
+    if env.state.notice_sent(&notice).await? {
+        return Ok(Mailed::Sent);
+    }
+    if !env.state.take_notice(&notice, env.clock.now()).await? {
+        return Ok(Mailed::Skipped);
+    }
+    let text = message::invitation_mail(
+        row.invitation,
+        &row.token,
+        &job.requester.user_name,
+        &member.profile.institution,
+    );
+    let mail = Mail {
+        to: to.clone(),
+        subject: text.subject,
+        body: text.body,
+    };
+    match env.launch.mailer.send(&mail).await {
+        Ok(()) => {
+            env.state.notice_done(&notice).await?;
+            Ok(Mailed::Sent)
+        }
+        Err(PortError::Rejected { message, .. }) => Ok(Mailed::Refused(format!(
+            "the invitation e-mail to {to} was not sent: {message}"
+        ))),
+        Err(error) => Err(error),
+    }
 }
 
 pub(crate) async fn command_invitation_accept(
