@@ -113,7 +113,7 @@ pub enum CleanupStep {
     Terminate,
     /// The snapshots nobody claimed (and that are no archive) are deleted.
     Delete,
-    /// The collaborator and the owner are told what is gone and what is archived where.
+    /// The owner is told what is gone and what is archived where, and how to restore it.
     Report,
 }
 
@@ -191,6 +191,12 @@ pub struct ExpiryRecord {
     /// The snapshots the clean-up moved to the archive tier.
     #[serde(default)]
     pub archives: Vec<Archived>,
+    /// The workspaces the clean-up terminated, each recorded as it goes.
+    #[serde(default)]
+    pub terminated: Vec<String>,
+    /// The snapshots the clean-up deleted, each recorded as it goes.
+    #[serde(default)]
+    pub deleted: Vec<String>,
 }
 
 impl ExpiryRecord {
@@ -349,7 +355,11 @@ mod tests {
             (Some(Stage::Warn1), ENDS - Duration::seconds(1), None),
             (Some(Stage::Warn1), ENDS, Some(Stage::End)),
             (Some(Stage::End), ENDS + Duration::days(82), None),
-            (Some(Stage::End), ENDS + Duration::days(83), Some(Stage::LastWarning)),
+            (
+                Some(Stage::End),
+                ENDS + Duration::days(83),
+                Some(Stage::LastWarning),
+            ),
             (Some(Stage::Cleanup), ENDS + Duration::days(900), None),
         ];
         for (done, now, expected) in cases {

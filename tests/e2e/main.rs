@@ -15,6 +15,7 @@ mod doctor;
 mod embedded;
 mod expiry;
 mod extension;
+mod grace;
 mod idle;
 mod invitations;
 mod launch;
