@@ -1,6 +1,7 @@
 //! The expiry sweep: for every invitation whose next stage is due (the schedule in Redis holds
 //! each invitation at the time of its next stage, so a sweep reads only what is due), it sends
-//! the 30-, 7- or 1-day warning, ends the collaboration, or cleans up after the grace period.
+//! the 30-, 7- or 1-day warning, ends the collaboration, sends the last warning a week before
+//! the grace period is over, or cleans up after it (archive when asked, terminate, delete).
 //!
 //! Exactly once: each stage of each end date is a notice taken with a lease
 //! (`expiry:{id}:{end, unix time}:{stage}`), so a sweep run twice, or on two workers at once,
