@@ -1,6 +1,7 @@
 //! The end of a time-boxed invitation (seed problem 5): warnings 30, 7 and 1 days before it
-//! expires, the end itself (revoke, stop, snapshot, archive, transfer), and the clean-up after
-//! the 90-day grace period.
+//! expires, the end itself (revoke, stop, snapshot, archive, transfer), a last warning 7 days
+//! before the 90-day grace period is over, and the clean-up after it (archive when asked,
+//! terminate, delete).
 //!
 //! Each invitation moves through [`Stage`]s in order and records the last one done. The sweep
 //! asks [`due`] what to do now: the *latest* stage whose time has come, so a sweep that missed
@@ -14,6 +15,10 @@ use crate::command::{Date, TimeZoneName};
 /// How long an ended collaborator's stopped workspaces and snapshots are kept.
 pub const GRACE: Duration = Duration::days(90);
 
+/// How long before the clean-up its last warning goes out, and the least time a late warning
+/// still gives before anything is deleted.
+pub const LAST_WARNING: Duration = Duration::days(7);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -22,15 +27,20 @@ pub enum Stage {
     Warn1,
     /// Access ends: revoke, stop, snapshot, archive manifest, share snapshots.
     End,
-    /// The grace period is over: delete the snapshots nobody claimed.
+    /// The grace period ends in 7 days: what the clean-up will delete (or archive) is listed
+    /// to the collaborator and the owner.
+    LastWarning,
+    /// The grace period is over: archive when asked, terminate the stopped workspaces (their
+    /// volumes go with them) and delete the snapshots nobody claimed.
     Cleanup,
 }
 
-const STAGES: [Stage; 5] = [
+const STAGES: [Stage; 6] = [
     Stage::Warn30,
     Stage::Warn7,
     Stage::Warn1,
     Stage::End,
+    Stage::LastWarning,
     Stage::Cleanup,
 ];
 
@@ -41,7 +51,7 @@ impl Stage {
             Stage::Warn30 => Some(30),
             Stage::Warn7 => Some(7),
             Stage::Warn1 => Some(1),
-            Stage::End | Stage::Cleanup => None,
+            Stage::End | Stage::LastWarning | Stage::Cleanup => None,
         }
     }
 
@@ -51,16 +61,21 @@ impl Stage {
             Stage::Warn7 => "warn-7",
             Stage::Warn1 => "warn-1",
             Stage::End => "end",
+            Stage::LastWarning => "last-warning",
             Stage::Cleanup => "cleanup",
         }
     }
 
-    /// When the stage is due for an invitation ending at `ends_at`.
+    /// When the stage is due for an invitation ending at `ends_at` (the clean-up also waits
+    /// for its last warning: [`Timeline::due`]).
     pub fn at(self, ends_at: OffsetDateTime) -> OffsetDateTime {
-        match self.warning_days() {
-            Some(days) => ends_at - Duration::days(i64::from(days)),
-            None if self == Stage::End => ends_at,
-            None => ends_at + GRACE,
+        match self {
+            Stage::End => ends_at,
+            Stage::LastWarning => ends_at + GRACE - LAST_WARNING,
+            Stage::Cleanup => ends_at + GRACE,
+            warning => {
+                ends_at - Duration::days(i64::from(warning.warning_days().unwrap_or_default()))
+            }
         }
     }
 }
@@ -84,6 +99,50 @@ pub enum EndStep {
     Transfer,
     /// The collaborator and the owner are told what happened and where their work is.
     Notify,
+}
+
+/// The steps of [`Stage::Cleanup`], in order, recorded like [`EndStep`]s: archives exist
+/// before anything is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanupStep {
+    /// With `--archive-collaborator-work`: every volume of the stopped workspaces is
+    /// snapshotted and the snapshot moved to the EBS archive tier.
+    Archive,
+    /// The stopped workspaces are terminated; their volumes are deleted with them.
+    Terminate,
+    /// The snapshots nobody claimed (and that are no archive) are deleted.
+    Delete,
+    /// The owner is told what is gone and what is archived where, and how to restore it.
+    Report,
+}
+
+pub const CLEANUP_STEPS: [CleanupStep; 4] = [
+    CleanupStep::Archive,
+    CleanupStep::Terminate,
+    CleanupStep::Delete,
+    CleanupStep::Report,
+];
+
+impl CleanupStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CleanupStep::Archive => "cleanup-archive",
+            CleanupStep::Terminate => "cleanup-terminate",
+            CleanupStep::Delete => "cleanup-delete",
+            CleanupStep::Report => "cleanup-report",
+        }
+    }
+}
+
+/// A snapshot the clean-up keeps in the EBS archive tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archived {
+    pub snapshot_id: String,
+    pub workspace: String,
+    pub volume_id: String,
+    pub size_gb: u32,
+    pub region: String,
 }
 
 pub const END_STEPS: [EndStep; 6] = [
@@ -123,6 +182,21 @@ pub struct ExpiryRecord {
     /// The archive manifest's key and its download link, once written.
     #[serde(default)]
     pub manifest: Option<(String, String)>,
+    /// When the last warning before the clean-up went out.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_warned_at: Option<OffsetDateTime>,
+    /// The steps of the clean-up completed so far.
+    #[serde(default)]
+    pub cleanup_steps: Vec<CleanupStep>,
+    /// The snapshots the clean-up moved to the archive tier.
+    #[serde(default)]
+    pub archives: Vec<Archived>,
+    /// The workspaces the clean-up terminated, each recorded as it goes.
+    #[serde(default)]
+    pub terminated: Vec<String>,
+    /// The snapshots the clean-up deleted, each recorded as it goes.
+    #[serde(default)]
+    pub deleted: Vec<String>,
 }
 
 impl ExpiryRecord {
@@ -146,6 +220,13 @@ impl ExpiryRecord {
             .into_iter()
             .filter(|step| !self.end_steps.contains(step))
     }
+
+    /// The clean-up's steps still to do, in order.
+    pub fn cleanup_steps_left(&self) -> impl Iterator<Item = CleanupStep> + '_ {
+        CLEANUP_STEPS
+            .into_iter()
+            .filter(|step| !self.cleanup_steps.contains(step))
+    }
 }
 
 /// What one invitation's end looks like to the sweep.
@@ -157,12 +238,36 @@ pub struct Timeline {
     pub ends_at: OffsetDateTime,
     /// The last stage done.
     pub done: Option<Stage>,
-    /// Whether unclaimed snapshots are deleted after the grace period (`collaboration end
-    /// --archive-collaborator-work`); otherwise they are kept until someone deletes them.
-    pub cleanup: bool,
+    /// When the last warning before the clean-up went out.
+    pub last_warned_at: Option<OffsetDateTime>,
 }
 
 impl Timeline {
+    /// The timeline of an invitation's end as `record` has done it so far.
+    pub fn new(
+        planned_at: OffsetDateTime,
+        ends_at: OffsetDateTime,
+        record: &ExpiryRecord,
+    ) -> Timeline {
+        Timeline {
+            planned_at,
+            ends_at,
+            done: record.done,
+            last_warned_at: record.last_warned_at,
+        }
+    }
+
+    /// When `stage` is due. The clean-up never comes before its last warning, and never
+    /// sooner than [`LAST_WARNING`] after it: a sweep that sent the warning late still gives
+    /// the collaborator a week. `None` while that warning has not gone out.
+    fn when(&self, stage: Stage) -> Option<OffsetDateTime> {
+        if stage != Stage::Cleanup {
+            return Some(stage.at(self.ends_at));
+        }
+        self.last_warned_at
+            .map(|warned| stage.at(self.ends_at).max(warned + LAST_WARNING))
+    }
+
     /// Stages still to come, in order. A warning whose time was before the end was set is
     /// never sent (a 10-day invitation gets no 30-day warning; an extension's notice already
     /// gave the new date), nor is one for an access that was revoked by hand (there is
@@ -170,7 +275,6 @@ impl Timeline {
     fn ahead(&self) -> impl Iterator<Item = Stage> + '_ {
         STAGES.into_iter().filter(move |stage| {
             Some(*stage) > self.done
-                && (*stage != Stage::Cleanup || self.cleanup)
                 && (stage.warning_days().is_none() || stage.at(self.ends_at) > self.planned_at)
         })
     }
@@ -179,23 +283,15 @@ impl Timeline {
     /// skipped, and none is sent once access has ended.
     pub fn due(&self, now: OffsetDateTime) -> Option<Stage> {
         self.ahead()
-            .filter(|stage| stage.at(self.ends_at) <= now)
+            .filter(|stage| self.when(*stage).is_some_and(|at| at <= now))
             .last()
     }
 
     /// The next stage and when it is due: when the sweep should look at this invitation again.
     pub fn next(&self) -> Option<(Stage, OffsetDateTime)> {
-        self.ahead()
-            .next()
-            .map(|stage| (stage, stage.at(self.ends_at)))
-    }
-
-    /// The timeline once `stage` is done.
-    pub fn after(self, stage: Stage) -> Timeline {
-        Timeline {
-            done: Some(stage),
-            ..self
-        }
+        let stage = self.ahead().next()?;
+        // The last warning comes before the clean-up, so the clean-up's time is known here.
+        Some((stage, self.when(stage).unwrap_or(stage.at(self.ends_at))))
     }
 }
 
@@ -236,7 +332,7 @@ mod tests {
             planned_at: CREATED,
             ends_at: ENDS,
             done,
-            cleanup: true,
+            last_warned_at: None,
         }
     }
 
@@ -258,8 +354,12 @@ mod tests {
             ),
             (Some(Stage::Warn1), ENDS - Duration::seconds(1), None),
             (Some(Stage::Warn1), ENDS, Some(Stage::End)),
-            (Some(Stage::End), ENDS + Duration::days(89), None),
-            (Some(Stage::End), ENDS + GRACE, Some(Stage::Cleanup)),
+            (Some(Stage::End), ENDS + Duration::days(82), None),
+            (
+                Some(Stage::End),
+                ENDS + Duration::days(83),
+                Some(Stage::LastWarning),
+            ),
             (Some(Stage::Cleanup), ENDS + Duration::days(900), None),
         ];
         for (done, now, expected) in cases {
@@ -295,7 +395,7 @@ mod tests {
             ends_at: Some(ENDS),
             done: Some(Stage::Warn7),
             end_steps: vec![EndStep::Revoke],
-            manifest: None,
+            ..ExpiryRecord::default()
         };
         let later = ENDS + Duration::days(90);
         assert_eq!(
@@ -337,12 +437,53 @@ mod tests {
     }
 
     #[test]
-    fn without_cleanup_nothing_is_due_after_the_end() {
-        let kept = Timeline {
-            cleanup: false,
-            ..timeline(Some(Stage::End))
+    fn the_clean_up_comes_a_week_after_its_last_warning() {
+        let ended = timeline(Some(Stage::End));
+        assert_eq!(
+            ended.next(),
+            Some((Stage::LastWarning, ENDS + GRACE - LAST_WARNING))
+        );
+        let warned_at = ENDS + Duration::days(83);
+        let warned = Timeline {
+            done: Some(Stage::LastWarning),
+            last_warned_at: Some(warned_at),
+            ..ended
         };
-        assert_eq!(kept.next(), None);
-        assert_eq!(kept.due(ENDS + Duration::days(900)), None);
+        assert_eq!(warned.next(), Some((Stage::Cleanup, ENDS + GRACE)));
+        let cases = [
+            (ENDS + GRACE - Duration::seconds(1), None),
+            (ENDS + GRACE, Some(Stage::Cleanup)),
+            (ENDS + Duration::days(900), Some(Stage::Cleanup)),
+        ];
+        for (now, expected) in cases {
+            assert_eq!(warned.due(now), expected, "at {now}");
+        }
+    }
+
+    #[test]
+    fn a_clean_up_never_comes_without_a_week_of_warning() {
+        // A sweep that missed the whole grace period warns first, whatever the date.
+        let ended = timeline(Some(Stage::End));
+        let late = ENDS + Duration::days(200);
+        assert_eq!(ended.due(late), Some(Stage::LastWarning));
+        let warned = Timeline {
+            done: Some(Stage::LastWarning),
+            last_warned_at: Some(late),
+            ..ended
+        };
+        assert_eq!(warned.due(late + Duration::days(6)), None);
+        assert_eq!(warned.next(), Some((Stage::Cleanup, late + LAST_WARNING)));
+        assert_eq!(warned.due(late + LAST_WARNING), Some(Stage::Cleanup));
+    }
+
+    #[test]
+    fn a_record_from_before_the_clean_up_had_steps_reads_as_none_done() {
+        let legacy = r#"{"done":"end","end_steps":["revoke"],"manifest":null}"#;
+        let record: ExpiryRecord = serde_json::from_str(legacy).unwrap();
+        assert_eq!(record.last_warned_at, None);
+        assert_eq!(
+            record.cleanup_steps_left().collect::<Vec<_>>(),
+            CLEANUP_STEPS
+        );
     }
 }

@@ -172,6 +172,10 @@ pub trait Cloud: Send + Sync {
     async fn share_snapshot(&self, snapshot_id: &str, account_id: &str) -> Result<(), PortError>;
     /// Deleting a snapshot that is already gone succeeds.
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
+    /// Moves a completed snapshot to the archive tier (EC2 `ModifySnapshotTier`: the data
+    /// kept at a quarter of the standard price, restored in 24 to 72 hours). A snapshot that
+    /// does not exist is refused.
+    async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
 }
 
 /// The cloud per account and region: the project's own account (`None`) or a collaborator's

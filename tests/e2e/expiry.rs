@@ -12,15 +12,15 @@ use crate::harness::aws_front::Fault;
 use crate::harness::slack::email_of;
 use crate::harness::{JOHNSON, SMITH, Slash, TestEnv, eventually};
 
-const PROJECT: &str = "nih-neuro-consortium";
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const PROJECT: &str = "nih-neuro-consortium";
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 const ACCOUNTS: (&str, &str) = (
     "CWS_ACCOUNTS",
     "mit-csail=111111111111,berkeley-neuroscience=222222222222",
 );
 
 /// A project with Johnson (MIT) invited for 540 days and two running workspaces of his.
-async fn johnson_at_work(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize {
+pub(crate) async fn johnson_at_work(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize {
     let worker = env.start_worker_with_env(extra);
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
@@ -49,7 +49,7 @@ async fn johnson_at_work(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize {
     worker
 }
 
-fn johnsons_mail(env: &TestEnv) -> Vec<crate::harness::smtp::ReceivedMail> {
+pub(crate) fn johnsons_mail(env: &TestEnv) -> Vec<crate::harness::smtp::ReceivedMail> {
     let address = email_of(JOHNSON.user_id);
     env.smtp
         .received()
@@ -68,7 +68,7 @@ fn dms_to_johnson_containing(env: &TestEnv, wanted: &str) -> usize {
 }
 
 /// `YYYY-MM-DD`, `days` from today (UTC).
-fn date_in(days: i64) -> String {
+pub(crate) fn date_in(days: i64) -> String {
     (OffsetDateTime::now_utc() + time::Duration::days(days))
         .date()
         .to_string()
@@ -225,8 +225,26 @@ async fn the_end_stops_snapshots_archives_and_shares_and_the_collaborator_is_ref
         "a refused export makes no snapshot"
     );
 
-    // After the grace period the shared snapshots count as claimed and are kept.
+    // A week before the grace period ends, a last warning; a week later the clean-up, which
+    // keeps the shared snapshots: they count as claimed.
     env.run_once("expiry-sweep", &[("CWS_CLOCK_OFFSET", "+102d"), ACCOUNTS])
+        .await;
+    let warning = env
+        .slack
+        .expect_dm(JOHNSON.user_id, "the last warning", WAIT)
+        .await;
+    assert!(
+        warning.text().contains("0 snapshot(s) are archived"),
+        "{}",
+        warning.text()
+    );
+    env.slack
+        .expect("the owner's note", WAIT, |p| {
+            p.text()
+                .contains("the grace period of mit-collaboration ends")
+        })
+        .await;
+    env.run_once("expiry-sweep", &[("CWS_CLOCK_OFFSET", "+109d"), ACCOUNTS])
         .await;
     let cleaned = env
         .slack
@@ -235,13 +253,13 @@ async fn the_end_stops_snapshots_archives_and_shares_and_the_collaborator_is_ref
     assert!(
         cleaned
             .text()
-            .contains("0 unclaimed snapshot(s) deleted, 2"),
+            .contains("0 unclaimed snapshot(s) deleted, 2 transferred ones kept"),
         "{}",
         cleaned.text()
     );
     assert_eq!(
         env.moto
-            .snapshots_tagged("cws:project", PROJECT)
+            .snapshots_tagged("cws:purpose", "collaboration-end")
             .await
             .len(),
         2

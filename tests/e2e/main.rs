@@ -16,6 +16,7 @@ mod doctor;
 mod embedded;
 mod expiry;
 mod extension;
+mod grace;
 mod idle;
 mod invitations;
 mod launch;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::audit::ExportLink;
 use super::mail::{MailText, render_mail};
 use super::{ChatMessage, render};
-use crate::expiry::GRACE;
+use crate::expiry::{Archived, GRACE};
 use crate::invitation::{Extension, Invitation};
 use crate::ports::{InstanceState, Snapshot};
 use crate::project::{EndPlan, Project};
@@ -166,21 +166,111 @@ pub fn collaboration_ended_owner(ended: &Ended<'_>) -> ChatMessage {
     render("collaboration_ended_owner", &ended.data())
 }
 
-/// In the project's channel: the grace period is over and the unclaimed snapshots are gone.
-pub fn snapshots_cleaned(
-    project: &str,
-    invitation: &str,
-    deleted: &[String],
-    kept: usize,
-) -> ChatMessage {
+/// What the clean-up after the grace period does to one invitation's leftovers: what its last
+/// warning lists, exactly.
+pub struct GraceCleanup<'a> {
+    pub project: &'a Project,
+    pub invitation: &'a Invitation,
+    /// When the clean-up runs.
+    pub at: OffsetDateTime,
+    /// Whether each disk is archived first (`--archive-collaborator-work`).
+    pub archive: bool,
+    /// The stopped workspaces to terminate; their disks go with them.
+    pub terminate: &'a [Workspace],
+    /// The collaborator's workspaces running now (someone else started them): left alone.
+    pub spared: &'a [String],
+    /// The unclaimed snapshots to delete.
+    pub delete: &'a [Snapshot],
+    /// The snapshots shared with the collaborator's account, kept.
+    pub kept: usize,
+}
+
+impl GraceCleanup<'_> {
+    fn data(&self) -> Value {
+        let terminate: Vec<&str> = self.terminate.iter().map(|w| w.name.as_str()).collect();
+        let delete: Vec<Value> = self
+            .delete
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.snapshot_id,
+                    "size_gb": s.size_gb,
+                    "workspace": s.tags.get(crate::launch::TAG_WORKSPACE),
+                })
+            })
+            .collect();
+        json!({
+            "project": self.project.name,
+            "owner_name": self.project.owner_name,
+            "invitation": self.invitation.name,
+            "invitee": self.invitation.invitee,
+            "date": time_text::date(self.at),
+            "archive": self.archive,
+            "terminate": terminate,
+            "terminate_count": terminate.len(),
+            "disk_gb": self.terminate.iter().map(|w| w.storage_gb).sum::<u32>(),
+            "spared": self.spared,
+            "delete": delete,
+            "delete_count": delete.len(),
+            "kept_count": self.kept,
+        })
+    }
+}
+
+/// The last warning, 7 days before the clean-up, to the collaborator: a DM and an e-mail.
+pub fn grace_ending(cleanup: &GraceCleanup<'_>) -> (ChatMessage, MailText) {
+    let data = cleanup.data();
+    (
+        render("grace_ending", &data),
+        render_mail("grace_ending", &data),
+    )
+}
+
+/// The last warning's note in the project's channel.
+pub fn grace_ending_owner(cleanup: &GraceCleanup<'_>) -> ChatMessage {
+    render("grace_ending_owner", &cleanup.data())
+}
+
+/// What the clean-up did, as recorded.
+pub struct GraceCleaned<'a> {
+    pub project: &'a str,
+    pub invitation: &'a str,
+    pub terminated: &'a [String],
+    pub spared: &'a [String],
+    pub deleted: &'a [String],
+    pub kept: usize,
+    pub archives: &'a [Archived],
+}
+
+/// In the project's channel, the owner's report: the grace period is over, what is gone, and
+/// each archive with where it is and how to restore it.
+pub fn grace_cleaned(cleaned: &GraceCleaned<'_>) -> ChatMessage {
+    let archives: Vec<Value> = cleaned
+        .archives
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.snapshot_id,
+                "workspace": a.workspace,
+                "size_gb": a.size_gb,
+                "region": a.region,
+            })
+        })
+        .collect();
     render(
-        "snapshots_cleaned",
+        "grace_cleaned",
         &json!({
-            "project": project,
-            "invitation": invitation,
-            "deleted": deleted,
-            "deleted_count": deleted.len(),
-            "kept_count": kept,
+            "project": cleaned.project,
+            "invitation": cleaned.invitation,
+            "terminated": cleaned.terminated,
+            "terminated_count": cleaned.terminated.len(),
+            "spared": cleaned.spared,
+            "delete": cleaned.deleted,
+            "delete_count": cleaned.deleted.len(),
+            "kept_count": cleaned.kept,
+            "archives": archives,
+            "archive_count": archives.len(),
+            "archive_gb": cleaned.archives.iter().map(|a| a.size_gb).sum::<u32>(),
         }),
     )
 }
@@ -529,8 +619,58 @@ mod tests {
         insta::assert_json_snapshot!(dm.blocks);
         insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
         insta::assert_json_snapshot!(collaboration_ended_owner(&ended).blocks);
-        let cleaned = snapshots_cleaned("nih", "mit-collaboration", &["snap-2".into()], 1);
-        insta::assert_snapshot!(cleaned.text, @"🧹 nih: the 90-day grace period of mit-collaboration is over; 1 unclaimed snapshot(s) deleted, 1 transferred ones kept.");
+    }
+
+    #[test]
+    fn the_last_warning_lists_exactly_what_goes_and_whether_it_is_archived() {
+        let mut stopped = workspace();
+        stopped.name = "mit-validation".into();
+        stopped.state = InstanceState::Stopped;
+        let terminate = [stopped];
+        let spared = ["mit-algorithm-dev".to_owned()];
+        let delete = [snapshot("snap-2")];
+        let (project, invitation) = (project(), invitation());
+        let cleanup = GraceCleanup {
+            project: &project,
+            invitation: &invitation,
+            at: datetime!(2027-08-31 00:00 UTC),
+            archive: false,
+            terminate: &terminate,
+            spared: &spared,
+            delete: &delete,
+            kept: 1,
+        };
+        let (dm, mail) = grace_ending(&cleanup);
+        insta::assert_json_snapshot!(dm.blocks);
+        insta::assert_snapshot!(format!("Subject: {}\n\n{}", mail.subject, mail.body));
+        let archived = GraceCleanup {
+            archive: true,
+            ..cleanup
+        };
+        insta::assert_json_snapshot!(grace_ending_owner(&archived).blocks);
+        assert!(grace_ending(&archived).1.body.contains("Archived first"));
+    }
+
+    #[test]
+    fn the_owner_report_lists_each_archive_and_how_to_restore_it() {
+        let archives = [Archived {
+            snapshot_id: "snap-9".into(),
+            workspace: "mit-validation".into(),
+            volume_id: "vol-1".into(),
+            size_gb: 38,
+            region: "us-east-1".into(),
+        }];
+        let cleaned = grace_cleaned(&GraceCleaned {
+            project: "nih",
+            invitation: "mit-collaboration",
+            terminated: &["mit-validation".into()],
+            spared: &[],
+            deleted: &["snap-2".into()],
+            kept: 1,
+            archives: &archives,
+        });
+        insta::assert_snapshot!(cleaned.text, @"🧹 nih: the 90-day grace period of mit-collaboration is over; 1 workspace(s) terminated, 1 archive(s) kept, 1 unclaimed snapshot(s) deleted, 1 transferred ones kept.");
+        insta::assert_json_snapshot!(cleaned.blocks);
     }
 
     #[test]

@@ -24,6 +24,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/mail/collaboration_ended.txt.hbs"),
     ),
     (
+        "grace_ending",
+        include_str!("../../../message-templates/mail/grace_ending.txt.hbs"),
+    ),
+    (
         "budget_alert",
         include_str!("../../../message-templates/mail/budget_alert.txt.hbs"),
     ),

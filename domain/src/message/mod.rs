@@ -190,8 +190,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/collaboration_ended_owner.json.hbs"),
     ),
     (
-        "snapshots_cleaned",
-        include_str!("../../../message-templates/slack/snapshots_cleaned.json.hbs"),
+        "grace_ending",
+        include_str!("../../../message-templates/slack/grace_ending.json.hbs"),
+    ),
+    (
+        "grace_ending_owner",
+        include_str!("../../../message-templates/slack/grace_ending_owner.json.hbs"),
+    ),
+    (
+        "grace_cleaned",
+        include_str!("../../../message-templates/slack/grace_cleaned.json.hbs"),
     ),
     (
         "access_extended",

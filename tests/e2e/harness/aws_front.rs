@@ -3,6 +3,10 @@
 //! a launch "in flight" or make AWS refuse, with the real SDK and the real wire format on both sides. It also counts
 //! requests by method and path, which tells how often an S3 object was written.
 //!
+//! moto 5.2 lacks EC2 `ModifySnapshotTier`: the front answers it itself, in EC2's XML wire
+//! format, for snapshots moto holds (`InvalidSnapshot.NotFound` otherwise, as EC2 says), and
+//! remembers which snapshots went to the archive tier.
+//!
 //! moto records SSM commands but runs none; for `download`'s script the front does what the
 //! workstation would: it archives a small folder and PUTs it to the presigned link the script
 //! was given, before SSM answers, so the worker finds (or misses) a real object in moto's S3.
@@ -44,6 +48,7 @@ struct Front {
     run_instances: AtomicUsize,
     seen: Notify,
     requests: Mutex<Vec<(Method, String)>>,
+    archived: Mutex<Vec<String>>,
 }
 
 pub struct AwsFront {
@@ -60,6 +65,7 @@ impl AwsFront {
             run_instances: AtomicUsize::new(0),
             seen: Notify::new(),
             requests: Mutex::default(),
+            archived: Mutex::default(),
         });
         // S3 uploads (a 10,000-event audit export) are larger than axum's 2 MB default.
         let app = axum::Router::new()
@@ -93,6 +99,11 @@ impl AwsFront {
             .iter()
             .filter(|(m, p)| *m == method && p == path)
             .count()
+    }
+
+    /// The snapshots moved to the archive tier (`ModifySnapshotTier`), in order.
+    pub fn archived_snapshots(&self) -> Vec<String> {
+        self.front.archived.lock().unwrap().clone()
     }
 
     pub async fn wait_for_run_instances(&self, calls: usize, timeout: Duration) {
@@ -152,6 +163,10 @@ async fn forward(
     {
         upload_as_the_workstation(&front.http, &body).await;
     }
+    let action = b"Action=ModifySnapshotTier";
+    if body.windows(action.len()).any(|w| w == action) {
+        return modify_snapshot_tier(&front, &headers, &body).await;
+    }
     let fault = front.fault.lock().unwrap().clone();
     if let (
         true,
@@ -207,6 +222,54 @@ async fn forward(
         response.headers_mut().insert("content-type", content_type);
     }
     response
+}
+
+/// EC2's `ModifySnapshotTier` (StorageTier=archive) for a snapshot moto holds: asked of moto
+/// with DescribeSnapshots in the caller's region (the same signed headers), then answered as
+/// EC2 answers it.
+async fn modify_snapshot_tier(front: &Front, headers: &HeaderMap, body: &[u8]) -> Response {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let Some(snapshot_id) = field("SnapshotId") else {
+        return ec2_error(400, "MissingParameter");
+    };
+    if field("StorageTier").as_deref() != Some("archive") {
+        return ec2_error(400, "InvalidParameterValue");
+    }
+    let describe = serde_urlencoded::to_string([
+        ("Action", "DescribeSnapshots"),
+        ("Version", "2016-11-15"),
+        ("SnapshotId.1", snapshot_id.as_str()),
+    ])
+    .unwrap();
+    let mut request = front
+        .http
+        .post(format!("{}/", front.upstream))
+        .body(describe);
+    for (name, value) in headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let found = match request.send().await {
+        Ok(response) => response.status().is_success(),
+        Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+    };
+    if !found {
+        return ec2_error(400, "InvalidSnapshot.NotFound");
+    }
+    front.archived.lock().unwrap().push(snapshot_id.clone());
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ModifySnapshotTierResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>e2e-request</requestId><snapshotId>{snapshot_id}</snapshotId><tieringStartTime>{}</tieringStartTime></ModifySnapshotTierResponse>",
+        time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
+    (StatusCode::OK, [("content-type", "text/xml")], body).into_response()
 }
 
 /// What a download script asks the workstation to upload to, if `body` (a SendCommand) carries

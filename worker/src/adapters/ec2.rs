@@ -1175,6 +1175,17 @@ impl Cloud for Ec2Cloud {
             Err(error) => Err(classify(error)),
         }
     }
+
+    async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
+        self.client
+            .modify_snapshot_tier()
+            .snapshot_id(snapshot_id)
+            .storage_tier(aws_sdk_ec2::types::TargetStorageTier::Archive)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
 }
 
 /// EC2, SSM and CloudWatch per account and region, each client made once and kept: the lead

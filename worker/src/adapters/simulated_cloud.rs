@@ -241,6 +241,22 @@ impl Cloud for SimulatedCloud {
             .remove(snapshot_id);
         Ok(())
     }
+
+    async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
+        if self
+            .snapshots
+            .lock()
+            .expect("simulated cloud lock")
+            .contains_key(snapshot_id)
+        {
+            Ok(())
+        } else {
+            Err(PortError::Rejected {
+                code: "InvalidSnapshot.NotFound".to_owned(),
+                message: format!("The snapshot '{snapshot_id}' does not exist."),
+            })
+        }
+    }
 }
 
 /// The embedded mode has one simulated cloud: every account sees it.

@@ -1,6 +1,7 @@
 //! The expiry sweep: for every invitation whose next stage is due (the schedule in Redis holds
 //! each invitation at the time of its next stage, so a sweep reads only what is due), it sends
-//! the 30-, 7- or 1-day warning, ends the collaboration, or cleans up after the grace period.
+//! the 30-, 7- or 1-day warning, ends the collaboration, sends the last warning a week before
+//! the grace period is over, or cleans up after it (archive when asked, terminate, delete).
 //!
 //! Exactly once: each stage of each end date is a notice taken with a lease
 //! (`expiry:{id}:{end, unix time}:{stage}`), so a sweep run twice, or on two workers at once,
@@ -16,11 +17,13 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use domain::audit::{AuditAction, AuditEvent};
-use domain::expiry::{EndStep, GRACE, Stage, Timeline, days_left};
+use domain::expiry::{
+    Archived, CleanupStep, EndStep, GRACE, LAST_WARNING, Stage, Timeline, days_left,
+};
 use domain::identity::ChatIdentity;
 use domain::invitation::{Extension, Invitation};
 use domain::launch::{TAG_COLLABORATOR, TAG_PURPOSE, TAG_WORKSPACE};
-use domain::message::{self, Ended, Holdings, KeptSnapshot};
+use domain::message::{self, Ended, GraceCleaned, GraceCleanup, Holdings, KeptSnapshot};
 use domain::ports::{Cloud, InstanceState, PortError, Snapshot};
 use domain::profile::Collaborator;
 use domain::project::Project;
@@ -86,17 +89,8 @@ async fn advance(
     let (Some(invitation), Some(project)) = (invitation, project) else {
         return env.state.unschedule_expiry(id).await;
     };
-    let record = env.state.expiry_record(&invitation).await?;
-    let timeline = Timeline {
-        planned_at: invitation.planned_at(),
-        ends_at: invitation.ends_at(),
-        done: record.done,
-        cleanup: project
-            .collaboration_end
-            .as_ref()
-            .is_some_and(|plan| plan.archive_collaborator_work),
-    };
-    let mut done = record.done;
+    let mut record = env.state.expiry_record(&invitation).await?;
+    let timeline = Timeline::new(invitation.planned_at(), invitation.ends_at(), &record);
     if let Some(stage) = timeline.due(now) {
         let notice = format!(
             "expiry:{id}:{}:{}",
@@ -113,19 +107,15 @@ async fn advance(
                 Ran::Moved => return Ok(()),
             };
         if finished {
-            env.state
+            record = env
+                .state
                 .record_expiry(&invitation, |record| {
                     record.done = record.done.max(Some(stage))
                 })
                 .await?;
-            done = done.max(Some(stage));
         }
     }
-    if (Timeline { done, ..timeline }).next().is_none() {
-        env.state.unschedule_expiry(id).await
-    } else {
-        env.state.schedule_expiry_after(&invitation, done).await
-    }
+    env.state.schedule_expiry_after(&invitation, &record).await
 }
 
 /// What became of a stage this sweep found due.
@@ -167,7 +157,10 @@ async fn run_stage(
                 return Ok(Ran::Moved);
             }
         }
-        None => cleanup(env, project, invitation).await?,
+        None if stage == Stage::LastWarning => {
+            last_warning(env, project, invitation, &theirs, now).await?
+        }
+        None => cleanup(env, project, invitation, theirs).await?,
     }
     env.state.notice_done(notice).await?;
     Ok(Ran::Done)
@@ -562,35 +555,300 @@ async fn notify(
     Ok("collaborator and channel told".to_owned())
 }
 
-/// After the grace period: deletes the snapshots nobody claimed (shared with an account).
-async fn cleanup(
+fn archive_asked(project: &Project) -> bool {
+    project
+        .collaboration_end
+        .as_ref()
+        .is_some_and(|plan| plan.archive_collaborator_work)
+}
+
+/// The collaborator's snapshots the clean-up deletes: those nobody claimed (shared with an
+/// account) and that are not its own archives; and how many claimed ones it keeps.
+async fn unclaimed(
+    env: &CommandEnv,
+    invitation: &Invitation,
+) -> Result<(Vec<(Arc<dyn Cloud>, Snapshot)>, usize), PortError> {
+    let shares: HashMap<String, String> = env.state.shares(invitation.id).await?;
+    let mut kept = 0;
+    let mut delete = Vec::new();
+    for (cloud, snapshot) in their_snapshots(env, invitation).await? {
+        if snapshot.tags.get(TAG_PURPOSE).map(String::as_str) == Some(ARCHIVE_PURPOSE) {
+            continue;
+        }
+        if shares.contains_key(&snapshot.snapshot_id) {
+            kept += 1;
+        } else {
+            delete.push((cloud, snapshot));
+        }
+    }
+    Ok((delete, kept))
+}
+
+/// The `cws:purpose` of the snapshots the clean-up archives.
+const ARCHIVE_PURPOSE: &str = "grace-archive";
+
+fn is_running(workspace: &Workspace) -> bool {
+    matches!(
+        workspace.state,
+        InstanceState::Running | InstanceState::Pending
+    )
+}
+
+/// Seven days before the clean-up: the collaborator (DM and e-mail) and the channel are told
+/// exactly what it will delete, and whether it archives first.
+async fn last_warning(
     env: &CommandEnv,
     project: &Project,
     invitation: &Invitation,
+    workspaces: &[Workspace],
+    now: OffsetDateTime,
 ) -> Result<(), PortError> {
-    let shares: HashMap<String, String> = env.state.shares(invitation.id).await?;
-    let snapshots = their_snapshots(env, invitation).await?;
-    let mut deleted = Vec::new();
-    for (cloud, snapshot) in &snapshots {
-        if shares.contains_key(&snapshot.snapshot_id) {
-            continue;
-        }
-        cloud.delete_snapshot(&snapshot.snapshot_id).await?;
-        deleted.push(snapshot.snapshot_id.clone());
+    let (terminate, running): (Vec<Workspace>, Vec<Workspace>) =
+        workspaces.iter().cloned().partition(|w| !is_running(w));
+    let spared: Vec<String> = running.into_iter().map(|w| w.name).collect();
+    let (delete, kept) = unclaimed(env, invitation).await?;
+    let delete: Vec<Snapshot> = delete.into_iter().map(|(_, snapshot)| snapshot).collect();
+    let warning = GraceCleanup {
+        project,
+        invitation,
+        at: (invitation.ends_at() + GRACE).max(now + LAST_WARNING),
+        archive: archive_asked(project),
+        terminate: &terminate,
+        spared: &spared,
+        delete: &delete,
+        kept,
+    };
+    let (dm, mail) = message::grace_ending(&warning);
+    for (user_id, _) in recipients(env, project, invitation).await? {
+        env.chat.post_direct(&user_id, &dm).await?;
+        mail_user(&*env.chat, &*env.launch.mailer, &user_id, mail.clone()).await?;
     }
-    let kept = snapshots.len() - deleted.len();
     env.chat
-        .post(
-            &project.channel(),
-            &message::snapshots_cleaned(&project.name, &invitation.name, &deleted, kept),
-        )
+        .post(&project.channel(), &message::grace_ending_owner(&warning))
         .await?;
+    env.state
+        .record_expiry(invitation, |record| {
+            record.last_warned_at.get_or_insert(now);
+        })
+        .await?;
+    let names: Vec<String> = terminate.iter().map(|w| w.name.clone()).collect();
+    let ids: Vec<String> = delete.iter().map(|s| s.snapshot_id.clone()).collect();
     audit(
         env,
         project,
         invitation,
-        "cleaned up",
-        format!("deleted {}, kept {kept} claimed", list(&deleted)),
+        "warned",
+        format!(
+            "last warning: clean-up on {}, terminates {}, deletes {}{}",
+            domain::time_text::date(warning.at),
+            list(&names),
+            list(&ids),
+            if warning.archive {
+                ", archived first"
+            } else {
+                ", nothing archived"
+            }
+        ),
     )
     .await
+}
+
+/// After the grace period: each clean-up step not yet recorded, in order. Archives (when
+/// asked) exist before anything is deleted; each deletion is recorded as it happens, so a
+/// clean-up resumed after a crash repeats none.
+async fn cleanup(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    mut workspaces: Vec<Workspace>,
+) -> Result<(), PortError> {
+    let institution = institution_of(env, project, invitation).await?;
+    // What runs now was started by someone after the end: never terminated, never archived.
+    for workspace in &mut workspaces {
+        if let Some(status) = env.launch.live(workspace).await? {
+            workspace.state = status.state;
+        }
+    }
+    let steps: Vec<CleanupStep> = env
+        .state
+        .expiry_record(invitation)
+        .await?
+        .cleanup_steps_left()
+        .collect();
+    for step in steps {
+        let detail = match step {
+            CleanupStep::Archive if archive_asked(project) => {
+                archive_work(env, project, invitation, &workspaces).await?
+            }
+            CleanupStep::Archive => "nothing archived (not asked)".to_owned(),
+            CleanupStep::Terminate => {
+                terminate(env, invitation, &mut workspaces, &institution).await?
+            }
+            CleanupStep::Delete => delete_unclaimed(env, project, invitation).await?,
+            CleanupStep::Report => report(env, project, invitation, &workspaces).await?,
+        };
+        env.state
+            .record_expiry(invitation, |record| {
+                if !record.cleanup_steps.contains(&step) {
+                    record.cleanup_steps.push(step);
+                }
+            })
+            .await?;
+        audit(env, project, invitation, step.as_str(), detail).await?;
+    }
+    Ok(())
+}
+
+/// Snapshots every volume of each stopped workspace (once: the key names the invitation and
+/// the workspace) and moves each snapshot to the EBS archive tier.
+async fn archive_work(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    workspaces: &[Workspace],
+) -> Result<String, PortError> {
+    let mut archived = Vec::new();
+    for workspace in workspaces.iter().filter(|w| !is_running(w)) {
+        let cloud = env.launch.cloud_of(workspace).await?;
+        let key = format!("grace:{}:{}", invitation.id, workspace.name);
+        let tags = workspace.snapshot_tags(&collaborator_key(invitation), ARCHIVE_PURPOSE);
+        for snapshot in cloud
+            .snapshot_volumes(&workspace.instance_id, &key, &tags)
+            .await?
+        {
+            cloud.archive_snapshot(&snapshot.snapshot_id).await?;
+            let entry = Archived {
+                snapshot_id: snapshot.snapshot_id.clone(),
+                workspace: workspace.name.clone(),
+                volume_id: snapshot.volume_id.clone(),
+                size_gb: snapshot.size_gb,
+                region: workspace.region.clone(),
+            };
+            env.state
+                .record_expiry(invitation, |record| {
+                    if !record.archives.contains(&entry) {
+                        record.archives.push(entry.clone());
+                    }
+                })
+                .await?;
+            audit(
+                env,
+                project,
+                invitation,
+                "archived",
+                format!(
+                    "snapshot {} of {} ({}, {} GB) moved to the archive tier in {}",
+                    snapshot.snapshot_id,
+                    workspace.name,
+                    snapshot.volume_id,
+                    snapshot.size_gb,
+                    workspace.region
+                ),
+            )
+            .await?;
+            archived.push(snapshot.snapshot_id);
+        }
+    }
+    Ok(format!("archive tier: {}", list(&archived)))
+}
+
+/// Terminates the stopped workspaces (their volumes are deleted on termination), each through
+/// the same change as `/cws terminate`: recorded, in the ledger (so costs stop) and audited.
+async fn terminate(
+    env: &CommandEnv,
+    invitation: &Invitation,
+    workspaces: &mut [Workspace],
+    institution: &str,
+) -> Result<String, PortError> {
+    let who = ChatIdentity::system(JOB);
+    let mut terminated = Vec::new();
+    for workspace in workspaces.iter_mut() {
+        if is_running(workspace) || workspace.state == InstanceState::Terminated {
+            continue;
+        }
+        change_state(env, workspace, Change::Terminate, &who, institution).await?;
+        env.state
+            .record_expiry(invitation, |record| {
+                if !record.terminated.contains(&workspace.name) {
+                    record.terminated.push(workspace.name.clone());
+                }
+            })
+            .await?;
+        terminated.push(workspace.name.clone());
+    }
+    Ok(format!(
+        "terminated with their volumes: {}",
+        list(&terminated)
+    ))
+}
+
+/// Deletes the snapshots nobody claimed, each audited and recorded as it goes.
+async fn delete_unclaimed(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+) -> Result<String, PortError> {
+    let (delete, kept) = unclaimed(env, invitation).await?;
+    let mut deleted = Vec::new();
+    for (cloud, snapshot) in &delete {
+        cloud.delete_snapshot(&snapshot.snapshot_id).await?;
+        env.state
+            .record_expiry(invitation, |record| {
+                if !record.deleted.contains(&snapshot.snapshot_id) {
+                    record.deleted.push(snapshot.snapshot_id.clone());
+                }
+            })
+            .await?;
+        audit(
+            env,
+            project,
+            invitation,
+            "deleted",
+            format!(
+                "snapshot {} ({} GB) of {}",
+                snapshot.snapshot_id,
+                snapshot.size_gb,
+                snapshot.tags.get(TAG_WORKSPACE).map_or("", String::as_str)
+            ),
+        )
+        .await?;
+        deleted.push(snapshot.snapshot_id.clone());
+    }
+    Ok(format!("deleted {}, kept {kept} claimed", list(&deleted)))
+}
+
+/// The owner's report in the channel, from the record: what is gone, and each archive.
+async fn report(
+    env: &CommandEnv,
+    project: &Project,
+    invitation: &Invitation,
+    workspaces: &[Workspace],
+) -> Result<String, PortError> {
+    let record = env.state.expiry_record(invitation).await?;
+    let (_, kept) = unclaimed(env, invitation).await?;
+    let spared: Vec<String> = workspaces
+        .iter()
+        .filter(|w| is_running(w))
+        .map(|w| w.name.clone())
+        .collect();
+    env.chat
+        .post(
+            &project.channel(),
+            &message::grace_cleaned(&GraceCleaned {
+                project: &project.name,
+                invitation: &invitation.name,
+                terminated: &record.terminated,
+                spared: &spared,
+                deleted: &record.deleted,
+                kept,
+                archives: &record.archives,
+            }),
+        )
+        .await?;
+    Ok(format!(
+        "owner told: {} terminated, {} deleted, {} archived",
+        record.terminated.len(),
+        record.deleted.len(),
+        record.archives.len()
+    ))
 }

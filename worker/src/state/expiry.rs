@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use domain::expiry::{ExpiryRecord, Stage, Timeline};
+use domain::expiry::{ExpiryRecord, Timeline};
 use domain::invitation::Invitation;
 use domain::ports::PortError;
 use domain::token::InvitationId;
@@ -86,25 +86,19 @@ impl State {
         }
     }
 
-    /// Puts the invitation in the expiry schedule at its next stage (counting the clean-up,
-    /// which the sweep skips for projects that keep their snapshots), or takes it out.
+    /// Puts the invitation in the expiry schedule at its next stage, or takes it out.
     pub async fn schedule_expiry(&self, invitation: &Invitation) -> Result<(), PortError> {
-        let done = self.expiry_record(invitation).await?.done;
-        self.schedule_expiry_after(invitation, done).await
+        let record = self.expiry_record(invitation).await?;
+        self.schedule_expiry_after(invitation, &record).await
     }
 
-    /// [`State::schedule_expiry`] for a caller that knows the last stage done.
+    /// [`State::schedule_expiry`] for a caller that holds the invitation's expiry record.
     pub async fn schedule_expiry_after(
         &self,
         invitation: &Invitation,
-        done: Option<Stage>,
+        record: &ExpiryRecord,
     ) -> Result<(), PortError> {
-        let timeline = Timeline {
-            planned_at: invitation.planned_at(),
-            ends_at: invitation.ends_at(),
-            done,
-            cleanup: true,
-        };
+        let timeline = Timeline::new(invitation.planned_at(), invitation.ends_at(), record);
         let id = invitation.id.to_string();
         match timeline.next() {
             Some((_, at)) => {
