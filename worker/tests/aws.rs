@@ -597,7 +597,7 @@ async fn cost_explorer_groups_by_user_and_institution_tags() {
 
 #[tokio::test]
 async fn a_shared_volume_its_mount_targets_and_access_points_are_made_once() {
-    use domain::ports::{FileSystems, PosixIdentity};
+    use domain::ports::{AccessPointRoot, FileSystems, PosixIdentity};
     use worker::adapters::efs::Efs;
 
     test_credentials();
@@ -640,7 +640,11 @@ async fn a_shared_volume_its_mount_targets_and_access_points_are_made_once() {
             &first.id,
             "nih:neuro-dataset:mit-csail",
             mit,
-            ("/neuro-dataset", owner),
+            AccessPointRoot {
+                path: "/neuro-dataset",
+                owner,
+                permissions: domain::volume::SHARED_ROOT_PERMISSIONS,
+            },
             &tags,
         )
         .await
@@ -650,7 +654,11 @@ async fn a_shared_volume_its_mount_targets_and_access_points_are_made_once() {
             &first.id,
             "nih:neuro-dataset:mit-csail",
             mit,
-            ("/neuro-dataset", owner),
+            AccessPointRoot {
+                path: "/neuro-dataset",
+                owner,
+                permissions: domain::volume::SHARED_ROOT_PERMISSIONS,
+            },
             &tags,
         )
         .await

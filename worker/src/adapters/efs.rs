@@ -8,16 +8,14 @@ use aws_sdk_ec2::types::Filter;
 use aws_sdk_efs::Client;
 use aws_sdk_efs::error::ProvideErrorMetadata;
 use aws_sdk_efs::types::{CreationInfo, PerformanceMode, PosixUser, RootDirectory, Tag};
-use domain::ports::{AccessPoint, FileSystem, FileSystems, MountTarget, PortError, PosixIdentity};
+use domain::ports::{
+    AccessPoint, AccessPointRoot, FileSystem, FileSystems, MountTarget, PortError, PosixIdentity,
+};
 
 use crate::adapters::aws::classify;
 
 /// On an access point: the key it was made for.
 const TAG_ACCESS_POINT_KEY: &str = "cws:access-point-key";
-
-/// Owner and group may write under an access point's root; the setgid bit keeps new files in
-/// the root's group, so collaborators' files stay readable to the project.
-const ROOT_PERMISSIONS: &str = "2775";
 
 pub struct Efs {
     efs: Client,
@@ -147,12 +145,46 @@ impl FileSystems for Efs {
         Ok(count)
     }
 
+    async fn ensure_mount_target_in(
+        &self,
+        file_system_id: &str,
+        subnet_id: &str,
+    ) -> Result<(), PortError> {
+        let existing = self
+            .efs
+            .describe_mount_targets()
+            .file_system_id(file_system_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        if existing
+            .mount_targets()
+            .iter()
+            .any(|target| target.subnet_id() == subnet_id)
+        {
+            return Ok(());
+        }
+        match self
+            .efs
+            .create_mount_target()
+            .file_system_id(file_system_id)
+            .subnet_id(subnet_id)
+            .send()
+            .await
+        {
+            // Another subnet of the same zone has one: the instance reaches that one.
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("MountTargetConflict") => Ok(()),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
     async fn create_access_point(
         &self,
         file_system_id: &str,
         key: &str,
         user: PosixIdentity,
-        (root, owner): (&str, PosixIdentity),
+        root: AccessPointRoot<'_>,
         tags_wanted: &[(String, String)],
     ) -> Result<AccessPoint, PortError> {
         let existing = self
@@ -184,18 +216,18 @@ impl FileSystems for Efs {
                 PosixUser::builder()
                     .uid(i64::from(user.uid))
                     .gid(i64::from(user.gid))
-                    .secondary_gids(i64::from(owner.gid))
+                    .secondary_gids(i64::from(root.owner.gid))
                     .build()
                     .map_err(invalid)?,
             )
             .root_directory(
                 RootDirectory::builder()
-                    .path(root)
+                    .path(root.path)
                     .creation_info(
                         CreationInfo::builder()
-                            .owner_uid(i64::from(owner.uid))
-                            .owner_gid(i64::from(owner.gid))
-                            .permissions(ROOT_PERMISSIONS)
+                            .owner_uid(i64::from(root.owner.uid))
+                            .owner_gid(i64::from(root.owner.gid))
+                            .permissions(root.permissions)
                             .build()
                             .map_err(invalid)?,
                     )
