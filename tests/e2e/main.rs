@@ -15,6 +15,7 @@ mod doctor;
 mod embedded;
 mod expiry;
 mod extension;
+mod homes;
 mod idle;
 mod invitations;
 mod launch;
