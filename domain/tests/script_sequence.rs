@@ -566,8 +566,7 @@ fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs
                 fs::read_to_string(sandbox.path("home/sarah_lee/.ssh/authorized_keys")).unwrap();
             assert_eq!(authorized_keys, format!("{}\n", sarah().ssh_public_key));
 
-            let packages =
-                &log[position(&log, "the template's packages", |c| is_template_install(c))];
+            let packages = &log[position(&log, "the template's packages", is_template_install)];
             for package in &template.packages {
                 assert!(
                     packages.split(' ').any(|word| word == package),
