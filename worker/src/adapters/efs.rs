@@ -31,6 +31,19 @@ impl Efs {
     }
 }
 
+/// EFS takes client and creation tokens of at most 64 characters; a longer key (long project,
+/// volume and user names) is replaced by its SHA-256, the same for the same key, so a retry
+/// stays safe.
+fn client_token(key: &str) -> String {
+    const MAX: usize = 64;
+    if key.len() <= MAX {
+        key.to_owned()
+    } else {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(key.as_bytes()))
+    }
+}
+
 fn invalid(error: aws_sdk_efs::error::BuildError) -> PortError {
     PortError::Rejected {
         code: "InvalidParameter".to_owned(),
@@ -60,7 +73,7 @@ impl FileSystems for Efs {
         let made = self
             .efs
             .create_file_system()
-            .creation_token(creation_token)
+            .creation_token(client_token(creation_token))
             .encrypted(true)
             .performance_mode(PerformanceMode::GeneralPurpose)
             .set_tags(Some(tags(tags_wanted)?))
@@ -75,7 +88,7 @@ impl FileSystems for Efs {
                 let found = self
                     .efs
                     .describe_file_systems()
-                    .creation_token(creation_token)
+                    .creation_token(client_token(creation_token))
                     .send()
                     .await
                     .map_err(classify)?;
@@ -210,7 +223,7 @@ impl FileSystems for Efs {
         let made = self
             .efs
             .create_access_point()
-            .client_token(key)
+            .client_token(client_token(key))
             .file_system_id(file_system_id)
             .posix_user(
                 PosixUser::builder()
@@ -272,5 +285,26 @@ impl FileSystems for Efs {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_token;
+
+    #[test]
+    fn client_tokens_fit_efs_and_stay_the_same_for_the_same_key() {
+        let short = "nih-neuro-consortium:lab-homes:home:michael_johnson";
+        assert_eq!(client_token(short), short);
+        let long = format!(
+            "{}:{}:home:{}",
+            "p".repeat(63),
+            "v".repeat(63),
+            "u".repeat(32)
+        );
+        let token = client_token(&long);
+        assert_eq!(token.len(), 64);
+        assert_eq!(client_token(&long), token);
+        assert_ne!(client_token(&format!("{long}x")), token);
     }
 }
