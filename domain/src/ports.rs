@@ -231,6 +231,16 @@ pub struct PosixIdentity {
     pub gid: u32,
 }
 
+/// The directory an access point is rooted at, and how EFS makes it at the first mount if it
+/// is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessPointRoot<'a> {
+    pub path: &'a str,
+    pub owner: PosixIdentity,
+    /// Octal mode, e.g. `2775`.
+    pub permissions: &'a str,
+}
+
 /// Shared file systems (EFS) in the lead account.
 #[async_trait]
 pub trait FileSystems: Send + Sync {
@@ -244,14 +254,21 @@ pub trait FileSystems: Send + Sync {
     /// A mount target in every subnet of the default VPC; existing ones are kept. Returns how
     /// many subnets have one.
     async fn ensure_mount_targets(&self, file_system_id: &str) -> Result<usize, PortError>;
-    /// The access point for `key`, made once, rooted at `root` (created with the owner's
-    /// identity and group-writable permissions) and forcing `user` on every operation.
+    /// A mount target in `subnet_id`, or already one in its availability zone (EFS allows one
+    /// per zone), so an instance in that subnet reaches the file system.
+    async fn ensure_mount_target_in(
+        &self,
+        file_system_id: &str,
+        subnet_id: &str,
+    ) -> Result<(), PortError>;
+    /// The access point for `key`, made once, rooted at `root` and forcing `user` on every
+    /// operation.
     async fn create_access_point(
         &self,
         file_system_id: &str,
         key: &str,
         user: PosixIdentity,
-        root: (&str, PosixIdentity),
+        root: AccessPointRoot<'_>,
         tags: &[(String, String)],
     ) -> Result<AccessPoint, PortError>;
     /// The file system's mount targets: where an instance in another account (whose DNS cannot

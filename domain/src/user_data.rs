@@ -11,7 +11,8 @@
 //! - a package, pip package, group or service name other than `^[a-z0-9][a-z0-9+._-]*$`: that
 //!   one entry;
 //! - a pip index other than `https://` and `^[a-z0-9./_-]*$`: PyPI instead;
-//! - an EFS DNS name other than `^[a-z0-9][a-z0-9.-]*$`: no EFS mount;
+//! - an EFS home whose file system or access point id is other than `^[a-z0-9][a-z0-9-]*$`,
+//!   or on a template with no way to install amazon-efs-utils: a home on the instance's disk;
 //! - a service this module has no command for (only `jupyter` and `rstudio`): that service.
 
 use serde::Serialize;
@@ -27,9 +28,16 @@ pub struct UserDataInput<'a> {
     pub template: &'a Template,
     /// Extra groups for the research user, e.g. `sudo`; those missing on the machine are skipped.
     pub groups: &'a [String],
-    /// DNS name of an EFS file system to mount at `~/workspace`, e.g.
-    /// `fs-0123.efs.us-east-1.amazonaws.com`: plain NFS needs the name, not the bare id.
-    pub efs_home: Option<&'a str>,
+    /// The research user's home on the project's homes volume, mounted at `/home/USER`.
+    pub efs_home: Option<EfsHome<'a>>,
+}
+
+/// A home on EFS: the file system and the research user's own access point on it (their
+/// UID/GID, rooted at their `/home/USER`), so what they keep there outlives the instance.
+#[derive(Debug, Clone, Copy)]
+pub struct EfsHome<'a> {
+    pub file_system_id: &'a str,
+    pub access_point_id: &'a str,
 }
 
 /// The user data script for one launch.
@@ -44,10 +52,17 @@ struct ScriptData {
     packages: Vec<String>,
     pip_packages: Vec<String>,
     pip_index_url: Option<String>,
-    efs_home: Option<String>,
+    efs_home: Option<EfsHomeData>,
     services: Vec<ServiceData>,
     /// Installed for every machine, research user or not: it is the volume mounts' dependency.
     efs_utils: Option<EfsUtils>,
+}
+
+#[derive(Serialize)]
+struct EfsHomeData {
+    file_system: String,
+    /// The `efs` mount type's options, as `volume mount` uses them: TLS, IAM, the access point.
+    options: String,
 }
 
 #[derive(Serialize)]
@@ -104,7 +119,16 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
     let key = user.ssh_public_key.trim();
     let ssh_public_key =
         (!key.is_empty() && !key.chars().any(char::is_control)).then(|| key.to_owned());
-    let efs_home = input.efs_home.filter(|dns| is_dns_name(dns));
+    let efs_utils = input.template.efs_utils();
+    // The access point needs amazon-efs-utils: without a way to install it, no EFS home.
+    let efs_home = input
+        .efs_home
+        .filter(|home| is_id(home.file_system_id) && is_id(home.access_point_id))
+        .filter(|_| efs_utils.is_some())
+        .map(|home| EfsHomeData {
+            file_system: home.file_system_id.to_owned(),
+            options: format!("_netdev,tls,iam,accesspoint={}", home.access_point_id),
+        });
     let services: Vec<ServiceData> = input
         .template
         .services
@@ -117,7 +141,6 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
     let implied = services
         .iter()
         .filter_map(|service| service.package)
-        .chain(efs_home.map(|_| "nfs-common"))
         .chain((!input.template.pip_packages.is_empty()).then_some("python3-pip"));
     for package in implied {
         if !packages.iter().any(|p| p == package) {
@@ -136,9 +159,9 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
         packages,
         pip_packages: valid_names(&input.template.pip_packages),
         pip_index_url: pip_index(input.template),
-        efs_home: efs_home.map(str::to_owned),
+        efs_home,
         services,
-        efs_utils: input.template.efs_utils(),
+        efs_utils,
     }
 }
 
@@ -180,7 +203,7 @@ fn known_service(name: &str, port: u16, username: &str) -> Option<ServiceData> {
 }
 
 /// `^[a-z][a-z0-9_]{0,31}$`
-pub(crate) fn is_username(name: &str) -> bool {
+pub fn is_username(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 32
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -192,9 +215,9 @@ fn is_name(name: &str) -> bool {
     starts_alphanumeric_then(name, |c| matches!(c, '+' | '.' | '_' | '-'))
 }
 
-/// `^[a-z0-9][a-z0-9.-]*$`
-fn is_dns_name(name: &str) -> bool {
-    name.len() <= 253 && starts_alphanumeric_then(name, |c| matches!(c, '.' | '-'))
+/// `^[a-z0-9][a-z0-9-]*$`: EFS file system and access point ids (`fs-…`, `fsap-…`).
+fn is_id(id: &str) -> bool {
+    id.len() <= 128 && starts_alphanumeric_then(id, |c| c == '-')
 }
 
 fn starts_alphanumeric_then(text: &str, also: impl Fn(char) -> bool) -> bool {
@@ -235,7 +258,12 @@ mod tests {
         }
     }
 
-    fn render(user: &ResearchUser, template: &Template, efs_home: Option<&str>) -> String {
+    const HOME: EfsHome<'static> = EfsHome {
+        file_system_id: "fs-0123456789abcdef0",
+        access_point_id: "fsap-0123456789abcdef0",
+    };
+
+    fn render(user: &ResearchUser, template: &Template, efs_home: Option<EfsHome<'_>>) -> String {
         render_user_data(&UserDataInput {
             user,
             template,
@@ -284,27 +312,32 @@ mod tests {
     }
 
     #[test]
-    fn the_efs_home_is_mounted_only_when_given() {
+    fn the_efs_home_is_mounted_at_the_home_before_the_user_is_made() {
         let without = render(&alice(), python_ml(), None);
-        for absent in [
-            "EFS_HOME",
-            "WORKSPACE",
-            "nfs4",
-            "fstab",
-            "mountpoint",
-            "'nfs-common'",
-        ] {
+        for absent in ["EFS_HOME", "HOME_ENTRY", "fstab", "mountpoint", "/etc/skel"] {
             assert!(!without.contains(absent), "{absent}");
         }
 
-        let with = render(
-            &alice(),
-            python_ml(),
-            Some("fs-0123.efs.us-east-1.amazonaws.com"),
+        let with = render(&alice(), python_ml(), Some(HOME));
+        assert!(with.contains("EFS_HOME_FILE_SYSTEM='fs-0123456789abcdef0'"));
+        assert!(
+            with.contains("EFS_HOME_OPTIONS='_netdev,tls,iam,accesspoint=fsap-0123456789abcdef0'")
         );
-        assert!(with.contains("EFS_HOME='fs-0123.efs.us-east-1.amazonaws.com'"));
-        assert!(with.contains(" nfs4 nfsvers=4.1,"));
-        assert!(with.contains("'nfs-common')"));
+        assert!(with.contains(r#"HOME_ENTRY="${EFS_HOME_FILE_SYSTEM}:/ ${RESEARCH_HOME} efs "#));
+        let mounted = with.find(r#"mount "$RESEARCH_HOME""#).unwrap();
+        let efs_utils = with.find("command -v mount.efs").unwrap();
+        let useradd = with.find("useradd").unwrap();
+        assert!(efs_utils < mounted && mounted < useradd, "{with}");
+    }
+
+    #[test]
+    fn an_efs_home_needs_a_way_to_install_efs_utils() {
+        let mut template = python_ml().clone();
+        template.os = "plan9".to_owned();
+        template.efs_utils = None;
+        assert!(template.efs_utils().is_none());
+        let script = render(&alice(), &template, Some(HOME));
+        assert!(!script.contains("EFS_HOME"), "{script}");
     }
 
     #[test]
@@ -349,7 +382,10 @@ mod tests {
             user: &alice(),
             template: &template,
             groups: &["wheel".to_owned(), "a b".to_owned()],
-            efs_home: Some("fs-1;reboot"),
+            efs_home: Some(EfsHome {
+                file_system_id: "fs-1;reboot",
+                access_point_id: "fsap-1",
+            }),
         });
         assert!(!script.contains("reboot"));
         assert!(!script.contains("unknown"));
@@ -367,11 +403,7 @@ mod tests {
     fn without_a_valid_username_only_packages_are_installed() {
         let mut user = alice();
         user.username = "root; reboot".to_owned();
-        let script = render(
-            &user,
-            python_ml(),
-            Some("fs-0123.efs.us-east-1.amazonaws.com"),
-        );
+        let script = render(&user, python_ml(), Some(HOME));
         assert!(!script.contains("reboot"));
         for absent in ["RESEARCH_USER", "useradd", "EFS_HOME", "systemctl"] {
             assert!(!script.contains(absent), "{absent}");
@@ -393,10 +425,6 @@ mod tests {
 
     #[test]
     fn python_machine_learning_script() {
-        insta::assert_snapshot!(render(
-            &alice(),
-            python_ml(),
-            Some("fs-0123.efs.us-east-1.amazonaws.com")
-        ));
+        insta::assert_snapshot!(render(&alice(), python_ml(), Some(HOME)));
     }
 }

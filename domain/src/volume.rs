@@ -36,6 +36,25 @@ pub struct Volume {
     pub lead_access_point: Option<AccessPoint>,
 }
 
+/// A shared volume's access points' root: owner and group may write; the setgid bit keeps new
+/// files in the root's group, so collaborators' files stay readable to the project.
+pub const SHARED_ROOT_PERMISSIONS: &str = "2775";
+
+/// A research user's home on the homes volume: theirs alone, as `useradd` makes a home.
+pub const HOME_ROOT_PERMISSIONS: &str = "0750";
+
+/// A research user's home directory, on the instance and as the root of their access point on
+/// the homes volume (so the volume's tree mirrors `/home`).
+pub fn home_directory(username: &str) -> String {
+    format!("/home/{username}")
+}
+
+/// The key a research user's home access point is made once for: per project, homes volume and
+/// research user.
+pub fn home_access_point_key(project: &str, volume: &str, username: &str) -> String {
+    format!("{project}:{volume}:home:{username}")
+}
+
 /// Where every volume is mounted on a workspace.
 pub fn mount_point(volume: &str) -> String {
     format!("/mnt/{volume}")

@@ -21,7 +21,7 @@ use cws_domain::preserve::archive_script;
 use cws_domain::profile::ResearchUser;
 use cws_domain::ssh_key::replace_key_script;
 use cws_domain::template::Catalog;
-use cws_domain::user_data::{UserDataInput, render_user_data};
+use cws_domain::user_data::{EfsHome, UserDataInput, render_user_data};
 use cws_domain::volume::mount_script;
 
 const PINNED_COMMIT: &str = "c87d19f3e1db26532f09a7fed338347aacb90e10";
@@ -299,6 +299,11 @@ fn is_apt_install(call: &str) -> bool {
     call.starts_with("apt-get -o DPkg::Lock::Timeout=600 install -y ")
 }
 
+/// An apt install of the template's packages: neither efs-utils' build tools nor its package.
+fn is_template_install(call: &str) -> bool {
+    is_apt_install(call) && !call.ends_with(" git binutils") && !is_efs_utils_package(call)
+}
+
 fn is_efs_utils_package(call: &str) -> bool {
     is_apt_install(call) && call.ends_with("/build/amazon-efs-utils-1.36.0-1_all.deb")
 }
@@ -517,9 +522,14 @@ fn sarah() -> ResearchUser {
     }
 }
 
-const EFS_HOME: &str = "fs-0123.efs.us-east-1.amazonaws.com";
+const EFS_HOME: EfsHome<'static> = EfsHome {
+    file_system_id: "fs-0123",
+    access_point_id: "fsap-0789",
+};
+const HOME_FSTAB_LINE: &str =
+    "fs-0123:/ /home/sarah_lee efs _netdev,tls,iam,accesspoint=fsap-0789 0 0";
 
-fn user_data(template: &cws_domain::template::Template, efs_home: Option<&str>) -> String {
+fn user_data(template: &cws_domain::template::Template, efs_home: Option<EfsHome<'_>>) -> String {
     render_user_data(&UserDataInput {
         user: &sarah(),
         template,
@@ -532,7 +542,7 @@ fn user_data(template: &cws_domain::template::Template, efs_home: Option<&str>) 
 fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs_utils() {
     for template in Catalog::builtin().templates() {
         for efs_home in [None, Some(EFS_HOME)] {
-            let case = format!("{} (efs_home {efs_home:?})", template.name);
+            let case = format!("{} (EFS home {})", template.name, efs_home.is_some());
             let sandbox = Sandbox::new(&format!(
                 "user-data-{}-{}",
                 template.slug,
@@ -549,18 +559,14 @@ fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs
                     ("useradd", &|c| {
                         c.starts_with("useradd --uid 5001 --gid 5001 --create-home")
                     }),
-                    ("the template's packages", &|c| {
-                        is_apt_install(c) && !c.ends_with(" git binutils")
-                    }),
+                    ("the template's packages", &|c| is_template_install(c)),
                 ],
             );
             let authorized_keys =
                 fs::read_to_string(sandbox.path("home/sarah_lee/.ssh/authorized_keys")).unwrap();
             assert_eq!(authorized_keys, format!("{}\n", sarah().ssh_public_key));
 
-            let packages = &log[position(&log, "the template's packages", |c| {
-                is_apt_install(c) && !c.ends_with(" git binutils")
-            })];
+            let packages = &log[position(&log, "the template's packages", is_template_install)];
             for package in &template.packages {
                 assert!(
                     packages.split(' ').any(|word| word == package),
@@ -632,37 +638,30 @@ fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs
                 );
             }
 
-            builds_efs_utils_then(&log, &[]);
-            let last = log.last().unwrap();
-            assert!(is_efs_utils_package(last), "{case}: last call {last}");
-
             let fstab = sandbox.fstab();
-            let workspace_lines = lines_with(&fstab, " /home/sarah_lee/workspace ");
+            let home_lines = lines_with(&fstab, " /home/sarah_lee ");
             match efs_home {
                 None => {
-                    assert!(workspace_lines.is_empty(), "{case}");
+                    assert!(home_lines.is_empty(), "{case}");
                     none(&log, "mount", |c| c.starts_with("mount "));
+                    builds_efs_utils_then(&log, &[]);
+                    let last = log.last().unwrap();
+                    assert!(is_efs_utils_package(last), "{case}: last call {last}");
                 }
-                Some(dns) => {
-                    assert_eq!(
-                        workspace_lines,
-                        [format!(
-                            "{dns}:/ /home/sarah_lee/workspace nfs4 nfsvers=4.1,rsize=1048576,\
-                             wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev 0 0"
-                        )],
-                        "{case}"
-                    );
-                    in_order(
+                Some(_) => {
+                    // The home is mounted before the user is made, so useradd finds it there.
+                    assert_eq!(home_lines, [HOME_FSTAB_LINE], "{case}");
+                    builds_efs_utils_then(
                         &log,
                         &[
-                            ("nfs-common installed", &|c| {
-                                is_apt_install(c) && c.split(' ').any(|w| w == "nfs-common")
-                            }),
-                            ("mount", &is_mount_of("/home/sarah_lee/workspace")),
-                            ("chown", &|c| {
-                                c == "chown 5001:5001 /home/sarah_lee/workspace"
-                            }),
+                            ("mount", &is_mount_of("/home/sarah_lee")),
+                            ("groupadd", &|c| c == "groupadd --gid 5001 sarah_lee"),
+                            ("useradd", &|c| c.starts_with("useradd --uid 5001")),
                         ],
+                    );
+                    assert!(
+                        sandbox.path("home/sarah_lee/.ssh/authorized_keys").exists(),
+                        "{case}: the key is written into the mounted home"
                     );
                 }
             }
@@ -683,10 +682,7 @@ fn running_the_user_data_again_adds_nothing_and_builds_nothing() {
     none(again, "building efs-utils or mounting", |c| {
         c.starts_with("git ") || c == "build-deb.sh" || c.starts_with("mount ")
     });
-    assert_eq!(
-        lines_with(&sandbox.fstab(), " /home/sarah_lee/workspace ").len(),
-        1
-    );
+    assert_eq!(lines_with(&sandbox.fstab(), " /home/sarah_lee ").len(), 1);
     let authorized_keys =
         fs::read_to_string(sandbox.path("home/sarah_lee/.ssh/authorized_keys")).unwrap();
     assert_eq!(authorized_keys.lines().count(), 1);

@@ -12,7 +12,7 @@ use cws_domain::preserve::archive_script;
 use cws_domain::profile::ResearchUser;
 use cws_domain::ssh_key::replace_key_script;
 use cws_domain::template::Catalog;
-use cws_domain::user_data::{UserDataInput, render_user_data};
+use cws_domain::user_data::{EfsHome, UserDataInput, render_user_data};
 use cws_domain::volume::mount_script;
 
 #[test]
@@ -29,14 +29,20 @@ fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
     };
     let groups = ["sudo".to_owned(), "docker".to_owned()];
     for template in Catalog::builtin().templates() {
-        for efs_home in [None, Some("fs-0123.efs.us-east-1.amazonaws.com")] {
+        for efs_home in [
+            None,
+            Some(EfsHome {
+                file_system_id: "fs-0123",
+                access_point_id: "fsap-0789",
+            }),
+        ] {
             let script = render_user_data(&UserDataInput {
                 user: &user,
                 template,
                 groups: &groups,
                 efs_home,
             });
-            let case = format!("{} (efs_home {efs_home:?})", template.name);
+            let case = format!("{} (EFS home {})", template.name, efs_home.is_some());
             let path = write_script(
                 &format!("{}-efs-{}", template.slug, efs_home.is_some()),
                 &script,

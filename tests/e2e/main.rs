@@ -17,6 +17,7 @@ mod embedded;
 mod expiry;
 mod extension;
 mod grace;
+mod homes;
 mod idle;
 mod invitations;
 mod launch;

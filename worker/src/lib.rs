@@ -202,6 +202,7 @@ async fn env_over(
         mailer,
         metrics: Arc::new(WorkerMetrics::default()),
         offerings: settings.offerings.clone(),
+        file_systems: aws.file_systems.clone(),
     });
     Ok(CommandEnv {
         chat,

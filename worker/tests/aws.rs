@@ -597,7 +597,7 @@ async fn cost_explorer_groups_by_user_and_institution_tags() {
 
 #[tokio::test]
 async fn a_shared_volume_its_mount_targets_and_access_points_are_made_once() {
-    use domain::ports::{FileSystems, PosixIdentity};
+    use domain::ports::{AccessPointRoot, FileSystems, PosixIdentity};
     use worker::adapters::efs::Efs;
 
     test_credentials();
@@ -640,7 +640,11 @@ async fn a_shared_volume_its_mount_targets_and_access_points_are_made_once() {
             &first.id,
             "nih:neuro-dataset:mit-csail",
             mit,
-            ("/neuro-dataset", owner),
+            AccessPointRoot {
+                path: "/neuro-dataset",
+                owner,
+                permissions: domain::volume::SHARED_ROOT_PERMISSIONS,
+            },
             &tags,
         )
         .await
@@ -650,7 +654,11 @@ async fn a_shared_volume_its_mount_targets_and_access_points_are_made_once() {
             &first.id,
             "nih:neuro-dataset:mit-csail",
             mit,
-            ("/neuro-dataset", owner),
+            AccessPointRoot {
+                path: "/neuro-dataset",
+                owner,
+                permissions: domain::volume::SHARED_ROOT_PERMISSIONS,
+            },
             &tags,
         )
         .await
@@ -778,4 +786,42 @@ async fn a_script_runs_through_ssm_run_command_and_its_end_is_awaited() {
         ["#!/bin/bash\nmount /mnt/neuro-dataset\n"]
     );
     assert_eq!(command.parameters().unwrap()["executionTimeout"], ["600"]);
+}
+
+#[tokio::test]
+async fn a_home_volume_gets_one_mount_target_in_the_launch_subnet_however_often_asked() {
+    use domain::ports::FileSystems;
+    use worker::adapters::efs::Efs;
+
+    test_credentials();
+    let moto = Moto::start().await;
+    let config = config(&moto).await;
+    let efs = Efs::new(&config);
+    let file_system = efs
+        .create_file_system("cws-nih-lab-homes", &[])
+        .await
+        .unwrap();
+    let subnets = aws_sdk_ec2::Client::new(&config)
+        .describe_subnets()
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnets.subnets()[0].subnet_id().unwrap();
+    for _ in 0..2 {
+        efs.ensure_mount_target_in(&file_system.id, subnet)
+            .await
+            .unwrap();
+    }
+    let targets = aws_sdk_efs::Client::new(&config)
+        .describe_mount_targets()
+        .file_system_id(&file_system.id)
+        .send()
+        .await
+        .unwrap();
+    let in_subnets: Vec<&str> = targets
+        .mount_targets()
+        .iter()
+        .map(|target| target.subnet_id())
+        .collect();
+    assert_eq!(in_subnets, [subnet]);
 }

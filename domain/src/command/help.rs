@@ -310,6 +310,8 @@ mod tests {
             List shared volumes.
         /cws volume status NAME
             Show a volume's size, mounts and cross-account access.
+        /cws volume homes NAME
+            Put research users' homes on a volume: each launch mounts the user's own /home/USER from it, so their work outlives the workspace.
         /cws audit collaboration PROJECT --start-date YYYY-MM-DD --end-date YYYY-MM-DD [--export json|csv|pdf|FILE]
             Report who accessed what in a collaboration project, for compliance.
         /cws audit verify PROJECT

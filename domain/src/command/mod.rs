@@ -151,6 +151,7 @@ static COMMANDS: &[&CommandSpec] = &[
     &volume::MOUNT,
     &volume::LIST,
     &volume::STATUS,
+    &volume::HOMES,
     &audit::COLLABORATION,
     &audit::VERIFY,
     &collaboration::END,

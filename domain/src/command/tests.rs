@@ -647,6 +647,12 @@ fn command_lines() -> Vec<(String, Command)> {
             }),
         ),
         (
+            "volume homes lab-homes",
+            Volume(VolumeCommand::Homes {
+                name: "lab-homes".into(),
+            }),
+        ),
+        (
             "audit verify nih-neuro-consortium",
             Audit(AuditCommand::Verify {
                 project: "nih-neuro-consortium".parse().unwrap(),

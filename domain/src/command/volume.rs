@@ -4,6 +4,8 @@
 //!   [--read-only-for LIST] [--read-write-for LIST]`
 //! - `volume mount NAME WORKSPACE [--mode read-only|read-write]`, `volume list`,
 //!   `volume status NAME`
+//! - `volume homes NAME`: research users' homes live on that volume, each through its own
+//!   access point, so work survives a workspace
 //!
 //! The seeds grant cross-account access two ways, and both normalise to the same list:
 //! `--cross-account-access mit-csail,berkeley-neuroscience --read-only-for mit-csail
@@ -29,6 +31,10 @@ pub enum VolumeCommand {
     },
     List,
     Status {
+        name: String,
+    },
+    /// Research users' homes go on this volume from the next launch on.
+    Homes {
         name: String,
     },
 }
@@ -62,6 +68,7 @@ impl VolumeCommand {
             VolumeCommand::Mount { .. } => &MOUNT,
             VolumeCommand::List => &LIST,
             VolumeCommand::Status { .. } => &STATUS,
+            VolumeCommand::Homes { .. } => &HOMES,
         }
     }
 }
@@ -245,6 +252,21 @@ pub(crate) const STATUS: CommandSpec = CommandSpec {
     },
 };
 
+pub(crate) const HOMES: CommandSpec = CommandSpec {
+    name: "volume homes",
+    usage: "/cws volume homes NAME",
+    summary: "Put research users' homes on a volume: each launch mounts the user's own \
+              /home/USER from it, so their work outlives the workspace.",
+    arguments: NAME,
+    flags: &[],
+    takes_body: false,
+    parse: |args| {
+        Ok(Command::Volume(VolumeCommand::Homes {
+            name: args.positional("NAME", volume_name)?,
+        }))
+    },
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +405,27 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn homes_names_one_volume() {
+        assert_eq!(
+            parse("volume homes lab-homes"),
+            Ok(Command::Volume(VolumeCommand::Homes {
+                name: "lab-homes".into(),
+            }))
+        );
+        crate::command::tests::assert_errors(
+            &[
+                (
+                    "volume homes Lab_Homes",
+                    "NAME expects a volume name: up to 63 lowercase letters, digits and hyphens, \
+                 starting with a letter or digit, got `Lab_Homes`",
+                    Some("Lab_Homes"),
+                ),
+                ("volume homes", "missing argument NAME", None),
+            ],
+            HOMES.usage,
+        );
     }
 }

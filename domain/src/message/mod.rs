@@ -158,6 +158,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/volume_refused.json.hbs"),
     ),
     (
+        "volume_homes_set",
+        include_str!("../../../message-templates/slack/volume_homes_set.json.hbs"),
+    ),
+    (
         "volume_mounted",
         include_str!("../../../message-templates/slack/volume_mounted.json.hbs"),
     ),

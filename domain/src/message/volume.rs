@@ -76,6 +76,14 @@ pub fn volume_refused(reason: &str) -> ChatMessage {
     render("volume_refused", &json!({ "reason": reason }))
 }
 
+/// `volume homes`: research users' homes are on `volume` from the next launch on.
+pub fn volume_homes_set(project: &str, volume: &str, previous: Option<&str>) -> ChatMessage {
+    render(
+        "volume_homes_set",
+        &json!({ "project": project, "volume": volume, "previous": previous }),
+    )
+}
+
 /// The seed's `✅ Mounted at /mnt/neuro-dataset (read-only, cross-account)`.
 pub fn volume_mounted(volume: &Volume, mount: &VolumeMount, cross_account: bool) -> ChatMessage {
     render(
@@ -247,6 +255,18 @@ mod tests {
         insta::assert_json_snapshot!(volume_created(&volume, "stanford", 6).blocks);
         let refused = volume_refused("A volume named `x` already exists in nih.");
         assert!(refused.text.contains("already exists"));
+    }
+
+    #[test]
+    fn the_homes_volume_says_what_changes_and_when() {
+        let set = volume_homes_set("nih-neuro-consortium", "lab-homes", None);
+        assert_eq!(
+            set.text,
+            "🏠 Research users' homes in nih-neuro-consortium are now on lab-homes."
+        );
+        insta::assert_json_snapshot!(
+            volume_homes_set("nih-neuro-consortium", "lab-homes", Some("old-homes")).blocks
+        );
     }
 
     #[test]

@@ -8,16 +8,14 @@ use aws_sdk_ec2::types::Filter;
 use aws_sdk_efs::Client;
 use aws_sdk_efs::error::ProvideErrorMetadata;
 use aws_sdk_efs::types::{CreationInfo, PerformanceMode, PosixUser, RootDirectory, Tag};
-use domain::ports::{AccessPoint, FileSystem, FileSystems, MountTarget, PortError, PosixIdentity};
+use domain::ports::{
+    AccessPoint, AccessPointRoot, FileSystem, FileSystems, MountTarget, PortError, PosixIdentity,
+};
 
 use crate::adapters::aws::classify;
 
 /// On an access point: the key it was made for.
 const TAG_ACCESS_POINT_KEY: &str = "cws:access-point-key";
-
-/// Owner and group may write under an access point's root; the setgid bit keeps new files in
-/// the root's group, so collaborators' files stay readable to the project.
-const ROOT_PERMISSIONS: &str = "2775";
 
 pub struct Efs {
     efs: Client,
@@ -30,6 +28,19 @@ impl Efs {
             efs: Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
         }
+    }
+}
+
+/// EFS takes client and creation tokens of at most 64 characters; a longer key (long project,
+/// volume and user names) is replaced by its SHA-256, the same for the same key, so a retry
+/// stays safe.
+fn client_token(key: &str) -> String {
+    const MAX: usize = 64;
+    if key.len() <= MAX {
+        key.to_owned()
+    } else {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(key.as_bytes()))
     }
 }
 
@@ -62,7 +73,7 @@ impl FileSystems for Efs {
         let made = self
             .efs
             .create_file_system()
-            .creation_token(creation_token)
+            .creation_token(client_token(creation_token))
             .encrypted(true)
             .performance_mode(PerformanceMode::GeneralPurpose)
             .set_tags(Some(tags(tags_wanted)?))
@@ -77,7 +88,7 @@ impl FileSystems for Efs {
                 let found = self
                     .efs
                     .describe_file_systems()
-                    .creation_token(creation_token)
+                    .creation_token(client_token(creation_token))
                     .send()
                     .await
                     .map_err(classify)?;
@@ -147,12 +158,46 @@ impl FileSystems for Efs {
         Ok(count)
     }
 
+    async fn ensure_mount_target_in(
+        &self,
+        file_system_id: &str,
+        subnet_id: &str,
+    ) -> Result<(), PortError> {
+        let existing = self
+            .efs
+            .describe_mount_targets()
+            .file_system_id(file_system_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        if existing
+            .mount_targets()
+            .iter()
+            .any(|target| target.subnet_id() == subnet_id)
+        {
+            return Ok(());
+        }
+        match self
+            .efs
+            .create_mount_target()
+            .file_system_id(file_system_id)
+            .subnet_id(subnet_id)
+            .send()
+            .await
+        {
+            // Another subnet of the same zone has one: the instance reaches that one.
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("MountTargetConflict") => Ok(()),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
     async fn create_access_point(
         &self,
         file_system_id: &str,
         key: &str,
         user: PosixIdentity,
-        (root, owner): (&str, PosixIdentity),
+        root: AccessPointRoot<'_>,
         tags_wanted: &[(String, String)],
     ) -> Result<AccessPoint, PortError> {
         let existing = self
@@ -178,24 +223,24 @@ impl FileSystems for Efs {
         let made = self
             .efs
             .create_access_point()
-            .client_token(key)
+            .client_token(client_token(key))
             .file_system_id(file_system_id)
             .posix_user(
                 PosixUser::builder()
                     .uid(i64::from(user.uid))
                     .gid(i64::from(user.gid))
-                    .secondary_gids(i64::from(owner.gid))
+                    .secondary_gids(i64::from(root.owner.gid))
                     .build()
                     .map_err(invalid)?,
             )
             .root_directory(
                 RootDirectory::builder()
-                    .path(root)
+                    .path(root.path)
                     .creation_info(
                         CreationInfo::builder()
-                            .owner_uid(i64::from(owner.uid))
-                            .owner_gid(i64::from(owner.gid))
-                            .permissions(ROOT_PERMISSIONS)
+                            .owner_uid(i64::from(root.owner.uid))
+                            .owner_gid(i64::from(root.owner.gid))
+                            .permissions(root.permissions)
                             .build()
                             .map_err(invalid)?,
                     )
@@ -240,5 +285,26 @@ impl FileSystems for Efs {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_token;
+
+    #[test]
+    fn client_tokens_fit_efs_and_stay_the_same_for_the_same_key() {
+        let short = "nih-neuro-consortium:lab-homes:home:michael_johnson";
+        assert_eq!(client_token(short), short);
+        let long = format!(
+            "{}:{}:home:{}",
+            "p".repeat(63),
+            "v".repeat(63),
+            "u".repeat(32)
+        );
+        let token = client_token(&long);
+        assert_eq!(token.len(), 64);
+        assert_eq!(client_token(&long), token);
+        assert_ne!(client_token(&format!("{long}x")), token);
     }
 }

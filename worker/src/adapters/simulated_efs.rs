@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use domain::account::Account;
 use domain::ports::{
-    AccessPoint, AccountPolicies, FileSystem, FileSystems, InstanceCommands, MountTarget,
-    PortError, PosixIdentity, ScriptOutcome, ScriptRun,
+    AccessPoint, AccessPointRoot, AccountPolicies, FileSystem, FileSystems, InstanceCommands,
+    MountTarget, PortError, PosixIdentity, ScriptOutcome, ScriptRun,
 };
 
 const ARN_PREFIX: &str = "arn:aws:elasticfilesystem:local:000000000000";
@@ -45,12 +45,20 @@ impl FileSystems for SimulatedFileSystems {
         Ok(1)
     }
 
+    async fn ensure_mount_target_in(
+        &self,
+        _file_system_id: &str,
+        _subnet_id: &str,
+    ) -> Result<(), PortError> {
+        Ok(())
+    }
+
     async fn create_access_point(
         &self,
         _file_system_id: &str,
         key: &str,
         _user: PosixIdentity,
-        _root: (&str, PosixIdentity),
+        _root: AccessPointRoot<'_>,
         _tags: &[(String, String)],
     ) -> Result<AccessPoint, PortError> {
         let mut points = self.access_points.lock().expect("simulated efs lock");

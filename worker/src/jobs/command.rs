@@ -138,6 +138,9 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         Command::Volume(VolumeCommand::Status { name }) => {
             volumes::command_volume_status(env, job, name).await
         }
+        Command::Volume(VolumeCommand::Homes { name }) => {
+            volumes::command_volume_homes(env, job, name).await
+        }
         Command::Preserve(command) => preserve(env, job, command).await,
         Command::Audit(AuditCommand::Verify { project }) => {
             audit::command_audit_verify(env, job, project).await

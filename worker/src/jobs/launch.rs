@@ -14,25 +14,27 @@ use domain::command::PolicyRestrictions;
 use domain::exception::{ExceptionRequest, RequestId};
 use domain::identity::Permission;
 use domain::job::{JobKind, LaunchJob};
-use domain::launch::{LaunchPlan, plan_launch};
+use domain::launch::{LaunchPlan, TAG_PROJECT, TAG_USER, plan_launch};
 use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
 use domain::ports::{
-    AccountClouds, Chat, Clock, Cloud, InstanceCommands, InstanceStatus, Mailer, Metrics,
-    NameClaim, PortError, Snapshot, WorkspaceStore,
+    AccessPointRoot, AccountClouds, Chat, Clock, Cloud, FileSystems, InstanceCommands,
+    InstanceStatus, Mailer, Metrics, NameClaim, PortError, PosixIdentity, Snapshot, WorkspaceStore,
 };
 use domain::pricing::Money;
 use domain::profile::ResearchUser;
 use domain::retry::Backoff;
 use domain::template::{Catalog, Offerings};
 use domain::token::sign_button_value;
-use domain::user_data::{UserDataInput, render_user_data};
+use domain::user_data::{EfsHome, UserDataInput, is_username, render_user_data};
+use domain::volume::{HOME_ROOT_PERMISSIONS, home_access_point_key, home_directory};
 use domain::workspace::Workspace;
 
 use crate::jobs::access::{Context, Member, authorize};
 use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::policy::{attribution, budget_position, facts_of};
+use crate::jobs::volumes::TAG_VOLUME;
 use crate::jobs::{alerts, dead_letter, with_retries};
 use crate::metrics::WorkerMetrics;
 use crate::state::State;
@@ -58,6 +60,8 @@ pub struct LaunchEnv {
     pub metrics: Arc<WorkerMetrics>,
     /// The templates and prices read at start (`CWS_TEMPLATES_DIR`).
     pub offerings: Offerings,
+    /// The project's volumes, for research users' homes on its homes volume.
+    pub file_systems: Arc<dyn FileSystems>,
 }
 
 impl LaunchEnv {
@@ -333,15 +337,67 @@ async fn check_and_reserve(
 /// The first-boot script for the member's research user on this template. `user` is the
 /// research user as stored now: the profile's copy keeps the key it was made with, and the
 /// person may have registered or rotated one since.
-fn user_data(catalog: &Catalog, user: &ResearchUser, plan: &LaunchPlan) -> Option<String> {
+fn user_data(
+    catalog: &Catalog,
+    user: &ResearchUser,
+    plan: &LaunchPlan,
+    efs_home: Option<EfsHome<'_>>,
+) -> Option<String> {
     let template = catalog.find(&plan.template).ok()?;
     let groups: Vec<String> = RESEARCH_GROUPS.iter().map(|g| (*g).to_owned()).collect();
     Some(render_user_data(&UserDataInput {
         user,
         template,
         groups: &groups,
-        efs_home: None,
+        efs_home,
     }))
+}
+
+/// The research user's home on the project's homes volume: `(file system id, access point id)`
+/// of their own access point (their UID/GID, rooted at their `/home/USER`, made at their first
+/// launch and found again by its key at every later one), with a mount target reachable from
+/// `subnet_id`. `None` where the project names no homes volume.
+async fn home_on_volume(
+    env: &LaunchEnv,
+    project: &str,
+    user: &ResearchUser,
+    subnet_id: &str,
+) -> Result<Option<(String, String)>, PortError> {
+    let Some(volume) = env.state.homes_volume(project).await? else {
+        return Ok(None);
+    };
+    let Some(file_system) = volume.file_system else {
+        return Ok(None);
+    };
+    if !is_username(&user.username) {
+        return Ok(None);
+    }
+    env.file_systems
+        .ensure_mount_target_in(&file_system.id, subnet_id)
+        .await?;
+    let identity = PosixIdentity {
+        uid: user.uid,
+        gid: user.gid,
+    };
+    let point = env
+        .file_systems
+        .create_access_point(
+            &file_system.id,
+            &home_access_point_key(project, &volume.name, &user.username),
+            identity,
+            AccessPointRoot {
+                path: &home_directory(&user.username),
+                owner: identity,
+                permissions: HOME_ROOT_PERMISSIONS,
+            },
+            &[
+                (TAG_PROJECT.to_owned(), project.to_owned()),
+                (TAG_VOLUME.to_owned(), volume.name.clone()),
+                (TAG_USER.to_owned(), user.username.clone()),
+            ],
+        )
+        .await?;
+    Ok(Some((file_system.id, point.id)))
 }
 
 /// One attempt. Every step is safe to repeat: a re-run after a crash or a retry finds the
@@ -420,7 +476,20 @@ async fn launch_once(
                 .research_user(&member.profile.collaborator)
                 .await?
                 .unwrap_or_else(|| member.profile.research_user.clone());
-            plan.user_data = user_data(&env.offerings.catalog, &user, &plan);
+            // The homes volume is in the project's account and default region: a workspace
+            // elsewhere keeps its home on its own disk.
+            let home = if account.is_none() && plan.region == env.default_region {
+                home_on_volume(env, &member.project.name, &user, &placement.subnet_id).await?
+            } else {
+                None
+            };
+            let efs_home = home
+                .as_ref()
+                .map(|(file_system_id, access_point_id)| EfsHome {
+                    file_system_id,
+                    access_point_id,
+                });
+            plan.user_data = user_data(&env.offerings.catalog, &user, &plan, efs_home);
             let instance = cloud.run_instance(&plan, &placement).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {

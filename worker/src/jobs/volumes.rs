@@ -12,6 +12,9 @@
 //! mode its grant allows; the lead's own people mount read-write through the lead's access
 //! point, made at the first such mount. `volume list` and `volume status` show mounts per
 //! institution.
+//!
+//! `volume homes`: names the volume research users' homes live on; each launch then mounts the
+//! user's own access point on it as their home (`jobs/launch.rs`).
 
 use domain::audit::{AuditAction, AuditEvent};
 use domain::command::{AccessMode, VolumeCreate, WorkspaceName};
@@ -19,12 +22,15 @@ use domain::identity::Permission;
 use domain::job::CommandJob;
 use domain::launch::TAG_PROJECT;
 use domain::message;
-use domain::ports::{AccessPoint, InstanceState, PortError, PosixIdentity, ScriptOutcome};
+use domain::ports::{
+    AccessPoint, AccessPointRoot, InstanceState, PortError, PosixIdentity, ScriptOutcome,
+};
 use domain::profile::Collaborator;
 use domain::project::Project;
 use domain::volume::{
-    BoundGrant, ResolvedGrant, Volume, VolumeGrant, VolumeMount, file_system_policy, mount_mode,
-    mount_policy, mount_script, nearest_mount_target, resolve_grants,
+    BoundGrant, ResolvedGrant, SHARED_ROOT_PERMISSIONS, Volume, VolumeGrant, VolumeMount,
+    file_system_policy, mount_mode, mount_policy, mount_script, nearest_mount_target,
+    resolve_grants,
 };
 
 use crate::jobs::CommandEnv;
@@ -33,7 +39,7 @@ use crate::jobs::expiry::institution_of;
 use crate::jobs::workspaces::workspace_for;
 
 /// On a file system and its access points: the volume's name.
-const TAG_VOLUME: &str = "cws:volume";
+pub(crate) const TAG_VOLUME: &str = "cws:volume";
 
 pub(crate) async fn command_volume_create(
     env: &CommandEnv,
@@ -118,7 +124,11 @@ pub(crate) async fn command_volume_create(
                 &file_system.id,
                 &access_point_key(project, &create.name, &grant.account.name),
                 user,
-                (&root, owner),
+                AccessPointRoot {
+                    path: &root,
+                    owner,
+                    permissions: SHARED_ROOT_PERMISSIONS,
+                },
                 &tags,
             )
             .await?;
@@ -457,7 +467,11 @@ async fn lead_access_point(
             file_system_id,
             &access_point_key(project, &volume.name, &project.account),
             owner,
-            (&access_point_root(&volume.name), owner),
+            AccessPointRoot {
+                path: &access_point_root(&volume.name),
+                owner,
+                permissions: SHARED_ROOT_PERMISSIONS,
+            },
             &[
                 (TAG_PROJECT.to_owned(), project.name.clone()),
                 (TAG_VOLUME.to_owned(), volume.name.clone()),
@@ -467,6 +481,52 @@ async fn lead_access_point(
     volume.lead_access_point = Some(point.clone());
     env.state.put_volume(volume).await?;
     Ok(point)
+}
+
+/// `volume homes NAME`: owners and admins name a created volume of the project as the one
+/// research users' homes live on; launches from then on mount each user's own home from it.
+pub(crate) async fn command_volume_homes(
+    env: &CommandEnv,
+    job: &CommandJob,
+    name: &str,
+) -> Result<(), PortError> {
+    let Some(member) = authorize(env, job, None, Permission::CreateVolumes).await? else {
+        return Ok(());
+    };
+    let project = &member.project;
+    let Some(volume) = env.state.volume(&project.name, name).await? else {
+        return refuse(env, job, no_such_volume(project, name)).await;
+    };
+    if volume.file_system.is_none() {
+        return refuse(
+            env,
+            job,
+            format!("`{name}` is still being created; name it for homes once `volume create` has answered."),
+        )
+        .await;
+    }
+    let previous = env
+        .state
+        .homes_volume(&project.name)
+        .await?
+        .map(|previous| previous.name)
+        .filter(|previous| previous != name);
+    env.state.set_homes_volume(&project.name, name).await?;
+    audit_member(
+        env,
+        job,
+        &member,
+        name,
+        AuditAction::ProjectSettings,
+        "homes volume",
+        match &previous {
+            Some(previous) => format!("research users' homes on {name} instead of {previous}"),
+            None => format!("research users' homes on {name}"),
+        },
+    )
+    .await?;
+    let reply = message::volume_homes_set(&project.name, name, previous.as_deref());
+    env.answer(&job.reply, &job.requester, &reply).await
 }
 
 /// `volume list`: the active project's volumes with their mounts.

@@ -1,6 +1,7 @@
 //! Shared volumes and their mounts: `cws:volume:{project}:{name}` → volume;
 //! `cws:project:{p}:volumes` → set of names; `cws:volume:{project}:{name}:mount:{workspace}` →
-//! a mount; `…:{name}:mounts` → set of workspaces.
+//! a mount; `…:{name}:mounts` → set of workspaces; `cws:project:{p}:homes-volume` → the name
+//! of the volume research users' homes live on.
 
 use domain::ports::PortError;
 use domain::volume::{Volume, VolumeMount};
@@ -15,7 +16,24 @@ fn names_key(project: &str) -> String {
     format!("cws:project:{project}:volumes")
 }
 
+fn homes_key(project: &str) -> String {
+    format!("cws:project:{project}:homes-volume")
+}
+
 impl State {
+    /// Names the volume research users' homes live on from the next launch on.
+    pub async fn set_homes_volume(&self, project: &str, volume: &str) -> Result<(), PortError> {
+        self.records.put(&homes_key(project), volume).await
+    }
+
+    /// The volume research users' homes live on, if the project named one.
+    pub async fn homes_volume(&self, project: &str) -> Result<Option<Volume>, PortError> {
+        match self.records.get(&homes_key(project)).await? {
+            Some(name) => self.volume(project, &name).await,
+            None => Ok(None),
+        }
+    }
+
     /// Stores a new volume unless the project has one by that name; returns that one then.
     pub async fn create_volume(&self, volume: &Volume) -> Result<Result<(), Volume>, PortError> {
         let created = self
