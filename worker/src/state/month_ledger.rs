@@ -75,6 +75,7 @@ impl State {
             return Ok(month);
         }
         let stored: Option<Stored> = self.read(&key(project)).await?;
+        let stored_at = stored.as_ref().map(|s| s.checkpoint.at);
         if let Some(stored) =
             stored.filter(|s| s.checkpoint.at == at && s.checkpoint.priced_as(&ebs_rate))
         {
@@ -94,7 +95,8 @@ impl State {
                 return Ok(month);
             }
         }
-        self.make_checkpoint(project, since, at, ebs_rate).await
+        self.make_checkpoint(project, since, at, stored_at, ebs_rate)
+            .await
     }
 
     /// `cached` with the entries appended since, unless one of them is dated before its month.
@@ -132,12 +134,14 @@ impl State {
         Ok(Some(month))
     }
 
-    /// Brings the whole ledger to `at` and stores the result for every worker.
+    /// Brings the whole ledger to `at` and stores the result for every worker, unless the
+    /// checkpoint found stored (`stored_at`, read just before) is of a later month.
     async fn make_checkpoint(
         &self,
         project: &str,
         since: OffsetDateTime,
         at: OffsetDateTime,
+        stored_at: Option<OffsetDateTime>,
         ebs_rate: impl Fn(&str) -> Money,
     ) -> Result<MonthLedger, PortError> {
         let (events, through) = self.ledger_through(project).await?;
@@ -152,10 +156,7 @@ impl State {
             checkpoint: Arc::new(checkpoint.clone()),
         };
         // A worker whose clock is still in the month before must not move it back.
-        let newer_stored = self
-            .read::<Stored>(&key(project))
-            .await?
-            .is_some_and(|stored| stored.checkpoint.at > at);
+        let newer_stored = stored_at.is_some_and(|stored| stored > at);
         if !newer_stored {
             let stored = Stored {
                 checkpoint,
