@@ -39,6 +39,12 @@ impl RequestId {
         RequestId(hex::encode(&digest[..16]))
     }
 
+    /// A template proposed to the deployment's admins by `templates propose`.
+    pub fn for_template_proposal(key: &JobKey) -> RequestId {
+        let digest = Sha256::digest(format!("template-proposal:{key}").as_bytes());
+        RequestId(hex::encode(&digest[..16]))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

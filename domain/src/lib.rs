@@ -38,6 +38,8 @@ pub mod slack_signature;
 pub mod spreadsheet;
 pub mod ssh_key;
 pub mod template;
+pub mod template_review;
+pub mod template_trust;
 pub mod time_text;
 pub mod token;
 pub mod url_prefix;

@@ -12,6 +12,7 @@ use crate::digest::DigestTime;
 use crate::identity::ChatIdentity;
 use crate::network::{Cidr, NetworkSettings, SubnetId, parse_list};
 use crate::retry::Backoff;
+use crate::template_trust::{InvalidTrust, Publishers, TemplateSigner};
 use crate::template::Offerings;
 use crate::url_prefix::UrlPrefix;
 
@@ -201,6 +202,13 @@ pub struct Settings {
     /// What this deployment offers: the shipped templates and prices as loaded here, replaced
     /// by the directory's when `ops::load_settings` reads `templates_dir` (domain reads no files).
     pub offerings: Offerings,
+    /// Whose signatures make a template trusted (`CWS_TEMPLATE_PUBLISHERS`): every file of
+    /// `templates_dir`, and every template the deployment publishes, is checked against them.
+    pub template_publishers: Publishers,
+    /// The deployment's own publisher key (`CWS_TEMPLATE_SIGNING_KEY`), with which workers sign
+    /// the proposals an admin approves; `None`: `templates propose` is not offered. Its public
+    /// half must be among `template_publishers`.
+    pub template_signer: Option<TemplateSigner>,
 }
 
 /// Every minute: a budget alert or enforcement is never more than a minute late.
@@ -220,6 +228,11 @@ pub enum SettingsError {
     Accounts(#[from] AccountsError),
     #[error(transparent)]
     Roles(#[from] InvalidRoles),
+    #[error("{key}: {error}")]
+    Trust {
+        key: &'static str,
+        error: InvalidTrust,
+    },
 }
 
 /// Shortest `CWS_TOKEN_KEY` accepted: HMAC-SHA256 keys shorter than its output weaken it.
@@ -290,6 +303,23 @@ impl<'a> Sources<'a> {
 
 impl Settings {
     pub fn load(sources: &Sources<'_>) -> Result<Settings, SettingsError> {
+        let trust = |key: &'static str| move |error| SettingsError::Trust { key, error };
+        let template_publishers: Publishers = sources
+            .get("CWS_TEMPLATE_PUBLISHERS")
+            .map(|value| value.parse())
+            .transpose()
+            .map_err(trust("CWS_TEMPLATE_PUBLISHERS"))?
+            .unwrap_or_default();
+        let template_signer: Option<TemplateSigner> = sources
+            .get("CWS_TEMPLATE_SIGNING_KEY")
+            .map(|value| value.parse())
+            .transpose()
+            .map_err(trust("CWS_TEMPLATE_SIGNING_KEY"))?;
+        if let Some(signer) = &template_signer {
+            signer
+                .check_trusted(&template_publishers)
+                .map_err(trust("CWS_TEMPLATE_SIGNING_KEY"))?;
+        }
         let slack = match sources.get("SLACK_SIGNING_SECRET") {
             None => None,
             Some(signing_secret) => Some(SlackSettings {
@@ -532,6 +562,8 @@ impl Settings {
                 .get("CWS_TEMPLATES_DIR")
                 .map(|dir| dir.trim().to_owned()),
             offerings: Offerings::builtin(),
+            template_publishers,
+            template_signer,
         })
     }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::efs_utils::EfsUtils;
 use crate::pricing::{PricingError, PricingTable};
+use crate::template_trust::{PublisherName, Publishers, SignatureProblem};
 
 /// A workspace size, as typed after `--size`. Each template maps sizes to instance types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -123,6 +124,65 @@ pub struct Template {
     /// How amazon-efs-utils gets onto its machines; unset: the usual way for its `os`.
     #[serde(default)]
     pub efs_utils: Option<EfsUtils>,
+    /// The publisher's version of the template, shown by `templates list|show`.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// What changed in each version, newest first.
+    #[serde(default)]
+    pub changelog: Vec<ChangelogEntry>,
+}
+
+/// One version's changes, as a template's `changelog` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangelogEntry {
+    pub version: String,
+    pub changes: String,
+}
+
+/// Where a template of the catalog comes from: who vouches for it, and its text as published
+/// (what a proposal's diff is taken against).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub publisher: Publisher,
+    pub text: Arc<str>,
+}
+
+/// Who vouches for a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Publisher {
+    /// Compiled into the binaries from `templates/`: as trusted as the binaries.
+    Shipped,
+    /// Signed by a publisher of `CWS_TEMPLATE_PUBLISHERS`, in `CWS_TEMPLATES_DIR`.
+    Signed(PublisherName),
+    /// Proposed in chat, approved by a deployment admin and signed by the deployment's key.
+    Approved {
+        publisher: PublisherName,
+        approved_by: String,
+        at: String,
+    },
+}
+
+impl fmt::Display for Publisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Publisher::Shipped => f.write_str("cws (shipped)"),
+            Publisher::Signed(name) => write!(f, "{name}"),
+            Publisher::Approved {
+                publisher,
+                approved_by,
+                at,
+            } => write!(f, "{publisher}, approved by {approved_by} {at}"),
+        }
+    }
+}
+
+/// One file of a templates directory: its name, text and the text of its `.sig` file, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedFile<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    pub signature: Option<&'a str>,
 }
 
 impl Template {
@@ -199,6 +259,14 @@ pub enum CatalogError {
     NoPricing,
     #[error("no template files: the directory needs at least one template beside pricing.yml")]
     NoTemplates,
+    #[error("{0}")]
+    Signature(SignatureProblem),
+    #[error(
+        "templates from a directory must be signed by a publisher the deployment trusts: set \
+         CWS_TEMPLATE_PUBLISHERS (`cws templates keygen NAME` makes a key, `cws templates sign` \
+         signs the files)"
+    )]
+    NoPublishers,
 }
 
 /// A problem in one file of a templates directory, named by the file it is in.
@@ -213,6 +281,8 @@ pub struct FileProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {
     templates: Vec<Template>,
+    /// Beside `templates`, one for one.
+    provenance: Vec<Provenance>,
 }
 
 /// The shipped templates as (file name, text), compiled in so that a deployment with no
@@ -250,18 +320,63 @@ impl Catalog {
 
     /// The catalog of template files given as (file name, text), one template a file; on
     /// failure, every problem of every file, each with its file's name.
-    pub fn from_sources(files: &[(&str, &str)]) -> Result<Catalog, Vec<FileProblem>> {
+    pub fn from_sources<'a>(files: &[(&'a str, &'a str)]) -> Result<Catalog, Vec<FileProblem>> {
         let (templates, problems) = parse_templates(files);
         if problems.is_empty() {
-            Ok(Catalog {
-                templates: templates
-                    .into_iter()
-                    .map(|(_, template)| template)
-                    .collect(),
-            })
+            Ok(Catalog::of(templates, |_| Publisher::Shipped))
         } else {
             Err(problems)
         }
+    }
+
+    fn of(
+        templates: Vec<Parsed<'_>>,
+        publisher: impl Fn(&str) -> Publisher,
+    ) -> Catalog {
+        let (templates, provenance) = templates
+            .into_iter()
+            .map(|parsed| {
+                let provenance = Provenance {
+                    publisher: publisher(parsed.file),
+                    text: Arc::from(parsed.text),
+                };
+                (parsed.template, provenance)
+            })
+            .unzip();
+        Catalog {
+            templates,
+            provenance,
+        }
+    }
+
+    /// This catalog with `published` added, each replacing a template of the same name or
+    /// slug: what the deployment's admins approved since the binaries started.
+    pub fn with_published(&self, published: Vec<(Template, Provenance)>) -> Catalog {
+        let mut catalog = self.clone();
+        for (template, provenance) in published {
+            let same = catalog.templates.iter().position(|t| {
+                t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug
+            });
+            match same {
+                Some(index) => {
+                    catalog.templates[index] = template;
+                    catalog.provenance[index] = provenance;
+                }
+                None => {
+                    catalog.templates.push(template);
+                    catalog.provenance.push(provenance);
+                }
+            }
+        }
+        catalog
+    }
+
+    /// Who vouches for `template` (one of this catalog's), and its text.
+    pub fn provenance(&self, template: &Template) -> Option<&Provenance> {
+        self.templates
+            .iter()
+            .position(|t| t.slug == template.slug)
+            .map(|index| &self.provenance[index])
     }
 
     pub fn templates(&self) -> &[Template] {
@@ -307,65 +422,75 @@ impl Offerings {
         }
     }
 
-    /// The offerings of a templates directory's files, given as (file name, text):
-    /// [`PRICING_FILE`] holds the prices and every other file one template. Every size of every
-    /// template must have a price wherever the template is offered, so that no launch or cost
-    /// report meets a size it cannot charge. On failure, every problem of every file.
-    pub fn from_files(files: &[(&str, &str)]) -> Result<Offerings, Vec<FileProblem>> {
+    /// The offerings of a templates directory's files: [`PRICING_FILE`] holds the prices and
+    /// every other file one template. Every file must be signed by one of `publishers` (a
+    /// template decides what runs on the lead account's machines, the prices what a launch
+    /// may cost), and every size of every template must have a price wherever the template is
+    /// offered, so that no launch or cost report meets a size it cannot charge. On failure,
+    /// every problem of every file.
+    pub fn from_files(
+        files: &[SignedFile<'_>],
+        publishers: &Publishers,
+    ) -> Result<Offerings, Vec<FileProblem>> {
         let problem = |file: &str, problem| FileProblem {
             file: file.to_owned(),
             problem,
         };
         let mut problems = Vec::new();
-        let pricing = match files.iter().find(|(file, _)| *file == PRICING_FILE) {
+        if publishers.is_empty() {
+            problems.push(problem("*.yml", CatalogError::NoPublishers));
+        }
+        let mut signers = std::collections::HashMap::new();
+        let mut trusted = Vec::with_capacity(files.len());
+        for file in files {
+            if publishers.is_empty() {
+                trusted.push(*file);
+                continue;
+            }
+            match publishers.verify(file.text, file.signature) {
+                Ok(publisher) => {
+                    signers.insert(file.name, publisher);
+                    trusted.push(*file);
+                }
+                Err(signature) => {
+                    problems.push(problem(file.name, CatalogError::Signature(signature)));
+                }
+            }
+        }
+        let pricing = match trusted.iter().find(|file| file.name == PRICING_FILE) {
+            None if files.iter().any(|file| file.name == PRICING_FILE) => None,
             None => {
                 problems.push(problem(PRICING_FILE, CatalogError::NoPricing));
                 None
             }
-            Some((file, text)) => PricingTable::from_yaml(text)
-                .map_err(|error| problems.push(problem(file, CatalogError::Pricing(error))))
+            Some(file) => PricingTable::from_yaml(file.text)
+                .map_err(|error| problems.push(problem(file.name, CatalogError::Pricing(error))))
                 .ok(),
         };
-        let template_files: Vec<(&str, &str)> = files
+        let template_files: Vec<(&str, &str)> = trusted
             .iter()
-            .copied()
-            .filter(|(file, _)| *file != PRICING_FILE)
+            .filter(|file| file.name != PRICING_FILE)
+            .map(|file| (file.name, file.text))
             .collect();
-        if template_files.is_empty() {
+        if !files.iter().any(|file| file.name != PRICING_FILE) {
             problems.push(problem("*.yml", CatalogError::NoTemplates));
         }
         let (templates, mut found) = parse_templates(&template_files);
         problems.append(&mut found);
         if let Some(pricing) = &pricing {
-            for (file, template) in &templates {
-                for (&size, instance_type) in &template.sizes {
-                    let unpriced: Vec<&str> = template
-                        .offered_regions()
+            for parsed in &templates {
+                problems.extend(
+                    unpriced(&parsed.template, pricing)
                         .into_iter()
-                        .filter(|region| pricing.hourly(region, instance_type).is_none())
-                        .collect();
-                    if !unpriced.is_empty() {
-                        problems.push(problem(
-                            file,
-                            CatalogError::Unpriced {
-                                template: template.name.clone(),
-                                size,
-                                instance_type: instance_type.clone(),
-                                regions: unpriced.join(", "),
-                            },
-                        ));
-                    }
-                }
+                        .map(|unpriced| problem(parsed.file, unpriced)),
+                );
             }
         }
         match pricing {
             Some(pricing) if problems.is_empty() => Ok(Offerings {
-                catalog: Arc::new(Catalog {
-                    templates: templates
-                        .into_iter()
-                        .map(|(_, template)| template)
-                        .collect(),
-                }),
+                catalog: Arc::new(Catalog::of(templates, |file| {
+                    Publisher::Signed(signers[file].clone())
+                })),
                 pricing: Arc::new(pricing),
             }),
             _ => Err(problems),
@@ -373,35 +498,73 @@ impl Offerings {
     }
 }
 
+/// A size of `template` that `pricing` has no price for in a region the template is offered
+/// in, one problem a size.
+pub fn unpriced(template: &Template, pricing: &PricingTable) -> Vec<CatalogError> {
+    template
+        .sizes
+        .iter()
+        .filter_map(|(&size, instance_type)| {
+            let regions: Vec<&str> = template
+                .offered_regions()
+                .into_iter()
+                .filter(|region| pricing.hourly(region, instance_type).is_none())
+                .collect();
+            (!regions.is_empty()).then(|| CatalogError::Unpriced {
+                template: template.name.clone(),
+                size,
+                instance_type: instance_type.clone(),
+                regions: regions.join(", "),
+            })
+        })
+        .collect()
+}
+
+/// A template as parsed from its file.
+struct Parsed<'a> {
+    file: &'a str,
+    text: &'a str,
+    template: Template,
+}
+
+/// One template's text parsed and checked on its own (not against prices or other templates).
+pub fn parse_template(text: &str) -> Result<Template, CatalogError> {
+    serde_yaml::from_str::<Template>(text)
+        .map_err(CatalogError::Yaml)
+        .and_then(|template| check_template(&template).map(|()| template))
+}
+
 /// Every template that parses and is sound, with its file's name, and the problems of the
 /// other files.
-fn parse_templates<'a>(files: &[(&'a str, &str)]) -> (Vec<(&'a str, Template)>, Vec<FileProblem>) {
-    let mut templates: Vec<(&str, Template)> = Vec::with_capacity(files.len());
+fn parse_templates<'a>(files: &[(&'a str, &'a str)]) -> (Vec<Parsed<'a>>, Vec<FileProblem>) {
+    let mut templates: Vec<Parsed<'a>> = Vec::with_capacity(files.len());
     let mut problems = Vec::new();
     for &(file, text) in files {
         let problem = |problem| FileProblem {
             file: file.to_owned(),
             problem,
         };
-        let template = match serde_yaml::from_str::<Template>(text)
-            .map_err(CatalogError::Yaml)
-            .and_then(|template| check_template(&template).map(|()| template))
-        {
+        let template = match parse_template(text) {
             Ok(template) => template,
             Err(error) => {
                 problems.push(problem(error));
                 continue;
             }
         };
-        let earlier = templates
-            .iter()
-            .find(|(_, t)| t.name.eq_ignore_ascii_case(&template.name) || t.slug == template.slug);
+        let earlier = templates.iter().find(|earlier| {
+            earlier.template.name.eq_ignore_ascii_case(&template.name)
+                || earlier.template.slug == template.slug
+        });
         match earlier {
-            Some((first, _)) => problems.push(problem(CatalogError::Duplicate {
+            Some(first) => problems.push(problem(CatalogError::Duplicate {
                 name: template.name,
-                first: (*first).to_owned(),
+                first: first.file.to_owned(),
             })),
-            None => templates.push((file, template)),
+            None => templates.push(Parsed {
+                file,
+                text,
+                template,
+            }),
         }
     }
     (templates, problems)
@@ -623,6 +786,32 @@ mod tests {
         files
     }
 
+    fn publisher() -> crate::template_trust::TemplateSigner {
+        crate::template_trust::TemplateSigner::from_seed("stanford-rc".parse().unwrap(), [5; 32])
+    }
+
+    fn trusted() -> Publishers {
+        publisher().publisher_entry().parse().unwrap()
+    }
+
+    /// The offerings of `files`, each signed by [`publisher`].
+    fn offerings_of(files: &[(&str, &str)]) -> Result<Offerings, Vec<FileProblem>> {
+        let signatures: Vec<String> = files
+            .iter()
+            .map(|(_, text)| publisher().sign(text))
+            .collect();
+        let signed: Vec<SignedFile<'_>> = files
+            .iter()
+            .zip(&signatures)
+            .map(|(&(name, text), signature)| SignedFile {
+                name,
+                text,
+                signature: Some(signature),
+            })
+            .collect();
+        Offerings::from_files(&signed, &trusted())
+    }
+
     /// An institution's own template, as a site would write it from a shipped one.
     fn genomics() -> String {
         BUILTIN_TEMPLATES[0]
@@ -633,14 +822,86 @@ mod tests {
 
     #[test]
     fn the_shipped_directory_gives_the_builtin_offerings() {
-        assert_eq!(
-            Offerings::from_files(&directory(&[])).unwrap(),
-            Offerings::builtin()
-        );
+        let shipped = offerings_of(&directory(&[])).unwrap();
+        assert_eq!(shipped.catalog.templates(), Offerings::builtin().catalog.templates());
+        assert_eq!(shipped.pricing, Offerings::builtin().pricing);
         let own = genomics();
-        let offerings = Offerings::from_files(&directory(&[("genomics.yml", &own)])).unwrap();
+        let offerings = offerings_of(&directory(&[("genomics.yml", &own)])).unwrap();
         assert_eq!(offerings.catalog.templates().len(), 5);
-        assert!(offerings.catalog.find("stanford-genomics").is_ok());
+        let template = offerings.catalog.find("stanford-genomics").unwrap();
+        let provenance = offerings.catalog.provenance(template).unwrap();
+        assert_eq!(provenance.publisher.to_string(), "stanford-rc");
+        assert_eq!(&*provenance.text, own);
+    }
+
+    #[test]
+    fn a_file_changed_after_signing_or_unsigned_is_refused_by_name() {
+        let own = genomics();
+        let signature = publisher().sign(&own);
+        let changed = own.replacen("t3.large", "t3.largf", 1);
+        let pricing_signature = publisher().sign(PRICING);
+        let files = [
+            SignedFile {
+                name: "genomics.yml",
+                text: &changed,
+                signature: Some(&signature),
+            },
+            SignedFile {
+                name: "bioinformatics.yml",
+                text: BUILTIN_TEMPLATES[3].1,
+                signature: None,
+            },
+            SignedFile {
+                name: PRICING_FILE,
+                text: PRICING,
+                signature: Some(&pricing_signature),
+            },
+        ];
+        let said: Vec<String> = Offerings::from_files(&files, &trusted())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "genomics.yml: its signature by `stanford-rc` does not match its text: it was \
+                 changed after signing",
+                "bioinformatics.yml: unsigned: no signature file beside it (sign it with `cws \
+                 templates sign`)",
+            ]
+        );
+        let said: Vec<String> = Offerings::from_files(&files[2..], &Publishers::default())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(said[0].starts_with("*.yml: templates from a directory must be signed"), "{said:?}");
+    }
+
+    #[test]
+    fn an_approved_template_joins_the_catalog_or_replaces_its_namesake() {
+        let approved = |text: &str| {
+            let template = parse_template(text).unwrap();
+            let provenance = Provenance {
+                publisher: Publisher::Approved {
+                    publisher: "cws-deployment".parse().unwrap(),
+                    approved_by: "slack:T1:U1".to_owned(),
+                    at: "2026-12-04".to_owned(),
+                },
+                text: Arc::from(text),
+            };
+            (template, provenance)
+        };
+        let own = genomics();
+        let faster = BUILTIN_TEMPLATES[0].1.replace("M: t3.large", "M: m5.large");
+        let catalog = Catalog::builtin().with_published(vec![approved(&own), approved(&faster)]);
+        assert_eq!(catalog.templates().len(), 5);
+        let python = catalog.find("Python Machine Learning").unwrap();
+        assert_eq!(python.instance_type(Size::M), Some("m5.large"));
+        assert!(
+            catalog.provenance(python).unwrap().publisher.to_string().starts_with("cws-deployment, approved by")
+        );
     }
 
     #[test]
@@ -746,7 +1007,7 @@ mod tests {
             ),
         ];
         for (case, files, wanted) in cases {
-            let problems = Offerings::from_files(&files).expect_err(case);
+            let problems = offerings_of(&files).expect_err(case);
             assert_eq!(problems.len(), wanted.len(), "{case}: {problems:?}");
             let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
             for (said, parts) in said.iter().zip(wanted) {
@@ -759,7 +1020,7 @@ mod tests {
             }
         }
         let only_pricing = [(PRICING_FILE, PRICING)];
-        let said: Vec<String> = Offerings::from_files(&only_pricing)
+        let said: Vec<String> = offerings_of(&only_pricing)
             .unwrap_err()
             .iter()
             .map(ToString::to_string)

@@ -12,7 +12,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use domain::settings::{LogFormat, Settings, SettingsError, Sources};
-use domain::template::{FileProblem, Offerings};
+use domain::template::{FileProblem, Offerings, SignedFile};
+use domain::template_trust::Publishers;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -65,13 +66,14 @@ pub fn load_settings() -> Result<Settings, LoadError> {
     let env = |key: &str| std::env::var(key).ok();
     let mut settings = Settings::load(&Sources::new(&env, text.as_deref())?)?;
     if let Some(dir) = &settings.templates_dir {
-        settings.offerings = load_templates(dir)?;
+        settings.offerings = load_templates(dir, &settings.template_publishers)?;
     }
     Ok(settings)
 }
 
-/// The templates and prices in `dir`: its `*.yml` files, checked together.
-fn load_templates(dir: &str) -> Result<Offerings, LoadError> {
+/// The templates and prices in `dir`: its `*.yml` files, each with the signature beside it
+/// (`NAME.yml.sig`), checked together against the trusted publishers.
+fn load_templates(dir: &str, publishers: &Publishers) -> Result<Offerings, LoadError> {
     let unreadable = |problem: String| LoadError::TemplatesDir {
         dir: dir.to_owned(),
         problem,
@@ -88,16 +90,26 @@ fn load_templates(dir: &str) -> Result<Offerings, LoadError> {
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|error| unreadable(format!("{name}: {error}")))?;
-        files.push((name.to_owned(), text));
+        let signature_path = path.with_file_name(format!("{name}.sig"));
+        let signature = match std::fs::read_to_string(&signature_path) {
+            Ok(signature) => Some(signature),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => return Err(unreadable(format!("{name}.sig: {error}"))),
+        };
+        files.push((name.to_owned(), text, signature));
     }
     // Sorted, so that which of two same-named templates is reported as the duplicate does not
     // depend on the file system's order.
     files.sort();
-    let files: Vec<(&str, &str)> = files
+    let files: Vec<SignedFile<'_>> = files
         .iter()
-        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .map(|(name, text, signature)| SignedFile {
+            name,
+            text,
+            signature: signature.as_deref(),
+        })
         .collect();
-    Offerings::from_files(&files).map_err(|problems| LoadError::Templates {
+    Offerings::from_files(&files, publishers).map_err(|problems| LoadError::Templates {
         dir: dir.to_owned(),
         problems,
     })
