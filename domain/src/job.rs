@@ -170,7 +170,7 @@ impl CommandJob {
     /// Whether workers run this command (as a `CommandJob`); the bot answers help itself,
     /// queues launches on their own queue, and says the rest are not available yet.
     pub fn runs(command: &Command) -> bool {
-        use crate::command::{PolicyCommand, ProfilesCommand, TemplatesCommand};
+        use crate::command::{PolicyCommand, ProfilesCommand};
         matches!(
             command,
             Command::Workspace(_)
@@ -190,7 +190,7 @@ impl CommandJob {
                         | ProfilesCommand::SshKeyRotate
                 )
                 | Command::Policy(PolicyCommand::Show | PolicyCommand::Test(_))
-                | Command::Templates(TemplatesCommand::ListForProfile)
+                | Command::Templates(_)
                 | Command::Collaboration(_)
                 | Command::Volume(_)
                 | Command::Preserve(_)

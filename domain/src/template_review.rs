@@ -184,27 +184,30 @@ impl RiskSummary {
 /// Lines of a diff shown in chat; the rest is counted, and the whole file is attached.
 pub const DIFF_LINES_SHOWN: usize = 40;
 
-/// The proposal against what is published under its name: a unified diff (`None` for a new
-/// template), at most [`DIFF_LINES_SHOWN`] lines, then how many more there are.
-pub fn diff(published: Option<&str>, proposed: &str) -> Option<String> {
-    let published = published?;
-    let diff = similar::TextDiff::from_lines(published, proposed)
-        .unified_diff()
-        .context_radius(2)
-        .header("published", "proposed")
-        .to_string();
-    if diff.is_empty() {
-        return Some("(no change)".to_owned());
+/// What an admin reads to review a proposal: a unified diff against the template published
+/// under its name, or the proposal's own text when it is new; at most [`DIFF_LINES_SHOWN`]
+/// lines, then how many more there are.
+pub fn review(published: Option<&str>, proposed: &str) -> String {
+    let text = match published {
+        None => proposed.to_owned(),
+        Some(published) => similar::TextDiff::from_lines(published, proposed)
+            .unified_diff()
+            .context_radius(2)
+            .header("published", "proposed")
+            .to_string(),
+    };
+    if text.trim().is_empty() {
+        return "(no change)".to_owned();
     }
-    let lines: Vec<&str> = diff.lines().collect();
+    let lines: Vec<&str> = text.lines().collect();
     if lines.len() <= DIFF_LINES_SHOWN {
-        return Some(diff.trim_end().to_owned());
+        return text.trim_end().to_owned();
     }
-    Some(format!(
+    format!(
         "{}\n… {} more lines",
         lines[..DIFF_LINES_SHOWN].join("\n"),
         lines.len() - DIFF_LINES_SHOWN
-    ))
+    )
 }
 
 #[cfg(test)]
@@ -280,15 +283,12 @@ changelog:
         let published = Catalog::builtin().find("python-ml").unwrap();
         let published = Catalog::builtin().provenance(published).unwrap();
         let proposed = published.text.replace("t3.large", "m5.large");
-        let shown = diff(Some(&published.text), &proposed).unwrap();
+        let shown = review(Some(&published.text), &proposed);
         assert!(shown.contains("-  M: t3.large\n+  M: m5.large"), "{shown}");
-        assert_eq!(diff(None, &proposed), None);
-        assert_eq!(
-            diff(Some(&published.text), &published.text).as_deref(),
-            Some("(no change)")
-        );
+        assert!(review(None, &proposed).starts_with("# A workspace template"));
+        assert_eq!(review(Some(&published.text), &published.text), "(no change)");
         let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let shown = diff(Some("other\n"), &long).unwrap();
+        let shown = review(Some("other\n"), &long);
         assert_eq!(shown.lines().count(), DIFF_LINES_SHOWN + 1);
         assert!(shown.ends_with("more lines"), "{shown}");
     }

@@ -330,6 +330,10 @@ mod tests {
             Check whether a launch would be allowed, without launching.
         /cws templates list [--profile-filtered]
             List the workspace templates: what each installs, its sizes, regions and services.
+        /cws templates show TEMPLATE
+            One template in full: sizes, prices, packages, its publisher, version and changelog.
+        /cws templates propose FILE
+            Propose a template (a YAML file shared in the channel) to the deployment's admins, who see its diff and risks and approve or deny it.
         /cws help [COMMAND]
             Show every command, or one command's arguments and flags.
 

@@ -161,6 +161,8 @@ static COMMANDS: &[&CommandSpec] = &[
     &policy::SHOW,
     &policy::TEST,
     &templates::LIST,
+    &templates::SHOW,
+    &templates::PROPOSE,
     &help::HELP,
 ];
 

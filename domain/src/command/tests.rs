@@ -603,6 +603,18 @@ fn command_lines() -> Vec<(String, Command)> {
         ),
         ("profiles verify", Profiles(ProfilesCommand::Verify)),
         ("templates list", Templates(TemplatesCommand::List)),
+        (
+            "templates show \"Python Machine Learning\"",
+            Templates(TemplatesCommand::Show {
+                template: "Python Machine Learning".to_owned(),
+            }),
+        ),
+        (
+            "templates propose genomics.yml",
+            Templates(TemplatesCommand::Propose {
+                file: "genomics.yml".to_owned(),
+            }),
+        ),
         // Seed 002's spellings.
         (
             "profiles switch stanford-collab",

@@ -20,6 +20,7 @@ mod mail;
 mod policy;
 mod preserve;
 mod status;
+mod templates;
 mod verification;
 mod volume;
 mod workspaces;
@@ -54,6 +55,7 @@ pub use mail::MailText;
 pub use policy::*;
 pub use preserve::*;
 pub use status::*;
+pub use templates::*;
 pub use verification::*;
 pub use volume::*;
 pub use workspaces::*;
@@ -73,6 +75,42 @@ pub struct ChatMessage {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "template_proposal",
+        include_str!("../../../message-templates/slack/template_proposal.json.hbs"),
+    ),
+    (
+        "template_proposed",
+        include_str!("../../../message-templates/slack/template_proposed.json.hbs"),
+    ),
+    (
+        "template_proposal_refused",
+        include_str!("../../../message-templates/slack/template_proposal_refused.json.hbs"),
+    ),
+    (
+        "template_decided",
+        include_str!("../../../message-templates/slack/template_decided.json.hbs"),
+    ),
+    (
+        "template_decision_recorded",
+        include_str!("../../../message-templates/slack/template_decision_recorded.json.hbs"),
+    ),
+    (
+        "template_decision_refused",
+        include_str!("../../../message-templates/slack/template_decision_refused.json.hbs"),
+    ),
+    (
+        "template_show",
+        include_str!("../../../message-templates/slack/template_show.json.hbs"),
+    ),
+    (
+        "template_unknown",
+        include_str!("../../../message-templates/slack/template_unknown.json.hbs"),
+    ),
+    (
+        "template_proposals_off",
+        include_str!("../../../message-templates/slack/template_proposals_off.json.hbs"),
+    ),
     (
         "snapshot_created",
         include_str!("../../../message-templates/slack/snapshot_created.json.hbs"),
@@ -813,7 +851,14 @@ pub fn help(text: &str) -> ChatMessage {
 
 /// `/cws templates list`: every template of the deployment's catalog, as launch takes them.
 pub fn template_list(catalog: &crate::template::Catalog) -> ChatMessage {
-    let templates = templates_data(catalog.templates());
+    let mut templates = templates_data(catalog.templates());
+    for (data, template) in templates.iter_mut().zip(catalog.templates()) {
+        data["publisher"] = catalog
+            .provenance(template)
+            .map(|provenance| provenance.publisher.to_string())
+            .into();
+        data["version"] = template.version.clone().into();
+    }
     render(
         "template_list",
         &json!({ "count": templates.len(), "templates": templates }),
