@@ -4,6 +4,7 @@
 
 mod dead_letters;
 mod say;
+mod templates;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -52,6 +53,11 @@ enum Mode {
         #[arg(long)]
         guild: Option<u64>,
     },
+    /// Template publishers' keys and signatures (`CWS_TEMPLATE_PUBLISHERS`).
+    Templates {
+        #[command(subcommand)]
+        templates: templates::TemplatesCommand,
+    },
     /// Send a signed slash command to a running bot, exactly as Slack would.
     Say {
         /// The command, e.g. '/cws launch "Python Machine Learning" demo --size M'.
@@ -84,6 +90,10 @@ async fn main() -> anyhow::Result<()> {
         .install_default()
         .map_err(|_| anyhow::anyhow!("a TLS provider was already installed"))?;
     let cli = Cli::parse();
+    // Signing a templates directory comes before any binary that checks it can start.
+    if let Some(Mode::Templates { templates }) = cli.mode {
+        return templates::run(templates);
+    }
     let settings = ops::load_settings()?;
     ops::init_logging(
         settings.log_format,
@@ -105,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
             let connection = connect_redis(&settings, "jobs")?;
             dead_letters::run(&connection, dead).await
         }
+        Mode::Templates { .. } => unreachable!("handled before the settings are read"),
         Mode::Doctor => {
             let checks = worker::doctor::checks(&settings).await;
             print!("{}", domain::doctor::report(&checks));
@@ -182,6 +193,7 @@ async fn serve_bot(
         }
     }
     .with_catalog(settings.offerings.catalog.clone())
+    .with_governed_templates(!settings.template_publishers.is_empty())
     .with_rate_limit(bot::RateLimit {
         per_minute: settings.web_rate_limit,
         trusted_proxies: settings.trusted_proxies,

@@ -40,6 +40,10 @@ pub struct Bot {
     /// The templates a launch may name (`CWS_TEMPLATES_DIR`): the workers' own, so that what
     /// the edge accepts they can launch.
     catalog: Arc<Catalog>,
+    /// Whether templates are governed (`CWS_TEMPLATE_PUBLISHERS`): then the deployment may
+    /// have published templates since this process read `catalog`, so launches and
+    /// `templates list` are left to the workers, which read the catalog of now.
+    governed_templates: bool,
     metrics: Arc<BotMetrics>,
 }
 
@@ -52,6 +56,7 @@ impl Bot {
             sign_ins,
             limiter: Limiter::new(RateLimit::default()),
             catalog: Arc::new(Catalog::builtin().clone()),
+            governed_templates: false,
             metrics: Arc::new(BotMetrics::new()),
         }
     }
@@ -80,6 +85,13 @@ impl Bot {
     /// ones.
     pub fn with_catalog(mut self, catalog: Arc<Catalog>) -> Bot {
         self.catalog = catalog;
+        self
+    }
+
+    /// Leaves launches and `templates list` to the workers, which see the templates the
+    /// deployment published after this process started (`CWS_TEMPLATE_PUBLISHERS` is set).
+    pub fn with_governed_templates(mut self, governed: bool) -> Bot {
+        self.governed_templates = governed;
         self
     }
 

@@ -58,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("cws-bot needs SLACK_SIGNING_SECRET or DISCORD_PUBLIC_KEY"),
     }
     .with_catalog(settings.offerings.catalog.clone())
+    .with_governed_templates(!settings.template_publishers.is_empty())
     .with_rate_limit(bot::RateLimit {
         per_minute: settings.web_rate_limit,
         trusted_proxies: settings.trusted_proxies,

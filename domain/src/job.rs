@@ -231,6 +231,15 @@ pub enum Action {
         signed: String,
         reason: Option<String>,
     },
+    /// A deployment admin approves a proposed template: signed and published.
+    ApproveTemplate {
+        signed: String,
+        reason: Option<String>,
+    },
+    DenyTemplate {
+        signed: String,
+        reason: Option<String>,
+    },
     /// The confirmation `terminate` asks for; the value names the workspace.
     ConfirmTerminate {
         signed: String,
@@ -251,6 +260,8 @@ impl Action {
     pub const DENY_EXCEPTION: &'static str = "cws_deny_exception";
     pub const APPROVE_PROJECT: &'static str = "cws_approve_project";
     pub const DENY_PROJECT: &'static str = "cws_deny_project";
+    pub const APPROVE_TEMPLATE: &'static str = "cws_approve_template";
+    pub const DENY_TEMPLATE: &'static str = "cws_deny_template";
     pub const CONFIRM_TERMINATE: &'static str = "cws_confirm_terminate";
     pub const KEEP_RUNNING: &'static str = "cws_idle_keep";
     pub const HIBERNATE_NOW: &'static str = "cws_idle_hibernate";
@@ -265,6 +276,8 @@ impl Action {
             Action::DenyException { .. } => "deny exception",
             Action::ApproveProject { .. } => "approve project",
             Action::DenyProject { .. } => "deny project",
+            Action::ApproveTemplate { .. } => "approve template",
+            Action::DenyTemplate { .. } => "deny template",
             Action::ConfirmTerminate { .. } => "confirm terminate",
             Action::KeepRunning { .. } => "keep running",
             Action::HibernateNow { .. } => "hibernate now",
@@ -284,6 +297,8 @@ impl Action {
             Action::DENY_EXCEPTION => Some(Action::DenyException { signed, reason }),
             Action::APPROVE_PROJECT => Some(Action::ApproveProject { signed, reason }),
             Action::DENY_PROJECT => Some(Action::DenyProject { signed, reason }),
+            Action::APPROVE_TEMPLATE => Some(Action::ApproveTemplate { signed, reason }),
+            Action::DENY_TEMPLATE => Some(Action::DenyTemplate { signed, reason }),
             Action::CONFIRM_TERMINATE => Some(Action::ConfirmTerminate { signed }),
             Action::KEEP_RUNNING => Some(Action::KeepRunning { signed }),
             Action::HIBERNATE_NOW => Some(Action::HibernateNow { signed }),

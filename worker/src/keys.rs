@@ -1,8 +1,16 @@
 //! SSH key pairs for research users: the public half goes into the launch user data, the private
 //! half to the person, once.
 
-use ssh_key::rand_core::OsRng;
+use domain::template_trust::{PublisherName, TemplateSigner};
+use ssh_key::rand_core::{OsRng, RngCore};
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
+
+/// A new template publisher key named `name`, from the operating system's random source.
+pub fn generate_template_signer(name: PublisherName) -> TemplateSigner {
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    TemplateSigner::from_seed(name, seed)
+}
 
 /// A freshly generated key pair, both halves in OpenSSH text form.
 pub struct SshKeyPair {

@@ -202,6 +202,8 @@ async fn env_over(
         mailer,
         metrics: Arc::new(WorkerMetrics::default()),
         offerings: settings.offerings.clone(),
+        template_publishers: settings.template_publishers.clone(),
+        template_signer: settings.template_signer.clone(),
         file_systems: aws.file_systems.clone(),
     });
     Ok(CommandEnv {

@@ -22,6 +22,8 @@
 //! - `job_runs`: `cws:schedule:{job}`, `cws:job-finished:{job key}`
 //! - `notices`: `cws:notice:{kind}:{project}:{period}…`
 //! - `idle`: `cws:idle:{workspace}`
+//! - `templates`: `cws:template-proposal:{id}` (and its decision), `cws:templates:published`,
+//!   `cws:template:published:{slug}`
 //! - `token_key`: `cws:token-key`
 //!
 //! This module holds what they share: the `State` handle and the read, create, claim and update
@@ -41,6 +43,7 @@ mod profiles;
 mod project_requests;
 mod projects;
 mod research_users;
+mod templates;
 mod token_key;
 mod volumes;
 

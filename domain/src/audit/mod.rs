@@ -56,6 +56,10 @@ pub enum AuditAction {
     ProjectRequestDecision,
     /// A research user's SSH key was replaced: one the person registered, or a new pair.
     SshKey,
+    /// Someone proposed a template to the deployment's admins.
+    TemplateProposal,
+    /// A deployment admin approved (signed and published) or denied a proposed template.
+    TemplateDecision,
 }
 
 impl AuditAction {
@@ -85,6 +89,8 @@ impl AuditAction {
             AuditAction::ProjectRequest => "Project Request",
             AuditAction::ProjectRequestDecision => "Project Request Decision",
             AuditAction::SshKey => "SSH Key Change",
+            AuditAction::TemplateProposal => "Template Proposal",
+            AuditAction::TemplateDecision => "Template Decision",
         }
     }
 

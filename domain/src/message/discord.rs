@@ -112,6 +112,8 @@ pub fn asks_for_reason(action: &Action) -> bool {
             | Action::DenyException { .. }
             | Action::ApproveProject { .. }
             | Action::DenyProject { .. }
+            | Action::ApproveTemplate { .. }
+            | Action::DenyTemplate { .. }
     )
 }
 
@@ -124,16 +126,15 @@ pub fn exception_reason_modal(custom_id: &str, action: &Action) -> Value {
             "custom_id": custom_id,
             "approve": matches!(
                 action,
-                Action::ApproveException { .. } | Action::ApproveProject { .. }
+                Action::ApproveException { .. }
+                    | Action::ApproveProject { .. }
+                    | Action::ApproveTemplate { .. }
             ),
             "reason_input": Action::REASON_INPUT,
-            "what": if matches!(
-                action,
-                Action::ApproveProject { .. } | Action::DenyProject { .. }
-            ) {
-                "project request"
-            } else {
-                "exception"
+            "what": match action {
+                Action::ApproveProject { .. } | Action::DenyProject { .. } => "project request",
+                Action::ApproveTemplate { .. } | Action::DenyTemplate { .. } => "template proposal",
+                _ => "exception",
             },
         }),
     )

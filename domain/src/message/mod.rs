@@ -104,6 +104,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/template_show.json.hbs"),
     ),
     (
+        "launch_accepted_unchecked",
+        include_str!("../../../message-templates/slack/launch_accepted_unchecked.json.hbs"),
+    ),
+    (
         "template_unknown",
         include_str!("../../../message-templates/slack/template_unknown.json.hbs"),
     ),
@@ -707,6 +711,19 @@ fn render(template: &str, data: &Value) -> ChatMessage {
         .render(template, data)
         .expect("message data is typed, and every template is rendered by the snapshot tests");
     serde_json::from_str(&json).expect("message templates render valid JSON (snapshot tests)")
+}
+
+/// The answer to `/cws launch` where the edge cannot know the template (the deployment
+/// publishes templates): the job is queued, and the worker checks the template.
+pub fn launch_accepted_unchecked(launch: &Launch) -> ChatMessage {
+    render(
+        "launch_accepted_unchecked",
+        &json!({
+            "name": launch.name.as_str(),
+            "template": launch.template,
+            "size": launch.size.map(|size| size.as_str()),
+        }),
+    )
 }
 
 /// The immediate, private answer to `/cws launch`: the job is queued.

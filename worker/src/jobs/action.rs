@@ -11,7 +11,7 @@ use domain::ports::PortError;
 
 use crate::jobs::exception::{DecisionClick, action_decide_exception, action_request_exception};
 use crate::jobs::ops_channel::OpsChannel;
-use crate::jobs::{CommandEnv, idle, project, run_to_end, workspaces};
+use crate::jobs::{CommandEnv, idle, project, run_to_end, templates, workspaces};
 
 pub(crate) async fn job_action(
     job: ActionJob,
@@ -64,6 +64,22 @@ async fn dispatch(env: &CommandEnv, job: &ActionJob) -> Result<(), PortError> {
                 reason: reason.as_deref(),
             };
             project::action_decide_project(env, job, click).await
+        }
+        Action::ApproveTemplate { signed, reason } => {
+            let click = DecisionClick {
+                verdict: Verdict::Approved,
+                signed,
+                reason: reason.as_deref(),
+            };
+            templates::action_decide_template(env, job, click).await
+        }
+        Action::DenyTemplate { signed, reason } => {
+            let click = DecisionClick {
+                verdict: Verdict::Denied,
+                signed,
+                reason: reason.as_deref(),
+            };
+            templates::action_decide_template(env, job, click).await
         }
         Action::ConfirmTerminate { signed } => {
             workspaces::action_confirm_terminate(env, job, signed).await

@@ -18,7 +18,7 @@ use crate::jobs::ops_channel::OpsChannel;
 use crate::jobs::workspaces::{self, Change};
 use crate::jobs::{
     CommandEnv, archive, audit, chargeback, collaboration, cost, idle, invitations, limit, policy,
-    preserve, profiles, project, run_to_end, verification, volumes,
+    preserve, profiles, project, run_to_end, templates, verification, volumes,
 };
 
 pub(crate) async fn job_command(
@@ -78,6 +78,15 @@ async fn dispatch(env: &CommandEnv, job: &CommandJob) -> Result<(), PortError> {
         }
         Command::Templates(TemplatesCommand::ListForProfile) => {
             policy::command_templates_for_profile(env, job).await
+        }
+        Command::Templates(TemplatesCommand::List) => {
+            templates::command_templates_list(env, job).await
+        }
+        Command::Templates(TemplatesCommand::Show { template }) => {
+            templates::command_templates_show(env, job, template).await
+        }
+        Command::Templates(TemplatesCommand::Propose { file }) => {
+            templates::command_templates_propose(env, job, file).await
         }
         Command::Profiles(ProfilesCommand::Use { profile }) => {
             profiles::command_profiles_use(env, job, profile).await

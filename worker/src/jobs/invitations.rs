@@ -175,7 +175,7 @@ pub(crate) async fn command_invitation_create_collaboration(
             }
         },
     };
-    let rows = match parse_collaborators(&text, &env.launch.offerings.catalog) {
+    let rows = match parse_collaborators(&text, &*env.launch.catalog().await?) {
         Ok(rows) => rows,
         Err(error) => {
             let reply = message::csv_refused(&error.to_string());

@@ -26,6 +26,7 @@ use domain::pricing::Money;
 use domain::profile::ResearchUser;
 use domain::retry::Backoff;
 use domain::template::{Catalog, Offerings};
+use domain::template_trust::{Publishers, TemplateSigner};
 use domain::token::sign_button_value;
 use domain::user_data::{EfsHome, UserDataInput, is_username, render_user_data};
 use domain::volume::{HOME_ROOT_PERMISSIONS, home_access_point_key, home_directory};
@@ -58,8 +59,13 @@ pub struct LaunchEnv {
     pub mailer: Arc<dyn Mailer>,
     /// Every job kind's counts and timings, not only launches'.
     pub metrics: Arc<WorkerMetrics>,
-    /// The templates and prices read at start (`CWS_TEMPLATES_DIR`).
+    /// The templates and prices read at start (`CWS_TEMPLATES_DIR`); [`LaunchEnv::catalog`]
+    /// adds the templates published since.
     pub offerings: Offerings,
+    /// Whose signatures make a published template trusted (`CWS_TEMPLATE_PUBLISHERS`).
+    pub template_publishers: Publishers,
+    /// The deployment's own publisher key, which signs what its admins approve.
+    pub template_signer: Option<TemplateSigner>,
     /// The project's volumes, for research users' homes on its homes volume.
     pub file_systems: Arc<dyn FileSystems>,
 }
@@ -416,12 +422,13 @@ async fn launch_once(
                 return Ok(());
             };
             let attribution = attribution(&member);
+            let catalog = env.catalog().await?;
             let mut plan = match plan_launch(
                 &job.launch,
                 &job.key,
                 &attribution,
                 &env.default_region,
-                &env.offerings.catalog,
+                &catalog,
                 &env.offerings.pricing,
             ) {
                 Ok(plan) => plan,
@@ -489,7 +496,7 @@ async fn launch_once(
                     file_system_id,
                     access_point_id,
                 });
-            plan.user_data = user_data(&env.offerings.catalog, &user, &plan, efs_home);
+            plan.user_data = user_data(&catalog, &user, &plan, efs_home);
             let instance = cloud.run_instance(&plan, &placement).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {

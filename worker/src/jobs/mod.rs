@@ -27,6 +27,7 @@ pub(crate) mod retention;
 pub(crate) mod schedule;
 pub(crate) mod verification;
 mod volumes;
+mod templates;
 mod workspaces;
 
 use std::sync::Arc;

@@ -93,7 +93,7 @@ pub(crate) async fn command_templates_for_profile(
         .invitation
         .as_ref()
         .and_then(|i| i.restrictions.as_ref());
-    let catalog = &env.launch.offerings.catalog;
+    let catalog = env.launch.catalog().await?;
     let allowed = allowed_templates(
         catalog.templates(),
         restrictions,
@@ -122,7 +122,7 @@ pub(crate) async fn command_policy_test(
         &job.key,
         &attribution(&member),
         &env.launch.default_region,
-        &env.launch.offerings.catalog,
+        &*env.launch.catalog().await?,
         &env.launch.offerings.pricing,
     ) {
         Ok(plan) => plan,

@@ -211,7 +211,7 @@ async fn create_project(
 }
 
 /// Audits a deployment-level event: project requests, their decisions, refusals.
-async fn audit_deployment(
+pub(crate) async fn audit_deployment(
     env: &CommandEnv,
     who: ChatIdentity,
     action: AuditAction,

@@ -388,8 +388,8 @@ pub(crate) async fn command_volume_mount(
         mode,
         mount_target_ip.as_deref(),
         env.launch
-            .offerings
-            .catalog
+            .catalog()
+            .await?
             .efs_utils(&workspace.template)
             .as_ref(),
     );

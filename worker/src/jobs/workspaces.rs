@@ -161,7 +161,7 @@ async fn answer_status(
                 .research_user(&member.profile.collaborator)
                 .await?
                 .is_some_and(|user| user.own_key);
-            connect_lines(&env.launch.offerings.catalog, &workspace, &member, own_key)
+            connect_lines(&*env.launch.catalog().await?, &workspace, &member, own_key)
         }
         _ => Vec::new(),
     };
