@@ -1,10 +1,13 @@
 //! An institution's own templates and prices (`CWS_TEMPLATES_DIR`): the shipped files plus
 //! "Stanford Genomics", with its own packages and an instance type of its own priced in its
-//! `pricing.yml`. The bot process accepts it at the edge and the worker launches it in moto;
-//! a broken directory stops every binary at start, naming the file.
+//! `pricing.yml`, every file signed by Stanford's research computing (`CWS_TEMPLATE_PUBLISHERS`).
+//! The worker launches it in moto; a broken directory, or one byte changed after signing, stops
+//! every binary at start, naming the file.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use domain::template_trust::TemplateSigner;
 
 use crate::harness::{JOHNSON, Slash, TestEnv, tag};
 use crate::settings_at_start::{binary, run_with};
@@ -29,6 +32,16 @@ hibernation: false
 packages: [plink1.9, bedtools, tabix]
 ports: [22]
 ";
+
+/// Stanford research computing's publisher key, which signs the test directories.
+pub(crate) fn stanford_rc() -> TemplateSigner {
+    TemplateSigner::from_seed("stanford-rc".parse().unwrap(), [11; 32])
+}
+
+/// `CWS_TEMPLATE_PUBLISHERS` trusting [`stanford_rc`].
+pub(crate) fn publishers() -> String {
+    stanford_rc().publisher_entry()
+}
 
 /// A directory in the temporary folder, removed when dropped.
 struct Directory(PathBuf);
@@ -59,7 +72,23 @@ impl Directory {
         for (file, text) in extra {
             std::fs::write(dir.join(file), text).unwrap();
         }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut signature = path.into_os_string();
+            signature.push(".sig");
+            std::fs::write(signature, stanford_rc().sign(&text)).unwrap();
+        }
         Directory(dir)
+    }
+
+    /// Changes `file` after it was signed.
+    fn change(&self, file: &str, from: &str, to: &str) {
+        let path = self.0.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text, "{from} is not in {file}");
+        std::fs::write(path, changed).unwrap();
     }
 
     fn path(&self) -> &str {
@@ -77,9 +106,13 @@ impl Drop for Directory {
 async fn an_institutions_own_template_launches_with_its_instance_type_and_packages() {
     let dir = Directory::with("launch", &[("stanford-genomics.yml", STANFORD_GENOMICS)]);
     let mut env = TestEnv::start("templates-dir-launch", 113).await;
-    env.start_worker_with_env(&[("CWS_TEMPLATES_DIR", dir.path())]);
-    env.start_bot_process_with_env(&[("CWS_TEMPLATES_DIR", dir.path())])
-        .await;
+    let publishers = publishers();
+    let settings = [
+        ("CWS_TEMPLATES_DIR", dir.path()),
+        ("CWS_TEMPLATE_PUBLISHERS", &publishers),
+    ];
+    env.start_worker_with_env(&settings);
+    env.start_bot_process_with_env(&settings).await;
     env.create_project(
         JOHNSON,
         "nih-neuro-consortium --budget 5000 --institution mit-csail",
@@ -122,23 +155,31 @@ async fn an_institutions_own_template_launches_with_its_instance_type_and_packag
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_bot_refuses_a_size_the_institutions_template_does_not_offer() {
+async fn a_size_the_institutions_template_does_not_offer_is_refused_before_any_aws_call() {
     let dir = Directory::with("sizes", &[("stanford-genomics.yml", STANFORD_GENOMICS)]);
     let mut env = TestEnv::start("templates-dir-sizes", 114).await;
-    env.start_bot_process_with_env(&[("CWS_TEMPLATES_DIR", dir.path())])
-        .await;
+    let publishers = publishers();
+    let settings = [
+        ("CWS_TEMPLATES_DIR", dir.path()),
+        ("CWS_TEMPLATE_PUBLISHERS", &publishers),
+    ];
+    env.start_worker_with_env(&settings);
+    env.start_bot_process_with_env(&settings).await;
+    env.create_project(
+        JOHNSON,
+        "nih-neuro-consortium --budget 5000 --institution mit-csail",
+    )
+    .await;
 
+    // Templates are governed, so the worker checks the launch against the catalog of now
+    // (an admin may have published a template since the bot started).
     let answer = env
         .slash(&Slash::new(r#"launch "Stanford Genomics" g-big --size XL"#))
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    let text = answer.text();
-    assert!(
-        text.contains("Stanford Genomics has no size XL"),
-        "{}",
-        answer.body
-    );
-    assert_eq!(env.queued_launch_jobs().await, 0);
+    assert!(answer.text().contains("Launching *g-big*"), "{}", answer.body);
+    env.reply_containing("Stanford Genomics has no size XL").await;
+    assert_eq!(env.aws_front.run_instances_calls(), 0);
     env.finish();
 }
 
@@ -146,12 +187,22 @@ async fn the_bot_refuses_a_size_the_institutions_template_does_not_offer() {
 fn a_broken_templates_directory_stops_every_binary_at_start_naming_the_file() {
     let unknown_field = format!("{STANFORD_GENOMICS}colour: cardinal\n");
     let broken = Directory::with("broken", &[("stanford-genomics.yml", &unknown_field)]);
+    // One byte of a signed file changed: a cheaper-looking price, or a bigger machine.
+    let tampered = Directory::with("tampered", &[("stanford-genomics.yml", STANFORD_GENOMICS)]);
+    tampered.change("stanford-genomics.yml", "m5.large", "m5.largf");
     let missing = std::env::temp_dir().join("cws-e2e-no-such-templates-dir");
     // (directory, what the message must say)
     let cases = [
         (
             broken.path(),
             ["stanford-genomics.yml: unknown field `colour`", "line 16"],
+        ),
+        (
+            tampered.path(),
+            [
+                "stanford-genomics.yml: its signature by `stanford-rc` does not match its text",
+                "changed after signing",
+            ],
         ),
         (
             missing.to_str().unwrap(),
@@ -165,8 +216,10 @@ fn a_broken_templates_directory_stops_every_binary_at_start_naming_the_file() {
     ];
     for (program, args) in &binaries {
         for (dir, says) in &cases {
+            let publishers = publishers();
             let settings = [
                 ("CWS_TEMPLATES_DIR", *dir),
+                ("CWS_TEMPLATE_PUBLISHERS", &publishers),
                 ("SLACK_SIGNING_SECRET", "0123456789abcdef"),
             ];
             let (succeeded, stderr) = run_with(program, args, &settings);
@@ -188,4 +241,100 @@ fn a_broken_templates_directory_stops_every_binary_at_start_naming_the_file() {
             assert!(!stderr.contains("panicked"), "{who} panicked: {stderr}");
         }
     }
+}
+
+#[test]
+fn an_unsigned_templates_directory_is_refused_until_its_publisher_is_trusted() {
+    let dir = Directory::with("unsigned", &[("stanford-genomics.yml", STANFORD_GENOMICS)]);
+    let (succeeded, stderr) = run_with(
+        &binary("cws"),
+        &["worker"],
+        &[
+            ("CWS_TEMPLATES_DIR", dir.path()),
+            ("SLACK_SIGNING_SECRET", "0123456789abcdef"),
+        ],
+    );
+    assert!(!succeeded, "{stderr}");
+    assert!(
+        stderr.contains("templates from a directory must be signed by a publisher the deployment trusts: set CWS_TEMPLATE_PUBLISHERS"),
+        "{stderr}"
+    );
+    std::fs::remove_file(dir.0.join("bioinformatics.yml.sig")).unwrap();
+    let (succeeded, stderr) = run_with(
+        &binary("cws"),
+        &["worker"],
+        &[
+            ("CWS_TEMPLATES_DIR", dir.path()),
+            ("CWS_TEMPLATE_PUBLISHERS", &publishers()),
+            ("SLACK_SIGNING_SECRET", "0123456789abcdef"),
+        ],
+    );
+    assert!(!succeeded, "{stderr}");
+    assert!(
+        stderr.contains("bioinformatics.yml: unsigned: no signature file beside it"),
+        "{stderr}"
+    );
+}
+
+/// `cws templates keygen` then `cws templates sign`, as a site signs its directory: the
+/// binaries then start with it.
+#[test]
+fn a_site_signs_its_directory_with_the_cws_binary() {
+    let dir = Directory::with("site-signed", &[("stanford-genomics.yml", STANFORD_GENOMICS)]);
+    let key = dir.0.join("..").join(format!("cws-e2e-site-key-{}", std::process::id()));
+    let _ = std::fs::remove_file(&key);
+    let output = std::process::Command::new(binary("cws"))
+        .args(["templates", "keygen", "stanford-hpc", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let entry = printed
+        .lines()
+        .find(|line| line.starts_with("stanford-hpc="))
+        .unwrap_or_else(|| panic!("no publisher entry in {printed}"))
+        .to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the secret is readable by its owner alone");
+    }
+    let again = std::process::Command::new(binary("cws"))
+        .args(["templates", "keygen", "stanford-hpc", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "an existing key is never overwritten");
+
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yml"))
+        .collect();
+    let signed = std::process::Command::new(binary("cws"))
+        .args(["templates", "sign", "--key-file"])
+        .arg(&key)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{signed:?}");
+    let settings = [
+        ("CWS_TEMPLATES_DIR", dir.path()),
+        ("CWS_TEMPLATE_PUBLISHERS", entry.as_str()),
+        ("SLACK_SIGNING_SECRET", "0123456789abcdef"),
+    ];
+    // `say` reads the settings, then finds no bot on a closed port: what it says is about the
+    // bot, not the directory.
+    let (_, stderr) = run_with(
+        &binary("cws"),
+        &["say", "--url", "http://127.0.0.1:9", "/cws help"],
+        &settings,
+    );
+    assert!(
+        !stderr.contains("CWS_TEMPLATES_DIR") && !stderr.is_empty(),
+        "the signed directory is accepted: {stderr}"
+    );
+    let _ = std::fs::remove_file(&key);
 }

@@ -177,9 +177,11 @@ pub(crate) async fn command_templates_propose(
         &value,
     );
     let store = &env.launch.store;
+    let proposer = job.requester.identity();
     for (index, admin) in env.deployment.admins().iter().enumerate() {
         let notice = format!("template-proposal-admin-{index}");
-        let Some(user_id) = admin.chat_user_id() else {
+        // An admin who proposes cannot decide: the others are asked.
+        let Some(user_id) = admin.chat_user_id().filter(|_| *admin != proposer) else {
             continue;
         };
         if !store.notice_sent(&job.key, &notice).await? {
