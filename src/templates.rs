@@ -49,9 +49,8 @@ pub fn run(command: TemplatesCommand) -> anyhow::Result<()> {
             let secret = match key_file {
                 Some(path) => std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?,
-                None => std::env::var("CWS_TEMPLATE_SIGNING_KEY").context(
-                    "no key: give --key-file, or set CWS_TEMPLATE_SIGNING_KEY",
-                )?,
+                None => std::env::var("CWS_TEMPLATE_SIGNING_KEY")
+                    .context("no key: give --key-file, or set CWS_TEMPLATE_SIGNING_KEY")?,
             };
             let signer: TemplateSigner = secret.trim().parse()?;
             for file in files {

@@ -12,8 +12,8 @@ use crate::digest::DigestTime;
 use crate::identity::ChatIdentity;
 use crate::network::{Cidr, NetworkSettings, SubnetId, parse_list};
 use crate::retry::Backoff;
-use crate::template_trust::{InvalidTrust, Publishers, TemplateSigner};
 use crate::template::Offerings;
+use crate::template_trust::{InvalidTrust, Publishers, TemplateSigner};
 use crate::url_prefix::UrlPrefix;
 
 /// Used only when no signing secret is configured, so the embedded mode can sign its own

@@ -329,10 +329,7 @@ impl Catalog {
         }
     }
 
-    fn of(
-        templates: Vec<Parsed<'_>>,
-        publisher: impl Fn(&str) -> Publisher,
-    ) -> Catalog {
+    fn of(templates: Vec<Parsed<'_>>, publisher: impl Fn(&str) -> Publisher) -> Catalog {
         let (templates, provenance) = templates
             .into_iter()
             .map(|parsed| {
@@ -823,7 +820,10 @@ mod tests {
     #[test]
     fn the_shipped_directory_gives_the_builtin_offerings() {
         let shipped = offerings_of(&directory(&[])).unwrap();
-        assert_eq!(shipped.catalog.templates(), Offerings::builtin().catalog.templates());
+        assert_eq!(
+            shipped.catalog.templates(),
+            Offerings::builtin().catalog.templates()
+        );
         assert_eq!(shipped.pricing, Offerings::builtin().pricing);
         let own = genomics();
         let offerings = offerings_of(&directory(&[("genomics.yml", &own)])).unwrap();
@@ -876,7 +876,10 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect();
-        assert!(said[0].starts_with("*.yml: templates from a directory must be signed"), "{said:?}");
+        assert!(
+            said[0].starts_with("*.yml: templates from a directory must be signed"),
+            "{said:?}"
+        );
     }
 
     #[test]
@@ -900,7 +903,12 @@ mod tests {
         let python = catalog.find("Python Machine Learning").unwrap();
         assert_eq!(python.instance_type(Size::M), Some("m5.large"));
         assert!(
-            catalog.provenance(python).unwrap().publisher.to_string().starts_with("cws-deployment, approved by")
+            catalog
+                .provenance(python)
+                .unwrap()
+                .publisher
+                .to_string()
+                .starts_with("cws-deployment, approved by")
         );
     }
 

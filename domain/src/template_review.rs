@@ -167,7 +167,12 @@ impl RiskSummary {
             hourly_low: rate(rates.iter().min()),
             hourly_high: rate(rates.iter().max()),
             regions: template.regions.clone(),
-            ports: template.ports.iter().copied().filter(|&p| p != 22).collect(),
+            ports: template
+                .ports
+                .iter()
+                .copied()
+                .filter(|&p| p != 22)
+                .collect(),
             services: template
                 .services
                 .iter()
@@ -286,7 +291,10 @@ changelog:
         let shown = review(Some(&published.text), &proposed);
         assert!(shown.contains("-  M: t3.large\n+  M: m5.large"), "{shown}");
         assert!(review(None, &proposed).starts_with("# A workspace template"));
-        assert_eq!(review(Some(&published.text), &published.text), "(no change)");
+        assert_eq!(
+            review(Some(&published.text), &published.text),
+            "(no change)"
+        );
         let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
         let shown = review(Some("other\n"), &long);
         assert_eq!(shown.lines().count(), DIFF_LINES_SHOWN + 1);

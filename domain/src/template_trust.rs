@@ -29,7 +29,9 @@ pub const SIGNED_CONTEXT: &[u8] = b"cws-template-signature-v1\n";
 pub struct PublisherName(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a publisher name: use lowercase letters, digits and dashes, e.g. stanford-rc")]
+#[error(
+    "`{0}` is not a publisher name: use lowercase letters, digits and dashes, e.g. stanford-rc"
+)]
 pub struct InvalidPublisherName(pub String);
 
 impl FromStr for PublisherName {
@@ -183,7 +185,11 @@ impl FromStr for TemplateSignature {
             match line.split_once(':') {
                 Some(("publisher", name)) => publisher = Some(name.trim()),
                 Some(("signature", value)) => signature = Some(value.trim()),
-                _ => return Err(SignatureProblem::Malformed(format!("unexpected line `{line}`"))),
+                _ => {
+                    return Err(SignatureProblem::Malformed(format!(
+                        "unexpected line `{line}`"
+                    )));
+                }
             }
         }
         let publisher = publisher
@@ -364,12 +370,7 @@ mod tests {
         let parsed: TemplateSigner = signer.secret_entry().parse().unwrap();
         assert_eq!(parsed, signer);
         assert!(!format!("{parsed:?}").contains(&signer.secret_entry()[12..]));
-        for bad in [
-            "stanford-rc",
-            "Stanford=AAAA",
-            "stanford-rc=AAAA",
-            "a=,b=",
-        ] {
+        for bad in ["stanford-rc", "Stanford=AAAA", "stanford-rc=AAAA", "a=,b="] {
             assert!(bad.parse::<Publishers>().is_err(), "{bad}");
         }
         let twice = format!("{},{}", signer.publisher_entry(), signer.publisher_entry());

@@ -71,16 +71,20 @@ async fn a_proposed_template_reaches_the_admins_is_approved_once_and_launches_af
     let proposed = env
         .reply_containing("went to the deployment's admins for approval")
         .await;
-    assert!(proposed.text().contains("<@U0MITJOHNSON>"), "{}", proposed.text());
+    assert!(
+        proposed.text().contains("<@U0MITJOHNSON>"),
+        "{}",
+        proposed.text()
+    );
     let asked = env
         .slack
         .expect_dm(JOHNSON.user_id, "the proposal", WAIT)
         .await;
     env.slack.expect_dm(LEE.user_id, "the proposal", WAIT).await;
     assert!(
-        asked
-            .text()
-            .contains("proposes a new template *Stanford Genomics* (version 1.0): $0.096 to $1.008 an hour"),
+        asked.text().contains(
+            "proposes a new template *Stanford Genomics* (version 1.0): $0.096 to $1.008 an hour"
+        ),
         "{}",
         asked.text()
     );
@@ -91,12 +95,18 @@ async fn a_proposed_template_reaches_the_admins_is_approved_once_and_launches_af
     let approve = button_value(&asked, "cws_approve_template");
 
     // The proposer is an admin too, but four eyes: not on her own proposal.
-    env.click(SMITH, "cws_approve_template", &approve, None).await;
+    env.click(SMITH, "cws_approve_template", &approve, None)
+        .await;
     env.reply_containing("You cannot decide your own template proposal")
         .await;
 
     let (first, second) = tokio::join!(
-        env.click(JOHNSON, "cws_approve_template", &approve, Some("Reviewed with MIT ops")),
+        env.click(
+            JOHNSON,
+            "cws_approve_template",
+            &approve,
+            Some("Reviewed with MIT ops")
+        ),
         env.click(LEE, "cws_approve_template", &approve, None),
     );
     assert_eq!((first.status, second.status), (200, 200));
@@ -114,10 +124,15 @@ async fn a_proposed_template_reaches_the_admins_is_approved_once_and_launches_af
         .expect("the approval told to Smith", WAIT, |p| {
             p.method == "chat.postMessage"
                 && p.body["channel"] == "DU0SMITH"
-                && p.text().contains("approved your template *Stanford Genomics*")
+                && p.text()
+                    .contains("approved your template *Stanford Genomics*")
         })
         .await;
-    assert!(told.text().contains("Reviewed with MIT ops"), "{}", told.text());
+    assert!(
+        told.text().contains("Reviewed with MIT ops"),
+        "{}",
+        told.text()
+    );
 
     env.slash(&Slash::new("templates list").by(LEE)).await;
     let listed = env.reply_containing("Workspace templates (5)").await;
@@ -138,11 +153,11 @@ async fn a_proposed_template_reaches_the_admins_is_approved_once_and_launches_af
         .await;
     let instances = env.instances_named("g-box").await;
     assert_eq!(instances.len(), 1, "{instances:#?}");
+    assert_eq!(instances[0].instance_type().unwrap().as_str(), "r5.4xlarge");
     assert_eq!(
-        instances[0].instance_type().unwrap().as_str(),
-        "r5.4xlarge"
+        tag(&instances[0], "cws:template"),
+        Some("Stanford Genomics")
     );
-    assert_eq!(tag(&instances[0], "cws:template"), Some("Stanford Genomics"));
     assert!(env.user_data_of("g-box").await.contains("bedtools"));
 
     let audit = env.stream("cws:audit:~deployment").await;

@@ -177,8 +177,13 @@ async fn a_size_the_institutions_template_does_not_offer_is_refused_before_any_a
         .slash(&Slash::new(r#"launch "Stanford Genomics" g-big --size XL"#))
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert!(answer.text().contains("Launching *g-big*"), "{}", answer.body);
-    env.reply_containing("Stanford Genomics has no size XL").await;
+    assert!(
+        answer.text().contains("Launching *g-big*"),
+        "{}",
+        answer.body
+    );
+    env.reply_containing("Stanford Genomics has no size XL")
+        .await;
     assert_eq!(env.aws_front.run_instances_calls(), 0);
     env.finish();
 }
@@ -280,8 +285,14 @@ fn an_unsigned_templates_directory_is_refused_until_its_publisher_is_trusted() {
 /// binaries then start with it.
 #[test]
 fn a_site_signs_its_directory_with_the_cws_binary() {
-    let dir = Directory::with("site-signed", &[("stanford-genomics.yml", STANFORD_GENOMICS)]);
-    let key = dir.0.join("..").join(format!("cws-e2e-site-key-{}", std::process::id()));
+    let dir = Directory::with(
+        "site-signed",
+        &[("stanford-genomics.yml", STANFORD_GENOMICS)],
+    );
+    let key = dir
+        .0
+        .join("..")
+        .join(format!("cws-e2e-site-key-{}", std::process::id()));
     let _ = std::fs::remove_file(&key);
     let output = std::process::Command::new(binary("cws"))
         .args(["templates", "keygen", "stanford-hpc", "--out"])
@@ -299,14 +310,21 @@ fn a_site_signs_its_directory_with_the_cws_binary() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the secret is readable by its owner alone");
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the secret is readable by its owner alone"
+        );
     }
     let again = std::process::Command::new(binary("cws"))
         .args(["templates", "keygen", "stanford-hpc", "--out"])
         .arg(&key)
         .output()
         .unwrap();
-    assert!(!again.status.success(), "an existing key is never overwritten");
+    assert!(
+        !again.status.success(),
+        "an existing key is never overwritten"
+    );
 
     let files: Vec<PathBuf> = std::fs::read_dir(&dir.0)
         .unwrap()

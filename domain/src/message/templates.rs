@@ -17,7 +17,11 @@ fn mentions(people: &[ChatIdentity]) -> Vec<&str> {
 }
 
 /// `/cws templates show NAME`.
-pub fn template_show(catalog: &Catalog, template: &Template, pricing: &crate::pricing::PricingTable) -> ChatMessage {
+pub fn template_show(
+    catalog: &Catalog,
+    template: &Template,
+    pricing: &crate::pricing::PricingTable,
+) -> ChatMessage {
     let summary = RiskSummary::of(template, pricing);
     let publisher = catalog
         .provenance(template)
@@ -265,7 +269,11 @@ mod tests {
         ] {
             assert!(blocks.contains(wanted), "{wanted}: {blocks}");
         }
-        assert_eq!(fit_to_slack(&asked), asked, "within Slack's limits as rendered");
+        assert_eq!(
+            fit_to_slack(&asked),
+            asked,
+            "within Slack's limits as rendered"
+        );
     }
 
     #[test]
@@ -273,11 +281,16 @@ mod tests {
         let catalog = Catalog::builtin();
         let template = catalog.find("Bioinformatics").unwrap();
         let shown = template_show(catalog, template, PricingTable::builtin());
-        assert!(shown.text.contains("published by cws (shipped)"), "{}", shown.text);
-        let refused = template_decision_refused(
-            &proposal(""),
-            TemplateDecisionRefusal::Own,
+        assert!(
+            shown.text.contains("published by cws (shipped)"),
+            "{}",
+            shown.text
         );
-        assert!(refused.text.contains("your own template proposal"), "{}", refused.text);
+        let refused = template_decision_refused(&proposal(""), TemplateDecisionRefusal::Own);
+        assert!(
+            refused.text.contains("your own template proposal"),
+            "{}",
+            refused.text
+        );
     }
 }

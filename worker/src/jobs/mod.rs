@@ -25,9 +25,9 @@ mod project;
 pub(crate) mod reconcile;
 pub(crate) mod retention;
 pub(crate) mod schedule;
+mod templates;
 pub(crate) mod verification;
 mod volumes;
-mod templates;
 mod workspaces;
 
 use std::sync::Arc;

@@ -79,8 +79,12 @@ pub(crate) async fn command_templates_list(
     job: &CommandJob,
 ) -> Result<(), PortError> {
     let catalog = env.launch.catalog().await?;
-    env.answer(&job.reply, &job.requester, &message::template_list(&catalog))
-        .await
+    env.answer(
+        &job.reply,
+        &job.requester,
+        &message::template_list(&catalog),
+    )
+    .await
 }
 
 pub(crate) async fn command_templates_show(
@@ -122,7 +126,10 @@ pub(crate) async fn command_templates_propose(
     let text = match env.chat.shared_file(&job.reply.channel_id, file).await? {
         Some(SharedFile::Text(text)) => text,
         Some(SharedFile::TooLarge { bytes }) => {
-            return refuse(format!("{file} is {bytes} bytes; a template is at most 64 KiB")).await;
+            return refuse(format!(
+                "{file} is {bytes} bytes; a template is at most 64 KiB"
+            ))
+            .await;
         }
         Some(SharedFile::NotText) => return refuse(format!("{file} is not a text file")).await,
         Some(SharedFile::ForeignHost { host }) => {
