@@ -159,10 +159,18 @@ pub fn transfer_snapshot_name(workspace: &str, request: &JobKey) -> SnapshotName
         .expect("a workspace name's prefix, `-transfer-` and hex digits make a snapshot name")
 }
 
+/// Where downloads' archives go in the archive bucket.
+pub const DOWNLOADS_PREFIX: &str = "downloads/";
+
+/// Days a download's archive is kept: its link works for one, and the bucket's lifecycle rule
+/// deletes it after these (`deploy/lead-account.yml`, or the rule a worker puts on the bucket
+/// it makes), so a home's copy does not sit in the archive bucket for good.
+pub const DOWNLOAD_RETENTION_DAYS: i32 = 7;
+
 /// Where a download's archive goes in the archive bucket.
 pub fn download_object_key(project: &str, workspace: &str, request: &JobKey) -> String {
     format!(
-        "downloads/{project}/{workspace}/{}.tar.gz",
+        "{DOWNLOADS_PREFIX}{project}/{workspace}/{}.tar.gz",
         request.as_str().replace(':', "-")
     )
 }

@@ -482,6 +482,23 @@ async fn the_default_bucket_carries_the_account_and_region() {
         .await
         .unwrap();
     assert_eq!(listed.key_count(), Some(1));
+    // A bucket the worker made deletes downloads' archives after a week.
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("cws-archive-123456789012-us-east-1")
+        .send()
+        .await
+        .unwrap();
+    let downloads = lifecycle
+        .rules()
+        .iter()
+        .find(|rule| rule.id() == Some("expire-downloads"))
+        .expect("the downloads rule");
+    assert_eq!(
+        downloads.filter().and_then(|f| f.prefix()),
+        Some("downloads/")
+    );
+    assert_eq!(downloads.expiration().and_then(|e| e.days()), Some(7));
 }
 
 /// A bucket of the configured name that another account created first is an error that says

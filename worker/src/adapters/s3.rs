@@ -15,8 +15,13 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter,
+};
 use domain::ports::{ObjectStore, PortError};
+use domain::preserve::{DOWNLOAD_RETENTION_DAYS, DOWNLOADS_PREFIX};
 use tokio::sync::OnceCell;
 
 use crate::adapters::aws::classify;
@@ -92,8 +97,10 @@ impl S3Store {
             );
         }
         match create.send().await {
-            Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
+            Ok(_) => self.expire_downloads(name, owner).await,
+            Err(error) if error.code() == Some("BucketAlreadyOwnedByYou") => {
+                self.expire_downloads(name, owner).await
+            }
             Err(error) if error.code() == Some("BucketAlreadyExists") => Err(PortError::Rejected {
                 code: "BucketAlreadyExists".to_owned(),
                 message: format!(
@@ -105,6 +112,64 @@ impl S3Store {
             }),
             Err(error) => Err(classify(error)),
         }
+    }
+}
+
+impl S3Store {
+    /// The lifecycle of the bucket the worker made (`deploy/lead-account.yml` sets the same on
+    /// the stack's): downloads' archives are deleted after [`DOWNLOAD_RETENTION_DAYS`], and
+    /// uploads left incomplete after a week. A configured bucket is the operator's and keeps
+    /// its own rules.
+    async fn expire_downloads(&self, name: &str, owner: &str) -> Result<(), PortError> {
+        if self.configured.is_some() {
+            return Ok(());
+        }
+        let rules = [
+            LifecycleRule::builder()
+                .id("abort-incomplete-uploads")
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(7)
+                        .build(),
+                )
+                .build(),
+            LifecycleRule::builder()
+                .id("expire-downloads")
+                .status(ExpirationStatus::Enabled)
+                .filter(
+                    LifecycleRuleFilter::builder()
+                        .prefix(DOWNLOADS_PREFIX)
+                        .build(),
+                )
+                .expiration(
+                    LifecycleExpiration::builder()
+                        .days(DOWNLOAD_RETENTION_DAYS)
+                        .build(),
+                )
+                .build(),
+        ];
+        let mut configuration = BucketLifecycleConfiguration::builder();
+        for rule in rules {
+            configuration = configuration.rules(rule.map_err(|e| PortError::Rejected {
+                code: "LifecycleRule".to_owned(),
+                message: e.to_string(),
+            })?);
+        }
+        let configuration = configuration.build().map_err(|e| PortError::Rejected {
+            code: "LifecycleConfiguration".to_owned(),
+            message: e.to_string(),
+        })?;
+        self.client
+            .put_bucket_lifecycle_configuration()
+            .bucket(name)
+            .expected_bucket_owner(owner)
+            .lifecycle_configuration(configuration)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 }
 
