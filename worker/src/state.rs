@@ -22,6 +22,7 @@
 //! - `job_runs`: `cws:schedule:{job}`, `cws:job-finished:{job key}`
 //! - `notices`: `cws:notice:{kind}:{project}:{period}…`
 //! - `idle`: `cws:idle:{workspace}`
+//! - `service_secrets`: `cws:service-secret:{launch job key}`
 //! - `token_key`: `cws:token-key`
 //!
 //! This module holds what they share: the `State` handle and the read, create, claim and update
@@ -41,6 +42,7 @@ mod profiles;
 mod project_requests;
 mod projects;
 mod research_users;
+mod service_secrets;
 mod token_key;
 mod volumes;
 
