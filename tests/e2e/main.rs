@@ -41,3 +41,4 @@ mod stacks;
 mod templates_dir;
 mod verification;
 mod volumes;
+mod web_services;
