@@ -191,9 +191,17 @@ async fn connect_and_info_then_an_archived_project_is_read_only() {
     // Python ML is a web template: its Jupyter's port forward and password come by DM.
     let web = env
         .slack
-        .expect_dm(JOHNSON.user_id, "Jupyter's password", Duration::from_secs(30))
+        .expect_dm(
+            JOHNSON.user_id,
+            "Jupyter's password",
+            Duration::from_secs(30),
+        )
         .await;
-    assert!(web.text().contains("How to open Jupyter on mit-dev"), "{}", web.text());
+    assert!(
+        web.text().contains("How to open Jupyter on mit-dev"),
+        "{}",
+        web.text()
+    );
     env.reply_containing("came to you by direct message").await;
 
     // Only the owner archives.

@@ -103,7 +103,11 @@ async fn an_own_key_replaces_the_generated_one_everywhere_and_a_rotation_retires
         .slack
         .expect_dm(SMITH.user_id, "Jupyter's password", WAIT)
         .await;
-    assert!(web.text().contains("How to open Jupyter on second-box"), "{}", web.text());
+    assert!(
+        web.text().contains("How to open Jupyter on second-box"),
+        "{}",
+        web.text()
+    );
     env.reply_containing("came to you by direct message").await;
 
     env.slash(&Slash::new("profiles ssh-key rotate").by(SMITH))

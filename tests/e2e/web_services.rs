@@ -32,14 +32,21 @@ fn shown(posted: &Posted) -> String {
 
 /// The word between backquotes after `label`.
 fn quoted_after<'a>(text: &'a str, label: &str) -> &'a str {
-    let rest = &text[text.find(label).unwrap_or_else(|| panic!("no {label}: {text}")) + label.len()..];
+    let rest = &text[text
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label}: {text}"))
+        + label.len()..];
     rest.split('`').next().unwrap()
 }
 
 /// `connect NAME` by `person`, who may have the password: the status, the direct message and
 /// the channel's note that it was sent.
-async fn connect_with_password(env: &TestEnv, person: crate::harness::Person) -> (Posted, Posted, Posted) {
-    env.slash(&Slash::new(&format!("connect {NAME}")).by(person)).await;
+async fn connect_with_password(
+    env: &TestEnv,
+    person: crate::harness::Person,
+) -> (Posted, Posted, Posted) {
+    env.slash(&Slash::new(&format!("connect {NAME}")).by(person))
+        .await;
     let status = env.reply_containing(&format!("{NAME}: running")).await;
     let direct = env
         .slack
@@ -154,9 +161,12 @@ async fn a_collaborator_gets_rstudio_s_port_forward_and_password_by_direct_messa
     }
 
     // Lee, in the same project, sees the status but not the password.
-    env.slash(&Slash::new(&format!("connect {NAME}")).by(LEE)).await;
+    env.slash(&Slash::new(&format!("connect {NAME}")).by(LEE))
+        .await;
     let status = env.reply_containing(&format!("{NAME}: running")).await;
-    let refused = env.reply_containing("goes only to the person who launched it").await;
+    let refused = env
+        .reply_containing("goes only to the person who launched it")
+        .await;
     for posted in [&status, &refused] {
         assert!(!shown(posted).contains(&password));
     }

@@ -444,6 +444,7 @@ pub(crate) async fn change_state(
         }
         Change::Terminate => {
             cloud.terminate(&workspace.instance_id).await?;
+            env.state.forget_service_secret(&workspace.job).await?;
             (
                 InstanceState::Terminated,
                 LedgerEventKind::Terminated,

@@ -2,7 +2,7 @@
 //!
 //! Written once per launch, before the instance exists, so a retried launch (whose instance
 //! EC2 hands back by its client token, with the same user data) finds the same password; read
-//! by `connect` for the owner's direct message. Only workers read this store: the instance holds
+//! by `connect` for the owner's direct message; deleted when the workspace is terminated. Only workers read this store: the instance holds
 //! hashes alone, and no channel message carries the password.
 
 use domain::job::JobKey;
@@ -33,5 +33,10 @@ impl State {
         launch: &JobKey,
     ) -> Result<Option<ServiceSecret>, PortError> {
         self.read(&key(launch)).await
+    }
+
+    /// Drops the password of a terminated workspace: nothing can use it any more.
+    pub async fn forget_service_secret(&self, launch: &JobKey) -> Result<(), PortError> {
+        self.records.delete(&key(launch)).await
     }
 }
