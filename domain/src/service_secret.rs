@@ -6,7 +6,9 @@
 //! `sha256:salt:digest`, code-server's SHA-256, and a SHA-512 crypt of the research user's Unix
 //! password, which RStudio Server signs in with. With 128 random bits behind them the hashes
 //! cannot be turned back into the password. Nothing on the instance needs AWS permissions or a
-//! CLI to read a parameter at boot, and nothing reaches the channel.
+//! CLI to read a parameter at boot, and nothing reaches the channel. code-server also takes its
+//! hash as a session cookie: only someone who can open a Session Manager session to the
+//! instance could use that, and such a person can open a shell there anyway.
 
 use std::fmt;
 

@@ -559,4 +559,16 @@ mod tests {
     fn python_machine_learning_script() {
         insta::assert_snapshot!(render(&alice(), python_ml(), Some(HOME)));
     }
+
+    #[test]
+    fn rstudio_server_script() {
+        let template = Catalog::builtin().find("RStudio Server").unwrap();
+        insta::assert_snapshot!(render(&alice(), template, None));
+    }
+
+    #[test]
+    fn vs_code_server_script() {
+        let template = Catalog::builtin().find("VS Code Server").unwrap();
+        insta::assert_snapshot!(render(&alice(), template, None));
+    }
 }
