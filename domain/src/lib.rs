@@ -32,6 +32,7 @@ pub mod profile;
 pub mod project;
 pub mod quota;
 pub mod retry;
+pub mod service_secret;
 pub mod settings;
 mod shell;
 pub mod slack_signature;

@@ -208,16 +208,59 @@ pub fn connect_lines(connection: &Connection<'_>) -> Vec<String> {
          {username}@{instance_id}`"
     )];
     lines.extend(services.iter().map(|service| {
-        let port = service.port;
         format!(
-            "{}: `aws ssm start-session --target {instance_id} --region {region} \
-             --document-name AWS-StartPortForwardingSession \
-             --parameters portNumber={port},localPortNumber={port}`, then open \
-             http://localhost:{port}",
-            service.name
+            "{}: `{}`, then open {}",
+            service.kind.title(),
+            port_forward_command(instance_id, region, service.port),
+            local_url(service.port)
         )
     }));
     lines
+}
+
+/// One web service of a running workspace as its owner reaches it: the port forward to run,
+/// the address to open, and the username its login asks for, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebForward {
+    pub title: &'static str,
+    pub command: String,
+    pub url: String,
+    pub username: Option<String>,
+}
+
+/// The forward of each of a workspace's web services.
+pub fn web_forwards(
+    instance_id: &str,
+    region: &str,
+    username: &str,
+    services: &[crate::template::Service],
+) -> Vec<WebForward> {
+    services
+        .iter()
+        .map(|service| WebForward {
+            title: service.kind.title(),
+            command: port_forward_command(instance_id, region, service.port),
+            url: local_url(service.port),
+            username: service.kind.asks_username().then(|| username.to_owned()),
+        })
+        .collect()
+}
+
+/// The AWS CLI line (with the Session Manager plugin) that forwards `port` on the person's
+/// machine to `port` on the instance's loopback, where its web services listen: no inbound
+/// rule, no public address.
+pub fn port_forward_command(instance_id: &str, region: &str, port: u16) -> String {
+    format!(
+        "aws ssm start-session --target {instance_id} \
+         --document-name AWS-StartPortForwardingSession \
+         --parameters '{{\"portNumber\":[\"{port}\"],\"localPortNumber\":[\"{port}\"]}}' \
+         --region {region}"
+    )
+}
+
+/// Where a forwarded service opens on the person's machine.
+pub fn local_url(port: u16) -> String {
+    format!("http://localhost:{port}/")
 }
 
 /// A comma-separated list of `T`, each entry trimmed, empty entries skipped.
@@ -321,11 +364,11 @@ mod tests {
     fn people_connect_through_session_manager_with_a_forward_per_service() {
         let services = [
             crate::template::Service {
-                name: "jupyter".to_owned(),
+                kind: crate::template::ServiceKind::Jupyter,
                 port: 8888,
             },
             crate::template::Service {
-                name: "rstudio".to_owned(),
+                kind: crate::template::ServiceKind::Rstudio,
                 port: 8787,
             },
         ];
@@ -342,13 +385,43 @@ mod tests {
                 "SSH: `ssh -i ~/.ssh/cws-berkeley -o ProxyCommand=\"aws ssm start-session \
                  --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p \
                  --region us-west-2\" sarah_lee@i-0123456789abcdef0`",
-                "jupyter: `aws ssm start-session --target i-0123456789abcdef0 --region us-west-2 \
-                 --document-name AWS-StartPortForwardingSession --parameters \
-                 portNumber=8888,localPortNumber=8888`, then open http://localhost:8888",
-                "rstudio: `aws ssm start-session --target i-0123456789abcdef0 --region us-west-2 \
-                 --document-name AWS-StartPortForwardingSession --parameters \
-                 portNumber=8787,localPortNumber=8787`, then open http://localhost:8787",
+                "Jupyter: `aws ssm start-session --target i-0123456789abcdef0 \
+                 --document-name AWS-StartPortForwardingSession \
+                 --parameters '{\"portNumber\":[\"8888\"],\"localPortNumber\":[\"8888\"]}' \
+                 --region us-west-2`, then open http://localhost:8888/",
+                "RStudio Server: `aws ssm start-session --target i-0123456789abcdef0 \
+                 --document-name AWS-StartPortForwardingSession \
+                 --parameters '{\"portNumber\":[\"8787\"],\"localPortNumber\":[\"8787\"]}' \
+                 --region us-west-2`, then open http://localhost:8787/",
             ]
         );
+    }
+
+    #[test]
+    fn the_port_forward_is_one_line_the_aws_cli_takes_as_typed() {
+        let cases = [
+            (
+                "i-0123456789abcdef0",
+                "us-east-1",
+                8888,
+                r#"aws ssm start-session --target i-0123456789abcdef0 --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["8888"],"localPortNumber":["8888"]}' --region us-east-1"#,
+            ),
+            (
+                "i-0fedcba9876543210",
+                "eu-west-1",
+                8787,
+                r#"aws ssm start-session --target i-0fedcba9876543210 --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["8787"],"localPortNumber":["8787"]}' --region eu-west-1"#,
+            ),
+            (
+                "i-12345678",
+                "us-west-2",
+                8080,
+                r#"aws ssm start-session --target i-12345678 --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["8080"],"localPortNumber":["8080"]}' --region us-west-2"#,
+            ),
+        ];
+        for (instance_id, region, port, expected) in cases {
+            assert_eq!(port_forward_command(instance_id, region, port), expected);
+        }
+        assert_eq!(local_url(8787), "http://localhost:8787/");
     }
 }

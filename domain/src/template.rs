@@ -58,10 +58,65 @@ impl FromStr for Size {
     }
 }
 
-/// A service a template runs for the research user, reachable on `port`.
+/// How people reach a template's workspaces: a shell over SSH, or the web services it runs,
+/// each forwarded to their own machine through Session Manager.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionType {
+    #[default]
+    Ssh,
+    Web,
+}
+
+/// The web services user data knows how to run, each behind the workspace's own password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    Jupyter,
+    Rstudio,
+    /// VS Code in the browser, through code-server.
+    Vscode,
+}
+
+impl ServiceKind {
+    /// The word in templates and unit names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::Jupyter => "jupyter",
+            ServiceKind::Rstudio => "rstudio",
+            ServiceKind::Vscode => "vscode",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn title(self) -> &'static str {
+        match self {
+            ServiceKind::Jupyter => "Jupyter",
+            ServiceKind::Rstudio => "RStudio Server",
+            ServiceKind::Vscode => "VS Code (code-server)",
+        }
+    }
+
+    /// Whether its login asks for the research user's name as well as the password: RStudio
+    /// Server signs in Unix users.
+    pub fn asks_username(self) -> bool {
+        self == ServiceKind::Rstudio
+    }
+}
+
+impl fmt::Display for ServiceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A web service a template runs for the research user on `port`, bound to the instance's
+/// loopback only. `name` is the key older template files used for `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
-    pub name: String,
+    #[serde(alias = "name")]
+    pub kind: ServiceKind,
     pub port: u16,
 }
 
@@ -117,6 +172,10 @@ pub struct Template {
     /// Where pip finds them instead of PyPI (`https://…`): PyTorch's CPU-only wheels, say.
     #[serde(default)]
     pub pip_index_url: Option<String>,
+    /// `web`: `connect` sends each service's port forward, address and password by direct
+    /// message; `ssh` (the default): the SSH line only.
+    #[serde(default)]
+    pub connection_type: ConnectionType,
     #[serde(default)]
     pub services: Vec<Service>,
     #[serde(default)]
@@ -267,6 +326,15 @@ pub enum CatalogError {
          signs the files)"
     )]
     NoPublishers,
+    #[error("template `{0}`: `connection_type: web` needs at least one entry in `services`")]
+    WebWithoutServices(String),
+    #[error(
+        "template `{0}`: its services need `connection_type: web`, which is how their password \
+         reaches the person"
+    )]
+    ServicesWithoutWeb(String),
+    #[error("template `{template}`: two services on port {port}")]
+    PortTwice { template: String, port: u16 },
 }
 
 /// A problem in one file of a templates directory, named by the file it is in.
@@ -287,7 +355,7 @@ pub struct Catalog {
 
 /// The shipped templates as (file name, text), compiled in so that a deployment with no
 /// `CWS_TEMPLATES_DIR` needs no files beside its binaries.
-const BUILTIN_TEMPLATES: [(&str, &str); 4] = [
+const BUILTIN_TEMPLATES: [(&str, &str); 6] = [
     (
         "python-machine-learning.yml",
         include_str!("../../templates/python-machine-learning.yml"),
@@ -303,6 +371,14 @@ const BUILTIN_TEMPLATES: [(&str, &str); 4] = [
     (
         "bioinformatics.yml",
         include_str!("../../templates/bioinformatics.yml"),
+    ),
+    (
+        "rstudio-server.yml",
+        include_str!("../../templates/rstudio-server.yml"),
+    ),
+    (
+        "vscode-server.yml",
+        include_str!("../../templates/vscode-server.yml"),
     ),
 ];
 
@@ -573,6 +649,7 @@ fn check_template(template: &Template) -> Result<(), CatalogError> {
         return Err(CatalogError::DefaultSizeMissing(template.name.clone()));
     }
     check_image(template)?;
+    check_services(template)?;
     // Every volume mount needs the `efs` mount type, so a template without a way to it
     // would launch workspaces no volume can be mounted on.
     if template.efs_utils().is_none() {
@@ -580,6 +657,32 @@ fn check_template(template: &Template) -> Result<(), CatalogError> {
             template.name.clone(),
             template.os.clone(),
         ));
+    }
+    Ok(())
+}
+
+/// A web template runs at least one service and only web templates run any: a service's
+/// password reaches people only through a web template's `connect`.
+fn check_services(template: &Template) -> Result<(), CatalogError> {
+    match (template.connection_type, template.services.is_empty()) {
+        (ConnectionType::Web, true) => {
+            return Err(CatalogError::WebWithoutServices(template.name.clone()));
+        }
+        (ConnectionType::Ssh, false) => {
+            return Err(CatalogError::ServicesWithoutWeb(template.name.clone()));
+        }
+        _ => {}
+    }
+    for (index, service) in template.services.iter().enumerate() {
+        if template.services[..index]
+            .iter()
+            .any(|earlier| earlier.port == service.port)
+        {
+            return Err(CatalogError::PortTwice {
+                template: template.name.clone(),
+                port: service.port,
+            });
+        }
     }
     Ok(())
 }
@@ -649,11 +752,78 @@ mod tests {
             "R Research Environment",
             "GPU ML Workstation",
             "Bioinformatics",
+            "RStudio Server",
+            "VS Code Server",
         ] {
             let template = catalog.find(name).expect(name);
             for size in Size::ALL {
                 assert!(template.instance_type(size).is_some(), "{name} {size}");
             }
+        }
+    }
+
+    #[test]
+    fn web_templates_declare_their_services_and_ssh_is_the_default() {
+        let kinds = |name: &str| -> (ConnectionType, Vec<(ServiceKind, u16)>) {
+            let template = Catalog::builtin().find(name).unwrap();
+            let services = template.services.iter().map(|s| (s.kind, s.port)).collect();
+            (template.connection_type, services)
+        };
+        let web = ConnectionType::Web;
+        assert_eq!(
+            kinds("Python Machine Learning"),
+            (web, vec![(ServiceKind::Jupyter, 8888)])
+        );
+        assert_eq!(
+            kinds("RStudio Server"),
+            (web, vec![(ServiceKind::Rstudio, 8787)])
+        );
+        assert_eq!(
+            kinds("VS Code Server"),
+            (web, vec![(ServiceKind::Vscode, 8080)])
+        );
+
+        let plain = genomics()
+            .replace("connection_type: web\n", "")
+            .replace("services:\n  - kind: jupyter\n    port: 8888\n", "");
+        let plain: Template = serde_yaml::from_str(&plain).unwrap();
+        assert_eq!(plain.connection_type, ConnectionType::Ssh);
+        assert!(plain.services.is_empty());
+
+        // The key older files used for the kind still reads.
+        let older = genomics().replace("  - kind: jupyter", "  - name: jupyter");
+        let older: Template = serde_yaml::from_str(&older).unwrap();
+        assert_eq!(older.services[0].kind, ServiceKind::Jupyter);
+    }
+
+    #[test]
+    fn a_web_template_needs_a_known_service_and_a_service_needs_a_web_template() {
+        let genomics = genomics();
+        let no_services = genomics.replace("services:\n  - kind: jupyter\n    port: 8888\n", "");
+        assert!(matches!(
+            problem(&[&no_services]),
+            CatalogError::WebWithoutServices(name) if name == "Stanford Genomics"
+        ));
+        let over_ssh = genomics.replace("connection_type: web", "connection_type: ssh");
+        assert!(matches!(
+            problem(&[&over_ssh]),
+            CatalogError::ServicesWithoutWeb(name) if name == "Stanford Genomics"
+        ));
+        let twice = genomics.replace(
+            "    port: 8888\n",
+            "    port: 8888\n  - kind: vscode\n    port: 8888\n",
+        );
+        assert!(matches!(
+            problem(&[&twice]),
+            CatalogError::PortTwice { port: 8888, .. }
+        ));
+        for (wrong, what) in [
+            ("kind: jupyter", "kind: matlab"),
+            ("connection_type: web", "connection_type: rdp"),
+            ("    port: 8888", "    port: 8888\n    public: true"),
+        ] {
+            let text = genomics.replace(wrong, what);
+            assert!(matches!(problem(&[&text]), CatalogError::Yaml(_)), "{what}");
         }
     }
 
@@ -675,7 +845,7 @@ mod tests {
     fn unknown_template_lists_what_exists() {
         let err = Catalog::builtin().find("Matlab").unwrap_err();
         assert_eq!(err.requested, "Matlab");
-        assert_eq!(err.available.len(), 4);
+        assert_eq!(err.available.len(), 6);
     }
 
     #[test]
@@ -827,7 +997,7 @@ mod tests {
         assert_eq!(shipped.pricing, Offerings::builtin().pricing);
         let own = genomics();
         let offerings = offerings_of(&directory(&[("genomics.yml", &own)])).unwrap();
-        assert_eq!(offerings.catalog.templates().len(), 5);
+        assert_eq!(offerings.catalog.templates().len(), 7);
         let template = offerings.catalog.find("stanford-genomics").unwrap();
         let provenance = offerings.catalog.provenance(template).unwrap();
         assert_eq!(provenance.publisher.to_string(), "stanford-rc");
@@ -899,7 +1069,7 @@ mod tests {
         let own = genomics();
         let faster = BUILTIN_TEMPLATES[0].1.replace("M: t3.large", "M: m5.large");
         let catalog = Catalog::builtin().with_published(vec![approved(&own), approved(&faster)]);
-        assert_eq!(catalog.templates().len(), 5);
+        assert_eq!(catalog.templates().len(), 7);
         let python = catalog.find("Python Machine Learning").unwrap();
         assert_eq!(python.instance_type(Size::M), Some("m5.large"));
         assert!(
@@ -944,7 +1114,7 @@ mod tests {
             (
                 "an unknown field",
                 directory(&[("genomics.yml", &unknown_field)]),
-                &[&["genomics.yml: unknown field `colour`", "at line 29"]],
+                &[&["genomics.yml: unknown field `colour`", "at line 32"]],
             ),
             (
                 "a size with no price",

@@ -176,7 +176,7 @@ impl RiskSummary {
             services: template
                 .services
                 .iter()
-                .map(|service| format!("{} on {}", service.name, service.port))
+                .map(|service| format!("{} on {}", service.kind, service.port))
                 .collect(),
             packages: template.packages.clone(),
             pip_packages: template.pip_packages.clone(),

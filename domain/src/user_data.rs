@@ -13,14 +13,19 @@
 //! - a pip index other than `https://` and `^[a-z0-9./_-]*$`: PyPI instead;
 //! - an EFS home whose file system or access point id is other than `^[a-z0-9][a-z0-9-]*$`,
 //!   or on a template with no way to install amazon-efs-utils: a home on the instance's disk;
-//! - a service this module has no command for (only `jupyter` and `rstudio`): that service.
+//! - without the workspace's [`ServiceSecret`]: every web service, which never runs without
+//!   a password.
+//!
+//! Every web service listens on the instance's loopback only, reached through a Session Manager
+//! port forward, and asks for the workspace's password, which the script holds only hashed.
 
 use serde::Serialize;
 
 use crate::efs_utils::EfsUtils;
 use crate::profile::ResearchUser;
+use crate::service_secret::ServiceSecret;
 use crate::shell;
-use crate::template::Template;
+use crate::template::{ServiceKind, Template};
 
 /// Everything the script is made from.
 pub struct UserDataInput<'a> {
@@ -30,6 +35,8 @@ pub struct UserDataInput<'a> {
     pub groups: &'a [String],
     /// The research user's home on the project's homes volume, mounted at `/home/USER`.
     pub efs_home: Option<EfsHome<'a>>,
+    /// The password the template's web services ask for; `None`: they are not set up.
+    pub service_secret: Option<&'a ServiceSecret>,
 }
 
 /// A home on EFS: the file system and the research user's own access point on it (their
@@ -54,6 +61,9 @@ struct ScriptData {
     pip_index_url: Option<String>,
     efs_home: Option<EfsHomeData>,
     services: Vec<ServiceData>,
+    /// The research user's password as a SHA-512 crypt, for `chpasswd -e`: RStudio Server
+    /// signs them in with it.
+    unix_password: Option<String>,
     /// Installed for every machine, research user or not: it is the volume mounts' dependency.
     efs_utils: Option<EfsUtils>,
 }
@@ -80,11 +90,19 @@ struct ServiceData {
     program: &'static str,
     arguments: String,
     runtime_directory: String,
+    /// Runs as root rather than as the research user: RStudio Server signs users in through PAM.
+    as_root: bool,
+    /// `NAME=value` lines of the unit's environment.
+    environment: Vec<String>,
     /// The apt package providing `program`, installed with the template's own.
     #[serde(skip)]
     package: Option<&'static str>,
     /// The package file providing `program` where no archive has it.
     deb: Option<&'static Deb>,
+    /// The unit that package file starts on every address, stopped for good: ours replaces it.
+    packaged_unit: Option<&'static str>,
+    /// The release archive providing `program` where its publisher ships no package.
+    tarball: Option<&'static Tarball>,
 }
 
 /// A package file fetched from its publisher: pinned, and installed only if its SHA-256 is
@@ -102,6 +120,25 @@ pub const RSTUDIO_SERVER: Deb = Deb {
     sha256: "452804d61bfee2996d98d1c406b31d93e03e58df2a34996b821925ce0c04ffe8",
 };
 
+/// A release archive fetched from its publisher: pinned, unpacked as `directory` inside
+/// `parent` (its top folder renamed so) only if its SHA-512 is this one.
+#[derive(Debug, Serialize)]
+pub struct Tarball {
+    pub url: &'static str,
+    pub sha512: &'static str,
+    pub parent: &'static str,
+    pub directory: &'static str,
+}
+
+/// code-server (VS Code in the browser) for Linux amd64, from Coder's releases, with its own
+/// Node.js; the digest is the one Coder's Arch Linux package pins for this release.
+pub const CODE_SERVER: Tarball = Tarball {
+    url: "https://github.com/coder/code-server/releases/download/v4.108.2/code-server-4.108.2-linux-amd64.tar.gz",
+    sha512: "4687c8e612d89f93e2aaf9a5e79453e90eee79ddfbd5d597d245122cc48bc067cdd9d7d629945edb4a8d6ea6a5ce05f68f72db6045d86abe893bcaa6e28e00ed",
+    parent: "/usr/lib",
+    directory: "code-server",
+};
+
 fn script_data(input: &UserDataInput<'_>) -> ScriptData {
     let user = &input.user;
     if !is_username(&user.username) {
@@ -113,6 +150,7 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
             pip_index_url: pip_index(input.template),
             efs_home: None,
             services: Vec::new(),
+            unix_password: None,
             efs_utils: input.template.efs_utils(),
         };
     }
@@ -130,12 +168,20 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
             options: format!("_netdev,tls,iam,accesspoint={}", home.access_point_id),
         });
     let services: Vec<ServiceData> = input
-        .template
-        .services
-        .iter()
-        .filter(|service| is_name(&service.name))
-        .filter_map(|service| known_service(&service.name, service.port, &user.username))
-        .collect();
+        .service_secret
+        .map(|secret| {
+            input
+                .template
+                .services
+                .iter()
+                .map(|service| web_service(service.kind, service.port, &user.username, secret))
+                .collect()
+        })
+        .unwrap_or_default();
+    let unix_password = input
+        .service_secret
+        .filter(|_| services.iter().any(|service| service.as_root))
+        .map(ServiceSecret::unix_crypt);
 
     let mut packages = valid_names(&input.template.packages);
     let implied = services
@@ -161,45 +207,66 @@ fn script_data(input: &UserDataInput<'_>) -> ScriptData {
         pip_index_url: pip_index(input.template),
         efs_home,
         services,
+        unix_password,
         efs_utils,
     }
 }
 
-/// The unit for a service this script knows how to run. Jupyter listens on every address
-/// behind its login token; RStudio Server, run without root, has no login of its own, so it
-/// listens on loopback only and is reached through an SSH tunnel.
-fn known_service(name: &str, port: u16, username: &str) -> Option<ServiceData> {
-    let unit_stem = format!("{name}-{username}");
-    let (description, package, deb, program, arguments) = match name {
-        "jupyter" => (
-            "Jupyter Notebook",
-            Some("jupyter-notebook"),
-            None,
-            "/usr/bin/jupyter-notebook",
-            format!("--no-browser --ip=0.0.0.0 --port={port}"),
-        ),
-        "rstudio" => (
-            "RStudio Server",
-            // Posit ships RStudio Server as a .deb of its own, not through the Ubuntu archive.
-            None,
-            Some(&RSTUDIO_SERVER),
-            "/usr/lib/rstudio-server/bin/rserver",
-            format!(
-                "--server-daemonize=0 --server-user={username} --auth-none=1 \
-                 --www-address=127.0.0.1 --www-port={port} --server-data-dir=/run/{unit_stem}"
-            ),
-        ),
-        _ => return None,
-    };
-    Some(ServiceData {
+/// The unit of one web service: on loopback only, behind the workspace's password.
+fn web_service(
+    kind: ServiceKind,
+    port: u16,
+    username: &str,
+    secret: &ServiceSecret,
+) -> ServiceData {
+    let unit_stem = format!("{kind}-{username}");
+    let service = ServiceData {
         unit: format!("{unit_stem}.service"),
-        description,
-        program,
-        arguments,
-        runtime_directory: unit_stem,
-        package,
-        deb,
-    })
+        description: kind.title(),
+        program: "",
+        arguments: String::new(),
+        runtime_directory: unit_stem.clone(),
+        as_root: false,
+        environment: Vec::new(),
+        package: None,
+        deb: None,
+        packaged_unit: None,
+        tarball: None,
+    };
+    match kind {
+        ServiceKind::Jupyter => ServiceData {
+            program: "/usr/bin/jupyter-notebook",
+            arguments: format!(
+                "--no-browser --ip=127.0.0.1 --port={port} --NotebookApp.token= \
+                 --NotebookApp.password={}",
+                secret.jupyter_hash()
+            ),
+            package: Some("jupyter-notebook"),
+            ..service
+        },
+        ServiceKind::Rstudio => ServiceData {
+            program: "/usr/lib/rstudio-server/bin/rserver",
+            arguments: format!(
+                "--server-daemonize=0 --www-address=127.0.0.1 --www-port={port} \
+                 --server-data-dir=/run/{unit_stem}"
+            ),
+            as_root: true,
+            // Posit ships RStudio Server as a .deb of its own, not through the Ubuntu archive.
+            deb: Some(&RSTUDIO_SERVER),
+            packaged_unit: Some("rstudio-server.service"),
+            ..service
+        },
+        ServiceKind::Vscode => ServiceData {
+            program: "/usr/lib/code-server/bin/code-server",
+            arguments: format!(
+                "--bind-addr=127.0.0.1:{port} --auth=password --disable-telemetry \
+                 --disable-update-check /home/{username}"
+            ),
+            environment: vec![format!("HASHED_PASSWORD={}", secret.code_server_hash())],
+            tarball: Some(&CODE_SERVER),
+            ..service
+        },
+    }
 }
 
 /// `^[a-z][a-z0-9_]{0,31}$`
@@ -243,7 +310,11 @@ fn valid_names(names: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{Catalog, Service};
+    use crate::template::{Catalog, ConnectionType, Service};
+
+    fn secret() -> ServiceSecret {
+        ServiceSecret::from_random(*b"0123456789abcdefSALTsalt")
+    }
 
     fn alice() -> ResearchUser {
         ResearchUser {
@@ -269,6 +340,7 @@ mod tests {
             template,
             groups: &["sudo".to_owned(), "docker".to_owned()],
             efs_home,
+            service_secret: Some(&secret()),
         })
     }
 
@@ -288,27 +360,96 @@ mod tests {
     }
 
     #[test]
-    fn each_service_gets_one_unit_run_as_the_research_user() {
+    fn each_service_gets_one_unit_on_loopback_behind_the_workspace_password() {
         let mut template = python_ml().clone();
-        template.services.push(Service {
-            name: "rstudio".to_owned(),
-            port: 8787,
-        });
+        template.services.extend([
+            Service {
+                kind: ServiceKind::Rstudio,
+                port: 8787,
+            },
+            Service {
+                kind: ServiceKind::Vscode,
+                port: 8080,
+            },
+        ]);
         let script = render(&alice(), &template, None);
         for unit in [
             "jupyter-alice_researcher.service",
             "rstudio-alice_researcher.service",
+            "vscode-alice_researcher.service",
         ] {
             let heredoc = format!("cat >\"/etc/systemd/system/{unit}\" <<'UNIT'");
             assert_eq!(script.matches(&heredoc).count(), 1, "{unit}");
         }
+        // RStudio Server runs as root to sign the research user in; the others run as them.
         assert_eq!(script.matches("User=alice_researcher\n").count(), 2);
-        assert!(script.contains("--port=8888"));
-        assert!(script.contains("--www-port=8787"));
+        let secret = secret();
+        assert!(script.contains(&format!(
+            "--no-browser --ip=127.0.0.1 --port=8888 --NotebookApp.token= \
+             --NotebookApp.password={}\n",
+            secret.jupyter_hash()
+        )));
+        assert!(script.contains("--www-address=127.0.0.1 --www-port=8787"));
+        assert!(script.contains("systemctl disable --now 'rstudio-server.service'"));
+        assert!(script.contains(&format!(
+            "printf '%s:%s\\n' \"$RESEARCH_USER\" '{}' | chpasswd -e",
+            secret.unix_crypt()
+        )));
+        assert!(script.contains("--bind-addr=127.0.0.1:8080 --auth=password"));
+        assert!(script.contains(&format!(
+            "Environment=HASHED_PASSWORD={}\n",
+            secret.code_server_hash()
+        )));
+        assert!(script.contains(&format!("'{}'", CODE_SERVER.url)));
+        assert!(script.contains("| sha512sum -c -"));
+        assert!(!script.contains("0.0.0.0"));
+        assert!(!script.contains("auth-none"));
+        assert!(
+            !script.contains(secret.password()),
+            "the user data is readable in the account: only hashes"
+        );
         assert!(script.contains(
             "systemctl enable --now 'jupyter-alice_researcher.service' \
-             'rstudio-alice_researcher.service'"
+             'rstudio-alice_researcher.service' 'vscode-alice_researcher.service'"
         ));
+    }
+
+    #[test]
+    fn without_the_workspace_password_no_service_runs() {
+        let mut template = python_ml().clone();
+        template.services.push(Service {
+            kind: ServiceKind::Rstudio,
+            port: 8787,
+        });
+        let script = render_user_data(&UserDataInput {
+            user: &alice(),
+            template: &template,
+            groups: &[],
+            efs_home: None,
+            service_secret: None,
+        });
+        for absent in ["systemctl", "chpasswd", "/etc/systemd/system", "rstudio"] {
+            assert!(!script.contains(absent), "{absent}");
+        }
+        assert!(script.contains("'jupyter-notebook'") || script.contains("jupyter-notebook"));
+        assert_eq!(template.connection_type, ConnectionType::Web);
+    }
+
+    #[test]
+    fn every_builtin_template_s_services_listen_on_loopback_only() {
+        for template in Catalog::builtin().templates() {
+            let script = render(&alice(), template, None);
+            assert!(!script.contains("0.0.0.0"), "{}", template.name);
+            assert!(!script.contains(secret().password()), "{}", template.name);
+            for service in &template.services {
+                let port = service.port.to_string();
+                let loopback = script
+                    .lines()
+                    .filter(|line| line.starts_with("ExecStart="))
+                    .any(|line| line.contains("127.0.0.1") && line.contains(&port));
+                assert!(loopback, "{} {}", template.name, service.kind);
+            }
+        }
     }
 
     #[test]
@@ -364,20 +505,10 @@ mod tests {
         template.packages = vec!["git".to_owned(), "$(reboot)".to_owned()];
         template.pip_packages = vec!["torch".to_owned(), "torch;reboot".to_owned()];
         template.pip_index_url = Some("https://example.org/$(reboot)".to_owned());
-        template.services = vec![
-            Service {
-                name: "jupyter".to_owned(),
-                port: 8888,
-            },
-            Service {
-                name: "Jupyter;reboot".to_owned(),
-                port: 1,
-            },
-            Service {
-                name: "unknown".to_owned(),
-                port: 2,
-            },
-        ];
+        template.services = vec![Service {
+            kind: ServiceKind::Jupyter,
+            port: 8888,
+        }];
         let script = render_user_data(&UserDataInput {
             user: &alice(),
             template: &template,
@@ -386,6 +517,7 @@ mod tests {
                 file_system_id: "fs-1;reboot",
                 access_point_id: "fsap-1",
             }),
+            service_secret: Some(&secret()),
         });
         assert!(!script.contains("reboot"));
         assert!(!script.contains("unknown"));
@@ -426,5 +558,17 @@ mod tests {
     #[test]
     fn python_machine_learning_script() {
         insta::assert_snapshot!(render(&alice(), python_ml(), Some(HOME)));
+    }
+
+    #[test]
+    fn rstudio_server_script() {
+        let template = Catalog::builtin().find("RStudio Server").unwrap();
+        insta::assert_snapshot!(render(&alice(), template, None));
+    }
+
+    #[test]
+    fn vs_code_server_script() {
+        let template = Catalog::builtin().find("VS Code Server").unwrap();
+        insta::assert_snapshot!(render(&alice(), template, None));
     }
 }

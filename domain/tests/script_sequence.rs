@@ -19,8 +19,9 @@ use cws_domain::command::AccessMode;
 use cws_domain::efs_utils::EfsUtils;
 use cws_domain::preserve::archive_script;
 use cws_domain::profile::ResearchUser;
+use cws_domain::service_secret::ServiceSecret;
 use cws_domain::ssh_key::replace_key_script;
-use cws_domain::template::Catalog;
+use cws_domain::template::{Catalog, ServiceKind};
 use cws_domain::user_data::{EfsHome, UserDataInput, render_user_data};
 use cws_domain::volume::mount_script;
 
@@ -94,7 +95,11 @@ curl)
         shift
     done
     ;;
-sha256sum) cat >/dev/null ;;
+sha256sum | sha512sum | chpasswd) cat >/dev/null ;;
+tar)
+    # A release archive is unpacked outside the sandbox: recorded only. Anything else is real.
+    if [[ " $* " != *" --one-top-level="* ]]; then exec /usr/bin/tar "$@"; fi
+    ;;
 runuser)
     while [[ "$1" != -- ]]; do shift; done
     shift
@@ -103,7 +108,7 @@ runuser)
 esac
 "#;
 
-const STUBS: [&str; 19] = [
+const STUBS: [&str; 22] = [
     "apt-get",
     "dnf",
     "yum",
@@ -122,6 +127,9 @@ const STUBS: [&str; 19] = [
     "chown",
     "curl",
     "sha256sum",
+    "sha512sum",
+    "tar",
+    "chpasswd",
     "pip3",
 ];
 
@@ -535,6 +543,7 @@ fn user_data(template: &cws_domain::template::Template, efs_home: Option<EfsHome
         template,
         groups: &["sudo".to_owned(), "docker".to_owned()],
         efs_home,
+        service_secret: Some(&ServiceSecret::from_random([7; 24])),
     })
 }
 
@@ -581,13 +590,19 @@ fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs
             let units: Vec<String> = template
                 .services
                 .iter()
-                .map(|service| format!("{}-sarah_lee.service", service.name))
+                .map(|service| format!("{}-sarah_lee.service", service.kind))
                 .collect();
-            for unit in &units {
+            for (unit, service) in units.iter().zip(&template.services) {
                 let file = sandbox.path(&format!("etc/systemd/system/{unit}"));
                 let text = fs::read_to_string(&file)
                     .unwrap_or_else(|_| panic!("{case}: no unit file {unit}"));
-                assert!(text.contains("User=sarah_lee\n"), "{case}: {text}");
+                // RStudio Server signs the research user in, so it alone runs as root.
+                assert_eq!(
+                    text.contains("User=sarah_lee\n"),
+                    service.kind != ServiceKind::Rstudio,
+                    "{case}: {text}"
+                );
+                assert!(text.contains("127.0.0.1"), "{case}: {text}");
             }
             assert!(
                 !units.is_empty(),
@@ -621,7 +636,11 @@ fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs
                     ],
                 );
             }
-            if template.services.iter().any(|s| s.name == "rstudio") {
+            if template
+                .services
+                .iter()
+                .any(|s| s.kind == ServiceKind::Rstudio)
+            {
                 in_order(
                     &log,
                     &[
@@ -632,6 +651,33 @@ fn every_builtin_template_s_user_data_sets_up_the_user_packages_services_and_efs
                         ("its checksum checked", &|c| c == "sha256sum -c -"),
                         ("the package file installed", &|c| {
                             is_apt_install(c) && c.ends_with(".deb")
+                        }),
+                        ("the package's own unit stopped", &|c| {
+                            c == "systemctl disable --now rstudio-server.service"
+                        }),
+                        ("the research user's password set", &|c| c == "chpasswd -e"),
+                        ("enable --now", &|c| c == enable),
+                    ],
+                );
+            }
+            if template
+                .services
+                .iter()
+                .any(|s| s.kind == ServiceKind::Vscode)
+            {
+                in_order(
+                    &log,
+                    &[
+                        ("Coder's release fetched", &|c| {
+                            c.starts_with("curl -fsSL --retry 3 -o ")
+                                && c.ends_with("/code-server-4.108.2-linux-amd64.tar.gz")
+                        }),
+                        ("its checksum checked", &|c| c == "sha512sum -c -"),
+                        ("unpacked as /usr/lib/code-server", &|c| {
+                            c.starts_with("tar -xzf ")
+                                && c.ends_with(
+                                    "-C /usr/lib --one-top-level=code-server --strip-components=1",
+                                )
                         }),
                         ("enable --now", &|c| c == enable),
                     ],

@@ -10,6 +10,7 @@ use cws_domain::command::AccessMode;
 use cws_domain::efs_utils::EfsUtils;
 use cws_domain::preserve::archive_script;
 use cws_domain::profile::ResearchUser;
+use cws_domain::service_secret::ServiceSecret;
 use cws_domain::ssh_key::replace_key_script;
 use cws_domain::template::Catalog;
 use cws_domain::user_data::{EfsHome, UserDataInput, render_user_data};
@@ -41,6 +42,7 @@ fn every_builtin_template_renders_a_script_that_bash_and_shellcheck_accept() {
                 template,
                 groups: &groups,
                 efs_home,
+                service_secret: Some(&ServiceSecret::from_random([7; 24])),
             });
             let case = format!("{} (EFS home {})", template.name, efs_home.is_some());
             let path = write_script(

@@ -42,3 +42,4 @@ mod template_governance;
 mod templates_dir;
 mod verification;
 mod volumes;
+mod web_services;

@@ -132,8 +132,9 @@ async fn every_workspace_has_its_projects_instance_profile_closed_group_and_a_de
         "{blocks}"
     );
     assert!(
-        blocks.contains("portNumber=8888,localPortNumber=8888")
-            && blocks.contains("http://localhost:8888"),
+        blocks.contains("AWS-StartPortForwardingSession")
+            && blocks.contains(r#"'{\"portNumber\":[\"8888\"]"#)
+            && blocks.contains("http://localhost:8888/"),
         "{blocks}"
     );
     env.finish();

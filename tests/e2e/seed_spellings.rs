@@ -135,7 +135,7 @@ async fn a_restricted_collaborator_reads_their_policy_and_the_templates_it_allow
     env.slash(&Slash::new("templates list --profile-filtered").by(LEE))
         .await;
     let filtered = env
-        .reply_containing("Templates profile stanford-collab may launch (2 of 4)")
+        .reply_containing("Templates profile stanford-collab may launch (2 of 6)")
         .await;
     let blocks = filtered.body["blocks"].to_string();
     assert!(
@@ -149,7 +149,7 @@ async fn a_restricted_collaborator_reads_their_policy_and_the_templates_it_allow
     );
     env.slash(&Slash::new("templates list --profile-filtered").by(SMITH))
         .await;
-    env.reply_containing("Templates profile nih-neuro-consortium may launch (4 of 4)")
+    env.reply_containing("Templates profile nih-neuro-consortium may launch (6 of 6)")
         .await;
 
     assert_eq!(env.aws_front.run_instances_calls(), 0, "nothing launched");
@@ -188,6 +188,21 @@ async fn connect_and_info_then_an_archived_project_is_read_only() {
         "{}",
         connect.body
     );
+    // Python ML is a web template: its Jupyter's port forward and password come by DM.
+    let web = env
+        .slack
+        .expect_dm(
+            JOHNSON.user_id,
+            "Jupyter's password",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        web.text().contains("How to open Jupyter on mit-dev"),
+        "{}",
+        web.text()
+    );
+    env.reply_containing("came to you by direct message").await;
 
     // Only the owner archives.
     env.slash(&Slash::new("project archive nih-neuro-consortium").by(JOHNSON))

@@ -98,6 +98,17 @@ async fn an_own_key_replaces_the_generated_one_everywhere_and_a_rotation_retires
         ssh.contains("AWS-StartSSHSession") && !ssh.contains("ssh -i "),
         "their own key needs no -i: {ssh}"
     );
+    // Python ML is a web template: its Jupyter's port forward and password come by DM.
+    let web = env
+        .slack
+        .expect_dm(SMITH.user_id, "Jupyter's password", WAIT)
+        .await;
+    assert!(
+        web.text().contains("How to open Jupyter on second-box"),
+        "{}",
+        web.text()
+    );
+    env.reply_containing("came to you by direct message").await;
 
     env.slash(&Slash::new("profiles ssh-key rotate").by(SMITH))
         .await;

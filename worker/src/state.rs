@@ -24,6 +24,7 @@
 //! - `idle`: `cws:idle:{workspace}`
 //! - `templates`: `cws:template-proposal:{id}` (and its decision), `cws:templates:published`,
 //!   `cws:template:published:{slug}`
+//! - `service_secrets`: `cws:service-secret:{launch job key}`
 //! - `token_key`: `cws:token-key`
 //!
 //! This module holds what they share: the `State` handle and the read, create, claim and update
@@ -43,6 +44,7 @@ mod profiles;
 mod project_requests;
 mod projects;
 mod research_users;
+mod service_secrets;
 mod templates;
 mod token_key;
 mod volumes;

@@ -618,7 +618,8 @@ mod tests {
             (
                 "A,MIT,admin,30,Matlab,,",
                 "TemplateWhitelist has unknown template `Matlab`: the templates are \
-                 Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics",
+                 Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics, \
+                 RStudio Server, VS Code Server",
             ),
             (
                 "A,MIT,admin,30,,R5.XLarge,",
@@ -637,7 +638,8 @@ mod tests {
                  `/cws profiles invitations create`; \
                  ValidDays must be a whole number of days from 1 to 3650, got `x`; \
                  TemplateWhitelist has unknown template `Stata`: the templates are \
-                 Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics; \
+                 Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics, \
+                 RStudio Server, VS Code Server; \
                  MaxInstanceType expects an EC2 instance type such as t3.large, got `t3`; \
                  MaxHourlyCost expects a dollar amount per hour such as 0.50, got `-1`",
             ),

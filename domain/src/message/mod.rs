@@ -528,6 +528,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/workspace_refused.json.hbs"),
     ),
     (
+        "web_connection",
+        include_str!("../../../message-templates/slack/web_connection.json.hbs"),
+    ),
+    (
+        "web_connection_sent",
+        include_str!("../../../message-templates/slack/web_connection_sent.json.hbs"),
+    ),
+    (
+        "web_connection_refused",
+        include_str!("../../../message-templates/slack/web_connection_refused.json.hbs"),
+    ),
+    (
         "terminate_confirm",
         include_str!("../../../message-templates/slack/terminate_confirm.json.hbs"),
     ),
@@ -921,7 +933,7 @@ fn templates_data(templates: &[crate::template::Template]) -> Vec<Value> {
             let services: Vec<String> = template
                 .services
                 .iter()
-                .map(|service| format!("{} :{}", service.name, service.port))
+                .map(|service| format!("{} :{}", service.kind, service.port))
                 .collect();
             json!({
                 "name": template.name,
@@ -1035,7 +1047,7 @@ pub(crate) mod tests {
             catalog.templates().len(),
             Some(&restrictions),
         );
-        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 4): Python Machine Learning, R Research Environment.");
+        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 6): Python Machine Learning, R Research Environment.");
         let blocks = serde_json::to_string(&message.blocks).unwrap();
         assert!(blocks.contains("Max hourly cost: $0.50/hour"), "{blocks}");
         let nothing = template_list_for_profile("stanford-collab", &[], 4, Some(&restrictions));

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::{ChatMessage, render};
+use crate::network::WebForward;
 use crate::ports::InstanceState;
 use crate::pricing::Money;
 use crate::workspace::Workspace;
@@ -126,6 +127,67 @@ pub fn workspace_unknown(name: &str) -> ChatMessage {
     render("workspace_unknown", &json!({ "name": name }))
 }
 
+/// "Jupyter", "Jupyter and RStudio Server": what a web workspace runs.
+fn service_titles<'a>(titles: impl IntoIterator<Item = &'a str>) -> String {
+    let titles: Vec<&str> = titles.into_iter().collect();
+    match titles.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The direct message `connect` sends a web workspace's owner: per service the port forward,
+/// the local address and the login, with the workspace's password. Never posted in a channel.
+pub fn web_connection(
+    workspace: &Workspace,
+    forwards: &[WebForward],
+    password: &str,
+) -> ChatMessage {
+    let entries: Vec<_> = forwards
+        .iter()
+        .map(|forward| {
+            json!({
+                "title": forward.title,
+                "command": forward.command,
+                "url": forward.url,
+                "username": forward.username,
+            })
+        })
+        .collect();
+    render(
+        "web_connection",
+        &json!({
+            "name": workspace.name,
+            "project": workspace.attribution.project,
+            "services": service_titles(forwards.iter().map(|f| f.title)),
+            "forwards": entries,
+            "password": password,
+        }),
+    )
+}
+
+/// The answer in the channel once the direct message is on its way: nothing secret.
+pub fn web_connection_sent(name: &str, titles: &[&str]) -> ChatMessage {
+    render(
+        "web_connection_sent",
+        &json!({ "name": name, "services": service_titles(titles.iter().copied()) }),
+    )
+}
+
+/// Someone who neither launched the workspace nor owns or administers its project asked for
+/// its password.
+pub fn web_connection_refused(workspace: &Workspace, titles: &[&str]) -> ChatMessage {
+    render(
+        "web_connection_refused",
+        &json!({
+            "name": workspace.name,
+            "user": workspace.attribution.user,
+            "services": service_titles(titles.iter().copied()),
+        }),
+    )
+}
+
 /// The cloud or the workspace's state does not allow it; `action` is "start", "stop", …
 pub fn workspace_refused(name: &str, action: &str, reason: &str) -> ChatMessage {
     render(
@@ -145,4 +207,74 @@ pub fn terminate_confirm(workspace: &Workspace, button_value: &str) -> ChatMessa
             "button_value": button_value,
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::tests::workspace;
+    use crate::network::web_forwards;
+    use crate::template::{Service, ServiceKind};
+
+    const PASSWORD: &str = "30313233343536373839616263646566";
+
+    fn rstudio_workspace() -> Workspace {
+        Workspace {
+            template: "RStudio Server".into(),
+            attribution: crate::launch::Attribution {
+                user: "michael_johnson".into(),
+                ..workspace().attribution
+            },
+            ..workspace()
+        }
+    }
+
+    #[test]
+    fn the_direct_message_has_each_forward_address_login_and_the_password() {
+        let workspace = rstudio_workspace();
+        let services = [
+            Service {
+                kind: ServiceKind::Rstudio,
+                port: 8787,
+            },
+            Service {
+                kind: ServiceKind::Vscode,
+                port: 8080,
+            },
+        ];
+        let forwards = web_forwards(
+            &workspace.instance_id,
+            &workspace.region,
+            &workspace.attribution.user,
+            &services,
+        );
+        let direct = web_connection(&workspace, &forwards, PASSWORD);
+        insta::assert_snapshot!(direct.text, @"🔐 How to open RStudio Server and VS Code (code-server) on mit-algorithm-dev (project nih-neuro-consortium), with its password. Delete this message once you have saved the password.");
+        insta::assert_json_snapshot!(direct.blocks);
+    }
+
+    #[test]
+    fn the_channel_answers_carry_no_password() {
+        let workspace = rstudio_workspace();
+        let sent = web_connection_sent(&workspace.name, &["RStudio Server"]);
+        insta::assert_snapshot!(sent.text, @"🔐 The port forward, address and password for RStudio Server on mit-algorithm-dev came to you by direct message.");
+        let refused = web_connection_refused(&workspace, &["Jupyter", "RStudio Server"]);
+        let blocks = serde_json::to_string(&refused.blocks).unwrap();
+        assert!(
+            blocks.contains("Jupyter and RStudio Server")
+                && blocks.contains("(michael_johnson) and to the project's owners and admins"),
+            "{blocks}"
+        );
+        for message in [&sent, &refused] {
+            let all = format!(
+                "{}{}",
+                message.text,
+                serde_json::to_string(&message.blocks).unwrap()
+            );
+            assert!(
+                !all.contains(PASSWORD) && !all.contains("start-session"),
+                "{all}"
+            );
+        }
+    }
 }

@@ -25,7 +25,8 @@ use domain::ports::{
 use domain::pricing::Money;
 use domain::profile::ResearchUser;
 use domain::retry::Backoff;
-use domain::template::{Catalog, Offerings};
+use domain::service_secret::ServiceSecret;
+use domain::template::{ConnectionType, Offerings, Template};
 use domain::template_trust::{Publishers, TemplateSigner};
 use domain::token::sign_button_value;
 use domain::user_data::{EfsHome, UserDataInput, is_username, render_user_data};
@@ -344,19 +345,19 @@ async fn check_and_reserve(
 /// research user as stored now: the profile's copy keeps the key it was made with, and the
 /// person may have registered or rotated one since.
 fn user_data(
-    catalog: &Catalog,
+    template: &Template,
     user: &ResearchUser,
-    plan: &LaunchPlan,
     efs_home: Option<EfsHome<'_>>,
-) -> Option<String> {
-    let template = catalog.find(&plan.template).ok()?;
+    service_secret: Option<&ServiceSecret>,
+) -> String {
     let groups: Vec<String> = RESEARCH_GROUPS.iter().map(|g| (*g).to_owned()).collect();
-    Some(render_user_data(&UserDataInput {
+    render_user_data(&UserDataInput {
         user,
         template,
         groups: &groups,
         efs_home,
-    }))
+        service_secret,
+    })
 }
 
 /// The research user's home on the project's homes volume: `(file system id, access point id)`
@@ -496,7 +497,21 @@ async fn launch_once(
                     file_system_id,
                     access_point_id,
                 });
-            plan.user_data = user_data(&catalog, &user, &plan, efs_home);
+            if let Ok(template) = catalog.find(&plan.template) {
+                // A web template's services ask for this launch's own password.
+                let service_secret = match template.connection_type {
+                    ConnectionType::Web => {
+                        Some(env.state.service_secret_for_launch(&job.key).await?)
+                    }
+                    ConnectionType::Ssh => None,
+                };
+                plan.user_data = Some(user_data(
+                    template,
+                    &user,
+                    efs_home,
+                    service_secret.as_ref(),
+                ));
+            }
             let instance = cloud.run_instance(&plan, &placement).await?;
             if instance.instance_id.is_empty() {
                 return Err(PortError::Rejected {

@@ -15,7 +15,7 @@ use domain::ledger::{LedgerEventKind, workspace_usage};
 use domain::message::{self, LiveStatus};
 use domain::network;
 use domain::ports::{InstanceState, PortError};
-use domain::template::Catalog;
+use domain::template::{Catalog, ConnectionType};
 use domain::token::sign_button_value;
 use domain::workspace::Workspace;
 use time::OffsetDateTime;
@@ -115,26 +115,79 @@ pub(crate) async fn command_status(
     answer_status(env, job, name).await.map(drop)
 }
 
-/// `ssh NAME` and `connect NAME`: the status with how to connect, and the profile's SSH key
-/// by direct message if it is still waiting to be delivered; a private key never goes
-/// anywhere but a direct message.
+/// `ssh NAME` and `connect NAME`: the status with how to connect, the profile's SSH key by
+/// direct message if it is still waiting to be delivered, and on a running web workspace its
+/// services' port forwards and password, also by direct message. Secrets never go anywhere
+/// but a direct message.
 pub(crate) async fn command_connect(
     env: &CommandEnv,
     job: &CommandJob,
     name: &str,
 ) -> Result<(), PortError> {
-    if let Some(member) = answer_status(env, job, name).await? {
-        send_private_key(env, &member.profile, &job.requester.user_id).await?;
+    let Some(seen) = answer_status(env, job, name).await? else {
+        return Ok(());
+    };
+    send_private_key(env, &seen.member.profile, &job.requester.user_id).await?;
+    if seen.state == InstanceState::Running {
+        send_web_connection(env, job, &seen.workspace, &seen.member).await?;
     }
     Ok(())
 }
 
-/// Answers with the workspace's status; the member who asked, if they may see it.
+/// A web workspace's port forwards and password, by direct message to whoever may have them:
+/// the person who launched it, or the project's owners and admins (who may manage anyone's
+/// workspace, as they may stop or terminate it). Anyone else is told who may.
+async fn send_web_connection(
+    env: &CommandEnv,
+    job: &CommandJob,
+    workspace: &Workspace,
+    member: &Member,
+) -> Result<(), PortError> {
+    let catalog = env.launch.catalog().await?;
+    let Ok(template) = catalog.find(&workspace.template) else {
+        return Ok(());
+    };
+    if template.connection_type != ConnectionType::Web {
+        return Ok(());
+    }
+    let titles: Vec<&str> = template.services.iter().map(|s| s.kind.title()).collect();
+    let mine = workspace.attribution.user == member.profile.research_user.username;
+    if !mine && !member.profile.role.may(Permission::ManageAnyWorkspace) {
+        let refusal = message::web_connection_refused(workspace, &titles);
+        return env.answer(&job.reply, &job.requester, &refusal).await;
+    }
+    // A workspace launched before its services had a password has none to send: the status
+    // already showed its port forwards.
+    let Some(secret) = env.state.service_secret(&workspace.job).await? else {
+        return Ok(());
+    };
+    let forwards = network::web_forwards(
+        &workspace.instance_id,
+        &workspace.region,
+        &workspace.attribution.user,
+        &template.services,
+    );
+    let direct = message::web_connection(workspace, &forwards, secret.password());
+    env.chat
+        .post_direct(&job.requester.user_id, &direct)
+        .await?;
+    let sent = message::web_connection_sent(&workspace.name, &titles);
+    env.answer(&job.reply, &job.requester, &sent).await
+}
+
+/// What `answer_status` showed, for whoever asked and may see it.
+struct Seen {
+    workspace: Workspace,
+    member: Member,
+    state: InstanceState,
+}
+
+/// Answers with the workspace's status; what was shown, if the asker may see it.
 async fn answer_status(
     env: &CommandEnv,
     job: &CommandJob,
     name: &str,
-) -> Result<Option<Member>, PortError> {
+) -> Result<Option<Seen>, PortError> {
     let Some((workspace, member)) =
         workspace_for(env, job, name, Permission::View, Permission::View).await?
     else {
@@ -181,7 +234,11 @@ async fn answer_status(
         },
     );
     env.answer(&job.reply, &job.requester, &reply).await?;
-    Ok(Some(member))
+    Ok(Some(Seen {
+        workspace,
+        member,
+        state,
+    }))
 }
 
 /// How to reach the workspace through Session Manager: SSH as the research user with the
@@ -388,6 +445,7 @@ pub(crate) async fn change_state(
         }
         Change::Terminate => {
             cloud.terminate(&workspace.instance_id).await?;
+            env.state.forget_service_secret(&workspace.job).await?;
             (
                 InstanceState::Terminated,
                 LedgerEventKind::Terminated,
