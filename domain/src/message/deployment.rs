@@ -95,8 +95,9 @@ pub fn project_request_recorded(request: &ProjectRequest, verdict: Verdict) -> C
     )
 }
 
-/// Why a click on a project request decided nothing.
-pub enum ProjectRequestRefusal<'a> {
+/// Why a click on something the deployment's admins decide (a project request, a template
+/// proposal) decided nothing.
+pub enum AdminDecisionRefusal<'a> {
     /// The requester clicked their own request.
     Own,
     NotAdmin,
@@ -106,18 +107,18 @@ pub enum ProjectRequestRefusal<'a> {
 
 pub fn project_request_refused(
     request: &ProjectRequest,
-    refusal: ProjectRequestRefusal<'_>,
+    refusal: AdminDecisionRefusal<'_>,
 ) -> ChatMessage {
     let decided = match &refusal {
-        ProjectRequestRefusal::AlreadyDecided(decision) => Some(*decision),
+        AdminDecisionRefusal::AlreadyDecided(decision) => Some(*decision),
         _ => None,
     };
     render(
         "project_request_refused",
         &json!({
-            "own": matches!(refusal, ProjectRequestRefusal::Own),
-            "not_admin": matches!(refusal, ProjectRequestRefusal::NotAdmin),
-            "expired": matches!(refusal, ProjectRequestRefusal::Expired),
+            "own": matches!(refusal, AdminDecisionRefusal::Own),
+            "not_admin": matches!(refusal, AdminDecisionRefusal::NotAdmin),
+            "expired": matches!(refusal, AdminDecisionRefusal::Expired),
             "decided": decided.is_some(),
             "verdict": decided.map(|d| d.verdict.decided()),
             "by_user_id": decided.map(|d| d.by_user_id.as_str()),
@@ -246,16 +247,16 @@ mod tests {
                 .contains("You denied project *chen-lab*")
         );
         for (refusal, wanted) in [
-            (ProjectRequestRefusal::Own, "your own project request"),
+            (AdminDecisionRefusal::Own, "your own project request"),
             (
-                ProjectRequestRefusal::NotAdmin,
+                AdminDecisionRefusal::NotAdmin,
                 "Only the deployment's admins",
             ),
             (
-                ProjectRequestRefusal::AlreadyDecided(&approved),
+                AdminDecisionRefusal::AlreadyDecided(&approved),
                 "already approved by <@USMITH>",
             ),
-            (ProjectRequestRefusal::Expired, "expired undecided"),
+            (AdminDecisionRefusal::Expired, "expired undecided"),
         ] {
             let text = project_request_refused(&request, refusal).text;
             assert!(text.contains(wanted), "{wanted}: {text}");

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ChatMessage, render};
+use super::{AdminDecisionRefusal, ChatMessage, render};
 use crate::exception::{Decision, Verdict};
 use crate::identity::ChatIdentity;
 use crate::template::{Catalog, Template, UnknownTemplate};
@@ -172,28 +172,20 @@ pub fn template_decision_recorded(
     )
 }
 
-/// Why a click on a template proposal decided nothing.
-pub enum TemplateDecisionRefusal<'a> {
-    Own,
-    NotAdmin,
-    AlreadyDecided(&'a Decision),
-    Expired,
-}
-
 pub fn template_decision_refused(
     proposal: &TemplateProposal,
-    refusal: TemplateDecisionRefusal<'_>,
+    refusal: AdminDecisionRefusal<'_>,
 ) -> ChatMessage {
     let decided = match &refusal {
-        TemplateDecisionRefusal::AlreadyDecided(decision) => Some(*decision),
+        AdminDecisionRefusal::AlreadyDecided(decision) => Some(*decision),
         _ => None,
     };
     render(
         "template_decision_refused",
         &json!({
-            "own": matches!(refusal, TemplateDecisionRefusal::Own),
-            "not_admin": matches!(refusal, TemplateDecisionRefusal::NotAdmin),
-            "expired": matches!(refusal, TemplateDecisionRefusal::Expired),
+            "own": matches!(refusal, AdminDecisionRefusal::Own),
+            "not_admin": matches!(refusal, AdminDecisionRefusal::NotAdmin),
+            "expired": matches!(refusal, AdminDecisionRefusal::Expired),
             "decided": decided.is_some(),
             "verdict": decided.map(|d| d.verdict.decided()),
             "by_user_id": decided.map(|d| d.by_user_id.as_str()),
@@ -286,7 +278,7 @@ mod tests {
             "{}",
             shown.text
         );
-        let refused = template_decision_refused(&proposal(""), TemplateDecisionRefusal::Own);
+        let refused = template_decision_refused(&proposal(""), AdminDecisionRefusal::Own);
         assert!(
             refused.text.contains("your own template proposal"),
             "{}",

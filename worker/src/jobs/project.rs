@@ -8,7 +8,7 @@ use domain::deployment::{ProjectCreation, ProjectRequest};
 use domain::exception::{Decision, RequestId, Verdict};
 use domain::identity::{ChatIdentity, Permission, Role};
 use domain::job::{ActionJob, CommandJob, Platform, ReplyTo, Requester};
-use domain::message::{self, ChatMessage, ProjectRequestRefusal};
+use domain::message::{self, AdminDecisionRefusal, ChatMessage};
 use domain::ports::PortError;
 use domain::profile::{Collaborator, Profile, research_username};
 use domain::project::{Project, ProjectOwner};
@@ -288,6 +288,34 @@ async fn ask_admins(
     env.answer(&job.reply, &job.requester, &reply).await
 }
 
+/// Whether `decider` may decide what `requester` asked the deployment's admins for (`what`,
+/// named `resource`): an admin, never the requester. A refusal is audited and returned.
+pub(crate) async fn four_eyes(
+    env: &CommandEnv,
+    decider: &ChatIdentity,
+    requester: &ChatIdentity,
+    resource: &str,
+    what: &str,
+) -> Result<Option<AdminDecisionRefusal<'static>>, PortError> {
+    let (refusal, why) = if !env.deployment.is_admin(decider) {
+        (AdminDecisionRefusal::NotAdmin, "not a deployment admin")
+    } else if decider == requester {
+        (AdminDecisionRefusal::Own, "their own request")
+    } else {
+        return Ok(None);
+    };
+    audit_deployment(
+        env,
+        decider.clone(),
+        AuditAction::Refused,
+        resource,
+        "refused",
+        format!("deciding {what}: {why}"),
+    )
+    .await?;
+    Ok(Some(refusal))
+}
+
 /// Approve or Deny on a project request: deployment admins only, never the requester; the
 /// first decision stands; approving creates the project with the requester as its owner.
 pub(crate) async fn action_decide_project(
@@ -311,27 +339,19 @@ pub(crate) async fn action_decide_project(
             .await;
     };
     let decider = job.requester.identity();
-    let refuse = |refusal: ProjectRequestRefusal<'_>| {
+    let refuse = |refusal: AdminDecisionRefusal<'_>| {
         let reply = message::project_request_refused(&request, refusal);
         async move { env.answer(&job.reply, &job.requester, &reply).await }
     };
-    let refusal = if !env.deployment.is_admin(&decider) {
-        Some((ProjectRequestRefusal::NotAdmin, "not a deployment admin"))
-    } else if decider == request.requester.identity() {
-        Some((ProjectRequestRefusal::Own, "their own request"))
-    } else {
-        None
-    };
-    if let Some((refusal, why)) = refusal {
-        audit_deployment(
-            env,
-            decider,
-            AuditAction::Refused,
-            &request.create.name,
-            "refused",
-            format!("deciding a project request: {why}"),
-        )
-        .await?;
+    if let Some(refusal) = four_eyes(
+        env,
+        &decider,
+        &request.requester.identity(),
+        &request.create.name,
+        "a project request",
+    )
+    .await?
+    {
         return refuse(refusal).await;
     }
     let now = env.clock.now();
@@ -342,7 +362,7 @@ pub(crate) async fn action_decide_project(
             .await?
             .is_none()
     {
-        return refuse(ProjectRequestRefusal::Expired).await;
+        return refuse(AdminDecisionRefusal::Expired).await;
     }
     let proposed = Decision {
         verdict: click.verdict,
@@ -357,7 +377,7 @@ pub(crate) async fn action_decide_project(
         .decide_project_request(&request.id, &proposed)
         .await?;
     if decision.job != job.key.as_str() {
-        return refuse(ProjectRequestRefusal::AlreadyDecided(&decision)).await;
+        return refuse(AdminDecisionRefusal::AlreadyDecided(&decision)).await;
     }
     let store = &env.launch.store;
     if !store

@@ -10,7 +10,7 @@ use domain::audit::AuditAction;
 use domain::exception::{Decision, RequestId, Verdict};
 use domain::identity::Permission;
 use domain::job::{ActionJob, CommandJob};
-use domain::message::{self, TemplateDecisionRefusal};
+use domain::message::{self, AdminDecisionRefusal};
 use domain::ports::{PortError, SharedFile};
 use domain::template::{Catalog, Provenance, Publisher, parse_template, unpriced};
 use domain::template_review::{
@@ -22,7 +22,7 @@ use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
 use crate::jobs::exception::DecisionClick;
 use crate::jobs::launch::LaunchEnv;
-use crate::jobs::project::audit_deployment;
+use crate::jobs::project::{audit_deployment, four_eyes};
 
 /// What a proposal button's signed value starts with.
 const PROPOSAL_BUTTON: &str = "template-proposal:";
@@ -240,27 +240,19 @@ pub(crate) async fn action_decide_template(
             .await;
     };
     let decider = job.requester.identity();
-    let refuse = |refusal: TemplateDecisionRefusal<'_>| {
+    let refuse = |refusal: AdminDecisionRefusal<'_>| {
         let reply = message::template_decision_refused(&proposal, refusal);
         async move { env.answer(&job.reply, &job.requester, &reply).await }
     };
-    let refusal = if !env.deployment.is_admin(&decider) {
-        Some((TemplateDecisionRefusal::NotAdmin, "not a deployment admin"))
-    } else if decider == proposal.proposer.identity() {
-        Some((TemplateDecisionRefusal::Own, "their own proposal"))
-    } else {
-        None
-    };
-    if let Some((refusal, why)) = refusal {
-        audit_deployment(
-            env,
-            decider,
-            AuditAction::Refused,
-            &proposal.name,
-            "refused",
-            format!("deciding a template proposal: {why}"),
-        )
-        .await?;
+    if let Some(refusal) = four_eyes(
+        env,
+        &decider,
+        &proposal.proposer.identity(),
+        &proposal.name,
+        "a template proposal",
+    )
+    .await?
+    {
         return refuse(refusal).await;
     }
     let Some(signer) = &env.launch.template_signer else {
@@ -275,7 +267,7 @@ pub(crate) async fn action_decide_template(
             .await?
             .is_none()
     {
-        return refuse(TemplateDecisionRefusal::Expired).await;
+        return refuse(AdminDecisionRefusal::Expired).await;
     }
     let proposed = Decision {
         verdict: click.verdict,
@@ -290,7 +282,7 @@ pub(crate) async fn action_decide_template(
         .decide_template_proposal(&proposal.id, &proposed)
         .await?;
     if decision.job != job.key.as_str() {
-        return refuse(TemplateDecisionRefusal::AlreadyDecided(&decision)).await;
+        return refuse(AdminDecisionRefusal::AlreadyDecided(&decision)).await;
     }
     if decision.verdict == Verdict::Approved {
         // Idempotent: a re-run of this click writes the same signed record again.
