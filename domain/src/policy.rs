@@ -170,14 +170,16 @@ pub fn allowed_templates(
 /// Whether `wanted` is one of the allowed types or a smaller size of the same family:
 /// `t3.medium` is within `t3.large`, `t3.xlarge` and `p3.2xlarge` are not.
 pub fn instance_type_within(wanted: &str, allowed: &[String]) -> bool {
-    let Some((family, size)) = wanted.split_once('.') else {
+    // The size is after the last dot: SageMaker's `ml.t3.medium` is of family `ml.t3`, so an
+    // EC2 `t3.large` allows no SageMaker instance, nor the reverse.
+    let Some((family, size)) = wanted.rsplit_once('.') else {
         return false;
     };
     allowed.iter().any(|max| {
         if max == wanted {
             return true;
         }
-        match (max.split_once('.'), size_rank(size)) {
+        match (max.rsplit_once('.'), size_rank(size)) {
             (Some((max_family, max_size)), Some(rank)) if max_family == family => {
                 size_rank(max_size).is_some_and(|max_rank| rank <= max_rank)
             }
@@ -360,6 +362,24 @@ pub(crate) mod tests {
         assert!(!instance_type_within(
             "c5.24xlarge",
             &["c5.12xlarge".to_owned()]
+        ));
+        // SageMaker Studio's types are a family of their own.
+        let studio = vec!["ml.t3.large".to_owned(), "t3.large".to_owned()];
+        for (wanted, within) in [
+            ("ml.t3.medium", true),
+            ("ml.t3.xlarge", false),
+            ("ml.p3.2xlarge", false),
+            ("ml.m5.large", false),
+        ] {
+            assert_eq!(instance_type_within(wanted, &studio), within, "{wanted}");
+        }
+        assert!(!instance_type_within(
+            "ml.t3.medium",
+            &["t3.large".to_owned()]
+        ));
+        assert!(!instance_type_within(
+            "t3.medium",
+            &["ml.t3.large".to_owned()]
         ));
     }
 

@@ -695,7 +695,7 @@ mod tests {
             ),
             (
                 "profiles invitations create x --type admin --valid-days 1 --max-instance-types t3.large,huge",
-                "--max-instance-types expects an EC2 instance type such as t3.large, got `huge`",
+                "--max-instance-types expects an instance type such as t3.large, or a SageMaker one such as ml.t3.medium, got `huge`",
                 Some("huge"),
             ),
             (

@@ -445,17 +445,18 @@ pub(crate) fn region(s: &str) -> Result<String, InvalidReason> {
     }
 }
 
-/// An EC2 instance type such as `t3.large` or `u-6tb1.metal`: family, a dot, size.
+/// An EC2 instance type such as `t3.large` or `u-6tb1.metal` (family, a dot, size), or a
+/// SageMaker one, which is `ml.` and an EC2 type (`ml.t3.medium`, `ml.p3.2xlarge`).
 pub(crate) fn instance_type(s: &str) -> Result<String, InvalidReason> {
     let part = |p: &str| {
         !p.is_empty()
             && p.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
-    match s.split_once('.') {
+    match s.strip_prefix("ml.").unwrap_or(s).split_once('.') {
         Some((family, size)) if part(family) && part(size) => Ok(s.to_owned()),
         _ => Err(InvalidReason::Format {
-            expected: "an EC2 instance type such as t3.large",
+            expected: "an instance type such as t3.large, or a SageMaker one such as ml.t3.medium",
         }),
     }
 }
@@ -1029,6 +1030,8 @@ mod tests {
             assert!(region(bad).is_err(), "{bad}");
         }
         assert!(instance_type("t3.large").is_ok() && instance_type("u-6tb1.metal").is_ok());
+        assert!(instance_type("ml.t3.medium").is_ok() && instance_type("ml.p3.2xlarge").is_ok());
+        assert!(instance_type("ml.t3").is_err() && instance_type("ml.t3.medium.x").is_err());
         assert!(instance_type("t3").is_err() && instance_type("T3.large").is_err());
         assert_eq!(domain("MIT.edu").as_deref(), Ok("mit.edu"));
         assert!(

@@ -623,7 +623,7 @@ mod tests {
             ),
             (
                 "A,MIT,admin,30,,R5.XLarge,",
-                "MaxInstanceType expects an EC2 instance type such as t3.large, got `R5.XLarge`",
+                "MaxInstanceType expects an instance type such as t3.large, or a SageMaker one such as ml.t3.medium, got `R5.XLarge`",
             ),
             ("A,,admin,30,,,", "Institution is empty"),
             (
@@ -640,7 +640,7 @@ mod tests {
                  TemplateWhitelist has unknown template `Stata`: the templates are \
                  Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics, \
                  RStudio Server, VS Code Server; \
-                 MaxInstanceType expects an EC2 instance type such as t3.large, got `t3`; \
+                 MaxInstanceType expects an instance type such as t3.large, or a SageMaker one such as ml.t3.medium, got `t3`; \
                  MaxHourlyCost expects a dollar amount per hour such as 0.50, got `-1`",
             ),
         ];

@@ -257,7 +257,7 @@ mod tests {
             "-  L: r5.xlarge",
             "+  L: p3.2xlarge",
             "⚠️ p3.2xlarge",
-            "(reached through SSM only)",
+            "jupyter on 8888",
         ] {
             assert!(blocks.contains(wanted), "{wanted}: {blocks}");
         }
