@@ -13,8 +13,9 @@ use time::macros::format_description;
 
 use super::{State, corrupt, to_json};
 
-/// One project's turn to write its audit chain in this process.
-pub(super) type AuditTurn = Arc<tokio::sync::Mutex<()>>;
+/// One project's turn to write its audit chain in this process, holding the head this process
+/// last wrote there: usually still the chain's head, so the next link needs no read of it.
+pub(super) type AuditTurn = Arc<tokio::sync::Mutex<Option<String>>>;
 
 /// How archive days are stored: `2026-03-02`, as `Date` displays them.
 const DAY_FORMAT: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
@@ -47,9 +48,14 @@ impl State {
             .entry(project.to_owned())
             .or_default()
             .clone();
-        let _turn = turn.lock().await;
+        let mut last_written = turn.lock().await;
         for _ in 0..AUDIT_ATTEMPTS {
-            let head_json = self.records.get(&head_key).await?;
+            // Another process may have moved the head since: then the link's place is taken,
+            // and the next attempt reads the head.
+            let head_json = match last_written.take() {
+                Some(head) => Some(head),
+                None => self.records.get(&head_key).await?,
+            };
             let head: Option<Head> = head_json
                 .as_deref()
                 .map(serde_json::from_str)
@@ -62,11 +68,14 @@ impl State {
                 .await?
             {
                 // The head is most likely still the one the link follows: one swap, no read.
+                let new_head = to_json(&link.head());
                 let moved = self
                     .records
-                    .swap(&head_key, head_json.as_deref(), &to_json(&link.head()))
+                    .swap(&head_key, head_json.as_deref(), &new_head)
                     .await?;
-                if !moved {
+                if moved {
+                    *last_written = Some(new_head);
+                } else {
                     self.advance_audit_head(&head_key, link.head()).await?;
                 }
                 return Ok(());
