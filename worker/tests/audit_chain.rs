@@ -71,5 +71,9 @@ async fn two_processes_writing_one_chain_at_once_keep_it_whole() {
         .collect();
     written.sort();
     written.dedup();
-    assert_eq!(written.len(), WRITERS * EACH, "no event lost or written twice");
+    assert_eq!(
+        written.len(),
+        WRITERS * EACH,
+        "no event lost or written twice"
+    );
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use domain::command::{Command, Launch, TemplatesCommand, parse};
 use domain::job::{CommandJob, Job, JobKey, LaunchJob, Platform, ReplyTo, Requester};
 use domain::launch::check_launch_request;
-use domain::message::limits::fit_to_slack;
+use domain::message::limits::{SECTION_TEXT, fit_to_slack};
 use domain::message::{self, ChatMessage};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,21 @@ fn ephemeral(message: ChatMessage) -> Response {
         message,
     })
     .into_response()
+}
+
+/// A message already rendered as JSON (`{"text":…,"blocks":…}`), answered as it is with
+/// Slack's `response_type` added: nothing parsed or serialized again.
+fn ephemeral_rendered(message_json: &str) -> Response {
+    let fields = message_json
+        .trim_start()
+        .strip_prefix('{')
+        .expect("a rendered message is a JSON object");
+    let body = format!("{{\"response_type\":\"ephemeral\",{fields}");
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 pub(crate) async fn command_slash(
@@ -106,9 +121,9 @@ impl SlashCommand {
 }
 
 /// Queues a job and acknowledges it with `accepted`, inside Slack's deadline.
-async fn enqueue(bot: &Bot, key: &JobKey, job: Job, accepted: ChatMessage) -> Response {
+async fn enqueue(bot: &Bot, key: &JobKey, job: Job, accepted: Response) -> Response {
     if enqueue_in_time(bot, job).await {
-        Outcome::Accepted.mark(ephemeral(accepted))
+        Outcome::Accepted.mark(accepted)
     } else {
         Outcome::Busy.mark(ephemeral(message::try_again(key.as_str())))
     }
@@ -121,7 +136,7 @@ async fn command_for_worker(bot: &Bot, form: SlashCommand, command: Command) -> 
         Ok(key) => key,
         Err(refusal) => return refusal.into_response(),
     };
-    let accepted = message::working_on_it(command.name());
+    let accepted = ephemeral(message::working_on_it(command.name()));
     let job = Job::Command(CommandJob {
         key: key.clone(),
         requester: form.requester(),
@@ -146,7 +161,7 @@ async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Respon
     let accepted = if bot.governed_templates {
         // The template may have been published after this process read its catalog: the
         // worker checks it against the catalog of now.
-        message::launch_accepted_unchecked(&launch)
+        ephemeral(message::launch_accepted_unchecked(&launch))
     } else {
         if let Err(refusal) = check_launch_request(&launch, &bot.catalog) {
             return ephemeral(message::launch_refused(launch.name.as_str(), &refusal));
@@ -154,7 +169,18 @@ async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Respon
         let template = bot.catalog.find(&launch.template).expect("checked above");
         let size = launch.size.unwrap_or(template.default_size);
         let instance_type = template.instance_type(size).expect("checked above");
-        message::launch_accepted(&launch, &template.name, size, instance_type)
+        let rendered = message::launch_accepted_json(&launch, &template.name, size, instance_type);
+        // Short enough that no Block Kit limit applies (one section): answered as rendered.
+        if rendered.len() < SECTION_TEXT {
+            ephemeral_rendered(&rendered)
+        } else {
+            ephemeral(message::launch_accepted(
+                &launch,
+                &template.name,
+                size,
+                instance_type,
+            ))
+        }
     };
     let key = match form.key() {
         Ok(key) => key,

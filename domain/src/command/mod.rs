@@ -181,12 +181,12 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
     {
         tokens.remove(0);
     }
-    let mut resolution = resolve(&command_words(&tokens));
+    let mut resolution = resolve(&command_words(leading(&tokens)));
     // Command words may continue on the next line; only a resolved command decides whether
     // later lines are words or a body.
     while lexed.is_ok() && matches!(resolution, Resolution::Group) && !lexer.rest().is_empty() {
         lexed = lexer.line_into(&mut tokens);
-        resolution = resolve(&command_words(&tokens));
+        resolution = resolve(&command_words(leading(&tokens)));
     }
     if let Err(error) = lexed {
         return Err(match resolution {
@@ -282,17 +282,39 @@ enum Resolution {
     },
 }
 
+/// Each command's name split into its words, once: every request resolves its words
+/// against all of them.
+static COMMAND_PATHS: std::sync::LazyLock<Vec<(Vec<&'static str>, &'static CommandSpec)>> =
+    std::sync::LazyLock::new(|| {
+        COMMANDS
+            .iter()
+            .map(|spec| (spec.words().collect(), *spec))
+            .collect()
+    });
+
+/// The tokens that can be command words: no command name is longer, so [`resolve`] reads no
+/// further (the rest are arguments, left as typed).
+fn leading(tokens: &[Token]) -> &[Token] {
+    static LONGEST: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+        COMMAND_PATHS
+            .iter()
+            .map(|(path, _)| path.len())
+            .max()
+            .unwrap_or(0)
+    });
+    &tokens[..tokens.len().min(*LONGEST)]
+}
+
 fn resolve(words: &[String]) -> Resolution {
     let mut depth = 0;
     loop {
-        let under: Vec<&'static CommandSpec> = COMMANDS
+        let under: Vec<&(Vec<&'static str>, &'static CommandSpec)> = COMMAND_PATHS
             .iter()
-            .copied()
-            .filter(|spec| {
-                spec.words().zip(&words[..depth]).all(|(a, b)| a == b) && spec.depth() >= depth
+            .filter(|(path, _)| {
+                path.len() >= depth && path.iter().zip(&words[..depth]).all(|(a, b)| a == b)
             })
             .collect();
-        if let Some(spec) = under.iter().find(|spec| spec.depth() == depth) {
+        if let Some((_, spec)) = under.iter().find(|(path, _)| path.len() == depth) {
             return Resolution::Command(spec);
         }
         let Some(word) = words.get(depth) else {
@@ -300,10 +322,10 @@ fn resolve(words: &[String]) -> Resolution {
         };
         if !under
             .iter()
-            .any(|spec| spec.words().nth(depth) == Some(word.as_str()))
+            .any(|(path, _)| path.get(depth) == Some(&word.as_str()))
         {
-            let candidates = under.iter().filter_map(|spec| {
-                let next = spec.words().nth(depth)?;
+            let candidates = under.iter().filter_map(|(path, spec)| {
+                let next = *path.get(depth)?;
                 Some((next, path_prefix(spec.name, depth + 1)))
             });
             return Resolution::Unknown {

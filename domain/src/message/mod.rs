@@ -689,18 +689,48 @@ fn pad(
 }
 
 /// Slack mrkdwn reserves `&`, `<` and `>`; the result then sits inside a JSON string.
+/// A value inside a JSON string of a Slack message: Slack's three entities, then JSON's escapes
+/// as serde_json writes them. One pass: every value of every message goes through it.
 fn escape_slack_json(raw: &str) -> String {
-    let slack = raw
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let quoted = Value::String(slack).to_string();
-    quoted[1..quoted.len() - 1].to_owned()
+    let mut escaped = String::with_capacity(raw.len() + 8);
+    for c in raw.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => push_json_char(&mut escaped, c),
+        }
+    }
+    escaped
 }
 
 fn escape_json(raw: &str) -> String {
-    let quoted = Value::String(raw.to_owned()).to_string();
-    quoted[1..quoted.len() - 1].to_owned()
+    let mut escaped = String::with_capacity(raw.len() + 8);
+    for c in raw.chars() {
+        push_json_char(&mut escaped, c);
+    }
+    escaped
+}
+
+/// `c` as it stands inside a JSON string, escaped exactly as serde_json escapes it.
+fn push_json_char(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x20 => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let byte = c as u8;
+            out.push_str("\\u00");
+            out.push(HEX[(byte >> 4) as usize] as char);
+            out.push(HEX[(byte & 0xf) as usize] as char);
+        }
+        c => out.push(c),
+    }
 }
 
 /// A Discord-only rendering, e.g. a modal.
@@ -754,6 +784,83 @@ pub fn launch_accepted(
             "instance_type": instance_type,
         }),
     )
+}
+
+/// [`launch_accepted`] as the JSON text of its message (`{"text":…,"blocks":[…]}`), filled in
+/// from the template rendered once: the bot answers every launch with it, and rendering the
+/// template anew for each was a seventh of the bot's work under load.
+pub fn launch_accepted_json(
+    launch: &Launch,
+    template: &str,
+    size: Size,
+    instance_type: &str,
+) -> String {
+    static PRERENDERED: LazyLock<Prerendered> = LazyLock::new(|| {
+        Prerendered::new(
+            "launch_accepted",
+            &["name", "template", "size", "instance_type"],
+        )
+    });
+    PRERENDERED.fill(&[launch.name.as_str(), template, size.as_str(), instance_type])
+}
+
+/// A template without conditions on its values, rendered once with a marker where each value
+/// goes and cut at the markers: filling it in joins the pieces with the values escaped as
+/// rendering escapes them.
+struct Prerendered {
+    /// One more than `slots`: the text before each value, and after the last.
+    pieces: Vec<String>,
+    /// Which value goes after each piece.
+    slots: Vec<usize>,
+}
+
+/// Private-use characters around a value's index: no template text contains them, and
+/// escaping leaves them as they are.
+const MARK_OPEN: char = '\u{e000}';
+const MARK_CLOSE: char = '\u{e001}';
+
+impl Prerendered {
+    fn new(template: &str, keys: &[&str]) -> Prerendered {
+        let data: serde_json::Map<String, Value> = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| {
+                let mark = format!("{MARK_OPEN}{index}{MARK_CLOSE}");
+                ((*key).to_owned(), Value::String(mark))
+            })
+            .collect();
+        let rendered = REGISTRY
+            .render(template, &Value::Object(data))
+            .expect("message templates are compiled in and rendered by the snapshot tests");
+        let mut pieces = Vec::new();
+        let mut slots = Vec::new();
+        let mut rest = rendered.as_str();
+        while let Some(open) = rest.find(MARK_OPEN) {
+            pieces.push(rest[..open].to_owned());
+            let after = &rest[open + MARK_OPEN.len_utf8()..];
+            let close = after.find(MARK_CLOSE).expect("each marker is closed");
+            slots.push(
+                after[..close]
+                    .parse()
+                    .expect("a marker holds its value's index"),
+            );
+            rest = &after[close + MARK_CLOSE.len_utf8()..];
+        }
+        pieces.push(rest.to_owned());
+        Prerendered { pieces, slots }
+    }
+
+    fn fill(&self, values: &[&str]) -> String {
+        let mut filled = String::with_capacity(
+            self.pieces.iter().map(String::len).sum::<usize>() + 16 * self.slots.len(),
+        );
+        for (piece, slot) in self.pieces.iter().zip(&self.slots) {
+            filled.push_str(piece);
+            filled.push_str(&escape_slack_json(values[*slot]));
+        }
+        filled.push_str(self.pieces.last().expect("at least one piece"));
+        filled
+    }
 }
 
 /// Posted in the channel once the instance exists, with the project's runway: how long this
@@ -997,9 +1104,37 @@ pub fn try_again(reference: &str) -> ChatMessage {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use proptest::prelude::*;
     use time::macros::datetime;
 
     use super::*;
+
+    proptest! {
+        #[test]
+        fn the_prerendered_launch_acknowledgement_is_the_rendered_one(
+            name in "[a-z][a-z0-9]{0,30}",
+            template in any::<String>(),
+            instance_type in "[a-z0-9.<>&\"\\\\]{1,20}",
+        ) {
+            let Ok(crate::command::Command::Launch(launch)) = parse(&format!("launch x {name}")) else {
+                panic!("a launch parses");
+            };
+            let rendered = launch_accepted(&launch, &template, Size::L, &instance_type);
+            let filled: ChatMessage =
+                serde_json::from_str(&launch_accepted_json(&launch, &template, Size::L, &instance_type))
+                    .unwrap();
+            prop_assert_eq!(filled, rendered);
+        }
+
+        #[test]
+        fn values_are_escaped_exactly_as_serde_json_escapes_them(raw in any::<String>()) {
+            let quoted = Value::String(raw.clone()).to_string();
+            prop_assert_eq!(escape_json(&raw), &quoted[1..quoted.len() - 1]);
+            let slack = raw.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            let quoted = Value::String(slack).to_string();
+            prop_assert_eq!(escape_slack_json(&raw), &quoted[1..quoted.len() - 1]);
+        }
+    }
     use crate::command::parse;
     use crate::job::JobKey;
     use crate::launch::Attribution;
