@@ -105,18 +105,17 @@ impl SlashCommand {
             .map_err(|error| (StatusCode::BAD_REQUEST, error.to_string()))
     }
 
-    fn requester(&self) -> Requester {
-        Requester {
+    /// Who asked and where the answers go, the form's own strings moved into them.
+    fn into_parts(self) -> (Requester, ReplyTo) {
+        let reply = ReplyTo::slack(&self.channel_id, self.response_url);
+        let requester = Requester {
             platform: Platform::Slack,
-            team_id: self.team_id.clone(),
-            team_domain: self.team_domain.clone(),
-            user_id: self.user_id.clone(),
-            user_name: self.user_name.clone(),
-        }
-    }
-
-    fn reply(&self) -> ReplyTo {
-        ReplyTo::slack(&self.channel_id, self.response_url.clone())
+            team_id: self.team_id,
+            team_domain: self.team_domain,
+            user_id: self.user_id,
+            user_name: self.user_name,
+        };
+        (requester, reply)
     }
 }
 
@@ -137,10 +136,11 @@ async fn command_for_worker(bot: &Bot, form: SlashCommand, command: Command) -> 
         Err(refusal) => return refusal.into_response(),
     };
     let accepted = ephemeral(message::working_on_it(command.name()));
+    let (requester, reply) = form.into_parts();
     let job = Job::Command(CommandJob {
         key: key.clone(),
-        requester: form.requester(),
-        reply: form.reply(),
+        requester,
+        reply,
         command,
     });
     enqueue(bot, &key, job, accepted).await
@@ -186,10 +186,11 @@ async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Respon
         Ok(key) => key,
         Err(refusal) => return refusal.into_response(),
     };
+    let (requester, reply) = form.into_parts();
     let job = Job::Launch(LaunchJob {
         key: key.clone(),
-        requester: form.requester(),
-        reply: form.reply(),
+        requester,
+        reply,
         launch,
     });
     enqueue(bot, &key, job, accepted).await
