@@ -10,13 +10,8 @@ use crate::harness::{OwnRedis, SMITH, Slash, TestEnv, eventually};
 const PROJECT: &str = "nih-neuro-consortium";
 
 async fn launched(env: &TestEnv, name: &str) {
-    env.slash(&Slash::new(&format!(r#"launch "Python Machine Learning" {name}"#)).by(SMITH))
-        .await;
-    env.slack
-        .expect("the launch", Duration::from_secs(30), |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-        })
-        .await;
+    let text = format!(r#"launch "Python Machine Learning" {name}"#);
+    env.launched(SMITH, &text, name).await;
 }
 
 /// Every entry of the project's ledger stream, ids included.

@@ -226,11 +226,7 @@ async fn approved_and_launched(env: &TestEnv, requester: crate::harness::Person,
     env.slack
         .expect_dm(requester.user_id, "the approval", WAIT)
         .await;
-    env.slack
-        .expect("the launch", WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-        })
-        .await;
+    env.launch_announced(name).await;
     assert_eq!(env.instances_named(name).await.len(), 1);
 }
 

@@ -32,18 +32,8 @@ pub(crate) async fn johnson_at_work(env: &mut TestEnv, extra: &[(&str, &str)]) -
     )
     .await;
     for name in ["mit-algorithm-dev", "mit-validation"] {
-        env.slash(
-            &Slash::new(&format!(
-                r#"launch "R Research Environment" {name} --size M"#
-            ))
-            .by(JOHNSON),
-        )
-        .await;
-        env.slack
-            .expect(name, WAIT, |p| {
-                p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-            })
-            .await;
+        let text = format!(r#"launch "R Research Environment" {name} --size M"#);
+        env.launched(JOHNSON, &text, name).await;
     }
     env.wait_for_done_launch_jobs(2).await;
     worker

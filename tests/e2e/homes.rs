@@ -12,18 +12,8 @@ use crate::harness::{JOHNSON, LEE, Person, SMITH, Slash, TestEnv, button_value};
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn launch(env: &TestEnv, person: Person, name: &str) {
-    env.slash(
-        &Slash::new(&format!(
-            r#"launch "Python Machine Learning" {name} --size M"#
-        ))
-        .by(person),
-    )
-    .await;
-    env.slack
-        .expect(name, WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-        })
-        .await;
+    let text = format!(r#"launch "Python Machine Learning" {name} --size M"#);
+    env.launched(person, &text, name).await;
 }
 
 async fn terminate(env: &TestEnv, person: Person, name: &str) {

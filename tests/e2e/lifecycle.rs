@@ -8,15 +8,6 @@ use aws_sdk_ec2::types::InstanceStateName;
 
 use crate::harness::{JOHNSON, LEE, Posted, SMITH, Slash, TestEnv, button_value, eventually};
 
-async fn launched(env: &TestEnv, person: crate::harness::Person, text: &str, name: &str) {
-    env.slash(&Slash::new(text).by(person)).await;
-    env.slack
-        .expect("the launch", Duration::from_secs(30), |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-        })
-        .await;
-}
-
 /// The channel message a lifecycle command posts.
 async fn announced(env: &TestEnv, wanted: &str) -> Posted {
     env.slack
@@ -32,8 +23,7 @@ async fn every_lifecycle_command_changes_the_instance_and_posts_once() {
     env.start_worker();
     env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
         .await;
-    launched(
-        &env,
+    env.launched(
         JOHNSON,
         r#"launch "Python Machine Learning" mit-dev --size M"#,
         "mit-dev",
@@ -116,8 +106,7 @@ async fn a_member_cannot_stop_someone_elses_workspace() {
     env.slack
         .expect_dm(LEE.user_id, "the SSH key", Duration::from_secs(30))
         .await;
-    launched(
-        &env,
+    env.launched(
         SMITH,
         r#"launch "R Research Environment" smith-box"#,
         "smith-box",
@@ -146,8 +135,7 @@ async fn a_workspace_stopped_outside_chat_is_noticed_and_stops_accruing() {
     env.start_worker_with_env(&[("CWS_RECONCILE_SECS", "1")]);
     env.create_project(JOHNSON, "nih-neuro-consortium --budget 5000")
         .await;
-    launched(
-        &env,
+    env.launched(
         JOHNSON,
         r#"launch "Python Machine Learning" console-box --size M"#,
         "console-box",

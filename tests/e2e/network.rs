@@ -20,18 +20,8 @@ async fn launched(env: &TestEnv, template: &str, name: &str) {
 }
 
 async fn launched_in(env: &TestEnv, template: &str, name: &str, project: &str) {
-    env.slash(
-        &Slash::new(&format!(
-            r#"launch "{template}" {name} --size M --project {project}"#
-        ))
-        .by(SMITH),
-    )
-    .await;
-    env.slack
-        .expect("the launch", WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-        })
-        .await;
+    let text = format!(r#"launch "{template}" {name} --size M --project {project}"#);
+    env.launched(SMITH, &text, name).await;
 }
 
 async fn groups_named(env: &TestEnv, name: &str) -> Vec<SecurityGroup> {

@@ -28,18 +28,8 @@ async fn johnsons_workspace(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize 
         "stanford-collab",
     )
     .await;
-    env.slash(
-        &Slash::new(&format!(
-            r#"launch "R Research Environment" {WORKSPACE} --size M"#
-        ))
-        .by(JOHNSON),
-    )
-    .await;
-    env.slack
-        .expect(WORKSPACE, WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{WORKSPACE}*"))
-        })
-        .await;
+    let text = format!(r#"launch "R Research Environment" {WORKSPACE} --size M"#);
+    env.launched(JOHNSON, &text, WORKSPACE).await;
     env.wait_for_done_launch_jobs(1).await;
     worker
 }

@@ -13,13 +13,8 @@ const PROJECT: &str = "nih-neuro-consortium";
 const OWN_KEY_DATA: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIDDNtVzmIbd+bszyw/O1Z2rtpr37rQOiQSdgnOth5JOk";
 
 async fn launched(env: &TestEnv, name: &str) {
-    env.slash(&Slash::new(&format!(r#"launch "Python Machine Learning" {name}"#)).by(SMITH))
-        .await;
-    env.slack
-        .expect("the launch", WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-        })
-        .await;
+    let text = format!(r#"launch "Python Machine Learning" {name}"#);
+    env.launched(SMITH, &text, name).await;
 }
 
 /// The key data of the `SSH_PUBLIC_KEY` a user data script writes.

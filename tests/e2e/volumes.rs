@@ -216,18 +216,8 @@ const MIT_VISITOR: Person = Person {
 };
 
 async fn launch(env: &TestEnv, person: Person, name: &str) {
-    env.slash(
-        &Slash::new(&format!(
-            r#"launch "R Research Environment" {name} --size M"#
-        ))
-        .by(person),
-    )
-    .await;
-    env.slack
-        .expect(name, WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{name}*"))
-        })
-        .await;
+    let text = format!(r#"launch "R Research Environment" {name} --size M"#);
+    env.launched(person, &text, name).await;
 }
 
 /// The scripts SSM was asked to run, with the comment naming the workspace. (moto lists every

@@ -76,13 +76,8 @@ async fn a_collaborator_gets_rstudio_s_port_forward_and_password_by_direct_messa
         "berkeley-collab",
     )
     .await;
-    env.slash(&Slash::new(&format!(r#"launch "RStudio Server" {NAME} --size M"#)).by(JOHNSON))
-        .await;
-    env.slack
-        .expect("the launch", WAIT, |p| {
-            p.method == "chat.postMessage" && p.text().contains(&format!("launched *{NAME}*"))
-        })
-        .await;
+    let text = format!(r#"launch "RStudio Server" {NAME} --size M"#);
+    env.launched(JOHNSON, &text, NAME).await;
     let instance = env.instances_named(NAME).await.remove(0);
     let instance_id = instance.instance_id().unwrap().to_owned();
     let region = instance

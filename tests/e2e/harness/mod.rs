@@ -808,6 +808,23 @@ impl TestEnv {
             .await
     }
 
+    /// Sends `text` as `person`, then waits until the channel hears that workspace `name`
+    /// launched.
+    pub async fn launched(&self, person: Person, text: &str, name: &str) -> Posted {
+        self.slash(&Slash::new(text).by(person)).await;
+        self.launch_announced(name).await
+    }
+
+    /// Waits until the channel hears that workspace `name` launched.
+    pub async fn launch_announced(&self, name: &str) -> Posted {
+        let wanted = format!("launched *{name}*");
+        self.slack
+            .expect("the launch", Duration::from_secs(30), |p| {
+                p.method == "chat.postMessage" && p.text().contains(&wanted)
+            })
+            .await
+    }
+
     /// The next ephemeral reply (through `response_url`) whose text contains `wanted`.
     pub async fn reply_containing(&self, wanted: &str) -> Posted {
         self.slack
