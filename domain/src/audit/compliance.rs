@@ -471,10 +471,9 @@ impl CollaborationCompliance<'_> {
                 },
             ],
             self.decisions.iter().map(|row| {
-                let at = row.at.to_offset(time::UtcOffset::UTC);
                 vec![
                     row.seq.to_string(),
-                    format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute()),
+                    super::report::utc_minute(row.at),
                     row.user.clone(),
                     row.action.clone(),
                     row.resource.clone(),

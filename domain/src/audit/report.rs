@@ -278,10 +278,9 @@ pub(super) const EVENT_COLUMNS: [Column; 8] = [
 
 /// One row of an event table: the hash's first characters, enough to find the link.
 pub(super) fn event_cells(row: &Row) -> Vec<String> {
-    let at = row.at.to_offset(time::UtcOffset::UTC);
     vec![
         row.seq.to_string(),
-        format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute()),
+        utc_minute(row.at),
         row.user.clone(),
         row.institution.clone(),
         row.action.clone(),
@@ -289,6 +288,12 @@ pub(super) fn event_cells(row: &Row) -> Vec<String> {
         row.outcome.clone(),
         row.hash.chars().take(10).collect(),
     ]
+}
+
+/// `2026-12-04 09:05`: when an event happened, to the minute, in UTC, as PDF tables show it.
+pub(super) fn utc_minute(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
 }
 
 /// `1,247`.

@@ -259,17 +259,7 @@ async fn ask_admins(
     let key = env.state.token_key().await?;
     let value = sign_button_value(&key, &format!("{REQUEST_BUTTON}{}", request.id));
     let ask = message::project_request(&request, &value);
-    let store = &env.launch.store;
-    for (index, admin) in env.deployment.admins().iter().enumerate() {
-        let notice = format!("project-request-admin-{index}");
-        let Some(user_id) = admin.chat_user_id() else {
-            continue;
-        };
-        if !store.notice_sent(&job.key, &notice).await? {
-            env.chat.post_direct(user_id, &ask).await?;
-            store.mark_notice_sent(&job.key, &notice).await?;
-        }
-    }
+    ask_admins_once(env, job, "project-request", &ask).await?;
     audit_deployment(
         env,
         job.requester.identity(),
@@ -314,6 +304,29 @@ pub(crate) async fn four_eyes(
     )
     .await?;
     Ok(Some(refusal))
+}
+
+/// Sends `ask` by direct message to each deployment admin but the person who asked (who may
+/// not decide), each once however often `job` re-runs (notices `{what}-admin-{index}`).
+pub(crate) async fn ask_admins_once(
+    env: &CommandEnv,
+    job: &CommandJob,
+    what: &str,
+    ask: &ChatMessage,
+) -> Result<(), PortError> {
+    let asker = job.requester.identity();
+    let store = &env.launch.store;
+    for (index, admin) in env.deployment.admins().iter().enumerate() {
+        let notice = format!("{what}-admin-{index}");
+        let Some(user_id) = admin.chat_user_id().filter(|_| *admin != asker) else {
+            continue;
+        };
+        if !store.notice_sent(&job.key, &notice).await? {
+            env.chat.post_direct(user_id, ask).await?;
+            store.mark_notice_sent(&job.key, &notice).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Approve or Deny on a project request: deployment admins only, never the requester; the

@@ -22,7 +22,7 @@ use crate::jobs::CommandEnv;
 use crate::jobs::access::{Context, authorize};
 use crate::jobs::exception::DecisionClick;
 use crate::jobs::launch::LaunchEnv;
-use crate::jobs::project::{audit_deployment, four_eyes};
+use crate::jobs::project::{ask_admins_once, audit_deployment, four_eyes};
 
 /// What a proposal button's signed value starts with.
 const PROPOSAL_BUTTON: &str = "template-proposal:";
@@ -183,19 +183,7 @@ pub(crate) async fn command_templates_propose(
         &review(published.map(|p| &*p.text), &proposal.text),
         &value,
     );
-    let store = &env.launch.store;
-    let proposer = job.requester.identity();
-    for (index, admin) in env.deployment.admins().iter().enumerate() {
-        let notice = format!("template-proposal-admin-{index}");
-        // An admin who proposes cannot decide: the others are asked.
-        let Some(user_id) = admin.chat_user_id().filter(|_| *admin != proposer) else {
-            continue;
-        };
-        if !store.notice_sent(&job.key, &notice).await? {
-            env.chat.post_direct(user_id, &ask).await?;
-            store.mark_notice_sent(&job.key, &notice).await?;
-        }
-    }
+    ask_admins_once(env, job, "template-proposal", &ask).await?;
     audit_deployment(
         env,
         job.requester.identity(),
