@@ -109,7 +109,12 @@ async fn an_allowed_requesters_project_exists_only_after_an_admin_approves() {
     // Two admins click at once: one decision, one project.
     let (first, second) = tokio::join!(
         env.click(SMITH, "cws_approve_project", &approve, Some("R01 funded")),
-        env.click(LEE, "cws_approve_project", &approve, None),
+        env.click(
+            LEE,
+            "cws_approve_project",
+            &approve,
+            Some("R01 funded, per Berkeley")
+        ),
     );
     assert_eq!((first.status, second.status), (200, 200));
     env.slack
@@ -127,6 +132,7 @@ async fn an_allowed_requesters_project_exists_only_after_an_admin_approves() {
         "{}",
         told.text()
     );
+    // Whichever click came first decided; both gave the funding as the reason.
     assert!(told.text().contains("R01 funded"), "{}", told.text());
     for (what, wanted) in [
         ("the project created", "Project *chen-lab* created"),
