@@ -57,7 +57,7 @@ impl Bot {
             limiter: Limiter::new(RateLimit::default()),
             catalog: Arc::new(Catalog::builtin().clone()),
             governed_templates: false,
-            metrics: Arc::new(BotMetrics::new()),
+            metrics: Arc::new(BotMetrics::new(&SIGNED_ROUTES)),
         }
     }
 
@@ -103,6 +103,12 @@ impl Bot {
     }
 }
 
+const SLACK_COMMANDS: &str = "/slack/commands";
+const SLACK_INTERACTIONS: &str = "/slack/interactions";
+const DISCORD_INTERACTIONS: &str = "/discord/interactions";
+/// The routes the platforms sign, which the metrics count.
+const SIGNED_ROUTES: [&str; 3] = [SLACK_COMMANDS, SLACK_INTERACTIONS, DISCORD_INTERACTIONS];
+
 /// Every route. Serve it with [`serve`] (or with `ConnectInfo<SocketAddr>`), so that the rate
 /// limit tells clients apart.
 pub fn router(bot: Bot) -> Router {
@@ -122,12 +128,12 @@ pub fn router(bot: Bot) -> Router {
             rate_limit::limit_unauthenticated,
         ));
     Router::new()
-        .route("/slack/commands", post(slack::commands::command_slash))
+        .route(SLACK_COMMANDS, post(slack::commands::command_slash))
         .route(
-            "/slack/interactions",
+            SLACK_INTERACTIONS,
             post(slack::interactions::interaction_click),
         )
-        .route("/discord/interactions", post(discord::interaction))
+        .route(DISCORD_INTERACTIONS, post(discord::interaction))
         .route_layer(axum::middleware::from_fn_with_state(
             bot.metrics.clone(),
             metrics::track,

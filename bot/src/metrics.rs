@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -34,6 +34,15 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    const ALL: [Outcome; 6] = [
+        Outcome::Accepted,
+        Outcome::Answered,
+        Outcome::BadSignature,
+        Outcome::ParseError,
+        Outcome::Busy,
+        Outcome::NotConfigured,
+    ];
+
     /// Marks `response` with what became of the request, for [`track`].
     pub(crate) fn mark(self, mut response: Response) -> Response {
         response.extensions_mut().insert(self);
@@ -65,26 +74,34 @@ impl Outcome {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
+    route: &'static str,
     outcome: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RouteLabel {
-    route: String,
+    route: &'static str,
 }
 
 /// From 5 ms to Slack's 3 s deadline and past it.
 const ACK_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
+/// One signed route's series, looked up once when the bot starts: a request then counts
+/// without hashing labels or allocating them.
+struct RouteSeries {
+    route: &'static str,
+    ack_seconds: Histogram,
+    requests: [Counter; Outcome::ALL.len()],
+}
+
 pub(crate) struct BotMetrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    ack_seconds: Family<RouteLabel, Histogram>,
+    routes: Vec<RouteSeries>,
 }
 
 impl BotMetrics {
-    pub(crate) fn new() -> BotMetrics {
+    /// The metrics of `routes`, every series present (at zero) from the start.
+    pub(crate) fn new(routes: &[&'static str]) -> BotMetrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let ack_seconds = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(ACK_BUCKETS.iter().copied())
@@ -100,11 +117,22 @@ impl BotMetrics {
             "Time from a signed request's arrival to the bot's answer",
             ack_seconds.clone(),
         );
-        BotMetrics {
-            registry,
-            requests,
-            ack_seconds,
-        }
+        let routes = routes
+            .iter()
+            .map(|&route| RouteSeries {
+                route,
+                ack_seconds: ack_seconds.get_or_create(&RouteLabel { route }).clone(),
+                requests: Outcome::ALL.map(|outcome| {
+                    requests
+                        .get_or_create(&RequestLabels {
+                            route,
+                            outcome: outcome.label(),
+                        })
+                        .clone()
+                }),
+            })
+            .collect();
+        BotMetrics { registry, routes }
     }
 }
 
@@ -115,13 +143,13 @@ pub(crate) async fn track(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || request.uri().path().to_owned(),
-        |p| p.as_str().to_owned(),
-    );
+    let path = request.uri().path();
+    let Some(series) = metrics.routes.iter().find(|series| series.route == path) else {
+        return next.run(request).await;
+    };
     // One span per request: every line logged while answering it names the route and, once
     // known, the job key the person is given as the reference.
-    let span = tracing::info_span!("request", route = %route, key = tracing::field::Empty);
+    let span = tracing::info_span!("request", route = series.route, key = tracing::field::Empty);
     let response = next.run(request).instrument(span.clone()).await;
     let outcome = response
         .extensions()
@@ -129,19 +157,8 @@ pub(crate) async fn track(
         .copied()
         .unwrap_or_else(|| Outcome::of_status(response.status()));
     span.in_scope(|| tracing::debug!(outcome = outcome.label(), "answered"));
-    metrics
-        .ack_seconds
-        .get_or_create(&RouteLabel {
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route,
-            outcome: outcome.label(),
-        })
-        .inc();
+    series.ack_seconds.observe(started.elapsed().as_secs_f64());
+    series.requests[outcome as usize].inc();
     response
 }
 
@@ -159,5 +176,17 @@ impl ops::Probe for BotProbe {
 
     async fn metrics(&self) -> String {
         ops::encode(&self.metrics.registry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn each_outcome_counts_in_its_own_series() {
+        for (index, outcome) in Outcome::ALL.into_iter().enumerate() {
+            assert_eq!(outcome as usize, index, "{outcome:?}");
+        }
     }
 }

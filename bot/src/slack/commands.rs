@@ -1,5 +1,6 @@
 //! `POST /slack/commands`: one `/cws ...` slash command.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Json;
@@ -148,13 +149,15 @@ async fn command_for_worker(bot: &Bot, form: SlashCommand, command: Command) -> 
 
 /// Slack sends `&`, `<` and `>` in command text as HTML entities; the grammar sees the
 /// characters the person typed.
-fn unescape(text: &str) -> String {
+fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    Cow::Owned(
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
 
 async fn command_launch(bot: &Bot, form: SlashCommand, launch: Launch) -> Response {

@@ -112,6 +112,10 @@ impl<'a> Lexer<'a> {
 
     /// Consumes a backslash followed by a line break, if one starts here.
     fn continuation(&mut self) -> bool {
+        let rest = self.rest().as_bytes();
+        if rest.first() != Some(&b'\\') {
+            return false;
+        }
         for pattern in ["\\\n", "\\\r\n"] {
             if self.rest().starts_with(pattern) {
                 self.pos += pattern.len();
@@ -121,12 +125,36 @@ impl<'a> Lexer<'a> {
         false
     }
 
+    /// Consumes the longest run of characters that need none of the rules above and returns
+    /// it, so most of a word is copied at once: ASCII, no quote, no backslash, not whitespace
+    /// (bar the space inside quotes), and outside quotes no `=` (a quote may open after one).
+    fn plain_run(&mut self, in_quotes: bool) -> &'a str {
+        let rest = self.rest();
+        let len = rest
+            .bytes()
+            .position(|b| match b {
+                b'"' | b'\'' | b'\\' => true,
+                b'=' => !in_quotes,
+                b' ' => !in_quotes,
+                b => !b.is_ascii_graphic(),
+            })
+            .unwrap_or(rest.len());
+        self.pos += len;
+        &rest[..len]
+    }
+
     fn word(&mut self) -> Result<Token, ParseError> {
         let start = self.pos;
         let quoted = self.peek().and_then(quote_kind).is_some();
         let mut text = String::new();
         let mut quote_may_open = true;
         while !self.continuation() {
+            let run = self.plain_run(false);
+            if !run.is_empty() {
+                text.push_str(run);
+                quote_may_open = false;
+                continue;
+            }
             let Some(c) = self.peek().filter(|c| !c.is_whitespace()) else {
                 break;
             };
@@ -158,6 +186,11 @@ impl<'a> Lexer<'a> {
         self.bump();
         loop {
             if quote == Quote::Double && self.continuation() {
+                continue;
+            }
+            let run = self.plain_run(true);
+            if !run.is_empty() {
+                text.push_str(run);
                 continue;
             }
             let Some(c) = self.bump() else {

@@ -28,6 +28,8 @@ mod workspace;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use args::CommandSpec;
@@ -252,19 +254,30 @@ fn is_help_flag(token: &Token) -> bool {
     !token.quoted && token.text.eq_ignore_ascii_case("--help")
 }
 
-fn help_topic(words: &[String]) -> Option<String> {
+fn help_topic(words: &[Cow<'_, str>]) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// Words as the command table spells them: lowercase (phones capitalise the first word), and
 /// `profile` read as `profiles` because the CLI documentation uses both.
-fn command_words<T: AsRef<str>>(words: &[T]) -> Vec<String> {
+fn command_words<T: AsRef<str>>(words: &[T]) -> Vec<Cow<'_, str>> {
     words
         .iter()
         .enumerate()
-        .map(|(index, word)| match word.as_ref().to_lowercase() {
-            word if index == 0 && word == "profile" => "profiles".to_owned(),
-            word => word,
+        .map(|(index, word)| {
+            let word = word.as_ref();
+            let word = if word
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+            {
+                Cow::Borrowed(word)
+            } else {
+                Cow::Owned(word.to_lowercase())
+            };
+            match word {
+                word if index == 0 && word == "profile" => Cow::Borrowed("profiles"),
+                word => word,
+            }
         })
         .collect()
 }
@@ -305,26 +318,26 @@ fn leading(tokens: &[Token]) -> &[Token] {
     &tokens[..tokens.len().min(*LONGEST)]
 }
 
-fn resolve(words: &[String]) -> Resolution {
+fn resolve<T: AsRef<str>>(words: &[T]) -> Resolution {
     let mut depth = 0;
     loop {
-        let under: Vec<&(Vec<&'static str>, &'static CommandSpec)> = COMMAND_PATHS
-            .iter()
-            .filter(|(path, _)| {
-                path.len() >= depth && path.iter().zip(&words[..depth]).all(|(a, b)| a == b)
+        let under = || {
+            COMMAND_PATHS.iter().filter(move |(path, _)| {
+                path.len() >= depth
+                    && path
+                        .iter()
+                        .zip(&words[..depth])
+                        .all(|(a, b)| *a == b.as_ref())
             })
-            .collect();
-        if let Some((_, spec)) = under.iter().find(|(path, _)| path.len() == depth) {
+        };
+        if let Some((_, spec)) = under().find(|(path, _)| path.len() == depth) {
             return Resolution::Command(spec);
         }
-        let Some(word) = words.get(depth) else {
+        let Some(word) = words.get(depth).map(AsRef::as_ref) else {
             return Resolution::Group;
         };
-        if !under
-            .iter()
-            .any(|(path, _)| path.get(depth) == Some(&word.as_str()))
-        {
-            let candidates = under.iter().filter_map(|(path, spec)| {
+        if !under().any(|(path, _)| path.get(depth) == Some(&word)) {
+            let candidates = under().filter_map(|(path, spec)| {
                 let next = *path.get(depth)?;
                 Some((next, path_prefix(spec.name, depth + 1)))
             });

@@ -690,18 +690,35 @@ fn pad(
 
 /// Slack mrkdwn reserves `&`, `<` and `>`; the result then sits inside a JSON string.
 /// A value inside a JSON string of a Slack message: Slack's three entities, then JSON's escapes
-/// as serde_json writes them. One pass: every value of every message goes through it.
+/// as serde_json writes them. Every value of every message goes through it.
 fn escape_slack_json(raw: &str) -> String {
     let mut escaped = String::with_capacity(raw.len() + 8);
-    for c in raw.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            c => push_json_char(&mut escaped, c),
-        }
-    }
+    push_slack_json(&mut escaped, raw);
     escaped
+}
+
+/// [`escape_slack_json`] onto `out`: the runs that need no escape are copied whole (every
+/// character that does is ASCII, so a run ends on a character boundary).
+fn push_slack_json(out: &mut String, raw: &str) {
+    let mut plain = 0;
+    for (at, byte) in raw.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' | b'\\' => "",
+            byte if byte < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&raw[plain..at]);
+        if entity.is_empty() {
+            push_json_char(out, char::from(byte));
+        } else {
+            out.push_str(entity);
+        }
+        plain = at + 1;
+    }
+    out.push_str(&raw[plain..]);
 }
 
 fn escape_json(raw: &str) -> String {
@@ -856,7 +873,7 @@ impl Prerendered {
         );
         for (piece, slot) in self.pieces.iter().zip(&self.slots) {
             filled.push_str(piece);
-            filled.push_str(&escape_slack_json(values[*slot]));
+            push_slack_json(&mut filled, values[*slot]);
         }
         filled.push_str(self.pieces.last().expect("at least one piece"));
         filled
