@@ -198,7 +198,10 @@ async fn main() {
                     PricingTable::builtin(),
                 )
                 .unwrap();
-                let cloud = clouds.cloud_in(account, region).await.unwrap();
+                let cloud = clouds
+                    .cloud_in(domain::template::Platform::Ec2, account, region)
+                    .await
+                    .unwrap();
                 let placement = cloud
                     .place("nih-neuro-consortium", plan.workspace.as_str(), &plan.image)
                     .await

@@ -252,6 +252,7 @@ async fn main() {
                 storage_gb: 30,
                 account: None,
                 image_id: None,
+                platform: domain::template::Platform::Ec2,
             };
             let store = &store;
             let state = &env.state;

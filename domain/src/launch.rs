@@ -7,7 +7,7 @@ use crate::command::{Launch, WorkspaceName};
 use crate::job::JobKey;
 use crate::pricing::{Money, PricingTable};
 use crate::profile::Profile;
-use crate::template::{Catalog, ImageSource, Size, UnknownTemplate};
+use crate::template::{Catalog, ImageSource, Platform, Size, UnknownTemplate};
 
 /// To whom a resource's cost belongs. Every resource is tagged with all four.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +79,8 @@ pub const TAG_PURPOSE: &str = "cws:purpose";
 pub struct LaunchPlan {
     pub workspace: WorkspaceName,
     pub template: String,
+    #[serde(default)]
+    pub platform: Platform,
     pub size: Size,
     pub region: String,
     pub instance_type: String,
@@ -94,6 +96,29 @@ pub struct LaunchPlan {
     /// EC2 `ClientToken`: the same job always sends the same token, so EC2 starts one instance.
     pub client_token: String,
     pub tags: Vec<(String, String)>,
+    /// Whose workspace it is: the research user's name and POSIX identity, which a platform
+    /// without a first-boot script (Studio's user profile) is given directly.
+    pub research_user: Option<PlannedUser>,
+    /// The research user's home on the project's homes volume, where there is one.
+    #[serde(default)]
+    pub home: Option<PlannedHome>,
+}
+
+/// The research user a launch is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedUser {
+    pub username: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A research user's home directory on an EFS volume, through their own access point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedHome {
+    pub file_system_id: String,
+    pub access_point_id: String,
+    /// The directory on the file system (`/home/USER`).
+    pub path: String,
 }
 
 /// Why a launch request cannot be planned. Each is the user's to fix, so none is retried.
@@ -166,8 +191,10 @@ pub fn plan_launch(
             instance_type: instance_type.to_owned(),
             region: region.to_owned(),
         })?;
-    let (root_volume_gb, hibernation) =
-        root_volume(template.hibernation, pricing.memory_gib(instance_type));
+    let (root_volume_gb, hibernation) = match template.platform {
+        Platform::Ec2 => root_volume(template.hibernation, pricing.memory_gib(instance_type)),
+        Platform::SagemakerStudio => (STUDIO_SPACE_GB, false),
+    };
     let tags = vec![
         ("Name".to_owned(), launch.name.to_string()),
         (TAG_PROJECT.to_owned(), attribution.project.clone()),
@@ -181,6 +208,7 @@ pub fn plan_launch(
     Ok(LaunchPlan {
         workspace: launch.name.clone(),
         template: template.name.clone(),
+        platform: template.platform,
         size,
         region: region.to_owned(),
         instance_type: instance_type.to_owned(),
@@ -191,8 +219,14 @@ pub fn plan_launch(
         user_data: None,
         client_token: client_token(key),
         tags,
+        research_user: None,
+        home: None,
     })
 }
+
+/// The EBS volume of a Studio space, GB: SageMaker's default, charged per GB-month like a
+/// root volume while the space exists.
+pub const STUDIO_SPACE_GB: u32 = 5;
 
 /// EC2 accepts at most 64 ASCII characters; a SHA-256 in hex is exactly that and hides the key.
 pub fn client_token(key: &JobKey) -> String {

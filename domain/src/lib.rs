@@ -38,6 +38,7 @@ mod shell;
 pub mod slack_signature;
 pub mod spreadsheet;
 pub mod ssh_key;
+pub mod studio;
 pub mod template;
 pub mod template_review;
 pub mod template_trust;

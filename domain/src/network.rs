@@ -37,9 +37,13 @@ pub struct NetworkSettings {
 /// Where and as what one workspace starts, as the cloud resolved it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
-    pub image_id: String,
+    /// The AMI resolved for the region; `None` on a platform that brings its own image.
+    pub image_id: Option<String>,
     pub subnet_id: String,
+    /// EC2: the project's security group. Studio: the project's domain in the region.
     pub security_group_id: String,
+    /// What the workspace acts as. EC2: the project's instance profile. Studio: the ARN of
+    /// the project's execution role.
     pub instance_profile: String,
 }
 
@@ -188,6 +192,9 @@ pub struct Connection<'a> {
     /// registered their own, which `ssh` finds by itself.
     pub key_file: Option<&'a str>,
     pub services: &'a [crate::template::Service],
+    /// What the workspace runs on: a platform with a sign-in of its own is not reached through
+    /// Session Manager.
+    pub platform: crate::template::Platform,
 }
 
 /// The lines `status` and `ssh` print: SSH through a Session Manager tunnel (no inbound port
@@ -200,7 +207,14 @@ pub fn connect_lines(connection: &Connection<'_>) -> Vec<String> {
         username,
         key_file,
         services,
+        platform,
     } = connection;
+    if platform.signs_in_by_link() {
+        return vec![
+            "SageMaker Studio: `/cws connect` sends its owner a sign-in link by direct message"
+                .to_owned(),
+        ];
+    }
     let identity = key_file.map_or_else(String::new, |file| format!("-i {file} "));
     let mut lines = vec![format!(
         "SSH: `ssh {identity}-o ProxyCommand=\"aws ssm start-session --target %h \
@@ -378,6 +392,7 @@ mod tests {
             username: "sarah_lee",
             key_file: Some("~/.ssh/cws-berkeley"),
             services: &services,
+            platform: crate::template::Platform::Ec2,
         });
         assert_eq!(
             lines,

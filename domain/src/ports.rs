@@ -176,15 +176,24 @@ pub trait Cloud: Send + Sync {
     /// kept at a quarter of the standard price, restored in 24 to 72 hours). A snapshot that
     /// does not exist is refused.
     async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
+    /// A link that signs the workspace's owner in to it in the browser, for platforms with a
+    /// sign-in of their own (SageMaker Studio): it is a credential, valid for minutes, so it
+    /// goes to its owner by direct message only. `None`: the workspace is reached through
+    /// Session Manager (SSH and port forwards).
+    async fn sign_in_link(&self, instance_id: &str) -> Result<Option<String>, PortError> {
+        let _ = instance_id;
+        Ok(None)
+    }
 }
 
 /// The cloud per account and region: the project's own account (`None`) or a collaborator's
 /// whose invitation says so, in the region a workspace was launched in.
 #[async_trait]
 pub trait AccountClouds: Send + Sync {
-    /// The cloud acting in `account` (through its role, for EC2), in `region`.
+    /// The cloud of `platform` acting in `account` (through its role), in `region`.
     async fn cloud_in(
         &self,
+        platform: crate::template::Platform,
         account: Option<&crate::account::Account>,
         region: &str,
     ) -> Result<std::sync::Arc<dyn Cloud>, PortError>;

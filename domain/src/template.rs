@@ -68,6 +68,35 @@ pub enum ConnectionType {
     Web,
 }
 
+/// What a template's workspaces run on. Every command treats them alike: what differs is
+/// behind the cloud port ([`crate::ports::Cloud`]) each platform has an adapter for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// An EC2 instance with the research user's first-boot script.
+    #[default]
+    Ec2,
+    /// A private JupyterLab space of the research user in the project's SageMaker Studio
+    /// domain, on an `ml.*` instance; `connect` sends a presigned sign-in link by DM.
+    SagemakerStudio,
+}
+
+impl Platform {
+    /// The name people know it by.
+    pub fn title(self) -> &'static str {
+        match self {
+            Platform::Ec2 => "EC2",
+            Platform::SagemakerStudio => "SageMaker Studio",
+        }
+    }
+
+    /// Whether its workspaces are opened with a sign-in link (which signs in as the owner)
+    /// rather than over Session Manager.
+    pub fn signs_in_by_link(self) -> bool {
+        self == Platform::SagemakerStudio
+    }
+}
+
 /// The web services user data knows how to run, each behind the workspace's own password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,6 +167,8 @@ pub enum ImageSource {
     Parameter(String),
     /// This AMI id, as the template pins it for the region.
     Pinned(String),
+    /// The platform's own, kept current by AWS (SageMaker Distribution in Studio).
+    Managed,
 }
 
 impl fmt::Display for ImageSource {
@@ -145,6 +176,7 @@ impl fmt::Display for ImageSource {
         match self {
             ImageSource::Parameter(name) => write!(f, "SSM parameter {name}"),
             ImageSource::Pinned(ami) => write!(f, "pinned image {ami}"),
+            ImageSource::Managed => f.write_str("the platform's own image"),
         }
     }
 }
@@ -157,7 +189,12 @@ pub struct Template {
     pub slug: String,
     pub description: String,
     pub os: String,
-    pub image: ImageSpec,
+    /// Where the workspaces run; EC2 unless it says otherwise.
+    #[serde(default)]
+    pub platform: Platform,
+    /// The EC2 image; a managed platform brings its own, so its templates name none.
+    #[serde(default)]
+    pub image: Option<ImageSpec>,
     /// Where the template is offered; a launch elsewhere is refused before any AWS call.
     pub regions: Vec<String>,
     pub default_size: Size,
@@ -254,9 +291,12 @@ impl Template {
         if !self.regions.iter().any(|r| r == region) {
             return None;
         }
-        Some(match self.image.pinned.get(region) {
+        let Some(image) = &self.image else {
+            return Some(ImageSource::Managed);
+        };
+        Some(match image.pinned.get(region) {
             Some(ami) => ImageSource::Pinned(ami.clone()),
-            None => ImageSource::Parameter(self.image.parameter.clone()),
+            None => ImageSource::Parameter(image.parameter.clone()),
         })
     }
 
@@ -335,6 +375,12 @@ pub enum CatalogError {
     ServicesWithoutWeb(String),
     #[error("template `{template}`: two services on port {port}")]
     PortTwice { template: String, port: u16 },
+    #[error("template `{template}` runs on {platform}, which takes no {what}")]
+    NotOnPlatform {
+        template: String,
+        platform: &'static str,
+        what: String,
+    },
 }
 
 /// A problem in one file of a templates directory, named by the file it is in.
@@ -355,7 +401,7 @@ pub struct Catalog {
 
 /// The shipped templates as (file name, text), compiled in so that a deployment with no
 /// `CWS_TEMPLATES_DIR` needs no files beside its binaries.
-const BUILTIN_TEMPLATES: [(&str, &str); 6] = [
+const BUILTIN_TEMPLATES: [(&str, &str); 7] = [
     (
         "python-machine-learning.yml",
         include_str!("../../templates/python-machine-learning.yml"),
@@ -379,6 +425,10 @@ const BUILTIN_TEMPLATES: [(&str, &str); 6] = [
     (
         "vscode-server.yml",
         include_str!("../../templates/vscode-server.yml"),
+    ),
+    (
+        "sagemaker-studio.yml",
+        include_str!("../../templates/sagemaker-studio.yml"),
     ),
 ];
 
@@ -648,6 +698,15 @@ fn check_template(template: &Template) -> Result<(), CatalogError> {
     if !template.sizes.contains_key(&template.default_size) {
         return Err(CatalogError::DefaultSizeMissing(template.name.clone()));
     }
+    if template.regions.is_empty() {
+        return Err(CatalogError::Image {
+            template: template.name.clone(),
+            problem: "lists no region".to_owned(),
+        });
+    }
+    if template.platform != Platform::Ec2 {
+        return check_managed(template);
+    }
     check_image(template)?;
     check_services(template)?;
     // Every volume mount needs the `efs` mount type, so a template without a way to it
@@ -656,6 +715,45 @@ fn check_template(template: &Template) -> Result<(), CatalogError> {
         return Err(CatalogError::NoEfsUtils(
             template.name.clone(),
             template.os.clone(),
+        ));
+    }
+    Ok(())
+}
+
+/// A template for a managed platform (SageMaker Studio) is reached on the web, by the
+/// platform's own sign-in, and runs the platform's image on `ml.*` instances: what an EC2
+/// template says about images, packages, services and ports would be silently ignored.
+fn check_managed(template: &Template) -> Result<(), CatalogError> {
+    let platform = template.platform.title();
+    let refuse = |what: &str| {
+        Err(CatalogError::NotOnPlatform {
+            template: template.name.clone(),
+            platform,
+            what: what.to_owned(),
+        })
+    };
+    if template.connection_type != ConnectionType::Web {
+        return refuse("`connection_type: ssh` (its workspaces are reached on the web)");
+    }
+    if template.image.is_some() {
+        return refuse("an `image` (the platform brings its own)");
+    }
+    if !template.packages.is_empty() || !template.pip_packages.is_empty() {
+        return refuse("packages (nothing runs a first-boot script there)");
+    }
+    if !template.services.is_empty() || !template.ports.is_empty() {
+        return refuse("services or ports (the platform serves JupyterLab itself)");
+    }
+    if template.hibernation {
+        return refuse("hibernation (a stopped space keeps its storage, not its memory)");
+    }
+    if let Some((_, instance_type)) = template
+        .sizes
+        .iter()
+        .find(|(_, instance_type)| !instance_type.starts_with("ml."))
+    {
+        return refuse(&format!(
+            "the instance type {instance_type} (SageMaker's are `ml.` types)"
         ));
     }
     Ok(())
@@ -694,16 +792,18 @@ fn check_image(template: &Template) -> Result<(), CatalogError> {
         template: template.name.clone(),
         problem,
     };
-    if !template.image.parameter.starts_with("/aws/service/") {
+    let Some(image) = &template.image else {
+        return Err(problem(
+            "names no `image` (an EC2 template needs one: a public SSM parameter)".to_owned(),
+        ));
+    };
+    if !image.parameter.starts_with("/aws/service/") {
         return Err(problem(format!(
             "image parameter `{}` is not one of the public parameters under /aws/service/",
-            template.image.parameter
+            image.parameter
         )));
     }
-    if template.regions.is_empty() {
-        return Err(problem("lists no region".to_owned()));
-    }
-    for (region, ami) in &template.image.pinned {
+    for (region, ami) in &image.pinned {
         if !template.regions.contains(region) {
             return Err(problem(format!(
                 "pins an image in {region}, which it does not offer"
@@ -845,7 +945,7 @@ mod tests {
     fn unknown_template_lists_what_exists() {
         let err = Catalog::builtin().find("Matlab").unwrap_err();
         assert_eq!(err.requested, "Matlab");
-        assert_eq!(err.available.len(), 6);
+        assert_eq!(err.available.len(), BUILTIN_TEMPLATES.len());
     }
 
     #[test]
@@ -997,7 +1097,10 @@ mod tests {
         assert_eq!(shipped.pricing, Offerings::builtin().pricing);
         let own = genomics();
         let offerings = offerings_of(&directory(&[("genomics.yml", &own)])).unwrap();
-        assert_eq!(offerings.catalog.templates().len(), 7);
+        assert_eq!(
+            offerings.catalog.templates().len(),
+            BUILTIN_TEMPLATES.len() + 1
+        );
         let template = offerings.catalog.find("stanford-genomics").unwrap();
         let provenance = offerings.catalog.provenance(template).unwrap();
         assert_eq!(provenance.publisher.to_string(), "stanford-rc");
@@ -1069,7 +1172,7 @@ mod tests {
         let own = genomics();
         let faster = BUILTIN_TEMPLATES[0].1.replace("M: t3.large", "M: m5.large");
         let catalog = Catalog::builtin().with_published(vec![approved(&own), approved(&faster)]);
-        assert_eq!(catalog.templates().len(), 7);
+        assert_eq!(catalog.templates().len(), BUILTIN_TEMPLATES.len() + 1);
         let python = catalog.find("Python Machine Learning").unwrap();
         assert_eq!(python.instance_type(Size::M), Some("m5.large"));
         assert!(

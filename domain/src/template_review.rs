@@ -148,14 +148,14 @@ impl RiskSummary {
                 _ => None,
             })
             .collect();
-        let image = if pinned.is_empty() {
-            format!("SSM parameter {}", template.image.parameter)
-        } else {
-            format!(
+        let image = match &template.image {
+            None => format!("{}'s own", template.platform.title()),
+            Some(image) if pinned.is_empty() => format!("SSM parameter {}", image.parameter),
+            Some(image) => format!(
                 "SSM parameter {}; pinned {}",
-                template.image.parameter,
+                image.parameter,
                 pinned.join(", ")
-            )
+            ),
         };
         RiskSummary {
             sizes: template

@@ -11,7 +11,7 @@ use crate::launch::{
 use crate::ledger::{LedgerEvent, LedgerEventKind};
 use crate::ports::InstanceState;
 use crate::pricing::Money;
-use crate::template::Size;
+use crate::template::{Platform, Size};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workspace {
@@ -45,6 +45,9 @@ pub struct Workspace {
     /// The AMI it was launched from, as resolved for its region at launch.
     #[serde(default)]
     pub image_id: Option<String>,
+    /// What it runs on (records from before Studio are EC2 instances).
+    #[serde(default)]
+    pub platform: Platform,
 }
 
 fn default_root_volume() -> u32 {
@@ -119,6 +122,7 @@ impl Workspace {
             storage_gb: plan.root_volume_gb,
             account: None,
             image_id: None,
+            platform: plan.platform,
         }
     }
 }

@@ -38,6 +38,7 @@ mod signatures;
 mod snapshots;
 mod ssh_keys;
 mod stacks;
+mod studio;
 mod template_governance;
 mod templates_dir;
 mod verification;

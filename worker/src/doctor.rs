@@ -283,7 +283,8 @@ async fn placement(
 /// Each template's image parameter, in each region the template is offered.
 async fn images(catalog: &Catalog, clouds: &Ec2AccountClouds) -> Vec<Check> {
     let mut checks = Vec::new();
-    for template in catalog.templates() {
+    // A managed platform's templates bring no image of their own to resolve.
+    for template in catalog.templates().iter().filter(|t| t.image.is_some()) {
         let mut unresolved = Vec::new();
         for region in template.offered_regions() {
             let Some(image) = template.image_in(region) else {
@@ -301,7 +302,7 @@ async fn images(catalog: &Catalog, clouds: &Ec2AccountClouds) -> Vec<Check> {
         let source = match template.image_in(template.offered_regions()[0]) {
             Some(ImageSource::Parameter(name)) => name,
             Some(ImageSource::Pinned(ami)) => ami,
-            None => String::new(),
+            Some(ImageSource::Managed) | None => String::new(),
         };
         checks.push(if unresolved.is_empty() {
             Check::met(

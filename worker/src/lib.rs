@@ -23,6 +23,7 @@ use domain::ports::{
     IdentityProvider, Mailer, ObjectStore, Records, WorkspaceStore,
 };
 use domain::settings::Settings;
+use domain::template::Platform;
 
 use crate::adapters::SystemClock;
 use crate::adapters::assume_role::AssumedRoles;
@@ -111,7 +112,7 @@ async fn env_over(
             let account_clouds = Ec2AccountClouds::new(&config, roles.clone(), aws.network.clone());
             AwsPorts {
                 cloud: account_clouds
-                    .cloud_in(None, &aws.region)
+                    .cloud_in(Platform::Ec2, None, &aws.region)
                     .await
                     .expect("the lead account's cloud needs no call to make"),
                 account_clouds: Arc::new(account_clouds),

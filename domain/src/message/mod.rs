@@ -540,6 +540,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/web_connection_refused.json.hbs"),
     ),
     (
+        "studio_sign_in",
+        include_str!("../../../message-templates/slack/studio_sign_in.json.hbs"),
+    ),
+    (
+        "studio_sign_in_sent",
+        include_str!("../../../message-templates/slack/studio_sign_in_sent.json.hbs"),
+    ),
+    (
+        "studio_sign_in_refused",
+        include_str!("../../../message-templates/slack/studio_sign_in_refused.json.hbs"),
+    ),
+    (
         "terminate_confirm",
         include_str!("../../../message-templates/slack/terminate_confirm.json.hbs"),
     ),
@@ -1181,6 +1193,7 @@ pub(crate) mod tests {
             storage_gb: 30,
             account: None,
             image_id: Some("ami-0123456789abcdef0".into()),
+            platform: crate::template::Platform::Ec2,
         }
     }
 
@@ -1199,7 +1212,7 @@ pub(crate) mod tests {
             catalog.templates().len(),
             Some(&restrictions),
         );
-        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 6): Python Machine Learning, R Research Environment.");
+        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 7): Python Machine Learning, R Research Environment.");
         let blocks = serde_json::to_string(&message.blocks).unwrap();
         assert!(blocks.contains("Max hourly cost: $0.50/hour"), "{blocks}");
         let nothing = template_list_for_profile("stanford-collab", &[], 4, Some(&restrictions));

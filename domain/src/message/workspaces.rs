@@ -6,6 +6,7 @@ use super::{ChatMessage, render};
 use crate::network::WebForward;
 use crate::ports::InstanceState;
 use crate::pricing::Money;
+use crate::studio;
 use crate::workspace::Workspace;
 
 /// A state as chat names it.
@@ -185,6 +186,39 @@ pub fn web_connection_refused(workspace: &Workspace, titles: &[&str]) -> ChatMes
             "user": workspace.attribution.user,
             "services": service_titles(titles.iter().copied()),
         }),
+    )
+}
+
+/// The direct message with a presigned link that signs the workspace's owner in to their
+/// Studio space.
+pub fn studio_sign_in(workspace: &Workspace, url: &str) -> ChatMessage {
+    render(
+        "studio_sign_in",
+        &json!({
+            "name": workspace.name,
+            "project": workspace.attribution.project,
+            "instance_type": workspace.instance_type,
+            "url": url,
+            "link_minutes": studio::SIGN_IN_LINK_SECONDS / 60,
+            "session_hours": studio::SESSION_SECONDS / 3600,
+        }),
+    )
+}
+
+/// Where the sign-in link went, answered where `connect` was asked.
+pub fn studio_sign_in_sent(name: &str) -> ChatMessage {
+    render(
+        "studio_sign_in_sent",
+        &json!({ "name": name, "link_minutes": studio::SIGN_IN_LINK_SECONDS / 60 }),
+    )
+}
+
+/// Someone other than the owner asked for a sign-in link, which would sign them in as the
+/// owner.
+pub fn studio_sign_in_refused(workspace: &Workspace) -> ChatMessage {
+    render(
+        "studio_sign_in_refused",
+        &json!({ "name": workspace.name, "user": workspace.attribution.user }),
     )
 }
 

@@ -10,6 +10,7 @@ use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::classify;
 use crate::adapters::cloudwatch::CloudWatch;
 use crate::adapters::ssm::Ssm;
+use crate::adapters::studio::StudioCloud;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_ec2::Client;
@@ -32,7 +33,8 @@ use domain::ports::{
     Metrics, PortError, Snapshot,
 };
 use domain::quota::{VCPU_LIMIT_EXCEEDED, vcpu_limit_explanation};
-use domain::template::{ImageSource, is_ami_id};
+use domain::studio;
+use domain::template::{ImageSource, Platform, is_ami_id};
 use time::OffsetDateTime;
 
 pub struct Ec2Cloud {
@@ -324,12 +326,28 @@ fn snapshot(snapshot: &aws_sdk_ec2::types::Snapshot) -> Snapshot {
 }
 
 impl Ec2Cloud {
+    /// The project's Studio execution role in this account ([`WorkstationIam::studio_role`]).
+    pub(crate) async fn studio_role(&self, project: &str) -> Result<String, PortError> {
+        self.workstation.studio_role(project).await
+    }
+
+    /// Whether the operator named the subnets (`CWS_SUBNETS`) rather than leaving launches to
+    /// the default VPC.
+    pub(crate) fn managed_network(&self) -> bool {
+        !self.network.subnets.is_empty()
+    }
+
     /// The image `image` names here: a pinned id as it is, a public parameter as SSM reads it
     /// in this region now.
     pub(crate) async fn image_id(&self, image: &ImageSource) -> Result<String, PortError> {
         let name = match image {
             ImageSource::Pinned(ami) => return Ok(ami.clone()),
             ImageSource::Parameter(name) => name,
+            ImageSource::Managed => {
+                return Err(not_set_up(
+                    "the template names no EC2 image: it runs on a platform of its own".to_owned(),
+                ));
+            }
         };
         let slot = self
             .images
@@ -589,6 +607,8 @@ pub(crate) struct WorkstationIam {
     policy_checked: tokio::sync::OnceCell<String>,
     /// One cell per project, so concurrent first launches make the role and profile once.
     profiles: Mutex<HashMap<String, Arc<FoundOnce>>>,
+    /// Each project's Studio execution role ARN, made once the same way.
+    studio_roles: Mutex<HashMap<String, Arc<FoundOnce>>>,
 }
 
 impl WorkstationIam {
@@ -600,6 +620,7 @@ impl WorkstationIam {
             network,
             policy_checked: tokio::sync::OnceCell::new(),
             profiles: Mutex::default(),
+            studio_roles: Mutex::default(),
         }
     }
 
@@ -656,6 +677,84 @@ impl WorkstationIam {
         cell.get_or_try_init(|| self.make_workstation_profile(project, &policy))
             .await
             .cloned()
+    }
+
+    /// The ARN of the project's Studio execution role, made the first time: trusted by
+    /// SageMaker alone, bounded by and granted the workstation policy (so, like a workstation,
+    /// it reaches its own project's volumes and nothing else), tagged with the project.
+    pub(crate) async fn studio_role(&self, project: &str) -> Result<String, PortError> {
+        let policy = self.policy().await?;
+        let cell = self
+            .studio_roles
+            .lock()
+            .expect("studio roles lock")
+            .entry(project.to_owned())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.make_studio_role(project, &policy))
+            .await
+            .cloned()
+    }
+
+    async fn make_studio_role(&self, project: &str, policy: &str) -> Result<String, PortError> {
+        let name = studio::execution_role_name(project);
+        let role = match self.iam.get_role().role_name(&name).send().await {
+            Ok(found) => found.role,
+            Err(error) if error.code() == Some(NO_SUCH_ENTITY) => {
+                let made = self
+                    .iam
+                    .create_role()
+                    .role_name(&name)
+                    .path(studio::EXECUTION_ROLE_PATH)
+                    .assume_role_policy_document(studio::EXECUTION_ROLE_TRUST_POLICY)
+                    .permissions_boundary(policy)
+                    .description(format!(
+                        "cws SageMaker Studio spaces of project {project}: mounts of the                          project's volumes only"
+                    ))
+                    .tags(iam_tag(TAG_PROJECT, project))
+                    .tags(iam_tag(TAG_MANAGED, "true"))
+                    .send()
+                    .await;
+                match made {
+                    Ok(made) => made.role,
+                    Err(error) if error.code() == Some(ENTITY_EXISTS) => {
+                        self.iam
+                            .get_role()
+                            .role_name(&name)
+                            .send()
+                            .await
+                            .map_err(classify)?
+                            .role
+                    }
+                    Err(error) => return Err(classify(error)),
+                }
+            }
+            Err(error) => return Err(classify(error)),
+        };
+        let Some(role) = role else {
+            return Err(not_set_up(format!("IAM answered no role {name}")));
+        };
+        let bounded = role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            == Some(policy);
+        let tagged = role
+            .tags()
+            .iter()
+            .any(|t| t.key() == TAG_PROJECT && t.value() == project);
+        if !bounded || !tagged {
+            return Err(not_set_up(format!(
+                "the IAM role {name} exists but is not the Studio execution role of project                  {project} (bounded by {policy}, tagged {TAG_PROJECT}={project}); cws will not                  run Studio spaces as a role it did not make: delete or rename that role"
+            )));
+        }
+        self.iam
+            .attach_role_policy()
+            .role_name(&name)
+            .policy_arn(policy)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(role.arn().to_owned())
     }
 
     /// The role (bounded by, and granted, the workstation policy; tagged with the project,
@@ -907,7 +1006,7 @@ impl Cloud for Ec2Cloud {
             .expect("the subnet was picked from these");
         let security_group_id = self.security_group(project, &vpc).await?;
         Ok(Placement {
-            image_id,
+            image_id: Some(image_id),
             subnet_id,
             security_group_id,
             instance_profile,
@@ -927,10 +1026,16 @@ impl Cloud for Ec2Cloud {
             .user_data
             .as_ref()
             .map(|script| base64::engine::general_purpose::STANDARD.encode(script));
+        let Some(image_id) = &placement.image_id else {
+            return Err(not_set_up(
+                "the placement names no EC2 image: the template runs on a platform of its own"
+                    .to_owned(),
+            ));
+        };
         let request = self
             .client
             .run_instances()
-            .image_id(&placement.image_id)
+            .image_id(image_id)
             .subnet_id(&placement.subnet_id)
             .security_group_ids(&placement.security_group_id)
             .iam_instance_profile(
@@ -1201,6 +1306,7 @@ pub struct Ec2AccountClouds {
     workstations: Mutex<HashMap<Option<String>, Arc<WorkstationIam>>>,
     commands: Mutex<HashMap<Key, Arc<Ssm>>>,
     metrics: Mutex<HashMap<Key, Arc<CloudWatch>>>,
+    studios: Mutex<HashMap<Key, Arc<StudioCloud>>>,
 }
 
 type Key = (Option<String>, String);
@@ -1219,6 +1325,7 @@ impl Ec2AccountClouds {
             workstations: Mutex::default(),
             commands: Mutex::default(),
             metrics: Mutex::default(),
+            studios: Mutex::default(),
         }
     }
 
@@ -1295,11 +1402,20 @@ fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
 impl AccountClouds for Ec2AccountClouds {
     async fn cloud_in(
         &self,
+        platform: Platform,
         account: Option<&Account>,
         region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {
-        let cloud: Arc<Ec2Cloud> = self.ec2_in(account, region).await?;
-        Ok(cloud)
+        let ec2 = self.ec2_in(account, region).await?;
+        match platform {
+            Platform::Ec2 => Ok(ec2),
+            Platform::SagemakerStudio => {
+                let (key, config) = self.config_in(account, region).await?;
+                let studio: Arc<StudioCloud> =
+                    kept(&self.studios, key, || StudioCloud::new(&config, ec2));
+                Ok(studio)
+            }
+        }
     }
 
     async fn commands_in(

@@ -21,6 +21,7 @@ pub mod simulated_cloud;
 pub mod simulated_efs;
 pub mod slack;
 pub mod ssm;
+pub mod studio;
 pub mod terminal_chat;
 
 use domain::ports::{Clock, PortError, SharedFile};

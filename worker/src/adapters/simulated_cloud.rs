@@ -86,8 +86,9 @@ impl Cloud for SimulatedCloud {
     ) -> Result<Placement, PortError> {
         Ok(Placement {
             image_id: match image {
-                ImageSource::Pinned(ami) => ami.clone(),
-                ImageSource::Parameter(_) => SIMULATED_IMAGE.to_owned(),
+                ImageSource::Pinned(ami) => Some(ami.clone()),
+                ImageSource::Parameter(_) => Some(SIMULATED_IMAGE.to_owned()),
+                ImageSource::Managed => None,
             },
             subnet_id: "subnet-00000000".to_owned(),
             security_group_id: format!("sg-{}", security_group_name(project)),
@@ -259,7 +260,7 @@ impl Cloud for SimulatedCloud {
     }
 }
 
-/// The embedded mode has one simulated cloud: every account sees it.
+/// The embedded mode has one simulated cloud: every account and platform sees it.
 pub struct OneCloud {
     pub cloud: Arc<dyn Cloud>,
     pub commands: Arc<dyn InstanceCommands>,
@@ -270,6 +271,7 @@ pub struct OneCloud {
 impl AccountClouds for OneCloud {
     async fn cloud_in(
         &self,
+        _platform: domain::template::Platform,
         _account: Option<&Account>,
         _region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {

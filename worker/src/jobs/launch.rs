@@ -14,7 +14,7 @@ use domain::command::PolicyRestrictions;
 use domain::exception::{ExceptionRequest, RequestId};
 use domain::identity::Permission;
 use domain::job::{JobKind, LaunchJob};
-use domain::launch::{LaunchPlan, TAG_PROJECT, TAG_USER, plan_launch};
+use domain::launch::{LaunchPlan, PlannedHome, PlannedUser, TAG_PROJECT, TAG_USER, plan_launch};
 use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
@@ -26,7 +26,7 @@ use domain::pricing::Money;
 use domain::profile::ResearchUser;
 use domain::retry::Backoff;
 use domain::service_secret::ServiceSecret;
-use domain::template::{ConnectionType, Offerings, Template};
+use domain::template::{ConnectionType, Offerings, Platform, Template};
 use domain::template_trust::{Publishers, TemplateSigner};
 use domain::token::sign_button_value;
 use domain::user_data::{EfsHome, UserDataInput, is_username, render_user_data};
@@ -86,18 +86,21 @@ impl LaunchEnv {
             .transpose()
     }
 
-    /// The cloud a workspace lives in: its account's (`CWS_ACCOUNTS` name), else the project's,
-    /// in its region.
+    /// The cloud of `platform` a workspace lives in: its account's (`CWS_ACCOUNTS` name),
+    /// else the project's, in its region.
     pub async fn cloud_for(
         &self,
+        platform: Platform,
         account: Option<&str>,
         region: &str,
     ) -> Result<Arc<dyn Cloud>, PortError> {
-        if account.is_none() && region == self.default_region {
+        if platform == Platform::Ec2 && account.is_none() && region == self.default_region {
             return Ok(self.cloud.clone());
         }
         let account = self.account_named(account)?;
-        self.account_clouds.cloud_in(account, region).await
+        self.account_clouds
+            .cloud_in(platform, account, region)
+            .await
     }
 
     /// Scripts on `workspace`, through SSM in its account and region.
@@ -123,8 +126,12 @@ impl LaunchEnv {
 
     /// The cloud `workspace` lives in: its account and the region it was launched in.
     pub async fn cloud_of(&self, workspace: &Workspace) -> Result<Arc<dyn Cloud>, PortError> {
-        self.cloud_for(workspace.account.as_deref(), &workspace.region)
-            .await
+        self.cloud_for(
+            workspace.platform,
+            workspace.account.as_deref(),
+            &workspace.region,
+        )
+        .await
     }
 
     /// The project account's snapshots tagged `key` = `value` in every region a workspace was
@@ -143,7 +150,7 @@ impl LaunchEnv {
         }
         let mut found = Vec::new();
         for region in &regions {
-            let cloud = self.cloud_for(None, region).await?;
+            let cloud = self.cloud_for(Platform::Ec2, None, region).await?;
             for snapshot in cloud.snapshots_tagged(key, value).await? {
                 found.push((cloud.clone(), snapshot));
             }
@@ -450,7 +457,9 @@ async fn launch_once(
                 return refused;
             }
             let placed = async {
-                let cloud = env.cloud_for(account.as_deref(), &plan.region).await?;
+                let cloud = env
+                    .cloud_for(plan.platform, account.as_deref(), &plan.region)
+                    .await?;
                 let placement = cloud
                     .place(&member.project.name, plan.workspace.as_str(), &plan.image)
                     .await?;
@@ -497,6 +506,18 @@ async fn launch_once(
                     file_system_id,
                     access_point_id,
                 });
+            plan.research_user = Some(PlannedUser {
+                username: user.username.clone(),
+                uid: user.uid,
+                gid: user.gid,
+            });
+            plan.home = home
+                .as_ref()
+                .map(|(file_system_id, access_point_id)| PlannedHome {
+                    file_system_id: file_system_id.clone(),
+                    access_point_id: access_point_id.clone(),
+                    path: home_directory(&user.username),
+                });
             if let Ok(template) = catalog.find(&plan.template) {
                 // A web template's services ask for this launch's own password.
                 let service_secret = match template.connection_type {
@@ -522,7 +543,7 @@ async fn launch_once(
             tracing::info!(job = %job.key, instance = %instance.instance_id, "instance launched");
             let workspace = Workspace {
                 account,
-                image_id: Some(placement.image_id),
+                image_id: placement.image_id,
                 ..Workspace::launched(
                     &plan,
                     &job.key,

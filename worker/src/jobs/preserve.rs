@@ -220,7 +220,11 @@ pub(crate) async fn command_snapshot_delete(
     };
     let cloud = env
         .launch
-        .cloud_for(snapshot.account.as_deref(), &snapshot.region)
+        .cloud_for(
+            workspace.platform,
+            snapshot.account.as_deref(),
+            &snapshot.region,
+        )
         .await?;
     for made in &snapshot.snapshots {
         cloud.delete_snapshot(&made.snapshot_id).await?;

@@ -12,6 +12,7 @@ use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::ChatIdentity;
 use domain::ledger::{LedgerEventKind, observed};
 use domain::ports::{InstanceState, PortError};
+use domain::template::Platform;
 
 use crate::jobs::CommandEnv;
 
@@ -23,16 +24,21 @@ pub(crate) async fn reconcile_once(env: &CommandEnv) -> Result<usize, PortError>
     let workspaces = env.launch.store.all().await?;
     // One listing per account and region that has live workspaces: the project's account in
     // the default region, and each account and region a workspace was launched in.
-    let mut places: Vec<(Option<&str>, &str)> = vec![(None, env.launch.default_region.as_str())];
+    let mut places: Vec<(Platform, Option<&str>, &str)> =
+        vec![(Platform::Ec2, None, env.launch.default_region.as_str())];
     for workspace in &workspaces {
-        let place = (workspace.account.as_deref(), workspace.region.as_str());
+        let place = (
+            workspace.platform,
+            workspace.account.as_deref(),
+            workspace.region.as_str(),
+        );
         if workspace.state != InstanceState::Terminated && !places.contains(&place) {
             places.push(place);
         }
     }
     let mut seen_by_id: HashMap<String, InstanceState> = HashMap::new();
-    for (account, region) in places {
-        let cloud = env.launch.cloud_for(account, region).await?;
+    for (platform, account, region) in places {
+        let cloud = env.launch.cloud_for(platform, account, region).await?;
         seen_by_id.extend(
             cloud
                 .describe_tagged()

@@ -127,11 +127,48 @@ pub(crate) async fn command_connect(
     let Some(seen) = answer_status(env, job, name).await? else {
         return Ok(());
     };
+    if seen.state == InstanceState::Running
+        && send_sign_in_link(env, job, &seen.workspace, &seen.member).await?
+    {
+        return Ok(());
+    }
     send_private_key(env, &seen.member.profile, &job.requester.user_id).await?;
     if seen.state == InstanceState::Running {
         send_web_connection(env, job, &seen.workspace, &seen.member).await?;
     }
     Ok(())
+}
+
+/// On a platform with a sign-in of its own (SageMaker Studio), a presigned link by direct
+/// message to the workspace's owner, and to nobody else: it signs in as them. `false`: the
+/// workspace is reached through Session Manager instead.
+async fn send_sign_in_link(
+    env: &CommandEnv,
+    job: &CommandJob,
+    workspace: &Workspace,
+    member: &Member,
+) -> Result<bool, PortError> {
+    if !workspace.platform.signs_in_by_link() {
+        return Ok(false);
+    }
+    if workspace.attribution.user != member.profile.research_user.username {
+        let refusal = message::studio_sign_in_refused(workspace);
+        env.answer(&job.reply, &job.requester, &refusal).await?;
+        return Ok(true);
+    }
+    let cloud = env.launch.cloud_of(workspace).await?;
+    let Some(link) = cloud.sign_in_link(&workspace.instance_id).await? else {
+        return Ok(false);
+    };
+    env.chat
+        .post_direct(
+            &job.requester.user_id,
+            &message::studio_sign_in(workspace, &link),
+        )
+        .await?;
+    let sent = message::studio_sign_in_sent(&workspace.name);
+    env.answer(&job.reply, &job.requester, &sent).await?;
+    Ok(true)
 }
 
 /// A web workspace's port forwards and password, by direct message to whoever may have them:
@@ -261,6 +298,7 @@ fn connect_lines(
             .then(|| format!("~/.ssh/cws-{}", member.profile.name))
             .as_deref(),
         services: &services,
+        platform: workspace.platform,
     })
 }
 

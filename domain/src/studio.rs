@@ -1,0 +1,176 @@
+//! SageMaker Studio as a workspace platform: the names cws gives a project's domain, a
+//! research user's profile and a workspace's space, the execution role's trust, and how a
+//! space's JupyterLab app maps onto the instance states every command already speaks.
+
+use sha2::{Digest, Sha256};
+
+use crate::ports::InstanceState;
+
+/// The app every workspace space runs, under SageMaker's own name for it.
+pub const APP_NAME: &str = "default";
+
+/// How long a sign-in link may wait to be clicked, seconds: SageMaker's most (5 minutes), since
+/// the link signs whoever holds it in as the research user.
+pub const SIGN_IN_LINK_SECONDS: i32 = 300;
+
+/// How long the Studio session a sign-in link opens lasts, seconds: a working day.
+pub const SESSION_SECONDS: i32 = 8 * 3600;
+
+/// The IAM path of every Studio execution role the workers make; the lead stack lets workers
+/// create and pass to SageMaker only roles under it.
+pub const EXECUTION_ROLE_PATH: &str = "/cws/studio/";
+
+/// The trust policy of a Studio execution role: SageMaker alone may act as it.
+pub const EXECUTION_ROLE_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// What research users' UIDs and GIDs are moved by in Studio: SageMaker takes no UID below
+/// 10,000 and ours start at [`crate::profile::UID_BASE`] (5,000), so every user keeps a
+/// number of their own there, the same in every domain, one-to-one with their Unix one.
+pub const POSIX_OFFSET: u32 = 10_000;
+
+/// A research user's UID and GID in their Studio profile ([`POSIX_OFFSET`]).
+pub fn posix_identity(uid: u32, gid: u32) -> (i64, i64) {
+    (
+        i64::from(uid) + i64::from(POSIX_OFFSET),
+        i64::from(gid) + i64::from(POSIX_OFFSET),
+    )
+}
+
+/// The project's Studio domain: one per project and region.
+pub fn domain_name(project: &str) -> String {
+    studio_name(&format!("cws-{project}"))
+}
+
+/// Whether a domain is one cws made (reconcile lists only those).
+pub fn is_cws_domain(name: &str) -> bool {
+    name.starts_with("cws-")
+}
+
+/// The project's Studio execution role, under [`EXECUTION_ROLE_PATH`].
+pub fn execution_role_name(project: &str) -> String {
+    studio_name(&format!("cws-st-{project}"))
+}
+
+/// A research user's profile in a domain: their username where SageMaker allows it.
+pub fn profile_name(username: &str) -> String {
+    studio_name(username)
+}
+
+/// A workspace's private space: its name where SageMaker allows it.
+pub fn space_name(workspace: &str) -> String {
+    studio_name(workspace)
+}
+
+/// A Studio workspace's id, as the records keep it: its domain and its space.
+pub fn workspace_id(domain_id: &str, space: &str) -> String {
+    format!("{domain_id}/{space}")
+}
+
+/// The domain and space of a Studio workspace id; `None` for any other id.
+pub fn parse_workspace_id(id: &str) -> Option<(&str, &str)> {
+    id.split_once('/')
+        .filter(|(domain, space)| domain.starts_with("d-") && !space.is_empty())
+}
+
+/// `name` as SageMaker names domains, profiles and spaces (letters, digits and inner hyphens,
+/// at most 63): as it is when it already fits; otherwise made to fit, with a digest of the
+/// whole name so two names never meet in one.
+pub fn studio_name(name: &str) -> String {
+    const MOST: usize = 63;
+    let fits = name.len() <= MOST
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if fits {
+        return name.to_owned();
+    }
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let digest = hex::encode(&Sha256::digest(name.as_bytes())[..4]);
+    let stem: String = cleaned.trim_matches('-').chars().take(MOST - 9).collect();
+    let stem = stem.trim_end_matches('-');
+    if stem.is_empty() {
+        format!("x-{digest}")
+    } else {
+        format!("{stem}-{digest}")
+    }
+}
+
+/// A space's state from its app's status (`None`: the space has no app, or only a deleted
+/// one): a space without a running app is a stopped workspace that keeps its storage.
+pub fn state_of(app_status: Option<&str>) -> InstanceState {
+    match app_status {
+        Some("Pending") => InstanceState::Pending,
+        Some("InService") => InstanceState::Running,
+        Some("Deleting") => InstanceState::Stopping,
+        _ => InstanceState::Stopped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_fit_stay_as_they_are() {
+        assert_eq!(domain_name("nih-neuro"), "cws-nih-neuro");
+        assert_eq!(space_name("mit-dev"), "mit-dev");
+        assert_eq!(profile_name("jsmith"), "jsmith");
+    }
+
+    #[test]
+    fn names_sagemaker_refuses_are_made_to_fit_and_stay_apart() {
+        let a = profile_name("j_smith");
+        let b = profile_name("j-smith");
+        assert_ne!(a, b);
+        assert!(a.starts_with("j-smith-"), "{a}");
+        assert_eq!(studio_name(&"a".repeat(63)), "a".repeat(63));
+        for name in ["a-", "_", &"x".repeat(80), "--a--"] {
+            let fitted = studio_name(name);
+            assert!(fitted.len() <= 63, "{fitted}");
+            assert!(
+                !fitted.starts_with('-') && !fitted.ends_with('-'),
+                "{fitted}"
+            );
+            assert!(
+                fitted
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+                "{fitted}"
+            );
+        }
+        assert_ne!(studio_name("a-"), studio_name("a"));
+    }
+
+    #[test]
+    fn every_research_uid_has_its_own_studio_uid_within_sagemaker_s_range() {
+        let first = crate::profile::research_uid(0, 0).unwrap();
+        let (uid, gid) = posix_identity(first, first);
+        assert!(uid >= 10_000 && gid >= 1_001, "{uid} {gid}");
+        let later = crate::profile::research_uid(7, 999).unwrap();
+        assert_ne!(posix_identity(later, later), (uid, gid));
+        assert_eq!(
+            posix_identity(later, later).0 - uid,
+            i64::from(later - first)
+        );
+    }
+
+    #[test]
+    fn workspace_ids_name_domain_and_space() {
+        let id = workspace_id("d-abc123def456", "mit-dev");
+        assert_eq!(parse_workspace_id(&id), Some(("d-abc123def456", "mit-dev")));
+        assert_eq!(parse_workspace_id("i-0123456789abcdef0"), None);
+    }
+
+    #[test]
+    fn a_space_runs_only_while_its_app_is_in_service() {
+        assert_eq!(state_of(Some("InService")), InstanceState::Running);
+        assert_eq!(state_of(Some("Pending")), InstanceState::Pending);
+        assert_eq!(state_of(Some("Deleting")), InstanceState::Stopping);
+        assert_eq!(state_of(Some("Deleted")), InstanceState::Stopped);
+        assert_eq!(state_of(Some("Failed")), InstanceState::Stopped);
+        assert_eq!(state_of(None), InstanceState::Stopped);
+    }
+}

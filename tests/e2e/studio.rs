@@ -1,0 +1,320 @@
+//! SageMaker Studio beside EC2: collaborators launch "SageMaker Studio" from chat; the project
+//! gets one Studio domain, each research user one profile (their POSIX UID and GID), each
+//! workspace a private space whose JupyterLab app runs on the size's `ml.*` type, tagged for
+//! attribution. `connect` sends its owner a presigned sign-in link by DM and nothing of it to
+//! the channel; the policy refuses an `ml.p3` with the same message as an EC2 type; stop
+//! deletes the app and keeps the space; the hours are in the cost report by user and
+//! institution. moto lacks user profiles, spaces, apps and presigned URLs: the stand-in
+//! (tests/standins/moto_server.py) answers them in SageMaker's JSON wire format.
+
+use std::time::Duration;
+
+use aws_sdk_sagemaker::types::AppType;
+
+use crate::harness::slack::Posted;
+use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv, to_mid_next_month};
+
+const WAIT: Duration = Duration::from_secs(30);
+const PROJECT: &str = "nih-neuro-consortium";
+/// Berkeley may use Studio, up to an `ml.m5.xlarge` and $1/hour.
+const BERKELEY_INVITATION: &str = r#"berkeley-collaboration --type read_write --valid-days 540 --institution berkeley-neuroscience --template-whitelist "SageMaker Studio" --max-instance-types "ml.m5.xlarge" --max-hourly-cost 1.00"#;
+
+async fn sagemaker(env: &TestEnv) -> aws_sdk_sagemaker::Client {
+    aws_sdk_sagemaker::Client::new(&env.moto.sdk_config().await)
+}
+
+/// The project's domains in moto, by name.
+async fn domains(env: &TestEnv) -> Vec<(String, String)> {
+    sagemaker(env)
+        .await
+        .list_domains()
+        .send()
+        .await
+        .unwrap()
+        .domains()
+        .iter()
+        .map(|d| {
+            (
+                d.domain_id().unwrap().to_owned(),
+                d.domain_name().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn profiles(env: &TestEnv, domain_id: &str) -> Vec<String> {
+    sagemaker(env)
+        .await
+        .list_user_profiles()
+        .domain_id_equals(domain_id)
+        .send()
+        .await
+        .unwrap()
+        .user_profiles()
+        .iter()
+        .map(|p| p.user_profile_name().unwrap().to_owned())
+        .collect()
+}
+
+/// The status of the JupyterLab app of `space`.
+async fn app_status(env: &TestEnv, domain_id: &str, space: &str) -> String {
+    sagemaker(env)
+        .await
+        .describe_app()
+        .domain_id(domain_id)
+        .space_name(space)
+        .app_type(AppType::JupyterLab)
+        .app_name("default")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+/// Every text a message shows: its fallback and each block's.
+fn shown(posted: &Posted) -> String {
+    let mut texts = vec![posted.text().to_owned()];
+    for block in posted.body["blocks"].as_array().into_iter().flatten() {
+        if let Some(text) = block["text"]["text"].as_str() {
+            texts.push(text.to_owned());
+        }
+        for element in block["elements"].as_array().into_iter().flatten() {
+            if let Some(text) = element["text"].as_str() {
+                texts.push(text.to_owned());
+            }
+        }
+    }
+    texts.join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_dm_only() {
+    let mut env = TestEnv::start("studio", 93).await;
+    let day_one = to_mid_next_month();
+    let first = env.start_worker_shifted(&format!("+{day_one}s"));
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    env.join(
+        SMITH,
+        JOHNSON,
+        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
+        "stanford-collab",
+    )
+    .await;
+    let token = env.invite(SMITH, BERKELEY_INVITATION).await;
+    env.accept(LEE, &token, "berkeley-collab").await;
+    env.slack.expect_dm(LEE.user_id, "the SSH key", WAIT).await;
+
+    let launched = env
+        .launched(
+            JOHNSON,
+            r#"launch "SageMaker Studio" mit-studio --size M"#,
+            "mit-studio",
+        )
+        .await;
+    assert!(
+        launched.text().contains("ml.m5.xlarge"),
+        "{}",
+        launched.text()
+    );
+    env.launched(
+        JOHNSON,
+        r#"launch "SageMaker Studio" mit-studio-small"#,
+        "mit-studio-small",
+    )
+    .await;
+    env.launched(
+        LEE,
+        r#"launch "SageMaker Studio" berkeley-studio --size M"#,
+        "berkeley-studio",
+    )
+    .await;
+
+    // One domain for the project, one profile per research user, one space per workspace.
+    let domains = domains(&env).await;
+    assert_eq!(domains.len(), 1, "{domains:?}");
+    let (domain_id, domain_name) = &domains[0];
+    assert_eq!(domain_name, &format!("cws-{PROJECT}"));
+    let mut names = profiles(&env, domain_id).await;
+    names.sort();
+    // SageMaker refuses `_` in names: each profile is its username made to fit.
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].starts_with("michael-johnson-"), "{names:?}");
+    assert!(names[1].starts_with("sarah-lee-"), "{names:?}");
+    let client = sagemaker(&env).await;
+    let johnson = &names[0];
+    let profile = client
+        .describe_user_profile()
+        .domain_id(domain_id)
+        .user_profile_name(johnson)
+        .send()
+        .await
+        .unwrap();
+    let posix = profile
+        .user_settings()
+        .and_then(|s| s.custom_posix_user_config())
+        .expect("the profile carries the research user's POSIX identity");
+    // Johnson's Unix UID moved into SageMaker's range, one-to-one.
+    assert_eq!(posix.uid(), Some(5001 + 10_000), "{posix:?}");
+    let execution_role = profile
+        .user_settings()
+        .and_then(|s| s.execution_role())
+        .unwrap()
+        .to_owned();
+    assert!(
+        execution_role.ends_with(&format!(":role/cws/studio/cws-st-{PROJECT}")),
+        "{execution_role}"
+    );
+    let app = client
+        .describe_app()
+        .domain_id(domain_id)
+        .space_name("mit-studio")
+        .app_type(AppType::JupyterLab)
+        .app_name("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.status().unwrap().as_str(), "InService");
+    assert_eq!(
+        app.resource_spec()
+            .and_then(|r| r.instance_type())
+            .unwrap()
+            .as_str(),
+        "ml.m5.xlarge"
+    );
+    let tags = client
+        .list_tags()
+        .resource_arn(app.app_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tag = |key: &str| {
+        tags.tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_owned)
+    };
+    assert_eq!(tag("cws:project").as_deref(), Some(PROJECT));
+    assert_eq!(tag("cws:user").as_deref(), Some("michael_johnson"));
+    assert_eq!(tag("cws:institution").as_deref(), Some("mit-csail"));
+
+    // Berkeley's invitation stops at ml.m5.xlarge: the GPU size is refused like an EC2 one.
+    env.slash(&Slash::new(r#"launch "SageMaker Studio" berkeley-gpu --size XL"#).by(LEE))
+        .await;
+    let refused = env.reply_containing("Policy violation").await;
+    let text = refused.text();
+    assert!(
+        text.contains("Workspace type: ml.p3.2xlarge ❌ (exceeds max)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Hourly cost: $3.825/hour ❌ (exceeds $1.00 limit)"),
+        "{text}"
+    );
+    assert_eq!(
+        client
+            .list_spaces()
+            .domain_id_equals(domain_id)
+            .send()
+            .await
+            .unwrap()
+            .spaces()
+            .len(),
+        3,
+        "nothing was made for the refused launch"
+    );
+
+    // The owner gets a sign-in link by DM; the channel hears only that it was sent.
+    env.slash(&Slash::new("connect mit-studio").by(JOHNSON))
+        .await;
+    let status = env.reply_containing("mit-studio: running").await;
+    assert!(
+        shown(&status).contains("sign-in link"),
+        "{}",
+        shown(&status)
+    );
+    let direct = env
+        .slack
+        .expect_dm(JOHNSON.user_id, "the sign-in link", WAIT)
+        .await;
+    let dm = shown(&direct);
+    let link = dm
+        .split(['<', '|'])
+        .find(|part| part.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no link in {dm}"))
+        .to_owned();
+    assert!(
+        link.starts_with(&format!(
+            "https://{domain_id}.studio.us-east-1.sagemaker.aws/auth?token="
+        )),
+        "{link}"
+    );
+    env.reply_containing(
+        "sign-in link to mit-studio (SageMaker Studio) came to you by direct message",
+    )
+    .await;
+    for posted in env.slack.all() {
+        let is_the_dm = posted.body["channel"] == format!("D{}", JOHNSON.user_id).as_str();
+        assert!(
+            is_the_dm || !shown(&posted).contains("auth?token="),
+            "the link leaked: {}",
+            shown(&posted)
+        );
+    }
+
+    // Nobody else gets one, not even the project's owner: the link signs in as Johnson.
+    env.slash(&Slash::new("connect mit-studio").by(SMITH)).await;
+    env.reply_containing("mit-studio: running").await;
+    let refusal = env.reply_containing("signs in as its owner").await;
+    assert!(
+        refusal.text().contains("michael_johnson"),
+        "{}",
+        refusal.text()
+    );
+
+    // Stop deletes the app and keeps the space (and its storage); start brings the app back
+    // on the space's own type.
+    env.slash(&Slash::new("stop mit-studio-small").by(JOHNSON))
+        .await;
+    env.slack
+        .expect("the stop", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("stopped *mit-studio-small*")
+        })
+        .await;
+    crate::harness::eventually("the app deleted", WAIT, || async {
+        (app_status(&env, domain_id, "mit-studio-small").await == "Deleted").then_some(())
+    })
+    .await;
+
+    // Twenty hours on: the report attributes Studio's hours to their user and institution,
+    // at SageMaker's rate ($0.23/hour for ml.m5.xlarge, plus the space's 5 GB).
+    env.wait_for_done_launch_jobs(3).await;
+    env.worker(first).kill();
+    env.start_worker_shifted(&format!("+{}s", day_one + 20 * 3600));
+    env.slash(&Slash::new(format!("project cost {PROJECT} --by-user").as_str()).by(SMITH))
+        .await;
+    let report = env.reply_containing("Cost Attribution").await;
+    let table = report.body["blocks"].to_string();
+    for (user, institution) in [
+        ("michael_johnson", "mit-csail"),
+        ("sarah_lee", "berkeley-neuroscience"),
+    ] {
+        let row = table
+            .split("\\n")
+            .find(|line| line.starts_with(user))
+            .unwrap_or_else(|| panic!("no row for {user} in {table}"));
+        assert!(row.contains(institution), "{row}");
+    }
+    let lee = table
+        .split("\\n")
+        .find(|line| line.starts_with("sarah_lee"))
+        .and_then(|line| line.split("```").next())
+        .unwrap();
+    assert!(lee.contains("20h"), "{lee}");
+    assert!(lee.ends_with("$4.61"), "{lee}");
+    env.finish();
+}
