@@ -1043,6 +1043,57 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_studio_template_takes_nothing_that_only_an_ec2_instance_would_use() {
+        let studio = include_str!("../../templates/sagemaker-studio.yml");
+        let parsed = parse_template(studio).unwrap();
+        assert_eq!(parsed.platform, Platform::SagemakerStudio);
+        assert_eq!(parsed.image_in("us-east-1"), Some(ImageSource::Managed));
+        assert_eq!(parsed.image_in("eu-west-1"), None);
+        let cases = [
+            (
+                "an image",
+                "connection_type: web\n",
+                "connection_type: web\nimage:\n  parameter: /aws/service/canonical/x\n",
+            ),
+            ("an EC2 type", "M: ml.m5.xlarge", "M: m5.xlarge"),
+            ("ssh", "connection_type: web", "connection_type: ssh"),
+            (
+                "packages",
+                "connection_type: web\n",
+                "connection_type: web\npackages: [git]\n",
+            ),
+            (
+                "a service",
+                "connection_type: web\n",
+                "connection_type: web\nservices:\n  - kind: jupyter\n    port: 8888\n",
+            ),
+            ("hibernation", "hibernation: false", "hibernation: true"),
+        ];
+        for (case, from, to) in cases {
+            let doc = studio.replace(from, to);
+            assert_ne!(doc, studio, "{case}");
+            let error = parse_template(&doc).unwrap_err();
+            assert!(
+                matches!(error, CatalogError::NotOnPlatform { .. }),
+                "{case}: {error}"
+            );
+            assert!(error.to_string().contains("SageMaker Studio"), "{error}");
+        }
+        // An EC2 template still needs its image.
+        let imageless = BUILTIN_TEMPLATES[0].1.replace(
+            "image:\n  parameter: /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id\n",
+            "",
+        );
+        assert_ne!(imageless, BUILTIN_TEMPLATES[0].1);
+        assert!(
+            parse_template(&imageless)
+                .unwrap_err()
+                .to_string()
+                .contains("names no `image`")
+        );
+    }
+
     const PRICING: &str = include_str!("../../templates/pricing.yml");
 
     /// The shipped files, as a templates directory holds them, then `extra`.

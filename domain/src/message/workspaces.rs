@@ -264,6 +264,33 @@ mod tests {
     }
 
     #[test]
+    fn the_studio_sign_in_link_goes_in_a_dm_that_says_how_long_it_works() {
+        let workspace = Workspace {
+            template: "SageMaker Studio".into(),
+            instance_id: "d-abc123def456/mit-studio".into(),
+            instance_type: "ml.m5.xlarge".into(),
+            name: "mit-studio".into(),
+            platform: crate::template::Platform::SagemakerStudio,
+            ..workspace()
+        };
+        let url = "https://d-abc123def456.studio.us-east-1.sagemaker.aws/auth?token=T";
+        let direct = studio_sign_in(&workspace, url);
+        insta::assert_snapshot!(direct.text, @"🔐 Your sign-in link to mit-studio (SageMaker Studio, project nih-neuro-consortium): https://d-abc123def456.studio.us-east-1.sagemaker.aws/auth?token=T It works once, within 5 minutes.");
+        let blocks = serde_json::to_string(&direct.blocks).unwrap();
+        assert!(
+            blocks.contains(&format!("<{url}|Open *mit-studio*")),
+            "{blocks}"
+        );
+        assert!(blocks.contains("the session lasts 8 hours"), "{blocks}");
+        crate::message::limits::assert_within_slack_limits(&direct);
+        let sent = studio_sign_in_sent("mit-studio");
+        assert!(!sent.text.contains(url));
+        let refused = studio_sign_in_refused(&workspace);
+        let owner = format!("goes only to them ({})", workspace.attribution.user);
+        assert!(refused.text.contains(&owner), "{}", refused.text);
+    }
+
+    #[test]
     fn the_direct_message_has_each_forward_address_login_and_the_password() {
         let workspace = rstudio_workspace();
         let services = [

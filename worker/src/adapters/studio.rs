@@ -16,7 +16,7 @@ use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::{
     AppInstanceType, AppNetworkAccessType, AppType, AuthMode, CustomPosixUserConfig,
     EbsStorageSettings, OwnershipSettings, ResourceSpec, SharingType, SpaceJupyterLabAppSettings,
-    SpaceSettings, SpaceSharingSettings, SpaceStorageSettings, Tag, UserSettings,
+    SpaceSettings, SpaceSharingSettings, SpaceStorageSettings, Tag, TagPropagation, UserSettings,
 };
 use domain::launch::{LaunchPlan, TAG_PROJECT};
 use domain::network::{NOT_SET_UP, Placement};
@@ -104,6 +104,9 @@ impl StudioCloud {
             .vpc_id(vpc)
             .set_subnet_ids(Some(in_vpc))
             .app_network_access_type(access)
+            // The tags of profiles and spaces go on what SageMaker makes for them too (a
+            // space's volume), so Cost Explorer attributes those as well.
+            .tag_propagation(TagPropagation::Enabled)
             .tags(tag(TAG_PROJECT, project))
             .send()
             .await

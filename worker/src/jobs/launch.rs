@@ -26,7 +26,7 @@ use domain::pricing::Money;
 use domain::profile::ResearchUser;
 use domain::retry::Backoff;
 use domain::service_secret::ServiceSecret;
-use domain::template::{ConnectionType, Offerings, Platform, Template};
+use domain::template::{Offerings, Platform, Template};
 use domain::template_trust::{Publishers, TemplateSigner};
 use domain::token::sign_button_value;
 use domain::user_data::{EfsHome, UserDataInput, is_username, render_user_data};
@@ -519,12 +519,11 @@ async fn launch_once(
                     path: home_directory(&user.username),
                 });
             if let Ok(template) = catalog.find(&plan.template) {
-                // A web template's services ask for this launch's own password.
-                let service_secret = match template.connection_type {
-                    ConnectionType::Web => {
-                        Some(env.state.service_secret_for_launch(&job.key).await?)
-                    }
-                    ConnectionType::Ssh => None,
+                // A template's services ask for this launch's own password.
+                let service_secret = if template.services.is_empty() {
+                    None
+                } else {
+                    Some(env.state.service_secret_for_launch(&job.key).await?)
                 };
                 plan.user_data = Some(user_data(
                     template,
