@@ -22,6 +22,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 cargo build --release -q -p cws-bot --bin cws-bot --example reference_edge
 redis-cli -u "$redis_url" flushdb >/dev/null
 
+# As the image runs it (Dockerfile: mimalloc's arena size).
+MIMALLOC_ARENA_RESERVE=4MiB \
 REDIS_URL="$redis_url" SLACK_SIGNING_SECRET="$secret" CWS_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
   target/release/cws-bot &
 bot=$!
