@@ -318,3 +318,89 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
     assert!(lee.ends_with("$4.61"), "{lee}");
     env.finish();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_deleted_outside_chat_is_noticed_and_the_end_of_a_collaboration_keeps_the_spaces() {
+    let mut env = TestEnv::start("studio-end", 94).await;
+    let worker = env.start_worker_with_env(&[("CWS_RECONCILE_SECS", "1")]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    env.join(
+        SMITH,
+        JOHNSON,
+        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
+        "stanford-collab",
+    )
+    .await;
+    for name in ["mit-console", "mit-notebooks"] {
+        let text = format!(r#"launch "SageMaker Studio" {name}"#);
+        env.launched(JOHNSON, &text, name).await;
+    }
+    env.wait_for_done_launch_jobs(2).await;
+    let (domain_id, _) = domains(&env).await.remove(0);
+
+    // Someone deletes one space's app in the SageMaker console: the reconcile round sees the
+    // workspace stopped, and it stops accruing.
+    sagemaker(&env)
+        .await
+        .delete_app()
+        .domain_id(&domain_id)
+        .space_name("mit-console")
+        .app_type(AppType::JupyterLab)
+        .app_name("default")
+        .send()
+        .await
+        .unwrap();
+    let kinds = crate::harness::eventually("the reconcile round", WAIT, || async {
+        let kinds = env.ledger_kinds(PROJECT).await;
+        (kinds.len() >= 3).then_some(kinds)
+    })
+    .await;
+    assert_eq!(kinds, ["launched", "launched", "stopped"]);
+
+    // The collaboration ends: its running space is stopped (its app deleted), and both spaces,
+    // with what the research user kept in them, stay; a space has no snapshots to take.
+    env.slash(
+        &Slash::new(&format!(
+            "collaboration end {PROJECT} --date {}",
+            crate::expiry::date_in(10)
+        ))
+        .by(SMITH),
+    )
+    .await;
+    env.reply_containing("collaboration ends").await;
+    env.worker(worker).kill();
+    for _ in 0..2 {
+        env.run_once("expiry-sweep", &[("CWS_CLOCK_OFFSET", "+11d")])
+            .await;
+    }
+    let posted = env
+        .slack
+        .expect("the end in the channel", WAIT, |p| {
+            p.text().contains("mit-collaboration ended in")
+        })
+        .await;
+    assert!(
+        posted
+            .text()
+            .contains("2 workspace(s) stopped, 0 snapshot(s)"),
+        "{}",
+        posted.text()
+    );
+    assert_eq!(
+        app_status(&env, &domain_id, "mit-notebooks").await,
+        "Deleted"
+    );
+    let spaces: Vec<String> = sagemaker(&env)
+        .await
+        .list_spaces()
+        .domain_id_equals(&domain_id)
+        .send()
+        .await
+        .unwrap()
+        .spaces()
+        .iter()
+        .map(|s| s.space_name().unwrap().to_owned())
+        .collect();
+    assert_eq!(spaces.len(), 2, "{spaces:?}");
+}
