@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use aws_sdk_sagemaker::types::AppType;
 
-use crate::harness::slack::Posted;
 use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv, to_mid_next_month};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -74,27 +73,8 @@ async fn app_status(env: &TestEnv, domain_id: &str, space: &str) -> String {
         .to_owned()
 }
 
-/// Every text a message shows: its fallback and each block's.
-fn shown(posted: &Posted) -> String {
-    let mut texts = vec![posted.text().to_owned()];
-    for block in posted.body["blocks"].as_array().into_iter().flatten() {
-        if let Some(text) = block["text"]["text"].as_str() {
-            texts.push(text.to_owned());
-        }
-        for element in block["elements"].as_array().into_iter().flatten() {
-            if let Some(text) = element["text"].as_str() {
-                texts.push(text.to_owned());
-            }
-        }
-    }
-    texts.join("\n")
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_dm_only() {
-    let mut env = TestEnv::start("studio", 93).await;
-    let day_one = to_mid_next_month();
-    let first = env.start_worker_shifted(&format!("+{day_one}s"));
+/// Dr. Smith's project with Johnson (MIT) as a read_write collaborator.
+async fn project_with_mit(env: &TestEnv) {
     env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
         .await;
     env.join(
@@ -104,6 +84,14 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
         "stanford-collab",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_dm_only() {
+    let mut env = TestEnv::start("studio", 93).await;
+    let day_one = to_mid_next_month();
+    let first = env.start_worker_shifted(&format!("+{day_one}s"));
+    project_with_mit(&env).await;
     let token = env.invite(SMITH, BERKELEY_INVITATION).await;
     env.accept(LEE, &token, "berkeley-collab").await;
     env.slack.expect_dm(LEE.user_id, "the SSH key", WAIT).await;
@@ -233,15 +221,15 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
         .await;
     let status = env.reply_containing("mit-studio: running").await;
     assert!(
-        shown(&status).contains("sign-in link"),
+        status.shown().contains("sign-in link"),
         "{}",
-        shown(&status)
+        status.shown()
     );
     let direct = env
         .slack
         .expect_dm(JOHNSON.user_id, "the sign-in link", WAIT)
         .await;
-    let dm = shown(&direct);
+    let dm = direct.shown();
     let link = dm
         .split(['<', '|'])
         .find(|part| part.starts_with("https://"))
@@ -260,9 +248,9 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
     for posted in env.slack.all() {
         let is_the_dm = posted.body["channel"] == format!("D{}", JOHNSON.user_id).as_str();
         assert!(
-            is_the_dm || !shown(&posted).contains("auth?token="),
+            is_the_dm || !posted.shown().contains("auth?token="),
             "the link leaked: {}",
-            shown(&posted)
+            posted.shown()
         );
     }
 
@@ -323,15 +311,7 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
 async fn an_app_deleted_outside_chat_is_noticed_and_the_end_of_a_collaboration_keeps_the_spaces() {
     let mut env = TestEnv::start("studio-end", 94).await;
     let worker = env.start_worker_with_env(&[("CWS_RECONCILE_SECS", "1")]);
-    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
-        .await;
-    env.join(
-        SMITH,
-        JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
-        "stanford-collab",
-    )
-    .await;
+    project_with_mit(&env).await;
     for name in ["mit-console", "mit-notebooks"] {
         let text = format!(r#"launch "SageMaker Studio" {name}"#);
         env.launched(JOHNSON, &text, name).await;

@@ -14,22 +14,6 @@ const WAIT: Duration = Duration::from_secs(30);
 const PROJECT: &str = "nih-neuro-consortium";
 const NAME: &str = "mit-rstudio";
 
-/// Every text a message shows: its fallback and each block's.
-fn shown(posted: &Posted) -> String {
-    let mut texts = vec![posted.text().to_owned()];
-    for block in posted.body["blocks"].as_array().into_iter().flatten() {
-        if let Some(text) = block["text"]["text"].as_str() {
-            texts.push(text.to_owned());
-        }
-        for element in block["elements"].as_array().into_iter().flatten() {
-            if let Some(text) = element["text"].as_str() {
-                texts.push(text.to_owned());
-            }
-        }
-    }
-    texts.join("\n")
-}
-
 /// The word between backquotes after `label`.
 fn quoted_after<'a>(text: &'a str, label: &str) -> &'a str {
     let rest = &text[text
@@ -87,7 +71,7 @@ async fn a_collaborator_gets_rstudio_s_port_forward_and_password_by_direct_messa
         .unwrap();
 
     let (status, direct, sent) = connect_with_password(&env, JOHNSON).await;
-    let dm = shown(&direct);
+    let dm = direct.shown();
     let command = format!(
         "aws ssm start-session --target {instance_id} \
          --document-name AWS-StartPortForwardingSession \
@@ -103,13 +87,14 @@ async fn a_collaborator_gets_rstudio_s_port_forward_and_password_by_direct_messa
 
     // The channel saw how to connect, never the password.
     for posted in [&status, &sent] {
-        let text = shown(posted);
+        let text = posted.shown();
         assert!(!text.contains(&password), "{text}");
     }
     assert!(
-        shown(&sent).contains("RStudio Server on *mit-rstudio* came to you by direct message"),
+        sent.shown()
+            .contains("RStudio Server on *mit-rstudio* came to you by direct message"),
         "{}",
-        shown(&sent)
+        sent.shown()
     );
 
     // The instance holds the password only as the crypt RStudio Server's login checks, and
@@ -163,16 +148,18 @@ async fn a_collaborator_gets_rstudio_s_port_forward_and_password_by_direct_messa
         .reply_containing("goes only to the person who launched it")
         .await;
     for posted in [&status, &refused] {
-        assert!(!shown(posted).contains(&password));
+        assert!(!posted.shown().contains(&password));
     }
     assert!(
-        shown(&refused).contains("(michael_johnson) and to the project's owners and admins"),
+        refused
+            .shown()
+            .contains("(michael_johnson) and to the project's owners and admins"),
         "{}",
-        shown(&refused)
+        refused.shown()
     );
 
     // The project's owner gets the same password.
     let (_, direct, _) = connect_with_password(&env, SMITH).await;
-    assert_eq!(quoted_after(&shown(&direct), "password `"), password);
+    assert_eq!(quoted_after(&direct.shown(), "password `"), password);
     env.finish();
 }

@@ -37,6 +37,22 @@ impl Posted {
         self.body["text"].as_str().unwrap_or_default()
     }
 
+    /// Every text the message shows: its fallback and each block's.
+    pub fn shown(&self) -> String {
+        let mut texts = vec![self.text().to_owned()];
+        for block in self.body["blocks"].as_array().into_iter().flatten() {
+            if let Some(text) = block["text"]["text"].as_str() {
+                texts.push(text.to_owned());
+            }
+            for element in block["elements"].as_array().into_iter().flatten() {
+                if let Some(text) = element["text"].as_str() {
+                    texts.push(text.to_owned());
+                }
+            }
+        }
+        texts.join("\n")
+    }
+
     /// What an uploaded file holds.
     pub fn file_content(&self) -> &str {
         self.body["content"].as_str().unwrap_or_default()

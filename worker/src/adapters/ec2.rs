@@ -611,6 +611,36 @@ pub(crate) struct WorkstationIam {
     studio_roles: Mutex<HashMap<String, Arc<FoundOnce>>>,
 }
 
+/// A role cws makes for each project under the workstation policy.
+struct ProjectRole<'a> {
+    name: &'a str,
+    path: &'a str,
+    /// Who may act as it.
+    trust: &'a str,
+    /// What it is called in a refusal.
+    what: &'a str,
+    description: String,
+}
+
+/// What `make` finds or makes for `project`, once: concurrent first callers wait for one.
+async fn once_per_project<F, Fut>(
+    cells: &Mutex<HashMap<String, Arc<FoundOnce>>>,
+    project: &str,
+    make: F,
+) -> Result<String, PortError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, PortError>>,
+{
+    let cell = cells
+        .lock()
+        .expect("project cells lock")
+        .entry(project.to_owned())
+        .or_default()
+        .clone();
+    cell.get_or_try_init(make).await.cloned()
+}
+
 impl WorkstationIam {
     /// IAM and STS as `config` acts (its account; the region does not matter to IAM).
     pub(crate) fn new(config: &SdkConfig, network: Arc<NetworkSettings>) -> WorkstationIam {
@@ -667,16 +697,27 @@ impl WorkstationIam {
     /// The project's workstation instance profile, made the first time with its role.
     async fn profile(&self, project: &str) -> Result<String, PortError> {
         let policy = self.policy().await?;
-        let cell = self
-            .profiles
-            .lock()
-            .expect("profiles lock")
-            .entry(project.to_owned())
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| self.make_workstation_profile(project, &policy))
-            .await
-            .cloned()
+        once_per_project(&self.profiles, project, || async {
+            let name = workstation_profile_name(project);
+            self.project_role(
+                &ProjectRole {
+                    name: &name,
+                    path: WORKSTATION_PATH,
+                    trust: WORKSTATION_TRUST_POLICY,
+                    what: "workstation role",
+                    description: format!(
+                        "cws workspaces of project {project}: Session Manager, and mounts of \
+                         the project's volumes only"
+                    ),
+                },
+                project,
+                &policy,
+            )
+            .await?;
+            self.workstation_instance_profile(&name, project).await?;
+            Ok(name)
+        })
+        .await
     }
 
     /// The ARN of the project's Studio execution role, made the first time: trusted by
@@ -684,141 +725,89 @@ impl WorkstationIam {
     /// it reaches its own project's volumes and nothing else), tagged with the project.
     pub(crate) async fn studio_role(&self, project: &str) -> Result<String, PortError> {
         let policy = self.policy().await?;
-        let cell = self
-            .studio_roles
-            .lock()
-            .expect("studio roles lock")
-            .entry(project.to_owned())
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| self.make_studio_role(project, &policy))
-            .await
-            .cloned()
+        once_per_project(&self.studio_roles, project, || async {
+            let role = self
+                .project_role(
+                    &ProjectRole {
+                        name: &studio::execution_role_name(project),
+                        path: studio::EXECUTION_ROLE_PATH,
+                        trust: studio::EXECUTION_ROLE_TRUST_POLICY,
+                        what: "Studio execution role",
+                        description: format!(
+                            "cws SageMaker Studio spaces of project {project}: mounts of the \
+                             project's volumes only"
+                        ),
+                    },
+                    project,
+                    &policy,
+                )
+                .await?;
+            Ok(role.arn().to_owned())
+        })
+        .await
     }
 
-    async fn make_studio_role(&self, project: &str, policy: &str) -> Result<String, PortError> {
-        let name = studio::execution_role_name(project);
-        let role = match self.iam.get_role().role_name(&name).send().await {
-            Ok(found) => found.role,
-            Err(error) if error.code() == Some(NO_SUCH_ENTITY) => {
-                let made = self
-                    .iam
-                    .create_role()
-                    .role_name(&name)
-                    .path(studio::EXECUTION_ROLE_PATH)
-                    .assume_role_policy_document(studio::EXECUTION_ROLE_TRUST_POLICY)
-                    .permissions_boundary(policy)
-                    .description(format!(
-                        "cws SageMaker Studio spaces of project {project}: mounts of the                          project's volumes only"
-                    ))
-                    .tags(iam_tag(TAG_PROJECT, project))
-                    .tags(iam_tag(TAG_MANAGED, "true"))
-                    .send()
-                    .await;
-                match made {
-                    Ok(made) => made.role,
-                    Err(error) if error.code() == Some(ENTITY_EXISTS) => {
-                        self.iam
-                            .get_role()
-                            .role_name(&name)
-                            .send()
-                            .await
-                            .map_err(classify)?
-                            .role
-                    }
-                    Err(error) => return Err(classify(error)),
-                }
-            }
-            Err(error) => return Err(classify(error)),
-        };
-        let Some(role) = role else {
-            return Err(not_set_up(format!("IAM answered no role {name}")));
-        };
-        let bounded = role
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn())
-            == Some(policy);
-        let tagged = role
-            .tags()
-            .iter()
-            .any(|t| t.key() == TAG_PROJECT && t.value() == project);
-        if !bounded || !tagged {
-            return Err(not_set_up(format!(
-                "the IAM role {name} exists but is not the Studio execution role of project                  {project} (bounded by {policy}, tagged {TAG_PROJECT}={project}); cws will not                  run Studio spaces as a role it did not make: delete or rename that role"
-            )));
-        }
-        self.iam
-            .attach_role_policy()
-            .role_name(&name)
-            .policy_arn(policy)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(role.arn().to_owned())
-    }
-
-    /// The role (bounded by, and granted, the workstation policy; tagged with the project,
-    /// which is what the policy matches volumes on) and its instance profile. What is already
-    /// there is used only if it is exactly that: a same-named role someone else made, with
-    /// other permissions or another project's tag, is refused, never used.
-    async fn make_workstation_profile(
+    /// The project's role `role` describes (bounded by, and granted, the workstation policy;
+    /// tagged with the project, which is what the policy matches volumes on), made if missing.
+    /// What is already there is used only if it is exactly that: a same-named role someone
+    /// else made, with other permissions or another project's tag, is refused, never used.
+    async fn project_role(
         &self,
+        role: &ProjectRole<'_>,
         project: &str,
         policy: &str,
-    ) -> Result<String, PortError> {
-        let name = workstation_profile_name(project);
-        let role = match self.iam.get_role().role_name(&name).send().await {
+    ) -> Result<aws_sdk_iam::types::Role, PortError> {
+        let name = role.name;
+        let found = match self.iam.get_role().role_name(name).send().await {
             Ok(found) => found.role,
             Err(error) if error.code() == Some(NO_SUCH_ENTITY) => {
-                self.create_workstation_role(&name, project, policy).await?
+                self.create_project_role(role, project, policy).await?
             }
             Err(error) => return Err(classify(error)),
         };
-        let bounded = role
-            .as_ref()
-            .and_then(|r| r.permissions_boundary())
-            .and_then(|b| b.permissions_boundary_arn())
-            == Some(policy);
-        let tagged = role.as_ref().is_some_and(|r| {
-            r.tags()
+        let found = found.filter(|r| {
+            let bounded = r
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                == Some(policy);
+            let tagged = r
+                .tags()
                 .iter()
-                .any(|t| t.key() == TAG_PROJECT && t.value() == project)
+                .any(|t| t.key() == TAG_PROJECT && t.value() == project);
+            bounded && tagged
         });
-        if !bounded || !tagged {
+        let Some(found) = found else {
             return Err(not_set_up(format!(
-                "the IAM role {name} exists but is not the workstation role of project \
-                 {project} (bounded by {policy}, tagged {TAG_PROJECT}={project}); cws will not \
-                 put workspaces under a role it did not make: delete or rename that role"
+                "the IAM role {name} exists but is not the {} of project {project} (bounded \
+                 by {policy}, tagged {TAG_PROJECT}={project}); cws will not run workspaces as \
+                 a role it did not make: delete or rename that role",
+                role.what
             )));
-        }
+        };
         self.iam
             .attach_role_policy()
-            .role_name(&name)
+            .role_name(name)
             .policy_arn(policy)
             .send()
             .await
             .map_err(classify)?;
-        self.workstation_instance_profile(&name, project).await?;
-        Ok(name)
+        Ok(found)
     }
 
-    async fn create_workstation_role(
+    async fn create_project_role(
         &self,
-        name: &str,
+        role: &ProjectRole<'_>,
         project: &str,
         policy: &str,
     ) -> Result<Option<aws_sdk_iam::types::Role>, PortError> {
         let made = self
             .iam
             .create_role()
-            .role_name(name)
-            .path(WORKSTATION_PATH)
-            .assume_role_policy_document(WORKSTATION_TRUST_POLICY)
+            .role_name(role.name)
+            .path(role.path)
+            .assume_role_policy_document(role.trust)
             .permissions_boundary(policy)
-            .description(format!(
-                "cws workspaces of project {project}: Session Manager, and mounts of the \
-                 project's volumes only"
-            ))
+            .description(&role.description)
             .tags(iam_tag(TAG_PROJECT, project))
             .tags(iam_tag(TAG_MANAGED, "true"))
             .send()
@@ -829,7 +818,7 @@ impl WorkstationIam {
             Err(error) if error.code() == Some(ENTITY_EXISTS) => Ok(self
                 .iam
                 .get_role()
-                .role_name(name)
+                .role_name(role.name)
                 .send()
                 .await
                 .map_err(classify)?
