@@ -132,15 +132,7 @@ async fn audit_verify_names_the_event_that_was_edited_removed_or_inserted() {
 async fn an_export_of_ten_thousand_events_opens_with_pythons_csv_and_json() {
     let mut env = TestEnv::start("audit-export", 43).await;
     env.start_worker();
-    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
-        .await;
-    env.join(
-        SMITH,
-        JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
-        "stanford-collab",
-    )
-    .await;
+    env.project_with_mit(PROJECT).await;
 
     // Switching profile and launching are audited as such.
     env.slash(&Slash::new("profiles use stanford-collab").by(JOHNSON))

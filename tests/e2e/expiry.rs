@@ -22,15 +22,7 @@ const ACCOUNTS: (&str, &str) = (
 /// A project with Johnson (MIT) invited for 540 days and two running workspaces of his.
 pub(crate) async fn johnson_at_work(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize {
     let worker = env.start_worker_with_env(extra);
-    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
-        .await;
-    env.join(
-        SMITH,
-        JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
-        "stanford-collab",
-    )
-    .await;
+    env.project_with_mit(PROJECT).await;
     for name in ["mit-algorithm-dev", "mit-validation"] {
         let text = format!(r#"launch "R Research Environment" {name} --size M"#);
         env.launched(JOHNSON, &text, name).await;

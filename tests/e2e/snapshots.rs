@@ -19,15 +19,7 @@ const ACCOUNTS: (&str, &str) = (
 /// Smith's project, Johnson (MIT) invited and his workspace launched.
 async fn johnsons_workspace(env: &mut TestEnv, extra: &[(&str, &str)]) -> usize {
     let worker = env.start_worker_with_env(extra);
-    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
-        .await;
-    env.join(
-        SMITH,
-        JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
-        "stanford-collab",
-    )
-    .await;
+    env.project_with_mit(PROJECT).await;
     let text = format!(r#"launch "R Research Environment" {WORKSPACE} --size M"#);
     env.launched(JOHNSON, &text, WORKSPACE).await;
     env.wait_for_done_launch_jobs(1).await;

@@ -73,25 +73,12 @@ async fn app_status(env: &TestEnv, domain_id: &str, space: &str) -> String {
         .to_owned()
 }
 
-/// Dr. Smith's project with Johnson (MIT) as a read_write collaborator.
-async fn project_with_mit(env: &TestEnv) {
-    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
-        .await;
-    env.join(
-        SMITH,
-        JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
-        "stanford-collab",
-    )
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_dm_only() {
     let mut env = TestEnv::start("studio", 93).await;
     let day_one = to_mid_next_month();
     let first = env.start_worker_shifted(&format!("+{day_one}s"));
-    project_with_mit(&env).await;
+    env.project_with_mit(PROJECT).await;
     let token = env.invite(SMITH, BERKELEY_INVITATION).await;
     env.accept(LEE, &token, "berkeley-collab").await;
     env.slack.expect_dm(LEE.user_id, "the SSH key", WAIT).await;
@@ -311,7 +298,7 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
 async fn an_app_deleted_outside_chat_is_noticed_and_the_end_of_a_collaboration_keeps_the_spaces() {
     let mut env = TestEnv::start("studio-end", 94).await;
     let worker = env.start_worker_with_env(&[("CWS_RECONCILE_SECS", "1")]);
-    project_with_mit(&env).await;
+    env.project_with_mit(PROJECT).await;
     for name in ["mit-console", "mit-notebooks"] {
         let text = format!(r#"launch "SageMaker Studio" {name}"#);
         env.launched(JOHNSON, &text, name).await;

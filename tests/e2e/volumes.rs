@@ -55,15 +55,7 @@ async fn iam_in_mits_account(env: &TestEnv) -> aws_sdk_iam::Client {
 async fn the_seed_volume_grants_mit_read_only_and_berkeley_read_write_and_nothing_more() {
     let mut env = TestEnv::start("volumes", 52).await;
     env.start_worker_with_env(&[ACCOUNTS]);
-    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
-        .await;
-    env.join(
-        SMITH,
-        JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
-        "stanford-collab",
-    )
-    .await;
+    env.project_with_mit(PROJECT).await;
 
     env.slash(
         &Slash::new(

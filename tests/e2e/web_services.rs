@@ -44,15 +44,7 @@ async fn connect_with_password(
 async fn a_collaborator_gets_rstudio_s_port_forward_and_password_by_direct_message_only() {
     let mut env = TestEnv::start("web-services", 89).await;
     env.start_worker();
-    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
-        .await;
-    env.join(
-        SMITH,
-        JOHNSON,
-        "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
-        "stanford-collab",
-    )
-    .await;
+    env.project_with_mit(PROJECT).await;
     env.join(
         SMITH,
         LEE,

@@ -877,6 +877,20 @@ impl TestEnv {
             .await;
     }
 
+    /// Dr. Smith's `project` ($5,000 a month) with Johnson (MIT CSAIL) as a read_write
+    /// collaborator on profile `stanford-collab`.
+    pub async fn project_with_mit(&self, project: &str) {
+        self.create_project(SMITH, &format!("{project} --budget 5000"))
+            .await;
+        self.join(
+            SMITH,
+            JOHNSON,
+            "mit-collaboration --type read_write --valid-days 540 --institution mit-csail",
+            "stanford-collab",
+        )
+        .await;
+    }
+
     /// Sends a body with whatever timestamp and signature headers the test chooses.
     pub async fn post_signed(
         &self,
