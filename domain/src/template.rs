@@ -95,6 +95,19 @@ impl Platform {
     pub fn signs_in_by_link(self) -> bool {
         self == Platform::SagemakerStudio
     }
+
+    /// Why cws cannot run a script on (or snapshot) its workspaces, where it cannot: a Studio
+    /// space runs nothing from outside and has no volumes of its own to copy. `None` on EC2,
+    /// whose instances take Session Manager commands (mounts, downloads, SSH keys).
+    pub fn no_commands(self) -> Option<&'static str> {
+        match self {
+            Platform::Ec2 => None,
+            Platform::SagemakerStudio => Some(
+                "it is a SageMaker Studio space, which runs no commands from cws and has no \
+                 volumes to snapshot: open it with `/cws connect` and work in JupyterLab",
+            ),
+        }
+    }
 }
 
 /// The web services user data knows how to run, each behind the workspace's own password.

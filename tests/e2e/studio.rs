@@ -251,8 +251,25 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
         refusal.text()
     );
 
-    // Stop deletes the app and keeps the space (and its storage); start brings the app back
-    // on the space's own type.
+    // What only an instance can do is refused with the reason, before anything is called.
+    for (command, action) in [
+        ("download mit-studio", "download from"),
+        ("snapshot create mit-studio before-upgrade", "snapshot"),
+    ] {
+        env.slash(&Slash::new(command).by(JOHNSON)).await;
+        let refused = env
+            .reply_containing(&format!("Cannot {action} *mit-studio*"))
+            .await;
+        assert!(
+            refused
+                .text()
+                .contains("SageMaker Studio space, which runs no commands"),
+            "{}",
+            refused.text()
+        );
+    }
+
+    // Stop deletes the app and keeps the space (and its storage).
     env.slash(&Slash::new("stop mit-studio-small").by(JOHNSON))
         .await;
     env.slack

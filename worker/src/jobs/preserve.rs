@@ -48,13 +48,19 @@ async fn managed_workspace(
     .await
 }
 
-/// Refuses (and answers) when the workspace is gone: it has no volumes left to copy.
+/// Refuses (and answers) when the workspace is gone, or on a platform without volumes of its
+/// own: it has none to copy.
 async fn refuse_terminated(
     env: &CommandEnv,
     job: &CommandJob,
     workspace: &Workspace,
     action: &str,
 ) -> Result<bool, PortError> {
+    if let Some(reason) = workspace.platform.no_commands() {
+        let reply = message::workspace_refused(&workspace.name, action, reason);
+        env.answer(&job.reply, &job.requester, &reply).await?;
+        return Ok(true);
+    }
     let state = env
         .launch
         .live(workspace)
@@ -353,6 +359,10 @@ pub(crate) async fn command_download(
     let Some((workspace, member)) = managed_workspace(env, job, workspace).await? else {
         return Ok(());
     };
+    if let Some(reason) = workspace.platform.no_commands() {
+        let reply = message::workspace_refused(&workspace.name, "download from", reason);
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    }
     let running = env
         .launch
         .live(&workspace)

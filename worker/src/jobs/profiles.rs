@@ -319,10 +319,12 @@ async fn put_key_on_workspaces(
         ),
     })?;
     let mut replacement = KeyReplacement::default();
+    // A workspace that takes no commands takes no SSH key either: it is not reached by SSH.
     let workspaces = env.launch.store.all().await?.into_iter().filter(|w| {
         w.attribution.project == member.project.name
             && w.attribution.user == user.username
             && w.state != InstanceState::Terminated
+            && w.platform.no_commands().is_none()
     });
     for workspace in workspaces {
         let running = env

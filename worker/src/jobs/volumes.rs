@@ -298,6 +298,10 @@ pub(crate) async fn command_volume_mount(
             message::not_permitted(member.profile.role, Permission::MountVolumes, project);
         return env.answer(&job.reply, &job.requester, &refusal).await;
     }
+    if let Some(reason) = workspace.platform.no_commands() {
+        let reply = message::workspace_refused(&workspace.name, "mount a volume on", reason);
+        return env.answer(&job.reply, &job.requester, &reply).await;
+    }
     let Some(mut volume) = env.state.volume(&project.name, name).await? else {
         return refuse(env, job, no_such_volume(project, name)).await;
     };
