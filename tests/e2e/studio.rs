@@ -281,6 +281,36 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
         (app_status(&env, domain_id, "mit-studio-small").await == "Deleted").then_some(())
     })
     .await;
+    // Started again, its new app is attributed like the first.
+    env.slash(&Slash::new("start mit-studio-small").by(JOHNSON))
+        .await;
+    env.slack
+        .expect("the start", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("*mit-studio-small*. It costs")
+        })
+        .await;
+    let restarted = client
+        .describe_app()
+        .domain_id(domain_id)
+        .space_name("mit-studio-small")
+        .app_type(AppType::JupyterLab)
+        .app_name("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restarted.status().unwrap().as_str(), "InService");
+    let tags = client
+        .list_tags()
+        .resource_arn(restarted.app_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("cws:user") && t.value() == Some("michael_johnson")),
+        "{tags:?}"
+    );
 
     // Twenty hours on: the report attributes Studio's hours to their user and institution,
     // at SageMaker's rate ($0.23/hour for ml.m5.xlarge, plus the space's 5 GB).

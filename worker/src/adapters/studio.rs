@@ -262,7 +262,7 @@ impl StudioCloud {
         }
     }
 
-    /// The space's app status (`None` when it has none) and the space's own facts.
+    /// The space's own facts; `None` when it does not exist.
     async fn space(&self, domain_id: &str, space: &str) -> Result<Option<Space>, PortError> {
         let described = match self
             .client
@@ -276,7 +276,30 @@ impl StudioCloud {
             Err(error) if error.code() == Some(NOT_FOUND) => return Ok(None),
             Err(error) => return Err(classify(error)),
         };
-        let app = match self
+        Ok(Some(Space {
+            arn: described.space_arn().unwrap_or_default().to_owned(),
+            owner: described
+                .ownership_settings()
+                .and_then(|o| o.owner_user_profile_name())
+                .map(str::to_owned),
+            instance_type: described
+                .space_settings()
+                .and_then(|s| s.jupyter_lab_app_settings())
+                .and_then(|s| s.default_resource_spec())
+                .and_then(|r| r.instance_type())
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+        }))
+    }
+
+    /// The space's JupyterLab app as SageMaker describes it; `None` when it never had one.
+    async fn app(
+        &self,
+        domain_id: &str,
+        space: &str,
+    ) -> Result<Option<aws_sdk_sagemaker::operation::describe_app::DescribeAppOutput>, PortError>
+    {
+        match self
             .client
             .describe_app()
             .domain_id(domain_id)
@@ -286,36 +309,10 @@ impl StudioCloud {
             .send()
             .await
         {
-            Ok(app) => Some(app),
-            Err(error) if error.code() == Some(NOT_FOUND) => None,
-            Err(error) => return Err(classify(error)),
-        };
-        let settings_type = described
-            .space_settings()
-            .and_then(|s| s.jupyter_lab_app_settings())
-            .and_then(|s| s.default_resource_spec())
-            .and_then(|r| r.instance_type())
-            .map(|t| t.as_str().to_owned());
-        let app_type = app
-            .as_ref()
-            .and_then(|a| a.resource_spec())
-            .and_then(|r| r.instance_type())
-            .map(|t| t.as_str().to_owned());
-        Ok(Some(Space {
-            owner: described
-                .ownership_settings()
-                .and_then(|o| o.owner_user_profile_name())
-                .map(str::to_owned),
-            app_status: app
-                .as_ref()
-                .and_then(|a| a.status())
-                .map(|s| s.as_str().to_owned()),
-            app_started: app
-                .as_ref()
-                .and_then(|a| a.creation_time())
-                .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
-            instance_type: app_type.or(settings_type).unwrap_or_default(),
-        }))
+            Ok(app) => Ok(Some(app)),
+            Err(error) if error.code() == Some(NOT_FOUND) => Ok(None),
+            Err(error) => Err(classify(error)),
+        }
     }
 
     async fn delete_app(&self, domain_id: &str, space: &str) -> Result<(), PortError> {
@@ -339,25 +336,10 @@ impl StudioCloud {
 
 /// What [`StudioCloud::space`] found.
 struct Space {
+    arn: String,
     owner: Option<String>,
-    app_status: Option<String>,
-    app_started: Option<OffsetDateTime>,
+    /// The type its app runs on: the one it was made with.
     instance_type: String,
-}
-
-impl Space {
-    fn status(&self, id: &str) -> InstanceStatus {
-        let state = studio::state_of(self.app_status.as_deref());
-        InstanceStatus {
-            instance_id: id.to_owned(),
-            state,
-            instance_type: self.instance_type.clone(),
-            public_ip: None,
-            private_ip: None,
-            launched_at: self.app_started.filter(|_| state == InstanceState::Running),
-            zone_id: None,
-        }
-    }
 }
 
 fn live_domain(status: &aws_sdk_sagemaker::types::DomainStatus) -> bool {
@@ -459,10 +441,28 @@ impl Cloud for StudioCloud {
 
     async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError> {
         let (domain_id, space) = parts(instance_id)?;
-        Ok(self
-            .space(domain_id, space)
-            .await?
-            .map(|found| found.status(instance_id)))
+        let Some(found) = self.space(domain_id, space).await? else {
+            return Ok(None);
+        };
+        let app = self.app(domain_id, space).await?;
+        let state = studio::state_of(app.as_ref().and_then(|a| a.status()).map(|s| s.as_str()));
+        Ok(Some(InstanceStatus {
+            instance_id: instance_id.to_owned(),
+            state,
+            instance_type: app
+                .as_ref()
+                .and_then(|a| a.resource_spec())
+                .and_then(|r| r.instance_type())
+                .map_or(found.instance_type, |t| t.as_str().to_owned()),
+            public_ip: None,
+            private_ip: None,
+            launched_at: app
+                .as_ref()
+                .and_then(|a| a.creation_time())
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+                .filter(|_| state == InstanceState::Running),
+            zone_id: None,
+        }))
     }
 
     /// Every space of every domain cws made here, with its app's state.
@@ -541,7 +541,8 @@ impl Cloud for StudioCloud {
         self.delete_app(domain_id, space).await
     }
 
-    /// A new app on the type the space was made with.
+    /// A new app on the type the space was made with, tagged as the space is (the launch's
+    /// attribution), so Cost Explorer attributes its hours as it did the first app's.
     async fn start(&self, instance_id: &str) -> Result<(), PortError> {
         let (domain_id, space) = parts(instance_id)?;
         let found = self
@@ -551,7 +552,17 @@ impl Cloud for StudioCloud {
                 code: NOT_FOUND.to_owned(),
                 message: format!("the Studio space {space} no longer exists"),
             })?;
-        self.create_app(domain_id, space, &found.instance_type, Vec::new())
+        let tags = self
+            .client
+            .list_tags()
+            .resource_arn(&found.arn)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<Tag>, _>>()
+            .await
+            .map_err(classify)?;
+        self.create_app(domain_id, space, &found.instance_type, tags)
             .await
     }
 
