@@ -143,6 +143,12 @@ pub enum LaunchRefusal {
         instance_type: String,
         region: String,
     },
+    #[error("{platform} runs one per person: {existing} is yours in {region}")]
+    OnePerPerson {
+        platform: &'static str,
+        region: String,
+        existing: String,
+    },
 }
 
 /// Checks what the bot can check without state: the template exists and offers the size.
@@ -194,17 +200,10 @@ pub fn plan_launch(
     let (root_volume_gb, hibernation) = match template.platform {
         Platform::Ec2 => root_volume(template.hibernation, pricing.memory_gib(instance_type)),
         Platform::SagemakerStudio => (STUDIO_SPACE_GB, false),
+        // Canvas keeps a person's datasets and models in S3, outside the workspace.
+        Platform::SagemakerCanvas => (0, false),
     };
-    let tags = vec![
-        ("Name".to_owned(), launch.name.to_string()),
-        (TAG_PROJECT.to_owned(), attribution.project.clone()),
-        (TAG_USER.to_owned(), attribution.user.clone()),
-        (TAG_INSTITUTION.to_owned(), attribution.institution.clone()),
-        (TAG_INVITATION.to_owned(), attribution.invitation.clone()),
-        (TAG_TEMPLATE.to_owned(), template.name.clone()),
-        (TAG_WORKSPACE.to_owned(), launch.name.to_string()),
-        (TAG_CLIENT_TOKEN.to_owned(), client_token(key)),
-    ];
+    let tags = launch_tags(launch.name.as_str(), attribution, &template.name, key);
     Ok(LaunchPlan {
         workspace: launch.name.clone(),
         template: template.name.clone(),
@@ -222,6 +221,63 @@ pub fn plan_launch(
         research_user: None,
         home: None,
     })
+}
+
+/// The tags of everything a launch makes (and a restart makes again, where the platform makes
+/// something new to start, as SageMaker does an app): its name, the four attribution tags,
+/// its template and workspace, and the launch's client token.
+pub fn launch_tags(
+    workspace: &str,
+    attribution: &Attribution,
+    template: &str,
+    key: &JobKey,
+) -> Vec<(String, String)> {
+    vec![
+        ("Name".to_owned(), workspace.to_owned()),
+        (TAG_PROJECT.to_owned(), attribution.project.clone()),
+        (TAG_USER.to_owned(), attribution.user.clone()),
+        (TAG_INSTITUTION.to_owned(), attribution.institution.clone()),
+        (TAG_INVITATION.to_owned(), attribution.invitation.clone()),
+        (TAG_TEMPLATE.to_owned(), template.to_owned()),
+        (TAG_WORKSPACE.to_owned(), workspace.to_owned()),
+        (TAG_CLIENT_TOKEN.to_owned(), client_token(key)),
+    ]
+}
+
+/// A second workspace of a platform that runs one per person ([`Platform::one_per_person`]):
+/// `existing` is the person's workspace of it in the same project, region and account.
+pub fn one_per_person(
+    plan: &LaunchPlan,
+    account: Option<&str>,
+    existing: &[crate::workspace::Workspace],
+) -> Result<(), LaunchRefusal> {
+    if !plan.platform.one_per_person() {
+        return Ok(());
+    }
+    let tag = |key: &str| {
+        plan.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let mine = existing.iter().find(|w| {
+        w.platform == plan.platform
+            && w.state != crate::ports::InstanceState::Terminated
+            && w.attribution.project == tag(TAG_PROJECT)
+            && w.attribution.user == tag(TAG_USER)
+            && w.region == plan.region
+            && w.account.as_deref() == account
+            && w.name != plan.workspace.as_str()
+    });
+    match mine {
+        None => Ok(()),
+        Some(workspace) => Err(LaunchRefusal::OnePerPerson {
+            platform: plan.platform.title(),
+            region: plan.region.clone(),
+            existing: workspace.name.clone(),
+        }),
+    }
 }
 
 /// The EBS volume of a Studio space, GB: SageMaker's default, charged per GB-month like a

@@ -210,10 +210,10 @@ pub fn connect_lines(connection: &Connection<'_>) -> Vec<String> {
         platform,
     } = connection;
     if platform.signs_in_by_link() {
-        return vec![
-            "SageMaker Studio: `/cws connect` sends its owner a sign-in link by direct message"
-                .to_owned(),
-        ];
+        return vec![format!(
+            "{}: `/cws connect` sends its owner a sign-in link by direct message",
+            platform.title()
+        )];
     }
     let identity = key_file.map_or_else(String::new, |file| format!("-i {file} "));
     let mut lines = vec![format!(

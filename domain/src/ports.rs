@@ -154,7 +154,11 @@ pub trait Cloud: Send + Sync {
     /// hibernation support is refused with the cloud's own code
     /// (`UnsupportedHibernationConfiguration` on EC2), so the caller can fall back to a stop.
     async fn stop(&self, instance_id: &str, hibernate: bool) -> Result<(), PortError>;
-    async fn start(&self, instance_id: &str) -> Result<(), PortError>;
+    /// Starts a stopped instance. `tags` are the workspace's launch tags
+    /// ([`crate::workspace::Workspace::tags`]), for a platform that makes something new to
+    /// start (a SageMaker app): it must carry them, or Cost Explorer could not attribute its
+    /// hours. An EC2 instance keeps its own.
+    async fn start(&self, instance_id: &str, tags: &[(String, String)]) -> Result<(), PortError>;
     async fn terminate(&self, instance_id: &str) -> Result<(), PortError>;
     /// Snapshots every volume attached to the instance, once per `key`: a repeated call with
     /// the same key (a job run again after a crash) returns the snapshots the first call made,

@@ -257,7 +257,7 @@ impl PricingTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{Catalog, Size};
+    use crate::template::Catalog;
 
     #[test]
     fn money_parses_exactly() {
@@ -306,7 +306,7 @@ mod tests {
         let table = PricingTable::builtin();
         for template in Catalog::builtin().templates() {
             for region in template.offered_regions() {
-                for size in Size::ALL {
+                for size in template.offered_sizes() {
                     let instance_type = template.instance_type(size).unwrap();
                     assert!(
                         table.hourly(region, instance_type).is_some(),

@@ -9,6 +9,14 @@ use crate::ports::InstanceState;
 /// The app every workspace space runs, under SageMaker's own name for it.
 pub const APP_NAME: &str = "default";
 
+/// What a Canvas workspace is billed by: SageMaker charges Canvas by the hour a person's
+/// Canvas is up (its "workspace instance"), whatever they do in it. The price table and the
+/// invitation policy's allowed types name it like an instance type.
+pub const CANVAS_SESSION: &str = "canvas.session";
+
+/// Where a sign-in link to a person's Canvas lands (SageMaker's `LandingUri`).
+pub const CANVAS_LANDING: &str = "app:Canvas:";
+
 /// How long a sign-in link may wait to be clicked, seconds: SageMaker's most (5 minutes), since
 /// the link signs whoever holds it in as the research user.
 pub const SIGN_IN_LINK_SECONDS: i32 = 300;
@@ -68,8 +76,21 @@ pub fn workspace_id(domain_id: &str, space: &str) -> String {
 
 /// The domain and space of a Studio workspace id; `None` for any other id.
 pub fn parse_workspace_id(id: &str) -> Option<(&str, &str)> {
-    id.split_once('/')
-        .filter(|(domain, space)| domain.starts_with("d-") && !space.is_empty())
+    id.split_once('/').filter(|(domain, space)| {
+        domain.starts_with("d-") && !space.is_empty() && !space.contains('/')
+    })
+}
+
+/// A Canvas workspace's id: its domain and the user profile whose Canvas it is (one each).
+pub fn canvas_workspace_id(domain_id: &str, profile: &str) -> String {
+    format!("{domain_id}/canvas/{profile}")
+}
+
+/// The domain and user profile of a Canvas workspace id; `None` for any other id.
+pub fn parse_canvas_id(id: &str) -> Option<(&str, &str)> {
+    let (domain, profile) = id.split_once("/canvas/")?;
+    (domain.starts_with("d-") && !domain.contains('/') && !profile.is_empty())
+        .then_some((domain, profile))
 }
 
 /// `name` as SageMaker names domains, profiles and spaces (letters, digits and inner hyphens,
@@ -142,6 +163,18 @@ mod tests {
             );
         }
         assert_ne!(studio_name("a-"), studio_name("a"));
+    }
+
+    #[test]
+    fn studio_and_canvas_ids_never_read_as_each_other() {
+        let space = workspace_id("d-abc", "canvas");
+        let canvas = canvas_workspace_id("d-abc", "jsmith");
+        assert_eq!(parse_workspace_id(&space), Some(("d-abc", "canvas")));
+        assert_eq!(parse_canvas_id(&canvas), Some(("d-abc", "jsmith")));
+        assert_eq!(parse_workspace_id(&canvas), None);
+        assert_eq!(parse_canvas_id(&space), None);
+        assert_eq!(parse_canvas_id("i-0123/canvas/x"), None);
+        assert_eq!(parse_canvas_id("d-abc/canvas/"), None);
     }
 
     #[test]

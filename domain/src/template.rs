@@ -79,6 +79,10 @@ pub enum Platform {
     /// A private JupyterLab space of the research user in the project's SageMaker Studio
     /// domain, on an `ml.*` instance; `connect` sends a presigned sign-in link by DM.
     SagemakerStudio,
+    /// The research user's SageMaker Canvas (no-code ML) in the project's Studio domain:
+    /// SageMaker runs one per person and domain, billed by the session hour
+    /// ([`crate::studio::CANVAS_SESSION`]); `connect` sends a sign-in link by DM.
+    SagemakerCanvas,
 }
 
 impl Platform {
@@ -87,13 +91,21 @@ impl Platform {
         match self {
             Platform::Ec2 => "EC2",
             Platform::SagemakerStudio => "SageMaker Studio",
+            Platform::SagemakerCanvas => "SageMaker Canvas",
         }
     }
 
     /// Whether its workspaces are opened with a sign-in link (which signs in as the owner)
     /// rather than over Session Manager.
     pub fn signs_in_by_link(self) -> bool {
-        self == Platform::SagemakerStudio
+        self != Platform::Ec2
+    }
+
+    /// Whether a person may have only one of its workspaces per project, region and account
+    /// (SageMaker runs one Canvas per user profile): a second is refused before anything is
+    /// made, naming the first.
+    pub fn one_per_person(self) -> bool {
+        self == Platform::SagemakerCanvas
     }
 
     /// Why cws cannot run a script on (or snapshot) its workspaces, where it cannot: a Studio
@@ -105,6 +117,10 @@ impl Platform {
             Platform::SagemakerStudio => Some(
                 "it is a SageMaker Studio space, which runs no commands from cws and has no \
                  volumes to snapshot: open it with `/cws connect` and work in JupyterLab",
+            ),
+            Platform::SagemakerCanvas => Some(
+                "it is a SageMaker Canvas app, which runs no commands from cws and has no \
+                 volumes to snapshot: open it with `/cws connect` and work in Canvas",
             ),
         }
     }
@@ -414,7 +430,7 @@ pub struct Catalog {
 
 /// The shipped templates as (file name, text), compiled in so that a deployment with no
 /// `CWS_TEMPLATES_DIR` needs no files beside its binaries.
-const BUILTIN_TEMPLATES: [(&str, &str); 7] = [
+const BUILTIN_TEMPLATES: [(&str, &str); 8] = [
     (
         "python-machine-learning.yml",
         include_str!("../../templates/python-machine-learning.yml"),
@@ -442,6 +458,10 @@ const BUILTIN_TEMPLATES: [(&str, &str); 7] = [
     (
         "sagemaker-studio.yml",
         include_str!("../../templates/sagemaker-studio.yml"),
+    ),
+    (
+        "sagemaker-canvas.yml",
+        include_str!("../../templates/sagemaker-canvas.yml"),
     ),
 ];
 
@@ -760,14 +780,15 @@ fn check_managed(template: &Template) -> Result<(), CatalogError> {
     if template.hibernation {
         return refuse("hibernation (a stopped space keeps its storage, not its memory)");
     }
-    if let Some((_, instance_type)) = template
-        .sizes
-        .iter()
-        .find(|(_, instance_type)| !instance_type.starts_with("ml."))
-    {
-        return refuse(&format!(
-            "the instance type {instance_type} (SageMaker's are `ml.` types)"
-        ));
+    let (offered, billed_by): (fn(&str) -> bool, &str) = match template.platform {
+        Platform::SagemakerCanvas => (
+            |t| t == crate::studio::CANVAS_SESSION,
+            "Canvas is billed by the session hour, `canvas.session`",
+        ),
+        _ => (|t| t.starts_with("ml."), "SageMaker's are `ml.` types"),
+    };
+    if let Some((_, instance_type)) = template.sizes.iter().find(|(_, t)| !offered(t)) {
+        return refuse(&format!("the instance type {instance_type} ({billed_by})"));
     }
     Ok(())
 }
@@ -1093,6 +1114,18 @@ mod tests {
             );
             assert!(error.to_string().contains("SageMaker Studio"), "{error}");
         }
+        // Canvas is billed by the session, never by an instance type.
+        let canvas = include_str!("../../templates/sagemaker-canvas.yml");
+        let parsed = parse_template(canvas).unwrap();
+        assert_eq!(parsed.platform, Platform::SagemakerCanvas);
+        assert!(parsed.platform.one_per_person() && parsed.platform.signs_in_by_link());
+        let typed = canvas.replace("M: canvas.session", "M: ml.m5.xlarge");
+        assert_ne!(typed, canvas);
+        let error = parse_template(&typed).unwrap_err().to_string();
+        assert!(
+            error.contains("SageMaker Canvas") && error.contains("session hour"),
+            "{error}"
+        );
         // An EC2 template still needs its image.
         let imageless = BUILTIN_TEMPLATES[0].1.replace(
             "image:\n  parameter: /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id\n",

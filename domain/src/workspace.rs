@@ -73,6 +73,11 @@ impl Workspace {
         .collect()
     }
 
+    /// The tags it was launched with ([`crate::launch::launch_tags`]).
+    pub fn tags(&self) -> Vec<(String, String)> {
+        crate::launch::launch_tags(&self.name, &self.attribution, &self.template, &self.job)
+    }
+
     /// The ledger line for something that happened to this workspace at `at`.
     pub fn ledger_event(&self, kind: LedgerEventKind, at: OffsetDateTime) -> LedgerEvent {
         LedgerEvent {

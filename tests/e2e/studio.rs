@@ -4,14 +4,15 @@
 //! attribution. `connect` sends its owner a presigned sign-in link by DM and nothing of it to
 //! the channel; the policy refuses an `ml.p3` with the same message as an EC2 type; stop
 //! deletes the app and keeps the space; the hours are in the cost report by user and
-//! institution. moto lacks user profiles, spaces, apps and presigned URLs: the stand-in
+//! institution. "SageMaker Canvas" is a person's Canvas app under their profile: one per
+//! person, signed in by DM, billed by the session hour. moto lacks user profiles, spaces, apps and presigned URLs: the stand-in
 //! (tests/standins/moto_server.py) answers them in SageMaker's JSON wire format.
 
 use std::time::Duration;
 
 use aws_sdk_sagemaker::types::AppType;
 
-use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv, to_mid_next_month};
+use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv, button_value, to_mid_next_month};
 
 const WAIT: Duration = Duration::from_secs(30);
 const PROJECT: &str = "nih-neuro-consortium";
@@ -417,4 +418,172 @@ async fn an_app_deleted_outside_chat_is_noticed_and_the_end_of_a_collaboration_k
         .map(|s| s.space_name().unwrap().to_owned())
         .collect();
     assert_eq!(spaces.len(), 2, "{spaces:?}");
+}
+
+/// Johnson's Canvas (the `Canvas` app of his user profile), as SageMaker describes it.
+async fn canvas_app(
+    env: &TestEnv,
+    domain_id: &str,
+    profile: &str,
+) -> aws_sdk_sagemaker::operation::describe_app::DescribeAppOutput {
+    sagemaker(env)
+        .await
+        .describe_app()
+        .domain_id(domain_id)
+        .user_profile_name(profile)
+        .app_type(AppType::Canvas)
+        .app_name("default")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The tags of the app with `arn`, by key.
+async fn app_tags(env: &TestEnv, arn: &str) -> std::collections::HashMap<String, String> {
+    sagemaker(env)
+        .await
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn canvas_is_one_per_person_signed_in_by_dm_and_costed_by_the_session_hour() {
+    let mut env = TestEnv::start("canvas", 95).await;
+    let day_one = to_mid_next_month();
+    let first = env.start_worker_shifted(&format!("+{day_one}s"));
+    env.project_with_mit(PROJECT).await;
+
+    let launched = env
+        .launched(
+            JOHNSON,
+            r#"launch "SageMaker Canvas" mit-canvas"#,
+            "mit-canvas",
+        )
+        .await;
+    assert!(
+        launched.text().contains("canvas.session"),
+        "{}",
+        launched.text()
+    );
+    // His Canvas runs under his own profile in the project's domain, tagged for attribution.
+    let (domain_id, _) = domains(&env).await.remove(0);
+    let profile = profiles(&env, &domain_id).await.remove(0);
+    assert!(profile.starts_with("michael-johnson-"), "{profile}");
+    let app = canvas_app(&env, &domain_id, &profile).await;
+    assert_eq!(app.status().unwrap().as_str(), "InService");
+    let tags = app_tags(&env, app.app_arn().unwrap()).await;
+    assert_eq!(tags["cws:user"], "michael_johnson");
+    assert_eq!(tags["cws:institution"], "mit-csail");
+    assert_eq!(tags["cws:invitation"], "mit-collaboration");
+    assert_eq!(tags["cws:workspace"], "mit-canvas");
+
+    // SageMaker runs one Canvas per person: a second is refused before anything is made.
+    env.slash(&Slash::new(r#"launch "SageMaker Canvas" mit-canvas-2"#).by(JOHNSON))
+        .await;
+    let refused = env
+        .reply_containing("runs one SageMaker Canvas per person")
+        .await;
+    assert!(
+        refused
+            .text()
+            .contains("yours in us-east-1 is *mit-canvas*"),
+        "{}",
+        refused.text()
+    );
+
+    // The sign-in link lands in Canvas and goes to Johnson alone.
+    env.slash(&Slash::new("connect mit-canvas").by(JOHNSON))
+        .await;
+    env.reply_containing("mit-canvas: running").await;
+    let direct = env
+        .slack
+        .expect_dm(JOHNSON.user_id, "the Canvas sign-in link", WAIT)
+        .await;
+    assert!(
+        direct.shown().contains("landing=app:Canvas:"),
+        "{}",
+        direct.shown()
+    );
+    env.reply_containing("sign-in link to mit-canvas (SageMaker Canvas) came to you")
+        .await;
+
+    // Twenty hours of Canvas at SageMaker's $1.90 per session hour, and no storage. The first
+    // worker is let finish what it has (a killed one's last command would run again).
+    env.worker(first).terminate();
+    env.worker(first)
+        .exited_within(WAIT)
+        .await
+        .expect("the worker stops when asked");
+    env.start_worker_shifted(&format!("+{}s", day_one + 20 * 3600));
+    env.slash(&Slash::new(format!("project cost {PROJECT} --by-user").as_str()).by(SMITH))
+        .await;
+    let report = env.reply_containing("Cost Attribution").await;
+    let table = report.body["blocks"].to_string();
+    let johnson = table
+        .split("\\n")
+        .find(|line| line.starts_with("michael_johnson"))
+        .and_then(|line| line.split("```").next())
+        .unwrap_or_else(|| panic!("no row for Johnson in {table}"));
+    assert!(johnson.contains("mit-csail"), "{johnson}");
+    assert!(johnson.contains("20h"), "{johnson}");
+    assert!(johnson.ends_with("$38.00"), "{johnson}");
+
+    // Stop logs Canvas out (its app deleted); started again, the new app carries every tag.
+    env.slash(&Slash::new("stop mit-canvas").by(JOHNSON)).await;
+    env.slack
+        .expect("the stop", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("stopped *mit-canvas*")
+        })
+        .await;
+    assert_eq!(
+        canvas_app(&env, &domain_id, &profile)
+            .await
+            .status()
+            .unwrap()
+            .as_str(),
+        "Deleted"
+    );
+    env.slash(&Slash::new("start mit-canvas").by(JOHNSON)).await;
+    env.slack
+        .expect("the start", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("*mit-canvas*. It costs")
+        })
+        .await;
+    let restarted = canvas_app(&env, &domain_id, &profile).await;
+    assert_eq!(restarted.status().unwrap().as_str(), "InService");
+    let tags = app_tags(&env, restarted.app_arn().unwrap()).await;
+    assert_eq!(tags["cws:invitation"], "mit-collaboration");
+    assert_eq!(tags["cws:workspace"], "mit-canvas");
+
+    // Terminated, the Canvas app goes and the profile (his, for Studio too) stays.
+    env.slash(&Slash::new("terminate mit-canvas").by(JOHNSON))
+        .await;
+    let confirm = env.reply_containing("Terminate *mit-canvas* (").await;
+    let value = button_value(&confirm, "cws_confirm_terminate");
+    env.click(JOHNSON, "cws_confirm_terminate", &value, None)
+        .await;
+    env.slack
+        .expect("the end", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("terminated *mit-canvas*")
+        })
+        .await;
+    crate::harness::eventually("the Canvas app deleted", WAIT, || async {
+        let status = canvas_app(&env, &domain_id, &profile).await;
+        (status.status().unwrap().as_str() == "Deleted").then_some(())
+    })
+    .await;
+    assert_eq!(profiles(&env, &domain_id).await, [profile]);
+    env.finish();
 }

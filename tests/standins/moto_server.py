@@ -14,7 +14,8 @@ Run exactly like `moto_server`: `moto_server.py -H 127.0.0.1 -p PORT`.
   which moto lacks: every tag is Inactive until activated, as in Billing.
 - SageMaker Studio, which moto lacks: CreateUserProfile, DescribeUserProfile, ListUserProfiles,
   DeleteUserProfile, CreateSpace, DescribeSpace, ListSpaces, DeleteSpace, CreateApp, DescribeApp,
-  ListApps, DeleteApp and CreatePresignedDomainUrl, their tags in ListTags/AddTags/DeleteTags, and
+  ListApps, DeleteApp and CreatePresignedDomainUrl (with its LandingUri; a JupyterLab app only in
+  a space, a Canvas only under a user profile), their tags in ListTags/AddTags/DeleteTags, and
   SageMaker's own input checks (lengths, ranges, patterns, enums) on them and on the domain
   operations. Apps are InService at once; a deleted app stays listed as Deleted until its user
   profile or space goes. Domains get ids of SageMaker's form, so two may share a name as in
@@ -448,8 +449,16 @@ def app_keys(self):
     return parts + (self._get_param("AppType"), self._get_param("AppName")), owner_field
 
 
+# Which owner each app type runs under in Studio: a JupyterLab app in a space, a person's
+# Canvas under their user profile. SageMaker refuses the other.
+APP_OWNERS = {"JupyterLab": "SpaceName", "Canvas": "UserProfileName"}
+
+
 def create_app(self):
     parts, owner_field = app_keys(self)
+    wanted = APP_OWNERS.get(parts[2])
+    if wanted and wanted != owner_field:
+        raise ValidationError(f"{parts[2]} apps are created with a {wanted}, not a {owner_field}.")
     found(self, "user-profile" if owner_field == "UserProfileName" else "space", *parts[:2])
     arn = studio_arn(self, "app", *parts)
     existing = self.sagemaker_backend.studio.get(arn)
@@ -504,8 +513,13 @@ def create_presigned_domain_url(self):
         found(self, "space", domain_id, self._get_param("SpaceName"))
     if domain(self.sagemaker_backend, domain_id).auth_mode != "IAM":
         raise ValidationError("CreatePresignedDomainUrl is only for domains whose AuthMode is IAM.")
+    landing = self._get_param("LandingUri")
+    if landing is not None and not re.fullmatch(r"studio::.*|app:[A-Za-z]+:.*", landing):
+        raise ValidationError(f"Invalid LandingUri '{landing}'.")
     token = secrets.token_urlsafe(32)
     url = f"https://{domain_id}.studio.{self.region}.sagemaker.aws/auth?token={token}"
+    if landing is not None:
+        url += "&landing=" + landing
     return ActionResult({"AuthorizedUrl": url})
 
 

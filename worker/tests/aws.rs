@@ -226,7 +226,7 @@ async fn a_workspace_runs_stops_starts_and_terminates() {
         (tagged[0].instance_id.as_str(), tagged[0].state),
         (id.as_str(), InstanceState::Stopped)
     );
-    cloud.start(&id).await.unwrap();
+    cloud.start(&id, &[]).await.unwrap();
     wait_for(&cloud, &id, InstanceState::Running).await;
 
     cloud.terminate(&id).await.unwrap();
@@ -238,7 +238,7 @@ async fn a_workspace_runs_stops_starts_and_terminates() {
         "IncorrectInstanceState"
     );
     assert_eq!(
-        code(cloud.start(&id).await.unwrap_err()),
+        code(cloud.start(&id, &[]).await.unwrap_err()),
         "IncorrectInstanceState"
     );
     wait_for(&cloud, &id, InstanceState::Terminated).await;
@@ -352,7 +352,7 @@ async fn a_workspace_launched_for_hibernation_hibernates() {
 
     cloud.stop(&id, true).await.unwrap();
     wait_for(&cloud, &id, InstanceState::Stopped).await;
-    cloud.start(&id).await.unwrap();
+    cloud.start(&id, &[]).await.unwrap();
     wait_for(&cloud, &id, InstanceState::Running).await;
 }
 

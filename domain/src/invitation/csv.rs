@@ -619,7 +619,7 @@ mod tests {
                 "A,MIT,admin,30,Matlab,,",
                 "TemplateWhitelist has unknown template `Matlab`: the templates are \
                  Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics, \
-                 RStudio Server, VS Code Server, SageMaker Studio",
+                 RStudio Server, VS Code Server, SageMaker Studio, SageMaker Canvas",
             ),
             (
                 "A,MIT,admin,30,,R5.XLarge,",
@@ -639,7 +639,7 @@ mod tests {
                  ValidDays must be a whole number of days from 1 to 3650, got `x`; \
                  TemplateWhitelist has unknown template `Stata`: the templates are \
                  Python Machine Learning, R Research Environment, GPU ML Workstation, Bioinformatics, \
-                 RStudio Server, VS Code Server, SageMaker Studio; \
+                 RStudio Server, VS Code Server, SageMaker Studio, SageMaker Canvas; \
                  MaxInstanceType expects an instance type such as t3.large, or a SageMaker one such as ml.t3.medium, got `t3`; \
                  MaxHourlyCost expects a dollar amount per hour such as 0.50, got `-1`",
             ),

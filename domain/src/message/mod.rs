@@ -962,6 +962,19 @@ pub fn launch_refused(name: &str, refusal: &LaunchRefusal) -> ChatMessage {
             "",
             Vec::new(),
         ),
+        LaunchRefusal::OnePerPerson {
+            platform,
+            region,
+            existing,
+        } => (
+            format!(
+                "SageMaker runs one {platform} per person in a project's domain, and yours in \
+                 {region} is *{existing}*: open it with `/cws connect {existing}`, or terminate \
+                 it first"
+            ),
+            "",
+            Vec::new(),
+        ),
     };
     render(
         "launch_refused",
@@ -1212,7 +1225,7 @@ pub(crate) mod tests {
             catalog.templates().len(),
             Some(&restrictions),
         );
-        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 7): Python Machine Learning, R Research Environment.");
+        insta::assert_snapshot!(message.text, @"Templates profile stanford-collab may launch (2 of 8): Python Machine Learning, R Research Environment.");
         let blocks = serde_json::to_string(&message.blocks).unwrap();
         assert!(blocks.contains("Max hourly cost: $0.50/hour"), "{blocks}");
         let nothing = template_list_for_profile("stanford-collab", &[], 4, Some(&restrictions));

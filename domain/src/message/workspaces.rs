@@ -7,6 +7,7 @@ use crate::network::WebForward;
 use crate::ports::InstanceState;
 use crate::pricing::Money;
 use crate::studio;
+use crate::template::Platform;
 use crate::workspace::Workspace;
 
 /// A state as chat names it.
@@ -196,6 +197,8 @@ pub fn studio_sign_in(workspace: &Workspace, url: &str) -> ChatMessage {
         "studio_sign_in",
         &json!({
             "name": workspace.name,
+            "platform": workspace.platform.title(),
+            "canvas": workspace.platform == Platform::SagemakerCanvas,
             "project": workspace.attribution.project,
             "instance_type": workspace.instance_type,
             "url": url,
@@ -206,10 +209,14 @@ pub fn studio_sign_in(workspace: &Workspace, url: &str) -> ChatMessage {
 }
 
 /// Where the sign-in link went, answered where `connect` was asked.
-pub fn studio_sign_in_sent(name: &str) -> ChatMessage {
+pub fn studio_sign_in_sent(workspace: &Workspace) -> ChatMessage {
     render(
         "studio_sign_in_sent",
-        &json!({ "name": name, "link_minutes": studio::SIGN_IN_LINK_SECONDS / 60 }),
+        &json!({
+            "name": workspace.name,
+            "platform": workspace.platform.title(),
+            "link_minutes": studio::SIGN_IN_LINK_SECONDS / 60,
+        }),
     )
 }
 
@@ -218,7 +225,11 @@ pub fn studio_sign_in_sent(name: &str) -> ChatMessage {
 pub fn studio_sign_in_refused(workspace: &Workspace) -> ChatMessage {
     render(
         "studio_sign_in_refused",
-        &json!({ "name": workspace.name, "user": workspace.attribution.user }),
+        &json!({
+            "name": workspace.name,
+            "platform": workspace.platform.title(),
+            "user": workspace.attribution.user,
+        }),
     )
 }
 
@@ -283,11 +294,32 @@ mod tests {
         );
         assert!(blocks.contains("the session lasts 8 hours"), "{blocks}");
         crate::message::limits::assert_within_slack_limits(&direct);
-        let sent = studio_sign_in_sent("mit-studio");
+        assert!(blocks.contains("JupyterLab on ml.m5.xlarge"), "{blocks}");
+        let sent = studio_sign_in_sent(&workspace);
         assert!(!sent.text.contains(url));
         let refused = studio_sign_in_refused(&workspace);
         let owner = format!("goes only to them ({})", workspace.attribution.user);
         assert!(refused.text.contains(&owner), "{}", refused.text);
+
+        // A Canvas link says it opens Canvas, and what it is billed by.
+        let canvas = Workspace {
+            template: "SageMaker Canvas".into(),
+            instance_id: "d-abc123def456/canvas/michael-johnson".into(),
+            instance_type: "canvas.session".into(),
+            name: "mit-canvas".into(),
+            platform: Platform::SagemakerCanvas,
+            ..workspace
+        };
+        let blocks = serde_json::to_string(&studio_sign_in(&canvas, url).blocks).unwrap();
+        assert!(
+            blocks.contains("in SageMaker Canvas> (project *nih-neuro-consortium*): Canvas, billed by the session hour"),
+            "{blocks}"
+        );
+        assert!(
+            studio_sign_in_sent(&canvas)
+                .text
+                .contains("(SageMaker Canvas)")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::classify;
+use crate::adapters::canvas::CanvasCloud;
 use crate::adapters::cloudwatch::CloudWatch;
 use crate::adapters::ssm::Ssm;
 use crate::adapters::studio::StudioCloud;
@@ -1149,7 +1150,7 @@ impl Cloud for Ec2Cloud {
         Ok(())
     }
 
-    async fn start(&self, instance_id: &str) -> Result<(), PortError> {
+    async fn start(&self, instance_id: &str, _tags: &[(String, String)]) -> Result<(), PortError> {
         self.live_instance(instance_id, "started").await?;
         self.client
             .start_instances()
@@ -1296,6 +1297,7 @@ pub struct Ec2AccountClouds {
     commands: Mutex<HashMap<Key, Arc<Ssm>>>,
     metrics: Mutex<HashMap<Key, Arc<CloudWatch>>>,
     studios: Mutex<HashMap<Key, Arc<StudioCloud>>>,
+    canvases: Mutex<HashMap<Key, Arc<CanvasCloud>>>,
 }
 
 type Key = (Option<String>, String);
@@ -1315,6 +1317,7 @@ impl Ec2AccountClouds {
             commands: Mutex::default(),
             metrics: Mutex::default(),
             studios: Mutex::default(),
+            canvases: Mutex::default(),
         }
     }
 
@@ -1403,6 +1406,15 @@ impl AccountClouds for Ec2AccountClouds {
                 let studio: Arc<StudioCloud> =
                     kept(&self.studios, key, || StudioCloud::new(&config, ec2));
                 Ok(studio)
+            }
+            Platform::SagemakerCanvas => {
+                let (key, config) = self.config_in(account, region).await?;
+                let studio = kept(&self.studios, key.clone(), || {
+                    StudioCloud::new(&config, ec2)
+                });
+                let canvas: Arc<CanvasCloud> =
+                    kept(&self.canvases, key, || CanvasCloud::new(studio));
+                Ok(canvas)
             }
         }
     }

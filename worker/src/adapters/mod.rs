@@ -2,6 +2,7 @@
 
 pub mod assume_role;
 pub mod aws;
+pub mod canvas;
 pub mod cloudwatch;
 pub mod cost_explorer;
 pub mod discord;

@@ -161,7 +161,7 @@ impl Cloud for SimulatedCloud {
         })
     }
 
-    async fn start(&self, instance_id: &str) -> Result<(), PortError> {
+    async fn start(&self, instance_id: &str, _tags: &[(String, String)]) -> Result<(), PortError> {
         self.change(instance_id, |instance| {
             if is_gone(instance.state) {
                 return Err(incorrect_instance_state(instance_id, "started"));
@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
         cloud.stop(&id, false).await.unwrap();
         assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
-        cloud.start(&id).await.unwrap();
+        cloud.start(&id, &[]).await.unwrap();
         assert_eq!(state(&cloud, &id).await, InstanceState::Running);
         cloud.stop(&id, true).await.unwrap();
         assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
@@ -387,7 +387,7 @@ mod tests {
             "IncorrectInstanceState"
         );
         assert_eq!(
-            code(cloud.start(&id).await.unwrap_err()),
+            code(cloud.start(&id, &[]).await.unwrap_err()),
             "IncorrectInstanceState"
         );
         assert_eq!(state(&cloud, &id).await, InstanceState::Terminated);

@@ -29,10 +29,10 @@ use crate::adapters::aws::classify;
 use crate::adapters::ec2::{Ec2Cloud, unsupported_hibernation};
 
 /// SageMaker's answer for a domain, profile, space or app it does not know.
-const NOT_FOUND: &str = "ResourceNotFound";
+pub(crate) const NOT_FOUND: &str = "ResourceNotFound";
 /// SageMaker's answer for one that already exists, or is busy (a space whose app is still
 /// being deleted).
-const IN_USE: &str = "ResourceInUse";
+pub(crate) const IN_USE: &str = "ResourceInUse";
 
 /// SageMaker Studio in one account and region.
 pub struct StudioCloud {
@@ -134,8 +134,29 @@ impl StudioCloud {
         Ok(None)
     }
 
+    /// The ids of the domains cws made here.
+    pub(crate) async fn cws_domains(&self) -> Result<Vec<String>, PortError> {
+        let mut domains = Vec::new();
+        let mut pages = self.client.list_domains().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(classify)?;
+            for domain in page.domains() {
+                if let (Some(id), Some(name)) = (domain.domain_id(), domain.domain_name())
+                    && studio::is_cws_domain(name)
+                {
+                    domains.push(id.to_owned());
+                }
+            }
+        }
+        Ok(domains)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The research user's profile in the domain, with their POSIX identity, made if missing.
-    async fn ensure_profile(
+    pub(crate) async fn ensure_profile(
         &self,
         domain_id: &str,
         plan: &LaunchPlan,
@@ -225,7 +246,7 @@ impl StudioCloud {
                     .build(),
             )
             .space_settings(settings)
-            .set_tags(Some(plan_tags(plan)))
+            .set_tags(Some(to_tags(&plan.tags)))
             .send()
             .await;
         match made {
@@ -277,7 +298,6 @@ impl StudioCloud {
             Err(error) => return Err(classify(error)),
         };
         Ok(Some(Space {
-            arn: described.space_arn().unwrap_or_default().to_owned(),
             owner: described
                 .ownership_settings()
                 .and_then(|o| o.owner_user_profile_name())
@@ -336,7 +356,6 @@ impl StudioCloud {
 
 /// What [`StudioCloud::space`] found.
 struct Space {
-    arn: String,
     owner: Option<String>,
     /// The type its app runs on: the one it was made with.
     instance_type: String,
@@ -349,12 +368,12 @@ fn live_domain(status: &aws_sdk_sagemaker::types::DomainStatus) -> bool {
     )
 }
 
-fn tag(key: &str, value: &str) -> Tag {
+pub(crate) fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
-fn plan_tags(plan: &LaunchPlan) -> Vec<Tag> {
-    plan.tags.iter().map(|(k, v)| tag(k, v)).collect()
+pub(crate) fn to_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| tag(k, v)).collect()
 }
 
 /// A profile is the person's across workspaces: it carries who they are, not one workspace.
@@ -424,7 +443,7 @@ impl Cloud for StudioCloud {
             .await?;
         let space = studio::space_name(plan.workspace.as_str());
         self.ensure_space(domain_id, &space, &profile, plan).await?;
-        self.create_app(domain_id, &space, &plan.instance_type, plan_tags(plan))
+        self.create_app(domain_id, &space, &plan.instance_type, to_tags(&plan.tags))
             .await?;
         tracing::info!(
             project = tag_value(plan, TAG_PROJECT).unwrap_or_default(),
@@ -467,20 +486,8 @@ impl Cloud for StudioCloud {
 
     /// Every space of every domain cws made here, with its app's state.
     async fn describe_tagged(&self) -> Result<Vec<InstanceStatus>, PortError> {
-        let mut domains = Vec::new();
-        let mut pages = self.client.list_domains().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(classify)?;
-            for domain in page.domains() {
-                if let (Some(id), Some(name)) = (domain.domain_id(), domain.domain_name())
-                    && studio::is_cws_domain(name)
-                {
-                    domains.push(id.to_owned());
-                }
-            }
-        }
         let mut statuses = Vec::new();
-        for domain_id in domains {
+        for domain_id in self.cws_domains().await? {
             let mut apps: HashMap<String, (String, String)> = HashMap::new();
             let mut pages = self
                 .client
@@ -541,9 +548,9 @@ impl Cloud for StudioCloud {
         self.delete_app(domain_id, space).await
     }
 
-    /// A new app on the type the space was made with, tagged as the space is (the launch's
-    /// attribution), so Cost Explorer attributes its hours as it did the first app's.
-    async fn start(&self, instance_id: &str) -> Result<(), PortError> {
+    /// A new app on the type the space was made with, tagged as the launch tagged the first,
+    /// so Cost Explorer attributes its hours alike.
+    async fn start(&self, instance_id: &str, tags: &[(String, String)]) -> Result<(), PortError> {
         let (domain_id, space) = parts(instance_id)?;
         let found = self
             .space(domain_id, space)
@@ -552,17 +559,7 @@ impl Cloud for StudioCloud {
                 code: NOT_FOUND.to_owned(),
                 message: format!("the Studio space {space} no longer exists"),
             })?;
-        let tags = self
-            .client
-            .list_tags()
-            .resource_arn(&found.arn)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<Tag>, _>>()
-            .await
-            .map_err(classify)?;
-        self.create_app(domain_id, space, &found.instance_type, tags)
+        self.create_app(domain_id, space, &found.instance_type, to_tags(tags))
             .await
     }
 
@@ -642,7 +639,7 @@ impl Cloud for StudioCloud {
     }
 }
 
-fn no_snapshots(snapshot_id: &str) -> PortError {
+pub(crate) fn no_snapshots(snapshot_id: &str) -> PortError {
     PortError::Rejected {
         code: "NotSupported".to_owned(),
         message: format!("{snapshot_id}: Studio spaces have no snapshots"),

@@ -14,7 +14,9 @@ use domain::command::PolicyRestrictions;
 use domain::exception::{ExceptionRequest, RequestId};
 use domain::identity::Permission;
 use domain::job::{JobKind, LaunchJob};
-use domain::launch::{LaunchPlan, PlannedHome, PlannedUser, TAG_PROJECT, TAG_USER, plan_launch};
+use domain::launch::{
+    LaunchPlan, PlannedHome, PlannedUser, TAG_PROJECT, TAG_USER, one_per_person, plan_launch,
+};
 use domain::ledger::LedgerEventKind;
 use domain::message::{self, LaunchCheck};
 use domain::policy::{LaunchFacts, PolicyDecision, Violation, evaluate};
@@ -451,6 +453,13 @@ async fn launch_once(
                 .invitation
                 .as_ref()
                 .and_then(|invitation| invitation.launch_account.clone());
+            if plan.platform.one_per_person() {
+                let existing = env.store.all().await?;
+                if let Err(refusal) = one_per_person(&plan, account.as_deref(), &existing) {
+                    let reply = message::launch_refused(job.launch.name.as_str(), &refusal);
+                    return env.answer(&job.reply, &job.requester, &reply).await;
+                }
+            }
             // The policy (regions included) is checked before any AWS call is made for the
             // launch; what it reserves is released if the cloud then cannot take it.
             if let Some(refused) = check_and_reserve(env, job, &member, &plan, approval).await? {

@@ -166,7 +166,7 @@ async fn send_sign_in_link(
             &message::studio_sign_in(workspace, &link),
         )
         .await?;
-    let sent = message::studio_sign_in_sent(&workspace.name);
+    let sent = message::studio_sign_in_sent(workspace);
     env.answer(&job.reply, &job.requester, &sent).await?;
     Ok(true)
 }
@@ -452,7 +452,9 @@ pub(crate) async fn change_state(
     let mut fell_back = false;
     let (state, kind, verb) = match change {
         Change::Start => {
-            cloud.start(&workspace.instance_id).await?;
+            cloud
+                .start(&workspace.instance_id, &workspace.tags())
+                .await?;
             (InstanceState::Running, LedgerEventKind::Resumed, "started")
         }
         Change::Stop => {
