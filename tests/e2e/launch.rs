@@ -184,7 +184,7 @@ async fn templates_list_shows_what_each_template_offers() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     let text = answer.text();
     assert!(
-        text.contains("Workspace templates (7)") && text.contains("GPU ML Workstation"),
+        text.contains("Workspace templates (8)") && text.contains("GPU ML Workstation"),
         "{text}"
     );
     assert!(

@@ -135,7 +135,7 @@ async fn a_restricted_collaborator_reads_their_policy_and_the_templates_it_allow
     env.slash(&Slash::new("templates list --profile-filtered").by(LEE))
         .await;
     let filtered = env
-        .reply_containing("Templates profile stanford-collab may launch (2 of 7)")
+        .reply_containing("Templates profile stanford-collab may launch (2 of 8)")
         .await;
     let blocks = filtered.body["blocks"].to_string();
     assert!(
@@ -149,7 +149,7 @@ async fn a_restricted_collaborator_reads_their_policy_and_the_templates_it_allow
     );
     env.slash(&Slash::new("templates list --profile-filtered").by(SMITH))
         .await;
-    env.reply_containing("Templates profile nih-neuro-consortium may launch (7 of 7)")
+    env.reply_containing("Templates profile nih-neuro-consortium may launch (8 of 8)")
         .await;
 
     assert_eq!(env.aws_front.run_instances_calls(), 0, "nothing launched");
