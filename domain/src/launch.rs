@@ -102,6 +102,10 @@ pub struct LaunchPlan {
     /// The research user's home on the project's homes volume, where there is one.
     #[serde(default)]
     pub home: Option<PlannedHome>,
+    /// The project's idle policy, for a platform that stops idle workspaces itself
+    /// ([`crate::ports::Cloud::apply_idle_policy`]).
+    #[serde(default)]
+    pub idle: Option<crate::idle::IdlePolicy>,
 }
 
 /// The research user a launch is for.
@@ -220,6 +224,7 @@ pub fn plan_launch(
         tags,
         research_user: None,
         home: None,
+        idle: None,
     })
 }
 

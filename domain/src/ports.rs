@@ -180,6 +180,17 @@ pub trait Cloud: Send + Sync {
     /// kept at a quarter of the standard price, restored in 24 to 72 hours). A snapshot that
     /// does not exist is refused.
     async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
+    /// Hands a platform that stops idle workspaces itself (SageMaker Studio's idle shutdown)
+    /// the project's idle policy (`None`: off); cws's own check (CloudWatch activity, warning,
+    /// grace period) covers the others, so by default nothing is to be done.
+    async fn apply_idle_policy(
+        &self,
+        instance_id: &str,
+        policy: Option<&crate::idle::IdlePolicy>,
+    ) -> Result<(), PortError> {
+        let _ = (instance_id, policy);
+        Ok(())
+    }
     /// A link that signs the workspace's owner in to it in the browser, for platforms with a
     /// sign-in of their own (SageMaker Studio): it is a credential, valid for minutes, so it
     /// goes to its owner by direct message only. `None`: the workspace is reached through

@@ -24,6 +24,21 @@ pub const SIGN_IN_LINK_SECONDS: i32 = 300;
 /// How long the Studio session a sign-in link opens lasts, seconds: a working day.
 pub const SESSION_SECONDS: i32 = 8 * 3600;
 
+/// SageMaker's bounds for an app's idle shutdown, minutes (60 to a year): a domain lets its
+/// spaces choose within them, and a space given none is shut down after the most.
+pub const IDLE_SHUTDOWN_MINUTES: (i32, i32) = (60, 525_600);
+
+/// How long SageMaker lets a space's JupyterLab sit idle before it shuts it down, under the
+/// project's idle policy: what cws would take on EC2 (the window, then the grace period the
+/// owner has to answer the warning), at least SageMaker's least. `None` (no shutdown) without
+/// a policy, or when the policy only warns.
+pub fn idle_shutdown_minutes(policy: Option<&crate::idle::IdlePolicy>) -> Option<i32> {
+    let policy = policy.filter(|p| p.action != crate::command::IdleAction::Notify)?;
+    let minutes = i64::from(policy.after_minutes) + i64::from(policy.grace_minutes);
+    let (least, most) = IDLE_SHUTDOWN_MINUTES;
+    Some(minutes.clamp(i64::from(least), i64::from(most)) as i32)
+}
+
 /// The IAM path of every Studio execution role the workers make; the lead stack lets workers
 /// create and pass to SageMaker only roles under it.
 pub const EXECUTION_ROLE_PATH: &str = "/cws/studio/";
@@ -163,6 +178,29 @@ mod tests {
             );
         }
         assert_ne!(studio_name("a-"), studio_name("a"));
+    }
+
+    #[test]
+    fn studio_shuts_idle_spaces_down_when_cws_would_have_acted() {
+        use crate::command::IdleAction;
+        use crate::idle::IdlePolicy;
+        let policy = |after_minutes, grace_minutes, action| IdlePolicy {
+            cpu_below: 5,
+            after_minutes,
+            grace_minutes,
+            action,
+        };
+        let cases = [
+            (Some(policy(120, 30, IdleAction::Hibernate)), Some(150)),
+            (Some(policy(90, 0, IdleAction::Stop)), Some(90)),
+            (Some(policy(10, 5, IdleAction::Stop)), Some(60)),
+            (Some(policy(600_000, 0, IdleAction::Stop)), Some(525_600)),
+            (Some(policy(120, 30, IdleAction::Notify)), None),
+            (None, None),
+        ];
+        for (given, minutes) in cases {
+            assert_eq!(idle_shutdown_minutes(given.as_ref()), minutes, "{given:?}");
+        }
     }
 
     #[test]

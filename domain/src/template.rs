@@ -101,6 +101,13 @@ impl Platform {
         self != Platform::Ec2
     }
 
+    /// Whether it shuts its idle workspaces down itself (SageMaker Studio's idle shutdown of a
+    /// space's JupyterLab), given the project's policy at launch and when it changes. Canvas
+    /// has no such setting, and CloudWatch no activity of its apps: cws cannot see it idle.
+    pub fn shuts_down_idle(self) -> bool {
+        self == Platform::SagemakerStudio
+    }
+
     /// Whether a person may have only one of its workspaces per project, region and account
     /// (SageMaker runs one Canvas per user profile): a second is refused before anything is
     /// made, naming the first.

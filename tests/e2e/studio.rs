@@ -74,6 +74,23 @@ async fn app_status(env: &TestEnv, domain_id: &str, space: &str) -> String {
         .to_owned()
 }
 
+/// After how many idle minutes SageMaker shuts `space`'s JupyterLab down.
+async fn idle_minutes(env: &TestEnv, domain_id: &str, space: &str) -> Option<i32> {
+    sagemaker(env)
+        .await
+        .describe_space()
+        .domain_id(domain_id)
+        .space_name(space)
+        .send()
+        .await
+        .unwrap()
+        .space_settings()
+        .and_then(|s| s.jupyter_lab_app_settings())
+        .and_then(|s| s.app_lifecycle_management())
+        .and_then(|s| s.idle_settings())
+        .and_then(|s| s.idle_timeout_in_minutes())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_dm_only() {
     let mut env = TestEnv::start("studio", 93).await;
@@ -347,12 +364,38 @@ async fn an_app_deleted_outside_chat_is_noticed_and_the_end_of_a_collaboration_k
     let mut env = TestEnv::start("studio-end", 94).await;
     let worker = env.start_worker_with_env(&[("CWS_RECONCILE_SECS", "1")]);
     env.project_with_mit(PROJECT).await;
+    // The project's idle policy: SageMaker shuts a space down itself after the window and the
+    // grace period (CloudWatch has no activity of a space for cws to watch).
+    env.slash(
+        &Slash::new(&format!(
+            "project idle {PROJECT} --after-minutes 90 --grace-minutes 30 --action stop"
+        ))
+        .by(SMITH),
+    )
+    .await;
+    env.reply_containing("for 90 minutes is idle").await;
     for name in ["mit-console", "mit-notebooks"] {
         let text = format!(r#"launch "SageMaker Studio" {name}"#);
         env.launched(JOHNSON, &text, name).await;
     }
     env.wait_for_done_launch_jobs(2).await;
     let (domain_id, _) = domains(&env).await.remove(0);
+    assert_eq!(
+        idle_minutes(&env, &domain_id, "mit-notebooks").await,
+        Some(120)
+    );
+    env.slash(&Slash::new(&format!("project idle {PROJECT} --after-minutes 240")).by(SMITH))
+        .await;
+    let changed = env.reply_containing("for 240 minutes is idle").await;
+    assert!(
+        changed.shown().contains("after *270 idle minutes*"),
+        "{}",
+        changed.shown()
+    );
+    crate::harness::eventually("the spaces given the new policy", WAIT, || async {
+        (idle_minutes(&env, &domain_id, "mit-console").await == Some(270)).then_some(())
+    })
+    .await;
 
     // Someone deletes one space's app in the SageMaker console: the reconcile round sees the
     // workspace stopped, and it stops accruing.

@@ -142,7 +142,7 @@ async fn a_proposed_template_reaches_the_admins_is_approved_once_and_launches_af
     );
 
     env.slash(&Slash::new("templates list").by(LEE)).await;
-    let listed = env.reply_containing("Workspace templates (8)").await;
+    let listed = env.reply_containing("Workspace templates (9)").await;
     assert!(
         listed.body["blocks"]
             .to_string()

@@ -13,9 +13,10 @@ Run exactly like `moto_server`: `moto_server.py -H 127.0.0.1 -p PORT`.
 - Cost Explorer's cost allocation tags (ListCostAllocationTags, UpdateCostAllocationTagsStatus),
   which moto lacks: every tag is Inactive until activated, as in Billing.
 - SageMaker Studio, which moto lacks: CreateUserProfile, DescribeUserProfile, ListUserProfiles,
-  DeleteUserProfile, CreateSpace, DescribeSpace, ListSpaces, DeleteSpace, CreateApp, DescribeApp,
-  ListApps, DeleteApp and CreatePresignedDomainUrl (with its LandingUri; a JupyterLab app only in
-  a space, a Canvas only under a user profile), their tags in ListTags/AddTags/DeleteTags, and
+  DeleteUserProfile, CreateSpace, DescribeSpace, ListSpaces, UpdateSpace, DeleteSpace, CreateApp,
+  DescribeApp, ListApps, DeleteApp and CreatePresignedDomainUrl (with its LandingUri; a JupyterLab
+  app only in a space, a Canvas only under a user profile; a space's idle shutdown only where its
+  domain enabled it, within the domain's bounds), their tags in ListTags/AddTags/DeleteTags, and
   SageMaker's own input checks (lengths, ranges, patterns, enums) on them and on the domain
   operations. Apps are InService at once; a deleted app stays listed as Deleted until its user
   profile or space goes. Domains get ids of SageMaker's form, so two may share a name as in
@@ -394,10 +395,42 @@ def delete_user_profile(self):
     return EmptyResult()
 
 
+def idle_bounds(self, domain_id):
+    """The idle shutdown a domain lets its spaces choose: (least, most) minutes, or None (off)."""
+    settings = domain(self.sagemaker_backend, domain_id).default_user_settings or {}
+    idle = (
+        (settings.get("JupyterLabAppSettings") or {}).get("AppLifecycleManagement") or {}
+    ).get("IdleSettings") or {}
+    if idle.get("LifecycleManagement") != "ENABLED":
+        return None
+    return idle.get("MinIdleTimeoutInMinutes", 60), idle.get("MaxIdleTimeoutInMinutes", 525600)
+
+
+def check_space_idle(self, domain_id, settings):
+    """SageMaker refuses a space's idle timeout its domain has not enabled, or outside its bounds."""
+    idle = (
+        ((settings or {}).get("JupyterLabAppSettings") or {}).get("AppLifecycleManagement") or {}
+    ).get("IdleSettings") or {}
+    minutes = idle.get("IdleTimeoutInMinutes")
+    if minutes is None:
+        return
+    bounds = idle_bounds(self, domain_id)
+    if bounds is None:
+        raise ValidationError(
+            "Idle shutdown is not enabled for JupyterLab apps in this domain: a space cannot set "
+            "IdleTimeoutInMinutes."
+        )
+    if not bounds[0] <= minutes <= bounds[1]:
+        raise ValidationError(
+            f"IdleTimeoutInMinutes {minutes} is outside the domain's bounds {bounds[0]}-{bounds[1]}."
+        )
+
+
 def create_space(self):
     ownership = self._get_param("OwnershipSettings")
     if ownership:
         found(self, "user-profile", self._get_param("DomainId"), ownership["OwnerUserProfileName"])
+    check_space_idle(self, self._get_param("DomainId"), self._get_param("SpaceSettings"))
     arn = create_studio(
         self,
         "space",
@@ -429,6 +462,17 @@ def list_spaces(self):
         for shown in listed(self, spaces)
     ]
     return ActionResult({"Spaces": summaries})
+
+
+def update_space(self):
+    """Replaces the settings given, one app's settings at a time, as SageMaker does."""
+    domain_id, name = self._get_param("DomainId"), self._get_param("SpaceName")
+    space = found(self, "space", domain_id, name)
+    given = self._get_param("SpaceSettings") or {}
+    check_space_idle(self, domain_id, given)
+    space.shown["SpaceSettings"] = {**(space.shown.get("SpaceSettings") or {}), **given}
+    space.shown["LastModifiedTime"] = utcnow()
+    return ActionResult({"SpaceArn": space.arn})
 
 
 def delete_space(self):
@@ -531,6 +575,7 @@ for operation in (
     create_space,
     describe_space,
     list_spaces,
+    update_space,
     delete_space,
     create_app,
     describe_app,

@@ -83,6 +83,7 @@ pub fn project_idle(project: &str, policy: Option<&IdlePolicy>, changed: bool) -
             "after": policy.map(|p| p.after_minutes),
             "grace": policy.map(|p| p.grace_minutes),
             "action": policy.map(|p| p.action.as_str()),
+            "studio_minutes": crate::studio::idle_shutdown_minutes(policy),
         }),
     )
 }
@@ -110,6 +111,22 @@ mod tests {
         assert!(
             buttons.contains("cws_idle_hibernate") && buttons.contains("signed-hibernate"),
             "{buttons}"
+        );
+    }
+
+    #[test]
+    fn the_idle_policy_says_when_sagemaker_shuts_studio_spaces_down() {
+        let on = project_idle("nih", Some(&IdlePolicy::default()), true);
+        let blocks = serde_json::to_string(&on.blocks).unwrap();
+        assert!(
+            blocks.contains("shuts their JupyterLab down itself after *150 idle minutes*"),
+            "{blocks}"
+        );
+        crate::message::limits::assert_within_slack_limits(&on);
+        let off = serde_json::to_string(&project_idle("nih", None, true).blocks).unwrap();
+        assert!(
+            off.contains("Studio spaces are not shut down for idleness"),
+            "{off}"
         );
     }
 }

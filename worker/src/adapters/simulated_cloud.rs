@@ -258,6 +258,15 @@ impl Cloud for SimulatedCloud {
             })
         }
     }
+
+    /// Only a managed platform's workspace (Studio, Canvas) asks; the link leads nowhere (the
+    /// `.invalid` domain is reserved), and says so.
+    async fn sign_in_link(&self, instance_id: &str) -> Result<Option<String>, PortError> {
+        self.change(instance_id, |_| Ok(()))?;
+        Ok(Some(format!(
+            "https://simulated-sign-in.invalid/{instance_id}"
+        )))
+    }
 }
 
 /// The embedded mode has one simulated cloud: every account and platform sees it.
@@ -410,6 +419,23 @@ mod tests {
         assert_eq!(state(&cloud, &id).await, InstanceState::Running);
         cloud.stop(&id, false).await.unwrap();
         assert_eq!(state(&cloud, &id).await, InstanceState::Stopped);
+    }
+
+    #[tokio::test]
+    async fn a_managed_workspace_gets_a_sign_in_link_that_leads_nowhere() {
+        let cloud = SimulatedCloud::default();
+        let plan = plan("SageMaker Studio", "studio-sim");
+        let id = cloud
+            .run_instance(&plan, &placed(&cloud, &plan).await)
+            .await
+            .unwrap()
+            .instance_id;
+        let link = cloud.sign_in_link(&id).await.unwrap().unwrap();
+        assert!(
+            link.starts_with("https://simulated-sign-in.invalid/"),
+            "{link}"
+        );
+        assert!(cloud.sign_in_link("i-0123456789abcdef0").await.is_err());
     }
 
     #[tokio::test]

@@ -14,10 +14,13 @@ use aws_config::SdkConfig;
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::{
-    AppInstanceType, AppNetworkAccessType, AppType, AuthMode, CustomPosixUserConfig,
-    EbsStorageSettings, OwnershipSettings, ResourceSpec, SharingType, SpaceJupyterLabAppSettings,
-    SpaceSettings, SpaceSharingSettings, SpaceStorageSettings, Tag, TagPropagation, UserSettings,
+    AppInstanceType, AppLifecycleManagement, AppNetworkAccessType, AppType, AuthMode,
+    CustomPosixUserConfig, EbsStorageSettings, IdleSettings, JupyterLabAppSettings,
+    LifecycleManagement, OwnershipSettings, ResourceSpec, SharingType, SpaceAppLifecycleManagement,
+    SpaceIdleSettings, SpaceJupyterLabAppSettings, SpaceSettings, SpaceSharingSettings,
+    SpaceStorageSettings, Tag, TagPropagation, UserSettings,
 };
+use domain::idle::IdlePolicy;
 use domain::launch::{LaunchPlan, TAG_PROJECT};
 use domain::network::{NOT_SET_UP, Placement};
 use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot};
@@ -100,7 +103,12 @@ impl StudioCloud {
             .create_domain()
             .domain_name(&name)
             .auth_mode(AuthMode::Iam)
-            .default_user_settings(UserSettings::builder().execution_role(role_arn).build())
+            .default_user_settings(
+                UserSettings::builder()
+                    .execution_role(role_arn)
+                    .jupyter_lab_app_settings(idle_shutdown_allowed())
+                    .build(),
+            )
             .vpc_id(vpc)
             .set_subnet_ids(Some(in_vpc))
             .app_network_access_type(access)
@@ -214,11 +222,10 @@ impl StudioCloud {
     ) -> Result<(), PortError> {
         let settings = SpaceSettings::builder()
             .app_type(AppType::JupyterLab)
-            .jupyter_lab_app_settings(
-                SpaceJupyterLabAppSettings::builder()
-                    .default_resource_spec(resource_spec(&plan.instance_type))
-                    .build(),
-            )
+            .jupyter_lab_app_settings(jupyter_lab_settings(
+                &plan.instance_type,
+                plan.idle.as_ref(),
+            ))
             .space_storage_settings(
                 SpaceStorageSettings::builder()
                     .ebs_storage_settings(
@@ -384,6 +391,46 @@ fn attribution_tags(plan: &LaunchPlan) -> Vec<Tag> {
         .filter(|(k, _)| [TAG_PROJECT, TAG_USER, TAG_INSTITUTION].contains(&k.as_str()))
         .map(|(k, v)| tag(k, v))
         .collect()
+}
+
+/// A domain's JupyterLab settings: idle shutdown on, each space choosing its own timeout
+/// within SageMaker's bounds, and a space that chose none shut down only after the most.
+fn idle_shutdown_allowed() -> JupyterLabAppSettings {
+    let (least, most) = studio::IDLE_SHUTDOWN_MINUTES;
+    JupyterLabAppSettings::builder()
+        .app_lifecycle_management(
+            AppLifecycleManagement::builder()
+                .idle_settings(
+                    IdleSettings::builder()
+                        .lifecycle_management(LifecycleManagement::Enabled)
+                        .idle_timeout_in_minutes(most)
+                        .min_idle_timeout_in_minutes(least)
+                        .max_idle_timeout_in_minutes(most)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+/// A space's JupyterLab: its type, and the idle shutdown the project's policy asks for.
+fn jupyter_lab_settings(
+    instance_type: &str,
+    idle: Option<&IdlePolicy>,
+) -> SpaceJupyterLabAppSettings {
+    let minutes = studio::idle_shutdown_minutes(idle).unwrap_or(studio::IDLE_SHUTDOWN_MINUTES.1);
+    SpaceJupyterLabAppSettings::builder()
+        .default_resource_spec(resource_spec(instance_type))
+        .app_lifecycle_management(
+            SpaceAppLifecycleManagement::builder()
+                .idle_settings(
+                    SpaceIdleSettings::builder()
+                        .idle_timeout_in_minutes(minutes)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
 }
 
 fn resource_spec(instance_type: &str) -> ResourceSpec {
@@ -610,6 +657,32 @@ impl Cloud for StudioCloud {
 
     async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
         Err(no_snapshots(snapshot_id))
+    }
+
+    /// SageMaker shuts the space's JupyterLab down after the policy's idle minutes (from the
+    /// app's next start, when SageMaker reads its settings).
+    async fn apply_idle_policy(
+        &self,
+        instance_id: &str,
+        policy: Option<&IdlePolicy>,
+    ) -> Result<(), PortError> {
+        let (domain_id, space) = parts(instance_id)?;
+        let Some(found) = self.space(domain_id, space).await? else {
+            return Ok(());
+        };
+        self.client
+            .update_space()
+            .domain_id(domain_id)
+            .space_name(space)
+            .space_settings(
+                SpaceSettings::builder()
+                    .jupyter_lab_app_settings(jupyter_lab_settings(&found.instance_type, policy))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     /// A presigned URL that signs the space's owner in to it, valid for

@@ -76,9 +76,34 @@ pub(crate) async fn command_project_idle(
             return Ok(());
         };
         project = changed;
+        hand_to_platforms(env, &project).await?;
     }
     let reply = message::project_idle(&project.name, project.idle.as_ref(), changes);
     env.answer(&job.reply, &job.requester, &reply).await
+}
+
+/// The project's workspaces on a platform that shuts idle ones down itself get the new
+/// policy. One that cannot is logged and keeps its old setting; the rest still get theirs.
+async fn hand_to_platforms(env: &CommandEnv, project: &Project) -> Result<(), PortError> {
+    for workspace in env.launch.store.all().await? {
+        if workspace.attribution.project != project.name
+            || workspace.state == InstanceState::Terminated
+            || !workspace.platform.shuts_down_idle()
+        {
+            continue;
+        }
+        let applied = async {
+            env.launch
+                .cloud_of(&workspace)
+                .await?
+                .apply_idle_policy(&workspace.instance_id, project.idle.as_ref())
+                .await
+        };
+        if let Err(error) = applied.await {
+            tracing::warn!(workspace = %workspace.name, %error, "could not hand the idle policy to its platform");
+        }
+    }
+    Ok(())
 }
 
 /// When each workspace last started running, from one project's ledger.

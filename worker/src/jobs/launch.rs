@@ -515,6 +515,7 @@ async fn launch_once(
                     file_system_id,
                     access_point_id,
                 });
+            plan.idle = member.project.idle;
             plan.research_user = Some(PlannedUser {
                 username: user.username.clone(),
                 uid: user.uid,
