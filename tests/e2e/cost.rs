@@ -198,7 +198,7 @@ async fn three_institutions_launch_and_the_report_and_the_chargeback_csv_attribu
 }
 
 /// `YYYY-MM` of the moment `offset` seconds from now.
-fn month_of(offset: i64) -> String {
+pub(crate) fn month_of(offset: i64) -> String {
     let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset);
     format!("{:04}-{:02}", at.year(), u8::from(at.month()))
 }

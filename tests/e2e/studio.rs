@@ -583,6 +583,44 @@ async fn canvas_is_one_per_person_signed_in_by_dm_and_costed_by_the_session_hour
     assert!(johnson.contains("20h"), "{johnson}");
     assert!(johnson.ends_with("$38.00"), "{johnson}");
 
+    // The month's chargeback statement bills those hours to his institution.
+    env.slash(
+        &Slash::new(&format!(
+            "project chargeback {PROJECT} --enable --mode report"
+        ))
+        .by(SMITH),
+    )
+    .await;
+    env.reply_containing("Chargeback is on").await;
+    let month = crate::cost::month_of(day_one);
+    env.slash(&Slash::new(&format!("project chargeback {PROJECT} --month {month}")).by(SMITH))
+        .await;
+    let statement = env
+        .slack
+        .expect("the statement's link", WAIT, |p| {
+            p.method == "chat.postMessage" && p.text().contains("chargeback statement")
+        })
+        .await;
+    assert!(statement.text().contains("$38.00"), "{}", statement.text());
+    let csv = env
+        .moto
+        .s3_text(
+            "cws-e2e-archive",
+            &format!("chargeback/{PROJECT}/{month}.csv"),
+        )
+        .await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = rows
+        .iter()
+        .find(|r| &r[2] == "michael_johnson")
+        .unwrap_or_else(|| panic!("no row for Johnson in {csv}"));
+    assert_eq!(
+        (&row[3], &row[7], &row[8]),
+        ("mit-csail", "20", "3800"),
+        "{csv}"
+    );
+
     // Stop logs Canvas out (its app deleted); started again, the new app carries every tag.
     env.slash(&Slash::new("stop mit-canvas").by(JOHNSON)).await;
     env.slack
