@@ -374,12 +374,40 @@ async fn an_app_deleted_outside_chat_is_noticed_and_the_end_of_a_collaboration_k
     )
     .await;
     env.reply_containing("for 90 minutes is idle").await;
+    // The project's domain exists already, made before cws enabled idle shutdown on domains.
+    let config = env.moto.sdk_config().await;
+    let subnets: Vec<String> = aws_sdk_ec2::Client::new(&config)
+        .describe_subnets()
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .map(|s| s.subnet_id().unwrap().to_owned())
+        .collect();
+    sagemaker(&env)
+        .await
+        .create_domain()
+        .domain_name(format!("cws-{PROJECT}"))
+        .auth_mode(aws_sdk_sagemaker::types::AuthMode::Iam)
+        .default_user_settings(aws_sdk_sagemaker::types::UserSettings::builder().build())
+        .vpc_id("vpc-12345678")
+        .set_subnet_ids(Some(subnets))
+        .send()
+        .await
+        .unwrap();
     for name in ["mit-console", "mit-notebooks"] {
         let text = format!(r#"launch "SageMaker Studio" {name}"#);
         env.launched(JOHNSON, &text, name).await;
     }
     env.wait_for_done_launch_jobs(2).await;
-    let (domain_id, _) = domains(&env).await.remove(0);
+    let domains = domains(&env).await;
+    assert_eq!(
+        domains.len(),
+        1,
+        "the older domain is the project's: {domains:?}"
+    );
+    let (domain_id, _) = domains[0].clone();
     assert_eq!(
         idle_minutes(&env, &domain_id, "mit-notebooks").await,
         Some(120)

@@ -16,7 +16,7 @@ Run exactly like `moto_server`: `moto_server.py -H 127.0.0.1 -p PORT`.
   DeleteUserProfile, CreateSpace, DescribeSpace, ListSpaces, UpdateSpace, DeleteSpace, CreateApp,
   DescribeApp, ListApps, DeleteApp and CreatePresignedDomainUrl (with its LandingUri; a JupyterLab
   app only in a space, a Canvas only under a user profile; a space's idle shutdown only where its
-  domain enabled it, within the domain's bounds), their tags in ListTags/AddTags/DeleteTags, and
+  domain enabled it, within the domain's bounds), UpdateDomain (its default user settings), their tags in ListTags/AddTags/DeleteTags, and
   SageMaker's own input checks (lengths, ranges, patterns, enums) on them and on the domain
   operations. Apps are InService at once; a deleted app stays listed as Deleted until its user
   profile or space goes. Domains get ids of SageMaker's form, so two may share a name as in
@@ -213,6 +213,14 @@ def domain(backend, domain_id):
 
 def describe_domain(self, domain_id):
     return domain(self, domain_id).describe()
+
+
+def update_domain(self):
+    """Replaces the default user settings given, one app's settings at a time, as SageMaker does."""
+    found = domain(self.sagemaker_backend, self._get_param("DomainId"))
+    given = self._get_param("DefaultUserSettings") or {}
+    found.default_user_settings = {**(found.default_user_settings or {}), **given}
+    return ActionResult({"DomainArn": found.arn})
 
 
 def delete_domain(self, domain_id, retention_policy):
@@ -582,6 +590,7 @@ for operation in (
     delete_app,
     list_apps,
     create_presigned_domain_url,
+    update_domain,
     SageMakerResponse.create_domain,
     SageMakerResponse.describe_domain,
     SageMakerResponse.delete_domain,

@@ -78,6 +78,7 @@ impl StudioCloud {
     ) -> Result<String, PortError> {
         let name = studio::domain_name(project);
         if let Some(found) = self.domain_named(&name).await? {
+            self.ensure_idle_shutdown(&found).await?;
             return Ok(found);
         }
         let subnets = self.ec2.subnets().await?;
@@ -125,6 +126,41 @@ impl StudioCloud {
                 code: "NoDomainId".to_owned(),
                 message: format!("SageMaker made the domain {name} without an id"),
             })
+    }
+
+    /// A domain made before cws enabled idle shutdown gets it, so its spaces can be given the
+    /// project's policy.
+    async fn ensure_idle_shutdown(&self, domain_id: &str) -> Result<(), PortError> {
+        let described = self
+            .client
+            .describe_domain()
+            .domain_id(domain_id)
+            .send()
+            .await
+            .map_err(classify)?;
+        let enabled = described
+            .default_user_settings()
+            .and_then(|s| s.jupyter_lab_app_settings())
+            .and_then(|s| s.app_lifecycle_management())
+            .and_then(|s| s.idle_settings())
+            .and_then(|s| s.lifecycle_management())
+            == Some(&LifecycleManagement::Enabled);
+        if enabled {
+            return Ok(());
+        }
+        tracing::info!(domain = %domain_id, "enabling idle shutdown on a domain made without it");
+        self.client
+            .update_domain()
+            .domain_id(domain_id)
+            .default_user_settings(
+                UserSettings::builder()
+                    .jupyter_lab_app_settings(idle_shutdown_allowed())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn domain_named(&self, name: &str) -> Result<Option<String>, PortError> {
