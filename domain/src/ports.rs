@@ -163,23 +163,39 @@ pub trait Cloud: Send + Sync {
     /// Snapshots every volume attached to the instance, once per `key`: a repeated call with
     /// the same key (a job run again after a crash) returns the snapshots the first call made,
     /// found by their `cws:snapshot-key` tag, and makes only the missing ones. `tags` go on
-    /// each snapshot.
+    /// each snapshot. A platform whose workspaces have no volumes of their own (SageMaker's)
+    /// takes none: what they hold stays while they exist, and the expiry workflow only ever
+    /// stops them.
     async fn snapshot_volumes(
         &self,
         instance_id: &str,
         key: &str,
         tags: &[(String, String)],
-    ) -> Result<Vec<Snapshot>, PortError>;
+    ) -> Result<Vec<Snapshot>, PortError> {
+        let _ = (instance_id, key, tags);
+        Ok(Vec::new())
+    }
     /// The snapshots carrying the tag `key=value`.
-    async fn snapshots_tagged(&self, key: &str, value: &str) -> Result<Vec<Snapshot>, PortError>;
+    async fn snapshots_tagged(&self, key: &str, value: &str) -> Result<Vec<Snapshot>, PortError> {
+        let _ = (key, value);
+        Ok(Vec::new())
+    }
     /// Lets `account_id` create volumes from the snapshot (and so copy it into its account).
-    async fn share_snapshot(&self, snapshot_id: &str, account_id: &str) -> Result<(), PortError>;
+    async fn share_snapshot(&self, snapshot_id: &str, account_id: &str) -> Result<(), PortError> {
+        let _ = account_id;
+        Err(no_snapshots(snapshot_id))
+    }
     /// Deleting a snapshot that is already gone succeeds.
-    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
+        let _ = snapshot_id;
+        Ok(())
+    }
     /// Moves a completed snapshot to the archive tier (EC2 `ModifySnapshotTier`: the data
     /// kept at a quarter of the standard price, restored in 24 to 72 hours). A snapshot that
     /// does not exist is refused.
-    async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError>;
+    async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
+        Err(no_snapshots(snapshot_id))
+    }
     /// Hands a platform that stops idle workspaces itself (SageMaker Studio's idle shutdown)
     /// the project's idle policy (`None`: off); cws's own check (CloudWatch activity, warning,
     /// grace period) covers the others, so by default nothing is to be done.
@@ -198,6 +214,14 @@ pub trait Cloud: Send + Sync {
     async fn sign_in_link(&self, instance_id: &str) -> Result<Option<String>, PortError> {
         let _ = instance_id;
         Ok(None)
+    }
+}
+
+/// A platform without snapshots was asked for one.
+fn no_snapshots(snapshot_id: &str) -> PortError {
+    PortError::Rejected {
+        code: "NotSupported".to_owned(),
+        message: format!("{snapshot_id}: this platform's workspaces have no snapshots"),
     }
 }
 

@@ -13,14 +13,14 @@ use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::{AppType, Tag};
 use domain::launch::{LaunchPlan, TAG_WORKSPACE};
 use domain::network::Placement;
-use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot};
+use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
 use domain::studio;
 use domain::template::ImageSource;
 use time::OffsetDateTime;
 
 use crate::adapters::aws::classify;
 use crate::adapters::ec2::unsupported_hibernation;
-use crate::adapters::studio::{IN_USE, NOT_FOUND, StudioCloud, no_snapshots, to_tags};
+use crate::adapters::studio::{AppOf, IN_USE, StudioCloud, found, to_tags};
 
 /// SageMaker Canvas in one account and region.
 pub struct CanvasCloud {
@@ -70,7 +70,7 @@ impl CanvasCloud {
         tags: Vec<Tag>,
     ) -> Result<(), PortError> {
         let client = self.studio.client();
-        let Some(app) = self.app(domain_id, profile).await? else {
+        let Some(app) = self.studio.app(domain_id, AppOf::Canvas(profile)).await? else {
             return Err(PortError::Transient(format!(
                 "{profile}'s Canvas was being deleted; starting it again"
             )));
@@ -109,63 +109,16 @@ impl CanvasCloud {
         }
     }
 
-    /// The profile's Canvas app as SageMaker describes it; `None` when it never had one.
-    async fn app(
-        &self,
-        domain_id: &str,
-        profile: &str,
-    ) -> Result<Option<aws_sdk_sagemaker::operation::describe_app::DescribeAppOutput>, PortError>
-    {
-        match self
-            .studio
-            .client()
-            .describe_app()
-            .domain_id(domain_id)
-            .user_profile_name(profile)
-            .app_type(AppType::Canvas)
-            .app_name(studio::APP_NAME)
-            .send()
-            .await
-        {
-            Ok(app) => Ok(Some(app)),
-            Err(error) if error.code() == Some(NOT_FOUND) => Ok(None),
-            Err(error) => Err(classify(error)),
-        }
-    }
-
     async fn profile_exists(&self, domain_id: &str, profile: &str) -> Result<bool, PortError> {
-        match self
+        let described = self
             .studio
             .client()
             .describe_user_profile()
             .domain_id(domain_id)
             .user_profile_name(profile)
             .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) if error.code() == Some(NOT_FOUND) => Ok(false),
-            Err(error) => Err(classify(error)),
-        }
-    }
-
-    async fn delete_app(&self, domain_id: &str, profile: &str) -> Result<(), PortError> {
-        match self
-            .studio
-            .client()
-            .delete_app()
-            .domain_id(domain_id)
-            .user_profile_name(profile)
-            .app_type(AppType::Canvas)
-            .app_name(studio::APP_NAME)
-            .send()
-            .await
-        {
-            // Already gone: stopped is what was asked.
-            Err(error) if error.code() == Some(NOT_FOUND) => Ok(()),
-            Err(error) => Err(classify(error)),
-            Ok(_) => Ok(()),
-        }
+            .await;
+        Ok(found(described)?.is_some())
     }
 }
 
@@ -230,7 +183,7 @@ impl Cloud for CanvasCloud {
     /// A Canvas whose profile is gone is gone; one without a live app is stopped.
     async fn describe(&self, instance_id: &str) -> Result<Option<InstanceStatus>, PortError> {
         let (domain_id, profile) = parts(instance_id)?;
-        let app = self.app(domain_id, profile).await?;
+        let app = self.studio.app(domain_id, AppOf::Canvas(profile)).await?;
         let app_status = app.as_ref().and_then(|a| a.status()).map(|s| s.as_str());
         let state = studio::state_of(app_status);
         if state == InstanceState::Stopped && !self.profile_exists(domain_id, profile).await? {
@@ -252,23 +205,7 @@ impl Cloud for CanvasCloud {
         let client = self.studio.client();
         let mut statuses = Vec::new();
         for domain_id in self.studio.cws_domains().await? {
-            let mut live = std::collections::HashMap::new();
-            let mut pages = client
-                .list_apps()
-                .domain_id_equals(&domain_id)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                for app in page.map_err(classify)?.apps() {
-                    let app_status = app.status().map(|s| s.as_str()).unwrap_or_default();
-                    if let Some(profile) = app.user_profile_name()
-                        && app.app_type() == Some(&AppType::Canvas)
-                        && app_status != "Deleted"
-                    {
-                        live.insert(profile.to_owned(), studio::state_of(Some(app_status)));
-                    }
-                }
-            }
+            let live = self.studio.live_apps(&domain_id, AppType::Canvas).await?;
             let mut pages = client
                 .list_user_profiles()
                 .domain_id_equals(&domain_id)
@@ -279,7 +216,7 @@ impl Cloud for CanvasCloud {
                     let Some(name) = profile.user_profile_name() else {
                         continue;
                     };
-                    let state = live.get(name).copied().unwrap_or(InstanceState::Stopped);
+                    let state = studio::state_of(live.get(name).map(|(status, _)| status.as_str()));
                     statuses.push(status(studio::canvas_workspace_id(&domain_id, name), state));
                 }
             }
@@ -293,7 +230,9 @@ impl Cloud for CanvasCloud {
             return Err(unsupported_hibernation(instance_id));
         }
         let (domain_id, profile) = parts(instance_id)?;
-        self.delete_app(domain_id, profile).await
+        self.studio
+            .delete_app(domain_id, AppOf::Canvas(profile))
+            .await
     }
 
     async fn start(&self, instance_id: &str, tags: &[(String, String)]) -> Result<(), PortError> {
@@ -311,33 +250,9 @@ impl Cloud for CanvasCloud {
     /// spaces and POSIX identity.
     async fn terminate(&self, instance_id: &str) -> Result<(), PortError> {
         let (domain_id, profile) = parts(instance_id)?;
-        self.delete_app(domain_id, profile).await
-    }
-
-    /// Canvas has no volumes of its own: nothing to snapshot.
-    async fn snapshot_volumes(
-        &self,
-        _instance_id: &str,
-        _key: &str,
-        _tags: &[(String, String)],
-    ) -> Result<Vec<Snapshot>, PortError> {
-        Ok(Vec::new())
-    }
-
-    async fn snapshots_tagged(&self, _key: &str, _value: &str) -> Result<Vec<Snapshot>, PortError> {
-        Ok(Vec::new())
-    }
-
-    async fn share_snapshot(&self, snapshot_id: &str, _account_id: &str) -> Result<(), PortError> {
-        Err(no_snapshots(snapshot_id))
-    }
-
-    async fn delete_snapshot(&self, _snapshot_id: &str) -> Result<(), PortError> {
-        Ok(())
-    }
-
-    async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
-        Err(no_snapshots(snapshot_id))
+        self.studio
+            .delete_app(domain_id, AppOf::Canvas(profile))
+            .await
     }
 
     /// A presigned URL that signs the profile's person in, landing in Canvas, valid for

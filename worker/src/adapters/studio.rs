@@ -23,7 +23,7 @@ use aws_sdk_sagemaker::types::{
 use domain::idle::IdlePolicy;
 use domain::launch::{LaunchPlan, TAG_PROJECT};
 use domain::network::{NOT_SET_UP, Placement};
-use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError, Snapshot};
+use domain::ports::{Cloud, InstanceState, InstanceStatus, LaunchedInstance, PortError};
 use domain::studio;
 use domain::template::ImageSource;
 use time::OffsetDateTime;
@@ -328,17 +328,16 @@ impl StudioCloud {
 
     /// The space's own facts; `None` when it does not exist.
     async fn space(&self, domain_id: &str, space: &str) -> Result<Option<Space>, PortError> {
-        let described = match self
-            .client
-            .describe_space()
-            .domain_id(domain_id)
-            .space_name(space)
-            .send()
-            .await
-        {
-            Ok(described) => described,
-            Err(error) if error.code() == Some(NOT_FOUND) => return Ok(None),
-            Err(error) => return Err(classify(error)),
+        let Some(described) = found(
+            self.client
+                .describe_space()
+                .domain_id(domain_id)
+                .space_name(space)
+                .send()
+                .await,
+        )?
+        else {
+            return Ok(None);
         };
         Ok(Some(Space {
             owner: described
@@ -355,45 +354,118 @@ impl StudioCloud {
         }))
     }
 
-    /// The space's JupyterLab app as SageMaker describes it; `None` when it never had one.
-    async fn app(
+    /// The app as SageMaker describes it; `None` when it never had one.
+    pub(crate) async fn app(
         &self,
         domain_id: &str,
-        space: &str,
+        of: AppOf<'_>,
     ) -> Result<Option<aws_sdk_sagemaker::operation::describe_app::DescribeAppOutput>, PortError>
     {
-        match self
+        found(
+            self.client
+                .describe_app()
+                .domain_id(domain_id)
+                .set_space_name(of.space())
+                .set_user_profile_name(of.profile())
+                .app_type(of.app_type())
+                .app_name(studio::APP_NAME)
+                .send()
+                .await,
+        )
+    }
+
+    /// The domain's live apps of `app_type` (not deleted), by their space or user profile:
+    /// their status and type.
+    pub(crate) async fn live_apps(
+        &self,
+        domain_id: &str,
+        app_type: AppType,
+    ) -> Result<HashMap<String, (String, String)>, PortError> {
+        let mut apps = HashMap::new();
+        let mut pages = self
             .client
-            .describe_app()
-            .domain_id(domain_id)
-            .space_name(space)
-            .app_type(AppType::JupyterLab)
-            .app_name(studio::APP_NAME)
-            .send()
-            .await
-        {
-            Ok(app) => Ok(Some(app)),
-            Err(error) if error.code() == Some(NOT_FOUND) => Ok(None),
-            Err(error) => Err(classify(error)),
+            .list_apps()
+            .domain_id_equals(domain_id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for app in page.map_err(classify)?.apps() {
+                let status = app.status().map(|s| s.as_str()).unwrap_or_default();
+                if let Some(owner) = app.space_name().or(app.user_profile_name())
+                    && app.app_type() == Some(&app_type)
+                    && status != "Deleted"
+                {
+                    let instance_type = app
+                        .resource_spec()
+                        .and_then(|r| r.instance_type())
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default();
+                    apps.insert(owner.to_owned(), (status.to_owned(), instance_type));
+                }
+            }
+        }
+        Ok(apps)
+    }
+
+    /// Deletes the app; one already gone (or deleted before) is stopped, as asked.
+    pub(crate) async fn delete_app(&self, domain_id: &str, of: AppOf<'_>) -> Result<(), PortError> {
+        found(
+            self.client
+                .delete_app()
+                .domain_id(domain_id)
+                .set_space_name(of.space())
+                .set_user_profile_name(of.profile())
+                .app_type(of.app_type())
+                .app_name(studio::APP_NAME)
+                .send()
+                .await,
+        )
+        .map(drop)
+    }
+}
+
+/// Whose app: a space's JupyterLab, or a person's Canvas under their user profile.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AppOf<'a> {
+    Space(&'a str),
+    Canvas(&'a str),
+}
+
+impl AppOf<'_> {
+    fn space(self) -> Option<String> {
+        match self {
+            AppOf::Space(space) => Some(space.to_owned()),
+            AppOf::Canvas(_) => None,
         }
     }
 
-    async fn delete_app(&self, domain_id: &str, space: &str) -> Result<(), PortError> {
-        match self
-            .client
-            .delete_app()
-            .domain_id(domain_id)
-            .space_name(space)
-            .app_type(AppType::JupyterLab)
-            .app_name(studio::APP_NAME)
-            .send()
-            .await
-        {
-            // Already gone (or deleted before): stopped is what was asked.
-            Err(error) if error.code() == Some(NOT_FOUND) => Ok(()),
-            Err(error) => Err(classify(error)),
-            Ok(_) => Ok(()),
+    fn profile(self) -> Option<String> {
+        match self {
+            AppOf::Canvas(profile) => Some(profile.to_owned()),
+            AppOf::Space(_) => None,
         }
+    }
+
+    fn app_type(self) -> AppType {
+        match self {
+            AppOf::Space(_) => AppType::JupyterLab,
+            AppOf::Canvas(_) => AppType::Canvas,
+        }
+    }
+}
+
+/// SageMaker's answer, `None` where it does not know what was asked for.
+pub(crate) fn found<T, E, R>(
+    answer: Result<T, aws_sdk_sagemaker::error::SdkError<E, R>>,
+) -> Result<Option<T>, PortError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match answer {
+        Ok(answer) => Ok(Some(answer)),
+        Err(error) if error.code() == Some(NOT_FOUND) => Ok(None),
+        Err(error) => Err(classify(error)),
     }
 }
 
@@ -546,7 +618,7 @@ impl Cloud for StudioCloud {
         let Some(found) = self.space(domain_id, space).await? else {
             return Ok(None);
         };
-        let app = self.app(domain_id, space).await?;
+        let app = self.app(domain_id, AppOf::Space(space)).await?;
         let state = studio::state_of(app.as_ref().and_then(|a| a.status()).map(|s| s.as_str()));
         Ok(Some(InstanceStatus {
             instance_id: instance_id.to_owned(),
@@ -571,29 +643,7 @@ impl Cloud for StudioCloud {
     async fn describe_tagged(&self) -> Result<Vec<InstanceStatus>, PortError> {
         let mut statuses = Vec::new();
         for domain_id in self.cws_domains().await? {
-            let mut apps: HashMap<String, (String, String)> = HashMap::new();
-            let mut pages = self
-                .client
-                .list_apps()
-                .domain_id_equals(&domain_id)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                for app in page.map_err(classify)?.apps() {
-                    let live = app.status().map(|s| s.as_str()).unwrap_or_default();
-                    if let Some(space) = app.space_name()
-                        && app.app_type() == Some(&AppType::JupyterLab)
-                        && live != "Deleted"
-                    {
-                        let instance_type = app
-                            .resource_spec()
-                            .and_then(|r| r.instance_type())
-                            .map(|t| t.as_str().to_owned())
-                            .unwrap_or_default();
-                        apps.insert(space.to_owned(), (live.to_owned(), instance_type));
-                    }
-                }
-            }
+            let apps = self.live_apps(&domain_id, AppType::JupyterLab).await?;
             let mut pages = self
                 .client
                 .list_spaces()
@@ -628,7 +678,7 @@ impl Cloud for StudioCloud {
             return Err(unsupported_hibernation(instance_id));
         }
         let (domain_id, space) = parts(instance_id)?;
-        self.delete_app(domain_id, space).await
+        self.delete_app(domain_id, AppOf::Space(space)).await
     }
 
     /// A new app on the type the space was made with, tagged as the launch tagged the first,
@@ -650,7 +700,7 @@ impl Cloud for StudioCloud {
     /// space while its app is still being deleted: that is retried.
     async fn terminate(&self, instance_id: &str) -> Result<(), PortError> {
         let (domain_id, space) = parts(instance_id)?;
-        self.delete_app(domain_id, space).await?;
+        self.delete_app(domain_id, AppOf::Space(space)).await?;
         match self
             .client
             .delete_space()
@@ -666,33 +716,6 @@ impl Cloud for StudioCloud {
             ))),
             Err(error) => Err(classify(error)),
         }
-    }
-
-    /// A space's storage cannot be snapshotted; what it holds stays while the space does, and
-    /// the expiry workflow only ever stops it.
-    async fn snapshot_volumes(
-        &self,
-        _instance_id: &str,
-        _key: &str,
-        _tags: &[(String, String)],
-    ) -> Result<Vec<Snapshot>, PortError> {
-        Ok(Vec::new())
-    }
-
-    async fn snapshots_tagged(&self, _key: &str, _value: &str) -> Result<Vec<Snapshot>, PortError> {
-        Ok(Vec::new())
-    }
-
-    async fn share_snapshot(&self, snapshot_id: &str, _account_id: &str) -> Result<(), PortError> {
-        Err(no_snapshots(snapshot_id))
-    }
-
-    async fn delete_snapshot(&self, _snapshot_id: &str) -> Result<(), PortError> {
-        Ok(())
-    }
-
-    async fn archive_snapshot(&self, snapshot_id: &str) -> Result<(), PortError> {
-        Err(no_snapshots(snapshot_id))
     }
 
     /// SageMaker shuts the space's JupyterLab down after the policy's idle minutes (from the
@@ -745,12 +768,5 @@ impl Cloud for StudioCloud {
             .await
             .map_err(classify)?;
         Ok(link.authorized_url().map(str::to_owned))
-    }
-}
-
-pub(crate) fn no_snapshots(snapshot_id: &str) -> PortError {
-    PortError::Rejected {
-        code: "NotSupported".to_owned(),
-        message: format!("{snapshot_id}: Studio spaces have no snapshots"),
     }
 }
