@@ -135,25 +135,43 @@ pub fn verify_invitation_token(key: &TokenKey, token: &str) -> Result<Invitation
     }
 }
 
+/// How much of a button's HMAC-SHA256 it carries: 128 bits (22 characters), as HMAC allows
+/// (RFC 2104: at least half the hash), so that a button id fits Discord's 100 characters with
+/// a 63-character workspace name in it.
+const BUTTON_MAC_BYTES: usize = 16;
+
 /// A button value: `<value>.<mac>`. The last `.` separates the signature, so the value may
 /// contain dots.
 pub fn sign_button_value(key: &TokenKey, value: &str) -> String {
-    let mac = key
-        .mac(BUTTON_CONTEXT, value.as_bytes())
-        .finalize()
-        .into_bytes();
-    format!("{value}.{}", URL_SAFE_NO_PAD.encode(mac))
+    let mac = button_mac(key, value);
+    format!(
+        "{value}.{}",
+        URL_SAFE_NO_PAD.encode(&mac[..BUTTON_MAC_BYTES])
+    )
 }
 
-/// The value inside a signed button value, if this deployment signed exactly it.
+/// The value inside a signed button value, if this deployment signed exactly it. A button
+/// posted before the signatures were cut to [`BUTTON_MAC_BYTES`] carries the whole HMAC and
+/// is still taken.
 pub fn verify_button_value<'a>(key: &TokenKey, signed: &'a str) -> Result<&'a str, TokenError> {
-    let (value, _) = signed.rsplit_once('.').ok_or(TokenError::Malformed)?;
-    let expected = sign_button_value(key, value);
-    if constant_time_eq(expected.as_bytes(), signed.as_bytes()) {
+    let (value, mac) = signed.rsplit_once('.').ok_or(TokenError::Malformed)?;
+    let expected = button_mac(key, value);
+    let short = URL_SAFE_NO_PAD.encode(&expected[..BUTTON_MAC_BYTES]);
+    let whole = URL_SAFE_NO_PAD.encode(expected);
+    if constant_time_eq(short.as_bytes(), mac.as_bytes())
+        || constant_time_eq(whole.as_bytes(), mac.as_bytes())
+    {
         Ok(value)
     } else {
         Err(TokenError::BadSignature)
     }
+}
+
+fn button_mac(key: &TokenKey, value: &str) -> Vec<u8> {
+    key.mac(BUTTON_CONTEXT, value.as_bytes())
+        .finalize()
+        .into_bytes()
+        .to_vec()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -221,6 +239,22 @@ mod tests {
         );
         let token = invitation_token(&key(), id());
         assert!(verify_button_value(&key(), &token).is_err());
+    }
+
+    #[test]
+    fn a_button_carries_half_the_mac_and_one_posted_with_the_whole_still_verifies() {
+        let signed = sign_button_value(&key(), "terminate:mit-dev");
+        let (_, mac) = signed.rsplit_once('.').unwrap();
+        assert_eq!(mac.len(), 22);
+        let whole = format!(
+            "terminate:mit-dev.{}",
+            URL_SAFE_NO_PAD.encode(button_mac(&key(), "terminate:mit-dev"))
+        );
+        assert_eq!(verify_button_value(&key(), &whole), Ok("terminate:mit-dev"));
+        let other = TokenKey::new(vec![1; 32]).unwrap();
+        assert!(verify_button_value(&other, &signed).is_err());
+        let cut = &whole[..whole.len() - 1];
+        assert!(verify_button_value(&key(), cut).is_err());
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! Template governance (seed 001, Epic 7.2): Smith proposes her lab's template from a YAML file
 //! shared in the channel; the deployment's other admins see its cost range, risks and text;
 //! one approves, once; the deployment's key signs it and every worker offers it at once. A
-//! record changed in Redis afterwards is no longer offered.
+//! record changed in Redis afterwards is no longer offered. On Discord the file is a channel
+//! attachment read from the CDN, and the approval a button with its reason modal.
 
 use std::time::Duration;
 
 use domain::template_trust::TemplateSigner;
 use redis::AsyncCommands;
 
-use crate::harness::{CHEN, JOHNSON, LEE, SMITH, Slash, TestEnv, button_value, tag};
+use crate::harness::{
+    CHEN, DISCORD_CHANNEL_ID, JOHNSON, JOHNSON_ON_DISCORD, LEE, SMITH, SMITH_ON_DISCORD, Slash,
+    TestEnv, button_value, tag,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -245,5 +249,90 @@ async fn a_proposal_is_refused_when_its_file_is_missing_or_unsound_or_nobody_can
         .await;
     env.reply_containing("does not take template proposals")
         .await;
+    env.finish();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_discord_a_template_shared_in_the_channel_is_proposed_approved_and_launched() {
+    let mut env = TestEnv::start("template-governance-discord", 62).await;
+    let key = deployment_key();
+    let publishers = key.publisher_entry();
+    let secret = key.secret_entry();
+    let admins = format!(
+        "discord:{},discord:{}",
+        SMITH_ON_DISCORD.user_id, JOHNSON_ON_DISCORD.user_id
+    );
+    env.start_worker_with_env(&[
+        ("CWS_ADMINS", &admins),
+        ("CWS_TEMPLATE_PUBLISHERS", &publishers),
+        ("CWS_TEMPLATE_SIGNING_KEY", &secret),
+    ]);
+    env.start_bot_process_with_env(&[("CWS_TEMPLATE_PUBLISHERS", &publishers)])
+        .await;
+    let (_, token) = env
+        .discord_slash(
+            SMITH_ON_DISCORD,
+            "project",
+            "create nih-neuro-consortium --budget 5000",
+        )
+        .await;
+    env.discord.followup_containing(&token, "created").await;
+    env.discord
+        .expect_dm(SMITH_ON_DISCORD.user_id, "the SSH key")
+        .await;
+
+    // The file is an attachment in the channel, read from Discord's CDN.
+    env.discord
+        .share_file(DISCORD_CHANNEL_ID, "genomics.yml", GENOMICS);
+    let (_, token) = env
+        .discord_slash(SMITH_ON_DISCORD, "templates", "propose genomics.yml")
+        .await;
+    env.discord
+        .followup_containing(&token, "went to the deployment's admins for approval")
+        .await;
+    let asked = env
+        .discord
+        .expect_dm(JOHNSON_ON_DISCORD.user_id, "the proposal")
+        .await;
+    assert!(
+        asked.content().contains("Stanford Genomics") && asked.content().contains("$1.008"),
+        "{}",
+        asked.content()
+    );
+    let approve = asked.button("Approve and publish");
+    asked.button("Deny");
+
+    // Approve asks for the optional reason first; submitting it decides.
+    let (modal, _) = env.discord_click(JOHNSON_ON_DISCORD, &approve).await;
+    assert_eq!(modal.json()["type"], 9, "{}", modal.body);
+    let (_, token) = env
+        .discord_submit(JOHNSON_ON_DISCORD, &approve, Some("Reviewed with MIT ops"))
+        .await;
+    env.discord
+        .followup_containing(&token, "You approved template")
+        .await;
+    let told = env
+        .discord
+        .expect_dm(SMITH_ON_DISCORD.user_id, "the approval")
+        .await;
+    assert!(
+        told.content().contains("Reviewed with MIT ops"),
+        "{}",
+        told.content()
+    );
+
+    let (_, token) = env
+        .discord_slash(
+            SMITH_ON_DISCORD,
+            "launch",
+            r#""Stanford Genomics" g-box --size M"#,
+        )
+        .await;
+    env.discord
+        .followup_containing(&token, "launched **g-box**")
+        .await;
+    let instances = env.instances_named("g-box").await;
+    assert_eq!(instances.len(), 1, "{instances:#?}");
+    assert_eq!(instances[0].instance_type().unwrap().as_str(), "r5.4xlarge");
     env.finish();
 }

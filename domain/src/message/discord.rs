@@ -91,16 +91,40 @@ pub fn discord_messages(message: &ChatMessage) -> Vec<DiscordMessage> {
 /// The button a Discord `custom_id` names: the Slack `action_id` without its `cws_` prefix,
 /// a colon, and the button's signed value.
 pub fn discord_custom_id(action_id: &str, value: &str) -> String {
-    format!(
-        "{}:{value}",
-        action_id.strip_prefix("cws_").unwrap_or(action_id)
-    )
+    let code = ACTION_CODES
+        .iter()
+        .find(|(id, _)| *id == action_id)
+        .map_or_else(
+            || action_id.strip_prefix("cws_").unwrap_or(action_id),
+            |(_, code)| code,
+        );
+    format!("{code}:{value}")
 }
 
-/// The action a clicked Discord button stands for, with the reason typed in its modal.
+/// Each button's code in a Discord `custom_id`: two letters, since Discord takes at most 100
+/// characters for the action, its signed value and a workspace name of up to 63.
+const ACTION_CODES: [(&str, &str); 10] = [
+    (Action::REQUEST_EXCEPTION, "re"),
+    (Action::APPROVE_EXCEPTION, "ae"),
+    (Action::DENY_EXCEPTION, "de"),
+    (Action::APPROVE_PROJECT, "ap"),
+    (Action::DENY_PROJECT, "dp"),
+    (Action::APPROVE_TEMPLATE, "at"),
+    (Action::DENY_TEMPLATE, "dt"),
+    (Action::CONFIRM_TERMINATE, "ct"),
+    (Action::KEEP_RUNNING, "ik"),
+    (Action::HIBERNATE_NOW, "ih"),
+];
+
+/// The action a clicked Discord button stands for, with the reason typed in its modal. A
+/// button posted before the codes names its action in full.
 pub fn action_from_custom_id(custom_id: &str, reason: Option<&str>) -> Option<Action> {
-    let (action, value) = custom_id.split_once(':')?;
-    Action::from_button(&format!("cws_{action}"), value, reason)
+    let (code, value) = custom_id.split_once(':')?;
+    let action_id = ACTION_CODES
+        .iter()
+        .find(|(_, c)| *c == code)
+        .map_or_else(|| format!("cws_{code}"), |(id, _)| (*id).to_owned());
+    Action::from_button(&action_id, value, reason)
 }
 
 /// Whether the action asks for a reason first. Discord messages hold no text boxes, so where
@@ -461,6 +485,35 @@ pub(crate) fn assert_within_discord_limits(message: &DiscordMessage) {
 mod tests {
     use super::*;
 
+    /// The longest value a button signs: a 10-character kind (`terminate:`, `idle-keep:`,
+    /// `hibernate:`) and a workspace name of [`crate::command::NAME_MAX_LEN`]; request ids
+    /// (32 hex) with their kind are shorter.
+    const LONGEST_VALUE: usize = 10 + crate::command::NAME_MAX_LEN;
+
+    #[test]
+    fn every_button_fits_discord_and_reads_back_as_its_action() {
+        let key = crate::token::TokenKey::new(vec![9; 32]).unwrap();
+        let value = "x".repeat(LONGEST_VALUE);
+        let signed = crate::token::sign_button_value(&key, &value);
+        for (action_id, _) in ACTION_CODES {
+            let custom_id = discord_custom_id(action_id, &signed);
+            assert!(
+                custom_id.chars().count() <= CUSTOM_ID_LIMIT,
+                "{action_id}: {} characters",
+                custom_id.chars().count()
+            );
+            let action = action_from_custom_id(&custom_id, None).expect(action_id);
+            let back = Action::from_button(action_id, &signed, None).unwrap();
+            assert_eq!(action, back, "{action_id}");
+        }
+        // A button posted before the codes still reads as its action.
+        let old = format!("confirm_terminate:{signed}");
+        assert!(matches!(
+            action_from_custom_id(&old, None),
+            Some(Action::ConfirmTerminate { .. })
+        ));
+    }
+
     #[test]
     fn mrkdwn_becomes_discord_markdown() {
         let cases = [
@@ -557,13 +610,13 @@ mod tests {
             {
               "components": [
                 {
-                  "custom_id": "approve_exception:exc-0123456789abcdef.0123456789012345678901234567890123456789012",
+                  "custom_id": "ae:exc-0123456789abcdef.0123456789012345678901234567890123456789012",
                   "label": "Approve",
                   "style": 1,
                   "type": 2
                 },
                 {
-                  "custom_id": "deny_exception:exc-0123456789abcdef.0123456789012345678901234567890123456789012",
+                  "custom_id": "de:exc-0123456789abcdef.0123456789012345678901234567890123456789012",
                   "label": "Deny",
                   "style": 4,
                   "type": 2

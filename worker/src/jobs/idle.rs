@@ -24,7 +24,7 @@ use crate::jobs::workspaces::{Change, apply_change, change_state, workspace_for}
 
 const JOB: &str = "idle";
 const KEEP: &str = "idle-keep:";
-const HIBERNATE: &str = "idle-hibernate:";
+const HIBERNATE: &str = "hibernate:";
 
 pub(crate) async fn command_project_idle(
     env: &CommandEnv,
