@@ -1,5 +1,10 @@
 //! `cws doctor` against moto and the fakes: a healthy deployment passes every check, and a
-//! deliberately broken one names each missing piece with its fix and exits 1.
+//! deliberately broken one names each missing piece with its fix and exits 1. Templates the
+//! admins published (kept in Redis) are checked with the shipped ones.
+
+use domain::exception::RequestId;
+use domain::template_trust::TemplateSigner;
+use redis::AsyncCommands;
 
 use crate::harness::TestEnv;
 
@@ -23,11 +28,56 @@ async fn activate_cost_tags(env: &TestEnv) {
         .unwrap();
 }
 
+/// A template the deployment's admins approved, as the workers keep it in Redis: signed by
+/// `signer`, whose entry the doctor must be given to trust it.
+async fn publish(env: &TestEnv, signer: &TemplateSigner, text: &str) {
+    let record = domain::template_review::PublishedTemplate {
+        slug: "stanford-genomics".to_owned(),
+        text: text.to_owned(),
+        signature: signer.sign(text),
+        proposal: RequestId::for_template_proposal(&"slack:T0:1.2".to_owned().try_into().unwrap()),
+        approved_by: domain::identity::ChatIdentity::slack("T0CONSORTIUM", "U0MITJOHNSON"),
+        approved_at: time::OffsetDateTime::now_utc(),
+    };
+    let mut redis = env.redis.clone();
+    let _: () = redis
+        .set(
+            "cws:template:published:stanford-genomics",
+            serde_json::to_string(&record).unwrap(),
+        )
+        .await
+        .unwrap();
+    let _: () = redis
+        .sadd("cws:templates:published", "stanford-genomics")
+        .await
+        .unwrap();
+}
+
+const GENOMICS: &str = "\
+name: Stanford Genomics
+slug: stanford-genomics
+description: GATK, plink and bedtools for the Stanford genomics core.
+os: ubuntu-22.04
+image:
+  parameter: /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id
+regions: [us-east-1]
+default_size: S
+sizes:
+  S: m5.large
+hibernation: false
+";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_healthy_deployment_passes_every_check() {
     let env = TestEnv::start("doctor-healthy", 107).await;
     activate_cost_tags(&env).await;
-    let (passed, report) = env.run_cws_with(&["doctor"], &[]).await;
+    // A published template's image is checked like a shipped one's.
+    let signer = TemplateSigner::from_seed("consortium-ops".parse().unwrap(), [23; 32]);
+    publish(&env, &signer, GENOMICS).await;
+    let publishers = signer.publisher_entry();
+    let (passed, report) = env
+        .run_cws_with(&["doctor"], &[("CWS_TEMPLATE_PUBLISHERS", &publishers)])
+        .await;
     assert!(passed, "{report}");
     for requirement in [
         "✅ Redis",
@@ -38,6 +88,7 @@ async fn a_healthy_deployment_passes_every_check() {
         "✅ subnets in 123456789012 us-east-1",
         "✅ image of Python Machine Learning",
         "✅ image of GPU ML Workstation",
+        "✅ image of Stanford Genomics",
         "✅ archive bucket",
         "✅ Cost Explorer tags",
         "✅ SMTP",

@@ -14,6 +14,9 @@ use domain::template::{Catalog, ImageSource};
 use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::{classify, sdk_config};
 use crate::adapters::ec2::Ec2AccountClouds;
+use crate::adapters::redis_records::RedisRecords;
+use crate::jobs::templates::offered;
+use crate::state::State;
 
 /// How long any one check may take.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -223,7 +226,7 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
             )),
         }
     }
-    checks.extend(images(&settings.offerings.catalog, &clouds).await);
+    checks.extend(images(&*offered_catalog(settings).await, &clouds).await);
     checks.push(archive_bucket(settings, aws, &config, &account_id).await);
     checks.push(cost_tags(&config).await);
     checks
@@ -278,6 +281,30 @@ async fn placement(
         ),
     };
     vec![profile, subnets]
+}
+
+/// The templates the workers offer: those read at start and, where Redis answers, the
+/// published ones whose signatures hold (the Redis check reports one that does not).
+async fn offered_catalog(settings: &Settings) -> Arc<Catalog> {
+    let published = async {
+        let url = settings.redis_url.as_ref()?;
+        let client = redis::Client::open(url.as_str()).ok()?;
+        let connection = tokio::time::timeout(PATIENCE, client.get_connection_manager())
+            .await
+            .ok()?
+            .ok()?;
+        let records = Arc::new(RedisRecords::new(connection));
+        let state = State::new(records, settings.token_key.clone());
+        tokio::time::timeout(PATIENCE, state.published_templates())
+            .await
+            .ok()?
+            .ok()
+    };
+    offered(
+        &settings.offerings,
+        &settings.template_publishers,
+        published.await.unwrap_or_default(),
+    )
 }
 
 /// Each template's image parameter, in each region the template is offered.

@@ -25,7 +25,7 @@ mod project;
 pub(crate) mod reconcile;
 pub(crate) mod retention;
 pub(crate) mod schedule;
-mod templates;
+pub(crate) mod templates;
 pub(crate) mod verification;
 mod volumes;
 mod workspaces;

@@ -12,10 +12,11 @@ use domain::identity::Permission;
 use domain::job::{ActionJob, CommandJob};
 use domain::message::{self, AdminDecisionRefusal};
 use domain::ports::{PortError, SharedFile};
-use domain::template::{Catalog, Provenance, Publisher, parse_template, unpriced};
+use domain::template::{Catalog, Offerings, Provenance, Publisher, parse_template, unpriced};
 use domain::template_review::{
     PublishedTemplate, RiskSummary, TemplateProposal, check_proposal, review,
 };
+use domain::template_trust::Publishers;
 use domain::token::sign_button_value;
 
 use crate::jobs::CommandEnv;
@@ -28,49 +29,59 @@ use crate::jobs::project::{ask_admins_once, audit_deployment, four_eyes};
 const PROPOSAL_BUTTON: &str = "template-proposal:";
 
 impl LaunchEnv {
-    /// The templates on offer now: those read at start, with every published template whose
-    /// signature a trusted publisher made over its exact text (a record changed in Redis is
-    /// not offered, and the log says so) and whose sizes are all priced.
+    /// The templates on offer now: those read at start, with the published ones [`offered`].
     pub async fn catalog(&self) -> Result<Arc<Catalog>, PortError> {
         let published = self.state.published_templates().await?;
-        if published.is_empty() {
-            return Ok(self.offerings.catalog.clone());
-        }
-        let mut trusted = Vec::with_capacity(published.len());
-        for record in published {
-            let publisher = match self
-                .template_publishers
-                .verify(&record.text, Some(&record.signature))
-            {
-                Ok(publisher) => publisher,
-                Err(problem) => {
-                    tracing::error!(template = %record.slug, %problem, "published template not offered: its signature does not hold");
-                    continue;
-                }
-            };
-            let template = match parse_template(&record.text) {
-                Ok(template) => template,
-                Err(problem) => {
-                    tracing::error!(template = %record.slug, %problem, "published template not offered");
-                    continue;
-                }
-            };
-            if let Some(problem) = unpriced(&template, &self.offerings.pricing).first() {
+        Ok(offered(
+            &self.offerings,
+            &self.template_publishers,
+            published,
+        ))
+    }
+}
+
+/// The templates read at start, with every published template whose signature a trusted
+/// publisher made over its exact text (a record changed in Redis is not offered, and the log
+/// says so) and whose sizes are all priced.
+pub(crate) fn offered(
+    offerings: &Offerings,
+    publishers: &Publishers,
+    published: Vec<PublishedTemplate>,
+) -> Arc<Catalog> {
+    if published.is_empty() {
+        return offerings.catalog.clone();
+    }
+    let mut trusted = Vec::with_capacity(published.len());
+    for record in published {
+        let publisher = match publishers.verify(&record.text, Some(&record.signature)) {
+            Ok(publisher) => publisher,
+            Err(problem) => {
+                tracing::error!(template = %record.slug, %problem, "published template not offered: its signature does not hold");
+                continue;
+            }
+        };
+        let template = match parse_template(&record.text) {
+            Ok(template) => template,
+            Err(problem) => {
                 tracing::error!(template = %record.slug, %problem, "published template not offered");
                 continue;
             }
-            let provenance = Provenance {
-                publisher: Publisher::Approved {
-                    publisher,
-                    approved_by: record.approved_by.to_string(),
-                    at: domain::time_text::date(record.approved_at),
-                },
-                text: Arc::from(record.text.as_str()),
-            };
-            trusted.push((template, provenance));
+        };
+        if let Some(problem) = unpriced(&template, &offerings.pricing).first() {
+            tracing::error!(template = %record.slug, %problem, "published template not offered");
+            continue;
         }
-        Ok(Arc::new(self.offerings.catalog.with_published(trusted)))
+        let provenance = Provenance {
+            publisher: Publisher::Approved {
+                publisher,
+                approved_by: record.approved_by.to_string(),
+                at: domain::time_text::date(record.approved_at),
+            },
+            text: Arc::from(record.text.as_str()),
+        };
+        trusted.push((template, provenance));
     }
+    Arc::new(offerings.catalog.with_published(trusted))
 }
 
 /// `templates list` where the deployment publishes templates: the whole catalog of now.
