@@ -7,6 +7,7 @@ use domain::template_trust::TemplateSigner;
 use redis::AsyncCommands;
 
 use crate::harness::TestEnv;
+use crate::template_governance::{GENOMICS, deployment_key};
 
 /// What an operator does in Billing once tagged workspaces have run.
 async fn activate_cost_tags(env: &TestEnv) {
@@ -53,26 +54,12 @@ async fn publish(env: &TestEnv, signer: &TemplateSigner, text: &str) {
         .unwrap();
 }
 
-const GENOMICS: &str = "\
-name: Stanford Genomics
-slug: stanford-genomics
-description: GATK, plink and bedtools for the Stanford genomics core.
-os: ubuntu-22.04
-image:
-  parameter: /aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id
-regions: [us-east-1]
-default_size: S
-sizes:
-  S: m5.large
-hibernation: false
-";
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_healthy_deployment_passes_every_check() {
     let env = TestEnv::start("doctor-healthy", 107).await;
     activate_cost_tags(&env).await;
     // A published template's image is checked like a shipped one's.
-    let signer = TemplateSigner::from_seed("consortium-ops".parse().unwrap(), [23; 32]);
+    let signer = deployment_key();
     publish(&env, &signer, GENOMICS).await;
     let publishers = signer.publisher_entry();
     let (passed, report) = env

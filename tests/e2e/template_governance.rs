@@ -16,7 +16,7 @@ use crate::harness::{
 
 const WAIT: Duration = Duration::from_secs(30);
 
-const GENOMICS: &str = "\
+pub(crate) const GENOMICS: &str = "\
 name: Stanford Genomics
 slug: stanford-genomics
 description: GATK, plink and bedtools for the Stanford genomics core.
@@ -44,7 +44,7 @@ const ADMINS: (&str, &str) = (
 );
 
 /// The deployment's own publisher key: it signs what the admins approve.
-fn deployment_key() -> TemplateSigner {
+pub(crate) fn deployment_key() -> TemplateSigner {
     TemplateSigner::from_seed("consortium-ops".parse().unwrap(), [23; 32])
 }
 
