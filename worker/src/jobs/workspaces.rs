@@ -7,6 +7,8 @@
 //! is a friendly no-op), then records the state, appends the ledger and the audit trail, and
 //! posts one message in the channel.
 
+use std::sync::Arc;
+
 use domain::audit::{AuditAction, AuditEvent};
 use domain::command::WorkspaceList;
 use domain::identity::{ChatIdentity, Permission};
@@ -133,8 +135,8 @@ pub(crate) async fn command_connect(
         return Ok(());
     }
     send_private_key(env, &seen.member.profile, &job.requester.user_id).await?;
-    if seen.state == InstanceState::Running {
-        send_web_connection(env, job, &seen.workspace, &seen.member).await?;
+    if let Some(catalog) = &seen.catalog {
+        send_web_connection(env, job, &seen.workspace, &seen.member, catalog).await?;
     }
     Ok(())
 }
@@ -179,8 +181,8 @@ async fn send_web_connection(
     job: &CommandJob,
     workspace: &Workspace,
     member: &Member,
+    catalog: &Catalog,
 ) -> Result<(), PortError> {
-    let catalog = env.launch.catalog().await?;
     let Ok(template) = catalog.find(&workspace.template) else {
         return Ok(());
     };
@@ -217,6 +219,8 @@ struct Seen {
     workspace: Workspace,
     member: Member,
     state: InstanceState,
+    /// The templates on offer, read while the workspace runs (nothing to connect to else).
+    catalog: Option<Arc<Catalog>>,
 }
 
 /// Answers with the workspace's status; what was shown, if the asker may see it.
@@ -244,16 +248,21 @@ async fn answer_status(
     .find(|usage| usage.workspace == workspace.name)
     .map(|usage| usage.cost())
     .unwrap_or_default();
-    let connect = match state {
-        InstanceState::Running => {
+    // Read once: the status lines and a web workspace's DM both need the template.
+    let catalog = match state {
+        InstanceState::Running => Some(env.launch.catalog().await?),
+        _ => None,
+    };
+    let connect = match &catalog {
+        Some(catalog) => {
             let own_key = env
                 .state
                 .research_user(&member.profile.collaborator)
                 .await?
                 .is_some_and(|user| user.own_key);
-            connect_lines(&*env.launch.catalog().await?, &workspace, &member, own_key)
+            connect_lines(catalog, &workspace, &member, own_key)
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     let uptime = match (state, live.as_ref().and_then(|l| l.launched_at)) {
         (InstanceState::Running, Some(since)) => Some(uptime(since, now)),
@@ -275,6 +284,7 @@ async fn answer_status(
         workspace,
         member,
         state,
+        catalog,
     }))
 }
 
