@@ -443,6 +443,17 @@ async fn an_app_deleted_outside_chat_is_noticed_and_the_end_of_a_collaboration_k
     })
     .await;
     assert_eq!(kinds, ["launched", "launched", "stopped"]);
+    // With the project's idle policy on, that is most likely SageMaker's idle shutdown: the
+    // channel hears it as it hears cws's own idle stops.
+    let told = env
+        .slack
+        .expect("the idle shutdown in the channel", WAIT, |p| {
+            p.method == "chat.postMessage"
+                && p.text()
+                    .contains("mit-console (michael_johnson) stopped outside chat")
+        })
+        .await;
+    assert!(told.text().contains("after 270 minutes"), "{}", told.text());
 
     // The collaboration ends: its running space is stopped (its app deleted), and both spaces,
     // with what the research user kept in them, stay; a space has no snapshots to take.

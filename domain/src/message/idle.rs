@@ -71,6 +71,26 @@ pub fn idle_acted(
     )
 }
 
+/// A workspace on a platform that shuts idle ones down itself (SageMaker Studio) was seen
+/// stopped outside chat while the project's idle policy is on: most likely that, so the
+/// channel hears it as it hears cws's own idle stops. `None` without a shutdown to name.
+pub fn idle_shut_down_by_platform(
+    workspace: &Workspace,
+    policy: Option<&IdlePolicy>,
+) -> Option<ChatMessage> {
+    let minutes = crate::studio::idle_shutdown_minutes(policy)?;
+    Some(render(
+        "idle_shut_down_by_platform",
+        &json!({
+            "name": workspace.name,
+            "user": workspace.attribution.user,
+            "platform": workspace.platform.title(),
+            "minutes": minutes,
+            "rate": workspace.hourly.display_rate(),
+        }),
+    ))
+}
+
 /// `project idle`: the policy in force, or off.
 pub fn project_idle(project: &str, policy: Option<&IdlePolicy>, changed: bool) -> ChatMessage {
     render(
@@ -112,6 +132,18 @@ mod tests {
             buttons.contains("cws_idle_hibernate") && buttons.contains("signed-hibernate"),
             "{buttons}"
         );
+    }
+
+    #[test]
+    fn a_space_sagemaker_shut_down_is_told_with_the_policy_s_minutes() {
+        let studio = Workspace {
+            platform: crate::template::Platform::SagemakerStudio,
+            ..workspace()
+        };
+        let told = idle_shut_down_by_platform(&studio, Some(&IdlePolicy::default())).unwrap();
+        insta::assert_snapshot!(told.text, @"💤 mit-algorithm-dev (slack:T1:U1) stopped outside chat: SageMaker Studio shuts an idle workspace down after 150 minutes, or someone stopped it in the console. It no longer costs $0.0832/h. /cws start mit-algorithm-dev brings it back.");
+        crate::message::limits::assert_within_slack_limits(&told);
+        assert!(idle_shut_down_by_platform(&studio, None).is_none());
     }
 
     #[test]

@@ -604,6 +604,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../message-templates/slack/idle_acted.json.hbs"),
     ),
     (
+        "idle_shut_down_by_platform",
+        include_str!("../../../message-templates/slack/idle_shut_down_by_platform.json.hbs"),
+    ),
+    (
         "project_idle",
         include_str!("../../../message-templates/slack/project_idle.json.hbs"),
     ),

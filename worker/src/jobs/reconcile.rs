@@ -11,6 +11,7 @@ use std::time::Duration;
 use domain::audit::{AuditAction, AuditEvent};
 use domain::identity::ChatIdentity;
 use domain::ledger::{LedgerEventKind, observed};
+use domain::message;
 use domain::ports::{InstanceState, PortError};
 use domain::template::Platform;
 
@@ -86,9 +87,31 @@ pub(crate) async fn reconcile_once(env: &CommandEnv) -> Result<usize, PortError>
             )
             .await?;
         tracing::info!(workspace = %workspace.name, ?kind, "reconcile: changed outside chat");
+        if kind == LedgerEventKind::Stopped && workspace.platform.shuts_down_idle() {
+            tell_idle_shutdown(env, &workspace).await;
+        }
         changed += 1;
     }
     Ok(changed)
+}
+
+/// A space stopped outside chat while its project's idle policy is on was most likely shut down
+/// by SageMaker for idleness: the channel hears it as it hears cws's own idle stops. Best
+/// effort: the stop is recorded either way.
+async fn tell_idle_shutdown(env: &CommandEnv, workspace: &domain::workspace::Workspace) {
+    let told = async {
+        let Some(project) = env.state.project(&workspace.attribution.project).await? else {
+            return Ok(());
+        };
+        let Some(posted) = message::idle_shut_down_by_platform(workspace, project.idle.as_ref())
+        else {
+            return Ok(());
+        };
+        env.chat.post(&project.channel(), &posted).await
+    };
+    if let Err(error) = told.await {
+        tracing::warn!(workspace = %workspace.name, %error, "could not tell the channel of an idle shutdown");
+    }
 }
 
 /// Runs a round every `every`, for as long as the worker runs. Rounds are numbered by the
