@@ -250,27 +250,22 @@ pub fn launch_tags(
 }
 
 /// A second workspace of a platform that runs one per person ([`Platform::one_per_person`]):
-/// `existing` is the person's workspace of it in the same project, region and account.
+/// `existing` is the person's (`attribution`'s) workspace of it in the same project, region
+/// and account.
 pub fn one_per_person(
     plan: &LaunchPlan,
+    attribution: &Attribution,
     account: Option<&str>,
     existing: &[crate::workspace::Workspace],
 ) -> Result<(), LaunchRefusal> {
     if !plan.platform.one_per_person() {
         return Ok(());
     }
-    let tag = |key: &str| {
-        plan.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    };
     let mine = existing.iter().find(|w| {
         w.platform == plan.platform
             && w.state != crate::ports::InstanceState::Terminated
-            && w.attribution.project == tag(TAG_PROJECT)
-            && w.attribution.user == tag(TAG_USER)
+            && w.attribution.project == attribution.project
+            && w.attribution.user == attribution.user
             && w.region == plan.region
             && w.account.as_deref() == account
             && w.name != plan.workspace.as_str()

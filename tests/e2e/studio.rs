@@ -178,22 +178,10 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
             .as_str(),
         "ml.m5.xlarge"
     );
-    let tags = client
-        .list_tags()
-        .resource_arn(app.app_arn().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let tag = |key: &str| {
-        tags.tags()
-            .iter()
-            .find(|t| t.key() == Some(key))
-            .and_then(|t| t.value())
-            .map(str::to_owned)
-    };
-    assert_eq!(tag("cws:project").as_deref(), Some(PROJECT));
-    assert_eq!(tag("cws:user").as_deref(), Some("michael_johnson"));
-    assert_eq!(tag("cws:institution").as_deref(), Some("mit-csail"));
+    let tags = app_tags(&env, app.app_arn().unwrap()).await;
+    assert_eq!(tags["cws:project"], PROJECT);
+    assert_eq!(tags["cws:user"], "michael_johnson");
+    assert_eq!(tags["cws:institution"], "mit-csail");
 
     // Berkeley's invitation stops at ml.m5.xlarge: the GPU size is refused like an EC2 one.
     env.slash(&Slash::new(r#"launch "SageMaker Studio" berkeley-gpu --size XL"#).by(LEE))
@@ -317,18 +305,8 @@ async fn studio_launches_make_one_domain_a_profile_per_user_and_sign_in_goes_by_
         .await
         .unwrap();
     assert_eq!(restarted.status().unwrap().as_str(), "InService");
-    let tags = client
-        .list_tags()
-        .resource_arn(restarted.app_arn().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        tags.tags()
-            .iter()
-            .any(|t| t.key() == Some("cws:user") && t.value() == Some("michael_johnson")),
-        "{tags:?}"
-    );
+    let tags = app_tags(&env, restarted.app_arn().unwrap()).await;
+    assert_eq!(tags["cws:user"], "michael_johnson");
 
     // Twenty hours on: the report attributes Studio's hours to their user and institution,
     // at SageMaker's rate ($0.23/hour for ml.m5.xlarge, plus the space's 5 GB).

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use crate::adapters::aws::classify;
 use crate::adapters::ec2::unsupported_hibernation;
-use crate::adapters::studio::{AppOf, IN_USE, StudioCloud, found, to_tags};
+use crate::adapters::studio::{AppOf, IN_USE, StudioCloud, tag_value, to_tags};
 
 /// SageMaker Canvas in one account and region.
 pub struct CanvasCloud {
@@ -108,18 +108,6 @@ impl CanvasCloud {
             }
         }
     }
-
-    async fn profile_exists(&self, domain_id: &str, profile: &str) -> Result<bool, PortError> {
-        let described = self
-            .studio
-            .client()
-            .describe_user_profile()
-            .domain_id(domain_id)
-            .user_profile_name(profile)
-            .send()
-            .await;
-        Ok(found(described)?.is_some())
-    }
 }
 
 /// The domain and user profile of a workspace id this adapter made.
@@ -186,7 +174,9 @@ impl Cloud for CanvasCloud {
         let app = self.studio.app(domain_id, AppOf::Canvas(profile)).await?;
         let app_status = app.as_ref().and_then(|a| a.status()).map(|s| s.as_str());
         let state = studio::state_of(app_status);
-        if state == InstanceState::Stopped && !self.profile_exists(domain_id, profile).await? {
+        if state == InstanceState::Stopped
+            && !self.studio.profile_exists(domain_id, profile).await?
+        {
             return Ok(None);
         }
         Ok(Some(InstanceStatus {
@@ -237,11 +227,7 @@ impl Cloud for CanvasCloud {
 
     async fn start(&self, instance_id: &str, tags: &[(String, String)]) -> Result<(), PortError> {
         let (domain_id, profile) = parts(instance_id)?;
-        let workspace = tags
-            .iter()
-            .find(|(k, _)| k == TAG_WORKSPACE)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default();
+        let workspace = tag_value(tags, TAG_WORKSPACE).unwrap_or_default();
         self.create_app(domain_id, profile, workspace, to_tags(tags))
             .await
     }

@@ -195,6 +195,21 @@ impl StudioCloud {
         Ok(domains)
     }
 
+    pub(crate) async fn profile_exists(
+        &self,
+        domain_id: &str,
+        profile: &str,
+    ) -> Result<bool, PortError> {
+        let described = self
+            .client
+            .describe_user_profile()
+            .domain_id(domain_id)
+            .user_profile_name(profile)
+            .send()
+            .await;
+        Ok(found(described)?.is_some())
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
@@ -215,17 +230,8 @@ impl StudioCloud {
                     .to_owned(),
             })?;
         let profile = studio::profile_name(&user.username);
-        let found = self
-            .client
-            .describe_user_profile()
-            .domain_id(domain_id)
-            .user_profile_name(&profile)
-            .send()
-            .await;
-        match found {
-            Ok(_) => return Ok(profile),
-            Err(error) if error.code() == Some(NOT_FOUND) => {}
-            Err(error) => return Err(classify(error)),
+        if self.profile_exists(domain_id, &profile).await? {
+            return Ok(profile);
         }
         let (uid, gid) = studio::posix_identity(user.uid, user.gid);
         let settings = UserSettings::builder()
@@ -483,7 +489,7 @@ fn live_domain(status: &aws_sdk_sagemaker::types::DomainStatus) -> bool {
     )
 }
 
-pub(crate) fn tag(key: &str, value: &str) -> Tag {
+fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
@@ -555,11 +561,9 @@ fn parts(id: &str) -> Result<(&str, &str), PortError> {
     })
 }
 
-fn tag_value<'a>(plan: &'a LaunchPlan, key: &str) -> Option<&'a str> {
-    plan.tags
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+/// The value of the tag `key` among `tags`.
+pub(crate) fn tag_value<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 #[async_trait]
@@ -601,7 +605,7 @@ impl Cloud for StudioCloud {
         self.create_app(domain_id, &space, &plan.instance_type, to_tags(&plan.tags))
             .await?;
         tracing::info!(
-            project = tag_value(plan, TAG_PROJECT).unwrap_or_default(),
+            project = tag_value(&plan.tags, TAG_PROJECT).unwrap_or_default(),
             domain = %domain_id,
             %space,
             "Studio space started"

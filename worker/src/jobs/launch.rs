@@ -455,7 +455,9 @@ async fn launch_once(
                 .and_then(|invitation| invitation.launch_account.clone());
             if plan.platform.one_per_person() {
                 let existing = env.store.all().await?;
-                if let Err(refusal) = one_per_person(&plan, account.as_deref(), &existing) {
+                if let Err(refusal) =
+                    one_per_person(&plan, &attribution, account.as_deref(), &existing)
+                {
                     let reply = message::launch_refused(job.launch.name.as_str(), &refusal);
                     return env.answer(&job.reply, &job.requester, &reply).await;
                 }
