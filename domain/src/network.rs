@@ -20,13 +20,17 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// What the deployment configures for every launch (`CWS_WORKSTATION_POLICY`, `CWS_SUBNETS`,
-/// `CWS_SSH_CIDRS`).
+/// What the deployment configures for every launch (`CWS_WORKSTATION_POLICY`,
+/// `CWS_CANVAS_POLICY`, `CWS_SUBNETS`, `CWS_SSH_CIDRS`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkSettings {
     /// The managed policy every project's workstation role is made under; the same name in
     /// every account (the shipped stacks create it). `None`: launches are refused until set.
     pub workstation_policy: Option<String>,
+    /// The managed policy each project's SageMaker Canvas role is made under (its rights and
+    /// its boundary), the same name in every account; the operator writes it. `None`: Canvas
+    /// launches are refused until set.
+    pub canvas_policy: Option<String>,
     /// Subnets to launch in, in any region and account; where none of them is, the default
     /// VPC's default subnets.
     pub subnets: Vec<SubnetId>,

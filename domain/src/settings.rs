@@ -351,6 +351,9 @@ impl Settings {
             workstation_policy: sources
                 .get("CWS_WORKSTATION_POLICY")
                 .map(|v| v.trim().to_owned()),
+            canvas_policy: sources
+                .get("CWS_CANVAS_POLICY")
+                .map(|v| v.trim().to_owned()),
             subnets: listed::<SubnetId>(
                 sources,
                 "CWS_SUBNETS",

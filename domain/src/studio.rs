@@ -46,6 +46,17 @@ pub const EXECUTION_ROLE_PATH: &str = "/cws/studio/";
 /// The trust policy of a Studio execution role: SageMaker alone may act as it.
 pub const EXECUTION_ROLE_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
+/// The IAM path of every Canvas role the workers make (one per project, under the operator's
+/// Canvas policy, `CWS_CANVAS_POLICY`): the stacks let the workers create, and pass to
+/// SageMaker, only roles under it, and only with that policy as their boundary.
+pub const CANVAS_ROLE_PATH: &str = "/cws/canvas/";
+
+/// The project's Canvas role, under [`CANVAS_ROLE_PATH`], trusted like the Studio execution
+/// role ([`EXECUTION_ROLE_TRUST_POLICY`]).
+pub fn canvas_role_name(project: &str) -> String {
+    studio_name(&format!("cws-cv-{project}"))
+}
+
 /// What research users' UIDs and GIDs are moved by in Studio: SageMaker takes no UID below
 /// 10,000 and ours start at [`crate::profile::UID_BASE`] (5,000), so every user keeps a
 /// number of their own there, the same in every domain, one-to-one with their Unix one.
@@ -77,6 +88,13 @@ pub fn execution_role_name(project: &str) -> String {
 /// A research user's profile in a domain: their username where SageMaker allows it.
 pub fn profile_name(username: &str) -> String {
     studio_name(username)
+}
+
+/// A research user's Canvas profile in a domain, apart from their Studio one: a profile has
+/// one execution role, and Canvas's (which may start SageMaker jobs) must never be the one a
+/// JupyterLab terminal holds. Unix usernames have no hyphen, so no Studio profile is named so.
+pub fn canvas_profile_name(username: &str) -> String {
+    studio_name(&format!("canvas-{username}"))
 }
 
 /// A workspace's private space: its name where SageMaker allows it.
@@ -178,6 +196,20 @@ mod tests {
             );
         }
         assert_ne!(studio_name("a-"), studio_name("a"));
+    }
+
+    #[test]
+    fn a_persons_canvas_profile_is_never_anyones_studio_profile() {
+        assert_eq!(canvas_profile_name("jsmith"), "canvas-jsmith");
+        let users = ["jsmith", "canvas", "canvas_jsmith", "michael_johnson", "c"];
+        let studio: Vec<String> = users.iter().map(|u| profile_name(u)).collect();
+        for user in users {
+            let canvas = canvas_profile_name(user);
+            assert!(!studio.contains(&canvas), "{canvas}");
+            assert_eq!(studio_name(&canvas), canvas);
+        }
+        assert_eq!(canvas_role_name("nih-neuro"), "cws-cv-nih-neuro");
+        assert!(canvas_role_name(&"p".repeat(80)).len() <= 64);
     }
 
     #[test]

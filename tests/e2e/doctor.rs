@@ -73,6 +73,7 @@ async fn a_healthy_deployment_passes_every_check() {
         "✅ AWS credentials",
         "✅ workstation policy in 123456789012: arn:aws:iam::123456789012:policy/cws-workstation exists",
         "✅ subnets in 123456789012 us-east-1",
+        "✅ Canvas policy in 123456789012: arn:aws:iam::123456789012:policy/cws-canvas exists",
         "✅ image of Python Machine Learning",
         "✅ image of GPU ML Workstation",
         "✅ image of Stanford Genomics",
@@ -97,6 +98,7 @@ async fn a_broken_deployment_names_each_missing_piece_and_its_fix() {
             &[
                 ("REDIS_URL", &format!("redis://127.0.0.1:{closed}/0")),
                 ("CWS_WORKSTATION_POLICY", "cws-typo"),
+                ("CWS_CANVAS_POLICY", ""),
                 ("SMTP_URL", &format!("smtp://127.0.0.1:{closed}")),
             ],
         )
@@ -108,6 +110,10 @@ async fn a_broken_deployment_names_each_missing_piece_and_its_fix() {
         (
             "❌ workstation policy in 123456789012",
             "the workstation policy cws-typo (CWS_WORKSTATION_POLICY) does not exist",
+        ),
+        (
+            "❌ Canvas policy in 123456789012",
+            "no Canvas policy is configured: set CWS_CANVAS_POLICY",
         ),
         (
             "❌ Cost Explorer tags",
@@ -127,6 +133,6 @@ async fn a_broken_deployment_names_each_missing_piece_and_its_fix() {
         "every unmet requirement says how to fix it:\n{report}"
     );
     assert!(report.contains("✅ image of Bioinformatics"), "{report}");
-    assert!(report.ends_with("5 requirement(s) not met.\n"), "{report}");
+    assert!(report.ends_with("6 requirement(s) not met.\n"), "{report}");
     env.finish();
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_sagemaker::types::AppType;
 
+use crate::harness::moto::CANVAS_POLICY;
 use crate::harness::{JOHNSON, LEE, SMITH, Slash, TestEnv, button_value, to_mid_next_month};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -40,6 +41,22 @@ async fn domains(env: &TestEnv) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The execution role `profile` acts as.
+async fn execution_role(env: &TestEnv, domain_id: &str, profile: &str) -> String {
+    sagemaker(env)
+        .await
+        .describe_user_profile()
+        .domain_id(domain_id)
+        .user_profile_name(profile)
+        .send()
+        .await
+        .unwrap()
+        .user_settings()
+        .and_then(|s| s.execution_role())
+        .unwrap()
+        .to_owned()
 }
 
 async fn profiles(env: &TestEnv, domain_id: &str) -> Vec<String> {
@@ -537,10 +554,24 @@ async fn canvas_is_one_per_person_signed_in_by_dm_and_costed_by_the_session_hour
         "{}",
         launched.text()
     );
-    // His Canvas runs under his own profile in the project's domain, tagged for attribution.
+    // His Canvas runs under his own Canvas profile in the project's domain, tagged for
+    // attribution, as the project's Canvas role: bounded by and granted the deployment's Canvas
+    // policy alone, never the Studio execution role his JupyterLab spaces would hold.
     let (domain_id, _) = domains(&env).await.remove(0);
     let profile = profiles(&env, &domain_id).await.remove(0);
-    assert!(profile.starts_with("michael-johnson-"), "{profile}");
+    assert!(profile.starts_with("canvas-michael-johnson-"), "{profile}");
+    let role_arn = execution_role(&env, &domain_id, &profile).await;
+    assert!(
+        role_arn.ends_with(&format!(":role/cws/canvas/cws-cv-{PROJECT}")),
+        "{role_arn}"
+    );
+    let role =
+        crate::harness::Moto::role_as(&env.moto.sdk_config().await, &format!("cws-cv-{PROJECT}"))
+            .await;
+    let canvas_policy = format!("arn:aws:iam::123456789012:policy/{CANVAS_POLICY}");
+    assert_eq!(role.boundary.as_deref(), Some(canvas_policy.as_str()));
+    assert_eq!(role.attached, [canvas_policy.clone()]);
+    assert_eq!(role.project_tag.as_deref(), Some(PROJECT));
     let app = canvas_app(&env, &domain_id, &profile).await;
     assert_eq!(app.status().unwrap().as_str(), "InService");
     let tags = app_tags(&env, app.app_arn().unwrap()).await;
@@ -665,7 +696,7 @@ async fn canvas_is_one_per_person_signed_in_by_dm_and_costed_by_the_session_hour
     assert_eq!(tags["cws:invitation"], "mit-collaboration");
     assert_eq!(tags["cws:workspace"], "mit-canvas");
 
-    // Terminated, the Canvas app goes and the profile (his, for Studio too) stays.
+    // Terminated, the Canvas app goes and his Canvas profile stays for his next one.
     env.slash(&Slash::new("terminate mit-canvas").by(JOHNSON))
         .await;
     let confirm = env.reply_containing("Terminate *mit-canvas* (").await;
@@ -683,5 +714,38 @@ async fn canvas_is_one_per_person_signed_in_by_dm_and_costed_by_the_session_hour
     })
     .await;
     assert_eq!(profiles(&env, &domain_id).await, [profile]);
+    env.finish();
+}
+
+/// Canvas may start SageMaker jobs, which spend outside the invitation policies, so what it may
+/// do is the deployment's to write down: without a Canvas policy a Canvas launch is refused,
+/// saying what to set, before SageMaker or IAM makes anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_without_a_canvas_policy_refuses_canvas_and_says_what_to_set() {
+    let mut env = TestEnv::start("canvas-unset", 63).await;
+    env.start_worker_with_env(&[("CWS_CANVAS_POLICY", "")]);
+    env.project_with_mit(PROJECT).await;
+
+    env.slash(&Slash::new(r#"launch "SageMaker Canvas" mit-canvas"#).by(JOHNSON))
+        .await;
+    let refused = env
+        .slack
+        .expect("the refusal", WAIT, |p| {
+            p.text().contains("could not launch *mit-canvas*")
+        })
+        .await;
+    assert!(
+        refused.text().contains("not set up") && refused.text().contains("CWS_CANVAS_POLICY"),
+        "{}",
+        refused.text()
+    );
+    assert!(domains(&env).await.is_empty());
+    let roles = aws_sdk_iam::Client::new(&env.moto.sdk_config().await)
+        .list_roles()
+        .path_prefix("/cws/")
+        .send()
+        .await
+        .unwrap();
+    assert!(roles.roles().is_empty(), "{:?}", roles.roles());
     env.finish();
 }

@@ -9,7 +9,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use domain::doctor::{COST_TAGS, Check, SLACK_SCOPES, missing_slack_scopes};
 use domain::ports::PortError;
 use domain::settings::{AwsSettings, Settings};
-use domain::template::{Catalog, ImageSource};
+use domain::template::{Catalog, ImageSource, Platform};
 
 use crate::adapters::assume_role::AssumedRoles;
 use crate::adapters::aws::{classify, sdk_config};
@@ -205,7 +205,13 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
     let roles = Arc::new(AssumedRoles::new(&config, aws.external_id.clone()));
     let clouds = Ec2AccountClouds::new(&config, roles, aws.network.clone());
 
-    checks.extend(placement(&clouds, None, &account_id, &aws.region).await);
+    let catalog = offered_catalog(settings).await;
+    // Only a deployment offering Canvas needs a Canvas policy.
+    let canvas = catalog
+        .templates()
+        .iter()
+        .any(|t| t.platform == Platform::SagemakerCanvas);
+    checks.extend(placement(&clouds, None, &account_id, &aws.region, canvas).await);
     for account in settings.accounts.iter() {
         let Some(role) = &account.role_arn else {
             continue;
@@ -216,7 +222,9 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
                     format!("role in {} ({})", account.name, account.id),
                     format!("{role} can be assumed"),
                 ));
-                checks.extend(placement(&clouds, Some(account), &account.id, &aws.region).await);
+                checks.extend(
+                    placement(&clouds, Some(account), &account.id, &aws.region, canvas).await,
+                );
             }
             Err(error) => checks.push(Check::unmet(
                 format!("role in {} ({})", account.name, account.id),
@@ -226,18 +234,20 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
             )),
         }
     }
-    checks.extend(images(&*offered_catalog(settings).await, &clouds).await);
+    checks.extend(images(&catalog, &clouds).await);
     checks.push(archive_bucket(settings, aws, &config, &account_id).await);
     checks.push(cost_tags(&config).await);
     checks
 }
 
-/// The workstation policy and a subnet in one account, in the default region.
+/// The workstation policy, the Canvas policy where Canvas is offered, and a subnet in one
+/// account, in the default region.
 async fn placement(
     clouds: &Ec2AccountClouds,
     account: Option<&domain::account::Account>,
     account_id: &str,
     region: &str,
+    canvas: bool,
 ) -> Vec<Check> {
     let cloud = match clouds.ec2_in(account, region).await {
         Ok(cloud) => cloud,
@@ -280,7 +290,23 @@ async fn placement(
             "list subnets in CWS_SUBNETS or keep the account's default VPC",
         ),
     };
-    vec![profile, subnets]
+    let mut checks = vec![profile, subnets];
+    if canvas {
+        checks.push(match cloud.canvas_policy().await {
+            Ok(arn) => Check::met(
+                format!("Canvas policy in {account_id}"),
+                format!("{arn} exists; each project's Canvas runs as its own role under it"),
+            ),
+            Err(error) => Check::unmet(
+                format!("Canvas policy in {account_id}"),
+                setup_problem(error),
+                "write the managed policy saying what SageMaker Canvas may do there (docs/aws.md) \
+                 and set CWS_CANVAS_POLICY to its name, or stop offering the SageMaker Canvas \
+                 template",
+            ),
+        });
+    }
+    checks
 }
 
 /// The templates the workers offer: those read at start and, where Redis answers, the

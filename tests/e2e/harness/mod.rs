@@ -475,6 +475,7 @@ impl TestEnv {
             .env("CWS_ADMINS", DEPLOYMENT_ADMINS)
             .env("CWS_INSTITUTION", LEAD_INSTITUTION)
             .env("CWS_WORKSTATION_POLICY", moto::WORKSTATION_POLICY)
+            .env("CWS_CANVAS_POLICY", moto::CANVAS_POLICY)
             // Scheduled checks run only in the tests that start a worker with a schedule, so
             // no other test meets a digest it did not ask for.
             .env("CWS_SCHEDULE", "off")

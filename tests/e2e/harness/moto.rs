@@ -16,6 +16,14 @@ pub const WORKSTATION_POLICY: &str = "cws-workstation";
 /// The heart of the stacks' workstation policy: mounts of the role's own project's volumes.
 const WORKSTATION_POLICY_DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"MountOwnProjectsVolumesThroughAccessPoints","Effect":"Allow","Action":["elasticfilesystem:ClientMount","elasticfilesystem:ClientWrite"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/cws:project":"${aws:PrincipalTag/cws:project}"}}}]}"#;
 
+/// The Canvas policy every test deployment names (`CWS_CANVAS_POLICY`): the operator writes
+/// one; this one stands for it.
+pub const CANVAS_POLICY: &str = "cws-canvas";
+
+/// A Canvas policy's heart, as an operator might scope it: Canvas's jobs, in the role's own
+/// project only.
+const CANVAS_POLICY_DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"CanvasJobsOfTheProject","Effect":"Allow","Action":["sagemaker:CreateAutoMLJobV2","sagemaker:DescribeAutoMLJobV2"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/cws:project":"${aws:PrincipalTag/cws:project}"}}}]}"#;
+
 /// A workstation role as IAM has it.
 #[derive(Debug)]
 pub struct WorkstationRole {
@@ -93,9 +101,18 @@ impl Moto {
             .await
     }
 
-    /// The workstation policy in the lead account, as the deploy/ stack makes it.
+    /// The workstation policy in the lead account, as the deploy/ stack makes it, and the
+    /// operator's Canvas policy.
     pub async fn create_workstation_policy(&self) {
-        Moto::create_workstation_policy_as(&self.sdk_config().await).await;
+        let config = self.sdk_config().await;
+        Moto::create_workstation_policy_as(&config).await;
+        aws_sdk_iam::Client::new(&config)
+            .create_policy()
+            .policy_name(CANVAS_POLICY)
+            .policy_document(CANVAS_POLICY_DOCUMENT)
+            .send()
+            .await
+            .expect("moto makes the policy");
     }
 
     /// The workstation policy in the account `config` acts in, as the collaborator stack
@@ -127,9 +144,15 @@ impl Moto {
             .instance_profile
             .expect("a profile");
         let role_name = profile.roles()[0].role_name().to_owned();
+        Moto::role_as(config, &role_name).await
+    }
+
+    /// The role `role_name` in the account `config` acts in.
+    pub async fn role_as(config: &aws_config::SdkConfig, role_name: &str) -> WorkstationRole {
+        let iam = aws_sdk_iam::Client::new(config);
         let role = iam
             .get_role()
-            .role_name(&role_name)
+            .role_name(role_name)
             .send()
             .await
             .expect("the role exists")
@@ -137,7 +160,7 @@ impl Moto {
             .expect("a role");
         let attached = iam
             .list_attached_role_policies()
-            .role_name(&role_name)
+            .role_name(role_name)
             .send()
             .await
             .expect("attached policies")
@@ -146,7 +169,7 @@ impl Moto {
             .filter_map(|p| p.policy_arn().map(str::to_owned))
             .collect();
         WorkstationRole {
-            name: role_name,
+            name: role_name.to_owned(),
             path: role.path().to_owned(),
             project_tag: role
                 .tags()

@@ -1,10 +1,12 @@
 //! SageMaker Canvas as a cloud for workspaces (templates with `platform: sagemaker_canvas`):
-//! a person's Canvas is the `Canvas` app of their user profile in the project's Studio domain
-//! (the domain, execution role and profile are Studio's, [`StudioCloud`]). SageMaker runs one
-//! per profile, so a workspace is a person's Canvas in one project and region. Starting it
-//! creates the app, stopping deletes it (Canvas bills while its app runs; the person's datasets
-//! and models are in S3), terminating deletes it and keeps the profile, which is the person's
-//! for every Studio workspace too.
+//! a person's Canvas is the `Canvas` app of their Canvas user profile in the project's Studio
+//! domain. That profile is apart from their Studio one because a profile has one execution
+//! role, and Canvas's is the project's Canvas role under the deployment's Canvas policy
+//! (`CWS_CANVAS_POLICY`), which may start SageMaker jobs: rights a JupyterLab terminal must
+//! never hold. SageMaker runs one Canvas per profile, so a workspace is a person's Canvas in
+//! one project and region. Starting it creates the app, stopping deletes it (Canvas bills while
+//! its app runs; the person's datasets and models are in S3), terminating deletes it and keeps
+//! the profile.
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use time::OffsetDateTime;
 
 use crate::adapters::aws::classify;
 use crate::adapters::ec2::unsupported_hibernation;
-use crate::adapters::studio::{AppOf, IN_USE, StudioCloud, tag_value, to_tags};
+use crate::adapters::studio::{AppOf, IN_USE, ProfileKind, StudioCloud, tag_value, to_tags};
 
 /// SageMaker Canvas in one account and region.
 pub struct CanvasCloud {
@@ -33,8 +35,8 @@ impl CanvasCloud {
     }
 
     /// Starts the profile's Canvas. One already running is this launch's (made by an earlier
-    /// run of it), or one the person opened from Studio, which the workspace takes over and
-    /// tags; one that is another workspace's is refused.
+    /// run of it), or one opened outside cws, which the workspace takes over and tags; one
+    /// that is another workspace's is refused.
     async fn create_app(
         &self,
         domain_id: &str,
@@ -132,14 +134,19 @@ fn status(instance_id: String, state: InstanceState) -> InstanceStatus {
 
 #[async_trait]
 impl Cloud for CanvasCloud {
-    /// Studio's: the project's execution role and domain here, each made once.
+    /// The project's Canvas role (refused before anything is made where the deployment set no
+    /// Canvas policy), and Studio's domain here, each made once.
     async fn place(
         &self,
         project: &str,
         workspace: &str,
         image: &ImageSource,
     ) -> Result<Placement, PortError> {
-        self.studio.place(project, workspace, image).await
+        let role_arn = self.studio.ec2().canvas_role(project).await?;
+        Ok(Placement {
+            instance_profile: role_arn,
+            ..self.studio.place(project, workspace, image).await?
+        })
     }
 
     /// The research user's profile, then its Canvas: a re-run finds both.
@@ -151,7 +158,12 @@ impl Cloud for CanvasCloud {
         let domain_id = &placement.security_group_id;
         let profile = self
             .studio
-            .ensure_profile(domain_id, plan, &placement.instance_profile)
+            .ensure_profile(
+                domain_id,
+                plan,
+                &placement.instance_profile,
+                ProfileKind::Canvas,
+            )
             .await?;
         self.create_app(
             domain_id,
@@ -232,8 +244,8 @@ impl Cloud for CanvasCloud {
             .await
     }
 
-    /// Deletes the Canvas app and keeps the profile: it is the person's, with their Studio
-    /// spaces and POSIX identity.
+    /// Deletes the Canvas app and keeps the profile: the person's next Canvas in the project
+    /// uses it again.
     async fn terminate(&self, instance_id: &str) -> Result<(), PortError> {
         let (domain_id, profile) = parts(instance_id)?;
         self.studio

@@ -332,6 +332,16 @@ impl Ec2Cloud {
         self.workstation.studio_role(project).await
     }
 
+    /// The project's Canvas role in this account ([`WorkstationIam::canvas_role`]).
+    pub(crate) async fn canvas_role(&self, project: &str) -> Result<String, PortError> {
+        self.workstation.canvas_role(project).await
+    }
+
+    /// The configured Canvas policy's ARN, once IAM confirmed it exists in this account.
+    pub(crate) async fn canvas_policy(&self) -> Result<String, PortError> {
+        self.workstation.canvas_policy().await
+    }
+
     /// Whether the operator named the subnets (`CWS_SUBNETS`) rather than leaving launches to
     /// the default VPC.
     pub(crate) fn managed_network(&self) -> bool {
@@ -606,10 +616,13 @@ pub(crate) struct WorkstationIam {
     sts: aws_sdk_sts::Client,
     network: Arc<NetworkSettings>,
     policy_checked: tokio::sync::OnceCell<String>,
+    canvas_policy_checked: tokio::sync::OnceCell<String>,
     /// One cell per project, so concurrent first launches make the role and profile once.
     profiles: Mutex<HashMap<String, Arc<FoundOnce>>>,
     /// Each project's Studio execution role ARN, made once the same way.
     studio_roles: Mutex<HashMap<String, Arc<FoundOnce>>>,
+    /// Each project's Canvas role ARN, made once the same way.
+    canvas_roles: Mutex<HashMap<String, Arc<FoundOnce>>>,
 }
 
 /// A role cws makes for each project under the workstation policy.
@@ -650,8 +663,10 @@ impl WorkstationIam {
             sts: aws_sdk_sts::Client::new(config),
             network,
             policy_checked: tokio::sync::OnceCell::new(),
+            canvas_policy_checked: tokio::sync::OnceCell::new(),
             profiles: Mutex::default(),
             studio_roles: Mutex::default(),
+            canvas_roles: Mutex::default(),
         }
     }
 
@@ -666,33 +681,70 @@ impl WorkstationIam {
                     .to_owned(),
             ));
         };
-        self.policy_checked
-            .get_or_try_init(|| async {
-                let caller = self
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                let account = caller.account().unwrap_or_default();
-                let partition = caller
-                    .arn()
-                    .and_then(|arn| arn.split(':').nth(1))
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or("aws");
-                let arn = workstation_policy_arn(partition, account, name);
-                match self.iam.get_policy().policy_arn(&arn).send().await {
-                    Ok(_) => Ok(arn),
-                    Err(error) if error.code() == Some(NO_SUCH_ENTITY) => Err(not_set_up(format!(
-                        "the workstation policy {name} (CWS_WORKSTATION_POLICY) does not \
-                             exist in account {account}, where this workspace launches: deploy \
-                             the deploy/ stack there"
-                    ))),
-                    Err(error) => Err(classify(error)),
-                }
-            })
-            .await
-            .cloned()
+        self.checked(
+            &self.policy_checked,
+            name,
+            "the workstation policy",
+            "CWS_WORKSTATION_POLICY",
+        )
+        .await
+    }
+
+    /// The configured Canvas policy's ARN, once IAM confirmed it exists in the account.
+    pub(crate) async fn canvas_policy(&self) -> Result<String, PortError> {
+        let Some(name) = &self.network.canvas_policy else {
+            return Err(not_set_up(
+                "no Canvas policy is configured: set CWS_CANVAS_POLICY to the name of the \
+                 managed policy that says what SageMaker Canvas may do in each account (import \
+                 data, build and deploy models: jobs that spend outside cws's invitation \
+                 policies, so the deployment decides; docs/aws.md has a starting point). Each \
+                 project's Canvas runs as its own role under it, apart from Studio spaces and \
+                 workstations"
+                    .to_owned(),
+            ));
+        };
+        self.checked(
+            &self.canvas_policy_checked,
+            name,
+            "the Canvas policy",
+            "CWS_CANVAS_POLICY",
+        )
+        .await
+    }
+
+    /// The ARN of the managed policy `name` in this account, once IAM confirmed it exists.
+    async fn checked(
+        &self,
+        cell: &tokio::sync::OnceCell<String>,
+        name: &str,
+        what: &str,
+        setting: &str,
+    ) -> Result<String, PortError> {
+        cell.get_or_try_init(|| async {
+            let caller = self
+                .sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(classify)?;
+            let account = caller.account().unwrap_or_default();
+            let partition = caller
+                .arn()
+                .and_then(|arn| arn.split(':').nth(1))
+                .filter(|p| !p.is_empty())
+                .unwrap_or("aws");
+            let arn = workstation_policy_arn(partition, account, name);
+            match self.iam.get_policy().policy_arn(&arn).send().await {
+                Ok(_) => Ok(arn),
+                Err(error) if error.code() == Some(NO_SUCH_ENTITY) => Err(not_set_up(format!(
+                    "{what} {name} ({setting}) does not exist in account {account}, where \
+                     this workspace launches: deploy the deploy/ stack there"
+                ))),
+                Err(error) => Err(classify(error)),
+            }
+        })
+        .await
+        .cloned()
     }
 
     /// The project's workstation instance profile, made the first time with its role.
@@ -748,8 +800,37 @@ impl WorkstationIam {
         .await
     }
 
-    /// The project's role `role` describes (bounded by, and granted, the workstation policy;
-    /// tagged with the project, which is what the policy matches volumes on), made if missing.
+    /// The ARN of the project's Canvas role, made the first time: trusted by SageMaker alone,
+    /// bounded by and granted the operator's Canvas policy (never the workstation policy:
+    /// Canvas may start SageMaker jobs, which no workstation or Studio terminal may), tagged
+    /// with the project.
+    pub(crate) async fn canvas_role(&self, project: &str) -> Result<String, PortError> {
+        let policy = self.canvas_policy().await?;
+        once_per_project(&self.canvas_roles, project, || async {
+            let role = self
+                .project_role(
+                    &ProjectRole {
+                        name: &studio::canvas_role_name(project),
+                        path: studio::CANVAS_ROLE_PATH,
+                        trust: studio::EXECUTION_ROLE_TRUST_POLICY,
+                        what: "Canvas role",
+                        description: format!(
+                            "cws SageMaker Canvas of project {project}: what the deployment's \
+                             Canvas policy allows"
+                        ),
+                    },
+                    project,
+                    &policy,
+                )
+                .await?;
+            Ok(role.arn().to_owned())
+        })
+        .await
+    }
+
+    /// The project's role `role` describes (bounded by, and granted, `policy`: the workstation
+    /// policy or the Canvas policy; tagged with the project, which is what the policies match
+    /// the project's resources on), made if missing.
     /// What is already there is used only if it is exactly that: a same-named role someone
     /// else made, with other permissions or another project's tag, is refused, never used.
     async fn project_role(

@@ -214,12 +214,20 @@ impl StudioCloud {
         &self.client
     }
 
-    /// The research user's profile in the domain, with their POSIX identity, made if missing.
+    /// The same account and region's EC2, whose IAM makes the projects' roles.
+    pub(crate) fn ec2(&self) -> &Ec2Cloud {
+        &self.ec2
+    }
+
+    /// The research user's profile of `kind` in the domain, acting as `role_arn`, made if
+    /// missing: their Studio profile carries their POSIX identity, their Canvas profile only
+    /// Canvas's role.
     pub(crate) async fn ensure_profile(
         &self,
         domain_id: &str,
         plan: &LaunchPlan,
         role_arn: &str,
+        kind: ProfileKind,
     ) -> Result<String, PortError> {
         let user = plan
             .research_user
@@ -229,21 +237,30 @@ impl StudioCloud {
                 message: "a Studio workspace needs its research user, and the launch named none"
                     .to_owned(),
             })?;
-        let profile = studio::profile_name(&user.username);
+        let (profile, settings) = match kind {
+            ProfileKind::Studio => {
+                let (uid, gid) = studio::posix_identity(user.uid, user.gid);
+                (
+                    studio::profile_name(&user.username),
+                    UserSettings::builder().custom_posix_user_config(
+                        CustomPosixUserConfig::builder().uid(uid).gid(gid).build(),
+                    ),
+                )
+            }
+            ProfileKind::Canvas => (
+                studio::canvas_profile_name(&user.username),
+                UserSettings::builder(),
+            ),
+        };
         if self.profile_exists(domain_id, &profile).await? {
             return Ok(profile);
         }
-        let (uid, gid) = studio::posix_identity(user.uid, user.gid);
-        let settings = UserSettings::builder()
-            .execution_role(role_arn)
-            .custom_posix_user_config(CustomPosixUserConfig::builder().uid(uid).gid(gid).build())
-            .build();
         let made = self
             .client
             .create_user_profile()
             .domain_id(domain_id)
             .user_profile_name(&profile)
-            .user_settings(settings)
+            .user_settings(settings.execution_role(role_arn).build())
             .set_tags(Some(attribution_tags(plan)))
             .send()
             .await;
@@ -430,6 +447,15 @@ impl StudioCloud {
     }
 }
 
+/// Which of a research user's two profiles in a domain.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ProfileKind {
+    /// Their Studio spaces', under the project's Studio execution role.
+    Studio,
+    /// Their Canvas's, under the project's Canvas role.
+    Canvas,
+}
+
 /// Whose app: a space's JupyterLab, or a person's Canvas under their user profile.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum AppOf<'a> {
@@ -598,7 +624,12 @@ impl Cloud for StudioCloud {
     ) -> Result<LaunchedInstance, PortError> {
         let domain_id = &placement.security_group_id;
         let profile = self
-            .ensure_profile(domain_id, plan, &placement.instance_profile)
+            .ensure_profile(
+                domain_id,
+                plan,
+                &placement.instance_profile,
+                ProfileKind::Studio,
+            )
             .await?;
         let space = studio::space_name(plan.workspace.as_str());
         self.ensure_space(domain_id, &space, &profile, plan).await?;
