@@ -570,7 +570,7 @@ async fn canvas_is_one_per_person_signed_in_by_dm_and_costed_by_the_session_hour
             .await;
     let canvas_policy = format!("arn:aws:iam::123456789012:policy/{CANVAS_POLICY}");
     assert_eq!(role.boundary.as_deref(), Some(canvas_policy.as_str()));
-    assert_eq!(role.attached, [canvas_policy.clone()]);
+    assert_eq!(role.attached, [canvas_policy]);
     assert_eq!(role.project_tag.as_deref(), Some(PROJECT));
     let app = canvas_app(&env, &domain_id, &profile).await;
     assert_eq!(app.status().unwrap().as_str(), "InService");
