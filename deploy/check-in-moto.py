@@ -223,7 +223,8 @@ def check_bucket(name):
 
 def main():
     lead_account = client("sts").get_caller_identity()["Account"]
-    lead, lead_resources = deploy("cws-lead", "lead-account.yml", {})
+    # With a Canvas policy named, so the stacks' conditional Canvas statements are made too.
+    lead, lead_resources = deploy("cws-lead", "lead-account.yml", {"CanvasPolicyName": "cws-canvas"})
     check_policies(lead_resources)
     expected_bucket = f"cws-archive-{lead_account}-{REGION}"
     if lead["ArchiveBucketName"] != expected_bucket:
@@ -253,6 +254,7 @@ def main():
             "AccountName": "mit-csail",
             "Institution": "MIT",
             "RoleName": lead["CollaboratorRoleName"],
+            "CanvasPolicyName": "cws-canvas",
         },
         admin,
     )
