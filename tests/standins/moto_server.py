@@ -16,7 +16,8 @@ Run exactly like `moto_server`: `moto_server.py -H 127.0.0.1 -p PORT`.
   DeleteUserProfile, CreateSpace, DescribeSpace, ListSpaces, UpdateSpace, DeleteSpace, CreateApp,
   DescribeApp, ListApps, DeleteApp and CreatePresignedDomainUrl (with its LandingUri; a JupyterLab
   app only in a space, a Canvas only under a user profile; a space's idle shutdown only where its
-  domain enabled it, within the domain's bounds), UpdateDomain (its default user settings), their tags in ListTags/AddTags/DeleteTags, and
+  domain enabled it, within the domain's bounds; an execution role only if it exists and
+  trusts SageMaker), UpdateDomain (its default user settings), their tags in ListTags/AddTags/DeleteTags, and
   SageMaker's own input checks (lengths, ranges, patterns, enums) on them and on the domain
   operations. Apps are InService at once; a deleted app stays listed as Deleted until its user
   profile or space goes. Domains get ids of SageMaker's form, so two may share a name as in
@@ -198,7 +199,29 @@ sagemaker_models.Domain.__init__ = domain_init
 _create_domain = SageMakerBackend.create_domain
 
 
+def execution_role(settings):
+    """Refuses an execution role SageMaker could not act as (missing, or not trusting SageMaker),
+    as SageMaker does when a domain or user profile names one."""
+    arn = (settings or {}).get("ExecutionRole")
+    if arn is None:
+        return
+    from moto.iam.models import iam_backends
+
+    account = arn.split(":")[4]
+    try:
+        role = iam_backends[account]["global"].get_role_by_arn(arn)
+    except Exception:
+        role = None
+    if role is None or "sagemaker.amazonaws.com" not in str(role.assume_role_policy_document):
+        raise ValidationError(
+            f"The execution role ARN \"{arn}\" is invalid. Please ensure that the role exists "
+            "and that its trust relationship policy allows the action \"sts:AssumeRole\" for "
+            "the service principal \"sagemaker.amazonaws.com\"."
+        )
+
+
 def create_domain(self, **kwargs):
+    execution_role(kwargs.get("default_user_settings"))
     # SageMaker answers the id too; moto only the ARN and URL.
     created = _create_domain(self, **kwargs)
     return {**created, "DomainId": created["DomainArn"].rsplit("/", 1)[1]}
@@ -372,6 +395,7 @@ def forget(self, owner_field, domain_id, name):
 
 
 def create_user_profile(self):
+    execution_role(self._get_param("UserSettings"))
     arn = create_studio(
         self, "user-profile", "UserProfileName", UserSettings=self._get_param("UserSettings")
     )

@@ -697,7 +697,7 @@ impl WorkstationIam {
                 "no Canvas policy is configured: set CWS_CANVAS_POLICY to the name of the \
                  managed policy that says what SageMaker Canvas may do in each account (import \
                  data, build and deploy models: jobs that spend outside cws's invitation \
-                 policies, so the deployment decides; docs/aws.md has a starting point). Each \
+                 policies, so the deployment decides; docs/aws.md says how to write it). Each \
                  project's Canvas runs as its own role under it, apart from Studio spaces and \
                  workstations"
                     .to_owned(),
@@ -778,26 +778,18 @@ impl WorkstationIam {
     /// it reaches its own project's volumes and nothing else), tagged with the project.
     pub(crate) async fn studio_role(&self, project: &str) -> Result<String, PortError> {
         let policy = self.policy().await?;
-        once_per_project(&self.studio_roles, project, || async {
-            let role = self
-                .project_role(
-                    &ProjectRole {
-                        name: &studio::execution_role_name(project),
-                        path: studio::EXECUTION_ROLE_PATH,
-                        trust: studio::EXECUTION_ROLE_TRUST_POLICY,
-                        what: "Studio execution role",
-                        description: format!(
-                            "cws SageMaker Studio spaces of project {project}: mounts of the \
-                             project's volumes only"
-                        ),
-                    },
-                    project,
-                    &policy,
-                )
-                .await?;
-            Ok(role.arn().to_owned())
-        })
-        .await
+        let role = ProjectRole {
+            name: &studio::execution_role_name(project),
+            path: studio::EXECUTION_ROLE_PATH,
+            trust: studio::EXECUTION_ROLE_TRUST_POLICY,
+            what: "Studio execution role",
+            description: format!(
+                "cws SageMaker Studio spaces of project {project}: mounts of the project's \
+                 volumes only"
+            ),
+        };
+        self.sagemaker_role(&self.studio_roles, &role, project, &policy)
+            .await
     }
 
     /// The ARN of the project's Canvas role, made the first time: trusted by SageMaker alone,
@@ -806,24 +798,32 @@ impl WorkstationIam {
     /// with the project.
     pub(crate) async fn canvas_role(&self, project: &str) -> Result<String, PortError> {
         let policy = self.canvas_policy().await?;
-        once_per_project(&self.canvas_roles, project, || async {
-            let role = self
-                .project_role(
-                    &ProjectRole {
-                        name: &studio::canvas_role_name(project),
-                        path: studio::CANVAS_ROLE_PATH,
-                        trust: studio::EXECUTION_ROLE_TRUST_POLICY,
-                        what: "Canvas role",
-                        description: format!(
-                            "cws SageMaker Canvas of project {project}: what the deployment's \
-                             Canvas policy allows"
-                        ),
-                    },
-                    project,
-                    &policy,
-                )
-                .await?;
-            Ok(role.arn().to_owned())
+        let role = ProjectRole {
+            name: &studio::canvas_role_name(project),
+            path: studio::CANVAS_ROLE_PATH,
+            trust: studio::EXECUTION_ROLE_TRUST_POLICY,
+            what: "Canvas role",
+            description: format!(
+                "cws SageMaker Canvas of project {project}: what the deployment's Canvas \
+                 policy allows"
+            ),
+        };
+        self.sagemaker_role(&self.canvas_roles, &role, project, &policy)
+            .await
+    }
+
+    /// The ARN of the project's role `role` describes, for SageMaker to act as, found or made
+    /// once per process (`cells`).
+    async fn sagemaker_role(
+        &self,
+        cells: &Mutex<HashMap<String, Arc<FoundOnce>>>,
+        role: &ProjectRole<'_>,
+        project: &str,
+        policy: &str,
+    ) -> Result<String, PortError> {
+        once_per_project(cells, project, || async {
+            let made = self.project_role(role, project, policy).await?;
+            Ok(made.arn().to_owned())
         })
         .await
     }
