@@ -80,6 +80,14 @@ pub fn is_cws_domain(name: &str) -> bool {
     name.starts_with("cws-")
 }
 
+/// The security group of the project's Studio apps in a VPC the operator named
+/// (`CWS_SUBNETS`), where SageMaker needs one: apart from the workstations' (`cws-{project}`,
+/// which opens SSH to `CWS_SSH_CIDRS`), and never the same name, since a project name has no
+/// dot.
+pub fn security_group_name(project: &str) -> String {
+    format!("cws-studio.{project}")
+}
+
 /// The project's Studio execution role, under [`EXECUTION_ROLE_PATH`].
 pub fn execution_role_name(project: &str) -> String {
     studio_name(&format!("cws-st-{project}"))
@@ -209,6 +217,11 @@ mod tests {
             assert_eq!(studio_name(&canvas), canvas);
         }
         assert_eq!(canvas_role_name("nih-neuro"), "cws-cv-nih-neuro");
+        assert_eq!(security_group_name("x"), "cws-studio.x");
+        assert_ne!(
+            security_group_name("x"),
+            crate::network::security_group_name("studio-x")
+        );
         assert!(canvas_role_name(&"p".repeat(80)).len() <= 64);
     }
 

@@ -209,9 +209,8 @@ async fn a_same_named_role_cws_did_not_make_is_refused_not_used() {
     env.finish();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn configured_subnets_and_ssh_ranges_are_used_and_nothing_else_is_opened() {
-    let mut env = TestEnv::start("network-configured", 104).await;
+/// A VPC of the operator's with one subnet, as `CWS_SUBNETS` names it: (VPC, subnet).
+async fn operators_vpc(env: &TestEnv) -> (String, String) {
     let ec2 = env.moto.ec2().await;
     let vpc = ec2
         .create_vpc()
@@ -236,6 +235,13 @@ async fn configured_subnets_and_ssh_ranges_are_used_and_nothing_else_is_opened()
         .subnet_id()
         .unwrap()
         .to_owned();
+    (vpc, subnet)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configured_subnets_and_ssh_ranges_are_used_and_nothing_else_is_opened() {
+    let mut env = TestEnv::start("network-configured", 104).await;
+    let (vpc, subnet) = operators_vpc(&env).await;
     env.start_worker_with_env(&[
         ("CWS_SUBNETS", subnet.as_str()),
         ("CWS_SSH_CIDRS", "171.64.0.0/14, 2607:f6d0::/32"),
@@ -257,6 +263,62 @@ async fn configured_subnets_and_ssh_ranges_are_used_and_nothing_else_is_opened()
             (Some(22), "171.64.0.0/14".to_owned()),
             (Some(22), "2607:f6d0::/32".to_owned())
         ]
+    );
+    env.finish();
+}
+
+/// In the operator's subnets Studio keeps its traffic in their VPC (`VpcOnly`), where SageMaker
+/// requires the apps' security groups: the project's Studio group there, apart from the
+/// workstations' and closed to everything, even to the SSH ranges the workstations admit.
+#[tokio::test(flavor = "multi_thread")]
+async fn studio_in_configured_subnets_stays_in_the_vpc_behind_a_closed_group_of_its_own() {
+    let mut env = TestEnv::start("network-studio", 115).await;
+    let (vpc, subnet) = operators_vpc(&env).await;
+    env.start_worker_with_env(&[
+        ("CWS_SUBNETS", subnet.as_str()),
+        ("CWS_SSH_CIDRS", "171.64.0.0/14"),
+    ]);
+    env.create_project(SMITH, &format!("{PROJECT} --budget 5000"))
+        .await;
+    launched(&env, "SageMaker Studio", "lab-notebooks").await;
+
+    let sagemaker = aws_sdk_sagemaker::Client::new(&env.moto.sdk_config().await);
+    let listed = sagemaker.list_domains().send().await.unwrap();
+    let domain_id = listed.domains()[0].domain_id().unwrap();
+    let domain = sagemaker
+        .describe_domain()
+        .domain_id(domain_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        domain.app_network_access_type().map(|a| a.as_str()),
+        Some("VpcOnly")
+    );
+    assert_eq!(domain.vpc_id(), Some(vpc.as_str()));
+    assert_eq!(domain.subnet_ids(), [subnet.clone()]);
+    let groups = groups_named(&env, &format!("cws-studio.{PROJECT}")).await;
+    assert_eq!(groups.len(), 1, "{groups:#?}");
+    let group = &groups[0];
+    assert_eq!(group.vpc_id(), Some(vpc.as_str()));
+    assert!(group.ip_permissions().is_empty(), "{group:#?}");
+    assert!(
+        group
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("cws:project") && t.value() == Some(PROJECT)),
+        "{group:#?}"
+    );
+    let app_groups = domain
+        .default_user_settings()
+        .map(|s| s.security_groups().to_vec())
+        .unwrap_or_default();
+    assert_eq!(app_groups, [group.group_id().unwrap().to_owned()]);
+    // The workstations' group, which opens SSH, is nowhere in it.
+    assert!(
+        groups_named(&env, &format!("cws-{PROJECT}"))
+            .await
+            .is_empty()
     );
     env.finish();
 }

@@ -17,7 +17,8 @@ Run exactly like `moto_server`: `moto_server.py -H 127.0.0.1 -p PORT`.
   DescribeApp, ListApps, DeleteApp and CreatePresignedDomainUrl (with its LandingUri; a JupyterLab
   app only in a space, a Canvas only under a user profile; a space's idle shutdown only where its
   domain enabled it, within the domain's bounds; an execution role only if it exists and
-  trusts SageMaker), UpdateDomain (its default user settings), their tags in ListTags/AddTags/DeleteTags, and
+  trusts SageMaker; a VpcOnly domain only with its apps' security groups, in its VPC),
+  UpdateDomain (its default user settings), their tags in ListTags/AddTags/DeleteTags, and
   SageMaker's own input checks (lengths, ranges, patterns, enums) on them and on the domain
   operations. Apps are InService at once; a deleted app stays listed as Deleted until its user
   profile or space goes. Domains get ids of SageMaker's form, so two may share a name as in
@@ -220,8 +221,29 @@ def execution_role(settings):
         )
 
 
+def app_security_groups(self, kwargs):
+    """A VpcOnly domain's apps need security groups (DefaultUserSettings.SecurityGroups), each an
+    existing group of the domain's VPC, as SageMaker requires."""
+    groups = (kwargs.get("default_user_settings") or {}).get("SecurityGroups") or []
+    if kwargs.get("app_network_access_type") == "VpcOnly" and not groups:
+        raise ValidationError(
+            "SecurityGroups in DefaultUserSettings are required when AppNetworkAccessType is "
+            "VpcOnly."
+        )
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[self.account_id][self.region_name]
+    for group_id in groups:
+        group = ec2.get_security_group_from_id(group_id)
+        if group is None or group.vpc_id != kwargs.get("vpc_id"):
+            raise ValidationError(
+                f"Security group {group_id} does not exist in VPC {kwargs.get('vpc_id')}."
+            )
+
+
 def create_domain(self, **kwargs):
     execution_role(kwargs.get("default_user_settings"))
+    app_security_groups(self, kwargs)
     # SageMaker answers the id too; moto only the ARN and URL.
     created = _create_domain(self, **kwargs)
     return {**created, "DomainId": created["DomainArn"].rsplit("/", 1)[1]}

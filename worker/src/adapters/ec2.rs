@@ -49,6 +49,7 @@ pub struct Ec2Cloud {
     /// their VPC) and each project's security group.
     subnets: tokio::sync::OnceCell<Vec<(String, String)>>,
     /// One cell per (project, VPC), so concurrent first launches make the group once.
+    /// Each security group by name and VPC, found or made once per process.
     security_groups: Mutex<HashMap<(String, String), Arc<FoundOnce>>>,
     /// Each public image parameter's value and when it was read, one read at a time.
     images: Mutex<HashMap<String, Arc<KeptFor>>>,
@@ -185,6 +186,36 @@ fn profile_roles(profile: Option<&aws_sdk_iam::types::InstanceProfile>) -> Vec<S
     profile
         .map(|p| p.roles().iter().map(|r| r.role_name().to_owned()).collect())
         .unwrap_or_default()
+}
+
+/// What a project's security group is for.
+#[derive(Debug, Clone, Copy)]
+enum GroupFor {
+    /// Its EC2 workspaces: SSH from `CWS_SSH_CIDRS`, nothing else.
+    Workstations,
+    /// Its Studio apps in an operator's VPC: nothing inbound.
+    Studio,
+}
+
+impl GroupFor {
+    fn name(self, project: &str) -> String {
+        match self {
+            GroupFor::Workstations => security_group_name(project),
+            GroupFor::Studio => studio::security_group_name(project),
+        }
+    }
+
+    fn description(self, project: &str) -> String {
+        match self {
+            GroupFor::Workstations => format!(
+                "cws workspaces of project {project}: no inbound rule except SSH from \
+                 CWS_SSH_CIDRS"
+            ),
+            GroupFor::Studio => {
+                format!("cws SageMaker Studio apps of project {project}: no inbound rule")
+            }
+        }
+    }
 }
 
 fn not_set_up(message: String) -> PortError {
@@ -478,36 +509,58 @@ impl Ec2Cloud {
     /// The project's security group in `vpc`, made the first time, with port 22 open to
     /// exactly the configured ranges and nothing else open.
     async fn security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
+        self.group_once(GroupFor::Workstations, project, vpc).await
+    }
+
+    /// The security group of the project's Studio apps in `vpc`, made the first time, with no
+    /// inbound rule at all (SageMaker adds its own for the domain's home file system).
+    pub(crate) async fn studio_security_group(
+        &self,
+        project: &str,
+        vpc: &str,
+    ) -> Result<String, PortError> {
+        self.group_once(GroupFor::Studio, project, vpc).await
+    }
+
+    async fn group_once(
+        &self,
+        kind: GroupFor,
+        project: &str,
+        vpc: &str,
+    ) -> Result<String, PortError> {
+        let name = kind.name(project);
         let cell = self
             .security_groups
             .lock()
             .expect("groups lock")
-            .entry((project.to_owned(), vpc.to_owned()))
+            .entry((name.clone(), vpc.to_owned()))
             .or_default()
             .clone();
-        cell.get_or_try_init(|| self.make_security_group(project, vpc))
+        cell.get_or_try_init(|| self.make_security_group(kind, &name, project, vpc))
             .await
             .cloned()
     }
 
-    async fn make_security_group(&self, project: &str, vpc: &str) -> Result<String, PortError> {
-        let name = security_group_name(project);
-        let (id, permissions) = match self.find_group(&name, vpc).await? {
+    async fn make_security_group(
+        &self,
+        kind: GroupFor,
+        name: &str,
+        project: &str,
+        vpc: &str,
+    ) -> Result<String, PortError> {
+        let (id, permissions) = match self.find_group(name, vpc).await? {
             Some(found) => found,
             None => {
                 let made = self
                     .client
                     .create_security_group()
-                    .group_name(&name)
-                    .description(format!(
-                        "cws workspaces of project {project}: no inbound rule except SSH from \
-                         CWS_SSH_CIDRS"
-                    ))
+                    .group_name(name)
+                    .description(kind.description(project))
                     .vpc_id(vpc)
                     .tag_specifications(
                         TagSpecification::builder()
                             .resource_type(ResourceType::SecurityGroup)
-                            .tags(Tag::builder().key("Name").value(&name).build())
+                            .tags(Tag::builder().key("Name").value(name).build())
                             .tags(Tag::builder().key(TAG_PROJECT).value(project).build())
                             .tags(Tag::builder().key(TAG_MANAGED).value("true").build())
                             .build(),
@@ -518,14 +571,27 @@ impl Ec2Cloud {
                     Ok(made) => (made.group_id().unwrap_or_default().to_owned(), Vec::new()),
                     // Another worker made it first.
                     Err(error) if error.code() == Some("InvalidGroup.Duplicate") => self
-                        .find_group(&name, vpc)
+                        .find_group(name, vpc)
                         .await?
                         .ok_or_else(|| PortError::Transient(format!("{name} is being made")))?,
                     Err(error) => return Err(classify(error)),
                 }
             }
         };
-        self.keep_ssh_ranges(&id, &permissions).await?;
+        match kind {
+            GroupFor::Workstations => self.keep_ssh_ranges(&id, &permissions).await?,
+            // Whatever was opened on it by hand is closed again.
+            GroupFor::Studio if !permissions.is_empty() => {
+                self.client
+                    .revoke_security_group_ingress()
+                    .group_id(&id)
+                    .set_ip_permissions(Some(permissions))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+            }
+            GroupFor::Studio => {}
+        }
         Ok(id)
     }
 

@@ -91,10 +91,16 @@ impl StudioCloud {
             .filter(|(_, v)| *v == vpc)
             .map(|(id, _)| id.clone())
             .collect();
+        let mut settings = UserSettings::builder()
+            .execution_role(role_arn)
+            .jupyter_lab_app_settings(idle_shutdown_allowed());
         // In the operator's own subnets (`CWS_SUBNETS`) Studio's traffic stays in the VPC,
-        // which then has the endpoints or NAT it needs; on the default VPC, which has
-        // neither, Studio reaches AWS through SageMaker's own internet access.
+        // which then has the endpoints or NAT it needs, and SageMaker requires the apps'
+        // security groups; on the default VPC, which has neither, Studio reaches AWS through
+        // SageMaker's own internet access.
         let access = if self.ec2.managed_network() {
+            let group = self.ec2.studio_security_group(project, &vpc).await?;
+            settings = settings.security_groups(group);
             AppNetworkAccessType::VpcOnly
         } else {
             AppNetworkAccessType::PublicInternetOnly
@@ -104,12 +110,7 @@ impl StudioCloud {
             .create_domain()
             .domain_name(&name)
             .auth_mode(AuthMode::Iam)
-            .default_user_settings(
-                UserSettings::builder()
-                    .execution_role(role_arn)
-                    .jupyter_lab_app_settings(idle_shutdown_allowed())
-                    .build(),
-            )
+            .default_user_settings(settings.build())
             .vpc_id(vpc)
             .set_subnet_ids(Some(in_vpc))
             .app_network_access_type(access)
