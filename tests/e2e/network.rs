@@ -296,7 +296,7 @@ async fn studio_in_configured_subnets_stays_in_the_vpc_behind_a_closed_group_of_
         Some("VpcOnly")
     );
     assert_eq!(domain.vpc_id(), Some(vpc.as_str()));
-    assert_eq!(domain.subnet_ids(), [subnet.clone()]);
+    assert_eq!(domain.subnet_ids(), std::slice::from_ref(&subnet));
     let groups = groups_named(&env, &format!("cws-studio.{PROJECT}")).await;
     assert_eq!(groups.len(), 1, "{groups:#?}");
     let group = &groups[0];
