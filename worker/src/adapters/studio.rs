@@ -457,7 +457,7 @@ pub(crate) enum ProfileKind {
     Canvas,
 }
 
-/// Whose app: a space's JupyterLab, or a person's Canvas under their user profile.
+/// Whose app: a space's JupyterLab, or a person's Canvas under their Canvas profile.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum AppOf<'a> {
     Space(&'a str),
