@@ -88,6 +88,47 @@ pub fn security_group_name(project: &str) -> String {
     format!("cws-studio.{project}")
 }
 
+/// The interface endpoints through which Studio apps in a `VpcOnly` domain reach SageMaker
+/// when their subnets have no way out of the VPC: its API and its runtime.
+pub fn sagemaker_endpoints(region: &str) -> [String; 2] {
+    [
+        format!("com.amazonaws.{region}.sagemaker.api"),
+        format!("com.amazonaws.{region}.sagemaker.runtime"),
+    ]
+}
+
+/// Where a subnet's default route (`0.0.0.0/0`) goes, as its route table says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultRoute {
+    /// No default route: nothing leaves the VPC.
+    Missing,
+    /// An internet gateway, which Studio's apps cannot use: they have no public address.
+    InternetGateway,
+    /// A NAT gateway or instance, a transit gateway, a peering: a way out.
+    Elsewhere,
+}
+
+/// The subnets from which a `VpcOnly` Studio app reaches SageMaker neither through its
+/// endpoints in the VPC (`endpoints`: the services the VPC has interface endpoints for) nor
+/// through a way out of the VPC. Empty when Studio can work there.
+pub fn subnets_without_sagemaker(
+    region: &str,
+    endpoints: &[String],
+    routes: &[(String, DefaultRoute)],
+) -> Vec<String> {
+    if sagemaker_endpoints(region)
+        .iter()
+        .all(|wanted| endpoints.contains(wanted))
+    {
+        return Vec::new();
+    }
+    routes
+        .iter()
+        .filter(|(_, route)| *route != DefaultRoute::Elsewhere)
+        .map(|(subnet, _)| subnet.clone())
+        .collect()
+}
+
 /// The project's Studio execution role, under [`EXECUTION_ROLE_PATH`].
 pub fn execution_role_name(project: &str) -> String {
     studio_name(&format!("cws-st-{project}"))
@@ -223,6 +264,41 @@ mod tests {
             crate::network::security_group_name("studio-x")
         );
         assert!(canvas_role_name(&"p".repeat(80)).len() <= 64);
+    }
+
+    #[test]
+    fn studio_in_a_vpc_needs_sagemakers_endpoints_or_a_way_out() {
+        use DefaultRoute::{Elsewhere, InternetGateway, Missing};
+        let [api, runtime] = sagemaker_endpoints("us-east-1");
+        let routes = |list: &[DefaultRoute]| -> Vec<(String, DefaultRoute)> {
+            list.iter()
+                .enumerate()
+                .map(|(i, r)| (format!("subnet-{i}"), *r))
+                .collect()
+        };
+        let cases: [(Vec<String>, Vec<(String, DefaultRoute)>, Vec<&str>); 6] = [
+            (vec![], routes(&[Elsewhere, Elsewhere]), vec![]),
+            (vec![], routes(&[Elsewhere, Missing]), vec!["subnet-1"]),
+            (vec![], routes(&[InternetGateway]), vec!["subnet-0"]),
+            (
+                vec![api.clone(), runtime.clone()],
+                routes(&[Missing]),
+                vec![],
+            ),
+            (vec![api.clone()], routes(&[Missing]), vec!["subnet-0"]),
+            (
+                vec!["com.amazonaws.us-west-2.sagemaker.api".to_owned(), runtime],
+                routes(&[InternetGateway]),
+                vec!["subnet-0"],
+            ),
+        ];
+        for (endpoints, routes, expected) in cases {
+            assert_eq!(
+                subnets_without_sagemaker("us-east-1", &endpoints, &routes),
+                expected,
+                "{endpoints:?} {routes:?}"
+            );
+        }
     }
 
     #[test]

@@ -136,3 +136,106 @@ async fn a_broken_deployment_names_each_missing_piece_and_its_fix() {
     assert!(report.ends_with("6 requirement(s) not met.\n"), "{report}");
     env.finish();
 }
+
+/// Studio and Canvas apps in the operator's subnets run `VpcOnly`, with no public address: the
+/// doctor says when those subnets reach SageMaker neither through its endpoints nor out of the
+/// VPC (the apps would never start), and passes once the VPC has the endpoints.
+#[tokio::test(flavor = "multi_thread")]
+async fn studio_in_the_operators_subnets_needs_a_way_to_sagemaker() {
+    let env = TestEnv::start("doctor-studio-network", 116).await;
+    activate_cost_tags(&env).await;
+    let ec2 = env.moto.ec2().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.30.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.30.1.0/24")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    // A public subnet: its default route is an internet gateway, useless without an address.
+    let gateway = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&gateway)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let main_table = ec2
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .route_table_id()
+        .unwrap()
+        .to_owned();
+    ec2.create_route()
+        .route_table_id(&main_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&gateway)
+        .send()
+        .await
+        .unwrap();
+    let env_vars = [("CWS_SUBNETS", subnet.as_str())];
+
+    let (passed, report) = env.run_cws_with(&["doctor"], &env_vars).await;
+    assert!(!passed, "{report}");
+    let line = report
+        .lines()
+        .find(|line| line.starts_with("❌ SageMaker from the subnets in 123456789012 us-east-1"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(line.contains(&subnet), "{line}");
+    assert!(
+        report.contains("com.amazonaws.us-east-1.sagemaker.api"),
+        "the fix names the endpoints:\n{report}"
+    );
+
+    for service in ["sagemaker.api", "sagemaker.runtime"] {
+        ec2.create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+            .service_name(format!("com.amazonaws.us-east-1.{service}"))
+            .subnet_ids(&subnet)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (passed, report) = env.run_cws_with(&["doctor"], &env_vars).await;
+    assert!(
+        report.contains("✅ SageMaker from the subnets in 123456789012 us-east-1"),
+        "{report}"
+    );
+    assert!(passed, "{report}");
+    env.finish();
+}

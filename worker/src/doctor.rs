@@ -206,12 +206,14 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
     let clouds = Ec2AccountClouds::new(&config, roles, aws.network.clone());
 
     let catalog = offered_catalog(settings).await;
-    // Only a deployment offering Canvas needs a Canvas policy.
-    let canvas = catalog
-        .templates()
-        .iter()
-        .any(|t| t.platform == Platform::SagemakerCanvas);
-    checks.extend(placement(&clouds, None, &account_id, &aws.region, canvas).await);
+    let offers = |platform: Platform| catalog.templates().iter().any(|t| t.platform == platform);
+    // Only a deployment offering Canvas needs a Canvas policy, and only one offering SageMaker
+    // a way to it from the operator's subnets.
+    let offered = Offered {
+        sagemaker: offers(Platform::SagemakerStudio) || offers(Platform::SagemakerCanvas),
+        canvas: offers(Platform::SagemakerCanvas),
+    };
+    checks.extend(placement(&clouds, None, &account_id, &aws.region, offered).await);
     for account in settings.accounts.iter() {
         let Some(role) = &account.role_arn else {
             continue;
@@ -223,7 +225,7 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
                     format!("{role} can be assumed"),
                 ));
                 checks.extend(
-                    placement(&clouds, Some(account), &account.id, &aws.region, canvas).await,
+                    placement(&clouds, Some(account), &account.id, &aws.region, offered).await,
                 );
             }
             Err(error) => checks.push(Check::unmet(
@@ -240,14 +242,22 @@ async fn aws_checks(settings: &Settings, aws: &AwsSettings) -> Vec<Check> {
     checks
 }
 
-/// The workstation policy, the Canvas policy where Canvas is offered, and a subnet in one
-/// account, in the default region.
+/// Which managed platforms the deployment's templates offer.
+#[derive(Debug, Clone, Copy)]
+struct Offered {
+    /// SageMaker Studio or Canvas.
+    sagemaker: bool,
+    canvas: bool,
+}
+
+/// The workstation policy and a subnet in one account, in the default region; where SageMaker
+/// is offered, a way to it from the operator's subnets, and where Canvas is, the Canvas policy.
 async fn placement(
     clouds: &Ec2AccountClouds,
     account: Option<&domain::account::Account>,
     account_id: &str,
     region: &str,
-    canvas: bool,
+    offered: Offered,
 ) -> Vec<Check> {
     let cloud = match clouds.ec2_in(account, region).await {
         Ok(cloud) => cloud,
@@ -291,7 +301,40 @@ async fn placement(
         ),
     };
     let mut checks = vec![profile, subnets];
-    if canvas {
+    if offered.sagemaker {
+        let what = format!("SageMaker from the subnets in {account_id} {region}");
+        match cloud.studio_subnets_without_sagemaker(region).await {
+            Ok(None) => {}
+            Ok(Some(cut_off)) if cut_off.is_empty() => checks.push(Check::met(
+                what,
+                "Studio and Canvas apps (VpcOnly there) reach SageMaker's API and runtime",
+            )),
+            Ok(Some(cut_off)) => {
+                let [api, runtime] = domain::studio::sagemaker_endpoints(region);
+                checks.push(Check::unmet(
+                    what,
+                    format!(
+                        "Studio and Canvas apps in {} (VpcOnly: no public address) reach \
+                         neither SageMaker's endpoints nor a way out of the VPC, so they \
+                         would never start",
+                        cut_off.join(", ")
+                    ),
+                    format!(
+                        "route 0.0.0.0/0 from those subnets through a NAT gateway (or your \
+                         transit gateway), or add the interface endpoints {api} and {runtime} \
+                         to the VPC"
+                    ),
+                ));
+            }
+            Err(error) => checks.push(Check::unmet(
+                what,
+                setup_problem(error),
+                "give the workers ec2:DescribeRouteTables and ec2:DescribeVpcEndpoints \
+                 (deploy/ stacks)",
+            )),
+        }
+    }
+    if offered.canvas {
         checks.push(match cloud.canvas_policy().await {
             Ok(arn) => Check::met(
                 format!("Canvas policy in {account_id}"),

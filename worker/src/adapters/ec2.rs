@@ -188,6 +188,26 @@ fn profile_roles(profile: Option<&aws_sdk_iam::types::InstanceProfile>) -> Vec<S
         .unwrap_or_default()
 }
 
+/// Where `table`'s default route goes (none without a table).
+fn default_route(table: Option<&aws_sdk_ec2::types::RouteTable>) -> studio::DefaultRoute {
+    let route = table.and_then(|t| {
+        t.routes()
+            .iter()
+            .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+    });
+    match route {
+        // A route whose NAT or gateway was deleted leads nowhere.
+        None => studio::DefaultRoute::Missing,
+        Some(route) if route.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole) => {
+            studio::DefaultRoute::Missing
+        }
+        Some(route) if route.gateway_id().is_some_and(|g| g.starts_with("igw-")) => {
+            studio::DefaultRoute::InternetGateway
+        }
+        Some(_) => studio::DefaultRoute::Elsewhere,
+    }
+}
+
 /// What a project's security group is for.
 #[derive(Debug, Clone, Copy)]
 enum GroupFor {
@@ -371,6 +391,67 @@ impl Ec2Cloud {
     /// The configured Canvas policy's ARN, once IAM confirmed it exists in this account.
     pub(crate) async fn canvas_policy(&self) -> Result<String, PortError> {
         self.workstation.canvas_policy().await
+    }
+
+    /// The subnets Studio would use here from which a `VpcOnly` app reaches SageMaker neither
+    /// through its endpoints nor out of the VPC ([`studio::subnets_without_sagemaker`]);
+    /// `None` where Studio is not `VpcOnly` (the default VPC).
+    pub(crate) async fn studio_subnets_without_sagemaker(
+        &self,
+        region: &str,
+    ) -> Result<Option<Vec<String>>, PortError> {
+        if !self.managed_network() {
+            return Ok(None);
+        }
+        let subnets = self.subnets().await?;
+        let Some((_, vpc)) = subnets.first() else {
+            return Ok(None);
+        };
+        let in_vpc = |v: &String| v == vpc;
+        let endpoints: Vec<String> = self
+            .client
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", vec![vpc.clone()]))
+            .send()
+            .await
+            .map_err(classify)?
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| {
+                e.state()
+                    .is_some_and(|s| s.as_str().eq_ignore_ascii_case("available"))
+            })
+            .filter_map(|e| e.service_name().map(str::to_owned))
+            .collect();
+        let tables = self
+            .client
+            .describe_route_tables()
+            .filters(filter("vpc-id", vec![vpc.clone()]))
+            .send()
+            .await
+            .map_err(classify)?;
+        let tables = tables.route_tables();
+        let main = tables
+            .iter()
+            .find(|t| t.associations().iter().any(|a| a.main() == Some(true)));
+        let routes = subnets
+            .iter()
+            .filter(|(_, v)| in_vpc(v))
+            .map(|(subnet, _)| {
+                let table = tables
+                    .iter()
+                    .find(|t| {
+                        t.associations()
+                            .iter()
+                            .any(|a| a.subnet_id() == Some(subnet.as_str()))
+                    })
+                    .or(main);
+                (subnet.clone(), default_route(table))
+            })
+            .collect::<Vec<_>>();
+        Ok(Some(studio::subnets_without_sagemaker(
+            region, &endpoints, &routes,
+        )))
     }
 
     /// Whether the operator named the subnets (`CWS_SUBNETS`) rather than leaving launches to
