@@ -833,6 +833,7 @@ impl WorkstationIam {
             name,
             "the workstation policy",
             "CWS_WORKSTATION_POLICY",
+            "deploy the deploy/ stack there",
         )
         .await
     }
@@ -855,6 +856,7 @@ impl WorkstationIam {
             name,
             "the Canvas policy",
             "CWS_CANVAS_POLICY",
+            "write it there (docs/aws.md) and name it in that account's stack (CanvasPolicyName)",
         )
         .await
     }
@@ -866,6 +868,7 @@ impl WorkstationIam {
         name: &str,
         what: &str,
         setting: &str,
+        fix: &str,
     ) -> Result<String, PortError> {
         cell.get_or_try_init(|| async {
             let caller = self
@@ -885,7 +888,7 @@ impl WorkstationIam {
                 Ok(_) => Ok(arn),
                 Err(error) if error.code() == Some(NO_SUCH_ENTITY) => Err(not_set_up(format!(
                     "{what} {name} ({setting}) does not exist in account {account}, where \
-                     this workspace launches: deploy the deploy/ stack there"
+                     this workspace launches: {fix}"
                 ))),
                 Err(error) => Err(classify(error)),
             }
