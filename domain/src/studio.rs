@@ -276,7 +276,8 @@ mod tests {
                 .map(|(i, r)| (format!("subnet-{i}"), *r))
                 .collect()
         };
-        let cases: [(Vec<String>, Vec<(String, DefaultRoute)>, Vec<&str>); 6] = [
+        type Case<'a> = (Vec<String>, Vec<(String, DefaultRoute)>, Vec<&'a str>);
+        let cases: [Case; 6] = [
             (vec![], routes(&[Elsewhere, Elsewhere]), vec![]),
             (vec![], routes(&[Elsewhere, Missing]), vec!["subnet-1"]),
             (vec![], routes(&[InternetGateway]), vec!["subnet-0"]),
