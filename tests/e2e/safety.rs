@@ -7,8 +7,8 @@ use std::time::Duration;
 use redis::AsyncCommands;
 
 use crate::harness::{
-    LEE, SIGNING_SECRET, SMITH, Slash, Stranger, TestEnv, TlsRedis, eventually,
-    install_tls_provider, redis_base, slash_to, to_mid_next_month, token_in,
+    LEE, SIGNING_SECRET, SMITH, Slash, Stranger, TestEnv, TlsRedis, install_tls_provider,
+    redis_base, slash_to, to_mid_next_month, token_in,
 };
 
 /// Each name is refused at once, with the rule it breaks and the usage line, wherever a
@@ -321,32 +321,7 @@ async fn the_bot_works_as_a_redis_acl_user_that_cannot_read_the_token_key() {
 async fn the_bot_queues_through_redis_over_tls() {
     install_tls_provider();
     let redis = TlsRedis::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _bot = ChildProcess(
-        std::process::Command::new(env!("CARGO_BIN_EXE_cws"))
-            .arg("bot")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("REDIS_URL", redis.url())
-            .env("SSL_CERT_FILE", redis.ca_file())
-            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
-            .env("CWS_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CWS_CONFIG", "/dev/null")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("cws bot starts"),
-    );
-    // The bot listens once it is connected to Redis.
-    eventually("the bot listening", Duration::from_secs(30), || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()
-    })
-    .await;
+    let (_bot, port) = bot_over_tls(&redis).await;
     let answer = slash_to(
         &format!("http://127.0.0.1:{port}"),
         &Slash::new("project create nih-neuro-consortium --budget 5000").by(SMITH),
@@ -361,6 +336,47 @@ async fn the_bot_queues_through_redis_over_tls() {
         .await
         .unwrap();
     assert_eq!(queued, 1);
+}
+
+/// `cws bot` on Redis over TLS, once it answers `/healthz`. A port picked free can be taken by
+/// another test's server before the bot binds it; the bot then exits, and starts again on
+/// another port.
+async fn bot_over_tls(redis: &TlsRedis) -> (ChildProcess, u16) {
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut bot = ChildProcess(
+            std::process::Command::new(env!("CARGO_BIN_EXE_cws"))
+                .arg("bot")
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("REDIS_URL", redis.url())
+                .env("SSL_CERT_FILE", redis.ca_file())
+                .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+                .env("CWS_LISTEN", format!("127.0.0.1:{port}"))
+                .env("CWS_CONFIG", "/dev/null")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("cws bot starts"),
+        );
+        // The bot listens once it is connected to Redis.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if bot.0.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            let health = http.get(format!("http://127.0.0.1:{port}/healthz")).send();
+            if health.await.is_ok_and(|r| r.status() == 200) {
+                return (bot, port);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    panic!("cws bot never listened");
 }
 
 /// Kills the process when the test ends, however it ends.
