@@ -144,30 +144,8 @@ async fn a_broken_deployment_names_each_missing_piece_and_its_fix() {
 async fn studio_in_the_operators_subnets_needs_a_way_to_sagemaker() {
     let env = TestEnv::start("doctor-studio-network", 116).await;
     activate_cost_tags(&env).await;
+    let (vpc, subnet) = crate::network::operators_vpc(&env).await;
     let ec2 = env.moto.ec2().await;
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.30.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.30.1.0/24")
-        .send()
-        .await
-        .unwrap()
-        .subnet()
-        .unwrap()
-        .subnet_id()
-        .unwrap()
-        .to_owned();
     // A public subnet: its default route is an internet gateway, useless without an address.
     let gateway = ec2
         .create_internet_gateway()

@@ -210,7 +210,7 @@ async fn a_same_named_role_cws_did_not_make_is_refused_not_used() {
 }
 
 /// A VPC of the operator's with one subnet, as `CWS_SUBNETS` names it: (VPC, subnet).
-async fn operators_vpc(env: &TestEnv) -> (String, String) {
+pub(crate) async fn operators_vpc(env: &TestEnv) -> (String, String) {
     let ec2 = env.moto.ec2().await;
     let vpc = ec2
         .create_vpc()

@@ -393,6 +393,22 @@ impl Ec2Cloud {
         self.workstation.canvas_policy().await
     }
 
+    /// Where a project's Studio domain goes here: the VPC of the first usable subnet, and
+    /// those of the subnets in it.
+    pub(crate) async fn studio_subnets(&self) -> Result<(String, Vec<String>), PortError> {
+        let subnets = self.subnets().await?;
+        let vpc = subnets
+            .first()
+            .map(|(_, vpc)| vpc.clone())
+            .expect("subnets() is never empty");
+        let in_vpc = subnets
+            .iter()
+            .filter(|(_, v)| *v == vpc)
+            .map(|(id, _)| id.clone())
+            .collect();
+        Ok((vpc, in_vpc))
+    }
+
     /// The subnets Studio would use here from which a `VpcOnly` app reaches SageMaker neither
     /// through its endpoints nor out of the VPC ([`studio::subnets_without_sagemaker`]);
     /// `None` where Studio is not `VpcOnly` (the default VPC).
@@ -403,11 +419,7 @@ impl Ec2Cloud {
         if !self.managed_network() {
             return Ok(None);
         }
-        let subnets = self.subnets().await?;
-        let Some((_, vpc)) = subnets.first() else {
-            return Ok(None);
-        };
-        let in_vpc = |v: &String| v == vpc;
+        let (vpc, subnets) = self.studio_subnets().await?;
         let endpoints: Vec<String> = self
             .client
             .describe_vpc_endpoints()
@@ -426,7 +438,7 @@ impl Ec2Cloud {
         let tables = self
             .client
             .describe_route_tables()
-            .filters(filter("vpc-id", vec![vpc.clone()]))
+            .filters(filter("vpc-id", vec![vpc]))
             .send()
             .await
             .map_err(classify)?;
@@ -435,9 +447,8 @@ impl Ec2Cloud {
             .iter()
             .find(|t| t.associations().iter().any(|a| a.main() == Some(true)));
         let routes = subnets
-            .iter()
-            .filter(|(_, v)| in_vpc(v))
-            .map(|(subnet, _)| {
+            .into_iter()
+            .map(|subnet| {
                 let table = tables
                     .iter()
                     .find(|t| {
@@ -446,7 +457,7 @@ impl Ec2Cloud {
                             .any(|a| a.subnet_id() == Some(subnet.as_str()))
                     })
                     .or(main);
-                (subnet.clone(), default_route(table))
+                (subnet, default_route(table))
             })
             .collect::<Vec<_>>();
         Ok(Some(studio::subnets_without_sagemaker(

@@ -81,16 +81,7 @@ impl StudioCloud {
             self.ensure_idle_shutdown(&found).await?;
             return Ok(found);
         }
-        let subnets = self.ec2.subnets().await?;
-        let vpc = subnets
-            .first()
-            .map(|(_, vpc)| vpc.clone())
-            .expect("subnets() is never empty");
-        let in_vpc: Vec<String> = subnets
-            .iter()
-            .filter(|(_, v)| *v == vpc)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let (vpc, in_vpc) = self.ec2.studio_subnets().await?;
         let mut settings = UserSettings::builder()
             .execution_role(role_arn)
             .jupyter_lab_app_settings(idle_shutdown_allowed());
